@@ -1,0 +1,49 @@
+# mer_add_plugin(TARGET SOURCES a.cpp... SCHEMA params.schema.json
+#                [LIBRARIES lib...] [OUTPUT_DIRECTORY dir])
+#
+# Builds one mer plugin as a shared library named TARGET.so (TARGET is the
+# plugin name, e.g. regressor.ridge) with its parameter schema compiled in.
+# In the mer tree the library lands in build/plugins/; out of tree in
+# OUTPUT_DIRECTORY (default: ${CMAKE_CURRENT_BINARY_DIR}). Only the factory
+# and metadata that MER_PLUGIN() declares are exported.
+set(MER_EMBED_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/mer_embed.cmake")
+
+function(mer_embed_text input output symbol namespace)
+  add_custom_command(OUTPUT ${output}
+    COMMAND ${CMAKE_COMMAND} -DINPUT=${input} -DOUTPUT=${output} -DSYMBOL=${symbol} -DNAMESPACE=${namespace}
+            -P ${MER_EMBED_SCRIPT}
+    DEPENDS ${input} ${MER_EMBED_SCRIPT}
+    COMMENT "Embedding ${input}" VERBATIM)
+endfunction()
+
+function(mer_add_plugin target)
+  cmake_parse_arguments(ARG "" "SCHEMA;OUTPUT_DIRECTORY" "SOURCES;LIBRARIES" ${ARGN})
+  if(NOT ARG_SOURCES)
+    message(FATAL_ERROR "mer_add_plugin(${target}): SOURCES is required")
+  endif()
+  if(NOT ARG_SCHEMA)
+    message(FATAL_ERROR "mer_add_plugin(${target}): SCHEMA params.schema.json is required")
+  endif()
+  get_filename_component(schema "${ARG_SCHEMA}" ABSOLUTE)
+  set(generated "${CMAKE_CURRENT_BINARY_DIR}/${target}_params_schema.cpp")
+  mer_embed_text("${schema}" "${generated}" params_schema mer_plugin_generated)
+
+  add_library(${target} MODULE ${ARG_SOURCES} ${generated})
+  if(TARGET mer_core)
+    target_link_libraries(${target} PRIVATE mer_core ${ARG_LIBRARIES})
+  else()
+    target_link_libraries(${target} PRIVATE mer::core ${ARG_LIBRARIES})
+  endif()
+  if(ARG_OUTPUT_DIRECTORY)
+    set(out "${ARG_OUTPUT_DIRECTORY}")
+  elseif(MER_PLUGIN_OUTPUT_DIR)
+    set(out "${MER_PLUGIN_OUTPUT_DIR}")
+  else()
+    set(out "${CMAKE_CURRENT_BINARY_DIR}")
+  endif()
+  set_target_properties(${target} PROPERTIES
+    PREFIX "" OUTPUT_NAME "${target}" SUFFIX ".so"
+    CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON
+    LIBRARY_OUTPUT_DIRECTORY "${out}")
+  target_compile_features(${target} PRIVATE cxx_std_17)
+endfunction()

@@ -1,0 +1,220 @@
+// mer-run: the command line of the workbench. Each subcommand is a thin
+// layer over libmer_core; errors are caught here, printed once and turned
+// into exit codes (0 ok, 1 a node failed, 2 invalid input or usage).
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "core/data/synthetic_table.hpp"
+#include "core/error.hpp"
+#include "core/graph/executor.hpp"
+#include "core/graph/experiment.hpp"
+#include "core/graph/schema.hpp"
+#include "core/plugin/registry.hpp"
+#include "core/run/files.hpp"
+
+namespace {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr int kExitFailed = 1;
+constexpr int kExitInvalid = 2;
+
+mer::PluginRegistry scan_plugins() {
+    mer::PluginRegistry registry;
+    registry.scan(mer::PluginRegistry::default_folders());
+    return registry;
+}
+
+// Loads and validates; prints every error and returns false when invalid.
+bool load_valid(const std::string& file, const std::vector<std::string>& overrides,
+                const mer::PluginRegistry& registry, mer::Experiment& experiment) {
+    mer::LoadedExperiment loaded = mer::load_experiment(file, overrides, registry);
+    for (const auto& d : loaded.errors) std::cerr << d.str() << "\n";
+    if (!loaded.errors.empty()) {
+        std::cerr << loaded.errors.size() << (loaded.errors.size() == 1 ? " error" : " errors") << " in " << file
+                  << "\n";
+        return false;
+    }
+    experiment = std::move(loaded.experiment);
+    return true;
+}
+
+int list_plugins(const mer::PluginRegistry& registry, bool as_json) {
+    if (as_json) {
+        json out{{"host_abi", mer::host_abi_tag()}, {"plugins", json::array()}, {"refused", json::array()}};
+        for (const auto& p : registry.plugins())
+            out["plugins"].push_back({{"name", p.name},
+                                      {"kind", p.kind},
+                                      {"version", p.version},
+                                      {"abi", p.abi_tag},
+                                      {"file", p.file},
+                                      {"description", p.description}});
+        for (const auto& r : registry.refused()) out["refused"].push_back({{"file", r.file}, {"reason", r.reason}});
+        std::cout << out.dump(2) << "\n";
+        return 0;
+    }
+    std::cout << "host ABI: " << mer::host_abi_tag() << "\n\n";
+    if (registry.plugins().empty()) std::cout << "no plugins found\n";
+    for (const auto& p : registry.plugins())
+        std::cout << p.name << "  " << p.version << "  (" << p.kind << ")\n    " << p.description << "\n    "
+                  << p.file << "\n";
+    if (!registry.refused().empty()) std::cout << "\nrefused:\n";
+    for (const auto& r : registry.refused()) std::cout << r.file << "\n    " << r.reason << "\n";
+    std::cout << "\nsearched: ";
+    for (const auto& f : mer::PluginRegistry::default_folders()) std::cout << f.string() << "  ";
+    std::cout << "\n";
+    return 0;
+}
+
+std::string range_of(const json& s) {
+    std::string out;
+    if (s.contains("enum")) {
+        for (const auto& v : s["enum"]) out += (out.empty() ? "one of " : ", ") + v.dump();
+        return out;
+    }
+    const std::string low = s.contains("exclusiveMinimum") ? "(" + s["exclusiveMinimum"].dump()
+                            : s.contains("minimum")        ? "[" + s["minimum"].dump()
+                                                           : "";
+    const std::string high = s.contains("exclusiveMaximum") ? s["exclusiveMaximum"].dump() + ")"
+                             : s.contains("maximum")        ? s["maximum"].dump() + "]"
+                                                            : "";
+    if (low.empty() && high.empty()) return "";
+    return (low.empty() ? "(-inf" : low) + ", " + (high.empty() ? "inf)" : high);
+}
+
+int describe_plugin(const mer::PluginRegistry& registry, const std::string& name) {
+    const mer::PluginRecord& p = registry.get(name);
+    std::cout << p.name << " " << p.version << " (" << p.kind << ")\n" << p.description << "\n" << p.file << "\n\n";
+    const json properties = p.schema.value("properties", json::object());
+    if (properties.empty()) std::cout << "no parameters\n";
+    const json required = p.schema.value("required", json::array());
+    for (const auto& [key, s] : properties.items()) {
+        std::cout << key << "\n    type: " << mer::describe_schema_type(s) << "\n";
+        if (s.contains("default")) std::cout << "    default: " << s["default"].dump() << "\n";
+        else if (std::find(required.begin(), required.end(), key) != required.end()) std::cout << "    required\n";
+        if (const std::string r = range_of(s); !r.empty()) std::cout << "    range: " << r << "\n";
+        if (s.contains("description")) std::cout << "    " << s["description"].get<std::string>() << "\n";
+    }
+    return 0;
+}
+
+int template_plugin(const mer::PluginRegistry& registry, const std::string& name) {
+    const mer::PluginRecord& p = registry.get(name);
+    const std::string id = p.name.substr(p.name.find('.') + 1);
+    std::cout << "  " << id << ":\n    uses: " << p.name << "\n";
+    if (p.kind != "dataset") std::cout << "    inputs: [INPUT_NODE]\n";
+    const json properties = p.schema.value("properties", json::object());
+    if (!properties.empty()) std::cout << "    params:\n";
+    for (const auto& [key, s] : properties.items()) {
+        const std::string value = s.contains("default") ? s["default"].dump() : "REQUIRED";
+        std::cout << "      " << key << ": " << value;
+        if (s.contains("description")) std::cout << "  # " << s["description"].get<std::string>();
+        std::cout << "\n";
+    }
+    return 0;
+}
+
+// `mer-run EXP.yaml` is short for `mer-run run EXP.yaml`.
+std::vector<std::string> arguments(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (!args.empty()) {
+        const std::string ext = fs::path(args[0]).extension().string();
+        if (ext == ".yaml" || ext == ".yml") args.insert(args.begin(), "run");
+    }
+    return args;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"mer-run — music emotion recognition experiments (valence and arousal from audio)", "mer-run"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", MER_VERSION);
+
+    std::string experiment_file, out_dir, cache_dir;
+    std::vector<std::string> overrides;
+    bool quiet = false;
+    auto* run = app.add_subcommand("run", "validate and run an experiment; prints the run folder");
+    run->add_option("experiment", experiment_file, "experiment YAML file")->required();
+    run->add_option("--set", overrides, "override a key: path.to.key=value (YAML value); repeatable");
+    run->add_option("--out", out_dir, "folder that receives <name>/<timestamp>-<id>/ (default: the experiment's runs_dir)");
+    run->add_option("--cache", cache_dir, "node cache folder (default: the experiment's cache_dir)");
+    run->add_flag("--quiet", quiet, "log to log.txt only, not to stderr");
+
+    auto* validate = app.add_subcommand("validate", "check an experiment without running it; exit 2 lists every error");
+    validate->add_option("experiment", experiment_file, "experiment YAML file")->required();
+    validate->add_option("--set", overrides, "override a key: path.to.key=value; repeatable");
+
+    bool as_json = false;
+    std::string plugin_name;
+    auto* plugins = app.add_subcommand("plugins", "list plugins found and files refused (with the reason)");
+    plugins->add_flag("--json", as_json, "machine-readable output");
+    auto* describe = plugins->add_subcommand("describe", "every parameter of a plugin: type, default, range, meaning");
+    describe->add_option("name", plugin_name, "plugin name, e.g. regressor.ridge")->required();
+    auto* make_template = plugins->add_subcommand("template", "a ready-to-edit YAML node for a plugin");
+    make_template->add_option("name", plugin_name, "plugin name, e.g. regressor.ridge")->required();
+
+    mer::SyntheticTableSpec table_spec;
+    std::string table_out;
+    auto* synth_table = app.add_subcommand("synth-table", "write a synthetic song × feature table (CSV) with valence and arousal");
+    synth_table->add_option("--out", table_out, "CSV file to write")->required();
+    synth_table->add_option("--songs", table_spec.songs, "number of songs")->check(CLI::Range(2, 1000000));
+    synth_table->add_option("--noise-features", table_spec.noise_features, "columns of pure noise")->check(CLI::Range(0, 10000));
+    synth_table->add_option("--seed", table_spec.seed, "random seed");
+
+    const std::vector<std::string> args = arguments(argc, argv);
+    try {
+        std::vector<std::string> reversed(args.rbegin(), args.rend());
+        app.parse(reversed);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : kExitInvalid;
+    }
+
+    try {
+        if (*run || *validate) {
+            const mer::PluginRegistry registry = scan_plugins();
+            mer::Experiment experiment;
+            if (!load_valid(experiment_file, overrides, registry, experiment)) return kExitInvalid;
+            if (*validate) {
+                std::cerr << experiment_file << ": valid (" << experiment.nodes.size() << " nodes)\n";
+                return 0;
+            }
+            mer::RunOptions options;
+            options.runs_root = out_dir;
+            options.cache_dir = cache_dir;
+            options.quiet = quiet;
+            options.command_line.assign(argv, argv + argc);
+            const mer::RunOutcome outcome = mer::run_experiment(experiment, registry, options);
+            std::cout << outcome.folder.string() << "\n";
+            if (!outcome.ok) {
+                std::cerr << "error: node '" << outcome.failed_node << "' failed: " << outcome.reason
+                          << "\nfinished work is kept in " << outcome.folder.string() << "\n";
+                return kExitFailed;
+            }
+            return 0;
+        }
+        if (*plugins) {
+            const mer::PluginRegistry registry = scan_plugins();
+            if (*describe) return describe_plugin(registry, plugin_name);
+            if (*make_template) return template_plugin(registry, plugin_name);
+            return list_plugins(registry, as_json);
+        }
+        if (*synth_table) {
+            const fs::path out(table_out);
+            if (out.has_parent_path()) fs::create_directories(out.parent_path());
+            mer::write_file_atomic(out, mer::synthetic_table_csv(table_spec));
+            std::cout << out.string() << "\n";
+            return 0;
+        }
+    } catch (const mer::Error& e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return kExitInvalid;
+    } catch (const std::exception& e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return kExitFailed;
+    }
+    return 0;
+}

@@ -1,0 +1,135 @@
+// Node cache files: <dir>/<key[0:2]>/<key>.table plus a readable <key>.json
+// saying which node made it.
+#include "core/data/node_cache.hpp"
+
+#include <cstring>
+
+#include "core/error.hpp"
+#include "core/run/files.hpp"
+
+namespace mer {
+
+namespace fs = std::filesystem;
+
+static const char kMagic[8] = {'M', 'E', 'R', 'T', 'B', 'L', '1', '\n'};
+
+namespace {
+class Writer {
+public:
+    void u64(std::uint64_t v) { raw(&v, sizeof v); }
+    void str(const std::string& s) {
+        u64(s.size());
+        raw(s.data(), s.size());
+    }
+    void strings(const std::vector<std::string>& v) {
+        u64(v.size());
+        for (const auto& s : v) str(s);
+    }
+    void matrix(const Eigen::MatrixXd& m) {
+        u64(static_cast<std::uint64_t>(m.rows()));
+        u64(static_cast<std::uint64_t>(m.cols()));
+        raw(m.data(), sizeof(double) * static_cast<std::size_t>(m.size()));
+    }
+    void raw(const void* p, std::size_t n) { out.append(static_cast<const char*>(p), n); }
+    std::string out;
+};
+
+class Reader {
+public:
+    explicit Reader(const std::string& bytes) : bytes_(bytes) {}
+    std::uint64_t u64() {
+        std::uint64_t v;
+        raw(&v, sizeof v);
+        return v;
+    }
+    std::string str() {
+        const std::uint64_t n = u64();
+        need(n);
+        std::string s = bytes_.substr(pos_, n);
+        pos_ += n;
+        return s;
+    }
+    std::vector<std::string> strings() {
+        const std::uint64_t n = u64();
+        need(n * 8);
+        std::vector<std::string> v;
+        for (std::uint64_t i = 0; i < n; ++i) v.push_back(str());
+        return v;
+    }
+    Eigen::MatrixXd matrix() {
+        const std::uint64_t rows = u64(), cols = u64();
+        if (cols != 0 && rows > bytes_.size() / 8 / cols) throw Error("corrupt cache file: matrix too large");
+        Eigen::MatrixXd m(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));
+        raw(m.data(), sizeof(double) * rows * cols);
+        return m;
+    }
+    void raw(void* p, std::size_t n) {
+        need(n);
+        std::memcpy(p, bytes_.data() + pos_, n);
+        pos_ += n;
+    }
+    bool done() const { return pos_ == bytes_.size(); }
+
+private:
+    void need(std::uint64_t n) const {
+        if (n > bytes_.size() - pos_) throw Error("corrupt cache file: truncated");
+    }
+    const std::string& bytes_;
+    std::size_t pos_ = 0;
+};
+}  // namespace
+
+std::string serialize_song_table(const SongTable& t) {
+    Writer w;
+    w.raw(kMagic, sizeof kMagic);
+    w.strings(t.song_ids);
+    w.strings(t.groups);
+    w.strings(t.audio_paths);
+    w.strings(t.feature_names);
+    w.matrix(t.features);
+    w.strings(t.target_names);
+    w.matrix(t.targets);
+    return std::move(w.out);
+}
+
+SongTable deserialize_song_table(const std::string& bytes) {
+    Reader r(bytes);
+    char magic[8];
+    r.raw(magic, sizeof magic);
+    if (std::memcmp(magic, kMagic, sizeof magic) != 0) throw Error("not a mer table file");
+    SongTable t;
+    t.song_ids = r.strings();
+    t.groups = r.strings();
+    t.audio_paths = r.strings();
+    t.feature_names = r.strings();
+    t.features = r.matrix();
+    t.target_names = r.strings();
+    t.targets = r.matrix();
+    if (!r.done()) throw Error("corrupt cache file: trailing bytes");
+    t.check_shapes("the cache");
+    return t;
+}
+
+std::string NodeCache::key(const nlohmann::json& description) { return sha256_hex(description.dump()); }
+
+fs::path NodeCache::path_of(const std::string& key) const { return dir_ / key.substr(0, 2) / (key + ".table"); }
+
+std::optional<SongTable> NodeCache::load(const std::string& key) const {
+    const fs::path path = path_of(key);
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return std::nullopt;
+    try {
+        return deserialize_song_table(read_text_file(path));
+    } catch (const Error&) {
+        return std::nullopt;  // a damaged entry is recomputed and overwritten
+    }
+}
+
+void NodeCache::store(const std::string& key, const SongTable& table, const nlohmann::json& description) const {
+    const fs::path path = path_of(key);
+    fs::create_directories(path.parent_path());
+    write_file_atomic(path, serialize_song_table(table));
+    write_file_atomic(fs::path(path).replace_extension(".json"), description.dump(2) + "\n");
+}
+
+}  // namespace mer

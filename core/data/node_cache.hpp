@@ -1,0 +1,35 @@
+// The node cache: the SongTable a dataset or features node produced, stored
+// under a key made of the plugin name and version, the resolved parameters,
+// the data's fingerprint and the inputs' keys. An unchanged node is loaded
+// instead of recomputed; anything that changes makes a new key.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "core/data/song_table.hpp"
+
+namespace mer {
+
+class NodeCache {
+public:
+    explicit NodeCache(std::filesystem::path dir) : dir_(std::move(dir)) {}
+
+    static std::string key(const nlohmann::json& description);  // SHA-256 of the canonical JSON
+
+    std::optional<SongTable> load(const std::string& key) const;  // nullopt when absent or unreadable
+    void store(const std::string& key, const SongTable& table, const nlohmann::json& description) const;
+
+    std::filesystem::path path_of(const std::string& key) const;
+
+private:
+    std::filesystem::path dir_;
+};
+
+// Binary form of a SongTable (little-endian doubles, length-prefixed strings).
+std::string serialize_song_table(const SongTable& table);
+SongTable deserialize_song_table(const std::string& bytes);  // throws mer::Error when corrupt
+
+}  // namespace mer

@@ -1,0 +1,56 @@
+// Row selection and shape checks for SongTable.
+#include "core/data/song_table.hpp"
+
+#include <algorithm>
+
+#include "core/error.hpp"
+
+namespace mer {
+
+SongTable SongTable::rows(const std::vector<std::size_t>& rows) const {
+    SongTable out;
+    out.feature_names = feature_names;
+    out.target_names = target_names;
+    out.features.resize(static_cast<Eigen::Index>(rows.size()), features.cols());
+    out.targets.resize(static_cast<Eigen::Index>(rows.size()), targets.cols());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const std::size_t r = rows[i];
+        out.song_ids.push_back(song_ids.at(r));
+        out.groups.push_back(groups.at(r));
+        if (!audio_paths.empty()) out.audio_paths.push_back(audio_paths.at(r));
+        const auto ri = static_cast<Eigen::Index>(r), ii = static_cast<Eigen::Index>(i);
+        if (features.cols() > 0) out.features.row(ii) = features.row(ri);
+        if (targets.cols() > 0) out.targets.row(ii) = targets.row(ri);
+    }
+    return out;
+}
+
+static int index_of(const std::vector<std::string>& names, const std::string& name) {
+    auto it = std::find(names.begin(), names.end(), name);
+    return it == names.end() ? -1 : static_cast<int>(it - names.begin());
+}
+
+int SongTable::target_index(const std::string& name) const { return index_of(target_names, name); }
+int SongTable::feature_index(const std::string& name) const { return index_of(feature_names, name); }
+
+void SongTable::check_shapes(const std::string& who) const {
+    const auto n = static_cast<Eigen::Index>(song_ids.size());
+    auto fail = [&who](const std::string& what) {
+        throw Error(who + " produced an inconsistent song table: " + what);
+    };
+    if (groups.size() != song_ids.size()) fail("groups and song ids differ in length");
+    if (!audio_paths.empty() && audio_paths.size() != song_ids.size())
+        fail("audio paths and song ids differ in length");
+    if (features.rows() != n && !(features.size() == 0 && feature_names.empty()))
+        fail("feature matrix has " + std::to_string(features.rows()) + " rows for " + std::to_string(n) + " songs");
+    if (features.cols() != static_cast<Eigen::Index>(feature_names.size()))
+        fail("feature matrix has " + std::to_string(features.cols()) + " columns for " +
+             std::to_string(feature_names.size()) + " names");
+    if (targets.rows() != n && !(targets.size() == 0 && target_names.empty()))
+        fail("target matrix has " + std::to_string(targets.rows()) + " rows for " + std::to_string(n) + " songs");
+    if (targets.cols() != static_cast<Eigen::Index>(target_names.size()))
+        fail("target matrix has " + std::to_string(targets.cols()) + " columns for " +
+             std::to_string(target_names.size()) + " names");
+}
+
+}  // namespace mer

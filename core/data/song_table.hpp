@@ -1,0 +1,39 @@
+// What flows between the nodes of an experiment graph: one row per song with
+// its id, the group it must stay with when data is split (the song itself
+// unless a dataset says otherwise), where its audio lives, its named feature
+// columns and its named targets (NaN where a label is missing).
+#pragma once
+
+#include <Eigen/Core>
+#include <string>
+#include <vector>
+
+namespace mer {
+
+using SongId = std::string;
+
+struct SongTable {
+    std::vector<SongId> song_ids;
+    std::vector<std::string> groups;       // same length as song_ids
+    std::vector<std::string> audio_paths;  // empty, or same length as song_ids
+
+    std::vector<std::string> feature_names;
+    Eigen::MatrixXd features;  // songs × feature_names
+
+    std::vector<std::string> target_names;
+    Eigen::MatrixXd targets;  // songs × target_names, NaN = no label
+
+    std::size_t size() const { return song_ids.size(); }
+
+    // The rows at `rows`, in that order; every column kept.
+    SongTable rows(const std::vector<std::size_t>& rows) const;
+
+    // Index of a target or feature column, or -1.
+    int target_index(const std::string& name) const;
+    int feature_index(const std::string& name) const;
+
+    // Throws mer::Error when the columns and rows disagree in size.
+    void check_shapes(const std::string& who) const;
+};
+
+}  // namespace mer

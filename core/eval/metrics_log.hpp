@@ -1,0 +1,39 @@
+// metrics.csv and metrics.jsonl: one row per epoch (round, fold) per model,
+// split and target, appended and flushed as each epoch finishes, so a run that
+// is killed keeps every finished epoch.
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "core/eval/metrics.hpp"
+
+namespace mer {
+
+struct MetricsRow {
+    std::string node;
+    std::string model;  // plugin name
+    int fold = 0;
+    int epoch = 0;
+    std::string split;  // "train" | "validation"
+    std::string target;
+    std::optional<double> loss;
+    RegressionMetrics metrics;
+};
+
+class MetricsLog {
+public:
+    explicit MetricsLog(const std::filesystem::path& folder);  // writes both headers
+    void append(const MetricsRow& row);
+
+    static const char* csv_header();
+
+private:
+    std::ofstream csv_, jsonl_;
+    std::mutex mutex_;
+};
+
+}  // namespace mer

@@ -1,0 +1,388 @@
+// Experiment execution: data nodes through the cache, regressors per fold.
+#include "core/graph/executor.hpp"
+
+#include <fmt/format.h>
+#include <openssl/opensslv.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <Eigen/Core>
+#include <boost/version.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "core/data/node_cache.hpp"
+#include "core/data/splits.hpp"
+#include "core/eval/metrics_log.hpp"
+#include "core/plugin/dataset.hpp"
+#include "core/plugin/features.hpp"
+#include "core/plugin/registry.hpp"
+#include "core/plugin/regressor.hpp"
+#include "core/plugin/transform.hpp"
+#include "core/run/files.hpp"
+#include "core/run/run_folder.hpp"
+
+namespace mer {
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string shell_output(const std::string& command) {
+    std::string out;
+    if (FILE* pipe = ::popen(command.c_str(), "r")) {
+        char buffer[256];
+        while (std::fgets(buffer, sizeof buffer, pipe)) out += buffer;
+        ::pclose(pipe);
+    }
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    return out;
+}
+
+json environment_json(const Experiment& exp, int threads, const RunOptions& options) {
+    const std::string source = MER_SOURCE_DIR;
+    std::string revision = shell_output("git -C '" + source + "' rev-parse HEAD 2>/dev/null");
+    if (revision.empty()) revision = "unknown";
+    else if (!shell_output("git -C '" + source + "' status --porcelain --untracked-files=no 2>/dev/null").empty())
+        revision += "-dirty";
+    char host[256] = {0};
+    ::gethostname(host, sizeof host - 1);
+    utsname os{};
+    ::uname(&os);
+    std::string command;
+    for (const auto& arg : options.command_line) command += (command.empty() ? "" : " ") + arg;
+    return json{
+        {"mer_version", MER_VERSION},
+        {"git_revision", revision},
+        {"compiler", "GCC " __VERSION__},
+        {"abi_tag", host_abi_tag()},
+        {"libraries",
+         {{"eigen", fmt::format("{}.{}.{}", EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION)},
+          {"boost", BOOST_LIB_VERSION},
+          {"yaml-cpp", MER_YAMLCPP_VERSION},
+          {"fmt", FMT_VERSION},
+          {"nlohmann_json", fmt::format("{}.{}.{}", NLOHMANN_JSON_VERSION_MAJOR, NLOHMANN_JSON_VERSION_MINOR,
+                                        NLOHMANN_JSON_VERSION_PATCH)},
+          {"openssl", OPENSSL_VERSION_TEXT},
+          {"torch", MER_TORCH_VERSION},
+          {"cuda", MER_CUDA_VERSION}}},
+        {"device", exp.device},
+        {"threads", threads},
+        {"seed", exp.seed},
+        {"host", host},
+        {"os", std::string(os.sysname) + " " + os.release + " " + os.machine},
+        {"started_at", utc_timestamp_iso()},
+        {"command", command},
+        {"working_directory", fs::current_path().string()},
+    };
+}
+
+json plugins_lock(const Experiment& exp) {
+    json lock = json::array();
+    std::map<std::string, bool> seen;
+    for (const auto& node : exp.nodes) {
+        if (seen[node.uses]) continue;
+        seen[node.uses] = true;
+        lock.push_back({{"name", node.plugin->name},
+                        {"version", node.plugin->version},
+                        {"file", node.plugin->file},
+                        {"sha256", sha256_file(node.plugin->file)}});
+    }
+    return lock;
+}
+
+struct FoldScores {
+    std::vector<RegressionMetrics> per_fold;
+};
+
+class Executor {
+public:
+    Executor(const Experiment& exp, const PluginRegistry& registry, const RunOptions& options, RunFolder& folder)
+        : exp_(exp),
+          registry_(registry),
+          folder_(folder),
+          cache_(options.cache_dir.empty() ? exp.cache_dir : options.cache_dir),
+          metrics_(folder.path()) {
+        threads_ = exp.threads > 0 ? exp.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        predictions_ = "node,song_id,fold,target,true,predicted\n";
+        summary_["experiment"] = exp.name;
+        summary_["status"] = "running";
+        summary_["split"] = {{"kind", exp.evaluation.split.kind}, {"group_by", exp.evaluation.group_by}};
+        summary_["nodes"] = json::object();
+    }
+
+    int threads() const { return threads_; }
+
+    void run_node(const NodeSpec& node) {
+        const auto start = Clock::now();
+        if (node.kind == "dataset" || node.kind == "features") {
+            run_data_node(node, start);
+        } else if (node.kind == "transform") {
+            folder_.log(fmt::format("node '{}' ({}): fitted inside each training fold of the regressors that use it",
+                                    node.id, node.uses));
+        } else {
+            run_regressor_node(node);
+            write_results();
+        }
+    }
+
+    void finish(const std::string& status, const std::string& failed_node = {}, const std::string& reason = {}) {
+        summary_["status"] = status;
+        if (!failed_node.empty()) summary_["failed"] = {{"node", failed_node}, {"reason", reason}};
+        write_results();
+    }
+
+private:
+    PluginContext context(const NodeSpec& node, const std::string& purpose) {
+        PluginContext ctx;
+        ctx.node = node.id;
+        ctx.seed = derive_seed(exp_.seed, node.id + "/" + purpose);
+        ctx.threads = threads_;
+        ctx.device = exp_.device;
+        ctx.work_dir = folder_.path().string();
+        ctx.log = [this, id = node.id](const std::string& line) { folder_.log(id + ": " + line); };
+        return ctx;
+    }
+
+    void run_data_node(const NodeSpec& node, Clock::time_point start) {
+        json description{{"plugin", node.uses}, {"version", node.plugin->version}, {"params", node.params}};
+        std::shared_ptr<DatasetPlugin> dataset;
+        std::shared_ptr<FeaturesPlugin> features;
+        if (node.kind == "dataset") {
+            dataset = registry_.create<DatasetPlugin>(node.uses, node.params);
+            description["data"] = dataset->content_fingerprint();
+        } else {
+            features = registry_.create<FeaturesPlugin>(node.uses, node.params);
+            description["input"] = keys_.at(node.inputs.at(0));
+        }
+        const std::string key = NodeCache::key(description);
+        keys_[node.id] = key;
+        if (auto cached = cache_.load(key)) {
+            outputs_[node.id] = std::move(*cached);
+            log_table(node, "cached", start);
+            return;
+        }
+        SongTable table = dataset ? dataset->load(context(node, "load"))
+                                  : features->extract(outputs_.at(node.inputs.at(0)), context(node, "extract"));
+        table.check_shapes("node '" + node.id + "' (" + node.uses + ")");
+        cache_.store(key, table, description);
+        outputs_[node.id] = std::move(table);
+        log_table(node, "computed", start);
+    }
+
+    void log_table(const NodeSpec& node, const std::string& how, Clock::time_point start) {
+        const SongTable& t = outputs_.at(node.id);
+        folder_.log(fmt::format("node '{}' ({}): {} — {} songs, {} features, {} targets ({:.2f} s)", node.id, node.uses,
+                                how, t.size(), t.feature_names.size(), t.target_names.size(), seconds_since(start)));
+    }
+
+    // The songs and targets a regressor learns from, and the transforms
+    // (source first) between it and its data node.
+    SongTable regressor_data(const NodeSpec& node, std::vector<const NodeSpec*>& chain) {
+        const NodeSpec* upstream = &exp_.node(node.inputs.at(0));
+        while (upstream->kind == "transform") {
+            chain.insert(chain.begin(), upstream);
+            upstream = &exp_.node(upstream->inputs.at(0));
+        }
+        const SongTable& source = outputs_.at(upstream->id);
+        const std::vector<std::string> targets = node.targets.empty() ? source.target_names : node.targets;
+        if (targets.empty())
+            throw Error("the data from node '" + upstream->id + "' has no target columns to learn", Location::of_node(node.id));
+        std::vector<int> columns;
+        for (const auto& t : targets) {
+            const int c = source.target_index(t);
+            if (c < 0) {
+                std::string known;
+                for (const auto& k : source.target_names) known += (known.empty() ? "" : ", ") + k;
+                throw Error("target '" + t + "' is not in the data from node '" + upstream->id +
+                                "' (its targets: " + (known.empty() ? "none" : known) + ")",
+                            Location(exp_.file, node.where.line, node.where.column, node.id));
+            }
+            columns.push_back(c);
+        }
+        std::vector<std::size_t> labelled;
+        for (std::size_t r = 0; r < source.size(); ++r) {
+            bool ok = true;
+            for (int c : columns) ok = ok && std::isfinite(source.targets(static_cast<Eigen::Index>(r), c));
+            if (ok) labelled.push_back(r);
+        }
+        SongTable data = source.rows(labelled);
+        data.target_names = targets;
+        Eigen::MatrixXd picked(data.targets.rows(), static_cast<Eigen::Index>(columns.size()));
+        for (std::size_t j = 0; j < columns.size(); ++j) picked.col(static_cast<Eigen::Index>(j)) = data.targets.col(columns[j]);
+        data.targets = picked;
+        if (labelled.size() < source.size())
+            folder_.log(fmt::format("node '{}': {} of {} songs lack a label for {} and are left out", node.id,
+                                    source.size() - labelled.size(), source.size(), fmt::join(targets, "/")));
+        return data;
+    }
+
+    void log_epoch_rows(const NodeSpec& node, int fold, int epoch, const std::string& split,
+                        const std::optional<double>& loss, const Eigen::MatrixXd& truth, const Eigen::MatrixXd& predicted) {
+        if (predicted.size() == 0) return;
+        if (predicted.rows() != truth.rows() || predicted.cols() != truth.cols())
+            throw Error(fmt::format("{} returned {}×{} {} predictions for {} songs × {} targets", node.uses,
+                                    predicted.rows(), predicted.cols(), split, truth.rows(), truth.cols()),
+                        Location::of_node(node.id));
+        for (Eigen::Index t = 0; t < truth.cols(); ++t) {
+            MetricsRow row{node.id, node.uses, fold, epoch, split, current_targets_[static_cast<std::size_t>(t)], loss,
+                           regression_metrics(truth.col(t), predicted.col(t))};
+            metrics_.append(row);
+        }
+    }
+
+    void run_regressor_node(const NodeSpec& node) {
+        std::vector<const NodeSpec*> chain;
+        const SongTable data = regressor_data(node, chain);
+        current_targets_ = data.target_names;
+        const std::vector<std::string>& groups = exp_.evaluation.group_by == "group" ? data.groups : data.song_ids;
+        const std::vector<Fold> folds = make_folds(groups, exp_.evaluation.split, derive_seed(exp_.seed, "split"));
+        std::vector<FoldScores> scores(data.target_names.size());
+        const auto node_start = Clock::now();
+
+        for (const Fold& fold : folds) {
+            const auto fold_start = Clock::now();
+            SongTable train = data.rows(fold.train), validation = data.rows(fold.validation);
+            const std::string fold_tag = "fold" + std::to_string(fold.index);
+            for (const NodeSpec* t : chain) {
+                auto transform = registry_.create<TransformPlugin>(t->uses, t->params);
+                transform->fit(train, context(*t, fold_tag));
+                train = transform->apply(train);
+                validation = transform->apply(validation);
+                train.check_shapes("node '" + t->id + "' (" + t->uses + ")");
+                validation.check_shapes("node '" + t->id + "' (" + t->uses + ")");
+            }
+            if (train.feature_names.empty())
+                throw Error("its input has no feature columns; put a features node between the dataset and the model",
+                            Location::of_node(node.id));
+
+            auto model = registry_.create<RegressorPlugin>(node.uses, node.params);
+            int epochs = 0;
+            const EpochCallback on_epoch = [&](const EpochReport& report) {
+                ++epochs;
+                log_epoch_rows(node, fold.index, report.epoch, "train", report.train_loss, train.targets,
+                               report.train_predictions);
+                log_epoch_rows(node, fold.index, report.epoch, "validation", report.validation_loss,
+                               validation.targets, report.validation_predictions);
+            };
+            model->fit(train, &validation, on_epoch, context(node, fold_tag));
+            const Eigen::MatrixXd predicted = model->predict(validation);
+            if (epochs == 0) {
+                log_epoch_rows(node, fold.index, 1, "train", std::nullopt, train.targets, model->predict(train));
+                log_epoch_rows(node, fold.index, 1, "validation", std::nullopt, validation.targets, predicted);
+            }
+
+            std::string line;
+            for (std::size_t t = 0; t < data.target_names.size(); ++t) {
+                const auto ti = static_cast<Eigen::Index>(t);
+                const RegressionMetrics m = regression_metrics(validation.targets.col(ti), predicted.col(ti));
+                scores[t].per_fold.push_back(m);
+                line += fmt::format(" {} r2={:.3f} rmse={:.3f}", data.target_names[t], m.r2, m.rmse);
+                for (std::size_t r = 0; r < validation.size(); ++r) {
+                    const auto ri = static_cast<Eigen::Index>(r);
+                    predictions_ += csv_field(node.id) + "," + csv_field(validation.song_ids[r]) + "," +
+                                    std::to_string(fold.index) + "," + csv_field(data.target_names[t]) + "," +
+                                    format_number(validation.targets(ri, ti)) + "," + format_number(predicted(ri, ti)) +
+                                    "\n";
+                }
+            }
+            const double elapsed = seconds_since(node_start);
+            const int done = fold.index + 1, total = static_cast<int>(folds.size());
+            folder_.log(fmt::format("node '{}' ({}): fold {}/{} ({} train, {} validation songs, {:.2f} s):{}{}",
+                                    node.id, node.uses, done, total, train.size(), validation.size(),
+                                    seconds_since(fold_start), line,
+                                    done < total ? fmt::format(", about {:.0f} s left", elapsed / done * (total - done))
+                                                 : ""));
+        }
+
+        json targets = json::object();
+        for (std::size_t t = 0; t < data.target_names.size(); ++t) {
+            json per_metric = json::object();
+            for (const auto& name : exp_.evaluation.metrics) {
+                std::vector<double> values;
+                for (const auto& m : scores[t].per_fold) values.push_back(m.get(name));
+                double mean = 0, var = 0;
+                for (double v : values) mean += v;
+                mean /= static_cast<double>(values.size());
+                for (double v : values) var += (v - mean) * (v - mean);
+                const double sd = values.size() > 1 ? std::sqrt(var / static_cast<double>(values.size() - 1)) : 0.0;
+                per_metric[name] = {{"mean", mean}, {"std", sd}, {"folds", values}};
+            }
+            targets[data.target_names[t]] = per_metric;
+        }
+        summary_["nodes"][node.id] = {{"model", node.uses},
+                                      {"version", node.plugin->version},
+                                      {"songs", data.size()},
+                                      {"folds", folds.size()},
+                                      {"seconds", seconds_since(node_start)},
+                                      {"validation", targets}};
+    }
+
+    void write_results() {
+        folder_.write("predictions.csv", predictions_);
+        folder_.write("summary.json", summary_.dump(2) + "\n");
+    }
+
+    const Experiment& exp_;
+    const PluginRegistry& registry_;
+    RunFolder& folder_;
+    NodeCache cache_;
+    MetricsLog metrics_;
+    int threads_ = 1;
+    std::map<std::string, SongTable> outputs_;
+    std::map<std::string, std::string> keys_;
+    std::vector<std::string> current_targets_;
+    std::string predictions_;
+    json summary_;
+};
+
+}  // namespace
+
+RunOutcome run_experiment(const Experiment& exp, const PluginRegistry& registry, const RunOptions& options) {
+    RunFolder folder = RunFolder::create(options.runs_root.empty() ? exp.runs_dir : options.runs_root, exp.name);
+    folder.set_quiet(options.quiet);
+    RunOutcome outcome;
+    outcome.folder = folder.path();
+
+    YAML::Emitter config;
+    config << exp.resolved;
+    folder.write("config.yaml", std::string("# Resolved experiment: ") + exp.file +
+                                    " with overrides and defaults applied\n" + config.c_str() + "\n");
+    Executor executor(exp, registry, options, folder);
+    folder.write("environment.json", environment_json(exp, executor.threads(), options).dump(2) + "\n");
+    folder.write("plugins.lock", plugins_lock(exp).dump(2) + "\n");
+    folder.log(fmt::format("run folder: {}", folder.path().string()));
+    folder.log(fmt::format("experiment '{}' ({}), seed {}, {} threads, device {}", exp.name, exp.file, exp.seed,
+                           executor.threads(), exp.device));
+
+    for (const auto& node : exp.nodes) {
+        try {
+            executor.run_node(node);
+        } catch (const std::exception& e) {
+            const Error* error = dynamic_cast<const Error*>(&e);
+            const std::string reason = error ? error->message() : e.what();
+            folder.log(fmt::format("node '{}' ({}) failed: {}", node.id, node.uses, reason));
+            executor.finish("failed", node.id, reason);
+            outcome.ok = false;
+            outcome.failed_node = node.id;
+            outcome.reason = reason;
+            return outcome;
+        }
+    }
+    executor.finish("finished");
+    folder.log("finished");
+    return outcome;
+}
+
+}  // namespace mer

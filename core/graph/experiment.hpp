@@ -1,0 +1,68 @@
+// The experiment model: a YAML file (plus --set overrides) checked as a
+// whole — its structure against schemas/experiment.schema.json, every plugin
+// name against the registry, every input reference, cycles, each kind's
+// input rules and every node's parameters against its plugin's schema —
+// before anything runs. All problems are reported together, each with the
+// file, line and column it comes from.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/data/splits.hpp"
+#include "core/graph/schema.hpp"
+
+namespace mer {
+
+class PluginRegistry;
+struct PluginRecord;
+
+struct NodeSpec {
+    std::string id;
+    std::string uses;  // plugin name
+    std::string kind;  // the plugin's kind
+    std::vector<std::string> inputs;
+    nlohmann::json params;             // validated, defaults filled in
+    std::vector<std::string> targets;  // regressors: targets to learn; empty = all
+    const PluginRecord* plugin = nullptr;
+    Location where;  // of the node's key in the file
+};
+
+struct EvaluationSpec {
+    SplitSpec split;
+    std::string group_by = "song";     // "song" or "group": what must stay on one side of a split
+    std::vector<std::string> metrics;  // reported in summary.json; the first ranks
+};
+
+struct Experiment {
+    std::string file;
+    std::string name;
+    std::uint64_t seed = 42;
+    int threads = 0;  // 0: every core
+    std::string device = "cpu";
+    std::string cache_dir = "cache";
+    std::string runs_dir = "runs";
+    EvaluationSpec evaluation;
+    std::vector<NodeSpec> nodes;  // in execution (dependency) order
+    YAML::Node resolved;          // the document with overrides and defaults applied
+
+    const NodeSpec& node(const std::string& id) const;
+};
+
+// The experiment schema compiled into mer-run (schemas/experiment.schema.json).
+const nlohmann::json& experiment_schema();
+
+struct LoadedExperiment {
+    Experiment experiment;
+    Diagnostics errors;  // empty when the experiment is valid
+};
+
+// `overrides` are "path.to.key=value" strings; values are parsed as YAML.
+LoadedExperiment load_experiment(const std::string& file, const std::vector<std::string>& overrides,
+                                 const PluginRegistry& registry);
+
+}  // namespace mer

@@ -1,0 +1,324 @@
+// YAML → JSON with source marks, and valijson errors rewritten for people.
+#include "core/graph/schema.hpp"
+
+#include <regex>
+#include <set>
+#include <valijson/adapters/nlohmann_json_adapter.hpp>
+#include <valijson/schema.hpp>
+#include <valijson/schema_parser.hpp>
+#include <valijson/validator.hpp>
+
+#include "core/plugin/registry.hpp"  // nearest_name
+
+namespace mer {
+
+using json = nlohmann::json;
+
+std::string pointer_child(const std::string& pointer, const std::string& key) {
+    std::string escaped;
+    for (char c : key) {
+        if (c == '~') escaped += "~0";
+        else if (c == '/') escaped += "~1";
+        else escaped += c;
+    }
+    return pointer + "/" + escaped;
+}
+
+static std::vector<std::string> pointer_parts(const std::string& pointer) {
+    std::vector<std::string> parts;
+    std::size_t i = 0;
+    while (i < pointer.size()) {
+        const std::size_t next = pointer.find('/', i + 1);
+        std::string part = pointer.substr(i + 1, next == std::string::npos ? std::string::npos : next - i - 1);
+        std::string unescaped;
+        for (std::size_t k = 0; k < part.size(); ++k) {
+            if (part[k] == '~' && k + 1 < part.size()) unescaped += part[++k] == '1' ? '/' : '~';
+            else unescaped += part[k];
+        }
+        parts.push_back(unescaped);
+        if (next == std::string::npos) break;
+        i = next;
+    }
+    return parts;
+}
+
+std::string dotted(const std::string& pointer) {
+    std::string out;
+    for (const auto& part : pointer_parts(pointer)) {
+        const bool index = !part.empty() && std::all_of(part.begin(), part.end(), ::isdigit);
+        if (index) out += "[" + part + "]";
+        else out += (out.empty() ? "" : ".") + part;
+    }
+    return out.empty() ? "(top level)" : out;
+}
+
+Location SourceMap::lookup(const std::string& pointer, bool prefer_key) const {
+    std::string p = pointer;
+    while (true) {
+        if (auto o = origins_.find(p); o != origins_.end()) return Location{o->second};
+        if (prefer_key)
+            if (auto k = keys_.find(p); k != keys_.end() && !k->second.is_null())
+                return Location{file_, k->second.line + 1, k->second.column + 1};
+        if (auto v = values_.find(p); v != values_.end() && !v->second.is_null())
+            return Location{file_, v->second.line + 1, v->second.column + 1};
+        if (p.empty()) return Location{file_};
+        p = p.substr(0, p.rfind('/'));
+        prefer_key = false;
+    }
+}
+
+Location SourceMap::key_at(const std::string& pointer) const { return lookup(pointer, true); }
+Location SourceMap::value_at(const std::string& pointer) const { return lookup(pointer, false); }
+
+static json plain_scalar(const std::string& s) {
+    static const std::regex integer(R"([-+]?[0-9]+)");
+    static const std::regex real(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
+    if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+    if (s == "true" || s == "True" || s == "TRUE") return true;
+    if (s == "false" || s == "False" || s == "FALSE") return false;
+    if (std::regex_match(s, integer)) {
+        try {
+            return std::stoll(s);
+        } catch (const std::out_of_range&) {
+            return std::stod(s);
+        }
+    }
+    if (std::regex_match(s, real)) return std::stod(s);
+    if (s == ".inf" || s == ".Inf" || s == "+.inf") return std::numeric_limits<double>::infinity();
+    if (s == "-.inf" || s == "-.Inf") return -std::numeric_limits<double>::infinity();
+    return s;
+}
+
+json yaml_to_json(const YAML::Node& node, SourceMap& map, const std::string& pointer) {
+    map.set_value(pointer, node.Mark());
+    switch (node.Type()) {
+        case YAML::NodeType::Undefined:
+        case YAML::NodeType::Null:
+            return nullptr;
+        case YAML::NodeType::Scalar:
+            return node.Tag() == "!" ? json(node.Scalar()) : plain_scalar(node.Scalar());
+        case YAML::NodeType::Sequence: {
+            json out = json::array();
+            for (std::size_t i = 0; i < node.size(); ++i)
+                out.push_back(yaml_to_json(node[i], map, pointer_child(pointer, std::to_string(i))));
+            return out;
+        }
+        case YAML::NodeType::Map: {
+            json out = json::object();
+            for (const auto& kv : node) {
+                const std::string key = kv.first.Scalar();
+                const std::string child = pointer_child(pointer, key);
+                map.set_key(child, kv.first.Mark());
+                out[key] = yaml_to_json(kv.second, map, child);
+            }
+            return out;
+        }
+    }
+    return nullptr;
+}
+
+YAML::Node json_to_yaml(const json& value) {
+    switch (value.type()) {
+        case json::value_t::object: {
+            YAML::Node out(YAML::NodeType::Map);
+            for (const auto& [k, v] : value.items()) out[k] = json_to_yaml(v);
+            return out;
+        }
+        case json::value_t::array: {
+            YAML::Node out(YAML::NodeType::Sequence);
+            for (const auto& v : value) out.push_back(json_to_yaml(v));
+            return out;
+        }
+        case json::value_t::string:
+            return YAML::Node(value.get<std::string>());
+        case json::value_t::boolean:
+            return YAML::Node(value.get<bool>());
+        case json::value_t::number_integer:
+            return YAML::Node(value.get<std::int64_t>());
+        case json::value_t::number_unsigned:
+            return YAML::Node(value.get<std::uint64_t>());
+        case json::value_t::number_float:
+            return YAML::Node(value.get<double>());
+        default:
+            return YAML::Node(YAML::NodeType::Null);
+    }
+}
+
+std::string describe_schema_type(const json& schema) {
+    auto one = [](const std::string& t) -> std::string {
+        if (t == "integer") return "an integer";
+        if (t == "number") return "a number";
+        if (t == "string") return "a string";
+        if (t == "boolean") return "true or false";
+        if (t == "array") return "a list";
+        if (t == "object") return "a mapping of keys to values";
+        if (t == "null") return "null";
+        return t;
+    };
+    if (!schema.contains("type")) {
+        if (schema.contains("enum")) return "one of " + schema["enum"].dump();
+        return "a value";
+    }
+    const json& type = schema["type"];
+    if (type.is_string()) return one(type.get<std::string>());
+    std::string out;
+    for (std::size_t i = 0; i < type.size(); ++i)
+        out += (i == 0 ? "" : i + 1 == type.size() ? " or " : ", ") + one(type[i].get<std::string>());
+    return out;
+}
+
+static std::string describe_value(const json& v) {
+    std::string text = v.dump();
+    if (text.size() > 60) text = text.substr(0, 57) + "...";
+    switch (v.type()) {
+        case json::value_t::string: return "the string " + text;
+        case json::value_t::number_integer:
+        case json::value_t::number_unsigned: return "the integer " + text;
+        case json::value_t::number_float: return "the number " + text;
+        case json::value_t::boolean: return text;
+        case json::value_t::array: return "a list";
+        case json::value_t::object: return "a mapping";
+        default: return "nothing (null)";
+    }
+}
+
+struct SchemaValidator::Compiled {
+    valijson::Schema schema;
+};
+
+SchemaValidator::SchemaValidator(json schema) : schema_(std::move(schema)), compiled_(std::make_unique<Compiled>()) {
+    valijson::SchemaParser parser;
+    valijson::adapters::NlohmannJsonAdapter adapter(schema_);
+    parser.populateSchema(adapter, compiled_->schema);
+}
+
+SchemaValidator::~SchemaValidator() = default;
+
+// The sub-schema that governs the value at `parts` (after resolving local
+// $refs), or nullptr when the schema does not say.
+static const json* schema_at(const json& root, const json* schema, const json& value,
+                             const std::vector<std::string>& parts, std::size_t depth = 0) {
+    for (int guard = 0; schema && schema->is_object() && schema->contains("$ref") && guard < 16; ++guard) {
+        const std::string ref = (*schema)["$ref"].get<std::string>();
+        if (ref.rfind("#", 0) != 0) return nullptr;
+        try {
+            schema = &root.at(json::json_pointer(ref.substr(1)));
+        } catch (const std::exception&) {
+            return nullptr;
+        }
+    }
+    if (!schema || depth == parts.size()) return schema;
+    const std::string& key = parts[depth];
+    if (value.is_array()) {
+        if (!schema->contains("items")) return nullptr;
+        const std::size_t index = std::stoul(key);
+        return index < value.size() ? schema_at(root, &(*schema)["items"], value[index], parts, depth + 1) : nullptr;
+    }
+    if (value.is_object() && value.contains(key)) {
+        const json* next = nullptr;
+        if (schema->contains("properties") && (*schema)["properties"].contains(key))
+            next = &(*schema)["properties"][key];
+        else if (schema->contains("additionalProperties") && (*schema)["additionalProperties"].is_object())
+            next = &(*schema)["additionalProperties"];
+        return next ? schema_at(root, next, value[key], parts, depth + 1) : nullptr;
+    }
+    return nullptr;
+}
+
+static std::string range_text(const json& s) {
+    std::string low, high;
+    if (s.contains("minimum")) low = "≥ " + s["minimum"].dump();
+    if (s.contains("exclusiveMinimum")) low = "> " + s["exclusiveMinimum"].dump();
+    if (s.contains("maximum")) high = "≤ " + s["maximum"].dump();
+    if (s.contains("exclusiveMaximum")) high = "< " + s["exclusiveMaximum"].dump();
+    if (!low.empty() && !high.empty()) return low + " and " + high;
+    return low.empty() ? high : low;
+}
+
+Diagnostics SchemaValidator::validate(const json& value, const SourceMap& map, const std::string& base) const {
+    valijson::Validator validator(valijson::Validator::kStrongTypes);
+    valijson::ValidationResults results;
+    valijson::adapters::NlohmannJsonAdapter target(value);
+    if (validator.validate(compiled_->schema, target, &results)) return {};
+
+    Diagnostics out;
+    std::set<std::string> seen;
+    auto add = [&](Location where, const std::string& message) {
+        if (seen.insert(where.str() + message).second) out.push_back({std::move(where), message});
+    };
+    for (const auto& error : results) {
+        const std::string& d = error.description;
+        // Summaries of errors that are also reported on the offending child.
+        if (d.rfind("Failed to validate against schema associated with property name", 0) == 0 ||
+            d.rfind("Failed to validate item #", 0) == 0 ||
+            d.rfind("Failed to validate against additional properties schema", 0) == 0 ||
+            d.rfind("Failed to validate against child schema", 0) == 0)
+            continue;
+        std::vector<std::string> parts;
+        std::string pointer = base;
+        for (std::size_t i = 1; i < error.context.size(); ++i) {
+            const std::string& c = error.context[i];
+            parts.push_back(c.size() >= 2 && c.front() == '[' ? c.substr(1, c.size() - 2) : c);
+            pointer = pointer_child(pointer, parts.back());
+        }
+        const json* here = &value;
+        for (const auto& p : parts) {
+            if (here->is_array()) here = &(*here)[std::stoul(p)];
+            else if (here->is_object() && here->contains(p)) here = &(*here)[p];
+        }
+        const json* sub = schema_at(schema_, &schema_, value, parts);
+        const std::string path = dotted(pointer);
+
+        if (d.rfind("Object contains a property that could not be validated", 0) == 0 && sub && here->is_object()) {
+            std::vector<std::string> accepted;
+            if (sub->contains("properties"))
+                for (const auto& [k, _] : (*sub)["properties"].items()) accepted.push_back(k);
+            std::string list;
+            for (const auto& k : accepted) list += (list.empty() ? "" : ", ") + k;
+            for (const auto& [key, _] : here->items()) {
+                if (std::find(accepted.begin(), accepted.end(), key) != accepted.end()) continue;
+                std::string message = "unknown key '" + key + "' in " + path + "; accepted keys: " +
+                                      (list.empty() ? "(none)" : list);
+                if (const std::string near = nearest_name(key, accepted); !near.empty())
+                    message += " (did you mean '" + near + "'?)";
+                add(map.key_at(pointer_child(pointer, key)), message);
+            }
+        } else if (d == "Value type not permitted by 'type' constraint." && sub) {
+            add(map.value_at(pointer),
+                path + " must be " + describe_schema_type(*sub) + ", not " + describe_value(*here));
+        } else if (d.rfind("Expected number", 0) == 0 && sub) {
+            add(map.value_at(pointer), path + " = " + here->dump() + " is out of range: it must be " + range_text(*sub));
+        } else if (d.rfind("Missing required property '", 0) == 0) {
+            const std::string key = d.substr(26, d.size() - 28);
+            add(map.value_at(pointer), path + " is missing the required key '" + key + "'");
+        } else if (d == "Failed to match against any enum values." && sub && sub->contains("enum")) {
+            std::string list;
+            for (const auto& v : (*sub)["enum"]) list += (list.empty() ? "" : ", ") + v.dump();
+            add(map.value_at(pointer), path + " must be one of " + list + ", not " + here->dump());
+        } else if (d.rfind("Failed to match regex", 0) == 0 && sub && sub->contains("pattern")) {
+            add(map.value_at(pointer),
+                path + " = " + here->dump() + " does not match the pattern " + (*sub)["pattern"].dump());
+        } else {
+            add(map.value_at(pointer), path + ": " + d);
+        }
+    }
+    if (out.empty()) out.push_back({map.value_at(base), dotted(base) + " does not match its schema"});
+    return out;
+}
+
+static void fill_defaults(const json& root, const json* schema, json& value) {
+    for (int guard = 0; schema && schema->contains("$ref") && guard < 16; ++guard)
+        schema = &root.at(json::json_pointer((*schema)["$ref"].get<std::string>().substr(1)));
+    if (!schema || !value.is_object() || !schema->contains("properties")) return;
+    for (const auto& [key, sub] : (*schema)["properties"].items()) {
+        if (!value.contains(key) && sub.contains("default")) value[key] = sub["default"];
+        if (value.contains(key)) fill_defaults(root, &sub, value[key]);
+    }
+}
+
+json SchemaValidator::with_defaults(json value) const {
+    fill_defaults(schema_, &schema_, value);
+    return value;
+}
+
+}  // namespace mer

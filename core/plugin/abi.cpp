@@ -1,0 +1,49 @@
+// The host's side of the ABI check and the out-of-line destructors that give
+// each plugin interface one home for its type information.
+#include "core/plugin/abi.hpp"
+
+#include <map>
+#include <sstream>
+
+#include "core/plugin/dataset.hpp"
+#include "core/plugin/features.hpp"
+#include "core/plugin/regressor.hpp"
+#include "core/plugin/transform.hpp"
+
+namespace mer {
+
+PluginBase::~PluginBase() = default;
+DatasetPlugin::~DatasetPlugin() = default;
+FeaturesPlugin::~FeaturesPlugin() = default;
+TransformPlugin::~TransformPlugin() = default;
+RegressorPlugin::~RegressorPlugin() = default;
+
+const char* host_abi_tag() { return MER_ABI_TAG_STRING; }
+
+static std::map<std::string, std::string> parse_tag(const std::string& tag) {
+    std::map<std::string, std::string> fields;
+    std::stringstream in(tag);
+    std::string part;
+    while (std::getline(in, part, ';')) {
+        const auto eq = part.find('=');
+        if (eq != std::string::npos) fields[part.substr(0, eq)] = part.substr(eq + 1);
+    }
+    return fields;
+}
+
+std::string abi_mismatch(const std::string& plugin_tag, const std::string& host_tag) {
+    if (plugin_tag == host_tag) return "";
+    const auto plugin = parse_tag(plugin_tag), host = parse_tag(host_tag);
+    std::string out;
+    for (const auto& [key, host_value] : host) {
+        auto it = plugin.find(key);
+        const std::string plugin_value = it == plugin.end() ? "(missing)" : it->second;
+        if (plugin_value != host_value) {
+            if (!out.empty()) out += ", ";
+            out += key + " is " + plugin_value + " in the plugin but " + host_value + " in mer-run";
+        }
+    }
+    return out.empty() ? "ABI tag '" + plugin_tag + "' differs from the host's '" + host_tag + "'" : out;
+}
+
+}  // namespace mer

@@ -1,0 +1,19 @@
+// Feature plugins: songs (with audio) in, the same songs with feature columns
+// out. They do not see labels' splits: what they compute must not depend on
+// which songs are used for training.
+#pragma once
+
+#include "core/data/song_table.hpp"
+#include "core/plugin/plugin.hpp"
+
+namespace mer {
+
+class FeaturesPlugin : public PluginBase {
+public:
+    static constexpr const char* kKind = "features";
+    ~FeaturesPlugin() override;
+
+    virtual SongTable extract(const SongTable& songs, const PluginContext& ctx) = 0;
+};
+
+}  // namespace mer

@@ -1,0 +1,203 @@
+// Plugin discovery: ELF tag check, Boost.DLL loading, metadata checks.
+#include "core/plugin/registry.hpp"
+
+#include <dlfcn.h>
+#include <elf.h>
+
+#include <algorithm>
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <boost/dll/shared_library.hpp>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <set>
+
+namespace mer {
+
+namespace fs = std::filesystem;
+
+std::string read_abi_section(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw Error("cannot be opened for reading");
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto read = [&bytes](std::size_t offset, std::size_t size, void* out) {
+        if (offset > bytes.size() || size > bytes.size() - offset) throw Error("not a plugin: truncated ELF file");
+        std::memcpy(out, bytes.data() + offset, size);
+    };
+    if (bytes.size() < EI_NIDENT || std::memcmp(bytes.data(), ELFMAG, SELFMAG) != 0)
+        throw Error("not a plugin: not an ELF shared library");
+    if (bytes[EI_CLASS] != ELFCLASS64 || bytes[EI_DATA] != ELFDATA2LSB)
+        throw Error("not a plugin: not a 64-bit little-endian ELF library");
+    Elf64_Ehdr header;
+    read(0, sizeof header, &header);
+    if (header.e_shstrndx == SHN_UNDEF || header.e_shentsize != sizeof(Elf64_Shdr))
+        throw Error("not a plugin: ELF file without section names");
+    auto section = [&](std::size_t i) {
+        Elf64_Shdr s;
+        read(header.e_shoff + i * sizeof(Elf64_Shdr), sizeof s, &s);
+        return s;
+    };
+    const Elf64_Shdr names = section(header.e_shstrndx);
+    for (std::size_t i = 0; i < header.e_shnum; ++i) {
+        const Elf64_Shdr s = section(i);
+        if (s.sh_name >= names.sh_size) continue;
+        const char* name = bytes.data() + names.sh_offset + s.sh_name;
+        if (std::strncmp(name, ".mer_abi", names.sh_size - s.sh_name) != 0) continue;
+        std::string tag(s.sh_size, '\0');
+        read(s.sh_offset, s.sh_size, tag.data());
+        return std::string(tag.c_str());  // the section holds one NUL-terminated string
+    }
+    throw Error("not a plugin: no .mer_abi section (plugins are built with mer_add_plugin())");
+}
+
+std::string nearest_name(const std::string& wanted, const std::vector<std::string>& candidates) {
+    auto distance = [](const std::string& a, const std::string& b) {
+        std::vector<std::size_t> row(b.size() + 1);
+        for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+        for (std::size_t i = 1; i <= a.size(); ++i) {
+            std::size_t diagonal = row[0];
+            row[0] = i;
+            for (std::size_t j = 1; j <= b.size(); ++j) {
+                const std::size_t above = row[j];
+                row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+                diagonal = above;
+            }
+        }
+        return row[b.size()];
+    };
+    std::string best;
+    std::size_t best_distance = std::max<std::size_t>(3, wanted.size() / 3) + 1;
+    for (const auto& c : candidates) {
+        const std::size_t d = distance(wanted, c);
+        if (d < best_distance) best = c, best_distance = d;
+    }
+    return best;
+}
+
+std::vector<fs::path> PluginRegistry::default_folders() {
+    std::vector<fs::path> folders;
+    const fs::path exe_dir = boost::dll::program_location().parent_path().string();
+    folders.push_back(exe_dir.parent_path() / "plugins");             // build/bin/mer-run → build/plugins
+    folders.push_back(exe_dir.parent_path() / "lib" / "mer" / "plugins");  // PREFIX/bin → PREFIX/lib/mer/plugins
+    if (const char* env = std::getenv("MER_PLUGIN_PATH")) {
+        std::string paths = env;
+        std::size_t start = 0;
+        while (start <= paths.size()) {
+            const std::size_t end = std::min(paths.find(':', start), paths.size());
+            if (end > start) folders.emplace_back(paths.substr(start, end - start));
+            start = end + 1;
+        }
+    }
+    return folders;
+}
+
+void PluginRegistry::scan(const std::vector<fs::path>& folders) {
+    std::set<fs::path> seen;
+    for (const auto& folder : folders) {
+        std::error_code ec;
+        if (!fs::is_directory(folder, ec)) continue;
+        std::vector<fs::path> files;
+        for (const auto& entry : fs::directory_iterator(folder, ec))
+            if (entry.path().extension() == ".so") files.push_back(fs::weakly_canonical(entry.path()));
+        std::sort(files.begin(), files.end());
+        for (const auto& file : files)
+            if (seen.insert(file).second) load_file(file);
+    }
+}
+
+void PluginRegistry::load_file(const fs::path& file) {
+    const std::string path = file.string();
+    auto refuse = [&](const std::string& reason) { refused_.push_back({path, reason}); };
+
+    std::string tag;
+    try {
+        tag = read_abi_section(file);
+    } catch (const Error& e) {
+        return refuse(e.message());
+    }
+    if (const std::string diff = abi_mismatch(tag, host_abi_tag()); !diff.empty())
+        return refuse("ABI mismatch: " + diff + "; rebuild this plugin against the mer SDK of this mer-run");
+
+    auto library = std::make_shared<boost::dll::shared_library>();
+    try {
+        // RTLD_NODELETE: the library stays mapped even if a handle is closed.
+        const auto mode = static_cast<boost::dll::load_mode::type>(RTLD_LAZY | RTLD_LOCAL | RTLD_NODELETE);
+        library->load(path, mode);
+    } catch (const std::exception& e) {
+        return refuse(std::string("cannot be loaded: ") + e.what());
+    }
+    for (const char* symbol : {"mer_plugin_metadata", "mer_plugin_create"})
+        if (!library->has(symbol))
+            return refuse(std::string("missing symbol ") + symbol + " (declare the plugin with MER_PLUGIN())");
+
+    const auto& meta = library->get_alias<const PluginMetadata>("mer_plugin_metadata");
+    PluginRecord record;
+    auto text = [](const char* s) { return s ? std::string(s) : std::string(); };
+    record.name = text(meta.name);
+    record.kind = text(meta.kind);
+    record.version = text(meta.version);
+    record.description = text(meta.description);
+    record.file = path;
+    record.abi_tag = tag;
+    for (const auto& [field, value] : {std::pair{"name", record.name}, {"kind", record.kind},
+                                       {"version", record.version}, {"description", record.description}})
+        if (value.empty()) return refuse(std::string("metadata incomplete: empty ") + field);
+    static const std::set<std::string> kinds{"dataset", "features", "transform", "regressor"};
+    if (!kinds.count(record.kind)) return refuse("metadata: unknown kind '" + record.kind + "'");
+    if (record.name.rfind(record.kind + ".", 0) != 0)
+        return refuse("metadata: name '" + record.name + "' must start with its kind '" + record.kind + ".'");
+    try {
+        record.schema = nlohmann::json::parse(text(meta.params_schema));
+    } catch (const std::exception& e) {
+        return refuse(std::string("metadata: parameter schema is not valid JSON: ") + e.what());
+    }
+    if (!record.schema.is_object() || record.schema.value("type", "") != "object")
+        return refuse("metadata: parameter schema must be a JSON Schema with \"type\": \"object\"");
+    record.factory = &library->get_alias<PluginFactory>("mer_plugin_create");
+    record.library = library;
+
+    for (const auto& existing : plugins_)
+        if (existing.name == record.name) {
+            conflicts_.emplace_back(record.name, path);
+            return refuse("plugin name '" + record.name + "' is already claimed by " + existing.file +
+                          "; remove one of the two files or take its folder off MER_PLUGIN_PATH");
+        }
+    plugins_.push_back(std::move(record));
+}
+
+const PluginRecord* PluginRegistry::find(const std::string& name) const {
+    for (const auto& [conflict, second] : conflicts_)
+        if (conflict == name)
+            throw Error("two plugin files claim the name '" + name + "': " + find_unchecked(name)->file + " and " +
+                        second + "; remove one of them or take its folder off MER_PLUGIN_PATH");
+    return find_unchecked(name);
+}
+
+const PluginRecord* PluginRegistry::find_unchecked(const std::string& name) const {
+    for (const auto& p : plugins_)
+        if (p.name == name) return &p;
+    return nullptr;
+}
+
+std::vector<std::string> PluginRegistry::names() const {
+    std::vector<std::string> out;
+    for (const auto& p : plugins_) out.push_back(p.name);
+    return out;
+}
+
+const PluginRecord& PluginRegistry::get(const std::string& name) const {
+    if (const PluginRecord* p = find(name)) return *p;
+    std::string message = "unknown plugin '" + name + "'";
+    if (const std::string near = nearest_name(name, names()); !near.empty()) message += " (did you mean '" + near + "'?)";
+    message += "; `mer-run plugins` lists the plugins found and why any file was refused";
+    throw Error(message);
+}
+
+std::shared_ptr<PluginBase> PluginRegistry::create_base(const std::string& name, const nlohmann::json& params) const {
+    const PluginRecord& record = get(name);
+    PluginBase* raw = record.factory(params);
+    std::shared_ptr<void> library = record.library;
+    return std::shared_ptr<PluginBase>(raw, [library](PluginBase* p) { delete p; });
+}
+
+}  // namespace mer

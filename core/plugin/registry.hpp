@@ -1,0 +1,85 @@
+// Finding, checking and loading plugin libraries. The registry scans the
+// build's plugin folder and every folder of MER_PLUGIN_PATH, reads each
+// library's ABI tag from the file before loading it, and remembers why every
+// refused file was refused. Loaded libraries are never unloaded (LibTorch
+// does not survive dlclose) and every object a plugin creates holds its
+// library.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/plugin/plugin.hpp"
+
+namespace mer {
+
+struct PluginRecord {
+    std::string name;
+    std::string kind;
+    std::string version;
+    std::string description;
+    std::string file;  // absolute path of the shared library
+    std::string abi_tag;
+    nlohmann::json schema;  // JSON Schema of the parameters
+
+    std::shared_ptr<void> library;  // keeps the library loaded
+    PluginFactory* factory = nullptr;
+};
+
+struct RefusedFile {
+    std::string file;
+    std::string reason;
+};
+
+class PluginRegistry {
+public:
+    // Scans `folders` in order; missing folders are skipped silently, broken
+    // files are recorded in refused() and never stop the scan.
+    void scan(const std::vector<std::filesystem::path>& folders);
+
+    // The plugin folder next to the running executable (build/plugins or
+    // PREFIX/lib/mer/plugins), then each folder of MER_PLUGIN_PATH.
+    static std::vector<std::filesystem::path> default_folders();
+
+    const std::vector<PluginRecord>& plugins() const { return plugins_; }
+    const std::vector<RefusedFile>& refused() const { return refused_; }
+
+    // nullptr when no plugin has that name; throws when two files claim it.
+    const PluginRecord* find(const std::string& name) const;
+    // Throws mer::Error naming the nearest known plugin when there is none.
+    const PluginRecord& get(const std::string& name) const;
+    std::vector<std::string> names() const;
+
+    // A new instance with already validated parameters.
+    template <class Kind>
+    std::shared_ptr<Kind> create(const std::string& name, const nlohmann::json& params) const {
+        auto base = create_base(name, params);
+        auto typed = std::dynamic_pointer_cast<Kind>(base);
+        if (!typed)
+            throw Error("plugin '" + name + "' does not implement the " + std::string(Kind::kKind) +
+                        " interface it declares; rebuild it against this mer SDK");
+        return typed;
+    }
+
+private:
+    std::shared_ptr<PluginBase> create_base(const std::string& name, const nlohmann::json& params) const;
+    void load_file(const std::filesystem::path& file);
+    const PluginRecord* find_unchecked(const std::string& name) const;
+
+    std::vector<PluginRecord> plugins_;
+    std::vector<RefusedFile> refused_;
+    std::vector<std::pair<std::string, std::string>> conflicts_;  // name, second file
+};
+
+// The contents of the `.mer_abi` section of an ELF shared library. Throws
+// mer::Error saying why the file is not a mer plugin.
+std::string read_abi_section(const std::filesystem::path& file);
+
+// Closest candidate by edit distance, or "" when nothing is close.
+std::string nearest_name(const std::string& wanted, const std::vector<std::string>& candidates);
+
+}  // namespace mer

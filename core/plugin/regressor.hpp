@@ -1,0 +1,40 @@
+// Regressor plugins: fit on the training songs' features and targets,
+// predict every target for new songs. Iterative models report each epoch
+// (boosting round, ...) through the callback; the host turns the predictions
+// it carries into metric rows and appends them to the logs at once.
+#pragma once
+
+#include <functional>
+#include <optional>
+
+#include "core/data/song_table.hpp"
+#include "core/plugin/plugin.hpp"
+
+namespace mer {
+
+struct EpochReport {
+    int epoch = 0;  // 1-based
+    std::optional<double> train_loss;
+    std::optional<double> validation_loss;
+    Eigen::MatrixXd train_predictions;       // train songs × targets
+    Eigen::MatrixXd validation_predictions;  // validation songs × targets; empty without validation
+};
+
+using EpochCallback = std::function<void(const EpochReport&)>;
+
+class RegressorPlugin : public PluginBase {
+public:
+    static constexpr const char* kKind = "regressor";
+    ~RegressorPlugin() override;
+
+    // `train.targets` holds exactly the targets to learn, without NaN.
+    // `validation` may be null. Models that do not iterate need not call
+    // `on_epoch`; the host then logs one epoch from predict().
+    virtual void fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
+                     const PluginContext& ctx) = 0;
+
+    // songs × targets, in the order of the training targets.
+    virtual Eigen::MatrixXd predict(const SongTable& songs) const = 0;
+};
+
+}  // namespace mer

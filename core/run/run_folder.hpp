@@ -1,0 +1,39 @@
+// A run folder, runs/<experiment>/<UTC timestamp>-<id>/: created atomically
+// (mkdir fails rather than share a folder with a run started in the same
+// second), written file by file with atomic renames, with log.txt mirrored
+// to stderr as the run goes.
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+
+namespace mer {
+
+class RunFolder {
+public:
+    static RunFolder create(const std::filesystem::path& runs_root, const std::string& experiment_name);
+
+    RunFolder(RunFolder&& other) noexcept;
+    const std::filesystem::path& path() const { return path_; }
+
+    // "[HH:MM:SS] line" to log.txt, and the line to stderr unless quiet.
+    void log(const std::string& line);
+    void set_quiet(bool quiet) { quiet_ = quiet; }
+
+    // Writes `relative` inside the folder atomically.
+    void write(const std::string& relative, const std::string& content) const;
+
+private:
+    explicit RunFolder(std::filesystem::path path);
+    std::filesystem::path path_;
+    std::ofstream log_;
+    std::mutex mutex_;
+    bool quiet_ = false;
+};
+
+// UTC time as 2026-11-26T00:16:12Z.
+std::string utc_timestamp_iso();
+
+}  // namespace mer
