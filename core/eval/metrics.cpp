@@ -51,9 +51,11 @@ double r2_score(const Eigen::VectorXd& truth, const Eigen::VectorXd& predicted) 
 
 double pearson_r(const Eigen::VectorXd& a, const Eigen::VectorXd& b) {
     check_sizes(a, b);
+    // Tested on the values, not on the variance: the mean of n equal numbers
+    // need not equal them in floating point, which would leave a tiny r.
+    if (a.maxCoeff() == a.minCoeff() || b.maxCoeff() == b.minCoeff()) return std::numeric_limits<double>::quiet_NaN();
     const Eigen::ArrayXd da = a.array() - a.mean(), db = b.array() - b.mean();
     const double denominator = std::sqrt((da * da).sum() * (db * db).sum());
-    if (denominator == 0.0) return std::numeric_limits<double>::quiet_NaN();
     return (da * db).sum() / denominator;
 }
 

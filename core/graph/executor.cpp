@@ -141,6 +141,7 @@ public:
         summary_["status"] = status;
         if (!failed_node.empty()) summary_["failed"] = {{"node", failed_node}, {"reason", reason}};
         write_results();
+        log_results_table();
     }
 
 private:
@@ -327,6 +328,21 @@ private:
                                       {"folds", folds.size()},
                                       {"seconds", seconds_since(node_start)},
                                       {"validation", targets}};
+    }
+
+    // Validation results as a small table at the end of the log: what a
+    // researcher looks for first.
+    void log_results_table() {
+        if (summary_["nodes"].empty()) return;
+        const std::string& metric = exp_.evaluation.metrics.front();
+        folder_.log(fmt::format("validation {} (mean ± std over folds):", metric));
+        for (const auto& [id, node] : summary_["nodes"].items()) {
+            std::string line = fmt::format("  {:<16} {:<20}", id, node["model"].get<std::string>());
+            for (const auto& [target, metrics] : node["validation"].items())
+                line += fmt::format("  {} {:.3f} ± {:.3f}", target, metrics[metric]["mean"].get<double>(),
+                                    metrics[metric]["std"].get<double>());
+            folder_.log(line);
+        }
     }
 
     void write_results() {

@@ -9,6 +9,7 @@
 #include <valijson/validator.hpp>
 
 #include "core/plugin/registry.hpp"  // nearest_name
+#include "core/run/files.hpp"        // format_number
 
 namespace mer {
 
@@ -138,7 +139,7 @@ YAML::Node json_to_yaml(const json& value) {
         case json::value_t::number_unsigned:
             return YAML::Node(value.get<std::uint64_t>());
         case json::value_t::number_float:
-            return YAML::Node(value.get<double>());
+            return YAML::Node(format_number(value.get<double>()));  // shortest form: 0.2, not 0.20000000000000001
         default:
             return YAML::Node(YAML::NodeType::Null);
     }
@@ -289,7 +290,7 @@ Diagnostics SchemaValidator::validate(const json& value, const SourceMap& map, c
         } else if (d.rfind("Expected number", 0) == 0 && sub) {
             add(map.value_at(pointer), path + " = " + here->dump() + " is out of range: it must be " + range_text(*sub));
         } else if (d.rfind("Missing required property '", 0) == 0) {
-            const std::string key = d.substr(26, d.size() - 28);
+            const std::string key = d.substr(27, d.size() - 29);  // "Missing required property 'KEY'."
             add(map.value_at(pointer), path + " is missing the required key '" + key + "'");
         } else if (d == "Failed to match against any enum values." && sub && sub->contains("enum")) {
             std::string list;

@@ -1,0 +1,174 @@
+// Whole-file validation of experiments with the real plugins: each kind of
+// mistake gives an error at the right line and column, and all of a file's
+// mistakes are reported together.
+#include <catch2/catch.hpp>
+
+#include "core/graph/experiment.hpp"
+#include "core/plugin/registry.hpp"
+#include "tests/support/test_support.hpp"
+
+using namespace mer::test;
+
+namespace {
+
+const mer::PluginRegistry& registry() {
+    static const mer::PluginRegistry r = [] {
+        mer::PluginRegistry reg;
+        reg.scan({plugin_dir()});
+        return reg;
+    }();
+    return r;
+}
+
+const char* kValid = R"(name: ok
+seed: 3
+nodes:
+  songs:
+    uses: dataset.table
+    params: {path: songs.csv}
+  ridge:
+    uses: regressor.ridge
+    inputs: [songs]
+    params: {alpha: 2}
+evaluation:
+  split: {kind: kfold, k: 3}
+)";
+
+// Validates `yaml` (written to a file) and returns all errors, one per line.
+std::string errors_of(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
+    TempDir dir;
+    write_file(dir / "exp.yaml", yaml);
+    const auto loaded = mer::load_experiment((dir / "exp.yaml").string(), overrides, registry());
+    std::string all;
+    for (const auto& d : loaded.errors) {
+        std::string line = d.str();
+        const std::string prefix = (dir / "exp.yaml").string();
+        if (line.rfind(prefix, 0) == 0) line = "exp.yaml" + line.substr(prefix.size());
+        all += line + "\n";
+    }
+    return all;
+}
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+    const auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    return text.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+TEST_CASE("a valid experiment has no errors and resolves defaults", "[validate]") {
+    TempDir dir;
+    write_file(dir / "exp.yaml", kValid);
+    const auto loaded = mer::load_experiment((dir / "exp.yaml").string(), {}, registry());
+    REQUIRE(loaded.errors.empty());
+    const mer::Experiment& e = loaded.experiment;
+    CHECK(e.seed == 3);
+    CHECK(e.evaluation.split.k == 3);
+    REQUIRE(e.nodes.size() == 2);
+    CHECK(e.nodes[0].id == "songs");
+    CHECK(e.node("songs").params["id_column"] == "song_id");  // default filled in
+    CHECK(e.node("ridge").params["alpha"] == 2);
+}
+
+TEST_CASE("bad experiment files: each mistake is named with line and column", "[validate]") {
+    SECTION("YAML syntax") {
+        CHECK_THAT(errors_of("name: x\nnodes: [a, b\n"), Catch::Contains("exp.yaml:3:1: YAML syntax error"));
+    }
+    SECTION("unknown top-level key with a suggestion") {
+        const auto e = errors_of(replace(kValid, "seed: 3", "sed: 3"));
+        CHECK_THAT(e, Catch::Contains("exp.yaml:2:1: unknown key 'sed' in (top level)") &&
+                          Catch::Contains("did you mean 'seed'?"));
+    }
+    SECTION("wrong type") {
+        CHECK_THAT(errors_of(replace(kValid, "seed: 3", "seed: three")),
+                   Catch::Contains("exp.yaml:2:7: seed must be an integer, not the string \"three\""));
+    }
+    SECTION("missing required key") {
+        CHECK_THAT(errors_of(replace(kValid, "name: ok\n", "")),
+                   Catch::Contains("(top level) is missing the required key 'name'"));
+    }
+    SECTION("unknown plugin with the nearest name") {
+        CHECK_THAT(errors_of(replace(kValid, "regressor.ridge", "regressor.rige")),
+                   Catch::Contains("exp.yaml:8:11: nodes.ridge.uses: unknown plugin 'regressor.rige'") &&
+                       Catch::Contains("did you mean 'regressor.ridge'?"));
+    }
+    SECTION("unknown input node") {
+        CHECK_THAT(errors_of(replace(kValid, "inputs: [songs]", "inputs: [song]")),
+                   Catch::Contains("exp.yaml:9:14: nodes.ridge.inputs: 'song' is not a node of this experiment") &&
+                       Catch::Contains("did you mean 'songs'?"));
+    }
+    SECTION("a cycle") {
+        const auto e = errors_of(replace(kValid, "    params: {path: songs.csv}",
+                                         "    params: {path: songs.csv}\n"
+                                         "  t1: {uses: regressor.mean, inputs: [t2]}\n"
+                                         "  t2: {uses: regressor.mean, inputs: [t1]}"));
+        CHECK_THAT(e, Catch::Contains("exp.yaml:7:3: the inputs of these nodes form a cycle: t1 → t2 → t1"));
+    }
+    SECTION("plugin parameter: unknown key lists the accepted ones") {
+        CHECK_THAT(errors_of(replace(kValid, "{alpha: 2}", "{aplha: 2}")),
+                   Catch::Contains("exp.yaml:10:14: unknown key 'aplha' in nodes.ridge.params; accepted keys: alpha "
+                                   "(did you mean 'alpha'?)") &&
+                       Catch::Contains("regressor.ridge parameters"));
+    }
+    SECTION("plugin parameter out of range") {
+        CHECK_THAT(errors_of(replace(kValid, "{alpha: 2}", "{alpha: -1}")),
+                   Catch::Contains("exp.yaml:10:21: nodes.ridge.params.alpha = -1 is out of range: it must be ≥ 0"));
+    }
+    SECTION("plugin parameter of the wrong type") {
+        CHECK_THAT(errors_of(replace(kValid, "{alpha: 2}", "{alpha: big}")),
+                   Catch::Contains("nodes.ridge.params.alpha must be a number, not the string \"big\""));
+    }
+    SECTION("missing plugin parameter") {
+        CHECK_THAT(errors_of(replace(kValid, "params: {path: songs.csv}", "params: {}")),
+                   Catch::Contains("exp.yaml:6:13: nodes.songs.params is missing the required key 'path'"));
+    }
+    SECTION("enum value") {
+        CHECK_THAT(errors_of(replace(kValid, "kind: kfold", "kind: loo")),
+                   Catch::Contains("evaluation.split.kind must be one of \"holdout\", \"kfold\", not \"loo\""));
+    }
+    SECTION("wrong kind of input") {
+        CHECK_THAT(errors_of(replace(kValid, "    params: {path: songs.csv}",
+                                     "    params: {path: songs.csv}\n    inputs: [ridge]")),
+                   Catch::Contains("a dataset node cannot take input from 'ridge', a regressor node"));
+    }
+    SECTION("a regressor without input") {
+        CHECK_THAT(errors_of(replace(kValid, "    inputs: [songs]\n", "")),
+                   Catch::Contains("exp.yaml:7:3: nodes.ridge: a regressor node takes exactly one input, got 0"));
+    }
+    SECTION("targets on a node that does not learn") {
+        CHECK_THAT(errors_of(replace(kValid, "    params: {path: songs.csv}",
+                                     "    params: {path: songs.csv}\n    targets: [valence]")),
+                   Catch::Contains("only regressor nodes learn targets"));
+    }
+    SECTION("a bad --set override") {
+        CHECK_THAT(errors_of(kValid, {"seed"}), Catch::Contains("--set: --set 'seed': expected path.to.key=value"));
+        CHECK_THAT(errors_of(kValid, {"nodes.ridge.params.alpha=-5"}),
+                   Catch::Contains("--set nodes.ridge.params.alpha=-5: nodes.ridge.params.alpha = -5 is out of range"));
+    }
+}
+
+TEST_CASE("every mistake in a file is reported at once", "[validate]") {
+    std::string yaml = replace(kValid, "seed: 3", "seed: -1");
+    yaml = replace(yaml, "regressor.ridge", "regressor.nope");
+    yaml = replace(yaml, "kind: kfold", "kind: folds");
+    yaml += "extra: 1\n";
+    const auto e = errors_of(yaml);
+    INFO(e);
+    CHECK(count_lines(e) == 4);
+    CHECK_THAT(e, Catch::Contains("exp.yaml:2:7: seed = -1 is out of range"));
+    CHECK_THAT(e, Catch::Contains("unknown plugin 'regressor.nope'"));
+    CHECK_THAT(e, Catch::Contains("evaluation.split.kind must be one of"));
+    CHECK_THAT(e, Catch::Contains("exp.yaml:13:1: unknown key 'extra'"));
+}
+
+TEST_CASE("overrides change the experiment before validation", "[validate]") {
+    TempDir dir;
+    write_file(dir / "exp.yaml", kValid);
+    const auto loaded =
+        mer::load_experiment((dir / "exp.yaml").string(), {"nodes.ridge.params.alpha=7.5", "seed=11"}, registry());
+    REQUIRE(loaded.errors.empty());
+    CHECK(loaded.experiment.seed == 11);
+    CHECK(loaded.experiment.node("ridge").params["alpha"] == 7.5);
+    CHECK(loaded.experiment.resolved["nodes"]["ridge"]["params"]["alpha"].as<double>() == 7.5);
+}

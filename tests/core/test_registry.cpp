@@ -1,0 +1,115 @@
+// Plugin discovery against real shared libraries: good ones load, broken ones
+// are refused with the reason and never stop the scan or the host.
+#include <catch2/catch.hpp>
+
+#include "core/plugin/regressor.hpp"
+#include "core/plugin/registry.hpp"
+#include "tests/support/test_support.hpp"
+
+using namespace mer::test;
+
+namespace {
+std::string refusal_of(const mer::PluginRegistry& r, const std::string& file_name) {
+    for (const auto& f : r.refused())
+        if (std::filesystem::path(f.file).filename() == file_name) return f.reason;
+    return "(not refused)";
+}
+}  // namespace
+
+TEST_CASE("the build's plugins are found with complete metadata", "[plugins]") {
+    mer::PluginRegistry r;
+    r.scan({plugin_dir()});
+    CHECK(r.refused().empty());
+    for (const char* name : {"dataset.table", "regressor.ridge", "regressor.mean"}) {
+        const mer::PluginRecord* p = r.find(name);
+        REQUIRE(p != nullptr);
+        CHECK(p->abi_tag == mer::host_abi_tag());
+        CHECK(std::filesystem::path(p->file).filename() == std::string(name) + ".so");
+    }
+    CHECK_THROWS_WITH(r.get("regressor.ridg"), Catch::Contains("did you mean 'regressor.ridge'?"));
+}
+
+TEST_CASE("broken plugin files are refused with reasons and the host keeps working", "[plugins]") {
+    TempDir junk;
+    write_file(junk / "notes.so", "this is a text file named .so\n");
+    write_file(junk / "empty.so", "");
+    mer::PluginRegistry r;
+    r.scan({junk.path(), test_plugin_dir("bad"), plugin_dir()});
+
+    CHECK_THAT(refusal_of(r, "notes.so"), Catch::Contains("not a plugin: not an ELF shared library"));
+    CHECK_THAT(refusal_of(r, "empty.so"), Catch::Contains("not a plugin"));
+    const std::string mismatch = refusal_of(r, "regressor.mismatched.so");
+    CHECK_THAT(mismatch, Catch::Contains("ABI mismatch") && Catch::Contains("mer-abi is 999 in the plugin but 1 in mer-run") &&
+                             Catch::Contains("compiler is GCC 99.1.0 in the plugin") &&
+                             Catch::Contains("rebuild this plugin"));
+    CHECK_THAT(refusal_of(r, "no_factory.so"), Catch::Contains("missing symbol mer_plugin_metadata"));
+    CHECK(r.find("regressor.mismatched") == nullptr);
+
+    // The good plugins scanned after the bad ones still work.
+    auto ridge = r.create<mer::RegressorPlugin>("regressor.ridge", {{"alpha", 1.0}});
+    mer::SongTable t;
+    t.song_ids = {"a", "b", "c"};
+    t.groups = t.song_ids;
+    t.feature_names = {"x"};
+    t.features = Eigen::MatrixXd(3, 1);
+    t.features << 1, 2, 3;
+    t.target_names = {"y"};
+    t.targets = Eigen::MatrixXd(3, 1);
+    t.targets << 2, 4, 6;
+    ridge->fit(t, nullptr, {}, {});
+    CHECK(ridge->predict(t)(1, 0) == Approx(4.0));
+}
+
+TEST_CASE("two files claiming one plugin name are an error naming both", "[plugins]") {
+    mer::PluginRegistry r;
+    r.scan({plugin_dir(), test_plugin_dir("duplicate")});
+    CHECK_THAT(refusal_of(r, "duplicate_mean.so"), Catch::Contains("already claimed by") &&
+                                                       Catch::Contains("regressor.mean.so"));
+    CHECK_THROWS_WITH(r.find("regressor.mean"), Catch::Contains("two plugin files claim the name 'regressor.mean'") &&
+                                                    Catch::Contains("duplicate_mean.so") &&
+                                                    Catch::Contains("plugins/regressor.mean.so"));
+}
+
+TEST_CASE("a plugin object keeps working after its registry is gone", "[plugins]") {
+    std::shared_ptr<mer::RegressorPlugin> mean;
+    {
+        mer::PluginRegistry r;
+        r.scan({plugin_dir()});
+        mean = r.create<mer::RegressorPlugin>("regressor.mean", nlohmann::json::object());
+    }
+    mer::SongTable t;
+    t.song_ids = {"a", "b"};
+    t.groups = t.song_ids;
+    t.feature_names = {"x"};
+    t.features = Eigen::MatrixXd::Zero(2, 1);
+    t.target_names = {"y"};
+    t.targets = Eigen::MatrixXd(2, 1);
+    t.targets << 1, 3;
+    mean->fit(t, nullptr, {}, {});
+    CHECK(mean->predict(t)(0, 0) == 2.0);
+}
+
+TEST_CASE("mer-run plugins lists found and refused files", "[plugins][cli]") {
+    TempDir cwd;
+    write_file(cwd / "junk" / "fake.so", "not a library");
+    const auto listing = run_mer({"plugins"}, cwd.path(), (cwd / "junk").string() + ":" + test_plugin_dir("bad").string());
+    CHECK(listing.exit_code == 0);
+    CHECK_THAT(listing.out, Catch::Contains("regressor.ridge  1.0.0  (regressor)"));
+    CHECK_THAT(listing.out, Catch::Contains("fake.so\n    not a plugin"));
+    CHECK_THAT(listing.out, Catch::Contains("regressor.mismatched.so\n    ABI mismatch"));
+
+    const auto as_json = run_mer({"plugins", "--json"}, cwd.path());
+    const auto j = nlohmann::json::parse(as_json.out);
+    CHECK(j["plugins"].size() == 3);
+    CHECK(j["plugins"][0].contains("abi"));
+
+    const auto describe = run_mer({"plugins", "describe", "regressor.ridge"}, cwd.path());
+    CHECK(describe.exit_code == 0);
+    CHECK_THAT(describe.out, Catch::Contains("alpha\n    type: a number\n    default: 1.0\n    range: [0, inf)"));
+
+    const auto tmpl = run_mer({"plugins", "template", "dataset.table"}, cwd.path());
+    CHECK_THAT(tmpl.out, Catch::Contains("uses: dataset.table") && Catch::Contains("path: REQUIRED"));
+    const auto unknown = run_mer({"plugins", "describe", "regressor.ridg"}, cwd.path());
+    CHECK(unknown.exit_code == 2);
+    CHECK_THAT(unknown.err, Catch::Contains("did you mean 'regressor.ridge'?"));
+}

@@ -1,0 +1,57 @@
+// YAML → JSON typing and the wording of schema errors.
+#include <catch2/catch.hpp>
+
+#include "core/graph/schema.hpp"
+
+using nlohmann::json;
+
+TEST_CASE("YAML scalars become typed JSON, quoted ones stay strings", "[schema]") {
+    const YAML::Node doc = YAML::Load("a: 5\nb: 2.5\nc: true\nd: '5'\ne: ~\nf: hello\ng: [1, x]\nh: 1e-3\n");
+    mer::SourceMap map("doc.yaml");
+    const json j = mer::yaml_to_json(doc, map);
+    CHECK(j["a"] == 5);
+    CHECK(j["a"].is_number_integer());
+    CHECK(j["b"] == 2.5);
+    CHECK(j["c"] == true);
+    CHECK(j["d"] == "5");
+    CHECK(j["e"].is_null());
+    CHECK(j["f"] == "hello");
+    CHECK(j["g"] == json::array({1, "x"}));
+    CHECK(j["h"] == Approx(0.001));
+    const mer::Location where = map.value_at("/g/1");
+    CHECK(where.file == "doc.yaml");
+    CHECK(where.line == 7);
+    CHECK(where.column == 8);
+}
+
+TEST_CASE("schema errors name the key, the expectation and the location", "[schema]") {
+    const json schema = json::parse(R"({
+      "type": "object", "additionalProperties": false,
+      "properties": {
+        "alpha": {"type": "number", "minimum": 0, "maximum": 10},
+        "kernel": {"enum": ["rbf", "linear"]},
+        "layers": {"type": "array", "items": {"type": "integer"}}
+      }})");
+    const YAML::Node doc = YAML::Load("alpha: 12\nkernal: rbf\nkernel: poly\nlayers: [1, two]\n");
+    mer::SourceMap map("p.yaml");
+    const json value = mer::yaml_to_json(doc, map);
+    const mer::SchemaValidator validator(schema);
+    const mer::Diagnostics errors = validator.validate(value, map);
+    std::string all;
+    for (const auto& e : errors) all += e.str() + "\n";
+    INFO(all);
+    CHECK(errors.size() == 4);
+    CHECK_THAT(all, Catch::Contains("p.yaml:1:8: alpha = 12 is out of range: it must be ≥ 0 and ≤ 10"));
+    CHECK_THAT(all, Catch::Contains("p.yaml:2:1: unknown key 'kernal'") && Catch::Contains("did you mean 'kernel'?"));
+    CHECK_THAT(all, Catch::Contains("accepted keys: alpha, kernel, layers"));
+    CHECK_THAT(all, Catch::Contains("p.yaml:3:9: kernel must be one of \"rbf\", \"linear\", not \"poly\""));
+    CHECK_THAT(all, Catch::Contains("p.yaml:4:13: layers[1] must be an integer, not the string \"two\""));
+}
+
+TEST_CASE("defaults are filled in without touching given values", "[schema]") {
+    const json schema = json::parse(
+        R"({"type": "object", "properties": {"a": {"type": "number", "default": 1}, "b": {"default": "x"}}})");
+    const mer::SchemaValidator validator(schema);
+    const json filled = validator.with_defaults(json{{"a", 3}});
+    CHECK(filled == json{{"a", 3}, {"b", "x"}});
+}

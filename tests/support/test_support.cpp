@@ -1,0 +1,82 @@
+// Implementation of the test helpers.
+#include "tests/support/test_support.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace mer::test {
+
+namespace fs = std::filesystem;
+
+fs::path build_dir() { return MER_TEST_BUILD_DIR; }
+fs::path source_dir() { return MER_TEST_SOURCE_DIR; }
+fs::path mer_run() { return build_dir() / "bin" / "mer-run"; }
+fs::path plugin_dir() { return build_dir() / "plugins"; }
+fs::path test_plugin_dir(const std::string& which) { return build_dir() / "test-plugins" / which; }
+
+TempDir::TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "mer-test-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+}
+
+void write_file(const fs::path& path, const std::string& content) {
+    if (path.has_parent_path()) fs::create_directories(path.parent_path());
+    std::ofstream out(path, std::ios::binary);
+    out << content;
+    if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + path.string());
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+int count_lines(const std::string& text) {
+    int n = 0;
+    for (char c : text) n += c == '\n';
+    return n;
+}
+
+static std::string quote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+CommandResult run_mer(const std::vector<std::string>& args, const fs::path& cwd, const std::string& plugin_path) {
+    TempDir capture;
+    std::string command = "cd " + quote(cwd.string()) + " && ";
+    command += plugin_path.empty() ? "env -u MER_PLUGIN_PATH " : "env MER_PLUGIN_PATH=" + quote(plugin_path) + " ";
+    command += quote(mer_run().string());
+    for (const auto& a : args) command += " " + quote(a);
+    command += " >" + quote((capture / "out").string()) + " 2>" + quote((capture / "err").string()) + " </dev/null";
+    const int status = std::system(command.c_str());
+    CommandResult result;
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    result.out = read_file(capture / "out");
+    result.err = read_file(capture / "err");
+    return result;
+}
+
+void write_synthetic_table(const fs::path& cwd, int songs, int seed) {
+    const CommandResult r = run_mer({"synth-table", "--out", "songs.csv", "--songs", std::to_string(songs), "--seed",
+                                     std::to_string(seed)},
+                                    cwd);
+    if (r.exit_code != 0) throw std::runtime_error("synth-table failed: " + r.err);
+}
+
+}  // namespace mer::test

@@ -1,0 +1,50 @@
+// Helpers shared by the tests: temporary folders, files, and running the real
+// mer-run binary with a chosen plugin path.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mer::test {
+
+// Paths of the build being tested (compile definitions from tests/CMakeLists.txt).
+std::filesystem::path build_dir();
+std::filesystem::path source_dir();
+std::filesystem::path mer_run();
+std::filesystem::path plugin_dir();       // build/plugins
+std::filesystem::path test_plugin_dir(const std::string& which);  // build/test-plugins/<which>
+
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+    std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+private:
+    std::filesystem::path path_;
+};
+
+void write_file(const std::filesystem::path& path, const std::string& content);
+std::string read_file(const std::filesystem::path& path);
+int count_lines(const std::string& text);
+
+struct CommandResult {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+};
+
+// Runs mer-run with `args` in `cwd`; MER_PLUGIN_PATH is set to `plugin_path`
+// (empty: unset).
+CommandResult run_mer(const std::vector<std::string>& args, const std::filesystem::path& cwd,
+                      const std::string& plugin_path = "");
+
+// The quickstart table (mer-run synth-table) at cwd/songs.csv.
+void write_synthetic_table(const std::filesystem::path& cwd, int songs = 120, int seed = 7);
+
+}  // namespace mer::test
