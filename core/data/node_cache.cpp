@@ -11,7 +11,7 @@ namespace mer {
 
 namespace fs = std::filesystem;
 
-static const char kMagic[8] = {'M', 'E', 'R', 'T', 'B', 'L', '1', '\n'};
+static const char kMagic[8] = {'M', 'E', 'R', 'T', 'B', 'L', '2', '\n'};
 
 namespace {
 class Writer {
@@ -89,6 +89,12 @@ std::string serialize_song_table(const SongTable& t) {
     w.matrix(t.features);
     w.strings(t.target_names);
     w.matrix(t.targets);
+    w.u64(t.dynamic.size());
+    for (const auto& d : t.dynamic) {
+        w.raw(&d.start_seconds, sizeof d.start_seconds);
+        w.raw(&d.step_seconds, sizeof d.step_seconds);
+        w.matrix(d.values);
+    }
     return std::move(w.out);
 }
 
@@ -105,6 +111,14 @@ SongTable deserialize_song_table(const std::string& bytes) {
     t.features = r.matrix();
     t.target_names = r.strings();
     t.targets = r.matrix();
+    const std::uint64_t dynamic = r.u64();
+    if (dynamic > t.song_ids.size()) throw Error("corrupt cache file: too many dynamic label sets");
+    t.dynamic.resize(dynamic);
+    for (auto& d : t.dynamic) {
+        r.raw(&d.start_seconds, sizeof d.start_seconds);
+        r.raw(&d.step_seconds, sizeof d.step_seconds);
+        d.values = r.matrix();
+    }
     if (!r.done()) throw Error("corrupt cache file: trailing bytes");
     t.check_shapes("the cache");
     return t;
@@ -114,22 +128,31 @@ std::string NodeCache::key(const nlohmann::json& description) { return sha256_he
 
 fs::path NodeCache::path_of(const std::string& key) const { return dir_ / key.substr(0, 2) / (key + ".table"); }
 
-std::optional<SongTable> NodeCache::load(const std::string& key) const {
+std::optional<CachedNode> NodeCache::load(const std::string& key) const {
     const fs::path path = path_of(key);
+    const fs::path sidecar = fs::path(path).replace_extension(".json");
     std::error_code ec;
-    if (!fs::exists(path, ec)) return std::nullopt;
+    if (!fs::exists(path, ec) || !fs::exists(sidecar, ec)) return std::nullopt;
     try {
-        return deserialize_song_table(read_text_file(path));
-    } catch (const Error&) {
+        CachedNode node;
+        node.table = deserialize_song_table(read_text_file(path));
+        for (const auto& s : nlohmann::json::parse(read_text_file(sidecar)).at("skipped"))
+            node.skipped.push_back({s.at(0).get<std::string>(), s.at(1).get<std::string>(), s.at(2).get<std::string>()});
+        return node;
+    } catch (const std::exception&) {
         return std::nullopt;  // a damaged entry is recomputed and overwritten
     }
 }
 
-void NodeCache::store(const std::string& key, const SongTable& table, const nlohmann::json& description) const {
+void NodeCache::store(const std::string& key, const CachedNode& node, const nlohmann::json& description) const {
     const fs::path path = path_of(key);
     fs::create_directories(path.parent_path());
-    write_file_atomic(path, serialize_song_table(table));
-    write_file_atomic(fs::path(path).replace_extension(".json"), description.dump(2) + "\n");
+    nlohmann::json sidecar = description;
+    sidecar["skipped"] = nlohmann::json::array();
+    for (const auto& s : node.skipped) sidecar["skipped"].push_back({s.song_id, s.path, s.reason});
+    write_file_atomic(path, serialize_song_table(node.table));
+    // The sidecar goes last: an entry counts only when both files exist.
+    write_file_atomic(fs::path(path).replace_extension(".json"), sidecar.dump(2) + "\n");
 }
 
 }  // namespace mer

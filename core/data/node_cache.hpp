@@ -1,6 +1,6 @@
 // The node cache: the SongTable a dataset or features node produced, stored
 // under a key made of the plugin name and version, the resolved parameters,
-// the data's fingerprint and the inputs' keys. An unchanged node is loaded
+// the data's fingerprint and the inputs' keys, with the songs it skipped. An unchanged node is loaded
 // instead of recomputed; anything that changes makes a new key.
 #pragma once
 
@@ -13,14 +13,19 @@
 
 namespace mer {
 
+struct CachedNode {
+    SongTable table;
+    std::vector<SkippedSong> skipped;  // songs the node could not use, replayed into skipped.csv
+};
+
 class NodeCache {
 public:
     explicit NodeCache(std::filesystem::path dir) : dir_(std::move(dir)) {}
 
     static std::string key(const nlohmann::json& description);  // SHA-256 of the canonical JSON
 
-    std::optional<SongTable> load(const std::string& key) const;  // nullopt when absent or unreadable
-    void store(const std::string& key, const SongTable& table, const nlohmann::json& description) const;
+    std::optional<CachedNode> load(const std::string& key) const;  // nullopt when absent or unreadable
+    void store(const std::string& key, const CachedNode& node, const nlohmann::json& description) const;
 
     std::filesystem::path path_of(const std::string& key) const;
 

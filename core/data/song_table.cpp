@@ -18,6 +18,7 @@ SongTable SongTable::rows(const std::vector<std::size_t>& rows) const {
         out.song_ids.push_back(song_ids.at(r));
         out.groups.push_back(groups.at(r));
         if (!audio_paths.empty()) out.audio_paths.push_back(audio_paths.at(r));
+        if (!dynamic.empty()) out.dynamic.push_back(dynamic.at(r));
         const auto ri = static_cast<Eigen::Index>(r), ii = static_cast<Eigen::Index>(i);
         if (features.cols() > 0) out.features.row(ii) = features.row(ri);
         if (targets.cols() > 0) out.targets.row(ii) = targets.row(ri);
@@ -41,6 +42,7 @@ void SongTable::check_shapes(const std::string& who) const {
     if (groups.size() != song_ids.size()) fail("groups and song ids differ in length");
     if (!audio_paths.empty() && audio_paths.size() != song_ids.size())
         fail("audio paths and song ids differ in length");
+    if (!dynamic.empty() && dynamic.size() != song_ids.size()) fail("dynamic labels and song ids differ in length");
     if (features.rows() != n && !(features.size() == 0 && feature_names.empty()))
         fail("feature matrix has " + std::to_string(features.rows()) + " rows for " + std::to_string(n) + " songs");
     if (features.cols() != static_cast<Eigen::Index>(feature_names.size()))

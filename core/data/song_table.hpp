@@ -12,6 +12,21 @@ namespace mer {
 
 using SongId = std::string;
 
+// Labels over time within one song (DEAM's 2 Hz annotations): row i holds the
+// targets at start_seconds + i * step_seconds; NaN where no annotation exists.
+struct DynamicLabels {
+    double start_seconds = 0;
+    double step_seconds = 0;
+    Eigen::MatrixXd values;  // frames × target_names; empty when the song has none
+};
+
+// A song a plugin could not use, and why (one row of the run's skipped.csv).
+struct SkippedSong {
+    SongId song_id;
+    std::string path;
+    std::string reason;
+};
+
 struct SongTable {
     std::vector<SongId> song_ids;
     std::vector<std::string> groups;       // same length as song_ids
@@ -22,6 +37,8 @@ struct SongTable {
 
     std::vector<std::string> target_names;
     Eigen::MatrixXd targets;  // songs × target_names, NaN = no label
+
+    std::vector<DynamicLabels> dynamic;  // empty, or one per song (same target names)
 
     std::size_t size() const { return song_ids.size(); }
 

@@ -116,6 +116,8 @@ public:
           metrics_(folder.path()) {
         threads_ = exp.threads > 0 ? exp.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
         predictions_ = "node,song_id,fold,target,true,predicted\n";
+        skipped_csv_ = "song_id,path,reason,node\n";
+        folder_.write("skipped.csv", skipped_csv_);
         summary_["experiment"] = exp.name;
         summary_["status"] = "running";
         summary_["split"] = {{"kind", exp.evaluation.split.kind}, {"group_by", exp.evaluation.group_by}};
@@ -145,7 +147,8 @@ public:
     }
 
 private:
-    PluginContext context(const NodeSpec& node, const std::string& purpose) {
+    PluginContext context(const NodeSpec& node, const std::string& purpose,
+                          std::vector<SkippedSong>* skipped = nullptr) {
         PluginContext ctx;
         ctx.node = node.id;
         ctx.seed = derive_seed(exp_.seed, node.id + "/" + purpose);
@@ -153,6 +156,10 @@ private:
         ctx.device = exp_.device;
         ctx.work_dir = folder_.path().string();
         ctx.log = [this, id = node.id](const std::string& line) { folder_.log(id + ": " + line); };
+        ctx.skip = [skipped, id = node.id](const std::string& song, const std::string& path, const std::string& reason) {
+            if (!skipped) throw Error("song '" + song + "' cannot be skipped at this stage: " + reason, Location::of_node(id));
+            skipped->push_back({song, path, reason});
+        };
         return ctx;
     }
 
@@ -169,17 +176,42 @@ private:
         }
         const std::string key = NodeCache::key(description);
         keys_[node.id] = key;
+        CachedNode result;
+        std::string how = "cached";
         if (auto cached = cache_.load(key)) {
-            outputs_[node.id] = std::move(*cached);
-            log_table(node, "cached", start);
-            return;
+            result = std::move(*cached);
+        } else {
+            how = "computed";
+            result.table = dataset ? dataset->load(context(node, "load", &result.skipped))
+                                   : features->extract(outputs_.at(node.inputs.at(0)),
+                                                       context(node, "extract", &result.skipped));
+            result.table.check_shapes("node '" + node.id + "' (" + node.uses + ")");
         }
-        SongTable table = dataset ? dataset->load(context(node, "load"))
-                                  : features->extract(outputs_.at(node.inputs.at(0)), context(node, "extract"));
-        table.check_shapes("node '" + node.id + "' (" + node.uses + ")");
-        cache_.store(key, table, description);
-        outputs_[node.id] = std::move(table);
-        log_table(node, "computed", start);
+        record_skipped(node, result);
+        if (how == "computed") cache_.store(key, result, description);
+        outputs_[node.id] = std::move(result.table);
+        log_table(node, how, start);
+    }
+
+    // Appends a node's skipped songs to skipped.csv, and fails the node when
+    // more than max_skipped_fraction of its songs were lost.
+    void record_skipped(const NodeSpec& node, const CachedNode& result) {
+        if (result.skipped.empty()) return;
+        for (const auto& s : result.skipped)
+            skipped_csv_ += csv_field(s.song_id) + "," + csv_field(s.path) + "," + csv_field(s.reason) + "," +
+                            csv_field(node.id) + "\n";
+        folder_.write("skipped.csv", skipped_csv_);
+        const std::size_t total = node.kind == "dataset" ? result.table.size() + result.skipped.size()
+                                                         : outputs_.at(node.inputs.at(0)).size();
+        const double lost = static_cast<double>(result.skipped.size()) / static_cast<double>(std::max<std::size_t>(total, 1));
+        folder_.log(fmt::format("node '{}': skipped {} of {} songs ({:.1f}%), reasons in skipped.csv; first: {}: {}",
+                                node.id, result.skipped.size(), total, 100 * lost, result.skipped[0].song_id,
+                                result.skipped[0].reason));
+        if (lost > exp_.max_skipped_fraction)
+            throw Error(fmt::format("{} of {} songs ({:.1f}%) could not be used, more than max_skipped_fraction "
+                                    "({:.1f}%); the reasons are in skipped.csv",
+                                    result.skipped.size(), total, 100 * lost, 100 * exp_.max_skipped_fraction),
+                        Location::of_node(node.id));
     }
 
     void log_table(const NodeSpec& node, const std::string& how, Clock::time_point start) {
@@ -360,6 +392,7 @@ private:
     std::map<std::string, std::string> keys_;
     std::vector<std::string> current_targets_;
     std::string predictions_;
+    std::string skipped_csv_;
     json summary_;
 };
 

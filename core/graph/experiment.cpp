@@ -267,6 +267,7 @@ LoadedExperiment load_experiment(const std::string& file, const std::vector<std:
     exp.device = full.value("device", "cpu");
     exp.cache_dir = full.value("cache_dir", "cache");
     exp.runs_dir = full.value("runs_dir", "runs");
+    exp.max_skipped_fraction = full.value("max_skipped_fraction", 0.05);
     json evaluation = full.value("evaluation", json::object());
     json split = evaluation.value("split", json::object());
     exp.evaluation.split.kind = split.value("kind", "holdout");

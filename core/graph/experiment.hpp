@@ -46,6 +46,7 @@ struct Experiment {
     std::string device = "cpu";
     std::string cache_dir = "cache";
     std::string runs_dir = "runs";
+    double max_skipped_fraction = 0.05;  // a data node fails when it loses more of its songs
     EvaluationSpec evaluation;
     std::vector<NodeSpec> nodes;  // in execution (dependency) order
     YAML::Node resolved;          // the document with overrides and defaults applied

@@ -12,7 +12,7 @@
 #include <boost/version.hpp>
 #include <string>
 
-#define MER_PLUGIN_ABI 1
+#define MER_PLUGIN_ABI 2
 
 #ifndef MER_TORCH_VERSION
 #define MER_TORCH_VERSION "none"

@@ -34,9 +34,15 @@ struct PluginContext {
     std::string device = "cpu";       // "cpu" or "cuda:N"
     std::string work_dir;             // a folder the plugin may write into (run folder)
     std::function<void(const std::string&)> log;  // one line to the run log
+    // Records a song that cannot be used (written to the run's skipped.csv
+    // and counted); the plugin then leaves the song out of its output.
+    std::function<void(const std::string& song_id, const std::string& path, const std::string& reason)> skip;
 
     void info(const std::string& line) const {
         if (log) log(line);
+    }
+    void skip_song(const std::string& song_id, const std::string& path, const std::string& reason) const {
+        if (skip) skip(song_id, path, reason);
     }
 };
 

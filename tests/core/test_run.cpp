@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/plugin/abi.hpp"
 #include "core/run/run_folder.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -48,7 +49,7 @@ TEST_CASE("a run leaves every promised file and learns the signal", "[run][cli]"
     const fs::path folder = cwd.path() / run_folder_of(r);
     CHECK(folder.parent_path() == cwd.path() / "runs" / "e2e");
     for (const char* file : {"config.yaml", "environment.json", "plugins.lock", "metrics.csv", "metrics.jsonl",
-                             "predictions.csv", "summary.json", "log.txt"})
+                             "predictions.csv", "summary.json", "log.txt", "skipped.csv"})
         CHECK(fs::exists(folder / file));
 
     // 2 models × 4 folds × 2 splits × 2 targets, plus the header.
@@ -73,7 +74,7 @@ TEST_CASE("a run leaves every promised file and learns the signal", "[run][cli]"
     const json env = json::parse(read_file(folder / "environment.json"));
     CHECK(env["seed"] == 5);
     CHECK(env["device"] == "cpu");
-    CHECK(env["abi_tag"].get<std::string>().rfind("mer-abi=1;", 0) == 0);
+    CHECK(env["abi_tag"] == mer::host_abi_tag());
     const json lock = json::parse(read_file(folder / "plugins.lock"));
     REQUIRE(lock.size() == 3);
     CHECK(lock[0]["sha256"].get<std::string>().size() == 64);

@@ -1,0 +1,150 @@
+// libsndfile and libsoxr, each wrapped once: their error codes become
+// mer::Error with the file named.
+#include "core/audio/audio.hpp"
+
+#include <sndfile.h>
+#include <soxr.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
+#include "core/error.hpp"
+
+namespace mer {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct SndfileCloser {
+    void operator()(SNDFILE* f) const { sf_close(f); }
+};
+using SndfileHandle = std::unique_ptr<SNDFILE, SndfileCloser>;
+
+std::string format_name(int format) {
+    switch (format & SF_FORMAT_TYPEMASK) {
+        case SF_FORMAT_WAV: return "WAV";
+        case SF_FORMAT_FLAC: return "FLAC";
+        case SF_FORMAT_OGG: return "OGG";
+        case SF_FORMAT_MPEG: return "MP3";
+        case SF_FORMAT_AIFF: return "AIFF";
+        default: return "audio";
+    }
+}
+
+SndfileHandle open_for_reading(const fs::path& path, SF_INFO& info) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) throw Error("file does not exist", Location(path.string()));
+    if (fs::is_directory(path, ec)) throw Error("is a folder, not an audio file", Location(path.string()));
+    if (fs::file_size(path, ec) == 0) throw Error("file is empty (0 bytes)", Location(path.string()));
+    info = SF_INFO{};
+    SndfileHandle file(sf_open(path.c_str(), SFM_READ, &info));
+    if (!file) throw Error(std::string("not a readable audio file (") + sf_strerror(nullptr) + ")", Location(path.string()));
+    if (info.channels <= 0 || info.samplerate <= 0)
+        throw Error("audio header has no channels or no sample rate", Location(path.string()));
+    return file;
+}
+
+}  // namespace
+
+AudioInfo probe_audio(const fs::path& path) {
+    SF_INFO info;
+    SndfileHandle file = open_for_reading(path, info);
+    AudioInfo out;
+    out.sample_rate_hz = info.samplerate;
+    out.channels = info.channels;
+    out.frames = info.frames;
+    out.duration_seconds = static_cast<double>(info.frames) / info.samplerate;
+    out.format = format_name(info.format);
+    return out;
+}
+
+DecodedAudio load_audio(const fs::path& path, int sample_rate_hz, double min_seconds) {
+    SF_INFO info;
+    SndfileHandle file = open_for_reading(path, info);
+    DecodedAudio out;
+    out.source.sample_rate_hz = info.samplerate;
+    out.source.channels = info.channels;
+    out.source.frames = info.frames;
+    out.source.duration_seconds = static_cast<double>(info.frames) / info.samplerate;
+    out.source.format = format_name(info.format);
+
+    // Read in blocks: MP3 frame counts are estimates, so read until the end.
+    const int channels = info.channels;
+    std::vector<float> block(static_cast<std::size_t>(65536) * channels);
+    std::vector<float> mono;
+    mono.reserve(info.frames > 0 ? static_cast<std::size_t>(info.frames) : 0);
+    while (true) {
+        const sf_count_t got = sf_readf_float(file.get(), block.data(), 65536);
+        if (got <= 0) break;
+        for (sf_count_t i = 0; i < got; ++i) {
+            float sum = 0;
+            for (int c = 0; c < channels; ++c) sum += block[static_cast<std::size_t>(i * channels + c)];
+            mono.push_back(sum / static_cast<float>(channels));
+        }
+    }
+    if (sf_error(file.get()) != SF_ERR_NO_ERROR)
+        throw Error(std::string("decoding failed: ") + sf_strerror(file.get()), Location(path.string()));
+    if (mono.empty()) throw Error("no audio samples could be decoded", Location(path.string()));
+    // A WAV/FLAC/OGG header states the length exactly; fewer samples mean the
+    // file was cut. (An MP3's length is an estimate, so it is not held to it.)
+    if (out.source.format != "MP3" && info.frames > 0 && static_cast<sf_count_t>(mono.size()) < info.frames)
+        throw Error("truncated: the header promises " + std::to_string(info.frames) + " frames, only " +
+                        std::to_string(mono.size()) + " could be read",
+                    Location(path.string()));
+    for (float v : mono)
+        if (!std::isfinite(v)) throw Error("decoded samples contain NaN or infinity", Location(path.string()));
+    out.source.duration_seconds = static_cast<double>(mono.size()) / info.samplerate;
+    if (out.source.duration_seconds < min_seconds)
+        throw Error("too short: " + std::to_string(out.source.duration_seconds) + " s, at least " +
+                        std::to_string(min_seconds) + " s needed",
+                    Location(path.string()));
+
+    const int rate = sample_rate_hz > 0 ? sample_rate_hz : info.samplerate;
+    out.samples = rate == info.samplerate ? std::move(mono) : resample(mono, info.samplerate, rate);
+    out.sample_rate_hz = rate;
+    return out;
+}
+
+std::vector<float> resample(const std::vector<float>& samples, int from_hz, int to_hz) {
+    if (from_hz <= 0 || to_hz <= 0) throw Error("resampling needs positive rates");
+    if (from_hz == to_hz) return samples;
+    const auto out_length = static_cast<std::size_t>(
+        std::llround(static_cast<double>(samples.size()) * to_hz / from_hz));
+    std::vector<float> out(out_length);
+    std::size_t done = 0;
+    const soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+    const soxr_quality_spec_t quality = soxr_quality_spec(SOXR_HQ, 0);
+    const soxr_error_t error = soxr_oneshot(from_hz, to_hz, 1, samples.data(), samples.size(), nullptr, out.data(),
+                                            out.size(), &done, &io, &quality, nullptr);
+    if (error) throw Error(std::string("resampling failed (libsoxr: ") + error + ")");
+    out.resize(done);
+    return out;
+}
+
+void write_audio(const fs::path& path, const std::vector<float>& samples, int sample_rate_hz) {
+    const std::string ext = path.extension().string();
+    SF_INFO info{};
+    info.samplerate = sample_rate_hz;
+    info.channels = 1;
+    if (ext == ".wav") info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+    else if (ext == ".flac") info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
+    else if (ext == ".ogg") info.format = SF_FORMAT_OGG | SF_FORMAT_VORBIS;
+    else if (ext == ".mp3") info.format = SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III;
+    else throw Error("cannot write audio with extension '" + ext + "' (use .wav, .flac, .ogg or .mp3)", Location(path.string()));
+    SndfileHandle file(sf_open(path.c_str(), SFM_WRITE, &info));
+    if (!file) throw Error(std::string("cannot write audio: ") + sf_strerror(nullptr), Location(path.string()));
+    if (ext == ".mp3") {
+        // Constant 128 kbit/s: DEAM's excerpts are 128–320 kbit/s MP3.
+        int mode = SF_BITRATE_MODE_CONSTANT;
+        sf_command(file.get(), SFC_SET_BITRATE_MODE, &mode, sizeof mode);
+        double level = 0.6;  // libsndfile maps this to a bit rate; lower is larger and slower
+        sf_command(file.get(), SFC_SET_COMPRESSION_LEVEL, &level, sizeof level);
+    }
+    const sf_count_t written = sf_writef_float(file.get(), samples.data(), static_cast<sf_count_t>(samples.size()));
+    if (written != static_cast<sf_count_t>(samples.size()))
+        throw Error(std::string("writing audio failed: ") + sf_strerror(file.get()), Location(path.string()));
+}
+
+}  // namespace mer

@@ -1,0 +1,45 @@
+// Audio in: decoding (WAV, FLAC, OGG/Vorbis, MP3 — whatever libsndfile
+// reads), downmixing to mono as the mean of the channels, and high-quality
+// resampling with libsoxr to the rate an extractor asks for. Every problem
+// with a file becomes a mer::Error whose message is the reason a dataset
+// writes to skipped.csv: missing, empty, not audio, truncated, too short.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace mer {
+
+struct AudioInfo {
+    int sample_rate_hz = 0;  // of the file
+    int channels = 0;
+    std::int64_t frames = 0;  // per channel, as the file's header says
+    double duration_seconds = 0;
+    std::string format;  // "WAV", "FLAC", "OGG", "MP3", ...
+};
+
+struct DecodedAudio {
+    std::vector<float> samples;  // mono, at sample_rate_hz
+    int sample_rate_hz = 0;
+    AudioInfo source;  // what the file was
+    double duration_seconds() const { return sample_rate_hz ? double(samples.size()) / sample_rate_hz : 0.0; }
+};
+
+// Opens the file's header only. Throws mer::Error (file in the location).
+AudioInfo probe_audio(const std::filesystem::path& path);
+
+// Decodes, downmixes and resamples to `sample_rate_hz` (0 keeps the file's
+// rate). Throws mer::Error when the file is shorter than `min_seconds`.
+DecodedAudio load_audio(const std::filesystem::path& path, int sample_rate_hz, double min_seconds = 0.0);
+
+// libsoxr, high quality (SOXR_HQ), float32 mono.
+std::vector<float> resample(const std::vector<float>& samples, int from_hz, int to_hz);
+
+// Writes mono float samples with libsndfile; the format follows the
+// extension (.wav 16-bit PCM, .flac, .ogg Vorbis, .mp3). For tests and the
+// synthetic corpus.
+void write_audio(const std::filesystem::path& path, const std::vector<float>& samples, int sample_rate_hz);
+
+}  // namespace mer
