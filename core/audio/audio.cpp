@@ -60,6 +60,18 @@ AudioInfo probe_audio(const fs::path& path) {
     return out;
 }
 
+std::string audio_problem(const fs::path& path, bool open_header) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return "audio file missing";
+    if (!open_header) return "";
+    try {
+        probe_audio(path);
+        return "";
+    } catch (const Error& e) {
+        return e.message();
+    }
+}
+
 DecodedAudio load_audio(const fs::path& path, int sample_rate_hz, double min_seconds) {
     SF_INFO info;
     SndfileHandle file = open_for_reading(path, info);

@@ -30,6 +30,11 @@ struct DecodedAudio {
 // Opens the file's header only. Throws mer::Error (file in the location).
 AudioInfo probe_audio(const std::filesystem::path& path);
 
+// Why a song's audio file cannot be used — "audio file missing", or (when
+// `open_header`) what probe_audio() found — or "" when it looks usable.
+// Datasets pass the reason to PluginContext::skip_song.
+std::string audio_problem(const std::filesystem::path& path, bool open_header);
+
 // Decodes, downmixes and resamples to `sample_rate_hz` (0 keeps the file's
 // rate). Throws mer::Error when the file is shorter than `min_seconds`.
 DecodedAudio load_audio(const std::filesystem::path& path, int sample_rate_hz, double min_seconds = 0.0);

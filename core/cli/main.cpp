@@ -6,6 +6,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "core/data/synthetic_corpus.hpp"
 #include "core/data/synthetic_table.hpp"
 #include "core/error.hpp"
 #include "core/graph/executor.hpp"
@@ -165,6 +166,15 @@ int main(int argc, char** argv) {
     synth_table->add_option("--noise-features", table_spec.noise_features, "columns of pure noise")->check(CLI::Range(0, 10000));
     synth_table->add_option("--seed", table_spec.seed, "random seed");
 
+    mer::SynthCorpusSpec corpus_spec;
+    std::string corpus_out;
+    auto* synth = app.add_subcommand("synth", "write a synthetic corpus in the DEAM layout (MP3 audio + annotations)");
+    synth->add_option("--out", corpus_out, "folder to write (it then holds annotations/ and MEMD_audio/)")->required();
+    synth->add_option("--songs", corpus_spec.songs, "number of songs")->check(CLI::Range(1, 100000));
+    synth->add_option("--seconds", corpus_spec.seconds, "length of each song")->check(CLI::Range(1.0, 3600.0));
+    synth->add_option("--seed", corpus_spec.seed, "random seed; the same seed gives the same corpus");
+    synth->add_option("--threads", corpus_spec.threads, "threads (0: every core)")->check(CLI::Range(0, 1024));
+
     const std::vector<std::string> args = arguments(argc, argv);
     try {
         std::vector<std::string> reversed(args.rbegin(), args.rend());
@@ -201,6 +211,18 @@ int main(int argc, char** argv) {
             if (*describe) return describe_plugin(registry, plugin_name);
             if (*make_template) return template_plugin(registry, plugin_name);
             return list_plugins(registry, as_json);
+        }
+        if (*synth) {
+            const auto report = mer::write_synthetic_deam(corpus_out, corpus_spec, [](int done, int total) {
+                if (done % 10 == 0 || done == total) std::cerr << "\rsynth: " << done << "/" << total << " songs" << std::flush;
+            });
+            std::cerr << "\n";
+            std::cerr << "wrote " << report.songs << " songs (" << report.audio_seconds << " s of audio) in "
+                      << report.wall_seconds << " s on " << report.threads << " threads: "
+                      << report.audio_seconds / report.wall_seconds << "x real time, "
+                      << report.audio_seconds / report.wall_seconds / report.threads << "x per core\n";
+            std::cout << corpus_out << "\n";
+            return 0;
         }
         if (*synth_table) {
             const fs::path out(table_out);

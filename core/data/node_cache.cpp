@@ -11,7 +11,7 @@ namespace mer {
 
 namespace fs = std::filesystem;
 
-static const char kMagic[8] = {'M', 'E', 'R', 'T', 'B', 'L', '2', '\n'};
+static const char kMagic[8] = {'M', 'E', 'R', 'T', 'B', 'L', '3', '\n'};
 
 namespace {
 class Writer {
@@ -95,6 +95,7 @@ std::string serialize_song_table(const SongTable& t) {
         w.raw(&d.step_seconds, sizeof d.step_seconds);
         w.matrix(d.values);
     }
+    w.strings(t.assigned_split);
     return std::move(w.out);
 }
 
@@ -119,6 +120,7 @@ SongTable deserialize_song_table(const std::string& bytes) {
         r.raw(&d.step_seconds, sizeof d.step_seconds);
         d.values = r.matrix();
     }
+    t.assigned_split = r.strings();
     if (!r.done()) throw Error("corrupt cache file: trailing bytes");
     t.check_shapes("the cache");
     return t;

@@ -40,6 +40,10 @@ struct SongTable {
 
     std::vector<DynamicLabels> dynamic;  // empty, or one per song (same target names)
 
+    // A split fixed by the dataset ("train", "validation"; "test" counts as
+    // validation), used by evaluation.split.kind: predefined. Empty, or one per song.
+    std::vector<std::string> assigned_split;
+
     std::size_t size() const { return song_ids.size(); }
 
     // The rows at `rows`, in that order; every column kept.

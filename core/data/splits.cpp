@@ -59,4 +59,18 @@ std::vector<Fold> make_folds(const std::vector<std::string>& groups, const Split
     return out;
 }
 
+Fold predefined_fold(const std::vector<std::string>& assigned) {
+    if (assigned.empty())
+        throw Error("evaluation.split.kind is predefined, but the data has no split column (dataset.manifest's split)");
+    Fold fold;
+    for (std::size_t r = 0; r < assigned.size(); ++r) {
+        if (assigned[r] == "train") fold.train.push_back(r);
+        else if (assigned[r] == "validation" || assigned[r] == "test") fold.validation.push_back(r);
+        else throw Error("split label '" + assigned[r] + "' is not train, validation or test");
+    }
+    if (fold.train.empty() || fold.validation.empty())
+        throw Error("the predefined split needs songs labelled train and songs labelled validation (or test)");
+    return fold;
+}
+
 }  // namespace mer

@@ -10,7 +10,7 @@
 namespace mer {
 
 struct SplitSpec {
-    std::string kind = "holdout";  // "holdout" | "kfold"
+    std::string kind = "holdout";  // "holdout" | "kfold" | "predefined"
     double fraction = 0.2;         // holdout: share of groups held out for validation
     int k = 5;                     // kfold: number of folds
 };
@@ -24,6 +24,10 @@ struct Fold {
 // `groups[i]` is the group of row i. Throws mer::Error when there are too few
 // groups for the split.
 std::vector<Fold> make_folds(const std::vector<std::string>& groups, const SplitSpec& spec, std::uint64_t seed);
+
+// The dataset's own split: "train" rows train, "validation"/"test" rows
+// validate. Throws mer::Error for other labels or an empty side.
+Fold predefined_fold(const std::vector<std::string>& assigned_split);
 
 // A seed for one consumer (node, fold) derived from the experiment seed.
 std::uint64_t derive_seed(std::uint64_t seed, const std::string& purpose);

@@ -280,7 +280,10 @@ private:
         const SongTable data = regressor_data(node, chain);
         current_targets_ = data.target_names;
         const std::vector<std::string>& groups = exp_.evaluation.group_by == "group" ? data.groups : data.song_ids;
-        const std::vector<Fold> folds = make_folds(groups, exp_.evaluation.split, derive_seed(exp_.seed, "split"));
+        const std::vector<Fold> folds =
+            exp_.evaluation.split.kind == "predefined"
+                ? std::vector<Fold>{predefined_fold(data.assigned_split)}
+                : make_folds(groups, exp_.evaluation.split, derive_seed(exp_.seed, "split"));
         std::vector<FoldScores> scores(data.target_names.size());
         const auto node_start = Clock::now();
 

@@ -125,7 +125,7 @@ TEST_CASE("bad experiment files: each mistake is named with line and column", "[
     }
     SECTION("enum value") {
         CHECK_THAT(errors_of(replace(kValid, "kind: kfold", "kind: loo")),
-                   Catch::Contains("evaluation.split.kind must be one of \"holdout\", \"kfold\", not \"loo\""));
+                   Catch::Contains("evaluation.split.kind must be one of \"holdout\", \"kfold\", \"predefined\", not \"loo\""));
     }
     SECTION("wrong kind of input") {
         CHECK_THAT(errors_of(replace(kValid, "    params: {path: songs.csv}",
