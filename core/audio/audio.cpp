@@ -2,12 +2,14 @@
 // mer::Error with the file named.
 #include "core/audio/audio.hpp"
 
+#include <fmt/format.h>
 #include <sndfile.h>
 #include <soxr.h>
 
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <regex>
 
 #include "core/error.hpp"
 
@@ -33,6 +35,18 @@ std::string format_name(int format) {
     }
 }
 
+// libsndfile opens a cut WAV/AIFF and quietly shortens it; its log keeps
+// the evidence ("data : 88200 (should be 44078)").
+std::string truncation_in_log(SNDFILE* file) {
+    char log[8192] = {0};
+    sf_command(file, SFC_GET_LOG_INFO, log, sizeof log);
+    static const std::regex data_line(R"(data\s*:\s*(\d+)\s*\(should be (\d+)\))");
+    std::cmatch m;
+    if (std::regex_search(log, m, data_line) && std::stoll(m[2]) < std::stoll(m[1]))
+        return "truncated: the header promises " + m[1].str() + " bytes of audio data, the file holds " + m[2].str();
+    return "";
+}
+
 SndfileHandle open_for_reading(const fs::path& path, SF_INFO& info) {
     std::error_code ec;
     if (!fs::exists(path, ec)) throw Error("file does not exist", Location(path.string()));
@@ -43,6 +57,7 @@ SndfileHandle open_for_reading(const fs::path& path, SF_INFO& info) {
     if (!file) throw Error(std::string("not a readable audio file (") + sf_strerror(nullptr) + ")", Location(path.string()));
     if (info.channels <= 0 || info.samplerate <= 0)
         throw Error("audio header has no channels or no sample rate", Location(path.string()));
+    if (const std::string cut = truncation_in_log(file.get()); !cut.empty()) throw Error(cut, Location(path.string()));
     return file;
 }
 
@@ -109,8 +124,7 @@ DecodedAudio load_audio(const fs::path& path, int sample_rate_hz, double min_sec
         if (!std::isfinite(v)) throw Error("decoded samples contain NaN or infinity", Location(path.string()));
     out.source.duration_seconds = static_cast<double>(mono.size()) / info.samplerate;
     if (out.source.duration_seconds < min_seconds)
-        throw Error("too short: " + std::to_string(out.source.duration_seconds) + " s, at least " +
-                        std::to_string(min_seconds) + " s needed",
+        throw Error(fmt::format("too short: {:.2f} s, at least {:.2f} s needed", out.source.duration_seconds, min_seconds),
                     Location(path.string()));
 
     const int rate = sample_rate_hz > 0 ? sample_rate_hz : info.samplerate;

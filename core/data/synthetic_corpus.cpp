@@ -71,7 +71,7 @@ SynthSong design_song(int index, const SynthCorpusSpec& spec) {
     s.seed = derive_seed(spec.seed, "synth/song/" + std::to_string(s.id));
     Random r(s.seed);
     s.energy = r.normal();
-    s.mood = 0.5 * s.energy + std::sqrt(1 - 0.5 * 0.5) * r.normal();
+    s.mood = 0.42 * s.energy + std::sqrt(1 - 0.42 * 0.42) * r.normal();
     s.major = s.mood + 0.5 * r.normal() > 0;
     s.root_midi = static_cast<int>(std::clamp(std::lround(50 + 4 * s.mood), 40L, 62L));
     s.period_energy_s = r.uniform(20, 60);

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 #include <openssl/opensslv.h>
+#include <sndfile.h>
+#include <soxr.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -75,6 +77,8 @@ json environment_json(const Experiment& exp, int threads, const RunOptions& opti
           {"nlohmann_json", fmt::format("{}.{}.{}", NLOHMANN_JSON_VERSION_MAJOR, NLOHMANN_JSON_VERSION_MINOR,
                                         NLOHMANN_JSON_VERSION_PATCH)},
           {"openssl", OPENSSL_VERSION_TEXT},
+          {"libsndfile", sf_version_string()},
+          {"libsoxr", soxr_version()},
           {"torch", MER_TORCH_VERSION},
           {"cuda", MER_CUDA_VERSION}}},
         {"device", exp.device},
