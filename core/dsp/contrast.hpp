@@ -1,0 +1,14 @@
+// Spectral contrast (librosa.feature.spectral_contrast): per octave band,
+// the dB difference between the mean of the loudest and the quietest 2% of
+// the band's bins, from the magnitude spectrogram.
+#pragma once
+
+#include <Eigen/Core>
+
+namespace mer::dsp {
+
+// (n_bands + 1) × frames.
+Eigen::MatrixXd spectral_contrast(const Eigen::MatrixXf& magnitude, int sample_rate_hz, int n_fft,
+                                  double fmin_hz = 200.0, int n_bands = 6, double quantile = 0.02);
+
+}  // namespace mer::dsp

@@ -1,0 +1,186 @@
+// CQT by octaves, following librosa 0.10's vqt() step by step (see the
+// fixture README): filters built per octave at that octave's rate, FFT'd,
+// sparsified, applied to a rectangular-window STFT of the decimated signal.
+#include "core/dsp/cqt.hpp"
+
+#include <kissfft/kissfft.hh>
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <limits>
+
+#include "core/audio/audio.hpp"
+#include "core/dsp/stft.hpp"
+
+namespace mer::dsp {
+
+namespace {
+
+using cf = std::complex<float>;
+
+struct SparseRow {
+    std::vector<int> index;
+    std::vector<cf> value;
+};
+
+// One octave's filters in the frequency domain (bins 0 … n_fft/2).
+std::vector<SparseRow> octave_filters(const std::vector<double>& freqs, double sr, double alpha, double filter_scale,
+                                      double sparsity, double rescale, int& n_fft) {
+    std::vector<double> lengths;
+    for (double f : freqs) lengths.push_back(filter_scale / alpha * sr / f);
+    const double max_length = *std::max_element(lengths.begin(), lengths.end());
+    n_fft = static_cast<int>(std::pow(2.0, std::ceil(std::log2(max_length))));
+    const kissfft<double> fft(static_cast<std::size_t>(n_fft), false);
+
+    std::vector<SparseRow> rows;
+    std::vector<std::complex<double>> basis(static_cast<std::size_t>(n_fft)), spectrum(static_cast<std::size_t>(n_fft));
+    for (std::size_t j = 0; j < freqs.size(); ++j) {
+        const double L = lengths[j];
+        const long start = static_cast<long>(std::floor(-L / 2)), stop = static_cast<long>(std::floor(L / 2));
+        const int M = static_cast<int>(stop - start);
+        std::vector<std::complex<double>> sig(static_cast<std::size_t>(M));
+        const std::vector<double> window = hann_periodic(M);
+        double l1 = 0;
+        for (int m = 0; m < M; ++m) {
+            const double phase = static_cast<double>(start + m) * 2 * M_PI * freqs[j] / sr;
+            sig[static_cast<std::size_t>(m)] = std::complex<double>(std::cos(phase), std::sin(phase)) * window[static_cast<std::size_t>(m)];
+            l1 += std::abs(sig[static_cast<std::size_t>(m)]);
+        }
+        std::fill(basis.begin(), basis.end(), 0.0);
+        const int pad = (n_fft - M) / 2;
+        for (int m = 0; m < M; ++m) {
+            // complex64 storage, then the in-place complex64 scaling by L/n_fft.
+            const cf stored(sig[static_cast<std::size_t>(m)] / l1);
+            const cf scaled(std::complex<double>(stored) * (L / n_fft));
+            basis[static_cast<std::size_t>(pad + m)] = std::complex<double>(scaled);
+        }
+        fft.transform(basis.data(), spectrum.data());
+
+        // Sparsify: drop the smallest magnitudes that together hold `sparsity` of the row's L1 mass.
+        const int bins = n_fft / 2 + 1;
+        std::vector<double> mags(static_cast<std::size_t>(bins));
+        double total = 0;
+        for (int k = 0; k < bins; ++k) total += mags[static_cast<std::size_t>(k)] = std::abs(spectrum[static_cast<std::size_t>(k)]);
+        std::vector<double> sorted = mags;
+        std::sort(sorted.begin(), sorted.end());
+        double cumulative = 0;
+        std::size_t cut = 0;
+        for (; cut < sorted.size(); ++cut) {
+            cumulative += sorted[cut] / total;
+            if (!(cumulative < sparsity)) break;
+        }
+        const double threshold = sorted[std::min(cut, sorted.size() - 1)];
+        SparseRow row;
+        for (int k = 0; k < bins; ++k)
+            if (mags[static_cast<std::size_t>(k)] >= threshold) {
+                row.index.push_back(k);
+                const cf v(spectrum[static_cast<std::size_t>(k)]);
+                row.value.push_back(cf(std::complex<double>(v) * rescale));
+            }
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+}  // namespace
+
+std::vector<float> decimate_by_two(const std::vector<float>& y) {
+    std::vector<float> out = resample(y, 2, 1);
+    out.resize((y.size() + 1) / 2, 0.0f);
+    for (auto& v : out) v = static_cast<float>(v / std::sqrt(0.5));  // librosa: y_hat /= sqrt(ratio)
+    return out;
+}
+
+Eigen::MatrixXf cqt_magnitude(const std::vector<float>& y, int sr, double tuning, const CqtSettings& s) {
+    const int bpo = s.bins_per_octave;
+    std::vector<double> freqs(static_cast<std::size_t>(s.n_bins));
+    const double correction = std::pow(2.0, tuning / bpo);
+    for (int j = 0; j < s.n_bins; ++j) freqs[static_cast<std::size_t>(j)] = correction * s.fmin_hz * std::pow(2.0, static_cast<double>(j) / bpo);
+    const double r = std::pow(2.0, 1.0 / bpo);
+    const double alpha = (r * r - 1) / (r * r + 1);
+    const int n_octaves = (s.n_bins + bpo - 1) / bpo;
+
+    std::vector<Eigen::MatrixXcf> responses;  // top octave first
+    std::vector<float> signal = y;
+    double octave_sr = sr;
+    int hop = s.hop;
+    for (int i = 0; i < n_octaves; ++i) {
+        const int hi = s.n_bins - bpo * i, lo = std::max(0, s.n_bins - bpo * (i + 1));
+        std::vector<double> octave_freqs(freqs.begin() + lo, freqs.begin() + hi);
+        int n_fft = 0;
+        const auto filters = octave_filters(octave_freqs, octave_sr, alpha, s.filter_scale, s.sparsity,
+                                            std::sqrt(sr / octave_sr), n_fft);
+        const Eigen::MatrixXcf D = stft_rectangular(signal, n_fft, hop);
+        Eigen::MatrixXcf response(static_cast<Eigen::Index>(filters.size()), D.cols());
+        for (Eigen::Index t = 0; t < D.cols(); ++t) {
+            const cf* column = D.col(t).data();
+            for (std::size_t b = 0; b < filters.size(); ++b) {
+                cf sum = 0;
+                const auto& row = filters[b];
+                for (std::size_t n = 0; n < row.index.size(); ++n) sum += row.value[n] * column[row.index[n]];
+                response(static_cast<Eigen::Index>(b), t) = sum;
+            }
+        }
+        responses.push_back(std::move(response));
+        if (hop % 2 == 0 && i + 1 < n_octaves) {
+            hop /= 2;
+            octave_sr /= 2;
+            signal = decimate_by_two(signal);
+        }
+    }
+
+    Eigen::Index frames = std::numeric_limits<Eigen::Index>::max();
+    for (const auto& r : responses) frames = std::min(frames, r.cols());
+    Eigen::MatrixXf out(s.n_bins, frames);
+    int end = s.n_bins;
+    for (const auto& resp : responses) {
+        const int n = static_cast<int>(resp.rows());
+        const int take = std::min(n, end);
+        for (int b = 0; b < take; ++b) {
+            const int bin = end - take + b;
+            const double length = s.filter_scale / alpha * sr / freqs[static_cast<std::size_t>(bin)];
+            for (Eigen::Index t = 0; t < frames; ++t) {
+                const cf v = resp(n - take + b, t);
+                const cf scaled(std::complex<double>(v) / std::sqrt(length));
+                out(bin, t) = std::abs(scaled);
+            }
+        }
+        end -= take;
+    }
+    return out;
+}
+
+Eigen::MatrixXf chroma_from_cqt(const Eigen::MatrixXf& cq, int bins_per_octave) {
+    const int per_class = bins_per_octave / 12;
+    Eigen::MatrixXf chroma = Eigen::MatrixXf::Zero(12, cq.cols());
+    for (Eigen::Index b = 0; b < cq.rows(); ++b) {
+        const long pitch_class = std::lround(std::nearbyint(static_cast<double>(b) / per_class)) % 12;
+        chroma.row(pitch_class) += cq.row(b);
+    }
+    for (Eigen::Index t = 0; t < chroma.cols(); ++t) {
+        const float peak = chroma.col(t).cwiseAbs().maxCoeff();
+        if (peak >= std::numeric_limits<float>::min()) chroma.col(t) /= peak;
+    }
+    return chroma;
+}
+
+Eigen::MatrixXd tonnetz_from_chroma(const Eigen::MatrixXf& chroma) {
+    Eigen::MatrixXd phi(6, 12);
+    for (int k = 0; k < 12; ++k) {
+        phi(0, k) = std::sin(7 * M_PI * k / 6);
+        phi(1, k) = std::cos(7 * M_PI * k / 6);
+        phi(2, k) = std::sin(3 * M_PI * k / 2);
+        phi(3, k) = std::cos(3 * M_PI * k / 2);
+        phi(4, k) = 0.5 * std::sin(2 * M_PI * k / 3);
+        phi(5, k) = 0.5 * std::cos(2 * M_PI * k / 3);
+    }
+    Eigen::MatrixXf normalised = chroma;
+    for (Eigen::Index t = 0; t < normalised.cols(); ++t) {
+        const float sum = normalised.col(t).cwiseAbs().sum();
+        if (sum >= std::numeric_limits<float>::min()) normalised.col(t) /= sum;
+    }
+    return phi * normalised.cast<double>();
+}
+
+}  // namespace mer::dsp
