@@ -28,6 +28,7 @@ public:
     void store(const std::string& key, const CachedNode& node, const nlohmann::json& description) const;
 
     std::filesystem::path path_of(const std::string& key) const;
+    const std::filesystem::path& dir() const { return dir_; }
 
 private:
     std::filesystem::path dir_;

@@ -40,7 +40,16 @@ Eigen::MatrixXd spectral_contrast(const Eigen::MatrixXf& S, int sr, int n_fft, d
         for (Eigen::Index t = 0; t < frames; ++t) {
             const float* s = S.col(t).data();
             std::copy(s + first, s + used_last + 1, band.begin());
-            std::sort(band.begin(), band.end());
+            // Only the q smallest and q largest matter: select them, then
+            // order each group so the sums run as over a full sort.
+            if (n >= 2 * q) {
+                std::nth_element(band.begin(), band.begin() + (q - 1), band.end());
+                std::sort(band.begin(), band.begin() + q);
+                std::nth_element(band.begin() + q, band.begin() + (n - q), band.end());
+                std::sort(band.begin() + (n - q), band.end());
+            } else {
+                std::sort(band.begin(), band.end());
+            }
             // numpy's float32 mean (pairwise summation is exact enough for q ≤ 9 terms).
             float low = 0, high = 0;
             for (int i = 0; i < q; ++i) low += band[static_cast<std::size_t>(i)];

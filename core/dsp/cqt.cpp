@@ -111,17 +111,15 @@ Eigen::MatrixXf cqt_magnitude(const std::vector<float>& y, int sr, double tuning
         int n_fft = 0;
         const auto filters = octave_filters(octave_freqs, octave_sr, alpha, s.filter_scale, s.sparsity,
                                             std::sqrt(sr / octave_sr), n_fft);
-        const Eigen::MatrixXcf D = stft_rectangular(signal, n_fft, hop);
-        Eigen::MatrixXcf response(static_cast<Eigen::Index>(filters.size()), D.cols());
-        for (Eigen::Index t = 0; t < D.cols(); ++t) {
-            const cf* column = D.col(t).data();
+        Eigen::MatrixXcf response(static_cast<Eigen::Index>(filters.size()), frame_count(signal.size(), hop));
+        for_each_rectangular_frame(signal, n_fft, hop, [&](int t, const cf* column) {
             for (std::size_t b = 0; b < filters.size(); ++b) {
                 cf sum = 0;
                 const auto& row = filters[b];
                 for (std::size_t n = 0; n < row.index.size(); ++n) sum += row.value[n] * column[row.index[n]];
                 response(static_cast<Eigen::Index>(b), t) = sum;
             }
-        }
+        });
         responses.push_back(std::move(response));
         if (hop % 2 == 0 && i + 1 < n_octaves) {
             hop /= 2;

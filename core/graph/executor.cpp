@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -27,6 +28,7 @@
 #include "core/plugin/regressor.hpp"
 #include "core/plugin/transform.hpp"
 #include "core/run/files.hpp"
+#include "core/run/progress.hpp"
 #include "core/run/run_folder.hpp"
 
 namespace mer {
@@ -159,6 +161,10 @@ private:
         ctx.threads = threads_;
         ctx.device = exp_.device;
         ctx.work_dir = folder_.path().string();
+        ctx.cache_dir = (cache_.dir() / node.uses).string();
+        auto progress = std::make_shared<ProgressReporter>(fmt::format("node '{}' ({})", node.id, node.uses), folder_,
+                                                           !folder_.quiet() && ::isatty(STDERR_FILENO));
+        ctx.progress = [progress](std::size_t done, std::size_t total) { (*progress)(done, total); };
         ctx.log = [this, id = node.id](const std::string& line) { folder_.log(id + ": " + line); };
         ctx.skip = [skipped, id = node.id](const std::string& song, const std::string& path, const std::string& reason) {
             if (!skipped) throw Error("song '" + song + "' cannot be skipped at this stage: " + reason, Location::of_node(id));
@@ -195,6 +201,60 @@ private:
         if (how == "computed") cache_.store(key, result, description);
         outputs_[node.id] = std::move(result.table);
         log_table(node, how, start);
+        if (node.kind == "features") write_feature_tables(node.id, outputs_.at(node.id));
+    }
+
+    // features_<node>.csv (song × feature, for a spreadsheet or pandas),
+    // pearson_<node>.csv (every feature's r with each target, ranked by |r|)
+    // and labels_<node>.csv (histogram of each target).
+    void write_feature_tables(const std::string& id, const SongTable& t) {
+        std::string csv = "song_id";
+        for (const auto& name : t.feature_names) csv += "," + csv_field(name);
+        csv += "\n";
+        for (std::size_t r = 0; r < t.size(); ++r) {
+            csv += csv_field(t.song_ids[r]);
+            for (Eigen::Index c = 0; c < t.features.cols(); ++c)
+                csv += "," + format_number(t.features(static_cast<Eigen::Index>(r), c));
+            csv += "\n";
+        }
+        folder_.write("features_" + id + ".csv", csv);
+        if (t.target_names.empty()) return;
+
+        std::string pearson = "target,feature,r,abs_rank,top15\n", labels = "target,bin_low,bin_high,songs\n";
+        for (std::size_t j = 0; j < t.target_names.size(); ++j) {
+            const auto tj = static_cast<Eigen::Index>(j);
+            std::vector<Eigen::Index> labelled;
+            for (Eigen::Index r = 0; r < t.targets.rows(); ++r)
+                if (std::isfinite(t.targets(r, tj))) labelled.push_back(r);
+            if (labelled.size() < 3) continue;
+            Eigen::VectorXd y(static_cast<Eigen::Index>(labelled.size()));
+            for (std::size_t i = 0; i < labelled.size(); ++i) y(static_cast<Eigen::Index>(i)) = t.targets(labelled[i], tj);
+            std::vector<std::pair<double, Eigen::Index>> scored;
+            for (Eigen::Index c = 0; c < t.features.cols(); ++c) {
+                Eigen::VectorXd x(y.size());
+                for (std::size_t i = 0; i < labelled.size(); ++i) x(static_cast<Eigen::Index>(i)) = t.features(labelled[i], c);
+                scored.emplace_back(pearson_r(x, y), c);
+            }
+            std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) {
+                const double fa = std::isnan(a.first) ? -1 : std::abs(a.first), fb = std::isnan(b.first) ? -1 : std::abs(b.first);
+                return fa > fb;
+            });
+            for (std::size_t rank = 0; rank < scored.size(); ++rank)
+                pearson += csv_field(t.target_names[j]) + "," + csv_field(t.feature_names[static_cast<std::size_t>(scored[rank].second)]) +
+                           "," + format_number(scored[rank].first) + "," + std::to_string(rank + 1) + "," +
+                           (rank < 15 ? "1" : "0") + "\n";
+            // Half-unit bins over the observed range (DEAM's 1–9 scale gives 16 bins).
+            const double lo = std::floor(y.minCoeff() * 2) / 2, hi = std::floor(y.maxCoeff() * 2) / 2 + 0.5;
+            const int bins = std::max(1, static_cast<int>(std::lround((hi - lo) / 0.5)));
+            std::vector<int> counts(static_cast<std::size_t>(bins), 0);
+            for (Eigen::Index i = 0; i < y.size(); ++i)
+                ++counts[static_cast<std::size_t>(std::clamp(static_cast<int>((y(i) - lo) / 0.5), 0, bins - 1))];
+            for (int b = 0; b < bins; ++b)
+                labels += csv_field(t.target_names[j]) + "," + format_number(lo + 0.5 * b) + "," +
+                          format_number(lo + 0.5 * (b + 1)) + "," + std::to_string(counts[static_cast<std::size_t>(b)]) + "\n";
+        }
+        folder_.write("pearson_" + id + ".csv", pearson);
+        folder_.write("labels_" + id + ".csv", labels);
     }
 
     // Appends a node's skipped songs to skipped.csv, and fails the node when

@@ -33,16 +33,23 @@ struct PluginContext {
     int threads = 1;                  // how many threads this plugin may use
     std::string device = "cpu";       // "cpu" or "cuda:N"
     std::string work_dir;             // a folder the plugin may write into (run folder)
+    std::string cache_dir;            // the plugin's own cache folder (CACHE_DIR/<plugin name>), shared by runs
     std::function<void(const std::string&)> log;  // one line to the run log
     // Records a song that cannot be used (written to the run's skipped.csv
     // and counted); the plugin then leaves the song out of its output.
     std::function<void(const std::string& song_id, const std::string& path, const std::string& reason)> skip;
+
+    // Songs done out of total; the host shows a progress bar with rate and time left.
+    std::function<void(std::size_t done, std::size_t total)> progress;
 
     void info(const std::string& line) const {
         if (log) log(line);
     }
     void skip_song(const std::string& song_id, const std::string& path, const std::string& reason) const {
         if (skip) skip(song_id, path, reason);
+    }
+    void report_progress(std::size_t done, std::size_t total) const {
+        if (progress) progress(done, total);
     }
 };
 

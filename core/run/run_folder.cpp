@@ -53,13 +53,18 @@ RunFolder::RunFolder(RunFolder&& other) noexcept
     : path_(std::move(other.path_)), log_(std::move(other.log_)), quiet_(other.quiet_) {}
 
 void RunFolder::log(const std::string& line) {
+    log_file_only(line);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!quiet_) std::cerr << line << "\n";
+}
+
+void RunFolder::log_file_only(const std::string& line) {
     std::lock_guard<std::mutex> lock(mutex_);
     const std::tm tm = utc_now();
     char stamp[16];
     std::strftime(stamp, sizeof stamp, "%H:%M:%S", &tm);
     log_ << "[" << stamp << "] " << line << "\n";
     log_.flush();
-    if (!quiet_) std::cerr << line << "\n";
 }
 
 void RunFolder::write(const std::string& relative, const std::string& content) const {

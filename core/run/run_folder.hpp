@@ -20,7 +20,10 @@ public:
 
     // "[HH:MM:SS] line" to log.txt, and the line to stderr unless quiet.
     void log(const std::string& line);
+    // The same line to log.txt only (the terminal shows a progress bar instead).
+    void log_file_only(const std::string& line);
     void set_quiet(bool quiet) { quiet_ = quiet; }
+    bool quiet() const { return quiet_; }
 
     // Writes `relative` inside the folder atomically.
     void write(const std::string& relative, const std::string& content) const;

@@ -1,0 +1,88 @@
+// Minimal .npy writer and reader: a header dict, then raw C-order data.
+#include "core/data/npy.hpp"
+
+#include <cstring>
+#include <regex>
+#include <string>
+
+#include "core/error.hpp"
+#include "core/run/files.hpp"
+
+namespace mer {
+
+namespace {
+
+template <class Scalar>
+std::string npy_bytes(const Scalar* data, Eigen::Index rows, Eigen::Index cols, bool one_dimensional) {
+    const char* descr = sizeof(Scalar) == 4 ? "<f4" : "<f8";
+    std::string shape = one_dimensional ? "(" + std::to_string(rows) + ",)"
+                                        : "(" + std::to_string(rows) + ", " + std::to_string(cols) + ")";
+    std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+    // Magic (6) + version (2) + length (2) + header, padded with spaces to a
+    // multiple of 64 and ended by a newline.
+    const std::size_t total = 10 + header.size() + 1;
+    header.append((64 - total % 64) % 64, ' ');
+    header += '\n';
+    std::string out("\x93NUMPY\x01\x00", 8);
+    const auto length = static_cast<std::uint16_t>(header.size());
+    out += static_cast<char>(length & 0xff);
+    out += static_cast<char>(length >> 8);
+    out += header;
+    // C order: row by row.
+    for (Eigen::Index r = 0; r < rows; ++r)
+        for (Eigen::Index c = 0; c < cols; ++c) {
+            const Scalar v = data[c * rows + r];  // Eigen stores column-major
+            out.append(reinterpret_cast<const char*>(&v), sizeof v);
+        }
+    return out;
+}
+
+}  // namespace
+
+void write_npy(const std::filesystem::path& path, const Eigen::MatrixXf& m) {
+    write_file_atomic(path, npy_bytes(m.data(), m.rows(), m.cols(), false));
+}
+
+void write_npy(const std::filesystem::path& path, const Eigen::MatrixXd& m) {
+    write_file_atomic(path, npy_bytes(m.data(), m.rows(), m.cols(), false));
+}
+
+void write_npy(const std::filesystem::path& path, const Eigen::VectorXd& v) {
+    write_file_atomic(path, npy_bytes(v.data(), v.size(), 1, true));
+}
+
+Eigen::MatrixXd read_npy(const std::filesystem::path& path) {
+    const std::string bytes = read_text_file(path);
+    auto fail = [&path](const std::string& why) { return Error("not a readable .npy array: " + why, Location(path.string())); };
+    if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) throw fail("no NUMPY magic");
+    const std::size_t header_length = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+    if (bytes.size() < 10 + header_length) throw fail("truncated header");
+    const std::string header = bytes.substr(10, header_length);
+    static const std::regex descr(R"('descr':\s*'<f([48])')"), shape(R"('shape':\s*\((\d+),\s*(\d*)\))");
+    std::smatch d, s;
+    if (!std::regex_search(header, d, descr)) throw fail("only little-endian float32/float64 arrays are read");
+    if (header.find("'fortran_order': False") == std::string::npos) throw fail("Fortran order is not supported");
+    if (!std::regex_search(header, s, shape)) throw fail("only 1-D and 2-D arrays are read");
+    const auto rows = static_cast<Eigen::Index>(std::stoll(s[1]));
+    const auto cols = s[2].str().empty() ? Eigen::Index(1) : static_cast<Eigen::Index>(std::stoll(s[2]));
+    const std::size_t item = d[1] == "4" ? 4 : 8;
+    const std::size_t offset = 10 + header_length;
+    if (bytes.size() != offset + item * static_cast<std::size_t>(rows * cols)) throw fail("data size does not match the shape");
+    Eigen::MatrixXd m(rows, cols);
+    const char* p = bytes.data() + offset;
+    for (Eigen::Index r = 0; r < rows; ++r)
+        for (Eigen::Index c = 0; c < cols; ++c, p += item) {
+            if (item == 4) {
+                float v;
+                std::memcpy(&v, p, 4);
+                m(r, c) = v;
+            } else {
+                double v;
+                std::memcpy(&v, p, 8);
+                m(r, c) = v;
+            }
+        }
+    return m;
+}
+
+}  // namespace mer

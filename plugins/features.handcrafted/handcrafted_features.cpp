@@ -1,0 +1,224 @@
+// features.handcrafted: the report's Phase 1 song vector — MFCC, chroma
+// (STFT), mel power, spectral contrast and tonnetz (CQT chroma), each row
+// summarised over frames — computed as librosa 0.10 computes them. Songs are
+// extracted in parallel; each song's vector and frame matrices are cached as
+// .npy files keyed by the file's content, the plugin version and parameters.
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <Eigen/SparseCore>
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "core/audio/audio.hpp"
+#include "core/data/npy.hpp"
+#include "core/error.hpp"
+#include "core/dsp/chroma.hpp"
+#include "core/dsp/contrast.hpp"
+#include "core/dsp/cqt.hpp"
+#include "core/dsp/mel.hpp"
+#include "core/dsp/stft.hpp"
+#include "core/plugin/features.hpp"
+#include "core/run/files.hpp"
+
+namespace mer::plugins {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kVersion = "1.0.0";
+const std::vector<std::string> kGroupOrder{"mfcc", "chroma", "mel", "contrast", "tonnetz"};
+
+double statistic(const std::string& name, const Eigen::Ref<const Eigen::RowVectorXd>& x) {
+    const double n = static_cast<double>(x.size());
+    const double mean = x.mean();
+    if (name == "mean") return mean;
+    if (name == "min") return x.minCoeff();
+    if (name == "max") return x.maxCoeff();
+    const Eigen::ArrayXd d = x.array() - mean;
+    const double m2 = (d * d).sum() / n;
+    if (name == "std") return std::sqrt(m2);
+    if (name == "skew") return m2 > 0 ? (d * d * d).sum() / n / std::pow(m2, 1.5) : 0.0;
+    // median
+    std::vector<double> v(x.data(), x.data() + x.size());
+    const std::size_t mid = v.size() / 2;
+    std::nth_element(v.begin(), v.begin() + static_cast<long>(mid), v.end());
+    if (v.size() % 2) return v[mid];
+    const double upper = v[mid];
+    return (upper + *std::max_element(v.begin(), v.begin() + static_cast<long>(mid))) / 2;
+}
+
+}  // namespace
+
+class HandcraftedFeatures : public FeaturesPlugin {
+public:
+    explicit HandcraftedFeatures(const nlohmann::json& p)
+        : params_(p),
+          stats_(p.at("stats").get<std::vector<std::string>>()),
+          n_mfcc_(p.at("n_mfcc").get<int>()),
+          n_mels_(p.at("n_mels").get<int>()),
+          sr_(p.at("sample_rate_hz").get<int>()),
+          n_fft_(p.at("n_fft").get<int>()),
+          hop_(p.at("hop").get<int>()),
+          min_seconds_(p.at("min_seconds").get<double>()),
+          cache_(p.at("cache").get<bool>()) {
+        const auto wanted = p.at("groups").get<std::vector<std::string>>();
+        for (const auto& g : kGroupOrder)
+            if (std::find(wanted.begin(), wanted.end(), g) != wanted.end()) groups_.push_back(g);
+        if (n_mfcc_ > n_mels_)
+            throw Error("n_mfcc (" + std::to_string(n_mfcc_) + ") cannot exceed n_mels (" + std::to_string(n_mels_) + ")");
+        mel_ = mer::dsp::mel_filterbank(sr_, n_fft_, n_mels_, 0.0, sr_ / 2.0).sparseView();
+        dct_ = mer::dsp::dct_ortho(n_mfcc_, n_mels_).cast<float>();
+        for (const auto& g : groups_)
+            for (const auto& s : stats_)
+                for (int r = 1; r <= rows_of(g); ++r) columns_.push_back(fmt::format("{}_{}_{}", g, r, s));
+    }
+
+    SongTable extract(const SongTable& songs, const PluginContext& ctx) override {
+        if (songs.audio_paths.empty())
+            throw Error("features.handcrafted needs songs with audio; use a dataset such as dataset.deam or dataset.manifest",
+                        Location::of_node(ctx.node));
+        const std::size_t n = songs.size();
+        std::vector<Eigen::VectorXd> vectors(n);
+        std::vector<std::string> failures(n);
+        std::atomic<std::size_t> next{0}, done{0}, cached{0};
+        auto work = [&] {
+            for (std::size_t i = next++; i < n; i = next++) {
+                try {
+                    bool from_cache = false;
+                    vectors[i] = song_vector(songs.audio_paths[i], ctx.cache_dir, from_cache);
+                    if (from_cache) ++cached;
+                } catch (const Error& e) {
+                    failures[i] = e.message();
+                }
+                ctx.report_progress(++done, n);
+            }
+        };
+        const int threads = std::max(1, std::min<int>(ctx.threads, static_cast<int>(n)));
+        std::vector<std::thread> pool;
+        for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+        work();
+        for (auto& t : pool) t.join();
+
+        std::vector<std::size_t> kept;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (failures[i].empty()) kept.push_back(i);
+            else ctx.skip_song(songs.song_ids[i], songs.audio_paths[i], failures[i]);
+        }
+        SongTable out = songs.rows(kept);
+        out.feature_names = columns_;
+        out.features.resize(static_cast<Eigen::Index>(kept.size()), static_cast<Eigen::Index>(columns_.size()));
+        for (std::size_t r = 0; r < kept.size(); ++r) out.features.row(static_cast<Eigen::Index>(r)) = vectors[kept[r]];
+        ctx.info(fmt::format("{} songs × {} features ({} from the feature cache, {} extracted)", kept.size(),
+                             columns_.size(), cached.load(), kept.size() - std::min(kept.size(), cached.load())));
+        return out;
+    }
+
+private:
+    int rows_of(const std::string& group) const {
+        if (group == "mfcc") return n_mfcc_;
+        if (group == "chroma") return 12;
+        if (group == "mel") return n_mels_;
+        if (group == "contrast") return 7;
+        return 6;  // tonnetz
+    }
+
+    // Content key: size, mtime and the first MiB of the file, plus the plugin
+    // version and every parameter.
+    std::string cache_key(const fs::path& audio) const {
+        struct stat st {};
+        if (::stat(audio.c_str(), &st) != 0) return "";
+        std::ifstream in(audio, std::ios::binary);
+        std::string head(1 << 20, '\0');
+        in.read(head.data(), static_cast<std::streamsize>(head.size()));
+        head.resize(static_cast<std::size_t>(in.gcount()));
+        return sha256_hex(fmt::format("{}|{}|{}.{}|{}|{}|", kVersion, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+                                      params_.dump(), sha256_hex(head)));
+    }
+
+    Eigen::VectorXd song_vector(const std::string& path, const std::string& cache_dir, bool& from_cache) const {
+        fs::path entry;
+        if (cache_ && !cache_dir.empty()) {
+            const std::string key = cache_key(path);
+            if (!key.empty()) entry = fs::path(cache_dir) / key.substr(0, 2) / key;
+            std::error_code ec;
+            if (!entry.empty() && fs::exists(entry / "summary.npy", ec)) {
+                try {
+                    const Eigen::MatrixXd v = read_npy(entry / "summary.npy");
+                    if (v.rows() == static_cast<Eigen::Index>(columns_.size()) && v.cols() == 1) {
+                        from_cache = true;
+                        return v.col(0);
+                    }
+                } catch (const Error&) {
+                    // A damaged entry is recomputed and overwritten.
+                }
+            }
+        }
+        const DecodedAudio audio = load_audio(path, sr_, min_seconds_);
+        std::map<std::string, Eigen::MatrixXd> frames;
+        const Eigen::VectorXd v = compute(audio.samples, entry.empty() ? nullptr : &frames);
+        if (!entry.empty()) {
+            fs::create_directories(entry);
+            for (const auto& [group, m] : frames) write_npy(entry / (group + ".npy"), m);
+            nlohmann::json meta{{"audio", path},       {"plugin", "features.handcrafted"}, {"version", kVersion},
+                                {"params", params_},   {"columns", columns_},              {"frames_hop_seconds", double(hop_) / sr_}};
+            write_file_atomic(entry / "meta.json", meta.dump(2) + "\n");
+            write_npy(entry / "summary.npy", v);  // last: its presence marks a complete entry
+        }
+        return v;
+    }
+
+    // One song: a single STFT feeds mel, MFCC, chroma and contrast; the CQT
+    // feeds tonnetz. `frames` (optional) receives each group's frame matrix.
+    Eigen::VectorXd compute(const std::vector<float>& y, std::map<std::string, Eigen::MatrixXd>* frames) const {
+        const auto S = mer::dsp::spectrogram(y.data(), y.size(), n_fft_, hop_);
+        std::map<std::string, Eigen::MatrixXd> rows;
+        auto wants = [&](const char* g) { return std::find(groups_.begin(), groups_.end(), g) != groups_.end(); };
+        if (wants("mfcc") || wants("mel")) {
+            const Eigen::MatrixXf mel = mel_ * S.power;
+            if (wants("mel")) rows["mel"] = mel.cast<double>();
+            if (wants("mfcc")) rows["mfcc"] = (dct_ * mer::dsp::power_to_db(mel)).cast<double>();
+        }
+        if (wants("chroma")) {
+            const double tuning = mer::dsp::estimate_tuning(S.power, sr_, n_fft_, 12);
+            Eigen::MatrixXf chroma = mer::dsp::chroma_filterbank(sr_, n_fft_, tuning) * S.power;
+            mer::dsp::normalize_columns_max(chroma);
+            rows["chroma"] = chroma.cast<double>();
+        }
+        if (wants("contrast")) rows["contrast"] = mer::dsp::spectral_contrast(S.magnitude, sr_, n_fft_);
+        if (wants("tonnetz")) {
+            const double tuning = mer::dsp::estimate_tuning(S.magnitude, sr_, n_fft_, 36);
+            mer::dsp::CqtSettings cqt;
+            cqt.hop = hop_;
+            rows["tonnetz"] = mer::dsp::tonnetz_from_chroma(mer::dsp::chroma_from_cqt(mer::dsp::cqt_magnitude(y, sr_, tuning, cqt)));
+        }
+        Eigen::VectorXd v(static_cast<Eigen::Index>(columns_.size()));
+        Eigen::Index c = 0;
+        for (const auto& g : groups_) {
+            const Eigen::MatrixXd& m = rows.at(g);
+            for (const auto& s : stats_)
+                for (Eigen::Index r = 0; r < m.rows(); ++r) v(c++) = statistic(s, m.row(r));
+        }
+        if (frames) *frames = std::move(rows);
+        return v;
+    }
+
+    nlohmann::json params_;
+    std::vector<std::string> groups_, stats_, columns_;
+    int n_mfcc_, n_mels_, sr_, n_fft_, hop_;
+    double min_seconds_;
+    bool cache_;
+    Eigen::SparseMatrix<float, Eigen::RowMajor> mel_;
+    Eigen::MatrixXf dct_;
+};
+
+}  // namespace mer::plugins
+
+MER_PLUGIN(mer::plugins::HandcraftedFeatures, "features.handcrafted", mer::plugins::kVersion,
+           "librosa-identical MFCC, chroma, mel, spectral contrast and tonnetz summarised per song (386 columns)")
