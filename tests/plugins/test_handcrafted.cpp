@@ -157,6 +157,7 @@ TEST_CASE("optional statistics and groups shape the columns", "[features.handcra
     json p = params(20, {"mean", "std", "min", "max", "median", "skew"});
     p["groups"] = {"tonnetz", "contrast"};  // any order in; canonical order out
     const Run run = extract(p, songs_from({fixtures() / "audio" / "a_minor_triad.wav"}), dir.path());
+    REQUIRE(run.table.size() == 1);
     REQUIRE(run.table.feature_names.size() == (7 + 6) * 6);
     CHECK(run.table.feature_names.front() == "contrast_1_mean");
     CHECK(run.table.feature_names[7] == "contrast_1_std");
