@@ -14,7 +14,11 @@
 #include <cmath>
 #include <cstdio>
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <map>
+#include <mutex>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -131,6 +135,12 @@ public:
     }
 
     int threads() const { return threads_; }
+
+    static std::string grid_header() {
+        std::string header = "node,fold,candidate,params,target";
+        for (const auto& name : metric_names()) header += "," + name + "_mean," + name + "_std";
+        return header + ",selected\n";
+    }
 
     void run_node(const NodeSpec& node) {
         const auto start = Clock::now();
@@ -284,25 +294,39 @@ private:
                                 how, t.size(), t.feature_names.size(), t.target_names.size(), seconds_since(start)));
     }
 
-    // The songs and targets a regressor learns from, and the transforms
-    // (source first) between it and its data node.
-    SongTable regressor_data(const NodeSpec& node, std::vector<const NodeSpec*>& chain) {
-        const NodeSpec* upstream = &exp_.node(node.inputs.at(0));
-        while (upstream->kind == "transform") {
-            chain.insert(chain.begin(), upstream);
-            upstream = &exp_.node(upstream->inputs.at(0));
-        }
-        const SongTable& source = outputs_.at(upstream->id);
+    // The dataset or features node a regressor learns from: every path back
+    // through its transforms must end at the same one.
+    const NodeSpec& data_source(const NodeSpec& node) {
+        std::set<std::string> sources;
+        std::function<void(const NodeSpec&)> walk = [&](const NodeSpec& n) {
+            for (const auto& input : n.inputs) {
+                const NodeSpec& up = exp_.node(input);
+                if (up.kind == "transform") walk(up);
+                else sources.insert(up.id);
+            }
+        };
+        walk(node);
+        if (sources.size() != 1)
+            throw Error(fmt::format("the transforms feeding this regressor start from {} data nodes ({}); they must share one",
+                                    sources.size(), fmt::join(sources, ", ")),
+                        Location::of_node(node.id));
+        return exp_.node(*sources.begin());
+    }
+
+    // The songs with every target of the regressor labelled, with exactly
+    // those targets.
+    SongTable labelled_data(const NodeSpec& node, const NodeSpec& source_node) {
+        const SongTable& source = outputs_.at(source_node.id);
         const std::vector<std::string> targets = node.targets.empty() ? source.target_names : node.targets;
         if (targets.empty())
-            throw Error("the data from node '" + upstream->id + "' has no target columns to learn", Location::of_node(node.id));
+            throw Error("the data from node '" + source_node.id + "' has no target columns to learn", Location::of_node(node.id));
         std::vector<int> columns;
         for (const auto& t : targets) {
             const int c = source.target_index(t);
             if (c < 0) {
                 std::string known;
                 for (const auto& k : source.target_names) known += (known.empty() ? "" : ", ") + k;
-                throw Error("target '" + t + "' is not in the data from node '" + upstream->id +
+                throw Error("target '" + t + "' is not in the data from node '" + source_node.id +
                                 "' (its targets: " + (known.empty() ? "none" : known) + ")",
                             Location(exp_.file, node.where.line, node.where.column, node.id));
             }
@@ -325,6 +349,145 @@ private:
         return data;
     }
 
+    using Sides = std::pair<SongTable, SongTable>;  // training side, validation side
+
+    // Fits the transforms that feed node `id` on the training side and applies
+    // them to both sides; a data node's rows pass through unchanged. `memo`
+    // holds what this fold has fitted already (shared inputs are fitted once).
+    Sides transformed(const std::string& id, const Sides& rows, int fold, int threads, bool artifacts,
+                      std::map<std::string, Sides>& memo) {
+        const NodeSpec& n = exp_.node(id);
+        if (n.kind != "transform") return rows;
+        if (auto it = memo.find(id); it != memo.end()) return it->second;
+        std::vector<Sides> inputs;
+        for (const auto& input : n.inputs) inputs.push_back(transformed(input, rows, fold, threads, artifacts, memo));
+        std::vector<const SongTable*> train, validation;
+        for (const auto& in : inputs) {
+            train.push_back(&in.first);
+            validation.push_back(&in.second);
+        }
+        auto transform = registry_.create<TransformPlugin>(n.uses, n.params);
+        PluginContext ctx = context(n, "fold" + std::to_string(fold));
+        ctx.fold = fold;
+        ctx.threads = threads;
+        if (!artifacts) ctx.work_dir.clear();  // grid-search fits leave no files
+        transform->fit(train, ctx);
+        Sides out{transform->apply(train), transform->apply(validation)};
+        const std::string who = "node '" + n.id + "' (" + n.uses + ")";
+        out.first.check_shapes(who);
+        out.second.check_shapes(who);
+        if (out.first.size() != rows.first.size() || out.second.size() != rows.second.size())
+            throw Error("a transform must keep every song in order; it returned a different number of rows",
+                        Location::of_node(n.id));
+        return memo[id] = out;
+    }
+
+    // Every combination of the grid's values over the node's parameters, in
+    // the order the grid lists keys and values.
+    static std::vector<nlohmann::json> grid_candidates(const NodeSpec& node) {
+        std::vector<nlohmann::json> candidates{node.params};
+        for (const auto& [key, values] : node.grid.items()) {
+            std::vector<nlohmann::json> next;
+            for (const auto& c : candidates)
+                for (const auto& v : values) {
+                    nlohmann::json with = c;
+                    with[key] = v;
+                    next.push_back(with);
+                }
+            candidates = std::move(next);
+        }
+        return candidates;
+    }
+
+    static nlohmann::json grid_values(const NodeSpec& node, const nlohmann::json& params) {
+        nlohmann::json picked = nlohmann::json::object();
+        for (const auto& [key, _] : node.grid.items()) picked[key] = params[key];
+        return picked;
+    }
+
+    // k-fold cross-validation of every candidate inside the training side of
+    // one evaluation fold; returns the parameters with the best mean score.
+    nlohmann::json grid_search(const NodeSpec& node, const SongTable& train, int outer_fold) {
+        const auto start = Clock::now();
+        const std::vector<nlohmann::json> candidates = grid_candidates(node);
+        const std::vector<std::string>& groups = exp_.evaluation.group_by == "group" ? train.groups : train.song_ids;
+        SplitSpec inner{"kfold", 0.2, node.grid_folds};
+        const std::vector<Fold> folds =
+            make_folds(groups, inner, derive_seed(exp_.seed, node.id + "/grid/" + std::to_string(outer_fold)));
+        const std::size_t jobs = candidates.size() * folds.size();
+        const int workers = static_cast<int>(std::min<std::size_t>(jobs, static_cast<std::size_t>(threads_)));
+        const int threads_per_job = std::max(1, threads_ / std::max(1, workers));
+        // scores[candidate][fold][target]
+        std::vector<std::vector<std::vector<RegressionMetrics>>> scores(
+            candidates.size(), std::vector<std::vector<RegressionMetrics>>(folds.size()));
+        std::atomic<std::size_t> next{0};
+        std::mutex failure_mutex;
+        std::exception_ptr failure;
+        auto work = [&] {
+            for (std::size_t job = next++; job < jobs; job = next++) {
+                const std::size_t c = job / folds.size(), f = job % folds.size();
+                try {
+                    std::map<std::string, Sides> memo;
+                    const Sides sides = transformed(node.inputs.at(0), {train.rows(folds[f].train), train.rows(folds[f].validation)},
+                                                    outer_fold, threads_per_job, false, memo);
+                    auto model = registry_.create<RegressorPlugin>(node.uses, candidates[c]);
+                    PluginContext ctx = context(node, "grid");
+                    ctx.threads = threads_per_job;
+                    ctx.fold = outer_fold;
+                    ctx.work_dir.clear();
+                    model->fit(sides.first, &sides.second, {}, ctx);
+                    const Eigen::MatrixXd predicted = model->predict(sides.second);
+                    for (Eigen::Index t = 0; t < predicted.cols(); ++t)
+                        scores[c][f].push_back(regression_metrics(sides.second.targets.col(t), predicted.col(t)));
+                } catch (...) {
+                    std::lock_guard<std::mutex> lock(failure_mutex);
+                    if (!failure) failure = std::current_exception();
+                }
+            }
+        };
+        std::vector<std::thread> pool;
+        for (int w = 1; w < workers; ++w) pool.emplace_back(work);
+        work();
+        for (auto& t : pool) t.join();
+        if (failure) std::rethrow_exception(failure);
+
+        const bool higher = higher_is_better(node.grid_metric);
+        std::size_t best = 0;
+        std::vector<double> mean_score(candidates.size(), 0.0);
+        for (std::size_t c = 0; c < candidates.size(); ++c) {
+            double sum = 0;
+            int count = 0;
+            for (const auto& fold_scores : scores[c])
+                for (const auto& m : fold_scores) sum += m.get(node.grid_metric), ++count;
+            mean_score[c] = sum / std::max(1, count);
+            if (higher ? mean_score[c] > mean_score[best] : mean_score[c] < mean_score[best]) best = c;
+        }
+        for (std::size_t c = 0; c < candidates.size(); ++c)
+            for (std::size_t t = 0; t < train.target_names.size(); ++t) {
+                std::string row = csv_field(node.id) + "," + std::to_string(outer_fold) + "," + std::to_string(c) + "," +
+                                  csv_field(grid_values(node, candidates[c]).dump()) + "," + csv_field(train.target_names[t]);
+                for (const auto& name : metric_names()) {
+                    std::vector<double> values;
+                    for (const auto& fold_scores : scores[c]) values.push_back(fold_scores[t].get(name));
+                    const auto [mean, sd] = mean_and_std(values);
+                    row += "," + format_number(mean) + "," + format_number(sd);
+                }
+                grid_csv_ += row + "," + (c == best ? "1" : "0") + "\n";
+            }
+        folder_.log(fmt::format("node '{}': grid search in fold {}: {} candidates × {} folds in {:.1f} s; best {} ({} {:.4f})",
+                                node.id, outer_fold, candidates.size(), folds.size(), seconds_since(start),
+                                grid_values(node, candidates[best]).dump(), node.grid_metric, mean_score[best]));
+        return candidates[best];
+    }
+
+    static std::pair<double, double> mean_and_std(const std::vector<double>& values) {
+        double mean = 0, var = 0;
+        for (double v : values) mean += v;
+        mean /= static_cast<double>(std::max<std::size_t>(1, values.size()));
+        for (double v : values) var += (v - mean) * (v - mean);
+        return {mean, values.size() > 1 ? std::sqrt(var / static_cast<double>(values.size() - 1)) : 0.0};
+    }
+
     void log_epoch_rows(const NodeSpec& node, int fold, int epoch, const std::string& split,
                         const std::optional<double>& loss, const Eigen::MatrixXd& truth, const Eigen::MatrixXd& predicted) {
         if (predicted.size() == 0) return;
@@ -340,8 +503,8 @@ private:
     }
 
     void run_regressor_node(const NodeSpec& node) {
-        std::vector<const NodeSpec*> chain;
-        const SongTable data = regressor_data(node, chain);
+        const NodeSpec& source = data_source(node);
+        const SongTable data = labelled_data(node, source);
         current_targets_ = data.target_names;
         const std::vector<std::string>& groups = exp_.evaluation.group_by == "group" ? data.groups : data.song_ids;
         const std::vector<Fold> folds =
@@ -349,25 +512,24 @@ private:
                 ? std::vector<Fold>{predefined_fold(data.assigned_split)}
                 : make_folds(groups, exp_.evaluation.split, derive_seed(exp_.seed, "split"));
         std::vector<FoldScores> scores(data.target_names.size());
+        nlohmann::ordered_json selected = nlohmann::ordered_json::array();
         const auto node_start = Clock::now();
 
         for (const Fold& fold : folds) {
             const auto fold_start = Clock::now();
-            SongTable train = data.rows(fold.train), validation = data.rows(fold.validation);
-            const std::string fold_tag = "fold" + std::to_string(fold.index);
-            for (const NodeSpec* t : chain) {
-                auto transform = registry_.create<TransformPlugin>(t->uses, t->params);
-                transform->fit(train, context(*t, fold_tag));
-                train = transform->apply(train);
-                validation = transform->apply(validation);
-                train.check_shapes("node '" + t->id + "' (" + t->uses + ")");
-                validation.check_shapes("node '" + t->id + "' (" + t->uses + ")");
-            }
+            const SongTable train_rows = data.rows(fold.train);
+            const nlohmann::json params = node.grid.empty() ? node.params : grid_search(node, train_rows, fold.index);
+            if (!node.grid.empty()) selected.push_back(json::parse(grid_values(node, params).dump()));
+            std::map<std::string, Sides> memo;
+            const Sides sides = transformed(node.inputs.at(0), {train_rows, data.rows(fold.validation)}, fold.index,
+                                            threads_, true, memo);
+            const SongTable& train = sides.first;
+            const SongTable& validation = sides.second;
             if (train.feature_names.empty())
                 throw Error("its input has no feature columns; put a features node between the dataset and the model",
                             Location::of_node(node.id));
 
-            auto model = registry_.create<RegressorPlugin>(node.uses, node.params);
+            auto model = registry_.create<RegressorPlugin>(node.uses, params);
             int epochs = 0;
             const EpochCallback on_epoch = [&](const EpochReport& report) {
                 ++epochs;
@@ -376,7 +538,9 @@ private:
                 log_epoch_rows(node, fold.index, report.epoch, "validation", report.validation_loss,
                                validation.targets, report.validation_predictions);
             };
-            model->fit(train, &validation, on_epoch, context(node, fold_tag));
+            PluginContext ctx = context(node, "fold" + std::to_string(fold.index));
+            ctx.fold = fold.index;
+            model->fit(train, &validation, on_epoch, ctx);
             const Eigen::MatrixXd predicted = model->predict(validation);
             if (epochs == 0) {
                 log_epoch_rows(node, fold.index, 1, "train", std::nullopt, train.targets, model->predict(train));
@@ -399,27 +563,33 @@ private:
             }
             const double elapsed = seconds_since(node_start);
             const int done = fold.index + 1, total = static_cast<int>(folds.size());
-            folder_.log(fmt::format("node '{}' ({}): fold {}/{} ({} train, {} validation songs, {:.2f} s):{}{}",
+            folder_.log(fmt::format("node '{}' ({}): fold {}/{} ({} train, {} validation songs, {} features, {:.2f} s):{}{}",
                                     node.id, node.uses, done, total, train.size(), validation.size(),
-                                    seconds_since(fold_start), line,
-                                    done < total ? fmt::format(", about {:.0f} s left", elapsed / done * (total - done))
+                                    train.feature_names.size(), seconds_since(fold_start), line,
+                                    done < total ? ", about " + format_duration(elapsed / done * (total - done)) + " left"
                                                  : ""));
         }
 
         json targets = json::object();
         for (std::size_t t = 0; t < data.target_names.size(); ++t) {
             json per_metric = json::object();
-            for (const auto& name : exp_.evaluation.metrics) {
+            std::vector<std::string> reported = exp_.evaluation.metrics;
+            for (const char* m : {"r2", "mae", "rmse"})
+                if (std::find(reported.begin(), reported.end(), m) == reported.end()) reported.push_back(m);
+            for (const auto& name : reported) {
                 std::vector<double> values;
                 for (const auto& m : scores[t].per_fold) values.push_back(m.get(name));
-                double mean = 0, var = 0;
-                for (double v : values) mean += v;
-                mean /= static_cast<double>(values.size());
-                for (double v : values) var += (v - mean) * (v - mean);
-                const double sd = values.size() > 1 ? std::sqrt(var / static_cast<double>(values.size() - 1)) : 0.0;
+                const auto [mean, sd] = mean_and_std(values);
                 per_metric[name] = {{"mean", mean}, {"std", sd}, {"folds", values}};
             }
             targets[data.target_names[t]] = per_metric;
+            const std::string feature_set = node.label.empty() ? node.inputs.at(0) : node.label;
+            results_csv_ += csv_field(feature_set) + "," + csv_field(node.uses) + "," + csv_field(node.id) + "," +
+                            csv_field(data.target_names[t]);
+            for (const char* m : {"r2", "mae", "rmse"})
+                results_csv_ += "," + format_number(per_metric[m]["mean"].get<double>()) + "," +
+                                format_number(per_metric[m]["std"].get<double>());
+            results_csv_ += "\n";
         }
         summary_["nodes"][node.id] = {{"model", node.uses},
                                       {"version", node.plugin->version},
@@ -427,6 +597,11 @@ private:
                                       {"folds", folds.size()},
                                       {"seconds", seconds_since(node_start)},
                                       {"validation", targets}};
+        if (!node.grid.empty())
+            summary_["nodes"][node.id]["grid"] = {{"metric", node.grid_metric},
+                                                  {"inner_folds", node.grid_folds},
+                                                  {"candidates", grid_candidates(node).size()},
+                                                  {"best_per_fold", selected}};
     }
 
     // Validation results as a small table at the end of the log: what a
@@ -446,6 +621,8 @@ private:
 
     void write_results() {
         folder_.write("predictions.csv", predictions_);
+        folder_.write("results.csv", results_csv_);
+        if (grid_csv_.find('\n') + 1 < grid_csv_.size()) folder_.write("grid.csv", grid_csv_);
         folder_.write("summary.json", summary_.dump(2) + "\n");
     }
 
@@ -460,6 +637,8 @@ private:
     std::vector<std::string> current_targets_;
     std::string predictions_;
     std::string skipped_csv_;
+    std::string results_csv_ = "feature_set,model,node,target,r2,r2_std,mae,mae_std,rmse,rmse_std\n";
+    std::string grid_csv_ = grid_header();
     json summary_;
 };
 

@@ -1,6 +1,8 @@
 // Loading and whole-file validation of experiment YAML.
 #include "core/graph/experiment.hpp"
 
+#include <fmt/format.h>
+
 #include <fstream>
 #include <functional>
 #include <map>
@@ -175,6 +177,43 @@ LoadedExperiment load_experiment(const std::string& file, const std::vector<std:
                 errors.push_back(std::move(d));
             }
             spec.params = validator.with_defaults(params);
+            if (node.contains("grid") && node["grid"].is_object()) {
+                const std::string grid_pointer = pointer_child(pointer, "grid");
+                if (spec.kind != "regressor")
+                    errors.push_back({map.key_at(grid_pointer), "nodes." + id + ".grid: only regressor nodes are tuned by grid search"});
+                const json properties = spec.plugin->schema.value("properties", json::object());
+                for (const auto& [key, values] : node["grid"].items()) {
+                    const std::string key_pointer = pointer_child(grid_pointer, key);
+                    if (!properties.contains(key)) {
+                        std::vector<std::string> accepted;
+                        for (const auto& [k, _] : properties.items()) accepted.push_back(k);
+                        std::string message = "nodes." + id + ".grid: '" + key + "' is not a parameter of " + spec.uses +
+                                              "; its parameters: " + join(accepted);
+                        if (const std::string near = nearest_name(key, accepted); !near.empty())
+                            message += " (did you mean '" + near + "'?)";
+                        errors.push_back({map.key_at(key_pointer), message});
+                        continue;
+                    }
+                    if (!values.is_array()) continue;  // the experiment schema reports it
+                    // Each value must be a valid setting of that parameter.
+                    for (std::size_t v = 0; v < values.size(); ++v) {
+                        json trial = spec.params;
+                        trial[key] = values[v];
+                        for (auto& d : validator.validate(trial, map, params_pointer)) {
+                            d.where = map.value_at(pointer_child(key_pointer, std::to_string(v)));
+                            d.message = "nodes." + id + ".grid." + key + "[" + std::to_string(v) + "]: " + d.message;
+                            errors.push_back(std::move(d));
+                        }
+                    }
+                    spec.grid[key] = values;
+                }
+            }
+            if (node.contains("grid_search")) {
+                const json search = node["grid_search"];
+                spec.grid_folds = search.value("folds", 5);
+                spec.grid_metric = search.value("metric", "r2");
+            }
+            spec.label = node.value("label", "");
             if (!spec.targets.empty() && spec.kind != "regressor")
                 errors.push_back({map.key_at(pointer_child(pointer, "targets")),
                                   "nodes." + id + ".targets: only regressor nodes learn targets; " + spec.uses +
@@ -210,10 +249,10 @@ LoadedExperiment load_experiment(const std::string& file, const std::vector<std:
         }
         if (spec.kind == "dataset" && !spec.inputs.empty())
             continue;  // reported above, per input
-        if (!spec.kind.empty() && spec.kind != "dataset" && spec.inputs.size() != 1)
+        if (spec.plugin && spec.kind != "dataset" && static_cast<int>(spec.inputs.size()) != spec.plugin->inputs)
             errors.push_back({map.key_at(spec.inputs.empty() ? pointer_child("/nodes", id) : inputs_pointer),
-                              "nodes." + id + ": a " + spec.kind + " node takes exactly one input, got " +
-                                  std::to_string(spec.inputs.size())});
+                              fmt::format("nodes.{}: {} takes exactly {} input{}, got {}", id, spec.uses,
+                                          spec.plugin->inputs, spec.plugin->inputs == 1 ? "" : "s", spec.inputs.size())});
     }
 
     // Cycles (self-loops are reported above).

@@ -269,6 +269,10 @@ Diagnostics SchemaValidator::validate(const json& value, const SourceMap& map, c
         }
         const json* sub = schema_at(schema_, &schema_, value, parts);
         const std::string path = dotted(pointer);
+        const bool alternatives = sub && (sub->contains("oneOf") || sub->contains("anyOf"));
+        const bool alternatives_summary = d.rfind("Failed to validate against exactly one child schema", 0) == 0 ||
+                                          d.rfind("Failed to validate against any schemas allowed by anyOf", 0) == 0;
+        if (alternatives && !alternatives_summary) continue;  // each alternative's complaint; summarised below
 
         if (d.rfind("Object contains a property that could not be validated", 0) == 0 && sub && here->is_object()) {
             std::vector<std::string> accepted;
@@ -296,6 +300,11 @@ Diagnostics SchemaValidator::validate(const json& value, const SourceMap& map, c
             std::string list;
             for (const auto& v : (*sub)["enum"]) list += (list.empty() ? "" : ", ") + v.dump();
             add(map.value_at(pointer), path + " must be one of " + list + ", not " + here->dump());
+        } else if (alternatives_summary && alternatives) {
+            const json& options = sub->contains("oneOf") ? (*sub)["oneOf"] : (*sub)["anyOf"];
+            std::string list;
+            for (const auto& option : options) list += (list.empty() ? "" : ", or ") + describe_schema_type(option);
+            add(map.value_at(pointer), path + " must be " + list + ", not " + describe_value(*here));
         } else if (d.rfind("Failed to match regex", 0) == 0 && sub && sub->contains("pattern")) {
             add(map.value_at(pointer),
                 path + " = " + here->dump() + " does not match the pattern " + (*sub)["pattern"].dump());

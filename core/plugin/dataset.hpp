@@ -9,6 +9,7 @@ namespace mer {
 class DatasetPlugin : public PluginBase {
 public:
     static constexpr const char* kKind = "dataset";
+    static constexpr int kInputs = 0;
     ~DatasetPlugin() override;
 
     // Every song with its group, audio path (if any), features (if the

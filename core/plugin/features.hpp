@@ -11,6 +11,7 @@ namespace mer {
 class FeaturesPlugin : public PluginBase {
 public:
     static constexpr const char* kKind = "features";
+    static constexpr int kInputs = 1;
     ~FeaturesPlugin() override;
 
     virtual SongTable extract(const SongTable& songs, const PluginContext& ctx) = 0;

@@ -24,11 +24,13 @@ struct PluginMetadata {
     const char* version;        // semantic version of the plugin; part of every cache key
     const char* description;    // one sentence for `mer-run plugins`
     const char* params_schema;  // JSON Schema (draft 7) of the parameters
+    int inputs;                 // how many input nodes the plugin takes
 };
 
 // What a plugin may use while it runs. Owned by the host.
 struct PluginContext {
     std::string node;                 // id of the experiment node being run
+    int fold = -1;                    // evaluation fold being fitted (-1: none)
     std::uint64_t seed = 0;           // derived from the experiment seed, node id and fold
     int threads = 1;                  // how many threads this plugin may use
     std::string device = "cpu";       // "cpu" or "cuda:N"
@@ -80,7 +82,8 @@ extern const char params_schema[];
         return new CLASS(params);                                                                  \
     }                                                                                              \
     const ::mer::PluginMetadata mer_plugin_metadata_impl{NAME, CLASS::kKind, VERSION, DESCRIPTION, \
-                                                         ::mer_plugin_generated::params_schema};   \
+                                                         ::mer_plugin_generated::params_schema,    \
+                                                         CLASS::kInputs};                          \
     }                                                                                              \
     BOOST_DLL_ALIAS(mer_plugin_create_impl, mer_plugin_create)                                     \
     BOOST_DLL_ALIAS(mer_plugin_metadata_impl, mer_plugin_metadata)

@@ -139,6 +139,7 @@ void PluginRegistry::load_file(const fs::path& file) {
     record.description = text(meta.description);
     record.file = path;
     record.abi_tag = tag;
+    record.inputs = meta.inputs;
     for (const auto& [field, value] : {std::pair{"name", record.name}, {"kind", record.kind},
                                        {"version", record.version}, {"description", record.description}})
         if (value.empty()) return refuse(std::string("metadata incomplete: empty ") + field);

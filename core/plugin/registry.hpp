@@ -25,6 +25,7 @@ struct PluginRecord {
     std::string file;  // absolute path of the shared library
     std::string abi_tag;
     nlohmann::json schema;  // JSON Schema of the parameters
+    int inputs = 1;         // input nodes it takes
 
     std::shared_ptr<void> library;  // keeps the library loaded
     PluginFactory* factory = nullptr;

@@ -25,6 +25,7 @@ using EpochCallback = std::function<void(const EpochReport&)>;
 class RegressorPlugin : public PluginBase {
 public:
     static constexpr const char* kKind = "regressor";
+    static constexpr int kInputs = 1;
     ~RegressorPlugin() override;
 
     // `train.targets` holds exactly the targets to learn, without NaN.

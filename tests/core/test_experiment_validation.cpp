@@ -134,7 +134,7 @@ TEST_CASE("bad experiment files: each mistake is named with line and column", "[
     }
     SECTION("a regressor without input") {
         CHECK_THAT(errors_of(replace(kValid, "    inputs: [songs]\n", "")),
-                   Catch::Contains("exp.yaml:7:3: nodes.ridge: a regressor node takes exactly one input, got 0"));
+                   Catch::Contains("exp.yaml:7:3: nodes.ridge: regressor.ridge takes exactly 1 input, got 0"));
     }
     SECTION("targets on a node that does not learn") {
         CHECK_THAT(errors_of(replace(kValid, "    params: {path: songs.csv}",

@@ -1,0 +1,185 @@
+// The XGBoost C API wrapper and the shared training loop.
+#include "core/ml/xgboost.hpp"
+
+#include <fmt/format.h>
+#include <xgboost/c_api.h>
+
+#include <cmath>
+#include <limits>
+
+#include "core/data/splits.hpp"
+#include "core/error.hpp"
+
+namespace mer::xgb {
+
+namespace {
+
+void check(int rc, const char* call) {
+    if (rc != 0) throw Error(std::string("XGBoost ") + call + " failed: " + XGBGetLastError());
+}
+
+Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> as_rows(const Eigen::MatrixXd& m) {
+    return m.cast<float>();
+}
+
+}  // namespace
+
+DMatrix::DMatrix(const Eigen::MatrixXd& features, const Eigen::VectorXd* labels) {
+    const auto rows = as_rows(features);
+    check(XGDMatrixCreateFromMat(rows.data(), static_cast<bst_ulong>(rows.rows()), static_cast<bst_ulong>(rows.cols()),
+                                 std::numeric_limits<float>::quiet_NaN(), &handle_),
+          "XGDMatrixCreateFromMat");
+    if (labels) {
+        const Eigen::VectorXf y = labels->cast<float>();
+        check(XGDMatrixSetFloatInfo(handle_, "label", y.data(), static_cast<bst_ulong>(y.size())), "XGDMatrixSetFloatInfo");
+    }
+}
+
+DMatrix::~DMatrix() {
+    if (handle_) XGDMatrixFree(handle_);
+}
+
+Booster::Booster(const std::vector<const DMatrix*>& cache, const std::map<std::string, std::string>& params) {
+    std::vector<DMatrixHandle> handles;
+    for (const auto* d : cache) handles.push_back(d->handle());
+    check(XGBoosterCreate(handles.data(), static_cast<bst_ulong>(handles.size()), &handle_), "XGBoosterCreate");
+    for (const auto& [key, value] : params)
+        check(XGBoosterSetParam(handle_, key.c_str(), value.c_str()), ("XGBoosterSetParam(" + key + ")").c_str());
+}
+
+Booster::~Booster() {
+    if (handle_) XGBoosterFree(handle_);
+}
+
+void Booster::update(int iteration, const DMatrix& train) {
+    check(XGBoosterUpdateOneIter(handle_, iteration, train.handle()), "XGBoosterUpdateOneIter");
+}
+
+static Eigen::MatrixXd predict_with(void* booster, const DMatrix& data, const std::string& config, Eigen::Index columns) {
+    const bst_ulong* shape = nullptr;
+    bst_ulong dims = 0;
+    const float* result = nullptr;
+    check(XGBoosterPredictFromDMatrix(booster, data.handle(), config.c_str(), &shape, &dims, &result),
+          "XGBoosterPredictFromDMatrix");
+    const auto rows = static_cast<Eigen::Index>(shape[0]);
+    Eigen::MatrixXd out(rows, columns);
+    for (Eigen::Index r = 0; r < rows; ++r)
+        for (Eigen::Index c = 0; c < columns; ++c) out(r, c) = result[r * columns + c];
+    return out;
+}
+
+Eigen::VectorXd Booster::predict(const DMatrix& data, int rounds) const {
+    const std::string config = fmt::format(
+        R"({{"type": 0, "training": false, "iteration_begin": 0, "iteration_end": {}, "strict_shape": false}})", rounds);
+    return predict_with(handle_, data, config, 1).col(0);
+}
+
+Eigen::MatrixXd Booster::contributions(const DMatrix& data) const {
+    bst_ulong columns = 0;
+    check(XGDMatrixNumCol(data.handle(), &columns), "XGDMatrixNumCol");
+    const std::string config =
+        R"({"type": 2, "training": false, "iteration_begin": 0, "iteration_end": 0, "strict_shape": false})";
+    return predict_with(handle_, data, config, static_cast<Eigen::Index>(columns) + 1);
+}
+
+std::string Booster::to_json() const {
+    bst_ulong length = 0;
+    const char* bytes = nullptr;
+    check(XGBoosterSaveModelToBuffer(handle_, R"({"format": "json"})", &length, &bytes), "XGBoosterSaveModelToBuffer");
+    return std::string(bytes, length);
+}
+
+void BoostedTrees::fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
+                       const PluginContext& ctx) {
+    auto params = settings_.params;
+    if (!params.count("nthread") || params["nthread"] == "0") params["nthread"] = std::to_string(std::max(1, ctx.threads));
+    if (!params.count("seed")) params["seed"] = std::to_string(ctx.seed % 2147483647);
+    params["verbosity"] = "0";
+
+    // Early stopping watches songs held out of the training side, never the
+    // validation fold the host scores.
+    std::vector<std::size_t> fit_rows, watch_rows;
+    if (settings_.early_stopping_rounds > 0) {
+        SplitSpec holdout{"holdout", settings_.early_stopping_fraction, 2};
+        const Fold f = make_folds(train.groups, holdout, derive_seed(ctx.seed, "early-stopping"))[0];
+        fit_rows = f.train;
+        watch_rows = f.validation;
+    } else {
+        for (std::size_t r = 0; r < train.size(); ++r) fit_rows.push_back(r);
+    }
+    const SongTable fit_part = train.rows(fit_rows);
+    const SongTable watch_part = train.rows(watch_rows);
+
+    boosters_.clear();
+    rounds_used_.clear();
+    const auto targets = static_cast<std::size_t>(train.targets.cols());
+    std::vector<std::unique_ptr<DMatrix>> train_sets;
+    std::unique_ptr<DMatrix> full_train = std::make_unique<DMatrix>(train.features, nullptr);
+    std::unique_ptr<DMatrix> valid = validation ? std::make_unique<DMatrix>(validation->features, nullptr) : nullptr;
+    std::unique_ptr<DMatrix> watch = watch_rows.empty() ? nullptr : std::make_unique<DMatrix>(watch_part.features, nullptr);
+    for (std::size_t t = 0; t < targets; ++t) {
+        const Eigen::VectorXd y = fit_part.targets.col(static_cast<Eigen::Index>(t));
+        train_sets.push_back(std::make_unique<DMatrix>(fit_part.features, &y));
+        boosters_.push_back(std::make_unique<Booster>(std::vector<const DMatrix*>{train_sets.back().get()}, params));
+        rounds_used_.push_back(settings_.rounds);
+    }
+    std::vector<double> best_loss(targets, std::numeric_limits<double>::infinity());
+    std::vector<int> best_round(targets, 0);
+    std::vector<bool> stopped(targets, false);
+    for (int round = 0; round < settings_.rounds; ++round) {
+        for (std::size_t t = 0; t < targets; ++t) {
+            if (stopped[t]) continue;
+            boosters_[t]->update(round, *train_sets[t]);
+            if (watch) {
+                const Eigen::VectorXd p = boosters_[t]->predict(*watch, round + 1);
+                const double loss = (p - watch_part.targets.col(static_cast<Eigen::Index>(t))).squaredNorm() / p.size();
+                if (loss < best_loss[t]) best_loss[t] = loss, best_round[t] = round;
+                if (round - best_round[t] >= settings_.early_stopping_rounds) {
+                    stopped[t] = true;
+                    rounds_used_[t] = best_round[t] + 1;
+                }
+            }
+        }
+        if (on_epoch) {
+            EpochReport report;
+            report.epoch = round + 1;
+            report.train_predictions.resize(train.features.rows(), static_cast<Eigen::Index>(targets));
+            if (valid) report.validation_predictions.resize(validation->features.rows(), static_cast<Eigen::Index>(targets));
+            for (std::size_t t = 0; t < targets; ++t) {
+                const int used = stopped[t] ? rounds_used_[t] : round + 1;
+                report.train_predictions.col(static_cast<Eigen::Index>(t)) = boosters_[t]->predict(*full_train, used);
+                if (valid) report.validation_predictions.col(static_cast<Eigen::Index>(t)) = boosters_[t]->predict(*valid, used);
+            }
+            report.train_loss = (report.train_predictions - train.targets).squaredNorm() / static_cast<double>(train.targets.size());
+            on_epoch(report);
+        }
+        if (std::all_of(stopped.begin(), stopped.end(), [](bool s) { return s; })) break;
+    }
+    if (watch)
+        for (std::size_t t = 0; t < targets; ++t)
+            if (!stopped[t]) rounds_used_[t] = best_round[t] + 1;
+    if (settings_.early_stopping_rounds > 0)
+        ctx.info(fmt::format("fold {}: early stopping kept {} rounds (of {})", ctx.fold, fmt::join(rounds_used_, "/"),
+                             settings_.rounds));
+}
+
+Eigen::MatrixXd BoostedTrees::predict(const SongTable& songs) const {
+    const DMatrix data(songs.features, nullptr);
+    Eigen::MatrixXd out(songs.features.rows(), static_cast<Eigen::Index>(boosters_.size()));
+    for (std::size_t t = 0; t < boosters_.size(); ++t)
+        out.col(static_cast<Eigen::Index>(t)) = boosters_[t]->predict(data, rounds_used_[t]);
+    return out;
+}
+
+Eigen::MatrixXd BoostedTrees::contributions(const SongTable& songs, std::size_t target) const {
+    const DMatrix data(songs.features, nullptr);
+    return boosters_.at(target)->contributions(data);
+}
+
+std::vector<std::string> BoostedTrees::models_json() const {
+    std::vector<std::string> out;
+    for (const auto& b : boosters_) out.push_back(b->to_json());
+    return out;
+}
+
+}  // namespace mer::xgb

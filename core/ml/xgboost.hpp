@@ -1,0 +1,75 @@
+// XGBoost's C API, wrapped once: every call is checked and a failure becomes
+// a mer::Error carrying XGBGetLastError(). On top of the handles sits
+// BoostedTrees, the one training loop the tree-ensemble plugins share
+// (regressor.xgboost, regressor.random_forest, regressor.gradient_boosting,
+// transform.select_shap): one booster per target, per-round metrics through
+// the epoch callback, optional early stopping on held-out training songs.
+#pragma once
+
+#include <Eigen/Core>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/plugin/regressor.hpp"
+
+namespace mer::xgb {
+
+class DMatrix {
+public:
+    // Rows are songs. `labels` may be null (prediction only).
+    DMatrix(const Eigen::MatrixXd& features, const Eigen::VectorXd* labels);
+    ~DMatrix();
+    DMatrix(const DMatrix&) = delete;
+    DMatrix& operator=(const DMatrix&) = delete;
+    void* handle() const { return handle_; }
+
+private:
+    void* handle_ = nullptr;
+};
+
+class Booster {
+public:
+    Booster(const std::vector<const DMatrix*>& cache, const std::map<std::string, std::string>& params);
+    ~Booster();
+    Booster(const Booster&) = delete;
+    Booster& operator=(const Booster&) = delete;
+
+    void update(int iteration, const DMatrix& train);
+    // Predictions using boosting rounds [0, rounds) (0: all).
+    Eigen::VectorXd predict(const DMatrix& data, int rounds = 0) const;
+    // TreeSHAP contributions: songs × (features + 1); the last column is the bias.
+    Eigen::MatrixXd contributions(const DMatrix& data) const;
+    std::string to_json() const;
+
+private:
+    void* handle_ = nullptr;
+};
+
+struct BoostedTreesSettings {
+    std::map<std::string, std::string> params;  // XGBoost parameter names and values
+    int rounds = 100;
+    int early_stopping_rounds = 0;        // 0: off
+    double early_stopping_fraction = 0.15;  // share of training songs held out to watch
+};
+
+// Trees for every target of a SongTable.
+class BoostedTrees {
+public:
+    explicit BoostedTrees(BoostedTreesSettings settings) : settings_(std::move(settings)) {}
+
+    // Per-round train/validation predictions go to `on_epoch` (when set).
+    void fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch, const PluginContext& ctx);
+    Eigen::MatrixXd predict(const SongTable& songs) const;
+    // Contributions of each feature for one target (songs × (features + 1)).
+    Eigen::MatrixXd contributions(const SongTable& songs, std::size_t target) const;
+    std::vector<std::string> models_json() const;
+
+private:
+    BoostedTreesSettings settings_;
+    std::vector<std::unique_ptr<Booster>> boosters_;  // one per target
+    std::vector<int> rounds_used_;                    // per target (early stopping may cut)
+};
+
+}  // namespace mer::xgb

@@ -1,0 +1,44 @@
+// regressor.random_forest: a random forest in XGBoost's documented
+// random-forest mode — one boosting round of num_parallel_tree trees with
+// eta 1, row subsampling and per-split feature sampling, no leaf penalty.
+// docs/plugin-reference.md lists how this differs from scikit-learn's forest.
+#include "core/ml/xgboost.hpp"
+
+namespace mer::plugins {
+
+class RandomForestRegressor : public RegressorPlugin {
+public:
+    explicit RandomForestRegressor(const nlohmann::json& p) : trees_(settings(p)) {}
+
+    void fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
+             const PluginContext& ctx) override {
+        trees_.fit(train, validation, on_epoch, ctx);
+    }
+    Eigen::MatrixXd predict(const SongTable& songs) const override { return trees_.predict(songs); }
+
+private:
+    static xgb::BoostedTreesSettings settings(const nlohmann::json& p) {
+        xgb::BoostedTreesSettings s;
+        s.rounds = 1;
+        s.params = {{"objective", "reg:squarederror"},
+                    {"booster", "gbtree"},
+                    {"num_parallel_tree", p.at("n_estimators").dump()},
+                    {"eta", "1"},
+                    {"max_depth", p.at("max_depth").dump()},
+                    {"subsample", p.at("subsample").dump()},
+                    {"colsample_bynode", p.at("colsample_bynode").dump()},
+                    {"min_child_weight", p.at("min_child_weight").dump()},
+                    {"lambda", "0"},
+                    {"tree_method", "hist"},
+                    {"nthread", p.at("nthread").dump()}};
+        if (p.at("seed").get<long long>() >= 0) s.params["seed"] = p.at("seed").dump();
+        return s;
+    }
+
+    xgb::BoostedTrees trees_;
+};
+
+}  // namespace mer::plugins
+
+MER_PLUGIN(mer::plugins::RandomForestRegressor, "regressor.random_forest", "1.0.0",
+           "Random forest (XGBoost random-forest mode), one forest per target")

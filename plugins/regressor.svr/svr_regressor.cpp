@@ -1,0 +1,104 @@
+// regressor.svr: epsilon-support-vector regression on libsvm (the library
+// scikit-learn's SVR wraps), one model per target. libsvm is wrapped here and
+// only here; put transform.standardize before it, as with scikit-learn.
+#include <fmt/format.h>
+#include <libsvm/svm.h>
+
+#include <memory>
+
+#include "core/error.hpp"
+#include "core/plugin/regressor.hpp"
+
+namespace mer::plugins {
+
+namespace {
+void quiet(const char*) {}
+struct ModelDeleter {
+    void operator()(svm_model* m) const { svm_free_and_destroy_model(&m); }
+};
+}  // namespace
+
+class SvrRegressor : public RegressorPlugin {
+public:
+    explicit SvrRegressor(const nlohmann::json& p)
+        : rbf_(p.at("kernel").get<std::string>() == "rbf"),
+          c_(p.at("C").get<double>()),
+          epsilon_(p.at("epsilon").get<double>()),
+          gamma_(p.at("gamma")),
+          tol_(p.at("tol").get<double>()),
+          cache_mb_(p.at("cache_mb").get<double>()) {}
+
+    void fit(const SongTable& train, const SongTable*, const EpochCallback&, const PluginContext& ctx) override {
+        svm_set_print_string_function(&quiet);
+        const Eigen::MatrixXd& x = train.features;
+        nodes_ = to_nodes(x);
+        rows_.clear();
+        for (Eigen::Index r = 0; r < x.rows(); ++r) rows_.push_back(nodes_.data() + r * (x.cols() + 1));
+
+        svm_parameter param{};
+        param.svm_type = EPSILON_SVR;
+        param.kernel_type = rbf_ ? RBF : LINEAR;
+        param.gamma = gamma(x);
+        param.C = c_;
+        param.p = epsilon_;
+        param.eps = tol_;
+        param.cache_size = cache_mb_;
+        param.shrinking = 1;
+        models_.clear();
+        for (Eigen::Index t = 0; t < train.targets.cols(); ++t) {
+            Eigen::VectorXd y = train.targets.col(t);
+            svm_problem problem{static_cast<int>(x.rows()), y.data(), rows_.data()};
+            if (const char* problem_text = svm_check_parameter(&problem, &param))
+                throw Error(std::string("libsvm refused the parameters: ") + problem_text, Location::of_node(ctx.node));
+            // libsvm keeps pointers to the training rows (support vectors): nodes_ outlives the models.
+            models_.emplace_back(svm_train(&problem, &param));
+            if (!models_.back()) throw Error("libsvm could not train the model", Location::of_node(ctx.node));
+        }
+        ctx.info(fmt::format("fold {}: gamma {:.3g}, {} support vectors (first target)", ctx.fold, param.gamma,
+                             svm_get_nr_sv(models_.front().get())));
+    }
+
+    Eigen::MatrixXd predict(const SongTable& songs) const override {
+        const std::vector<svm_node> nodes = to_nodes(songs.features);
+        const Eigen::Index stride = songs.features.cols() + 1;
+        Eigen::MatrixXd out(songs.features.rows(), static_cast<Eigen::Index>(models_.size()));
+        for (std::size_t t = 0; t < models_.size(); ++t)
+            for (Eigen::Index r = 0; r < songs.features.rows(); ++r)
+                out(r, static_cast<Eigen::Index>(t)) = svm_predict(models_[t].get(), nodes.data() + r * stride);
+        return out;
+    }
+
+private:
+    // Dense rows as libsvm's sparse nodes (index from 1, terminated by -1).
+    static std::vector<svm_node> to_nodes(const Eigen::MatrixXd& x) {
+        std::vector<svm_node> nodes;
+        nodes.reserve(static_cast<std::size_t>(x.rows() * (x.cols() + 1)));
+        for (Eigen::Index r = 0; r < x.rows(); ++r) {
+            for (Eigen::Index c = 0; c < x.cols(); ++c) nodes.push_back({static_cast<int>(c + 1), x(r, c)});
+            nodes.push_back({-1, 0.0});
+        }
+        return nodes;
+    }
+
+    double gamma(const Eigen::MatrixXd& x) const {
+        if (gamma_.is_number()) return gamma_.get<double>();
+        const double n_features = static_cast<double>(x.cols());
+        if (gamma_ == "auto") return 1.0 / n_features;
+        const double mean = x.mean();
+        const double variance = (x.array() - mean).square().mean();
+        return variance > 0 ? 1.0 / (n_features * variance) : 1.0;  // scikit-learn's 'scale'
+    }
+
+    bool rbf_;
+    double c_, epsilon_;
+    nlohmann::json gamma_;
+    double tol_, cache_mb_;
+    std::vector<svm_node> nodes_;
+    std::vector<svm_node*> rows_;
+    std::vector<std::unique_ptr<svm_model, ModelDeleter>> models_;
+};
+
+}  // namespace mer::plugins
+
+MER_PLUGIN(mer::plugins::SvrRegressor, "regressor.svr", "1.0.0",
+           "Epsilon-SVR (libsvm) with RBF or linear kernel, one model per target")

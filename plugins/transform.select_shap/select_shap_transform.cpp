@@ -1,0 +1,85 @@
+// transform.select_shap: the report's SHAP selection — an XGBoost model per
+// target on the training songs, features ranked by mean |SHAP| (XGBoost's
+// own TreeSHAP contributions), the top k per target kept (union).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <numeric>
+#include <set>
+
+#include "core/ml/xgboost.hpp"
+#include "core/plugin/transform.hpp"
+#include "core/run/files.hpp"
+
+namespace mer::plugins {
+
+class SelectShap : public SingleInputTransform {
+public:
+    explicit SelectShap(const nlohmann::json& p)
+        : k_(p.at("k").get<int>()), write_values_(p.at("write_values").get<bool>()), trees_(settings(p)) {}
+
+protected:
+    void fit(const SongTable& train, const PluginContext& ctx) override {
+        trees_.fit(train, nullptr, {}, ctx);
+        std::set<Eigen::Index> keep;
+        for (Eigen::Index t = 0; t < train.targets.cols(); ++t) {
+            const Eigen::MatrixXd shap = trees_.contributions(train, static_cast<std::size_t>(t));
+            const Eigen::VectorXd importance = shap.leftCols(train.features.cols()).cwiseAbs().colwise().mean();
+            std::vector<Eigen::Index> order(static_cast<std::size_t>(importance.size()));
+            std::iota(order.begin(), order.end(), 0);
+            std::stable_sort(order.begin(), order.end(), [&](Eigen::Index a, Eigen::Index b) { return importance(a) > importance(b); });
+            for (std::size_t i = 0; i < std::min<std::size_t>(order.size(), static_cast<std::size_t>(k_)); ++i) keep.insert(order[i]);
+            if (write_values_ && ctx.fold == 0 && !ctx.work_dir.empty())
+                write_matrix(ctx.work_dir + "/shap_" + ctx.node + "_" + train.target_names[static_cast<std::size_t>(t)] + ".csv",
+                             train, shap.leftCols(train.features.cols()));
+        }
+        if (write_values_ && ctx.fold == 0 && !ctx.work_dir.empty())
+            write_matrix(ctx.work_dir + "/shap_" + ctx.node + "_values.csv", train, train.features);
+        kept_.assign(keep.begin(), keep.end());
+        ctx.info(fmt::format("fold {}: kept {} features (top {} by mean |SHAP| per target)", ctx.fold, kept_.size(), k_));
+    }
+
+    SongTable apply(const SongTable& songs) const override {
+        SongTable out = songs;
+        out.feature_names.clear();
+        out.features.resize(songs.features.rows(), static_cast<Eigen::Index>(kept_.size()));
+        for (std::size_t j = 0; j < kept_.size(); ++j) {
+            out.feature_names.push_back(songs.feature_names[static_cast<std::size_t>(kept_[j])]);
+            out.features.col(static_cast<Eigen::Index>(j)) = songs.features.col(kept_[j]);
+        }
+        return out;
+    }
+
+private:
+    static xgb::BoostedTreesSettings settings(const nlohmann::json& p) {
+        xgb::BoostedTreesSettings s;
+        s.rounds = p.at("n_estimators").get<int>();
+        s.params = {{"objective", "reg:squarederror"},         {"max_depth", p.at("max_depth").dump()},
+                    {"eta", p.at("eta").dump()},               {"subsample", p.at("subsample").dump()},
+                    {"colsample_bytree", p.at("colsample_bytree").dump()}, {"tree_method", "hist"}};
+        return s;
+    }
+
+    // song_id, then one column per feature.
+    static void write_matrix(const std::string& path, const SongTable& songs, const Eigen::MatrixXd& values) {
+        std::string csv = "song_id";
+        for (const auto& f : songs.feature_names) csv += "," + csv_field(f);
+        csv += "\n";
+        for (Eigen::Index r = 0; r < values.rows(); ++r) {
+            csv += csv_field(songs.song_ids[static_cast<std::size_t>(r)]);
+            for (Eigen::Index c = 0; c < values.cols(); ++c) csv += "," + format_number(values(r, c));
+            csv += "\n";
+        }
+        write_file_atomic(path, csv);
+    }
+
+    int k_;
+    bool write_values_;
+    xgb::BoostedTrees trees_;
+    std::vector<Eigen::Index> kept_;
+};
+
+}  // namespace mer::plugins
+
+MER_PLUGIN(mer::plugins::SelectShap, "transform.select_shap", "1.0.0",
+           "Keep the top k features by mean |SHAP| of an XGBoost model per target (union over targets)")
