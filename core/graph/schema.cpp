@@ -158,6 +158,12 @@ std::string describe_schema_type(const json& schema) {
     };
     if (!schema.contains("type")) {
         if (schema.contains("enum")) return "one of " + schema["enum"].dump();
+        for (const char* key : {"oneOf", "anyOf"})
+            if (schema.contains(key)) {
+                std::string out;
+                for (const auto& option : schema[key]) out += (out.empty() ? "" : ", or ") + describe_schema_type(option);
+                return out;
+            }
         return "a value";
     }
     const json& type = schema["type"];
@@ -271,6 +277,7 @@ Diagnostics SchemaValidator::validate(const json& value, const SourceMap& map, c
         const std::string path = dotted(pointer);
         const bool alternatives = sub && (sub->contains("oneOf") || sub->contains("anyOf"));
         const bool alternatives_summary = d.rfind("Failed to validate against exactly one child schema", 0) == 0 ||
+                                          d.rfind("Failed to validate against any child schemas allowed by oneOf", 0) == 0 ||
                                           d.rfind("Failed to validate against any schemas allowed by anyOf", 0) == 0;
         if (alternatives && !alternatives_summary) continue;  // each alternative's complaint; summarised below
 
