@@ -29,7 +29,7 @@ private:
                     {"colsample_bynode", p.at("colsample_bynode").dump()},
                     {"min_child_weight", p.at("min_child_weight").dump()},
                     {"lambda", "0"},
-                    {"tree_method", "hist"},
+                    {"tree_method", "exact"},  // hist spends ~20x longer on corpora of a few hundred songs
                     {"nthread", p.at("nthread").dump()}};
         if (p.at("seed").get<long long>() >= 0) s.params["seed"] = p.at("seed").dump();
         return s;

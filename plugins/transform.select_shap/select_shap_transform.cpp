@@ -56,7 +56,7 @@ private:
         s.rounds = p.at("n_estimators").get<int>();
         s.params = {{"objective", "reg:squarederror"},         {"max_depth", p.at("max_depth").dump()},
                     {"eta", p.at("eta").dump()},               {"subsample", p.at("subsample").dump()},
-                    {"colsample_bytree", p.at("colsample_bytree").dump()}, {"tree_method", "hist"}};
+                    {"colsample_bytree", p.at("colsample_bytree").dump()}, {"tree_method", "exact"}};
         return s;
     }
 
