@@ -1,4 +1,4 @@
-# mer_add_plugin(TARGET SOURCES a.cpp... SCHEMA params.schema.json
+# mer_add_plugin(TARGET SOURCES a.cpp... SCHEMA params.schema.json [more.schema.json...]
 #                [LIBRARIES lib...] [OUTPUT_DIRECTORY dir])
 #
 # Builds one mer plugin as a shared library named TARGET.so (TARGET is the
@@ -8,25 +8,30 @@
 # and metadata that MER_PLUGIN() declares are exported.
 set(MER_EMBED_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/mer_embed.cmake")
 
-function(mer_embed_text input output symbol namespace)
+function(mer_embed_text inputs output symbol namespace)
+  string(REPLACE ";" "|" joined "${inputs}")
   add_custom_command(OUTPUT ${output}
-    COMMAND ${CMAKE_COMMAND} -DINPUT=${input} -DOUTPUT=${output} -DSYMBOL=${symbol} -DNAMESPACE=${namespace}
+    COMMAND ${CMAKE_COMMAND} "-DINPUT=${joined}" -DOUTPUT=${output} -DSYMBOL=${symbol} -DNAMESPACE=${namespace}
             -P ${MER_EMBED_SCRIPT}
-    DEPENDS ${input} ${MER_EMBED_SCRIPT}
-    COMMENT "Embedding ${input}" VERBATIM)
+    DEPENDS ${inputs} ${MER_EMBED_SCRIPT}
+    COMMENT "Embedding ${joined}" VERBATIM)
 endfunction()
 
 function(mer_add_plugin target)
-  cmake_parse_arguments(ARG "" "SCHEMA;OUTPUT_DIRECTORY" "SOURCES;LIBRARIES" ${ARGN})
+  cmake_parse_arguments(ARG "" "OUTPUT_DIRECTORY" "SOURCES;LIBRARIES;SCHEMA" ${ARGN})
   if(NOT ARG_SOURCES)
     message(FATAL_ERROR "mer_add_plugin(${target}): SOURCES is required")
   endif()
   if(NOT ARG_SCHEMA)
     message(FATAL_ERROR "mer_add_plugin(${target}): SCHEMA params.schema.json is required")
   endif()
-  get_filename_component(schema "${ARG_SCHEMA}" ABSOLUTE)
+  set(schemas)
+  foreach(s IN LISTS ARG_SCHEMA)
+    get_filename_component(absolute "${s}" ABSOLUTE)
+    list(APPEND schemas "${absolute}")
+  endforeach()
   set(generated "${CMAKE_CURRENT_BINARY_DIR}/${target}_params_schema.cpp")
-  mer_embed_text("${schema}" "${generated}" params_schema mer_plugin_generated)
+  mer_embed_text("${schemas}" "${generated}" params_schema mer_plugin_generated)
 
   add_library(${target} MODULE ${ARG_SOURCES} ${generated})
   if(TARGET mer_core)

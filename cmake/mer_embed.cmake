@@ -1,7 +1,24 @@
-# Turns a text file into a C++ source defining `extern const char SYMBOL[]`
+# Turns text files into a C++ source defining `extern const char SYMBOL[]`
 # (inside NAMESPACE), so schemas travel inside the binaries that use them.
-# Usage: cmake -DINPUT=f.json -DOUTPUT=f.cpp -DSYMBOL=name -DNAMESPACE=ns -P mer_embed.cmake
-file(READ "${INPUT}" content)
+# INPUT may list several JSON Schemas separated by '|': the "properties" of
+# the later ones are merged into the first (shared parameter sets, such as
+# the LibTorch training loop's).
+# Usage: cmake -DINPUT=a.json|b.json -DOUTPUT=f.cpp -DSYMBOL=name -DNAMESPACE=ns -P mer_embed.cmake
+string(REPLACE "|" ";" inputs "${INPUT}")
+list(POP_FRONT inputs first)
+file(READ "${first}" content)
+foreach(extra IN LISTS inputs)
+  file(READ "${extra}" more)
+  string(JSON count LENGTH "${more}" properties)
+  if(count GREATER 0)
+    math(EXPR last "${count} - 1")
+    foreach(i RANGE ${last})
+      string(JSON key MEMBER "${more}" properties ${i})
+      string(JSON value GET "${more}" properties ${key})
+      string(JSON content SET "${content}" properties ${key} "${value}")
+    endforeach()
+  endif()
+endforeach()
 file(WRITE "${OUTPUT}.tmp"
   "// Generated from ${INPUT} by mer_embed.cmake; do not edit.\n"
   "namespace ${NAMESPACE} {\nextern const char ${SYMBOL}[];\nconst char ${SYMBOL}[] = R\"mer_embed(${content})mer_embed\";\n}\n")

@@ -11,7 +11,7 @@ namespace mer {
 
 namespace fs = std::filesystem;
 
-static const char kMagic[8] = {'M', 'E', 'R', 'T', 'B', 'L', '3', '\n'};
+static const char kMagic[8] = {'M', 'E', 'R', 'T', 'B', 'L', '4', '\n'};
 
 namespace {
 class Writer {
@@ -96,6 +96,7 @@ std::string serialize_song_table(const SongTable& t) {
         w.matrix(d.values);
     }
     w.strings(t.assigned_split);
+    w.strings(t.tensor_paths);
     return std::move(w.out);
 }
 
@@ -121,6 +122,7 @@ SongTable deserialize_song_table(const std::string& bytes) {
         d.values = r.matrix();
     }
     t.assigned_split = r.strings();
+    t.tensor_paths = r.strings();
     if (!r.done()) throw Error("corrupt cache file: trailing bytes");
     t.check_shapes("the cache");
     return t;

@@ -18,6 +18,7 @@ SongTable SongTable::rows(const std::vector<std::size_t>& rows) const {
         out.song_ids.push_back(song_ids.at(r));
         out.groups.push_back(groups.at(r));
         if (!audio_paths.empty()) out.audio_paths.push_back(audio_paths.at(r));
+        if (!tensor_paths.empty()) out.tensor_paths.push_back(tensor_paths.at(r));
         if (!dynamic.empty()) out.dynamic.push_back(dynamic.at(r));
         if (!assigned_split.empty()) out.assigned_split.push_back(assigned_split.at(r));
         const auto ri = static_cast<Eigen::Index>(r), ii = static_cast<Eigen::Index>(i);
@@ -43,6 +44,7 @@ void SongTable::check_shapes(const std::string& who) const {
     if (groups.size() != song_ids.size()) fail("groups and song ids differ in length");
     if (!audio_paths.empty() && audio_paths.size() != song_ids.size())
         fail("audio paths and song ids differ in length");
+    if (!tensor_paths.empty() && tensor_paths.size() != song_ids.size()) fail("tensor paths and song ids differ in length");
     if (!assigned_split.empty() && assigned_split.size() != song_ids.size())
         fail("assigned splits and song ids differ in length");
     if (!dynamic.empty() && dynamic.size() != song_ids.size()) fail("dynamic labels and song ids differ in length");

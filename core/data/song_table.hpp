@@ -31,6 +31,9 @@ struct SongTable {
     std::vector<SongId> song_ids;
     std::vector<std::string> groups;       // same length as song_ids
     std::vector<std::string> audio_paths;  // empty, or same length as song_ids
+    // Per-song tensors too large for a table (log-mel chunks): the path of a
+    // float32 .npy of shape chunks × 1 × mels × frames. Empty, or one per song.
+    std::vector<std::string> tensor_paths;
 
     std::vector<std::string> feature_names;
     Eigen::MatrixXd features;  // songs × feature_names

@@ -525,8 +525,8 @@ private:
                                             threads_, true, memo);
             const SongTable& train = sides.first;
             const SongTable& validation = sides.second;
-            if (train.feature_names.empty())
-                throw Error("its input has no feature columns; put a features node between the dataset and the model",
+            if (train.feature_names.empty() && train.tensor_paths.empty())
+                throw Error("its input has no feature columns or tensors; put a features node between the dataset and the model",
                             Location::of_node(node.id));
 
             auto model = registry_.create<RegressorPlugin>(node.uses, params);
@@ -537,6 +537,10 @@ private:
                                report.train_predictions);
                 log_epoch_rows(node, fold.index, report.epoch, "validation", report.validation_loss,
                                validation.targets, report.validation_predictions);
+                log_epoch_rows(node, fold.index, report.epoch, "train_chunks", report.train_loss,
+                               report.train_chunk_targets, report.train_chunk_predictions);
+                log_epoch_rows(node, fold.index, report.epoch, "validation_chunks", report.validation_loss,
+                               report.validation_chunk_targets, report.validation_chunk_predictions);
             };
             PluginContext ctx = context(node, "fold" + std::to_string(fold.index));
             ctx.fold = fold.index;

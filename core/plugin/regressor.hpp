@@ -18,6 +18,11 @@ struct EpochReport {
     std::optional<double> validation_loss;
     Eigen::MatrixXd train_predictions;       // train songs × targets
     Eigen::MatrixXd validation_predictions;  // validation songs × targets; empty without validation
+
+    // Models that predict per chunk also report chunk-level predictions with
+    // the chunks' targets (logged as splits train_chunks / validation_chunks).
+    Eigen::MatrixXd train_chunk_predictions, train_chunk_targets;
+    Eigen::MatrixXd validation_chunk_predictions, validation_chunk_targets;
 };
 
 using EpochCallback = std::function<void(const EpochReport&)>;

@@ -1,0 +1,43 @@
+// Building blocks of the report's Phase 2 models, shared by the four
+// log-mel regressors: Conv2D(3×3) → BatchNorm → ReLU → MaxPool(2), and
+// Squeeze-and-Excitation channel gating.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace mer::torchx {
+
+struct ConvBlockImpl : torch::nn::Module {
+    ConvBlockImpl(int64_t in, int64_t out)
+        : conv(register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1)))),
+          norm(register_module("norm", torch::nn::BatchNorm2d(out))) {}
+    torch::Tensor forward(const torch::Tensor& x) {
+        return torch::max_pool2d(torch::relu(norm->forward(conv->forward(x))), 2);
+    }
+    torch::nn::Conv2d conv;
+    torch::nn::BatchNorm2d norm;
+};
+TORCH_MODULE(ConvBlock);
+
+// Hu et al.'s squeeze-and-excitation: channel weights from the global mean.
+struct SqueezeExcitationImpl : torch::nn::Module {
+    SqueezeExcitationImpl(int64_t channels, int64_t reduction)
+        : squeeze(register_module("squeeze", torch::nn::Linear(channels, std::max<int64_t>(1, channels / reduction)))),
+          excite(register_module("excite", torch::nn::Linear(std::max<int64_t>(1, channels / reduction), channels))) {}
+    torch::Tensor forward(const torch::Tensor& x) {
+        const auto weights = torch::sigmoid(excite->forward(torch::relu(squeeze->forward(x.mean({2, 3})))));
+        return x * weights.unsqueeze(-1).unsqueeze(-1);
+    }
+    torch::nn::Linear squeeze, excite;
+};
+TORCH_MODULE(SqueezeExcitation);
+
+// Every chunk model: chunks × 1 × mels × frames in, chunks × targets out.
+class ChunkNet : public torch::nn::Module {
+public:
+    virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+    // Attention over time steps of the last forward pass (chunks × steps), if the model has any.
+    virtual torch::Tensor last_attention() const { return {}; }
+};
+
+}  // namespace mer::torchx

@@ -1,0 +1,262 @@
+// The shared LibTorch training loop (see chunk_regressor.hpp).
+#include "core/torch/chunk_regressor.hpp"
+
+#include <fmt/format.h>
+#include <malloc.h>
+
+#include <filesystem>
+#include <numeric>
+#include <random>
+
+#include "core/data/npy.hpp"
+#include "core/error.hpp"
+#include "core/run/files.hpp"
+
+namespace mer::torchx {
+
+namespace fs = std::filesystem;
+
+TrainingSettings TrainingSettings::from(const nlohmann::json& p) {
+    TrainingSettings s;
+    s.epochs = p.at("epochs").get<int>();
+    s.batch_size = p.at("batch_size").get<int>();
+    s.learning_rate = p.at("learning_rate").get<double>();
+    s.weight_decay = p.at("weight_decay").get<double>();
+    s.patience = p.at("patience").get<int>();
+    s.grad_clip = p.at("grad_clip").get<double>();
+    s.dropout = p.at("dropout").get<double>();
+    s.normalize = p.at("normalize").get<std::string>();
+    s.device = p.at("device").get<std::string>();
+    return s;
+}
+
+torch::Device resolve_device(const std::string& name) {
+    if (name.empty() || name == "cpu") return torch::kCPU;
+    if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+    if (!torch::cuda::is_available())
+        throw Error("device '" + name + "' was asked for, but this LibTorch has no CUDA device (Debian's libtorch is "
+                    "CPU-only; build mer against a CUDA LibTorch, see docs/models.md, or use device: cpu)");
+    return torch::Device(name);
+}
+
+Chunks load_chunks(const SongTable& songs) {
+    if (songs.tensor_paths.size() != songs.size())
+        throw Error("this model reads log-mel chunks: put features.logmel_chunks between the dataset and the model");
+    std::vector<torch::Tensor> parts;
+    Chunks out;
+    out.songs = songs.size();
+    for (std::size_t s = 0; s < songs.size(); ++s) {
+        std::vector<std::size_t> shape;
+        std::vector<float> values = read_npy_float32(songs.tensor_paths[s], shape);
+        if (shape.size() != 4 || shape[0] == 0)
+            throw Error("expected a chunks × 1 × mels × frames tensor", Location(songs.tensor_paths[s]));
+        std::vector<int64_t> dims(shape.begin(), shape.end());
+        parts.push_back(torch::from_blob(values.data(), dims, torch::kFloat32).clone());
+        for (std::size_t c = 0; c < shape[0]; ++c) out.song_of_chunk.push_back(static_cast<int64_t>(s));
+    }
+    out.x = torch::cat(parts, 0);
+    return out;
+}
+
+namespace {
+
+torch::Tensor to_tensor(const Eigen::MatrixXd& m) {
+    torch::Tensor t = torch::empty({m.rows(), m.cols()}, torch::kFloat32);
+    auto a = t.accessor<float, 2>();
+    for (Eigen::Index r = 0; r < m.rows(); ++r)
+        for (Eigen::Index c = 0; c < m.cols(); ++c) a[r][c] = static_cast<float>(m(r, c));
+    return t;
+}
+
+Eigen::MatrixXd to_matrix(const torch::Tensor& t) {
+    const torch::Tensor c = t.to(torch::kCPU).to(torch::kFloat64).contiguous();
+    Eigen::MatrixXd m(c.size(0), c.size(1));
+    auto a = c.accessor<double, 2>();
+    for (Eigen::Index r = 0; r < m.rows(); ++r)
+        for (Eigen::Index col = 0; col < m.cols(); ++col) m(r, col) = a[r][col];
+    return m;
+}
+
+// Each chunk gets its song's targets.
+Eigen::MatrixXd chunk_targets(const SongTable& songs, const Chunks& chunks) {
+    Eigen::MatrixXd y(static_cast<Eigen::Index>(chunks.song_of_chunk.size()), songs.targets.cols());
+    for (std::size_t c = 0; c < chunks.song_of_chunk.size(); ++c)
+        y.row(static_cast<Eigen::Index>(c)) = songs.targets.row(chunks.song_of_chunk[c]);
+    return y;
+}
+
+// Song predictions: the mean of each song's chunk predictions.
+Eigen::MatrixXd song_means(const Eigen::MatrixXd& per_chunk, const Chunks& chunks) {
+    Eigen::MatrixXd sums = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(chunks.songs), per_chunk.cols());
+    Eigen::VectorXd counts = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(chunks.songs));
+    for (std::size_t c = 0; c < chunks.song_of_chunk.size(); ++c) {
+        sums.row(chunks.song_of_chunk[c]) += per_chunk.row(static_cast<Eigen::Index>(c));
+        counts(chunks.song_of_chunk[c]) += 1;
+    }
+    for (Eigen::Index s = 0; s < sums.rows(); ++s) sums.row(s) /= std::max(1.0, counts(s));
+    return sums;
+}
+
+}  // namespace
+
+struct ChunkRegressor::State {
+    std::shared_ptr<ChunkNet> net;
+    torch::Device device = torch::kCPU;
+    float mean = 0, scale = 1;  // dataset normalisation
+    int best_epoch = 0;
+
+    torch::Tensor normalise(const torch::Tensor& x, const std::string& mode) const {
+        if (mode == "dataset") return (x - mean) / scale;
+        if (mode == "chunk") {
+            const auto m = x.mean({1, 2, 3}, true);
+            const auto s = x.std({1, 2, 3}, false, true).clamp_min(1e-6);
+            return (x - m) / s;
+        }
+        return x;
+    }
+};
+
+ChunkRegressor::ChunkRegressor(const nlohmann::json& params)
+    : settings_(TrainingSettings::from(params)), state_(std::make_unique<State>()) {}
+
+ChunkRegressor::~ChunkRegressor() = default;
+
+std::shared_ptr<ChunkNet> ChunkRegressor::network() const { return state_->net; }
+int ChunkRegressor::best_epoch() const { return state_->best_epoch; }
+
+Eigen::MatrixXd ChunkRegressor::predict_chunks(const Chunks& chunks) const {
+    if (!state_->net) throw Error("the model is not fitted");
+    torch::NoGradGuard no_grad;
+    state_->net->eval();
+    std::vector<torch::Tensor> outputs;
+    const int64_t n = chunks.x.size(0), batch = std::max(1, settings_.batch_size) * 4;
+    for (int64_t start = 0; start < n; start += batch) {
+        const auto x = state_->normalise(chunks.x.slice(0, start, std::min(n, start + batch)), settings_.normalize);
+        outputs.push_back(state_->net->forward(x.to(state_->device)).to(torch::kCPU));
+    }
+    return to_matrix(torch::cat(outputs, 0));
+}
+
+Eigen::MatrixXd ChunkRegressor::predict(const SongTable& songs) const {
+    const Chunks chunks = load_chunks(songs);
+    return song_means(predict_chunks(chunks), chunks);
+}
+
+void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
+                         const PluginContext& ctx) {
+    // Every batch allocates and frees tens of MiB of activations; glibc hands
+    // blocks that large straight back to the kernel by default, which cost a
+    // third of the training time in page faults. Keep them in the heap.
+    static const bool heap_tuned = [] {
+        mallopt(M_MMAP_THRESHOLD, 512 << 20);
+        mallopt(M_TRIM_THRESHOLD, 1 << 30);
+        return true;
+    }();
+    (void)heap_tuned;
+    torch::manual_seed(ctx.seed);
+    at::set_num_threads(std::max(1, ctx.threads));
+    state_->device = resolve_device(settings_.device.empty() ? ctx.device : settings_.device);
+    const Chunks train_chunks = load_chunks(train);
+    const Chunks valid_chunks = validation ? load_chunks(*validation) : Chunks{};
+    const Eigen::MatrixXd train_y = chunk_targets(train, train_chunks);
+    const Eigen::MatrixXd valid_y = validation ? chunk_targets(*validation, valid_chunks) : Eigen::MatrixXd();
+    const torch::Tensor y = to_tensor(train_y);
+
+    if (settings_.normalize == "dataset") {
+        state_->mean = train_chunks.x.mean().item<float>();
+        state_->scale = std::max(1e-6f, train_chunks.x.std().item<float>());
+    }
+    state_->net = make_network(train.targets.cols(), settings_.dropout);
+    state_->net->to(state_->device);
+    torch::optim::Adam optimiser(state_->net->parameters(),
+                                 torch::optim::AdamOptions(settings_.learning_rate).weight_decay(settings_.weight_decay));
+
+    std::mt19937_64 shuffle(ctx.seed);
+    const int64_t n = train_chunks.x.size(0);
+    std::vector<int64_t> order(static_cast<std::size_t>(n));
+    double best_score = -std::numeric_limits<double>::infinity();
+    std::vector<torch::Tensor> best_weights;
+    int since_best = 0;
+    for (int epoch = 1; epoch <= settings_.epochs; ++epoch) {
+        state_->net->train();
+        std::iota(order.begin(), order.end(), 0);
+        for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle() % i]);
+        double loss_sum = 0;
+        int64_t seen = 0;
+        for (int64_t start = 0; start < n; start += settings_.batch_size) {
+            const int64_t end = std::min(n, start + settings_.batch_size);
+            const auto index = torch::from_blob(order.data() + start, {end - start}, torch::kInt64).clone();
+            const auto xb = state_->normalise(train_chunks.x.index_select(0, index), settings_.normalize).to(state_->device);
+            const auto yb = y.index_select(0, index).to(state_->device);
+            // Summed MSE over targets: one model learns one target or both jointly.
+            const auto loss = (state_->net->forward(xb) - yb).pow(2).mean(0).sum();
+            optimiser.zero_grad();
+            loss.backward();
+            if (settings_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(state_->net->parameters(), settings_.grad_clip);
+            optimiser.step();
+            loss_sum += loss.item<double>() * static_cast<double>(end - start);
+            seen += end - start;
+        }
+
+        EpochReport report;
+        report.epoch = epoch;
+        report.train_loss = loss_sum / static_cast<double>(std::max<int64_t>(1, seen));
+        report.train_chunk_predictions = predict_chunks(train_chunks);
+        report.train_chunk_targets = train_y;
+        report.train_predictions = song_means(report.train_chunk_predictions, train_chunks);
+        double score = 0;
+        if (validation) {
+            report.validation_chunk_predictions = predict_chunks(valid_chunks);
+            report.validation_chunk_targets = valid_y;
+            report.validation_predictions = song_means(report.validation_chunk_predictions, valid_chunks);
+            report.validation_loss = (report.validation_chunk_predictions - valid_y).colwise().squaredNorm().sum() /
+                                     static_cast<double>(valid_y.rows());
+            const Eigen::MatrixXd& truth = validation->targets;
+            for (Eigen::Index t = 0; t < truth.cols(); ++t) {
+                const Eigen::VectorXd p = report.validation_predictions.col(t), v = truth.col(t);
+                const double ss_res = (v - p).squaredNorm(), ss_tot = (v.array() - v.mean()).matrix().squaredNorm();
+                score += ss_tot > 0 ? 1 - ss_res / ss_tot : 0;
+            }
+            score /= static_cast<double>(truth.cols());
+        } else {
+            score = -*report.train_loss;
+        }
+        if (on_epoch) on_epoch(report);
+        ctx.report_progress(static_cast<std::size_t>(epoch), static_cast<std::size_t>(settings_.epochs));
+
+        if (score > best_score) {
+            best_score = score;
+            state_->best_epoch = epoch;
+            since_best = 0;
+            best_weights.clear();
+            for (const auto& p : state_->net->parameters()) best_weights.push_back(p.detach().clone());
+            for (const auto& b : state_->net->buffers()) best_weights.push_back(b.detach().clone());
+        } else if (++since_best >= settings_.patience) {
+            ctx.info(fmt::format("fold {}: early stop after epoch {} (best epoch {})", ctx.fold, epoch, state_->best_epoch));
+            break;
+        }
+    }
+    // Keep the best epoch's weights (parameters and batch-norm statistics).
+    {
+        torch::NoGradGuard no_grad;
+        std::size_t i = 0;
+        for (auto& p : state_->net->parameters()) p.copy_(best_weights[i++]);
+        for (auto& b : state_->net->buffers()) b.copy_(best_weights[i++]);
+    }
+    if (!ctx.work_dir.empty() && ctx.fold >= 0) {
+        const fs::path dir = fs::path(ctx.work_dir) / "models" / ctx.node / ("fold" + std::to_string(ctx.fold));
+        fs::create_directories(dir);
+        torch::serialize::OutputArchive archive;
+        state_->net->save(archive);
+        archive.save_to((dir / "best.pt").string());
+        write_file_atomic(dir / "best.json", nlohmann::json{{"best_epoch", state_->best_epoch},
+                                                             {"validation_r2", best_score},
+                                                             {"normalize", settings_.normalize},
+                                                             {"mean", state_->mean},
+                                                             {"scale", state_->scale}}
+                                                 .dump(2) + "\n");
+    }
+    ctx.info(fmt::format("fold {}: best epoch {} (song-level validation R² {:.3f})", ctx.fold, state_->best_epoch, best_score));
+}
+
+}  // namespace mer::torchx

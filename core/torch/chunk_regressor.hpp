@@ -1,0 +1,64 @@
+// The training loop every LibTorch regressor shares: log-mel chunks in (the
+// .npy tensors of features.logmel_chunks), one label per chunk (its song's),
+// Adam with weight decay, seeded shuffling, gradient clipping, early stopping
+// on song-level validation R² with the best epoch's weights kept, metrics at
+// chunk and song level every epoch. A model plugin only builds its network.
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "core/plugin/regressor.hpp"
+#include "core/torch/blocks.hpp"
+
+namespace mer::torchx {
+
+struct TrainingSettings {
+    int epochs = 8;
+    int batch_size = 32;
+    double learning_rate = 1e-3;
+    double weight_decay = 1e-4;
+    int patience = 5;
+    double grad_clip = 5.0;
+    double dropout = 0.3;
+    std::string normalize = "dataset";
+    std::string device;  // empty: the experiment's
+    static TrainingSettings from(const nlohmann::json& params);
+};
+
+// torch::Device for "cpu", "cuda:N", "auto" (CUDA when LibTorch sees a GPU).
+torch::Device resolve_device(const std::string& name);
+
+struct Chunks {
+    torch::Tensor x;                    // chunks × 1 × mels × frames, float32, on the CPU
+    std::vector<int64_t> song_of_chunk;  // row of the song in its table
+    std::size_t songs = 0;
+};
+// Reads every song's chunk tensor (SongTable::tensor_paths).
+Chunks load_chunks(const SongTable& songs);
+
+class ChunkRegressor : public RegressorPlugin {
+public:
+    explicit ChunkRegressor(const nlohmann::json& params);
+    ~ChunkRegressor() override;
+
+    void fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
+             const PluginContext& ctx) override;
+    Eigen::MatrixXd predict(const SongTable& songs) const override;
+
+    // Chunk-level predictions (chunks × targets) of the fitted model.
+    Eigen::MatrixXd predict_chunks(const Chunks& chunks) const;
+    // The network itself (for tests and benchmarks).
+    std::shared_ptr<ChunkNet> network() const;
+    int best_epoch() const;
+
+protected:
+    virtual std::shared_ptr<ChunkNet> make_network(int64_t outputs, double dropout) const = 0;
+
+private:
+    struct State;
+    TrainingSettings settings_;
+    std::unique_ptr<State> state_;
+};
+
+}  // namespace mer::torchx

@@ -1,0 +1,133 @@
+// features.logmel_chunks: the report's Phase 2 input — each song cut into
+// 3-s chunks, each chunk's mel power spectrogram in dB (as librosa, chunk by
+// chunk, zero padding at its own edges), fixed to 128 × 128. A song's chunks
+// are stored as one float32 .npy (chunks × 1 × mels × frames) in the plugin's
+// cache; the table carries its path for the LibTorch regressors.
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <Eigen/SparseCore>
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include "core/audio/audio.hpp"
+#include "core/data/npy.hpp"
+#include "core/dsp/mel.hpp"
+#include "core/dsp/stft.hpp"
+#include "core/error.hpp"
+#include "core/plugin/features.hpp"
+#include "core/run/files.hpp"
+
+namespace mer::plugins {
+
+namespace fs = std::filesystem;
+
+namespace {
+const char* kVersion = "1.0.0";
+}
+
+class LogmelChunks : public FeaturesPlugin {
+public:
+    explicit LogmelChunks(const nlohmann::json& p)
+        : params_(p),
+          sr_(p.at("sample_rate_hz").get<int>()),
+          n_mels_(p.at("n_mels").get<int>()),
+          n_fft_(p.at("n_fft").get<int>()),
+          hop_(p.at("hop").get<int>()),
+          frames_(p.at("frames").get<int>()),
+          ref_max_(p.at("db_ref").get<std::string>() == "max") {
+        chunk_samples_ = static_cast<std::size_t>(std::llround(p.at("chunk_seconds").get<double>() * sr_));
+        chunk_hop_samples_ = static_cast<std::size_t>(std::llround(p.at("hop_seconds").get<double>() * sr_));
+        mel_ = mer::dsp::mel_filterbank(sr_, n_fft_, n_mels_, 0.0, sr_ / 2.0).sparseView();
+    }
+
+    SongTable extract(const SongTable& songs, const PluginContext& ctx) override {
+        if (songs.audio_paths.empty())
+            throw Error("features.logmel_chunks needs songs with audio; use a dataset such as dataset.deam",
+                        Location::of_node(ctx.node));
+        if (ctx.cache_dir.empty()) throw Error("features.logmel_chunks keeps its tensors in the cache folder, and none is set");
+        const std::size_t n = songs.size();
+        std::vector<std::string> paths(n), failures(n);
+        std::atomic<std::size_t> next{0}, done{0}, cached{0};
+        auto work = [&] {
+            for (std::size_t i = next++; i < n; i = next++) {
+                try {
+                    bool hit = false;
+                    paths[i] = song_tensor(songs.audio_paths[i], ctx.cache_dir, hit);
+                    if (hit) ++cached;
+                } catch (const Error& e) {
+                    failures[i] = e.message();
+                }
+                ctx.report_progress(++done, n);
+            }
+        };
+        std::vector<std::thread> pool;
+        for (int t = 1; t < std::max(1, std::min<int>(ctx.threads, static_cast<int>(n))); ++t) pool.emplace_back(work);
+        work();
+        for (auto& t : pool) t.join();
+        std::vector<std::size_t> kept;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (failures[i].empty()) kept.push_back(i);
+            else ctx.skip_song(songs.song_ids[i], songs.audio_paths[i], failures[i]);
+        }
+        SongTable out = songs.rows(kept);
+        out.feature_names.clear();
+        out.features.resize(static_cast<Eigen::Index>(kept.size()), 0);
+        for (std::size_t i : kept) out.tensor_paths.push_back(paths[i]);
+        ctx.info(fmt::format("{} songs as {}-frame log-mel chunks ({} from the feature cache)", kept.size(), frames_,
+                             cached.load()));
+        return out;
+    }
+
+private:
+    std::string song_tensor(const std::string& path, const std::string& cache_dir, bool& hit) const {
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0) throw Error("audio file missing");
+        std::ifstream in(path, std::ios::binary);
+        std::string head(1 << 20, '\0');
+        in.read(head.data(), static_cast<std::streamsize>(head.size()));
+        head.resize(static_cast<std::size_t>(in.gcount()));
+        const std::string key = sha256_hex(fmt::format("{}|{}|{}.{}|{}|{}", kVersion, st.st_size, st.st_mtim.tv_sec,
+                                                       st.st_mtim.tv_nsec, params_.dump(), sha256_hex(head)));
+        const fs::path file = fs::path(cache_dir) / key.substr(0, 2) / (key + ".npy");
+        std::error_code ec;
+        if (fs::exists(file, ec)) {
+            hit = true;
+            return file.string();
+        }
+        const DecodedAudio audio = load_audio(path, sr_, static_cast<double>(chunk_samples_) / sr_);
+        const std::vector<float> chunks = chunk_tensor(audio.samples);
+        fs::create_directories(file.parent_path());
+        const std::size_t count = chunks.size() / static_cast<std::size_t>(n_mels_ * frames_);
+        write_npy(file, chunks.data(), {count, 1, static_cast<std::size_t>(n_mels_), static_cast<std::size_t>(frames_)});
+        return file.string();
+    }
+
+public:
+    // chunks × 1 × mels × frames, C order (frames fastest).
+    std::vector<float> chunk_tensor(const std::vector<float>& y) const {
+        std::vector<float> out;
+        for (std::size_t start = 0; start + chunk_samples_ <= y.size(); start += chunk_hop_samples_) {
+            const auto S = mer::dsp::spectrogram(y.data() + start, chunk_samples_, n_fft_, hop_);
+            const Eigen::MatrixXf mel = mel_ * S.power;
+            const Eigen::MatrixXf db = mer::dsp::power_to_db(mel, ref_max_ ? static_cast<double>(mel.maxCoeff()) : 1.0);
+            const float floor = db.minCoeff();
+            for (int m = 0; m < n_mels_; ++m)
+                for (int f = 0; f < frames_; ++f) out.push_back(f < db.cols() ? db(m, f) : floor);
+        }
+        return out;
+    }
+
+private:
+    nlohmann::json params_;
+    int sr_, n_mels_, n_fft_, hop_, frames_;
+    bool ref_max_;
+    std::size_t chunk_samples_ = 0, chunk_hop_samples_ = 0;
+    Eigen::SparseMatrix<float, Eigen::RowMajor> mel_;
+};
+
+}  // namespace mer::plugins
+
+MER_PLUGIN(mer::plugins::LogmelChunks, "features.logmel_chunks", mer::plugins::kVersion,
+           "3-s log-mel chunks (128 mels × 128 frames) per song for the LibTorch models, cached as .npy")

@@ -1,0 +1,97 @@
+// regressor.cnn_gru_attention: the report's CNN-GRU-Attention — as CNN-GRU,
+// but attention over every GRU output (Linear → softmax over time → weighted
+// mean), then FC 64→128 → output. The validation songs' attention weights
+// (one per time step of each chunk) go to attention_<node>_fold<k>.csv so a
+// researcher can see which moments mattered.
+#include <fmt/format.h>
+
+#include "core/run/files.hpp"
+#include "core/torch/chunk_regressor.hpp"
+
+namespace mer::plugins {
+
+struct CnnGruAttentionNet : torchx::ChunkNet {
+    CnnGruAttentionNet(int64_t outputs, double dropout, int64_t reduction, int64_t hidden)
+        : b1(register_module("block1", torchx::ConvBlock(1, 16))),
+          s1(register_module("se1", torchx::SqueezeExcitation(16, reduction))),
+          b2(register_module("block2", torchx::ConvBlock(16, 32))),
+          s2(register_module("se2", torchx::SqueezeExcitation(32, reduction))),
+          b3(register_module("block3", torchx::ConvBlock(32, 64))),
+          s3(register_module("se3", torchx::SqueezeExcitation(64, reduction))),
+          gru(register_module("gru", torch::nn::GRU(torch::nn::GRUOptions(64 * 16, hidden).batch_first(true)))),
+          score(register_module("attention", torch::nn::Linear(hidden, 1))),
+          fc(register_module("fc", torch::nn::Linear(hidden, 128))),
+          drop(register_module("dropout", torch::nn::Dropout(dropout))),
+          out(register_module("out", torch::nn::Linear(128, outputs))) {}
+    torch::Tensor forward(const torch::Tensor& x) override {
+        auto h = s3->forward(b3->forward(s2->forward(b2->forward(s1->forward(b1->forward(x))))));
+        h = h.permute({0, 3, 1, 2}).flatten(2);                        // (B, T, C·F)
+        const auto steps = std::get<0>(gru->forward(h));               // (B, T, hidden)
+        const auto weights = torch::softmax(score->forward(steps).squeeze(-1), 1);  // (B, T)
+        attention_ = weights.detach();
+        const auto pooled = (steps * weights.unsqueeze(-1)).sum(1);    // (B, hidden)
+        return out->forward(drop->forward(torch::relu(fc->forward(pooled))));
+    }
+    torch::Tensor last_attention() const override { return attention_; }
+
+    torchx::ConvBlock b1;
+    torchx::SqueezeExcitation s1;
+    torchx::ConvBlock b2;
+    torchx::SqueezeExcitation s2;
+    torchx::ConvBlock b3;
+    torchx::SqueezeExcitation s3;
+    torch::nn::GRU gru;
+    torch::nn::Linear score, fc;
+    torch::nn::Dropout drop;
+    torch::nn::Linear out;
+    torch::Tensor attention_;
+};
+
+class CnnGruAttentionRegressor : public torchx::ChunkRegressor {
+public:
+    explicit CnnGruAttentionRegressor(const nlohmann::json& p)
+        : ChunkRegressor(p), reduction_(p.at("se_reduction").get<int>()), hidden_(p.at("gru_hidden").get<int>()) {}
+
+    void fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
+             const PluginContext& ctx) override {
+        ChunkRegressor::fit(train, validation, on_epoch, ctx);
+        if (validation && !ctx.work_dir.empty() && ctx.fold >= 0) write_attention(*validation, ctx);
+    }
+
+protected:
+    std::shared_ptr<torchx::ChunkNet> make_network(int64_t outputs, double dropout) const override {
+        return std::make_shared<CnnGruAttentionNet>(outputs, dropout, reduction_, hidden_);
+    }
+
+private:
+    // song_id, chunk, step, seconds (from the song's start), weight.
+    void write_attention(const SongTable& songs, const PluginContext& ctx) const {
+        const torchx::Chunks chunks = torchx::load_chunks(songs);
+        std::string csv = "song_id,chunk,step,seconds,weight\n";
+        std::vector<int> chunk_in_song(songs.size(), 0);
+        const int64_t batch = 64;
+        for (int64_t start = 0; start < chunks.x.size(0); start += batch) {
+            const auto rows = chunks.x.slice(0, start, std::min(chunks.x.size(0), start + batch));
+            predict_chunks(torchx::Chunks{rows, std::vector<int64_t>(static_cast<std::size_t>(rows.size(0)), 0), 1});
+            const torch::Tensor w = network()->last_attention().to(torch::kCPU);
+            const int64_t steps = w.size(1);
+            const double frames_per_step = static_cast<double>(chunks.x.size(3)) / static_cast<double>(steps);
+            for (int64_t r = 0; r < w.size(0); ++r) {
+                const auto song = static_cast<std::size_t>(chunks.song_of_chunk[static_cast<std::size_t>(start + r)]);
+                const int chunk = chunk_in_song[song]++;
+                for (int64_t s = 0; s < steps; ++s)
+                    csv += fmt::format("{},{},{},{:.3f},{}\n", csv_field(songs.song_ids[song]), chunk, s,
+                                       chunk * 3.0 + (s + 0.5) * frames_per_step * 512.0 / 22050.0,
+                                       format_number(w[r][s].item<float>()));
+            }
+        }
+        write_file_atomic(ctx.work_dir + "/attention_" + ctx.node + "_fold" + std::to_string(ctx.fold) + ".csv", csv);
+    }
+
+    int reduction_, hidden_;
+};
+
+}  // namespace mer::plugins
+
+MER_PLUGIN(mer::plugins::CnnGruAttentionRegressor, "regressor.cnn_gru_attention", "1.0.0",
+           "CNN-GRU with attention over time on 3-s log-mel chunks; attention weights saved")
