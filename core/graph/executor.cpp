@@ -174,7 +174,7 @@ private:
         ctx.cache_dir = (cache_.dir() / node.uses).string();
         auto progress = std::make_shared<ProgressReporter>(fmt::format("node '{}' ({})", node.id, node.uses), folder_,
                                                            !folder_.quiet() && ::isatty(STDERR_FILENO));
-        ctx.progress = [progress](std::size_t done, std::size_t total) { (*progress)(done, total); };
+        ctx.progress = [progress](std::size_t done, std::size_t total, const char* unit) { (*progress)(done, total, unit); };
         ctx.log = [this, id = node.id](const std::string& line) { folder_.log(id + ": " + line); };
         ctx.skip = [skipped, id = node.id](const std::string& song, const std::string& path, const std::string& reason) {
             if (!skipped) throw Error("song '" + song + "' cannot be skipped at this stage: " + reason, Location::of_node(id));

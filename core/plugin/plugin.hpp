@@ -41,8 +41,9 @@ struct PluginContext {
     // and counted); the plugin then leaves the song out of its output.
     std::function<void(const std::string& song_id, const std::string& path, const std::string& reason)> skip;
 
-    // Songs done out of total; the host shows a progress bar with rate and time left.
-    std::function<void(std::size_t done, std::size_t total)> progress;
+    // Items done out of total ("songs", "chunks"); the host shows a progress
+    // bar with the rate and time left. Counting from 0 again starts a new pass.
+    std::function<void(std::size_t done, std::size_t total, const char* unit)> progress;
 
     void info(const std::string& line) const {
         if (log) log(line);
@@ -50,8 +51,8 @@ struct PluginContext {
     void skip_song(const std::string& song_id, const std::string& path, const std::string& reason) const {
         if (skip) skip(song_id, path, reason);
     }
-    void report_progress(std::size_t done, std::size_t total) const {
-        if (progress) progress(done, total);
+    void report_progress(std::size_t done, std::size_t total, const char* unit = "songs") const {
+        if (progress) progress(done, total, unit);
     }
 };
 

@@ -21,13 +21,19 @@ std::string format_duration(double seconds) {
 ProgressReporter::ProgressReporter(std::string label, RunFolder& folder, bool terminal)
     : label_(std::move(label)), folder_(folder), terminal_(terminal), start_(std::chrono::steady_clock::now()) {}
 
-void ProgressReporter::operator()(std::size_t done, std::size_t total) {
+void ProgressReporter::operator()(std::size_t done, std::size_t total, const std::string& unit) {
     std::lock_guard<std::mutex> lock(mutex_);
     const auto now = std::chrono::steady_clock::now();
+    if (done < last_done_) {  // a new pass (the next epoch)
+        start_ = now;
+        logged_tenths_ = 0;
+    }
+    last_done_ = done;
     const double elapsed = std::chrono::duration<double>(now - start_).count();
     const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
     const double left = rate > 0 ? static_cast<double>(total - done) / rate : NAN;
-    const std::string status = fmt::format("{}/{} songs, {:.1f} songs/s, {} left", done, total, rate, format_duration(left));
+    const std::string status =
+        fmt::format("{}/{} {}, {:.1f} {}/s, {} left", done, total, unit, rate, unit, format_duration(left));
     if (terminal_ && (done == total || std::chrono::duration<double>(now - last_draw_).count() > 0.2)) {
         last_draw_ = now;
         const int width = 30;

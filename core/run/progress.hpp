@@ -16,7 +16,7 @@ class ProgressReporter {
 public:
     ProgressReporter(std::string label, RunFolder& folder, bool terminal);
     // Thread-safe; plugins may call it from their worker threads.
-    void operator()(std::size_t done, std::size_t total);
+    void operator()(std::size_t done, std::size_t total, const std::string& unit = "songs");
 
 private:
     std::string label_;
@@ -25,6 +25,7 @@ private:
     std::mutex mutex_;
     std::chrono::steady_clock::time_point start_, last_draw_;
     int logged_tenths_ = 0;
+    std::size_t last_done_ = 0;
 };
 
 // "1m54s", "12s", "2h03m".

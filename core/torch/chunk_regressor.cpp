@@ -196,6 +196,7 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
             optimiser.step();
             loss_sum += loss.item<double>() * static_cast<double>(end - start);
             seen += end - start;
+            ctx.report_progress(static_cast<std::size_t>(seen), static_cast<std::size_t>(n), "chunks");
         }
 
         EpochReport report;
@@ -222,7 +223,9 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
             score = -*report.train_loss;
         }
         if (on_epoch) on_epoch(report);
-        ctx.report_progress(static_cast<std::size_t>(epoch), static_cast<std::size_t>(settings_.epochs));
+        ctx.info(fmt::format("fold {}: epoch {}/{}: train loss {:.4f}{}", ctx.fold, epoch, settings_.epochs,
+                             *report.train_loss,
+                             validation ? fmt::format(", validation song-level R² {:.3f}", score) : std::string()));
 
         if (score > best_score) {
             best_score = score;
