@@ -19,9 +19,12 @@ namespace {
 
 using cf = std::complex<float>;
 
+// A sparsified filter kept as the dense band between its first and last
+// non-zero bin (zeros inside the band add nothing), split into real and
+// imaginary parts so the per-frame product vectorises.
 struct SparseRow {
-    std::vector<int> index;
-    std::vector<cf> value;
+    int first = 0;
+    std::vector<float> re, im;
 };
 
 // One octave's filters in the frequency domain (bins 0 … n_fft/2).
@@ -71,13 +74,17 @@ std::vector<SparseRow> octave_filters(const std::vector<double>& freqs, double s
             if (!(cumulative < sparsity)) break;
         }
         const double threshold = sorted[std::min(cut, sorted.size() - 1)];
-        SparseRow row;
+        int first = bins, last = -1;
         for (int k = 0; k < bins; ++k)
-            if (mags[static_cast<std::size_t>(k)] >= threshold) {
-                row.index.push_back(k);
-                const cf v(spectrum[static_cast<std::size_t>(k)]);
-                row.value.push_back(cf(std::complex<double>(v) * rescale));
-            }
+            if (mags[static_cast<std::size_t>(k)] >= threshold) first = std::min(first, k), last = k;
+        SparseRow row;
+        row.first = first;
+        for (int k = first; k <= last; ++k) {
+            const bool kept = mags[static_cast<std::size_t>(k)] >= threshold;
+            const cf v = kept ? cf(std::complex<double>(cf(spectrum[static_cast<std::size_t>(k)])) * rescale) : cf(0);
+            row.re.push_back(v.real());
+            row.im.push_back(v.imag());
+        }
         rows.push_back(std::move(row));
     }
     return rows;
@@ -112,12 +119,23 @@ Eigen::MatrixXf cqt_magnitude(const std::vector<float>& y, int sr, double tuning
         const auto filters = octave_filters(octave_freqs, octave_sr, alpha, s.filter_scale, s.sparsity,
                                             std::sqrt(sr / octave_sr), n_fft);
         Eigen::MatrixXcf response(static_cast<Eigen::Index>(filters.size()), frame_count(signal.size(), hop));
+        std::vector<float> column_re(static_cast<std::size_t>(n_fft / 2 + 1)), column_im(column_re.size());
         for_each_rectangular_frame(signal, n_fft, hop, [&](int t, const cf* column) {
+            for (std::size_t k = 0; k < column_re.size(); ++k) column_re[k] = column[k].real(), column_im[k] = column[k].imag();
             for (std::size_t b = 0; b < filters.size(); ++b) {
-                cf sum = 0;
                 const auto& row = filters[b];
-                for (std::size_t n = 0; n < row.index.size(); ++n) sum += row.value[n] * column[row.index[n]];
-                response(static_cast<Eigen::Index>(b), t) = sum;
+                const float* xr = column_re.data() + row.first;
+                const float* xi = column_im.data() + row.first;
+                const float* fr = row.re.data();
+                const float* fi = row.im.data();
+                const std::size_t n = row.re.size();
+                float re = 0, im = 0;
+#pragma omp simd reduction(+ : re, im)
+                for (std::size_t k = 0; k < n; ++k) {
+                    re += fr[k] * xr[k] - fi[k] * xi[k];
+                    im += fr[k] * xi[k] + fi[k] * xr[k];
+                }
+                response(static_cast<Eigen::Index>(b), t) = cf(re, im);
             }
         });
         responses.push_back(std::move(response));
