@@ -354,13 +354,14 @@ private:
     // Fits the transforms that feed node `id` on the training side and applies
     // them to both sides; a data node's rows pass through unchanged. `memo`
     // holds what this fold has fitted already (shared inputs are fitted once).
+    using FittedTransforms = std::map<std::string, std::shared_ptr<TransformPlugin>>;
     Sides transformed(const std::string& id, const Sides& rows, int fold, int threads, bool artifacts,
-                      std::map<std::string, Sides>& memo) {
+                      std::map<std::string, Sides>& memo, FittedTransforms* fitted = nullptr) {
         const NodeSpec& n = exp_.node(id);
         if (n.kind != "transform") return rows;
         if (auto it = memo.find(id); it != memo.end()) return it->second;
         std::vector<Sides> inputs;
-        for (const auto& input : n.inputs) inputs.push_back(transformed(input, rows, fold, threads, artifacts, memo));
+        for (const auto& input : n.inputs) inputs.push_back(transformed(input, rows, fold, threads, artifacts, memo, fitted));
         std::vector<const SongTable*> train, validation;
         for (const auto& in : inputs) {
             train.push_back(&in.first);
@@ -372,6 +373,7 @@ private:
         ctx.threads = threads;
         if (!artifacts) ctx.work_dir.clear();  // grid-search fits leave no files
         transform->fit(train, ctx);
+        if (fitted) (*fitted)[id] = transform;
         Sides out{transform->apply(train), transform->apply(validation)};
         const std::string who = "node '" + n.id + "' (" + n.uses + ")";
         out.first.check_shapes(who);
@@ -480,6 +482,61 @@ private:
         return candidates[best];
     }
 
+    // model/<node>/fold<k>/: every fitted transform (transforms/<id>/) and
+    // the regressor (regressor/), with the parameters it was fitted with.
+    void save_fold_bundle(const NodeSpec& node, int fold, const nlohmann::json& params, const FittedTransforms& fitted,
+                          const RegressorPlugin& model) {
+        const fs::path dir = folder_.path() / "model" / node.id / ("fold" + std::to_string(fold));
+        for (const auto& [id, transform] : fitted) transform->save((dir / "transforms" / id).string());
+        model.save((dir / "regressor").string());
+        folder_.write("model/" + node.id + "/fold" + std::to_string(fold) + "/params.json",
+                      json{{"regressor", params}}.dump(2) + "\n");
+    }
+
+    // model/<node>/model.json: what a bundle needs to rate new music — the
+    // plugins (with versions) and parameters from the audio to the model, the
+    // targets in output order with their training range, and the folds.
+    void write_bundle_manifest(const NodeSpec& node, const NodeSpec& source, const SongTable& data, std::size_t folds) {
+        auto spec = [](const NodeSpec& n) {
+            return json{{"id", n.id}, {"uses", n.uses}, {"version", n.plugin->version}, {"kind", n.kind},
+                        {"inputs", n.inputs}, {"params", n.params}};
+        };
+        json upstream = json::array();  // dataset → features … (the source and what feeds it)
+        for (const NodeSpec* n = &source;;) {
+            upstream.insert(upstream.begin(), spec(*n));
+            if (n->inputs.empty()) break;
+            n = &exp_.node(n->inputs.at(0));
+        }
+        json transforms = json::array();
+        std::function<void(const std::string&)> collect = [&](const std::string& id) {
+            const NodeSpec& n = exp_.node(id);
+            if (n.kind != "transform") return;
+            for (const auto& input : n.inputs) collect(input);
+            for (const auto& t : transforms)
+                if (t["id"] == id) return;
+            transforms.push_back(spec(n));
+        };
+        collect(node.inputs.at(0));
+        json targets = json::array();
+        for (std::size_t t = 0; t < data.target_names.size(); ++t) {
+            const auto column = data.targets.col(static_cast<Eigen::Index>(t));
+            targets.push_back({{"name", data.target_names[t]}, {"min", column.minCoeff()}, {"max", column.maxCoeff()},
+                               {"mean", column.mean()}});
+        }
+        const json manifest{{"format", 1},
+                            {"mer_version", MER_VERSION},
+                            {"abi_tag", host_abi_tag()},
+                            {"experiment", exp_.name},
+                            {"node", node.id},
+                            {"data", upstream},
+                            {"transforms", transforms},
+                            {"regressor", spec(node)},
+                            {"targets", targets},
+                            {"folds", folds},
+                            {"aggregation", "the mean of the fold models' predictions; chunk models average a song's chunks"}};
+        folder_.write("model/" + node.id + "/model.json", manifest.dump(2) + "\n");
+    }
+
     static std::pair<double, double> mean_and_std(const std::vector<double>& values) {
         double mean = 0, var = 0;
         for (double v : values) mean += v;
@@ -521,8 +578,9 @@ private:
             const nlohmann::json params = node.grid.empty() ? node.params : grid_search(node, train_rows, fold.index);
             if (!node.grid.empty()) selected.push_back(json::parse(grid_values(node, params).dump()));
             std::map<std::string, Sides> memo;
+            FittedTransforms fitted;
             const Sides sides = transformed(node.inputs.at(0), {train_rows, data.rows(fold.validation)}, fold.index,
-                                            threads_, true, memo);
+                                            threads_, true, memo, &fitted);
             const SongTable& train = sides.first;
             const SongTable& validation = sides.second;
             if (train.feature_names.empty() && train.tensor_paths.empty())
@@ -546,6 +604,7 @@ private:
             ctx.fold = fold.index;
             model->fit(train, &validation, on_epoch, ctx);
             const Eigen::MatrixXd predicted = model->predict(validation);
+            save_fold_bundle(node, fold.index, params, fitted, *model);
             if (epochs == 0) {
                 log_epoch_rows(node, fold.index, 1, "train", std::nullopt, train.targets, model->predict(train));
                 log_epoch_rows(node, fold.index, 1, "validation", std::nullopt, validation.targets, predicted);
@@ -595,6 +654,7 @@ private:
                                 format_number(per_metric[m]["std"].get<double>());
             results_csv_ += "\n";
         }
+        write_bundle_manifest(node, source, data, folds.size());
         summary_["nodes"][node.id] = {{"model", node.uses},
                                       {"version", node.plugin->version},
                                       {"songs", data.size()},

@@ -9,6 +9,8 @@
 
 #include "core/data/splits.hpp"
 #include "core/error.hpp"
+#include "core/plugin/state.hpp"
+#include "core/run/files.hpp"
 
 namespace mer::xgb {
 
@@ -45,6 +47,11 @@ Booster::Booster(const std::vector<const DMatrix*>& cache, const std::map<std::s
     check(XGBoosterCreate(handles.data(), static_cast<bst_ulong>(handles.size()), &handle_), "XGBoosterCreate");
     for (const auto& [key, value] : params)
         check(XGBoosterSetParam(handle_, key.c_str(), value.c_str()), ("XGBoosterSetParam(" + key + ")").c_str());
+}
+
+Booster::Booster(const std::string& json_model) {
+    check(XGBoosterCreate(nullptr, 0, &handle_), "XGBoosterCreate");
+    check(XGBoosterLoadModelFromBuffer(handle_, json_model.data(), json_model.size()), "XGBoosterLoadModelFromBuffer");
 }
 
 Booster::~Booster() {
@@ -180,6 +187,22 @@ std::vector<std::string> BoostedTrees::models_json() const {
     std::vector<std::string> out;
     for (const auto& b : boosters_) out.push_back(b->to_json());
     return out;
+}
+
+void BoostedTrees::save(const std::string& dir) const {
+    std::filesystem::create_directories(dir);
+    const std::vector<std::string> models = models_json();
+    for (std::size_t t = 0; t < models.size(); ++t)
+        write_file_atomic(std::filesystem::path(dir) / ("target" + std::to_string(t) + ".json"), models[t]);
+    save_json(dir, "rounds", rounds_used_);
+}
+
+void BoostedTrees::load(const std::string& dir) {
+    rounds_used_ = load_json(dir, "rounds").get<std::vector<int>>();
+    boosters_.clear();
+    for (std::size_t t = 0; t < rounds_used_.size(); ++t)
+        boosters_.push_back(std::make_unique<Booster>(
+            read_text_file(std::filesystem::path(dir) / ("target" + std::to_string(t) + ".json"))));
 }
 
 }  // namespace mer::xgb

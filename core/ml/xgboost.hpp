@@ -32,6 +32,7 @@ private:
 class Booster {
 public:
     Booster(const std::vector<const DMatrix*>& cache, const std::map<std::string, std::string>& params);
+    explicit Booster(const std::string& json_model);  // a saved model
     ~Booster();
     Booster(const Booster&) = delete;
     Booster& operator=(const Booster&) = delete;
@@ -65,6 +66,9 @@ public:
     // Contributions of each feature for one target (songs × (features + 1)).
     Eigen::MatrixXd contributions(const SongTable& songs, std::size_t target) const;
     std::vector<std::string> models_json() const;
+    // XGBoost's JSON model of each target (target<k>.json) and the rounds used.
+    void save(const std::string& dir) const;
+    void load(const std::string& dir);
 
 private:
     BoostedTreesSettings settings_;

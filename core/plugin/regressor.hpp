@@ -41,6 +41,12 @@ public:
 
     // songs × targets, in the order of the training targets.
     virtual Eigen::MatrixXd predict(const SongTable& songs) const = 0;
+
+    // The fitted model into / out of a folder of its own (the run's model
+    // bundle); load() on a fresh instance with the same parameters must
+    // predict exactly what the fitted one does.
+    virtual void save(const std::string& dir) const = 0;
+    virtual void load(const std::string& dir) = 0;
 };
 
 }  // namespace mer

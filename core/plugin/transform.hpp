@@ -21,6 +21,10 @@ public:
     // The inputs' training-side tables, in the order of the node's inputs.
     virtual void fit(const std::vector<const SongTable*>& train, const PluginContext& ctx) = 0;
     virtual SongTable apply(const std::vector<const SongTable*>& inputs) const = 0;
+
+    // The fitted state into / out of a folder of its own (see RegressorPlugin).
+    virtual void save(const std::string& dir) const = 0;
+    virtual void load(const std::string& dir) = 0;
 };
 
 class SingleInputTransform : public TransformPlugin {

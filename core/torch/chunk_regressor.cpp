@@ -100,6 +100,7 @@ Eigen::MatrixXd song_means(const Eigen::MatrixXd& per_chunk, const Chunks& chunk
 }  // namespace
 
 struct ChunkRegressor::State {
+    int64_t outputs = 0;
     std::shared_ptr<ChunkNet> net;
     torch::Device device = torch::kCPU;
     float mean = 0, scale = 1;  // dataset normalisation
@@ -142,6 +143,32 @@ Eigen::MatrixXd ChunkRegressor::predict(const SongTable& songs) const {
     return song_means(predict_chunks(chunks), chunks);
 }
 
+void ChunkRegressor::save(const std::string& dir) const {
+    if (!state_->net) throw Error("the model is not fitted");
+    fs::create_directories(dir);
+    torch::serialize::OutputArchive archive;
+    state_->net->save(archive);
+    archive.save_to((fs::path(dir) / "model.pt").string());
+    write_file_atomic(fs::path(dir) / "model.json",
+                      nlohmann::json{{"outputs", state_->outputs}, {"mean", state_->mean}, {"scale", state_->scale},
+                                     {"best_epoch", state_->best_epoch}, {"normalize", settings_.normalize}}
+                              .dump(2) + "\n");
+}
+
+void ChunkRegressor::load(const std::string& dir) {
+    const auto meta = nlohmann::json::parse(read_text_file(fs::path(dir) / "model.json"));
+    state_->outputs = meta.at("outputs").get<int64_t>();
+    state_->mean = meta.at("mean").get<float>();
+    state_->scale = meta.at("scale").get<float>();
+    state_->best_epoch = meta.at("best_epoch").get<int>();
+    state_->net = make_network(state_->outputs, settings_.dropout);
+    torch::serialize::InputArchive archive;
+    archive.load_from((fs::path(dir) / "model.pt").string());
+    state_->net->load(archive);
+    state_->device = resolve_device(settings_.device);
+    state_->net->to(state_->device);
+}
+
 void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
                          const PluginContext& ctx) {
     // Every batch allocates and frees tens of MiB of activations; glibc hands
@@ -166,7 +193,8 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
         state_->mean = train_chunks.x.mean().item<float>();
         state_->scale = std::max(1e-6f, train_chunks.x.std().item<float>());
     }
-    state_->net = make_network(train.targets.cols(), settings_.dropout);
+    state_->outputs = train.targets.cols();
+    state_->net = make_network(state_->outputs, settings_.dropout);
     state_->net->to(state_->device);
     torch::optim::Adam optimiser(state_->net->parameters(),
                                  torch::optim::AdamOptions(settings_.learning_rate).weight_decay(settings_.weight_decay));
@@ -245,19 +273,6 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
         std::size_t i = 0;
         for (auto& p : state_->net->parameters()) p.copy_(best_weights[i++]);
         for (auto& b : state_->net->buffers()) b.copy_(best_weights[i++]);
-    }
-    if (!ctx.work_dir.empty() && ctx.fold >= 0) {
-        const fs::path dir = fs::path(ctx.work_dir) / "models" / ctx.node / ("fold" + std::to_string(ctx.fold));
-        fs::create_directories(dir);
-        torch::serialize::OutputArchive archive;
-        state_->net->save(archive);
-        archive.save_to((dir / "best.pt").string());
-        write_file_atomic(dir / "best.json", nlohmann::json{{"best_epoch", state_->best_epoch},
-                                                             {"validation_r2", best_score},
-                                                             {"normalize", settings_.normalize},
-                                                             {"mean", state_->mean},
-                                                             {"scale", state_->scale}}
-                                                 .dump(2) + "\n");
     }
     ctx.info(fmt::format("fold {}: best epoch {} (song-level validation R² {:.3f})", ctx.fold, state_->best_epoch, best_score));
 }

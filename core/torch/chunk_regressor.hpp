@@ -45,6 +45,10 @@ public:
     void fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
              const PluginContext& ctx) override;
     Eigen::MatrixXd predict(const SongTable& songs) const override;
+    // model.pt (LibTorch archive of the best epoch's weights) and model.json
+    // (outputs, normalisation, best epoch).
+    void save(const std::string& dir) const override;
+    void load(const std::string& dir) override;
 
     // Chunk-level predictions (chunks × targets) of the fitted model.
     Eigen::MatrixXd predict_chunks(const Chunks& chunks) const;

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "core/plugin/regressor.hpp"
+#include "core/plugin/state.hpp"
 
 namespace example {
 
@@ -42,6 +43,20 @@ public:
             out.row(i) = sum / total;
         }
         return out;
+    }
+
+    // The fitted model for the run's bundle: the remembered songs and scaling.
+    void save(const std::string& dir) const override {
+        mer::save_matrix(dir, "mean", mean_);
+        mer::save_matrix(dir, "scale", scale_);
+        mer::save_matrix(dir, "points", points_);
+        mer::save_matrix(dir, "targets", targets_);
+    }
+    void load(const std::string& dir) override {
+        mean_ = mer::load_matrix(dir, "mean");
+        scale_ = mer::load_matrix(dir, "scale");
+        points_ = mer::load_matrix(dir, "points");
+        targets_ = mer::load_matrix(dir, "targets");
     }
 
 private:

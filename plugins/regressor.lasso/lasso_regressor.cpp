@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/plugin/regressor.hpp"
+#include "core/plugin/state.hpp"
 
 namespace mer::plugins {
 
@@ -47,6 +48,19 @@ public:
     Eigen::MatrixXd predict(const SongTable& songs) const override {
         const Eigen::MatrixXd z = (songs.features.rowwise() - mean_).array().rowwise() / scale_.array();
         return (z * weights_).rowwise() + intercept_;
+    }
+
+    void save(const std::string& dir) const override {
+        save_matrix(dir, "mean", mean_);
+        save_matrix(dir, "scale", scale_);
+        save_matrix(dir, "intercept", intercept_);
+        save_matrix(dir, "weights", weights_);
+    }
+    void load(const std::string& dir) override {
+        mean_ = load_matrix(dir, "mean");
+        scale_ = load_matrix(dir, "scale");
+        intercept_ = load_matrix(dir, "intercept");
+        weights_ = load_matrix(dir, "weights");
     }
 
 private:

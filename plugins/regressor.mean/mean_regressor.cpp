@@ -2,6 +2,7 @@
 // baseline every results table should show (its validation R² is ≤ 0 by
 // construction, so any model must beat it to have learnt something).
 #include "core/plugin/regressor.hpp"
+#include "core/plugin/state.hpp"
 
 namespace mer::plugins {
 
@@ -16,6 +17,9 @@ public:
     Eigen::MatrixXd predict(const SongTable& songs) const override {
         return mean_.replicate(static_cast<Eigen::Index>(songs.size()), 1);
     }
+
+    void save(const std::string& dir) const override { save_matrix(dir, "mean", mean_); }
+    void load(const std::string& dir) override { mean_ = load_matrix(dir, "mean"); }
 
 private:
     Eigen::RowVectorXd mean_;

@@ -15,6 +15,8 @@ public:
         trees_.fit(train, validation, on_epoch, ctx);
     }
     Eigen::MatrixXd predict(const SongTable& songs) const override { return trees_.predict(songs); }
+    void save(const std::string& dir) const override { trees_.save(dir); }
+    void load(const std::string& dir) override { trees_.load(dir); }
 
 private:
     static xgb::BoostedTreesSettings settings(const nlohmann::json& p) {

@@ -4,9 +4,12 @@
 #include <fmt/format.h>
 #include <libsvm/svm.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
 
 #include "core/error.hpp"
+#include "core/plugin/state.hpp"
 #include "core/plugin/regressor.hpp"
 
 namespace mer::plugins {
@@ -54,6 +57,7 @@ public:
             models_.emplace_back(svm_train(&problem, &param));
             if (!models_.back()) throw Error("libsvm could not train the model", Location::of_node(ctx.node));
         }
+        features_ = x.cols();
         ctx.info(fmt::format("fold {}: gamma {:.3g}, {} support vectors (first target)", ctx.fold, param.gamma,
                              svm_get_nr_sv(models_.front().get())));
     }
@@ -66,6 +70,52 @@ public:
             for (Eigen::Index r = 0; r < songs.features.rows(); ++r)
                 out(r, static_cast<Eigen::Index>(t)) = svm_predict(models_[t].get(), nodes.data() + r * stride);
         return out;
+    }
+
+    // libsvm's own model files keep 8 digits of each support vector, so
+    // the exact values go to .npy instead: support vectors, coefficients,
+    // offset and kernel parameters per target.
+    void save(const std::string& dir) const override {
+        nlohmann::json meta = nlohmann::json::array();
+        for (std::size_t t = 0; t < models_.size(); ++t) {
+            const svm_model* m = models_[t].get();
+            Eigen::MatrixXd sv = Eigen::MatrixXd::Zero(m->l, features_);
+            Eigen::MatrixXd coef(m->l, 1);
+            for (int i = 0; i < m->l; ++i) {
+                for (const svm_node* n = m->SV[i]; n->index != -1; ++n) sv(i, n->index - 1) = n->value;
+                coef(i, 0) = m->sv_coef[0][i];
+            }
+            save_matrix(dir, "target" + std::to_string(t) + "_support_vectors", sv);
+            save_matrix(dir, "target" + std::to_string(t) + "_coefficients", coef);
+            meta.push_back({{"rho", m->rho[0]}, {"gamma", m->param.gamma}, {"kernel", m->param.kernel_type}});
+        }
+        save_json(dir, "svr", {{"features", features_}, {"targets", meta}});
+    }
+    void load(const std::string& dir) override {
+        const nlohmann::json meta = load_json(dir, "svr");
+        features_ = meta.at("features").get<Eigen::Index>();
+        models_.clear();
+        loaded_nodes_.clear();
+        for (std::size_t t = 0; t < meta.at("targets").size(); ++t) {
+            const Eigen::MatrixXd sv = load_matrix(dir, "target" + std::to_string(t) + "_support_vectors");
+            const Eigen::MatrixXd coef = load_matrix(dir, "target" + std::to_string(t) + "_coefficients");
+            loaded_nodes_.push_back(to_nodes(sv));
+            auto* m = static_cast<svm_model*>(std::calloc(1, sizeof(svm_model)));
+            m->param.svm_type = EPSILON_SVR;
+            m->param.kernel_type = meta["targets"][t].at("kernel").get<int>();
+            m->param.gamma = meta["targets"][t].at("gamma").get<double>();
+            m->nr_class = 2;
+            m->l = static_cast<int>(sv.rows());
+            m->SV = static_cast<svm_node**>(std::malloc(sizeof(svm_node*) * static_cast<std::size_t>(std::max(1, m->l))));
+            for (int i = 0; i < m->l; ++i) m->SV[i] = loaded_nodes_.back().data() + i * (sv.cols() + 1);
+            m->sv_coef = static_cast<double**>(std::malloc(sizeof(double*)));
+            m->sv_coef[0] = static_cast<double*>(std::malloc(sizeof(double) * static_cast<std::size_t>(std::max(1, m->l))));
+            for (int i = 0; i < m->l; ++i) m->sv_coef[0][i] = coef(i, 0);
+            m->rho = static_cast<double*>(std::malloc(sizeof(double)));
+            m->rho[0] = meta["targets"][t].at("rho").get<double>();
+            m->free_sv = 0;  // the nodes belong to loaded_nodes_
+            models_.emplace_back(m);
+        }
     }
 
 private:
@@ -95,6 +145,8 @@ private:
     double tol_, cache_mb_;
     std::vector<svm_node> nodes_;
     std::vector<svm_node*> rows_;
+    std::vector<std::vector<svm_node>> loaded_nodes_;  // support vectors of loaded models
+    Eigen::Index features_ = 0;
     std::vector<std::unique_ptr<svm_model, ModelDeleter>> models_;
 };
 

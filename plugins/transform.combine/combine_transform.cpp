@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "core/plugin/state.hpp"
 #include "core/plugin/transform.hpp"
 
 namespace mer::plugins {
@@ -45,6 +46,9 @@ public:
         }
         return out;
     }
+
+    void save(const std::string& dir) const override { save_json(dir, "columns", names_); }
+    void load(const std::string& dir) override { names_ = load_json(dir, "columns").get<std::vector<std::string>>(); }
 
 private:
     static void check(const std::vector<const SongTable*>& inputs) {

@@ -6,6 +6,7 @@
 #include <Eigen/Eigenvalues>
 #include <cmath>
 
+#include "core/plugin/state.hpp"
 #include "core/plugin/transform.hpp"
 
 namespace mer::plugins {
@@ -14,6 +15,17 @@ class Pca : public SingleInputTransform {
 public:
     explicit Pca(const nlohmann::json& p)
         : components_(p.at("components").get<double>()), standardize_(p.at("standardize").get<bool>()) {}
+
+    void save(const std::string& dir) const override {
+        save_matrix(dir, "mean", mean_);
+        save_matrix(dir, "scale", scale_);
+        save_matrix(dir, "basis", basis_);
+    }
+    void load(const std::string& dir) override {
+        mean_ = load_matrix(dir, "mean");
+        scale_ = load_matrix(dir, "scale");
+        basis_ = load_matrix(dir, "basis");
+    }
 
 protected:
     void fit(const SongTable& train, const PluginContext& ctx) override {

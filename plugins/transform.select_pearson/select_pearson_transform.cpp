@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/eval/metrics.hpp"
+#include "core/plugin/state.hpp"
 #include "core/plugin/transform.hpp"
 
 namespace mer::plugins {
@@ -16,6 +17,9 @@ class SelectPearson : public SingleInputTransform {
 public:
     explicit SelectPearson(const nlohmann::json& p)
         : k_(p.at("k").get<int>()), targets_(p.at("targets").get<std::vector<std::string>>()) {}
+
+    void save(const std::string& dir) const override { save_json(dir, "kept_columns", kept_); }
+    void load(const std::string& dir) override { kept_ = load_json(dir, "kept_columns").get<std::vector<Eigen::Index>>(); }
 
 protected:
     void fit(const SongTable& train, const PluginContext& ctx) override {

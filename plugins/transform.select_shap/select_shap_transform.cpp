@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/ml/xgboost.hpp"
+#include "core/plugin/state.hpp"
 #include "core/plugin/transform.hpp"
 #include "core/run/files.hpp"
 
@@ -17,6 +18,9 @@ class SelectShap : public SingleInputTransform {
 public:
     explicit SelectShap(const nlohmann::json& p)
         : k_(p.at("k").get<int>()), write_values_(p.at("write_values").get<bool>()), trees_(settings(p)) {}
+
+    void save(const std::string& dir) const override { save_json(dir, "kept_columns", kept_); }
+    void load(const std::string& dir) override { kept_ = load_json(dir, "kept_columns").get<std::vector<Eigen::Index>>(); }
 
 protected:
     void fit(const SongTable& train, const PluginContext& ctx) override {

@@ -1,6 +1,7 @@
 // transform.standardize: zero mean and unit variance per feature, with the
 // mean and (population) standard deviation of the training songs only, as
 // scikit-learn's StandardScaler. Constant features are only centred.
+#include "core/plugin/state.hpp"
 #include "core/plugin/transform.hpp"
 
 namespace mer::plugins {
@@ -8,6 +9,14 @@ namespace mer::plugins {
 class Standardize : public SingleInputTransform {
 public:
     explicit Standardize(const nlohmann::json& p) : with_std_(p.at("with_std").get<bool>()) {}
+    void save(const std::string& dir) const override {
+        save_matrix(dir, "mean", mean_);
+        save_matrix(dir, "scale", scale_);
+    }
+    void load(const std::string& dir) override {
+        mean_ = load_matrix(dir, "mean");
+        scale_ = load_matrix(dir, "scale");
+    }
 
 protected:
     void fit(const SongTable& train, const PluginContext&) override {

@@ -9,6 +9,8 @@ class MismatchedRegressor : public RegressorPlugin {
 public:
     explicit MismatchedRegressor(const nlohmann::json&) {}
     void fit(const SongTable&, const SongTable*, const EpochCallback&, const PluginContext&) override {}
+    void save(const std::string&) const override {}  // nothing fitted
+    void load(const std::string&) override {}
     Eigen::MatrixXd predict(const SongTable& songs) const override {
         return Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(songs.size()), 1);
     }

@@ -8,6 +8,8 @@ class DuplicateMean : public RegressorPlugin {
 public:
     explicit DuplicateMean(const nlohmann::json&) {}
     void fit(const SongTable&, const SongTable*, const EpochCallback&, const PluginContext&) override {}
+    void save(const std::string&) const override {}  // nothing fitted
+    void load(const std::string&) override {}
     Eigen::MatrixXd predict(const SongTable& songs) const override {
         return Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(songs.size()), 2);
     }

@@ -3,6 +3,7 @@
 // can check that finished epochs and earlier nodes survive a failed node.
 #include "core/error.hpp"
 #include "core/plugin/regressor.hpp"
+#include "core/plugin/state.hpp"
 
 namespace mer::testing {
 
@@ -27,6 +28,9 @@ public:
     Eigen::MatrixXd predict(const SongTable& songs) const override {
         return mean_.replicate(static_cast<Eigen::Index>(songs.size()), 1);
     }
+
+    void save(const std::string& dir) const override { save_matrix(dir, "mean", mean_); }
+    void load(const std::string& dir) override { mean_ = load_matrix(dir, "mean"); }
 
 private:
     int fail_at_;

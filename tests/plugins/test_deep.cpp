@@ -152,5 +152,11 @@ TEST_CASE("the same seed gives identical weights on CPU", "[deep][determinism]")
         const Eigen::MatrixXd p = m->predict(train);
         if (run == 0) first = p;
         else CHECK(p == first);
+        if (run == 1) {  // the saved model predicts exactly what the fitted one does
+            m->save((dir / "saved").string());
+            auto loaded = model("regressor.cnn_gru_attention", {{"epochs", 2}, {"batch_size", 4}});
+            loaded->load((dir / "saved").string());
+            CHECK(loaded->predict(train) == p);
+        }
     }
 }
