@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "core/graph/executor.hpp"
 #include "core/graph/experiment.hpp"
+#include "core/graph/predict.hpp"
 #include "core/graph/schema.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/run/files.hpp"
@@ -166,6 +167,16 @@ int main(int argc, char** argv) {
     synth_table->add_option("--noise-features", table_spec.noise_features, "columns of pure noise")->check(CLI::Range(0, 10000));
     synth_table->add_option("--seed", table_spec.seed, "random seed");
 
+    std::string model_path, predict_node, predict_format = "csv", predict_out, predict_cache = "cache";
+    std::vector<std::string> predict_inputs;
+    auto* predict = app.add_subcommand("predict", "rate audio files with a trained run's model: path, targets, quadrant");
+    predict->add_option("--model", model_path, "run folder or model bundle (RUN/model/NODE)")->required();
+    predict->add_option("--node", predict_node, "which regressor node's model, when the run has several");
+    predict->add_option("--format", predict_format, "csv or json")->check(CLI::IsMember({"csv", "json"}));
+    predict->add_option("--out", predict_out, "write to this file instead of stdout");
+    predict->add_option("--cache", predict_cache, "feature cache folder (reused when a file was seen before)");
+    predict->add_option("files", predict_inputs, "audio files or folders (searched recursively)")->required();
+
     mer::SynthCorpusSpec corpus_spec;
     std::string corpus_out;
     auto* synth = app.add_subcommand("synth", "write a synthetic corpus in the DEAM layout (MP3 audio + annotations)");
@@ -211,6 +222,47 @@ int main(int argc, char** argv) {
             if (*describe) return describe_plugin(registry, plugin_name);
             if (*make_template) return template_plugin(registry, plugin_name);
             return list_plugins(registry, as_json);
+        }
+        if (*predict) {
+            const mer::PluginRegistry registry = scan_plugins();
+            mer::PredictOptions options;
+            options.node = predict_node;
+            options.cache_dir = predict_cache;
+            const mer::Ratings ratings = mer::predict_files(model_path, predict_inputs, registry, options);
+            std::string text;
+            int rated = 0;
+            if (predict_format == "json") {
+                json rows = json::array();
+                for (const auto& r : ratings.rows) {
+                    json row{{"path", r.path}};
+                    for (std::size_t t = 0; t < r.values.size(); ++t) row[ratings.targets[t]] = r.values[t];
+                    if (!r.quadrant.empty()) row["quadrant"] = r.quadrant;
+                    if (!r.error.empty()) row["error"] = r.error;
+                    rows.push_back(row);
+                }
+                text = rows.dump(2) + "\n";
+            } else {
+                text = "path";
+                for (const auto& t : ratings.targets) text += "," + t;
+                text += ",quadrant,error\n";
+                for (const auto& r : ratings.rows) {
+                    text += mer::csv_field(r.path);
+                    for (std::size_t t = 0; t < ratings.targets.size(); ++t)
+                        text += "," + (t < r.values.size() ? mer::format_number(r.values[t]) : std::string());
+                    text += "," + r.quadrant + "," + mer::csv_field(r.error) + "\n";
+                }
+            }
+            for (const auto& r : ratings.rows) {
+                if (r.error.empty()) ++rated;
+                else std::cerr << r.path << ": " << r.error << "\n";
+            }
+            if (predict_out.empty()) std::cout << text;
+            else mer::write_file_atomic(predict_out, text);
+            if (rated == 0) {
+                std::cerr << "error: no file could be rated\n";
+                return kExitFailed;
+            }
+            return 0;
         }
         if (*synth) {
             const auto report = mer::write_synthetic_deam(corpus_out, corpus_spec, [](int done, int total) {

@@ -1,0 +1,43 @@
+// Rating new music with a run's model bundle (model/<node>/): the bundle's
+// manifest is checked against the installed plugins before any audio is
+// decoded, then every file goes through the same features, fitted transforms
+// and regressor as in training; fold models are averaged.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/plugin/registry.hpp"
+
+namespace mer {
+
+struct PredictOptions {
+    std::string node;       // which regressor node's bundle, when a run has several
+    std::string cache_dir = "cache";
+    int threads = 0;        // 0: every core
+};
+
+struct Rating {
+    std::string path;
+    std::vector<double> values;  // in the bundle's target order
+    std::string quadrant;        // needs valence and arousal
+    std::string error;           // why the file could not be rated
+};
+
+struct Ratings {
+    std::vector<std::string> targets;
+    std::vector<double> midpoints;  // per target: the middle of its training range
+    std::vector<Rating> rows;
+};
+
+// `model` is a run folder or a bundle folder (model/<node>); `inputs` are
+// audio files or folders (searched recursively). Throws mer::Error when the
+// bundle cannot be used (missing plugin, other version, damaged files).
+Ratings predict_files(const std::filesystem::path& model, const std::vector<std::string>& inputs,
+                      const PluginRegistry& registry, const PredictOptions& options);
+
+// The bundle folder a model argument names (resolving a run folder and --node).
+std::filesystem::path bundle_folder(const std::filesystem::path& model, const std::string& node);
+
+}  // namespace mer

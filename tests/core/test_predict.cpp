@@ -1,0 +1,92 @@
+// mer-run predict on a model trained here: the same numbers as the run's own
+// predictions.csv for its held-out songs (bit for bit), a bundle that works
+// alone after copying, rows with errors for bad files, and refusal of a
+// bundle made with another plugin version.
+#include <catch2/catch.hpp>
+#include <map>
+#include <sstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/test_support.hpp"
+
+using namespace mer::test;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+TEST_CASE("predict reproduces the run's predictions and rates a folder", "[predict][cli]") {
+    TempDir dir;
+    REQUIRE(run_mer({"synth", "--out", "corpus", "--songs", "12", "--seconds", "4", "--seed", "9"}, dir.path()).exit_code == 0);
+    write_file(dir / "exp.yaml", R"(name: rate
+nodes:
+  data: {uses: dataset.deam, params: {root: corpus}}
+  features: {uses: features.handcrafted, inputs: [data], params: {groups: [mfcc, chroma, contrast]}}
+  scaled: {uses: transform.standardize, inputs: [features]}
+  ridge: {uses: regressor.ridge, inputs: [scaled], params: {alpha: 10}}
+evaluation: {split: {kind: holdout, fraction: 0.25}}
+)");
+    const auto trained = run_mer({"run", "exp.yaml", "--quiet"}, dir.path());
+    INFO(trained.err);
+    REQUIRE(trained.exit_code == 0);
+    const fs::path run = dir.path() / trained.out.substr(0, trained.out.find('\n'));
+
+    // The run's own out-of-fold predictions: song → target → text.
+    std::map<std::string, std::map<std::string, std::string>> expected;
+    std::istringstream lines(read_file(run / "predictions.csv"));
+    std::string line;
+    std::getline(lines, line);
+    while (std::getline(lines, line)) {
+        std::vector<std::string> f;
+        std::stringstream cells(line);
+        for (std::string cell; std::getline(cells, cell, ',');) f.push_back(cell);
+        expected[f[1]][f[3]] = f[5];
+    }
+    REQUIRE(expected.size() == 3);
+
+    // Copy the bundle alone elsewhere and rate the held-out songs plus two bad files.
+    fs::copy(run / "model" / "ridge", dir / "bundle", fs::copy_options::recursive);
+    std::vector<std::string> args{"predict", "--model", "bundle", "--cache", "other-cache"};
+    for (const auto& [song, _] : expected) args.push_back("corpus/MEMD_audio/" + song + ".mp3");
+    write_file(dir / "notes.mp3", "not audio");
+    args.push_back("notes.mp3");
+    args.push_back("missing.mp3");
+    const auto rated = run_mer(args, dir.path());
+    INFO(rated.err);
+    CHECK(rated.exit_code == 0);
+    CHECK_THAT(rated.err, Catch::Contains("missing.mp3: file does not exist"));
+    std::istringstream out(rated.out);
+    std::getline(out, line);
+    CHECK(line == "path,valence,arousal,quadrant,error");
+    int checked = 0;
+    while (std::getline(out, line)) {
+        std::vector<std::string> f;
+        std::stringstream cells(line);
+        for (std::string cell; std::getline(cells, cell, ',');) f.push_back(cell);
+        const std::string song = fs::path(f[0]).stem().string();
+        if (expected.count(song)) {
+            CHECK(f[1] == expected[song]["valence"]);
+            CHECK(f[2] == expected[song]["arousal"]);
+            CHECK(!f[3].empty());
+            ++checked;
+        } else {
+            CHECK(f[1].empty());
+            CHECK(f.size() == 5);  // an error message in the last column
+        }
+    }
+    CHECK(checked == 3);
+
+    // A folder is searched recursively; JSON output.
+    const auto folder = run_mer({"predict", "--model", run.string(), "--format", "json", "corpus/MEMD_audio"}, dir.path());
+    REQUIRE(folder.exit_code == 0);
+    const json rows = json::parse(folder.out);
+    CHECK(rows.size() == 12);
+    CHECK(rows[0].contains("quadrant"));
+
+    // Nothing rated → non-zero exit; another plugin version → refused before decoding.
+    CHECK(run_mer({"predict", "--model", "bundle", "missing.mp3"}, dir.path()).exit_code == 1);
+    json manifest = json::parse(read_file(dir / "bundle" / "model.json"));
+    manifest["regressor"]["version"] = "0.9.0";
+    write_file(dir / "bundle" / "model.json", manifest.dump());
+    const auto refused = run_mer({"predict", "--model", "bundle", "corpus/MEMD_audio/1.mp3"}, dir.path());
+    CHECK(refused.exit_code == 2);
+    CHECK_THAT(refused.err, Catch::Contains("made with regressor.ridge 0.9.0, this mer-run has 1.0.0"));
+}
