@@ -175,6 +175,8 @@ int main(int argc, char** argv) {
     predict->add_option("--format", predict_format, "csv or json")->check(CLI::IsMember({"csv", "json"}));
     predict->add_option("--out", predict_out, "write to this file instead of stdout");
     predict->add_option("--cache", predict_cache, "feature cache folder (reused when a file was seen before)");
+    bool per_chunk = false;
+    predict->add_flag("--per-chunk", per_chunk, "add a row per chunk (time offset) for log-mel chunk models");
     predict->add_option("files", predict_inputs, "audio files or folders (searched recursively)")->required();
 
     mer::SynthCorpusSpec corpus_spec;
@@ -228,6 +230,7 @@ int main(int argc, char** argv) {
             mer::PredictOptions options;
             options.node = predict_node;
             options.cache_dir = predict_cache;
+            options.per_chunk = per_chunk;
             const mer::Ratings ratings = mer::predict_files(model_path, predict_inputs, registry, options);
             std::string text;
             int rated = 0;
@@ -238,18 +241,32 @@ int main(int argc, char** argv) {
                     for (std::size_t t = 0; t < r.values.size(); ++t) row[ratings.targets[t]] = r.values[t];
                     if (!r.quadrant.empty()) row["quadrant"] = r.quadrant;
                     if (!r.error.empty()) row["error"] = r.error;
+                    if (per_chunk) {
+                        row["chunks"] = json::array();
+                        for (const auto& c : r.chunks) {
+                            json chunk{{"chunk", c.chunk}, {"offset_seconds", c.offset_seconds}};
+                            for (std::size_t t = 0; t < c.values.size(); ++t) chunk[ratings.targets[t]] = c.values[t];
+                            row["chunks"].push_back(chunk);
+                        }
+                    }
                     rows.push_back(row);
                 }
                 text = rows.dump(2) + "\n";
             } else {
-                text = "path";
+                // With --per-chunk, chunk rows follow each song's row: chunk and offset filled.
+                text = per_chunk ? "path,chunk,offset_seconds" : "path";
                 for (const auto& t : ratings.targets) text += "," + t;
                 text += ",quadrant,error\n";
                 for (const auto& r : ratings.rows) {
-                    text += mer::csv_field(r.path);
+                    text += mer::csv_field(r.path) + (per_chunk ? ",," : "");
                     for (std::size_t t = 0; t < ratings.targets.size(); ++t)
                         text += "," + (t < r.values.size() ? mer::format_number(r.values[t]) : std::string());
                     text += "," + r.quadrant + "," + mer::csv_field(r.error) + "\n";
+                    for (const auto& c : r.chunks) {
+                        text += mer::csv_field(r.path) + "," + std::to_string(c.chunk) + "," + mer::format_number(c.offset_seconds);
+                        for (double v : c.values) text += "," + mer::format_number(v);
+                        text += ",,\n";
+                    }
                 }
             }
             for (const auto& r : ratings.rows) {

@@ -119,6 +119,7 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
 
     const int folds = manifest.at("folds").get<int>();
     Eigen::MatrixXd sum = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(table.size()), static_cast<Eigen::Index>(out.targets.size()));
+    std::vector<Eigen::MatrixXd> chunk_sums;
     for (int fold = 0; fold < folds && table.size() > 0; ++fold) {
         const fs::path dir = bundle / ("fold" + std::to_string(fold));
         std::map<std::string, SongTable> outputs;
@@ -135,9 +136,20 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
         const json params = json::parse(read_text_file(dir / "params.json")).at("regressor");
         auto regressor = registry.create<RegressorPlugin>(reg.at("uses"), params);
         regressor->load((dir / "regressor").string());
-        sum += regressor->predict(outputs.at(reg.at("inputs").at(0).get<std::string>()));
+        const SongTable& input = outputs.at(reg.at("inputs").at(0).get<std::string>());
+        sum += regressor->predict(input);
+        if (options.per_chunk) {
+            const std::vector<Eigen::MatrixXd> chunks = regressor->predict_chunks(input);
+            if (chunks.empty()) throw Error("--per-chunk: " + reg.at("uses").get<std::string>() + " rates whole songs, not chunks");
+            if (chunk_sums.empty()) chunk_sums = chunks;
+            else
+                for (std::size_t s = 0; s < chunks.size(); ++s) chunk_sums[s] += chunks[s];
+        }
     }
     const Eigen::MatrixXd mean = sum / std::max(1, folds);
+    double chunk_hop_seconds = 0;
+    for (const auto& spec : manifest.at("data"))
+        if (spec.at("params").contains("hop_seconds")) chunk_hop_seconds = spec.at("params").at("hop_seconds").get<double>();
 
     std::map<std::string, Eigen::Index> row_of;
     for (std::size_t r = 0; r < table.size(); ++r) row_of[table.song_ids[r]] = static_cast<Eigen::Index>(r);
@@ -150,6 +162,14 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
             continue;
         }
         for (Eigen::Index t = 0; t < mean.cols(); ++t) rating.values.push_back(mean(it->second, t));
+        if (!chunk_sums.empty()) {
+            const Eigen::MatrixXd chunks = chunk_sums[static_cast<std::size_t>(it->second)] / std::max(1, folds);
+            for (Eigen::Index c = 0; c < chunks.rows(); ++c) {
+                ChunkRating chunk{static_cast<int>(c), static_cast<double>(c) * chunk_hop_seconds, {}};
+                for (Eigen::Index t = 0; t < chunks.cols(); ++t) chunk.values.push_back(chunks(c, t));
+                rating.chunks.push_back(std::move(chunk));
+            }
+        }
         if (v < static_cast<long>(out.targets.size()) && a < static_cast<long>(out.targets.size())) {
             const bool pleasant = rating.values[static_cast<std::size_t>(v)] >= out.midpoints[static_cast<std::size_t>(v)];
             const bool energetic = rating.values[static_cast<std::size_t>(a)] >= out.midpoints[static_cast<std::size_t>(a)];

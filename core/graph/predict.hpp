@@ -16,6 +16,13 @@ struct PredictOptions {
     std::string node;       // which regressor node's bundle, when a run has several
     std::string cache_dir = "cache";
     int threads = 0;        // 0: every core
+    bool per_chunk = false; // also rate every chunk (chunk models)
+};
+
+struct ChunkRating {
+    int chunk = 0;
+    double offset_seconds = 0;   // chunk start from the song's start
+    std::vector<double> values;
 };
 
 struct Rating {
@@ -23,6 +30,7 @@ struct Rating {
     std::vector<double> values;  // in the bundle's target order
     std::string quadrant;        // needs valence and arousal
     std::string error;           // why the file could not be rated
+    std::vector<ChunkRating> chunks;  // with per_chunk, for chunk models
 };
 
 struct Ratings {

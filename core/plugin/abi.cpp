@@ -17,6 +17,7 @@ DatasetPlugin::~DatasetPlugin() = default;
 FeaturesPlugin::~FeaturesPlugin() = default;
 TransformPlugin::~TransformPlugin() = default;
 RegressorPlugin::~RegressorPlugin() = default;
+std::vector<Eigen::MatrixXd> RegressorPlugin::predict_chunks(const SongTable&) const { return {}; }
 
 const char* host_abi_tag() { return MER_ABI_TAG_STRING; }
 

@@ -47,6 +47,10 @@ public:
     // predict exactly what the fitted one does.
     virtual void save(const std::string& dir) const = 0;
     virtual void load(const std::string& dir) = 0;
+
+    // Models that predict per chunk: one chunks × targets matrix per song, in
+    // chunk order (whose mean is predict()'s row). Others return nothing.
+    virtual std::vector<Eigen::MatrixXd> predict_chunks(const SongTable& songs) const;
 };
 
 }  // namespace mer

@@ -138,6 +138,20 @@ Eigen::MatrixXd ChunkRegressor::predict_chunks(const Chunks& chunks) const {
     return to_matrix(torch::cat(outputs, 0));
 }
 
+std::vector<Eigen::MatrixXd> ChunkRegressor::predict_chunks(const SongTable& songs) const {
+    const Chunks chunks = load_chunks(songs);
+    const Eigen::MatrixXd all = predict_chunks(chunks);
+    std::vector<Eigen::MatrixXd> out(songs.size());
+    std::vector<std::vector<Eigen::Index>> rows(songs.size());
+    for (std::size_t c = 0; c < chunks.song_of_chunk.size(); ++c)
+        rows[static_cast<std::size_t>(chunks.song_of_chunk[c])].push_back(static_cast<Eigen::Index>(c));
+    for (std::size_t s = 0; s < songs.size(); ++s) {
+        out[s].resize(static_cast<Eigen::Index>(rows[s].size()), all.cols());
+        for (std::size_t i = 0; i < rows[s].size(); ++i) out[s].row(static_cast<Eigen::Index>(i)) = all.row(rows[s][i]);
+    }
+    return out;
+}
+
 Eigen::MatrixXd ChunkRegressor::predict(const SongTable& songs) const {
     const Chunks chunks = load_chunks(songs);
     return song_means(predict_chunks(chunks), chunks);

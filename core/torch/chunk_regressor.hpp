@@ -52,6 +52,7 @@ public:
 
     // Chunk-level predictions (chunks × targets) of the fitted model.
     Eigen::MatrixXd predict_chunks(const Chunks& chunks) const;
+    std::vector<Eigen::MatrixXd> predict_chunks(const SongTable& songs) const override;
     // The network itself (for tests and benchmarks).
     std::shared_ptr<ChunkNet> network() const;
     int best_epoch() const;

@@ -90,3 +90,35 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
     CHECK(refused.exit_code == 2);
     CHECK_THAT(refused.err, Catch::Contains("made with regressor.ridge 0.9.0, this mer-run has 1.0.0"));
 }
+
+TEST_CASE("predict --per-chunk rates every chunk of a chunk model", "[predict][deep][cli]") {
+    TempDir dir;
+    REQUIRE(run_mer({"synth", "--out", "corpus", "--songs", "8", "--seconds", "6.5", "--seed", "4"}, dir.path()).exit_code == 0);
+    write_file(dir / "exp.yaml", R"(name: chunks
+nodes:
+  data: {uses: dataset.deam, params: {root: corpus}}
+  chunks: {uses: features.logmel_chunks, inputs: [data]}
+  cnn: {uses: regressor.cnn, inputs: [chunks], params: {epochs: 1, batch_size: 4}}
+evaluation: {split: {kind: holdout, fraction: 0.25}}
+)");
+    const auto trained = run_mer({"run", "exp.yaml", "--quiet"}, dir.path());
+    INFO(trained.err);
+    REQUIRE(trained.exit_code == 0);
+    const fs::path run = dir.path() / trained.out.substr(0, trained.out.find('\n'));
+    const auto rated = run_mer({"predict", "--model", run.string(), "--per-chunk", "--format", "json", "corpus/MEMD_audio/1.mp3"},
+                               dir.path());
+    INFO(rated.err);
+    REQUIRE(rated.exit_code == 0);
+    const json rows = json::parse(rated.out);
+    REQUIRE(rows.size() == 1);
+    const json& chunks = rows[0]["chunks"];
+    REQUIRE(chunks.size() == 2);  // 6.5 s: two 3-s chunks
+    CHECK(chunks[1]["offset_seconds"] == 3.0);
+    for (const char* target : {"valence", "arousal"}) {
+        const double mean = (chunks[0][target].get<double>() + chunks[1][target].get<double>()) / 2;
+        CHECK(rows[0][target].get<double>() == Approx(mean).epsilon(1e-12));
+    }
+    const auto csv = run_mer({"predict", "--model", run.string(), "--per-chunk", "corpus/MEMD_audio/1.mp3"}, dir.path());
+    CHECK(count_lines(csv.out) == 1 + 1 + 2);  // header, the song, its two chunks
+    CHECK_THAT(csv.out, Catch::StartsWith("path,chunk,offset_seconds,valence,arousal,quadrant,error\n"));
+}
