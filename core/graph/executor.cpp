@@ -172,7 +172,7 @@ private:
         ctx.device = exp_.device;
         ctx.work_dir = folder_.path().string();
         ctx.cache_dir = (cache_.dir() / node.uses).string();
-        auto progress = std::make_shared<ProgressReporter>(fmt::format("node '{}' ({})", node.id, node.uses), folder_,
+        auto progress = std::make_shared<ProgressReporter>(fmt::format("node '{}' ({})", node.id, node.uses), &folder_,
                                                            !folder_.quiet() && ::isatty(STDERR_FILENO));
         ctx.progress = [progress](std::size_t done, std::size_t total, const char* unit) { (*progress)(done, total, unit); };
         ctx.log = [this, id = node.id](const std::string& line) { folder_.log(id + ": " + line); };

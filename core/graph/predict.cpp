@@ -2,6 +2,7 @@
 #include "core/graph/predict.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <map>
@@ -12,6 +13,7 @@
 #include "core/plugin/regressor.hpp"
 #include "core/plugin/transform.hpp"
 #include "core/run/files.hpp"
+#include "core/run/progress.hpp"
 
 namespace mer {
 
@@ -113,6 +115,9 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
     for (const auto& spec : manifest.at("data")) {
         if (spec.at("kind") != "features") continue;
         ctx.node = spec.at("id").get<std::string>();
+        auto progress = std::make_shared<ProgressReporter>("predict: " + spec.at("uses").get<std::string>(), nullptr,
+                                                           ::isatty(STDERR_FILENO));
+        ctx.progress = [progress](std::size_t done, std::size_t total, const char* unit) { (*progress)(done, total, unit); };
         ctx.cache_dir = (fs::path(options.cache_dir) / spec.at("uses").get<std::string>()).string();
         table = registry.create<FeaturesPlugin>(spec.at("uses"), spec.at("params"))->extract(table, ctx);
     }

@@ -18,7 +18,7 @@ std::string format_duration(double seconds) {
     return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
 }
 
-ProgressReporter::ProgressReporter(std::string label, RunFolder& folder, bool terminal)
+ProgressReporter::ProgressReporter(std::string label, RunFolder* folder, bool terminal)
     : label_(std::move(label)), folder_(folder), terminal_(terminal), start_(std::chrono::steady_clock::now()) {}
 
 void ProgressReporter::operator()(std::size_t done, std::size_t total, const std::string& unit) {
@@ -45,7 +45,7 @@ void ProgressReporter::operator()(std::size_t done, std::size_t total, const std
     const int tenths = total ? static_cast<int>(10 * done / total) : 10;
     if (tenths > logged_tenths_) {
         logged_tenths_ = tenths;
-        folder_.log_file_only(label_ + ": " + status);
+        if (folder_) folder_->log_file_only(label_ + ": " + status);
     }
 }
 

@@ -14,13 +14,14 @@ class RunFolder;
 
 class ProgressReporter {
 public:
-    ProgressReporter(std::string label, RunFolder& folder, bool terminal);
+    // `folder` may be null (no log lines, e.g. mer-run predict).
+    ProgressReporter(std::string label, RunFolder* folder, bool terminal);
     // Thread-safe; plugins may call it from their worker threads.
     void operator()(std::size_t done, std::size_t total, const std::string& unit = "songs");
 
 private:
     std::string label_;
-    RunFolder& folder_;
+    RunFolder* folder_;
     bool terminal_;
     std::mutex mutex_;
     std::chrono::steady_clock::time_point start_, last_draw_;
