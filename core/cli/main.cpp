@@ -140,7 +140,11 @@ int main(int argc, char** argv) {
     std::vector<std::string> overrides;
     bool quiet = false;
     auto* run = app.add_subcommand("run", "validate and run an experiment; prints the run folder");
-    run->add_option("experiment", experiment_file, "experiment YAML file")->required();
+    std::string resume_dir;
+    run->add_option("experiment", experiment_file, "experiment YAML file (not with --resume)");
+    run->add_option("--resume", resume_dir,
+                    "continue an interrupted run in its own folder: finished nodes and folds are kept, "
+                    "LibTorch models continue from their last finished epoch");
     run->add_option("--set", overrides, "override a key: path.to.key=value (YAML value); repeatable");
     run->add_option("--out", out_dir, "folder that receives <name>/<timestamp>-<id>/ (default: the experiment's runs_dir)");
     run->add_option("--cache", cache_dir, "node cache folder (default: the experiment's cache_dir)");
@@ -198,6 +202,13 @@ int main(int argc, char** argv) {
 
     try {
         if (*run || *validate) {
+            if (*run && !resume_dir.empty()) {
+                if (!experiment_file.empty() || !overrides.empty())
+                    throw mer::Error("--resume continues a run with its own config.yaml; give no experiment file or --set");
+                experiment_file = (fs::path(resume_dir) / "config.yaml").string();
+            } else if (experiment_file.empty()) {
+                throw mer::Error("run needs an experiment file (or --resume RUN_DIR)");
+            }
             const mer::PluginRegistry registry = scan_plugins();
             mer::Experiment experiment;
             if (!load_valid(experiment_file, overrides, registry, experiment)) return kExitInvalid;
@@ -210,6 +221,7 @@ int main(int argc, char** argv) {
             options.cache_dir = cache_dir;
             options.quiet = quiet;
             options.command_line.assign(argv, argv + argc);
+            options.resume_folder = resume_dir;
             const mer::RunOutcome outcome = mer::run_experiment(experiment, registry, options);
             std::cout << outcome.folder.string() << "\n";
             if (!outcome.ok) {

@@ -2,6 +2,7 @@
 #include "core/eval/metrics_log.hpp"
 
 #include <cmath>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
@@ -11,11 +12,47 @@ namespace mer {
 
 const char* MetricsLog::csv_header() { return "node,model,fold,epoch,split,target,loss,r2,rmse,mae,mse,pearson,ccc"; }
 
-MetricsLog::MetricsLog(const std::filesystem::path& folder)
-    : csv_(folder / "metrics.csv", std::ios::trunc), jsonl_(folder / "metrics.jsonl", std::ios::trunc) {
+MetricsLog::MetricsLog(const std::filesystem::path& folder, bool append)
+    : folder_(folder),
+      csv_(folder / "metrics.csv", append ? std::ios::app : std::ios::trunc),
+      jsonl_(folder / "metrics.jsonl", append ? std::ios::app : std::ios::trunc) {
     if (!csv_ || !jsonl_) throw Error("cannot write metrics files in " + folder.string());
-    csv_ << csv_header() << "\n";
-    csv_.flush();
+    if (!append) {
+        csv_ << csv_header() << "\n";
+        csv_.flush();
+    }
+}
+
+void MetricsLog::drop_rows(const std::function<bool(const std::string&, int, int)>& drop) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    csv_.close();
+    jsonl_.close();
+    std::string csv, jsonl;
+    {
+        std::istringstream lines(read_text_file(folder_ / "metrics.csv"));
+        std::string line;
+        std::getline(lines, line);
+        csv = line + "\n";
+        while (std::getline(lines, line)) {
+            std::vector<std::string> f;
+            std::stringstream cells(line);
+            for (std::string cell; std::getline(cells, cell, ',') && f.size() < 4;) f.push_back(cell);
+            if (f.size() == 4 && drop(f[0], std::stoi(f[2]), std::stoi(f[3]))) continue;
+            csv += line + "\n";
+        }
+    }
+    {
+        std::istringstream lines(read_text_file(folder_ / "metrics.jsonl"));
+        for (std::string line; std::getline(lines, line);) {
+            const auto row = nlohmann::json::parse(line);
+            if (drop(row.at("node").get<std::string>(), row.at("fold").get<int>(), row.at("epoch").get<int>())) continue;
+            jsonl += line + "\n";
+        }
+    }
+    write_file_atomic(folder_ / "metrics.csv", csv);
+    write_file_atomic(folder_ / "metrics.jsonl", jsonl);
+    csv_.open(folder_ / "metrics.csv", std::ios::app);
+    jsonl_.open(folder_ / "metrics.jsonl", std::ios::app);
 }
 
 void MetricsLog::append(const MetricsRow& row) {

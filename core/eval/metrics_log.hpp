@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <mutex>
 #include <optional>
@@ -26,12 +27,16 @@ struct MetricsRow {
 
 class MetricsLog {
 public:
-    explicit MetricsLog(const std::filesystem::path& folder);  // writes both headers
+    // Writes both headers, or with `append` keeps the rows already there.
+    MetricsLog(const std::filesystem::path& folder, bool append = false);
+    // Rewrites both files without the rows for which drop(node, fold, epoch) is true.
+    void drop_rows(const std::function<bool(const std::string&, int, int)>& drop);
     void append(const MetricsRow& row);
 
     static const char* csv_header();
 
 private:
+    std::filesystem::path folder_;
     std::ofstream csv_, jsonl_;
     std::mutex mutex_;
 };

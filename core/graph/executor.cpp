@@ -123,7 +123,8 @@ public:
           registry_(registry),
           folder_(folder),
           cache_(options.cache_dir.empty() ? exp.cache_dir : options.cache_dir),
-          metrics_(folder.path()) {
+          metrics_(folder.path(), !options.resume_folder.empty()),
+          resuming_(!options.resume_folder.empty()) {
         threads_ = exp.threads > 0 ? exp.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
         predictions_ = "node,song_id,fold,target,true,predicted\n";
         skipped_csv_ = "song_id,path,reason,node\n";
@@ -132,9 +133,27 @@ public:
         summary_["status"] = "running";
         summary_["split"] = {{"kind", exp.evaluation.split.kind}, {"group_by", exp.evaluation.group_by}};
         summary_["nodes"] = json::object();
+        if (resuming_) restore_finished();
     }
 
     int threads() const { return threads_; }
+
+    // Resuming: the finished nodes' results stay as they are on disk.
+    void restore_finished() {
+        const fs::path dir = folder_.path();
+        auto read_or = [&dir](const char* name, const std::string& fallback) {
+            return fs::exists(dir / name) ? read_text_file(dir / name) : fallback;
+        };
+        predictions_ = read_or("predictions.csv", predictions_);
+        skipped_csv_ = read_or("skipped.csv", skipped_csv_);
+        results_csv_ = read_or("results.csv", results_csv_);
+        grid_csv_ = read_or("grid.csv", grid_csv_);
+        if (fs::exists(dir / "summary.json")) {
+            const json previous = json::parse(read_text_file(dir / "summary.json"));
+            if (previous.contains("nodes")) summary_["nodes"] = previous["nodes"];
+        }
+        skipped_csv_ = "song_id,path,reason,node\n";  // data nodes report their skips again
+    }
 
     static std::string grid_header() {
         std::string header = "node,fold,candidate,params,target";
@@ -149,7 +168,10 @@ public:
         } else if (node.kind == "transform") {
             folder_.log(fmt::format("node '{}' ({}): fitted inside each training fold of the regressors that use it",
                                     node.id, node.uses));
+        } else if (resuming_ && summary_["nodes"].contains(node.id)) {
+            folder_.log(fmt::format("node '{}' ({}): finished before the interruption; its results are kept", node.id, node.uses));
         } else {
+            if (resuming_) forget_unfinished(node);
             run_regressor_node(node);
             write_results();
         }
@@ -545,6 +567,21 @@ private:
         return {mean, values.size() > 1 ? std::sqrt(var / static_cast<double>(values.size() - 1)) : 0.0};
     }
 
+    // Metric rows of an interrupted node that its resumption will write again:
+    // every fold without a finished marker, except the epochs a LibTorch
+    // checkpoint keeps.
+    void forget_unfinished(const NodeSpec& node) {
+        const fs::path bundle = folder_.path() / "model" / node.id;
+        metrics_.drop_rows([&](const std::string& id, int fold, int epoch) {
+            if (id != node.id) return false;
+            const std::string name = "fold" + std::to_string(fold);
+            if (fs::exists(bundle / name / "done.json")) return false;
+            const fs::path state = folder_.path() / "checkpoints" / node.id / name / "state.json";
+            if (fs::exists(state)) return epoch > json::parse(read_text_file(state)).at("epoch").get<int>();
+            return true;
+        });
+    }
+
     void log_epoch_rows(const NodeSpec& node, int fold, int epoch, const std::string& split,
                         const std::optional<double>& loss, const Eigen::MatrixXd& truth, const Eigen::MatrixXd& predicted) {
         if (predicted.size() == 0) return;
@@ -574,6 +611,20 @@ private:
 
         for (const Fold& fold : folds) {
             const auto fold_start = Clock::now();
+            const fs::path done_marker = folder_.path() / "model" / node.id / ("fold" + std::to_string(fold.index)) / "done.json";
+            if (resuming_ && fs::exists(done_marker)) {
+                const json done = json::parse(read_text_file(done_marker));
+                predictions_ += done.at("predictions").get<std::string>();
+                for (std::size_t t = 0; t < data.target_names.size(); ++t) {
+                    const json& m = done.at("scores").at(t);
+                    scores[t].per_fold.push_back(RegressionMetrics{m.at("r2"), m.at("rmse"), m.at("mae"), m.at("mse"),
+                                                                   m.at("pearson").is_null() ? NAN : m.at("pearson").get<double>(),
+                                                                   m.at("ccc")});
+                }
+                if (!done.at("selected").is_null()) selected.push_back(done.at("selected"));
+                folder_.log(fmt::format("node '{}': fold {} finished before the interruption; kept", node.id, fold.index));
+                continue;
+            }
             const SongTable train_rows = data.rows(fold.train);
             const nlohmann::json params = node.grid.empty() ? node.params : grid_search(node, train_rows, fold.index);
             if (!node.grid.empty()) selected.push_back(json::parse(grid_values(node, params).dump()));
@@ -602,6 +653,7 @@ private:
             };
             PluginContext ctx = context(node, "fold" + std::to_string(fold.index));
             ctx.fold = fold.index;
+            ctx.resume = resuming_;
             model->fit(train, &validation, on_epoch, ctx);
             const Eigen::MatrixXd predicted = model->predict(validation);
             save_fold_bundle(node, fold.index, params, fitted, *model);
@@ -610,20 +662,30 @@ private:
                 log_epoch_rows(node, fold.index, 1, "validation", std::nullopt, validation.targets, predicted);
             }
 
-            std::string line;
+            std::string line, fold_predictions;
+            json fold_scores = json::array();
             for (std::size_t t = 0; t < data.target_names.size(); ++t) {
                 const auto ti = static_cast<Eigen::Index>(t);
                 const RegressionMetrics m = regression_metrics(validation.targets.col(ti), predicted.col(ti));
                 scores[t].per_fold.push_back(m);
+                json row = json::object();
+                for (const auto& name : metric_names())
+                    row[name] = std::isfinite(m.get(name)) ? json(m.get(name)) : json(nullptr);
+                fold_scores.push_back(row);
                 line += fmt::format(" {} r2={:.3f} rmse={:.3f}", data.target_names[t], m.r2, m.rmse);
                 for (std::size_t r = 0; r < validation.size(); ++r) {
                     const auto ri = static_cast<Eigen::Index>(r);
-                    predictions_ += csv_field(node.id) + "," + csv_field(validation.song_ids[r]) + "," +
-                                    std::to_string(fold.index) + "," + csv_field(data.target_names[t]) + "," +
-                                    format_number(validation.targets(ri, ti)) + "," + format_number(predicted(ri, ti)) +
-                                    "\n";
+                    fold_predictions += csv_field(node.id) + "," + csv_field(validation.song_ids[r]) + "," +
+                                        std::to_string(fold.index) + "," + csv_field(data.target_names[t]) + "," +
+                                        format_number(validation.targets(ri, ti)) + "," + format_number(predicted(ri, ti)) +
+                                        "\n";
                 }
             }
+            predictions_ += fold_predictions;
+            write_file_atomic(done_marker, json{{"predictions", fold_predictions},
+                                                {"scores", fold_scores},
+                                                {"selected", node.grid.empty() ? json(nullptr) : selected.back()}}
+                                               .dump() + "\n");
             const double elapsed = seconds_since(node_start);
             const int done = fold.index + 1, total = static_cast<int>(folds.size());
             folder_.log(fmt::format("node '{}' ({}): fold {}/{} ({} train, {} validation songs, {} features, {:.2f} s):{}{}",
@@ -696,6 +758,7 @@ private:
     NodeCache cache_;
     MetricsLog metrics_;
     int threads_ = 1;
+    bool resuming_ = false;
     std::map<std::string, SongTable> outputs_;
     std::map<std::string, std::string> keys_;
     std::vector<std::string> current_targets_;
@@ -709,19 +772,25 @@ private:
 }  // namespace
 
 RunOutcome run_experiment(const Experiment& exp, const PluginRegistry& registry, const RunOptions& options) {
-    RunFolder folder = RunFolder::create(options.runs_root.empty() ? exp.runs_dir : options.runs_root, exp.name);
+    const bool resuming = !options.resume_folder.empty();
+    RunFolder folder = resuming ? RunFolder::open(options.resume_folder)
+                                : RunFolder::create(options.runs_root.empty() ? exp.runs_dir : options.runs_root, exp.name);
     folder.set_quiet(options.quiet);
     RunOutcome outcome;
     outcome.folder = folder.path();
 
-    YAML::Emitter config;
-    config << exp.resolved;
-    folder.write("config.yaml", std::string("# Resolved experiment: ") + exp.file +
-                                    " with overrides and defaults applied\n" + config.c_str() + "\n");
+    if (!resuming) {
+        YAML::Emitter config;
+        config << exp.resolved;
+        folder.write("config.yaml", std::string("# Resolved experiment: ") + exp.file +
+                                        " with overrides and defaults applied\n" + config.c_str() + "\n");
+    }
     Executor executor(exp, registry, options, folder);
-    folder.write("environment.json", environment_json(exp, executor.threads(), options).dump(2) + "\n");
-    folder.write("plugins.lock", plugins_lock(exp).dump(2) + "\n");
-    folder.log(fmt::format("run folder: {}", folder.path().string()));
+    if (!resuming) {
+        folder.write("environment.json", environment_json(exp, executor.threads(), options).dump(2) + "\n");
+        folder.write("plugins.lock", plugins_lock(exp).dump(2) + "\n");
+    }
+    folder.log(fmt::format("{} run folder: {}", resuming ? "resuming" : "new", folder.path().string()));
     folder.log(fmt::format("experiment '{}' ({}), seed {}, {} threads, device {}", exp.name, exp.file, exp.seed,
                            executor.threads(), exp.device));
 

@@ -22,6 +22,7 @@ struct RunOptions {
     std::string cache_dir;                  // empty: the experiment's cache_dir
     bool quiet = false;                     // no log lines on stderr
     std::vector<std::string> command_line;  // recorded in environment.json
+    std::string resume_folder;              // continue this run instead of starting a new one
 };
 
 struct RunOutcome {

@@ -31,6 +31,7 @@ struct PluginMetadata {
 struct PluginContext {
     std::string node;                 // id of the experiment node being run
     int fold = -1;                    // evaluation fold being fitted (-1: none)
+    bool resume = false;              // continue from this fold's checkpoint in work_dir, if any
     std::uint64_t seed = 0;           // derived from the experiment seed, node id and fold
     int threads = 1;                  // how many threads this plugin may use
     std::string device = "cpu";       // "cpu" or "cuda:N"

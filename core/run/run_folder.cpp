@@ -45,6 +45,12 @@ RunFolder RunFolder::create(const fs::path& runs_root, const std::string& experi
     throw Error("cannot find a free run folder name under " + parent.string());
 }
 
+RunFolder RunFolder::open(const fs::path& folder) {
+    if (!fs::is_directory(folder) || !fs::exists(folder / "config.yaml"))
+        throw Error("not a run folder (no config.yaml)", Location(folder.string()));
+    return RunFolder(folder);
+}
+
 RunFolder::RunFolder(fs::path path) : path_(std::move(path)), log_(path_ / "log.txt", std::ios::app) {
     if (!log_) throw Error("cannot write " + (path_ / "log.txt").string());
 }

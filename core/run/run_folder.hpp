@@ -14,6 +14,8 @@ namespace mer {
 class RunFolder {
 public:
     static RunFolder create(const std::filesystem::path& runs_root, const std::string& experiment_name);
+    // An existing run folder, to resume it (the log is appended to).
+    static RunFolder open(const std::filesystem::path& folder);
 
     RunFolder(RunFolder&& other) noexcept;
     const std::filesystem::path& path() const { return path_; }

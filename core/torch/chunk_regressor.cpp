@@ -1,12 +1,14 @@
 // The shared LibTorch training loop (see chunk_regressor.hpp).
 #include "core/torch/chunk_regressor.hpp"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
 #include <malloc.h>
 
 #include <filesystem>
 #include <numeric>
 #include <random>
+#include <sstream>
 
 #include "core/data/npy.hpp"
 #include "core/error.hpp"
@@ -219,7 +221,60 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
     double best_score = -std::numeric_limits<double>::infinity();
     std::vector<torch::Tensor> best_weights;
     int since_best = 0;
-    for (int epoch = 1; epoch <= settings_.epochs; ++epoch) {
+    int first_epoch = 1;
+
+    // A checkpoint after every epoch (weights, optimiser, best weights so far,
+    // early-stopping state and both random generators) lets an interrupted
+    // run continue exactly where it stopped.
+    const fs::path checkpoint = ctx.work_dir.empty() || ctx.fold < 0
+                                    ? fs::path()
+                                    : fs::path(ctx.work_dir) / "checkpoints" / ctx.node / ("fold" + std::to_string(ctx.fold));
+    auto save_checkpoint = [&](int epoch) {
+        if (checkpoint.empty()) return;
+        fs::create_directories(checkpoint);
+        torch::serialize::OutputArchive weights, best, optimiser_state;
+        state_->net->save(weights);
+        weights.save_to((checkpoint / "weights.pt").string());
+        for (std::size_t i = 0; i < best_weights.size(); ++i) best.write("w" + std::to_string(i), best_weights[i]);
+        best.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
+        best.save_to((checkpoint / "best.pt").string());
+        optimiser.save(optimiser_state);
+        optimiser_state.save_to((checkpoint / "optimiser.pt").string());
+        std::ostringstream rng;
+        rng << shuffle;
+        write_file_atomic(checkpoint / "state.json",
+                          nlohmann::json{{"epoch", epoch}, {"best_epoch", state_->best_epoch}, {"best_score", best_score},
+                                         {"since_best", since_best}, {"best_tensors", best_weights.size()},
+                                         {"shuffle", rng.str()}}
+                                  .dump(2) + "\n");
+    };
+    if (ctx.resume && !checkpoint.empty() && fs::exists(checkpoint / "state.json")) {
+        const auto saved = nlohmann::json::parse(read_text_file(checkpoint / "state.json"));
+        torch::serialize::InputArchive weights, best, optimiser_state;
+        weights.load_from((checkpoint / "weights.pt").string());
+        state_->net->load(weights);
+        best.load_from((checkpoint / "best.pt").string());
+        for (std::size_t i = 0; i < saved.at("best_tensors").get<std::size_t>(); ++i) {
+            torch::Tensor t;
+            best.read("w" + std::to_string(i), t);
+            best_weights.push_back(t);
+        }
+        torch::Tensor rng_state;
+        best.read("torch_rng", rng_state);
+        at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to the global generator
+        generator.set_state(rng_state);
+        optimiser_state.load_from((checkpoint / "optimiser.pt").string());
+        optimiser.load(optimiser_state);
+        std::istringstream rng(saved.at("shuffle").get<std::string>());
+        rng >> shuffle;
+        first_epoch = saved.at("epoch").get<int>() + 1;
+        state_->best_epoch = saved.at("best_epoch").get<int>();
+        best_score = saved.at("best_score").get<double>();
+        since_best = saved.at("since_best").get<int>();
+        ctx.info(fmt::format("fold {}: resuming after epoch {} (best so far: epoch {})", ctx.fold, first_epoch - 1,
+                             state_->best_epoch));
+    }
+    for (int epoch = first_epoch; epoch <= settings_.epochs && since_best < settings_.patience; ++epoch) {
         state_->net->train();
         std::iota(order.begin(), order.end(), 0);
         for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle() % i]);
@@ -278,9 +333,10 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
             for (const auto& b : state_->net->buffers()) best_weights.push_back(b.detach().clone());
         } else if (++since_best >= settings_.patience) {
             ctx.info(fmt::format("fold {}: early stop after epoch {} (best epoch {})", ctx.fold, epoch, state_->best_epoch));
-            break;
         }
+        save_checkpoint(epoch);
     }
+    if (best_weights.empty()) throw Error("no epoch was trained (the checkpoint already reached every epoch?)");
     // Keep the best epoch's weights (parameters and batch-norm statistics).
     {
         torch::NoGradGuard no_grad;

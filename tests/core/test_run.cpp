@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "core/plugin/abi.hpp"
 #include "core/run/run_folder.hpp"
@@ -168,4 +169,44 @@ TEST_CASE("run folders started together never collide", "[run]") {
     std::set<fs::path> folders;
     for (int i = 0; i < 20; ++i) folders.insert(mer::RunFolder::create(root.path(), "same").path());
     CHECK(folders.size() == 20);
+}
+
+TEST_CASE("a resumed run keeps finished nodes and reruns an interrupted one once", "[run][resume][cli]") {
+    TempDir cwd;
+    write_synthetic_table(cwd.path(), 60);
+    write_file(cwd / "exp.yaml", kExperiment);
+    const auto first = run_mer({"run", "exp.yaml", "--quiet"}, cwd.path());
+    REQUIRE(first.exit_code == 0);
+    const fs::path folder = cwd.path() / run_folder_of(first);
+    const std::string metrics = read_file(folder / "metrics.csv");
+    const std::string predictions = read_file(folder / "predictions.csv");
+
+    // Nothing left to do.
+    const auto again = run_mer({"run", "--resume", folder.string(), "--quiet"}, cwd.path());
+    REQUIRE(again.exit_code == 0);
+    CHECK(read_file(folder / "metrics.csv") == metrics);
+    CHECK_THAT(read_file(folder / "log.txt"), Catch::Contains("node 'ridge' (regressor.ridge): finished before the interruption"));
+
+    // As if killed during 'ridge' after its first two folds: the files hold
+    // what a real interruption leaves (ridge's rows are written when it ends).
+    json summary = json::parse(read_file(folder / "summary.json"));
+    summary["nodes"].erase("ridge");
+    write_file(folder / "summary.json", summary.dump());
+    for (const char* name : {"predictions.csv", "results.csv"}) {
+        std::istringstream in(read_file(folder / name));
+        std::string kept;
+        for (std::string line; std::getline(in, line);)
+            if (line.find("ridge") == std::string::npos) kept += line + "\n";
+        write_file(folder / name, kept);
+    }
+    fs::remove(folder / "model" / "ridge" / "fold2" / "done.json");
+    fs::remove(folder / "model" / "ridge" / "fold3" / "done.json");
+    const auto resumed = run_mer({"run", "--resume", folder.string(), "--quiet"}, cwd.path());
+    REQUIRE(resumed.exit_code == 0);
+    CHECK(read_file(folder / "metrics.csv") != "");
+    CHECK(count_lines(read_file(folder / "metrics.csv")) == count_lines(metrics));  // no row twice
+    CHECK(read_file(folder / "predictions.csv") == predictions);
+    CHECK(json::parse(read_file(folder / "summary.json"))["nodes"].contains("ridge"));
+    CHECK_THAT(read_file(folder / "log.txt"), Catch::Contains("node 'ridge': fold 1 finished before the interruption; kept"));
+    CHECK(run_mer({"run", "exp.yaml", "--resume", folder.string()}, cwd.path()).exit_code == 2);
 }

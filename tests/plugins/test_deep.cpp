@@ -160,3 +160,24 @@ TEST_CASE("the same seed gives identical weights on CPU", "[deep][determinism]")
         }
     }
 }
+
+TEST_CASE("training resumes after the last finished epoch exactly", "[deep][resume]") {
+    TempDir dir;
+    const mer::SongTable train = tiny_corpus(dir / "songs", 8, 5), validation = tiny_corpus(dir / "v", 4, 6);
+    auto run = [&](int epochs, const fs::path& work, bool resume, std::vector<int>* reported) {
+        auto m = model("regressor.cnn", {{"epochs", epochs}, {"batch_size", 4}, {"patience", 10}});
+        mer::PluginContext ctx = context();
+        ctx.node = "cnn";
+        ctx.fold = 0;
+        ctx.work_dir = work.string();
+        ctx.resume = resume;
+        m->fit(train, &validation, [&](const mer::EpochReport& r) { if (reported) reported->push_back(r.epoch); }, ctx);
+        return m->predict(validation);
+    };
+    const Eigen::MatrixXd straight = run(4, dir / "straight", false, nullptr);
+    run(2, dir / "interrupted", false, nullptr);  // "killed" after epoch 2
+    std::vector<int> epochs;
+    const Eigen::MatrixXd resumed = run(4, dir / "interrupted", true, &epochs);
+    CHECK((epochs == std::vector<int>{3, 4}));
+    CHECK(resumed == straight);
+}
