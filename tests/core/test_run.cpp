@@ -125,7 +125,6 @@ TEST_CASE("overrides and the output folder change the run", "[run][cli]") {
 TEST_CASE("a failing node stops the run with its id; finished work stays", "[run][cli]") {
     TempDir cwd;
     write_synthetic_table(cwd.path(), 40);
-    write_file(cwd / "exp.yaml", std::string(kExperiment) + "");
     std::string yaml = kExperiment;
     yaml.replace(yaml.find("evaluation:"), 0, "  broken:\n    uses: regressor.failing\n    inputs: [songs]\n");
     write_file(cwd / "exp.yaml", yaml);
