@@ -76,4 +76,21 @@ private:
     std::vector<int> rounds_used_;                    // per target (early stopping may cut)
 };
 
+// A regressor plugin made of BoostedTrees: the tree-ensemble plugins only
+// translate their parameters into XGBoost settings.
+class TreeEnsembleRegressor : public RegressorPlugin {
+public:
+    explicit TreeEnsembleRegressor(BoostedTreesSettings settings) : trees_(std::move(settings)) {}
+    void fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
+             const PluginContext& ctx) override {
+        trees_.fit(train, validation, on_epoch, ctx);
+    }
+    Eigen::MatrixXd predict(const SongTable& songs) const override { return trees_.predict(songs); }
+    void save(const std::string& dir) const override { trees_.save(dir); }
+    void load(const std::string& dir) override { trees_.load(dir); }
+
+private:
+    BoostedTrees trees_;
+};
+
 }  // namespace mer::xgb

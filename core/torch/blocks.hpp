@@ -32,6 +32,28 @@ struct SqueezeExcitationImpl : torch::nn::Module {
 };
 TORCH_MODULE(SqueezeExcitation);
 
+// The report's SE-CNN trunk: three conv blocks (16, 32, 64 filters), each
+// followed by squeeze-and-excitation. (B, 1, 128, 128) → (B, 64, 16, 16).
+struct SeCnnTrunkImpl : torch::nn::Module {
+    explicit SeCnnTrunkImpl(int64_t reduction)
+        : b1(register_module("block1", ConvBlock(1, 16))),
+          s1(register_module("se1", SqueezeExcitation(16, reduction))),
+          b2(register_module("block2", ConvBlock(16, 32))),
+          s2(register_module("se2", SqueezeExcitation(32, reduction))),
+          b3(register_module("block3", ConvBlock(32, 64))),
+          s3(register_module("se3", SqueezeExcitation(64, reduction))) {}
+    torch::Tensor forward(const torch::Tensor& x) {
+        return s3->forward(b3->forward(s2->forward(b2->forward(s1->forward(b1->forward(x))))));
+    }
+    ConvBlock b1;
+    SqueezeExcitation s1;
+    ConvBlock b2;
+    SqueezeExcitation s2;
+    ConvBlock b3;
+    SqueezeExcitation s3;
+};
+TORCH_MODULE(SeCnnTrunk);
+
 // Every chunk model: chunks × 1 × mels × frames in, chunks × targets out.
 class ChunkNet : public torch::nn::Module {
 public:

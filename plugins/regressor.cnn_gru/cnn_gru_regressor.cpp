@@ -7,29 +7,19 @@ namespace mer::plugins {
 
 struct CnnGruNet : torchx::ChunkNet {
     CnnGruNet(int64_t outputs, double dropout, int64_t reduction, int64_t hidden)
-        : b1(register_module("block1", torchx::ConvBlock(1, 16))),
-          s1(register_module("se1", torchx::SqueezeExcitation(16, reduction))),
-          b2(register_module("block2", torchx::ConvBlock(16, 32))),
-          s2(register_module("se2", torchx::SqueezeExcitation(32, reduction))),
-          b3(register_module("block3", torchx::ConvBlock(32, 64))),
-          s3(register_module("se3", torchx::SqueezeExcitation(64, reduction))),
+        : trunk(register_module("trunk", torchx::SeCnnTrunk(reduction))),
           gru(register_module("gru", torch::nn::GRU(torch::nn::GRUOptions(64 * 16, hidden).batch_first(true)))),
           fc(register_module("fc", torch::nn::Linear(hidden, 128))),
           drop(register_module("dropout", torch::nn::Dropout(dropout))),
           out(register_module("out", torch::nn::Linear(128, outputs))) {}
     torch::Tensor forward(const torch::Tensor& x) override {
         // x: (B, 1, mels, frames) → (B, C, F, T) after the blocks → (B, T, C·F).
-        auto h = s3->forward(b3->forward(s2->forward(b2->forward(s1->forward(b1->forward(x))))));
+        auto h = trunk->forward(x);
         h = h.permute({0, 3, 1, 2}).flatten(2);
         auto last = std::get<1>(gru->forward(h)).squeeze(0);  // (B, hidden)
         return out->forward(drop->forward(torch::relu(fc->forward(last))));
     }
-    torchx::ConvBlock b1;
-    torchx::SqueezeExcitation s1;
-    torchx::ConvBlock b2;
-    torchx::SqueezeExcitation s2;
-    torchx::ConvBlock b3;
-    torchx::SqueezeExcitation s3;
+    torchx::SeCnnTrunk trunk;
     torch::nn::GRU gru;
     torch::nn::Linear fc;
     torch::nn::Dropout drop;

@@ -12,19 +12,14 @@ namespace mer::plugins {
 
 struct CnnGruAttentionNet : torchx::ChunkNet {
     CnnGruAttentionNet(int64_t outputs, double dropout, int64_t reduction, int64_t hidden)
-        : b1(register_module("block1", torchx::ConvBlock(1, 16))),
-          s1(register_module("se1", torchx::SqueezeExcitation(16, reduction))),
-          b2(register_module("block2", torchx::ConvBlock(16, 32))),
-          s2(register_module("se2", torchx::SqueezeExcitation(32, reduction))),
-          b3(register_module("block3", torchx::ConvBlock(32, 64))),
-          s3(register_module("se3", torchx::SqueezeExcitation(64, reduction))),
+        : trunk(register_module("trunk", torchx::SeCnnTrunk(reduction))),
           gru(register_module("gru", torch::nn::GRU(torch::nn::GRUOptions(64 * 16, hidden).batch_first(true)))),
           score(register_module("attention", torch::nn::Linear(hidden, 1))),
           fc(register_module("fc", torch::nn::Linear(hidden, 128))),
           drop(register_module("dropout", torch::nn::Dropout(dropout))),
           out(register_module("out", torch::nn::Linear(128, outputs))) {}
     torch::Tensor forward(const torch::Tensor& x) override {
-        auto h = s3->forward(b3->forward(s2->forward(b2->forward(s1->forward(b1->forward(x))))));
+        auto h = trunk->forward(x);
         h = h.permute({0, 3, 1, 2}).flatten(2);                        // (B, T, C·F)
         const auto steps = std::get<0>(gru->forward(h));               // (B, T, hidden)
         const auto weights = torch::softmax(score->forward(steps).squeeze(-1), 1);  // (B, T)
@@ -34,12 +29,7 @@ struct CnnGruAttentionNet : torchx::ChunkNet {
     }
     torch::Tensor last_attention() const override { return attention_; }
 
-    torchx::ConvBlock b1;
-    torchx::SqueezeExcitation s1;
-    torchx::ConvBlock b2;
-    torchx::SqueezeExcitation s2;
-    torchx::ConvBlock b3;
-    torchx::SqueezeExcitation s3;
+    torchx::SeCnnTrunk trunk;
     torch::nn::GRU gru;
     torch::nn::Linear score, fc;
     torch::nn::Dropout drop;

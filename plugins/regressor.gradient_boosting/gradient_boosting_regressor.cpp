@@ -5,17 +5,9 @@
 
 namespace mer::plugins {
 
-class GradientBoostingRegressor : public RegressorPlugin {
+class GradientBoostingRegressor : public xgb::TreeEnsembleRegressor {
 public:
-    explicit GradientBoostingRegressor(const nlohmann::json& p) : trees_(settings(p)) {}
-
-    void fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
-             const PluginContext& ctx) override {
-        trees_.fit(train, validation, on_epoch, ctx);
-    }
-    Eigen::MatrixXd predict(const SongTable& songs) const override { return trees_.predict(songs); }
-    void save(const std::string& dir) const override { trees_.save(dir); }
-    void load(const std::string& dir) override { trees_.load(dir); }
+    explicit GradientBoostingRegressor(const nlohmann::json& p) : TreeEnsembleRegressor(settings(p)) {}
 
 private:
     static xgb::BoostedTreesSettings settings(const nlohmann::json& p) {
@@ -33,8 +25,6 @@ private:
         if (p.at("seed").get<long long>() >= 0) s.params["seed"] = p.at("seed").dump();
         return s;
     }
-
-    xgb::BoostedTrees trees_;
 };
 
 }  // namespace mer::plugins

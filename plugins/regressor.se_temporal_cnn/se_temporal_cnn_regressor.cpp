@@ -7,28 +7,17 @@ namespace mer::plugins {
 
 struct SeTemporalNet : torchx::ChunkNet {
     SeTemporalNet(int64_t outputs, double dropout, int64_t reduction, int64_t kernel)
-        : b1(register_module("block1", torchx::ConvBlock(1, 16))),
-          s1(register_module("se1", torchx::SqueezeExcitation(16, reduction))),
-          b2(register_module("block2", torchx::ConvBlock(16, 32))),
-          s2(register_module("se2", torchx::SqueezeExcitation(32, reduction))),
-          b3(register_module("block3", torchx::ConvBlock(32, 64))),
-          s3(register_module("se3", torchx::SqueezeExcitation(64, reduction))),
+        : trunk(register_module("trunk", torchx::SeCnnTrunk(reduction))),
           temporal(register_module("temporal", torch::nn::Conv1d(torch::nn::Conv1dOptions(64, 64, kernel).padding(kernel / 2)))),
           fc(register_module("fc", torch::nn::Linear(64, 128))),
           drop(register_module("dropout", torch::nn::Dropout(dropout))),
           out(register_module("out", torch::nn::Linear(128, outputs))) {}
     torch::Tensor forward(const torch::Tensor& x) override {
-        auto h = s3->forward(b3->forward(s2->forward(b2->forward(s1->forward(b1->forward(x))))));
-        h = h.flatten(2);  // (B, C, T·F)
+        auto h = trunk->forward(x).flatten(2);  // (B, C, T·F)
         h = torch::relu(temporal->forward(h)).mean(2);
         return out->forward(drop->forward(torch::relu(fc->forward(h))));
     }
-    torchx::ConvBlock b1;
-    torchx::SqueezeExcitation s1;
-    torchx::ConvBlock b2;
-    torchx::SqueezeExcitation s2;
-    torchx::ConvBlock b3;
-    torchx::SqueezeExcitation s3;
+    torchx::SeCnnTrunk trunk;
     torch::nn::Conv1d temporal;
     torch::nn::Linear fc;
     torch::nn::Dropout drop;

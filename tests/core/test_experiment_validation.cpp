@@ -11,14 +11,6 @@ using namespace mer::test;
 
 namespace {
 
-const mer::PluginRegistry& registry() {
-    static const mer::PluginRegistry r = [] {
-        mer::PluginRegistry reg;
-        reg.scan({plugin_dir()});
-        return reg;
-    }();
-    return r;
-}
 
 const char* kValid = R"(name: ok
 seed: 3

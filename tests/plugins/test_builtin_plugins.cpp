@@ -11,14 +11,6 @@ using namespace mer::test;
 using nlohmann::json;
 
 namespace {
-const mer::PluginRegistry& registry() {
-    static const mer::PluginRegistry r = [] {
-        mer::PluginRegistry reg;
-        reg.scan({plugin_dir()});
-        return reg;
-    }();
-    return r;
-}
 
 json table_params(const std::filesystem::path& csv) {
     return {{"path", csv.string()},

@@ -23,19 +23,7 @@ using nlohmann::json;
 
 namespace {
 
-const mer::PluginRegistry& registry() {
-    static const mer::PluginRegistry r = [] {
-        mer::PluginRegistry reg;
-        reg.scan({plugin_dir()});
-        return reg;
-    }();
-    return r;
-}
 
-// Parameters with the plugin's defaults filled in.
-json with_defaults(const std::string& plugin, json params = json::object()) {
-    return mer::SchemaValidator(registry().get(plugin).schema).with_defaults(std::move(params));
-}
 
 // y0 = 3·x0 − 2·x1 + sin-shaped x2 term, y1 = 2·(x0² − 1) ± 1.5 by the sign
 // of x3 (mostly invisible to a linear model), plus

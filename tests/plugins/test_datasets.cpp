@@ -18,14 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const mer::PluginRegistry& registry() {
-    static const mer::PluginRegistry r = [] {
-        mer::PluginRegistry reg;
-        reg.scan({plugin_dir()});
-        return reg;
-    }();
-    return r;
-}
 
 std::vector<float> short_tone(double hz) {
     std::vector<float> out(22050);

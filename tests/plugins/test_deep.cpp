@@ -20,18 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const mer::PluginRegistry& registry() {
-    static const mer::PluginRegistry r = [] {
-        mer::PluginRegistry reg;
-        reg.scan({plugin_dir()});
-        return reg;
-    }();
-    return r;
-}
 
-json with_defaults(const std::string& plugin, json params = json::object()) {
-    return mer::SchemaValidator(registry().get(plugin).schema).with_defaults(std::move(params));
-}
 
 const std::vector<std::string> kModels{"regressor.cnn", "regressor.se_temporal_cnn", "regressor.cnn_gru",
                                        "regressor.cnn_gru_attention"};

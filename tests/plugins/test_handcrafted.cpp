@@ -18,14 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const mer::PluginRegistry& registry() {
-    static const mer::PluginRegistry r = [] {
-        mer::PluginRegistry reg;
-        reg.scan({plugin_dir()});
-        return reg;
-    }();
-    return r;
-}
 
 json params(int n_mfcc = 40, std::vector<std::string> stats = {"mean", "std"}) {
     return {{"groups", {"mfcc", "chroma", "mel", "contrast", "tonnetz"}},

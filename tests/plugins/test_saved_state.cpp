@@ -18,18 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const mer::PluginRegistry& registry() {
-    static const mer::PluginRegistry r = [] {
-        mer::PluginRegistry reg;
-        reg.scan({plugin_dir()});
-        return reg;
-    }();
-    return r;
-}
 
-json defaults(const std::string& plugin, json params = json::object()) {
-    return mer::SchemaValidator(registry().get(plugin).schema).with_defaults(std::move(params));
-}
 
 mer::SongTable table(int n, std::uint64_t seed) {
     std::mt19937_64 rng(seed);
@@ -60,11 +49,11 @@ TEST_CASE("fitted regressors and transforms reload into identical outputs", "[bu
     for (const auto& p : registry().plugins()) {
         if (p.kind != "regressor" || p.name.find("cnn") != std::string::npos) continue;  // chunk models: test_deep
         INFO(p.name);
-        auto fitted = registry().create<mer::RegressorPlugin>(p.name, defaults(p.name));
+        auto fitted = registry().create<mer::RegressorPlugin>(p.name, with_defaults(p.name));
         fitted->fit(train, nullptr, {}, ctx);
         const std::string folder = (dir / p.name).string();
         fitted->save(folder);
-        auto fresh = registry().create<mer::RegressorPlugin>(p.name, defaults(p.name));
+        auto fresh = registry().create<mer::RegressorPlugin>(p.name, with_defaults(p.name));
         fresh->load(folder);
         CHECK(fresh->predict(test) == fitted->predict(test));
     }
@@ -73,7 +62,7 @@ TEST_CASE("fitted regressors and transforms reload into identical outputs", "[bu
         json overrides = json::object();
         if (std::string(name) == "transform.select_pearson") overrides = {{"k", 2}};
         if (std::string(name) == "transform.select_shap") overrides = {{"k", 2}, {"write_values", false}};
-        const json params = defaults(name, overrides);
+        const json params = with_defaults(name, overrides);
         auto fitted = registry().create<mer::TransformPlugin>(name, params);
         fitted->fit({&train}, ctx);
         fitted->save((dir / name).string());

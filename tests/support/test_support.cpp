@@ -1,6 +1,9 @@
 // Implementation of the test helpers.
 #include "tests/support/test_support.hpp"
 
+#include "core/graph/schema.hpp"
+#include "core/plugin/registry.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +21,19 @@ fs::path source_dir() { return MER_TEST_SOURCE_DIR; }
 fs::path mer_run() { return build_dir() / "bin" / "mer-run"; }
 fs::path plugin_dir() { return build_dir() / "plugins"; }
 fs::path test_plugin_dir(const std::string& which) { return build_dir() / "test-plugins" / which; }
+
+const mer::PluginRegistry& registry() {
+    static const mer::PluginRegistry r = [] {
+        mer::PluginRegistry reg;
+        reg.scan({plugin_dir()});
+        return reg;
+    }();
+    return r;
+}
+
+nlohmann::json with_defaults(const std::string& plugin, nlohmann::json params) {
+    return mer::SchemaValidator(registry().get(plugin).schema).with_defaults(std::move(params));
+}
 
 TempDir::TempDir() {
     std::string pattern = (fs::temp_directory_path() / "mer-test-XXXXXX").string();

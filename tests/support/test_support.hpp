@@ -4,10 +4,24 @@
 
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 namespace mer::test {
+
+}  // namespace mer::test
+
+namespace mer {
+class PluginRegistry;
+}
+
+namespace mer::test {
+
+// The plugins in build/plugins, scanned once.
+const mer::PluginRegistry& registry();
+// `params` with the plugin's schema defaults filled in.
+nlohmann::json with_defaults(const std::string& plugin, nlohmann::json params = nlohmann::json::object());
 
 // Paths of the build being tested (compile definitions from tests/CMakeLists.txt).
 std::filesystem::path build_dir();
