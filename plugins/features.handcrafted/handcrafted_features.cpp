@@ -24,6 +24,7 @@
 #include "core/dsp/mel.hpp"
 #include "core/dsp/stft.hpp"
 #include "core/plugin/features.hpp"
+#include "core/plugin/parallel.hpp"
 #include "core/run/files.hpp"
 
 namespace mer::plugins {
@@ -84,33 +85,13 @@ public:
         if (songs.audio_paths.empty())
             throw Error("features.handcrafted needs songs with audio; use a dataset such as dataset.deam or dataset.manifest",
                         Location::of_node(ctx.node));
-        const std::size_t n = songs.size();
-        std::vector<Eigen::VectorXd> vectors(n);
-        std::vector<std::string> failures(n);
-        std::atomic<std::size_t> next{0}, done{0}, cached{0};
-        auto work = [&] {
-            for (std::size_t i = next++; i < n; i = next++) {
-                try {
-                    bool from_cache = false;
-                    vectors[i] = song_vector(songs.audio_paths[i], ctx.cache_dir, from_cache);
-                    if (from_cache) ++cached;
-                } catch (const Error& e) {
-                    failures[i] = e.message();
-                }
-                ctx.report_progress(++done, n);
-            }
-        };
-        const int threads = std::max(1, std::min<int>(ctx.threads, static_cast<int>(n)));
-        std::vector<std::thread> pool;
-        for (int t = 1; t < threads; ++t) pool.emplace_back(work);
-        work();
-        for (auto& t : pool) t.join();
-
-        std::vector<std::size_t> kept;
-        for (std::size_t i = 0; i < n; ++i) {
-            if (failures[i].empty()) kept.push_back(i);
-            else ctx.skip_song(songs.song_ids[i], songs.audio_paths[i], failures[i]);
-        }
+        std::vector<Eigen::VectorXd> vectors(songs.size());
+        std::atomic<std::size_t> cached{0};
+        const std::vector<std::size_t> kept = for_each_song(songs, ctx, [&](std::size_t i) {
+            bool from_cache = false;
+            vectors[i] = song_vector(songs.audio_paths[i], ctx.cache_dir, from_cache);
+            if (from_cache) ++cached;
+        });
         SongTable out = songs.rows(kept);
         out.feature_names = columns_;
         out.features.resize(static_cast<Eigen::Index>(kept.size()), static_cast<Eigen::Index>(columns_.size()));

@@ -17,6 +17,7 @@
 #include "core/dsp/stft.hpp"
 #include "core/error.hpp"
 #include "core/plugin/features.hpp"
+#include "core/plugin/parallel.hpp"
 #include "core/run/files.hpp"
 
 namespace mer::plugins {
@@ -47,30 +48,13 @@ public:
             throw Error("features.logmel_chunks needs songs with audio; use a dataset such as dataset.deam",
                         Location::of_node(ctx.node));
         if (ctx.cache_dir.empty()) throw Error("features.logmel_chunks keeps its tensors in the cache folder, and none is set");
-        const std::size_t n = songs.size();
-        std::vector<std::string> paths(n), failures(n);
-        std::atomic<std::size_t> next{0}, done{0}, cached{0};
-        auto work = [&] {
-            for (std::size_t i = next++; i < n; i = next++) {
-                try {
-                    bool hit = false;
-                    paths[i] = song_tensor(songs.audio_paths[i], ctx.cache_dir, hit);
-                    if (hit) ++cached;
-                } catch (const Error& e) {
-                    failures[i] = e.message();
-                }
-                ctx.report_progress(++done, n);
-            }
-        };
-        std::vector<std::thread> pool;
-        for (int t = 1; t < std::max(1, std::min<int>(ctx.threads, static_cast<int>(n))); ++t) pool.emplace_back(work);
-        work();
-        for (auto& t : pool) t.join();
-        std::vector<std::size_t> kept;
-        for (std::size_t i = 0; i < n; ++i) {
-            if (failures[i].empty()) kept.push_back(i);
-            else ctx.skip_song(songs.song_ids[i], songs.audio_paths[i], failures[i]);
-        }
+        std::vector<std::string> paths(songs.size());
+        std::atomic<std::size_t> cached{0};
+        const std::vector<std::size_t> kept = for_each_song(songs, ctx, [&](std::size_t i) {
+            bool hit = false;
+            paths[i] = song_tensor(songs.audio_paths[i], ctx.cache_dir, hit);
+            if (hit) ++cached;
+        });
         SongTable out = songs.rows(kept);
         out.feature_names.clear();
         out.features.resize(static_cast<Eigen::Index>(kept.size()), 0);
