@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "core/data/scaler.hpp"
 #include "core/plugin/regressor.hpp"
 #include "core/plugin/state.hpp"
 
@@ -15,16 +16,14 @@ public:
 
     void fit(const mer::SongTable& train, const mer::SongTable*, const mer::EpochCallback&,
              const mer::PluginContext& ctx) override {
-        mean_ = train.features.colwise().mean();
-        scale_ = ((train.features.rowwise() - mean_).array().square().colwise().mean()).sqrt();
-        scale_ = (scale_.array() > 0).select(scale_, 1.0);
-        points_ = standardise(train.features);
+        scaler_.fit(train.features);
+        points_ = scaler_.apply(train.features);
         targets_ = train.targets;
         ctx.info("remembered " + std::to_string(train.size()) + " training songs");
     }
 
     Eigen::MatrixXd predict(const mer::SongTable& songs) const override {
-        const Eigen::MatrixXd query = standardise(songs.features);
+        const Eigen::MatrixXd query = scaler_.apply(songs.features);
         const auto k = std::min<Eigen::Index>(k_, points_.rows());
         Eigen::MatrixXd out(query.rows(), targets_.cols());
         std::vector<Eigen::Index> order(static_cast<std::size_t>(points_.rows()));
@@ -47,26 +46,20 @@ public:
 
     // The fitted model for the run's bundle: the remembered songs and scaling.
     void save(const std::string& dir) const override {
-        mer::save_matrix(dir, "mean", mean_);
-        mer::save_matrix(dir, "scale", scale_);
+        scaler_.save(dir);
         mer::save_matrix(dir, "points", points_);
         mer::save_matrix(dir, "targets", targets_);
     }
     void load(const std::string& dir) override {
-        mean_ = mer::load_matrix(dir, "mean");
-        scale_ = mer::load_matrix(dir, "scale");
+        scaler_.load(dir);
         points_ = mer::load_matrix(dir, "points");
         targets_ = mer::load_matrix(dir, "targets");
     }
 
 private:
-    Eigen::MatrixXd standardise(const Eigen::MatrixXd& x) const {
-        return (x.rowwise() - mean_).array().rowwise() / scale_.array();
-    }
-
     int k_;
     bool by_distance_;
-    Eigen::RowVectorXd mean_, scale_;
+    mer::FeatureScaler scaler_;
     Eigen::MatrixXd points_, targets_;
 };
 

@@ -3,6 +3,7 @@
 // standardised with the training songs and centred targets.
 #include <cmath>
 
+#include "core/data/scaler.hpp"
 #include "core/plugin/regressor.hpp"
 #include "core/plugin/state.hpp"
 
@@ -14,12 +15,9 @@ public:
         : alpha_(p.at("alpha").get<double>()), max_iter_(p.at("max_iter").get<int>()), tol_(p.at("tol").get<double>()) {}
 
     void fit(const SongTable& train, const SongTable*, const EpochCallback&, const PluginContext&) override {
-        const Eigen::MatrixXd& x = train.features;
-        const auto n = static_cast<double>(x.rows());
-        mean_ = x.colwise().mean();
-        scale_ = ((x.rowwise() - mean_).array().square().colwise().sum() / n).sqrt();
-        scale_ = (scale_.array() > 0).select(scale_, 1.0);
-        const Eigen::MatrixXd z = (x.rowwise() - mean_).array().rowwise() / scale_.array();
+        const auto n = static_cast<double>(train.features.rows());
+        scaler_.fit(train.features);
+        const Eigen::MatrixXd z = scaler_.apply(train.features);
         const Eigen::VectorXd column_norms = z.colwise().squaredNorm();
         intercept_ = train.targets.colwise().mean();
         weights_ = Eigen::MatrixXd::Zero(z.cols(), train.targets.cols());
@@ -46,19 +44,16 @@ public:
     }
 
     Eigen::MatrixXd predict(const SongTable& songs) const override {
-        const Eigen::MatrixXd z = (songs.features.rowwise() - mean_).array().rowwise() / scale_.array();
-        return (z * weights_).rowwise() + intercept_;
+        return (scaler_.apply(songs.features) * weights_).rowwise() + intercept_;
     }
 
     void save(const std::string& dir) const override {
-        save_matrix(dir, "mean", mean_);
-        save_matrix(dir, "scale", scale_);
+        scaler_.save(dir);
         save_matrix(dir, "intercept", intercept_);
         save_matrix(dir, "weights", weights_);
     }
     void load(const std::string& dir) override {
-        mean_ = load_matrix(dir, "mean");
-        scale_ = load_matrix(dir, "scale");
+        scaler_.load(dir);
         intercept_ = load_matrix(dir, "intercept");
         weights_ = load_matrix(dir, "weights");
     }
@@ -67,7 +62,8 @@ private:
     double alpha_;
     int max_iter_;
     double tol_;
-    Eigen::RowVectorXd mean_, scale_, intercept_;
+    FeatureScaler scaler_;
+    Eigen::RowVectorXd intercept_;
     Eigen::MatrixXd weights_;
 };
 

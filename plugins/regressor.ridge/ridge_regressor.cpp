@@ -4,6 +4,7 @@
 // (as scikit-learn's Ridge after a StandardScaler).
 #include <Eigen/Cholesky>
 
+#include "core/data/scaler.hpp"
 #include "core/plugin/regressor.hpp"
 #include "core/plugin/state.hpp"
 
@@ -14,12 +15,8 @@ public:
     explicit RidgeRegressor(const nlohmann::json& params) : alpha_(params.at("alpha").get<double>()) {}
 
     void fit(const SongTable& train, const SongTable*, const EpochCallback&, const PluginContext&) override {
-        const Eigen::MatrixXd& x = train.features;
-        mean_ = x.colwise().mean();
-        scale_ = ((x.rowwise() - mean_).array().square().colwise().sum() / static_cast<double>(x.rows())).sqrt();
-        for (Eigen::Index j = 0; j < scale_.size(); ++j)
-            if (scale_(j) == 0.0) scale_(j) = 1.0;  // a constant column gets weight 0
-        const Eigen::MatrixXd z = standardise(x);
+        scaler_.fit(train.features);  // a constant column keeps scale 1 and gets weight 0
+        const Eigen::MatrixXd z = scaler_.apply(train.features);
         intercept_ = train.targets.colwise().mean();
         const Eigen::MatrixXd centred = train.targets.rowwise() - intercept_;
         Eigen::MatrixXd gram = z.transpose() * z;
@@ -30,29 +27,24 @@ public:
     }
 
     Eigen::MatrixXd predict(const SongTable& songs) const override {
-        return (standardise(songs.features) * weights_).rowwise() + intercept_;
+        return (scaler_.apply(songs.features) * weights_).rowwise() + intercept_;
     }
 
     void save(const std::string& dir) const override {
-        save_matrix(dir, "mean", mean_);
-        save_matrix(dir, "scale", scale_);
+        scaler_.save(dir);
         save_matrix(dir, "intercept", intercept_);
         save_matrix(dir, "weights", weights_);
     }
     void load(const std::string& dir) override {
-        mean_ = load_matrix(dir, "mean");
-        scale_ = load_matrix(dir, "scale");
+        scaler_.load(dir);
         intercept_ = load_matrix(dir, "intercept");
         weights_ = load_matrix(dir, "weights");
     }
 
 private:
-    Eigen::MatrixXd standardise(const Eigen::MatrixXd& x) const {
-        return (x.rowwise() - mean_).array().rowwise() / scale_.array();
-    }
-
     double alpha_;
-    Eigen::RowVectorXd mean_, scale_, intercept_;
+    FeatureScaler scaler_;
+    Eigen::RowVectorXd intercept_;
     Eigen::MatrixXd weights_;
 };
 

@@ -6,6 +6,7 @@
 #include <Eigen/Eigenvalues>
 #include <cmath>
 
+#include "core/data/scaler.hpp"
 #include "core/plugin/state.hpp"
 #include "core/plugin/transform.hpp"
 
@@ -17,27 +18,19 @@ public:
         : components_(p.at("components").get<double>()), standardize_(p.at("standardize").get<bool>()) {}
 
     void save(const std::string& dir) const override {
-        save_matrix(dir, "mean", mean_);
-        save_matrix(dir, "scale", scale_);
+        scaler_.save(dir);
         save_matrix(dir, "basis", basis_);
     }
     void load(const std::string& dir) override {
-        mean_ = load_matrix(dir, "mean");
-        scale_ = load_matrix(dir, "scale");
+        scaler_.load(dir);
         basis_ = load_matrix(dir, "basis");
     }
 
 protected:
     void fit(const SongTable& train, const PluginContext& ctx) override {
-        const Eigen::MatrixXd& x = train.features;
-        const auto n = static_cast<double>(x.rows());
-        mean_ = x.colwise().mean();
-        scale_ = Eigen::RowVectorXd::Ones(x.cols());
-        if (standardize_) {
-            scale_ = ((x.rowwise() - mean_).array().square().colwise().sum() / n).sqrt();
-            scale_ = (scale_.array() > 0).select(scale_, 1.0);
-        }
-        const Eigen::MatrixXd z = (x.rowwise() - mean_).array().rowwise() / scale_.array();
+        const auto n = static_cast<double>(train.features.rows());
+        scaler_.fit(train.features, standardize_);
+        const Eigen::MatrixXd z = scaler_.apply(train.features);
         const Eigen::MatrixXd covariance = z.transpose() * z / std::max(1.0, n - 1);
         const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigen(covariance);
         // Eigen sorts ascending; components go largest first.
@@ -65,8 +58,7 @@ protected:
 
     SongTable apply(const SongTable& songs) const override {
         SongTable out = songs;
-        const Eigen::MatrixXd z = (songs.features.rowwise() - mean_).array().rowwise() / scale_.array();
-        out.features = z * basis_;
+        out.features = scaler_.apply(songs.features) * basis_;
         out.feature_names.clear();
         for (Eigen::Index c = 0; c < basis_.cols(); ++c) out.feature_names.push_back(fmt::format("pc_{}", c + 1));
         return out;
@@ -75,7 +67,7 @@ protected:
 private:
     double components_;
     bool standardize_;
-    Eigen::RowVectorXd mean_, scale_;
+    FeatureScaler scaler_;
     Eigen::MatrixXd basis_;
 };
 

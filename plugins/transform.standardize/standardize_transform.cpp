@@ -1,7 +1,7 @@
 // transform.standardize: zero mean and unit variance per feature, with the
 // mean and (population) standard deviation of the training songs only, as
 // scikit-learn's StandardScaler. Constant features are only centred.
-#include "core/plugin/state.hpp"
+#include "core/data/scaler.hpp"
 #include "core/plugin/transform.hpp"
 
 namespace mer::plugins {
@@ -9,35 +9,21 @@ namespace mer::plugins {
 class Standardize : public SingleInputTransform {
 public:
     explicit Standardize(const nlohmann::json& p) : with_std_(p.at("with_std").get<bool>()) {}
-    void save(const std::string& dir) const override {
-        save_matrix(dir, "mean", mean_);
-        save_matrix(dir, "scale", scale_);
-    }
-    void load(const std::string& dir) override {
-        mean_ = load_matrix(dir, "mean");
-        scale_ = load_matrix(dir, "scale");
-    }
+    void save(const std::string& dir) const override { scaler_.save(dir); }
+    void load(const std::string& dir) override { scaler_.load(dir); }
 
 protected:
-    void fit(const SongTable& train, const PluginContext&) override {
-        const auto n = static_cast<double>(std::max<Eigen::Index>(1, train.features.rows()));
-        mean_ = train.features.colwise().mean();
-        scale_ = Eigen::RowVectorXd::Ones(train.features.cols());
-        if (with_std_) {
-            scale_ = ((train.features.rowwise() - mean_).array().square().colwise().sum() / n).sqrt();
-            scale_ = (scale_.array() > 0).select(scale_, 1.0);
-        }
-    }
+    void fit(const SongTable& train, const PluginContext&) override { scaler_.fit(train.features, with_std_); }
 
     SongTable apply(const SongTable& songs) const override {
         SongTable out = songs;
-        out.features = (songs.features.rowwise() - mean_).array().rowwise() / scale_.array();
+        out.features = scaler_.apply(songs.features);
         return out;
     }
 
 private:
     bool with_std_;
-    Eigen::RowVectorXd mean_, scale_;
+    FeatureScaler scaler_;
 };
 
 }  // namespace mer::plugins
