@@ -28,6 +28,32 @@ SongTable SongTable::rows(const std::vector<std::size_t>& rows) const {
     return out;
 }
 
+SongTable SongTable::feature_columns(const std::vector<Eigen::Index>& columns) const {
+    SongTable out = *this;
+    out.feature_names.clear();
+    out.features.resize(features.rows(), static_cast<Eigen::Index>(columns.size()));
+    for (std::size_t j = 0; j < columns.size(); ++j) {
+        out.feature_names.push_back(feature_names.at(static_cast<std::size_t>(columns[j])));
+        out.features.col(static_cast<Eigen::Index>(j)) = features.col(columns[j]);
+    }
+    return out;
+}
+
+Eigen::MatrixXd rows_to_matrix(const std::vector<std::vector<double>>& rows, std::size_t columns) {
+    Eigen::MatrixXd m(static_cast<Eigen::Index>(rows.size()), static_cast<Eigen::Index>(columns));
+    for (std::size_t r = 0; r < rows.size(); ++r)
+        for (std::size_t c = 0; c < columns; ++c) m(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c)) = rows[r].at(c);
+    return m;
+}
+
+std::vector<Eigen::Index> largest_scores(const Eigen::VectorXd& scores, std::size_t k) {
+    std::vector<Eigen::Index> order(static_cast<std::size_t>(scores.size()));
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<Eigen::Index>(i);
+    std::stable_sort(order.begin(), order.end(), [&](Eigen::Index a, Eigen::Index b) { return scores(a) > scores(b); });
+    order.resize(std::min(order.size(), k));
+    return order;
+}
+
 static int index_of(const std::vector<std::string>& names, const std::string& name) {
     auto it = std::find(names.begin(), names.end(), name);
     return it == names.end() ? -1 : static_cast<int>(it - names.begin());

@@ -52,6 +52,9 @@ struct SongTable {
     // The rows at `rows`, in that order; every column kept.
     SongTable rows(const std::vector<std::size_t>& rows) const;
 
+    // Only the feature columns at `columns`, in that order; everything else kept.
+    SongTable feature_columns(const std::vector<Eigen::Index>& columns) const;
+
     // Index of a target or feature column, or -1.
     int target_index(const std::string& name) const;
     int feature_index(const std::string& name) const;
@@ -59,5 +62,12 @@ struct SongTable {
     // Throws mer::Error when the columns and rows disagree in size.
     void check_shapes(const std::string& who) const;
 };
+
+// Per-song rows of values (as datasets collect them) as a songs × columns matrix.
+Eigen::MatrixXd rows_to_matrix(const std::vector<std::vector<double>>& rows, std::size_t columns);
+
+// Indices of the k largest scores, largest first (ties keep column order):
+// what the feature selections keep.
+std::vector<Eigen::Index> largest_scores(const Eigen::VectorXd& scores, std::size_t k);
 
 }  // namespace mer

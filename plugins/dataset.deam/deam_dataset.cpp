@@ -125,10 +125,7 @@ public:
                 labels.push_back(values);
             }
         }
-        table.targets.resize(static_cast<Eigen::Index>(labels.size()), static_cast<Eigen::Index>(targets_.size()));
-        for (std::size_t r = 0; r < labels.size(); ++r)
-            for (std::size_t c = 0; c < targets_.size(); ++c)
-                table.targets(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c)) = labels[r][c];
+        table.targets = rows_to_matrix(labels, targets_.size());
         table.features.resize(table.targets.rows(), 0);
         if (dynamic_) load_dynamic(annotations, table);
         ctx.info(fmt::format("{} songs with labels and audio ({} of DEAM, {} scale) from {}", table.size(), songs_,

@@ -86,10 +86,7 @@ public:
             if (split_column >= 0) table.assigned_split.push_back(split.empty() ? "train" : split);
             labels.push_back(values);
         }
-        table.targets.resize(static_cast<Eigen::Index>(labels.size()), static_cast<Eigen::Index>(targets_.size()));
-        for (std::size_t r = 0; r < labels.size(); ++r)
-            for (std::size_t c = 0; c < targets_.size(); ++c)
-                table.targets(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c)) = labels[r][c];
+        table.targets = rows_to_matrix(labels, targets_.size());
         table.features.resize(table.targets.rows(), 0);
         ctx.info(fmt::format("{} songs from {}", table.size(), path_));
         return table;

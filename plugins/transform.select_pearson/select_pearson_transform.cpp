@@ -28,33 +28,18 @@ protected:
         for (const auto& target : targets) {
             const int t = train.target_index(target);
             if (t < 0) throw Error("select_pearson: no target '" + target + "' in its input", Location::of_node(ctx.node));
-            std::vector<double> score(static_cast<std::size_t>(train.features.cols()));
+            Eigen::VectorXd score(train.features.cols());
             for (Eigen::Index c = 0; c < train.features.cols(); ++c) {
                 const double r = pearson_r(train.features.col(c), train.targets.col(t));
-                score[static_cast<std::size_t>(c)] = std::isnan(r) ? -1 : std::abs(r);
+                score(c) = std::isnan(r) ? -1 : std::abs(r);
             }
-            std::vector<Eigen::Index> order(score.size());
-            std::iota(order.begin(), order.end(), 0);
-            std::stable_sort(order.begin(), order.end(), [&](Eigen::Index a, Eigen::Index b) {
-                return score[static_cast<std::size_t>(a)] > score[static_cast<std::size_t>(b)];
-            });
-            for (std::size_t i = 0; i < std::min<std::size_t>(order.size(), static_cast<std::size_t>(k_)); ++i)
-                keep.insert(order[i]);
+            for (Eigen::Index c : largest_scores(score, static_cast<std::size_t>(k_))) keep.insert(c);
         }
         kept_.assign(keep.begin(), keep.end());
         ctx.info(fmt::format("fold {}: kept {} features (top {} by |r| per target)", ctx.fold, kept_.size(), k_));
     }
 
-    SongTable apply(const SongTable& songs) const override {
-        SongTable out = songs;
-        out.feature_names.clear();
-        out.features.resize(songs.features.rows(), static_cast<Eigen::Index>(kept_.size()));
-        for (std::size_t j = 0; j < kept_.size(); ++j) {
-            out.feature_names.push_back(songs.feature_names[static_cast<std::size_t>(kept_[j])]);
-            out.features.col(static_cast<Eigen::Index>(j)) = songs.features.col(kept_[j]);
-        }
-        return out;
-    }
+    SongTable apply(const SongTable& songs) const override { return songs.feature_columns(kept_); }
 
 private:
     int k_;

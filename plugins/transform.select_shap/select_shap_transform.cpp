@@ -29,10 +29,7 @@ protected:
         for (Eigen::Index t = 0; t < train.targets.cols(); ++t) {
             const Eigen::MatrixXd shap = trees_.contributions(train, static_cast<std::size_t>(t));
             const Eigen::VectorXd importance = shap.leftCols(train.features.cols()).cwiseAbs().colwise().mean();
-            std::vector<Eigen::Index> order(static_cast<std::size_t>(importance.size()));
-            std::iota(order.begin(), order.end(), 0);
-            std::stable_sort(order.begin(), order.end(), [&](Eigen::Index a, Eigen::Index b) { return importance(a) > importance(b); });
-            for (std::size_t i = 0; i < std::min<std::size_t>(order.size(), static_cast<std::size_t>(k_)); ++i) keep.insert(order[i]);
+            for (Eigen::Index c : largest_scores(importance, static_cast<std::size_t>(k_))) keep.insert(c);
             if (write_values_ && ctx.fold == 0 && !ctx.work_dir.empty())
                 write_matrix(ctx.work_dir + "/shap_" + ctx.node + "_" + train.target_names[static_cast<std::size_t>(t)] + ".csv",
                              train, shap.leftCols(train.features.cols()));
@@ -43,16 +40,7 @@ protected:
         ctx.info(fmt::format("fold {}: kept {} features (top {} by mean |SHAP| per target)", ctx.fold, kept_.size(), k_));
     }
 
-    SongTable apply(const SongTable& songs) const override {
-        SongTable out = songs;
-        out.feature_names.clear();
-        out.features.resize(songs.features.rows(), static_cast<Eigen::Index>(kept_.size()));
-        for (std::size_t j = 0; j < kept_.size(); ++j) {
-            out.feature_names.push_back(songs.feature_names[static_cast<std::size_t>(kept_[j])]);
-            out.features.col(static_cast<Eigen::Index>(j)) = songs.features.col(kept_[j]);
-        }
-        return out;
-    }
+    SongTable apply(const SongTable& songs) const override { return songs.feature_columns(kept_); }
 
 private:
     static xgb::BoostedTreesSettings settings(const nlohmann::json& p) {
