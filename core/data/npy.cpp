@@ -10,35 +10,8 @@
 
 namespace mer {
 
-namespace {
-
-template <class Scalar>
-std::string npy_bytes(const Scalar* data, Eigen::Index rows, Eigen::Index cols, bool one_dimensional) {
-    const char* descr = sizeof(Scalar) == 4 ? "<f4" : "<f8";
-    std::string shape = one_dimensional ? "(" + std::to_string(rows) + ",)"
-                                        : "(" + std::to_string(rows) + ", " + std::to_string(cols) + ")";
-    std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
-    // Magic (6) + version (2) + length (2) + header, padded with spaces to a
-    // multiple of 64 and ended by a newline.
-    const std::size_t total = 10 + header.size() + 1;
-    header.append((64 - total % 64) % 64, ' ');
-    header += '\n';
-    std::string out("\x93NUMPY\x01\x00", 8);
-    const auto length = static_cast<std::uint16_t>(header.size());
-    out += static_cast<char>(length & 0xff);
-    out += static_cast<char>(length >> 8);
-    out += header;
-    // C order: row by row.
-    for (Eigen::Index r = 0; r < rows; ++r)
-        for (Eigen::Index c = 0; c < cols; ++c) {
-            const Scalar v = data[c * rows + r];  // Eigen stores column-major
-            out.append(reinterpret_cast<const char*>(&v), sizeof v);
-        }
-    return out;
-}
-
-}  // namespace
-
+// Magic, version, header length and the header dict, padded with spaces to a
+// multiple of 64 bytes and ended by a newline (format 1.0).
 static std::string header_for(const char* descr, const std::vector<std::size_t>& shape) {
     std::string dims;
     for (std::size_t d : shape) dims += std::to_string(d) + ", ";
@@ -54,6 +27,25 @@ static std::string header_for(const char* descr, const std::vector<std::size_t>&
     out += static_cast<char>(length >> 8);
     return out + header;
 }
+
+namespace {
+
+template <class Scalar>
+std::string npy_bytes(const Scalar* data, Eigen::Index rows, Eigen::Index cols, bool one_dimensional) {
+    const char* descr = sizeof(Scalar) == 4 ? "<f4" : "<f8";
+    std::vector<std::size_t> shape{static_cast<std::size_t>(rows)};
+    if (!one_dimensional) shape.push_back(static_cast<std::size_t>(cols));
+    std::string out = header_for(descr, shape);
+    // C order: row by row.
+    for (Eigen::Index r = 0; r < rows; ++r)
+        for (Eigen::Index c = 0; c < cols; ++c) {
+            const Scalar v = data[c * rows + r];  // Eigen stores column-major
+            out.append(reinterpret_cast<const char*>(&v), sizeof v);
+        }
+    return out;
+}
+
+}  // namespace
 
 void write_npy(const std::filesystem::path& path, const float* data, const std::vector<std::size_t>& shape) {
     std::size_t count = 1;
