@@ -13,6 +13,16 @@ using namespace mer::test;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+namespace {
+// The comma-separated fields of a line (the test files hold no quoted commas).
+std::vector<std::string> fields(const std::string& line) {
+    std::vector<std::string> out;
+    std::stringstream cells(line);
+    for (std::string cell; std::getline(cells, cell, ',');) out.push_back(cell);
+    return out;
+}
+}  // namespace
+
 TEST_CASE("predict reproduces the run's predictions and rates a folder", "[predict][cli]") {
     TempDir dir;
     REQUIRE(run_mer({"synth", "--out", "corpus", "--songs", "12", "--seconds", "4", "--seed", "9"}, dir.path()).exit_code == 0);
@@ -35,9 +45,7 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
     std::string line;
     std::getline(lines, line);
     while (std::getline(lines, line)) {
-        std::vector<std::string> f;
-        std::stringstream cells(line);
-        for (std::string cell; std::getline(cells, cell, ',');) f.push_back(cell);
+        const std::vector<std::string> f = fields(line);
         expected[f[1]][f[3]] = f[5];
     }
     REQUIRE(expected.size() == 3);
@@ -58,9 +66,7 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
     CHECK(line == "path,valence,arousal,quadrant,error");
     int checked = 0;
     while (std::getline(out, line)) {
-        std::vector<std::string> f;
-        std::stringstream cells(line);
-        for (std::string cell; std::getline(cells, cell, ',');) f.push_back(cell);
+        const std::vector<std::string> f = fields(line);
         const std::string song = fs::path(f[0]).stem().string();
         if (expected.count(song)) {
             CHECK(f[1] == expected[song]["valence"]);
