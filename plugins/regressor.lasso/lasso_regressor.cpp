@@ -3,9 +3,8 @@
 // standardised with the training songs and centred targets.
 #include <cmath>
 
-#include "core/data/scaler.hpp"
+#include "core/ml/linear_model.hpp"
 #include "core/plugin/regressor.hpp"
-#include "core/plugin/state.hpp"
 
 namespace mer::plugins {
 
@@ -16,13 +15,13 @@ public:
 
     void fit(const SongTable& train, const SongTable*, const EpochCallback&, const PluginContext&) override {
         const auto n = static_cast<double>(train.features.rows());
-        scaler_.fit(train.features);
-        const Eigen::MatrixXd z = scaler_.apply(train.features);
+        model_.scaler.fit(train.features);
+        const Eigen::MatrixXd z = model_.scaler.apply(train.features);
         const Eigen::VectorXd column_norms = z.colwise().squaredNorm();
-        intercept_ = train.targets.colwise().mean();
-        weights_ = Eigen::MatrixXd::Zero(z.cols(), train.targets.cols());
+        model_.intercept = train.targets.colwise().mean();
+        model_.weights = Eigen::MatrixXd::Zero(z.cols(), train.targets.cols());
         for (Eigen::Index t = 0; t < train.targets.cols(); ++t) {
-            Eigen::VectorXd residual = train.targets.col(t).array() - intercept_(t);
+            Eigen::VectorXd residual = train.targets.col(t).array() - model_.intercept(t);
             Eigen::VectorXd w = Eigen::VectorXd::Zero(z.cols());
             for (int sweep = 0; sweep < max_iter_; ++sweep) {
                 double max_change = 0, max_weight = 0;
@@ -39,32 +38,19 @@ public:
                 }
                 if (max_weight == 0 || max_change <= tol_ * max_weight) break;
             }
-            weights_.col(t) = w;
+            model_.weights.col(t) = w;
         }
     }
 
-    Eigen::MatrixXd predict(const SongTable& songs) const override {
-        return (scaler_.apply(songs.features) * weights_).rowwise() + intercept_;
-    }
-
-    void save(const std::string& dir) const override {
-        scaler_.save(dir);
-        save_matrix(dir, "intercept", intercept_);
-        save_matrix(dir, "weights", weights_);
-    }
-    void load(const std::string& dir) override {
-        scaler_.load(dir);
-        intercept_ = load_matrix(dir, "intercept");
-        weights_ = load_matrix(dir, "weights");
-    }
+    Eigen::MatrixXd predict(const SongTable& songs) const override { return model_.predict(songs.features); }
+    void save(const std::string& dir) const override { model_.save(dir); }
+    void load(const std::string& dir) override { model_.load(dir); }
 
 private:
     double alpha_;
     int max_iter_;
     double tol_;
-    FeatureScaler scaler_;
-    Eigen::RowVectorXd intercept_;
-    Eigen::MatrixXd weights_;
+    LinearModel model_;
 };
 
 }  // namespace mer::plugins

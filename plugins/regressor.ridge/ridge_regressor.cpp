@@ -4,9 +4,8 @@
 // (as scikit-learn's Ridge after a StandardScaler).
 #include <Eigen/Cholesky>
 
-#include "core/data/scaler.hpp"
+#include "core/ml/linear_model.hpp"
 #include "core/plugin/regressor.hpp"
-#include "core/plugin/state.hpp"
 
 namespace mer::plugins {
 
@@ -15,37 +14,24 @@ public:
     explicit RidgeRegressor(const nlohmann::json& params) : alpha_(params.at("alpha").get<double>()) {}
 
     void fit(const SongTable& train, const SongTable*, const EpochCallback&, const PluginContext&) override {
-        scaler_.fit(train.features);  // a constant column keeps scale 1 and gets weight 0
-        const Eigen::MatrixXd z = scaler_.apply(train.features);
-        intercept_ = train.targets.colwise().mean();
-        const Eigen::MatrixXd centred = train.targets.rowwise() - intercept_;
+        model_.scaler.fit(train.features);  // a constant column keeps scale 1 and gets weight 0
+        const Eigen::MatrixXd z = model_.scaler.apply(train.features);
+        model_.intercept = train.targets.colwise().mean();
+        const Eigen::MatrixXd centred = train.targets.rowwise() - model_.intercept;
         Eigen::MatrixXd gram = z.transpose() * z;
         gram.diagonal().array() += alpha_;
         // A tiny jitter keeps alpha = 0 solvable when columns are collinear.
         if (alpha_ == 0.0) gram.diagonal().array() += 1e-10 * std::max(1.0, gram.diagonal().maxCoeff());
-        weights_ = gram.ldlt().solve(z.transpose() * centred);
+        model_.weights = gram.ldlt().solve(z.transpose() * centred);
     }
 
-    Eigen::MatrixXd predict(const SongTable& songs) const override {
-        return (scaler_.apply(songs.features) * weights_).rowwise() + intercept_;
-    }
-
-    void save(const std::string& dir) const override {
-        scaler_.save(dir);
-        save_matrix(dir, "intercept", intercept_);
-        save_matrix(dir, "weights", weights_);
-    }
-    void load(const std::string& dir) override {
-        scaler_.load(dir);
-        intercept_ = load_matrix(dir, "intercept");
-        weights_ = load_matrix(dir, "weights");
-    }
+    Eigen::MatrixXd predict(const SongTable& songs) const override { return model_.predict(songs.features); }
+    void save(const std::string& dir) const override { model_.save(dir); }
+    void load(const std::string& dir) override { model_.load(dir); }
 
 private:
     double alpha_;
-    FeatureScaler scaler_;
-    Eigen::RowVectorXd intercept_;
-    Eigen::MatrixXd weights_;
+    LinearModel model_;
 };
 
 }  // namespace mer::plugins

@@ -1,0 +1,20 @@
+// LinearModel's bundle files.
+#include "core/ml/linear_model.hpp"
+
+#include "core/plugin/state.hpp"
+
+namespace mer {
+
+void LinearModel::save(const std::string& dir) const {
+    scaler.save(dir);
+    save_matrix(dir, "intercept", intercept);
+    save_matrix(dir, "weights", weights);
+}
+
+void LinearModel::load(const std::string& dir) {
+    scaler.load(dir);
+    intercept = load_matrix(dir, "intercept");
+    weights = load_matrix(dir, "weights");
+}
+
+}  // namespace mer
