@@ -20,7 +20,8 @@ cp "$work/build/regressor.knn.so" "$work/plugins/"
 
 export MER_PLUGIN_PATH="$work/plugins"
 cd "$work"
-"$build_dir/bin/mer-run" plugins | tee plugins.txt | grep -q "^regressor.knn  1.0.0  (regressor)" \
+"$build_dir/bin/mer-run" plugins >plugins.txt
+grep -q "^regressor.knn  1.0.0  (regressor)" plugins.txt \
   || { echo "regressor.knn not listed:"; cat plugins.txt; exit 1; }
 "$build_dir/bin/mer-run" synth-table --out songs.csv --songs 100 >/dev/null
 cat > knn.yaml <<'YAML'
@@ -32,7 +33,7 @@ evaluation: {split: {kind: kfold, k: 4}}
 YAML
 "$build_dir/bin/mer-run" validate knn.yaml
 run_dir=$("$build_dir/bin/mer-run" run knn.yaml --quiet)
-r2=$(grep -o '"mean": [-0-9.e]*' "$run_dir/summary.json" | head -1 | awk '{print $2}')
+r2=$(awk 'match($0, /"mean": [-0-9.e]+/) { print substr($0, RSTART + 8, RLENGTH - 8); exit }' "$run_dir/summary.json")
 echo "regressor.knn valence R² over 4 folds: $r2"
 awk -v r2="$r2" 'BEGIN { exit !(r2 > 0.2) }' || { echo "knn did not learn (R² $r2)"; exit 1; }
 grep -q "regressor.knn" "$run_dir/plugins.lock"
