@@ -3,11 +3,37 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "core/dsp/mel.hpp"
 
 namespace mer::dsp {
+
+namespace {
+
+// The q smallest and the q largest of s[0 … n), each in ascending order, as
+// the ends of a full sort. One pass with two small sorted buffers: almost
+// every value fails the first comparison.
+void smallest_and_largest(const float* s, int n, int q, float* low, float* high) {
+    std::fill(low, low + q, std::numeric_limits<float>::infinity());
+    std::fill(high, high + q, -std::numeric_limits<float>::infinity());
+    for (int i = 0; i < n; ++i) {
+        const float v = s[i];
+        if (v < low[q - 1]) {
+            int j = q - 1;
+            for (; j > 0 && low[j - 1] > v; --j) low[j] = low[j - 1];
+            low[j] = v;
+        }
+        if (v > high[0]) {
+            int j = 0;
+            for (; j + 1 < q && high[j + 1] < v; ++j) high[j] = high[j + 1];
+            high[j] = v;
+        }
+    }
+}
+
+}  // namespace
 
 Eigen::MatrixXd spectral_contrast(const Eigen::MatrixXf& S, int sr, int n_fft, double fmin, int n_bands,
                                   double quantile) {
@@ -17,7 +43,6 @@ Eigen::MatrixXd spectral_contrast(const Eigen::MatrixXf& S, int sr, int n_fft, d
     for (int i = 1; i < n_bands + 2; ++i) edges[static_cast<std::size_t>(i)] = fmin * std::pow(2.0, i - 1);
 
     Eigen::MatrixXd peak(n_bands + 1, frames), valley(n_bands + 1, frames);
-    std::vector<float> band;
     for (int k = 0; k <= n_bands; ++k) {
         // Bins with lo ≤ f ≤ hi; later bands also take the bin just below;
         // the last band runs to Nyquist; all but the last drop their top bin.
@@ -34,26 +59,17 @@ Eigen::MatrixXd spectral_contrast(const Eigen::MatrixXf& S, int sr, int n_fft, d
         if (k == n_bands) last = bins - 1;
         const int selected = last - first + 1;
         const int used_last = k < n_bands ? last - 1 : last;
-        const int q = std::max(1, static_cast<int>(std::nearbyint(quantile * selected)));  // rint: half to even
         const int n = used_last - first + 1;
-        band.resize(static_cast<std::size_t>(n));
+        if (n < 1) continue;
+        // rint (half to even), at least 1, at most the band (numpy's slice [:q]).
+        const int q = std::min(n, std::max(1, static_cast<int>(std::nearbyint(quantile * selected))));
+        std::vector<float> lowest(static_cast<std::size_t>(q)), highest(static_cast<std::size_t>(q));
         for (Eigen::Index t = 0; t < frames; ++t) {
-            const float* s = S.col(t).data();
-            std::copy(s + first, s + used_last + 1, band.begin());
-            // Only the q smallest and q largest matter: select them, then
-            // order each group so the sums run as over a full sort.
-            if (n >= 2 * q) {
-                std::nth_element(band.begin(), band.begin() + (q - 1), band.end());
-                std::sort(band.begin(), band.begin() + q);
-                std::nth_element(band.begin() + q, band.begin() + (n - q), band.end());
-                std::sort(band.begin() + (n - q), band.end());
-            } else {
-                std::sort(band.begin(), band.end());
-            }
-            // numpy's float32 mean (pairwise summation is exact enough for q ≤ 9 terms).
+            smallest_and_largest(S.col(t).data() + first, n, q, lowest.data(), highest.data());
+            // numpy's float32 mean over the sorted band's ends (pairwise
+            // summation is exact enough for q ≤ 9 terms).
             float low = 0, high = 0;
-            for (int i = 0; i < q; ++i) low += band[static_cast<std::size_t>(i)];
-            for (int i = n - q; i < n; ++i) high += band[static_cast<std::size_t>(i)];
+            for (int i = 0; i < q; ++i) low += lowest[static_cast<std::size_t>(i)], high += highest[static_cast<std::size_t>(i)];
             valley(k, t) = low / static_cast<float>(q);
             peak(k, t) = high / static_cast<float>(q);
         }

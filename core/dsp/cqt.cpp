@@ -9,8 +9,12 @@
 #include <cmath>
 #include <complex>
 #include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
 
 #include "core/audio/audio.hpp"
+#include "core/dsp/frame_fft.hpp"
 #include "core/dsp/stft.hpp"
 
 namespace mer::dsp {
@@ -21,19 +25,24 @@ using cf = std::complex<float>;
 
 // A sparsified filter kept as the dense band between its first and last
 // non-zero bin (zeros inside the band add nothing), split into real and
-// imaginary parts so the per-frame product vectorises.
+// imaginary parts.
 struct SparseRow {
     int first = 0;
     std::vector<float> re, im;
 };
 
 // One octave's filters in the frequency domain (bins 0 … n_fft/2).
-std::vector<SparseRow> octave_filters(const std::vector<double>& freqs, double sr, double alpha, double filter_scale,
-                                      double sparsity, double rescale, int& n_fft) {
+struct OctaveFilters {
+    int n_fft = 0;
+    std::vector<SparseRow> rows;
+};
+
+OctaveFilters octave_filters(const std::vector<double>& freqs, double sr, double alpha, double filter_scale,
+                             double sparsity, double rescale) {
     std::vector<double> lengths;
     for (double f : freqs) lengths.push_back(filter_scale / alpha * sr / f);
     const double max_length = *std::max_element(lengths.begin(), lengths.end());
-    n_fft = static_cast<int>(std::pow(2.0, std::ceil(std::log2(max_length))));
+    const int n_fft = static_cast<int>(std::pow(2.0, std::ceil(std::log2(max_length))));
     const kissfft<double> fft(static_cast<std::size_t>(n_fft), false);
 
     std::vector<SparseRow> rows;
@@ -87,7 +96,26 @@ std::vector<SparseRow> octave_filters(const std::vector<double>& freqs, double s
         }
         rows.push_back(std::move(row));
     }
-    return rows;
+    return {n_fft, std::move(rows)};
+}
+
+// The filters depend on the octave's frequencies and rate only, and
+// estimate_tuning returns one of 100 values: build each set once per process
+// (a few ms per song otherwise), shared by all threads.
+std::shared_ptr<const OctaveFilters> cached_octave_filters(const std::vector<double>& freqs, double sr, double alpha,
+                                                           double filter_scale, double sparsity, double rescale) {
+    static std::mutex mutex;
+    static std::map<std::vector<double>, std::shared_ptr<const OctaveFilters>> cache;
+    std::vector<double> key = freqs;
+    key.insert(key.end(), {sr, alpha, filter_scale, sparsity, rescale});
+    {
+        const std::lock_guard<std::mutex> lock(mutex);
+        if (const auto hit = cache.find(key); hit != cache.end()) return hit->second;
+    }
+    auto built = std::make_shared<const OctaveFilters>(octave_filters(freqs, sr, alpha, filter_scale, sparsity, rescale));
+    const std::lock_guard<std::mutex> lock(mutex);
+    if (cache.size() >= 4096) cache.clear();
+    return cache.emplace(std::move(key), std::move(built)).first->second;
 }
 
 }  // namespace
@@ -115,29 +143,30 @@ Eigen::MatrixXf cqt_magnitude(const std::vector<float>& y, int sr, double tuning
     for (int i = 0; i < n_octaves; ++i) {
         const int hi = s.n_bins - bpo * i, lo = std::max(0, s.n_bins - bpo * (i + 1));
         std::vector<double> octave_freqs(freqs.begin() + lo, freqs.begin() + hi);
-        int n_fft = 0;
-        const auto filters = octave_filters(octave_freqs, octave_sr, alpha, s.filter_scale, s.sparsity,
-                                            std::sqrt(sr / octave_sr), n_fft);
-        Eigen::MatrixXcf response(static_cast<Eigen::Index>(filters.size()), frame_count(signal.size(), hop));
-        std::vector<float> column_re(static_cast<std::size_t>(n_fft / 2 + 1)), column_im(column_re.size());
-        for_each_rectangular_frame(signal, n_fft, hop, [&](int t, const cf* column) {
-            for (std::size_t k = 0; k < column_re.size(); ++k) column_re[k] = column[k].real(), column_im[k] = column[k].imag();
+        const auto basis = cached_octave_filters(octave_freqs, octave_sr, alpha, s.filter_scale, s.sparsity,
+                                                 std::sqrt(sr / octave_sr));
+        const auto& filters = basis->rows;
+        // Rectangular-window frames, FrameFft::lanes at a time; each filter's
+        // product runs over its band for all lanes at once.
+        const int frames = frame_count(signal.size(), hop);
+        Eigen::MatrixXcf response(static_cast<Eigen::Index>(filters.size()), frames);
+        FrameFft<float> fft(basis->n_fft);
+        using Vec = FrameFft<float>::Vec;
+        for (int first = 0; first < frames; first += fft.lanes) {
+            fft.transform_frames(signal.data(), signal.size(), hop, first, {});
+            const int count = std::min(fft.lanes, frames - first);
             for (std::size_t b = 0; b < filters.size(); ++b) {
                 const auto& row = filters[b];
-                const float* xr = column_re.data() + row.first;
-                const float* xi = column_im.data() + row.first;
-                const float* fr = row.re.data();
-                const float* fi = row.im.data();
-                const std::size_t n = row.re.size();
-                float re = 0, im = 0;
-#pragma omp simd reduction(+ : re, im)
-                for (std::size_t k = 0; k < n; ++k) {
-                    re += fr[k] * xr[k] - fi[k] * xi[k];
-                    im += fr[k] * xi[k] + fi[k] * xr[k];
+                const Vec* xr = fft.real() + row.first;
+                const Vec* xi = fft.imag() + row.first;
+                Vec re{}, im{};
+                for (std::size_t k = 0; k < row.re.size(); ++k) {
+                    re += xr[k] * row.re[k] - xi[k] * row.im[k];
+                    im += xi[k] * row.re[k] + xr[k] * row.im[k];
                 }
-                response(static_cast<Eigen::Index>(b), t) = cf(re, im);
+                for (int l = 0; l < count; ++l) response(static_cast<Eigen::Index>(b), first + l) = cf(re[l], im[l]);
             }
-        });
+        }
         responses.push_back(std::move(response));
         if (hop % 2 == 0 && i + 1 < n_octaves) {
             hop /= 2;
@@ -156,10 +185,10 @@ Eigen::MatrixXf cqt_magnitude(const std::vector<float>& y, int sr, double tuning
         for (int b = 0; b < take; ++b) {
             const int bin = end - take + b;
             const double length = s.filter_scale / alpha * sr / freqs[static_cast<std::size_t>(bin)];
+            const auto scale = static_cast<float>(1.0 / std::sqrt(length));
             for (Eigen::Index t = 0; t < frames; ++t) {
-                const cf v = resp(n - take + b, t);
-                const cf scaled(std::complex<double>(v) / std::sqrt(length));
-                out(bin, t) = std::abs(scaled);
+                const cf v = resp(n - take + b, t) * scale;
+                out(bin, t) = std::sqrt(v.real() * v.real() + v.imag() * v.imag());
             }
         }
         end -= take;

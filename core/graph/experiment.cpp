@@ -177,6 +177,16 @@ LoadedExperiment load_experiment(const std::string& file, const std::vector<std:
                 errors.push_back(std::move(d));
             }
             spec.params = validator.with_defaults(params);
+            if (problems.empty()) {
+                try {
+                    registry.check_params(spec.uses, spec.params);
+                } catch (const std::exception& e) {
+                    const Error* error = dynamic_cast<const Error*>(&e);
+                    errors.push_back({node.contains("params") ? map.key_at(params_pointer) : spec.where,
+                                      "nodes." + id + ".params: " + (error ? error->message() : std::string(e.what())) +
+                                          " [" + spec.uses + "]"});
+                }
+            }
             if (node.contains("grid") && node["grid"].is_object()) {
                 const std::string grid_pointer = pointer_child(pointer, "grid");
                 if (spec.kind != "regressor")

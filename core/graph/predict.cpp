@@ -100,7 +100,7 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
         songs.song_ids.push_back(file);
         songs.groups.push_back(file);
         songs.audio_paths.push_back(file);
-        out.rows.push_back({file, {}, "", ""});
+        out.rows.push_back(Rating{file, {}, "", "", {}});
     }
     songs.features.resize(static_cast<Eigen::Index>(songs.size()), 0);
     songs.targets.resize(static_cast<Eigen::Index>(songs.size()), 0);

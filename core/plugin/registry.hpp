@@ -66,6 +66,10 @@ public:
         return typed;
     }
 
+    // Builds and drops one instance, so that the plugin's own checks of its
+    // parameters (those a schema cannot express) run before anything else.
+    void check_params(const std::string& name, const nlohmann::json& params) const { create_base(name, params); }
+
 private:
     std::shared_ptr<PluginBase> create_base(const std::string& name, const nlohmann::json& params) const;
     void load_file(const std::filesystem::path& file);

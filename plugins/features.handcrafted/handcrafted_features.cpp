@@ -74,11 +74,26 @@ public:
             if (std::find(wanted.begin(), wanted.end(), g) != wanted.end()) groups_.push_back(g);
         if (n_mfcc_ > n_mels_)
             throw Error("n_mfcc (" + std::to_string(n_mfcc_) + ") cannot exceed n_mels (" + std::to_string(n_mels_) + ")");
+        // librosa refuses these rates too: contrast's top band starts at
+        // 6400 Hz; the highest CQT wavelet (a third below C8, tuned up by up to
+        // half a bin) reaches 4.2 kHz.
+        const auto needs = [&](const char* group, int min_hz, const char* why) {
+            if (wants(group) && sr_ < min_hz)
+                throw Error(fmt::format("sample_rate_hz {} is too low for the {} group ({}); use at least {} Hz or leave "
+                                        "{} out of groups",
+                                        sr_, group, why, min_hz, group));
+        };
+        needs("contrast", 12801, "its top band starts at 6400 Hz, which must lie below Nyquist");
+        needs("tonnetz", 8410, "its constant-Q filters reach 4.2 kHz");
         mel_ = mer::dsp::mel_filterbank(sr_, n_fft_, n_mels_, 0.0, sr_ / 2.0).sparseView();
         dct_ = mer::dsp::dct_ortho(n_mfcc_, n_mels_).cast<float>();
         for (const auto& g : groups_)
             for (const auto& s : stats_)
                 for (int r = 1; r <= rows_of(g); ++r) columns_.push_back(fmt::format("{}_{}_{}", g, r, s));
+    }
+
+    bool wants(const std::string& group) const {
+        return std::find(groups_.begin(), groups_.end(), group) != groups_.end();
     }
 
     SongTable extract(const SongTable& songs, const PluginContext& ctx) override {
@@ -160,7 +175,6 @@ private:
     Eigen::VectorXd compute(const std::vector<float>& y, std::map<std::string, Eigen::MatrixXd>* frames) const {
         const auto S = mer::dsp::spectrogram(y.data(), y.size(), n_fft_, hop_);
         std::map<std::string, Eigen::MatrixXd> rows;
-        auto wants = [&](const char* g) { return std::find(groups_.begin(), groups_.end(), g) != groups_.end(); };
         if (wants("mfcc") || wants("mel")) {
             const Eigen::MatrixXf mel = mel_ * S.power;
             if (wants("mel")) rows["mel"] = mel.cast<double>();

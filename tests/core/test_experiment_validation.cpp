@@ -133,6 +133,21 @@ TEST_CASE("bad experiment files: each mistake is named with line and column", "[
                                      "    params: {path: songs.csv}\n    targets: [valence]")),
                    Catch::Contains("only regressor nodes learn targets"));
     }
+    SECTION("a setting only the plugin itself can refuse, caught before anything runs") {
+        const auto e = errors_of(replace(kValid, "    params: {alpha: 2}",
+                                         "    params: {alpha: 2}\n"
+                                         "  feats:\n"
+                                         "    uses: features.handcrafted\n"
+                                         "    inputs: [songs]\n"
+                                         "    params: {n_mfcc: 40, n_mels: 20}"));
+        CHECK_THAT(e, Catch::Contains("exp.yaml:14:5: nodes.feats.params: n_mfcc (40) cannot exceed n_mels (20) "
+                                      "[features.handcrafted]"));
+        CHECK_THAT(errors_of(replace(kValid, "    params: {alpha: 2}",
+                                     "    params: {alpha: 2}\n"
+                                     "  feats: {uses: features.handcrafted, inputs: [songs], "
+                                     "params: {sample_rate_hz: 11025}}")),
+                   Catch::Contains("sample_rate_hz 11025 is too low for the contrast group"));
+    }
     SECTION("a bad --set override") {
         CHECK_THAT(errors_of(kValid, {"seed"}), Catch::Contains("--set: --set 'seed': expected path.to.key=value"));
         CHECK_THAT(errors_of(kValid, {"nodes.ridge.params.alpha=-5"}),
