@@ -12,19 +12,21 @@ namespace mer::dsp {
 double estimate_tuning(const Eigen::MatrixXf& S, int sr, int n_fft, int bins_per_octave) {
     const int bins = static_cast<int>(S.rows());
     const float threshold = 0.1f;
+    // piptrack looks at bins with 150 Hz ≤ f < 4000 Hz only.
+    int k_lo = 0;
+    while (k_lo < bins && static_cast<double>(k_lo) * sr / n_fft < 150.0) ++k_lo;
+    int k_hi = k_lo;
+    while (k_hi < bins && static_cast<double>(k_hi) * sr / n_fft < 4000.0) ++k_hi;
     std::vector<float> pitches, mags;
-    std::vector<float> masked(static_cast<std::size_t>(bins));
     for (Eigen::Index t = 0; t < S.cols(); ++t) {
         const float* s = S.col(t).data();
-        const float ref = threshold * *std::max_element(s, s + bins);
-        for (int k = 0; k < bins; ++k) masked[static_cast<std::size_t>(k)] = s[k] > ref ? s[k] : 0.0f;
-        for (int k = 0; k < bins; ++k) {
-            const double f = static_cast<double>(k) * sr / n_fft;
-            if (f < 150.0 || f >= 4000.0) continue;
+        const float ref = threshold * S.col(t).maxCoeff();
+        const auto masked = [&](int k) { return s[k] > ref ? s[k] : 0.0f; };
+        for (int k = k_lo; k < k_hi; ++k) {
             // Local maximum of the masked spectrum: > the bin below, >= the bin above.
-            const float here = masked[static_cast<std::size_t>(k)];
-            const float below = masked[static_cast<std::size_t>(k > 0 ? k - 1 : 0)];
-            const float above = masked[static_cast<std::size_t>(k + 1 < bins ? k + 1 : k)];
+            const float here = masked(k);
+            const float below = masked(k > 0 ? k - 1 : 0);
+            const float above = masked(k + 1 < bins ? k + 1 : k);
             if (!(here > below && here >= above)) continue;
             // Parabolic interpolation and numpy.gradient, in float32.
             float shift = 0.0f;

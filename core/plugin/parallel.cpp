@@ -6,11 +6,13 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "core/run/heap.hpp"
 
 namespace mer {
 
 std::vector<std::size_t> for_each_song(const SongTable& songs, const PluginContext& ctx,
                                        const std::function<void(std::size_t)>& work) {
+    keep_large_blocks_in_heap();  // each song's buffers are the same size as the last one's
     const std::size_t n = songs.size();
     std::vector<std::string> failures(n);
     std::atomic<std::size_t> next{0}, done{0};

@@ -3,7 +3,6 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
-#include <malloc.h>
 
 #include <filesystem>
 #include <numeric>
@@ -13,6 +12,7 @@
 #include "core/data/npy.hpp"
 #include "core/error.hpp"
 #include "core/run/files.hpp"
+#include "core/run/heap.hpp"
 
 namespace mer::torchx {
 
@@ -187,15 +187,7 @@ void ChunkRegressor::load(const std::string& dir) {
 
 void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
                          const PluginContext& ctx) {
-    // Every batch allocates and frees tens of MiB of activations; glibc hands
-    // blocks that large straight back to the kernel by default, which cost a
-    // third of the training time in page faults. Keep them in the heap.
-    static const bool heap_tuned = [] {
-        mallopt(M_MMAP_THRESHOLD, 512 << 20);
-        mallopt(M_TRIM_THRESHOLD, 1 << 30);
-        return true;
-    }();
-    (void)heap_tuned;
+    keep_large_blocks_in_heap();  // every batch allocates and frees tens of MiB of activations
     torch::manual_seed(ctx.seed);
     at::set_num_threads(std::max(1, ctx.threads));
     state_->device = resolve_device(settings_.device.empty() ? ctx.device : settings_.device);
