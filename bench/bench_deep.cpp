@@ -1,9 +1,10 @@
-// Training throughput of the four log-mel chunk models on CPU: one epoch over
-// a corpus of random 128 × 128 chunks (DEAM-sized songs: 15 chunks each),
-// evaluation passes included, on 2 threads. Prints chunks per second and the
-// epoch time per model.
+// Training throughput of the four log-mel chunk models: one epoch over a
+// corpus of random 128 × 128 chunks (DEAM-sized songs: 15 chunks each),
+// evaluation passes included. Prints the epoch time and chunks per second per
+// model, then saves the model, reloads it on the CPU (as `mer-run predict`
+// does on a machine without a GPU) and prints how far its predictions moved.
 //
-//   build/bin/mer-bench-deep [--songs 32] [--threads 2]
+//   build/bin/mer-bench-deep [--songs 32] [--threads 2] [--device cpu|cuda:N]
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -19,9 +20,11 @@ namespace fs = std::filesystem;
 
 int main(int argc, char** argv) {
     int songs = 32, threads = 2;
+    std::string device = "cpu";
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--songs")) songs = std::stoi(argv[i + 1]);
         if (!std::strcmp(argv[i], "--threads")) threads = std::stoi(argv[i + 1]);
+        if (!std::strcmp(argv[i], "--device")) device = argv[i + 1];
     }
     const fs::path dir = fs::temp_directory_path() / "mer-bench-deep";
     fs::create_directories(dir);
@@ -44,17 +47,26 @@ int main(int argc, char** argv) {
 
     mer::PluginRegistry registry;
     registry.scan(mer::PluginRegistry::default_folders());
-    std::printf("%d songs × 15 chunks, 1 epoch (training + evaluation passes), %d threads\n", songs, threads);
+    std::printf("%d songs × 15 chunks, 1 epoch (training + evaluation passes), %d threads, device %s\n", songs, threads,
+                device.c_str());
     for (const char* name : {"regressor.cnn", "regressor.se_temporal_cnn", "regressor.cnn_gru", "regressor.cnn_gru_attention"}) {
         const auto params = mer::SchemaValidator(registry.get(name).schema).with_defaults({{"epochs", 1}});
         auto model = registry.create<mer::RegressorPlugin>(name, params);
         mer::PluginContext ctx;
         ctx.threads = threads;
         ctx.seed = 1;
+        ctx.device = device;
         const auto start = std::chrono::steady_clock::now();
         model->fit(table, nullptr, {}, ctx);
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        std::printf("%-28s epoch %.1f s, %.0f chunks/s\n", name, seconds, songs * 15 / seconds);
+
+        const Eigen::MatrixXd trained = model->predict(table);
+        model->save((dir / "model").string());
+        auto reloaded = registry.create<mer::RegressorPlugin>(name, params);  // device cpu by default
+        reloaded->load((dir / "model").string());
+        const double moved = (reloaded->predict(table) - trained).cwiseAbs().maxCoeff();
+        std::printf("%-28s epoch %.1f s, %.0f chunks/s; reloaded on the CPU: predictions within %.1e\n", name, seconds,
+                    songs * 15 / seconds, moved);
     }
     fs::remove_all(dir);
     return 0;

@@ -38,7 +38,12 @@ torch::Device resolve_device(const std::string& name) {
     if (!torch::cuda::is_available())
         throw Error("device '" + name + "' was asked for, but this LibTorch has no CUDA device (Debian's libtorch is "
                     "CPU-only; build mer against a CUDA LibTorch, see docs/models.md, or use device: cpu)");
-    return torch::Device(name);
+    const torch::Device device(name);
+    const auto count = static_cast<int>(torch::cuda::device_count());
+    if (device.is_cuda() && device.has_index() && device.index() >= count)
+        throw Error(fmt::format("device '{}' was asked for, but this machine has {} CUDA device{} (cuda:0{})", name,
+                                count, count == 1 ? "" : "s", count > 1 ? fmt::format(" … cuda:{}", count - 1) : ""));
+    return device;
 }
 
 Chunks load_chunks(const SongTable& songs) {
@@ -179,7 +184,8 @@ void ChunkRegressor::load(const std::string& dir) {
     state_->best_epoch = meta.at("best_epoch").get<int>();
     state_->net = make_network(state_->outputs, settings_.dropout);
     torch::serialize::InputArchive archive;
-    archive.load_from((fs::path(dir) / "model.pt").string());
+    // Onto the CPU first: a model trained on a GPU loads on a machine without one.
+    archive.load_from((fs::path(dir) / "model.pt").string(), torch::Device(torch::kCPU));
     state_->net->load(archive);
     state_->device = resolve_device(settings_.device);
     state_->net->to(state_->device);
@@ -243,9 +249,9 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
     if (ctx.resume && !checkpoint.empty() && fs::exists(checkpoint / "state.json")) {
         const auto saved = nlohmann::json::parse(read_text_file(checkpoint / "state.json"));
         torch::serialize::InputArchive weights, best, optimiser_state;
-        weights.load_from((checkpoint / "weights.pt").string());
+        weights.load_from((checkpoint / "weights.pt").string(), state_->device);
         state_->net->load(weights);
-        best.load_from((checkpoint / "best.pt").string());
+        best.load_from((checkpoint / "best.pt").string(), torch::Device(torch::kCPU));  // the CPU generator's state stays there
         for (std::size_t i = 0; i < saved.at("best_tensors").get<std::size_t>(); ++i) {
             torch::Tensor t;
             best.read("w" + std::to_string(i), t);
@@ -255,7 +261,7 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
         best.read("torch_rng", rng_state);
         at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to the global generator
         generator.set_state(rng_state);
-        optimiser_state.load_from((checkpoint / "optimiser.pt").string());
+        optimiser_state.load_from((checkpoint / "optimiser.pt").string(), state_->device);
         optimiser.load(optimiser_state);
         std::istringstream rng(saved.at("shuffle").get<std::string>());
         rng >> shuffle;
