@@ -18,7 +18,7 @@
 
 namespace fs = std::filesystem;
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     int songs = 32, threads = 2;
     std::string device = "cpu";
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -70,4 +70,13 @@ int main(int argc, char** argv) {
     }
     fs::remove_all(dir);
     return 0;
+}
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const mer::Error& e) {
+        std::fprintf(stderr, "error: %s\n", e.message().c_str());
+        return 1;
+    }
 }
