@@ -5,6 +5,10 @@
 // does on a machine without a GPU) and prints how far its predictions moved.
 //
 //   build/bin/mer-bench-deep [--songs 32] [--threads 2] [--device cpu|cuda:N]
+//
+// Like mer-run, it does not link LibTorch itself: the models come from their
+// plugins. (An executable that links a pip LibTorch before libstdc++ binds
+// std::filesystem::remove_all to the broken copy libtorch.so exports.)
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -14,7 +18,7 @@
 #include "core/data/npy.hpp"
 #include "core/graph/schema.hpp"
 #include "core/plugin/registry.hpp"
-#include "core/torch/chunk_regressor.hpp"
+#include "core/plugin/regressor.hpp"
 
 namespace fs = std::filesystem;
 

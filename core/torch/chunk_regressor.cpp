@@ -197,6 +197,10 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
     torch::manual_seed(ctx.seed);
     at::set_num_threads(std::max(1, ctx.threads));
     state_->device = resolve_device(settings_.device.empty() ? ctx.device : settings_.device);
+    if (state_->device.is_cuda()) {  // the same kernels every run, not the fastest of an autotuning pass
+        at::globalContext().setDeterministicCuDNN(true);
+        at::globalContext().setBenchmarkCuDNN(false);
+    }
     const Chunks train_chunks = load_chunks(train);
     const Chunks valid_chunks = validation ? load_chunks(*validation) : Chunks{};
     const Eigen::MatrixXd train_y = chunk_targets(train, train_chunks);

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# On a lent GPU machine that has a CUDA LibTorch (e.g. PyTorch in a venv) but
+# none of mer's Debian packages: builds mer's LibTorch subset (the core
+# pieces it needs, libmer_torch, the four log-mel models, mer-bench-deep) with
+# g++ against that LibTorch and the kit from make-kit.sh, then runs
+# mer-bench-deep on cuda:0 and on the CPU.
+#
+#   bench/gpu-check/device-run.sh [PYTHON] [SONGS]     (from the repository root,
+#                                                       with build/gpu-kit carried)
+set -uo pipefail
+SRC=$(pwd)
+KIT=$SRC/build/gpu-kit
+OUT=$KIT/out
+PY=${1:-/opt/torch/.venv/bin/python}
+[ -x "$PY" ] || PY=$(command -v python3)
+SONGS=${2:-128}
+. "$SRC/bench/gpu-check/sources.sh"
+[ -d "$KIT/include" ] || { echo "no kit at $KIT: run bench/gpu-check/make-kit.sh and carry build/gpu-kit" >&2; exit 1; }
+
+TORCH=$($PY -c 'import torch, os; print(os.path.dirname(torch.__file__))') || exit 1
+TV=$($PY -c 'import torch; print(torch.__version__.split("+")[0])')
+CV=$($PY -c 'import torch; print(torch.version.cuda or "none")')
+ABI=$($PY -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')
+echo "torch $TV, cuda $CV, cxx11 abi $ABI; $(g++ --version | head -1); $(nproc) cores"
+nvidia-smi -L 2>/dev/null || echo "no nvidia-smi"
+mkdir -p "$OUT/bin" "$OUT/plugins" "$OUT/obj" "$OUT/lib"
+
+FLAGS=(-O2 -g1 -std=c++17 -fPIC -w -D_GLIBCXX_USE_CXX11_ABI="$ABI" -I"$SRC"
+       -isystem "$KIT/include" -isystem "$KIT/include/eigen3" -isystem "$KIT/include/x86_64-linux-gnu"
+       -isystem "$TORCH/include" -isystem "$TORCH/include/torch/csrc/api/include"
+       -DMER_TORCH_VERSION="\"$TV\"" -DMER_CUDA_VERSION="\"$CV\"" -DFMT_HEADER_ONLY -DBOOST_ALL_NO_LIB)
+TORCH_LIBS=(-L"$TORCH/lib" -Wl,-rpath,"$TORCH/lib" -Wl,--no-as-needed -ltorch -ltorch_cpu -lc10)
+[ -e "$TORCH/lib/libtorch_cuda.so" ] && TORCH_LIBS+=(-ltorch_cuda -lc10_cuda)
+TORCH_LIBS+=(-Wl,--as-needed -Wl,--allow-shlib-undefined)
+for d in "$TORCH"/../nvidia/*/lib; do [ -d "$d" ] && TORCH_LIBS+=(-Wl,-rpath-link,"$d"); done
+KIT_LIBS=("$KIT/lib/libboost_filesystem.so.1.74.0" "$KIT/lib/libyaml-cpp.so.0.7" "$KIT/lib/libcrypto.so.3" -Wl,-rpath,"$KIT/lib")
+
+compile() {  # SOURCE OBJECT
+  g++ "${FLAGS[@]}" -c "$1" -o "$2" 2> "$2.log" || { echo "compile failed: $1"; grep -m 12 -A6 "error" "$2.log" | head -c 5000; return 1; }
+}
+start=$(date +%s)
+obj() { echo "$OUT/obj/$(echo "$1" | tr / _).o"; }
+pids=()
+for f in "${core_sources[@]}" core/torch/chunk_regressor.cpp bench/bench_deep.cpp; do compile "$f" "$(obj "$f")" & pids+=($!); done
+for m in "${models[@]}"; do
+  compile plugins/regressor.$m/*.cpp "$OUT/obj/$m.o" & pids+=($!)
+  compile "$KIT/gen/regressor.${m}_params_schema.cpp" "$OUT/obj/${m}_schema.o" & pids+=($!)
+done
+failed=0
+for p in "${pids[@]}"; do wait "$p" || failed=1; done
+[ $failed = 0 ] || exit 1
+set -e
+core_objs=(); for f in "${core_sources[@]}"; do core_objs+=("$(obj "$f")"); done
+g++ -shared -o "$OUT/lib/libmer_core.so" "${core_objs[@]}" "${KIT_LIBS[@]}" -ldl
+g++ -shared -o "$OUT/lib/libmer_torch.so" "$(obj core/torch/chunk_regressor.cpp)" -L"$OUT/lib" -lmer_core "${TORCH_LIBS[@]}"
+for m in "${models[@]}"; do
+  g++ -shared -o "$OUT/plugins/regressor.$m.so" "$OUT/obj/$m.o" "$OUT/obj/${m}_schema.o" -L"$OUT/lib" -lmer_torch -lmer_core \
+      "${TORCH_LIBS[@]}" -Wl,-rpath,"$OUT/lib"
+done
+# As mer-run: the benchmark itself does not link LibTorch (see bench_deep.cpp).
+g++ -rdynamic -o "$OUT/bin/mer-bench-deep" "$(obj bench/bench_deep.cpp)" "$SRC/bench/gpu-check/segv.cpp" -L"$OUT/lib" -lmer_core \
+    "${KIT_LIBS[@]}" -Wl,-rpath,"$OUT/lib"
+echo "built in $(( $(date +%s) - start )) s"
+set +e
+export MER_PLUGIN_PATH=
+status=0
+for device in cuda:0 cpu; do
+  "$OUT/bin/mer-bench-deep" --songs "$SONGS" --device "$device" --threads "$(nproc)" || status=1
+done
+exit $status
