@@ -78,13 +78,24 @@ private:
         std::error_code ec;
         if (fs::exists(file, ec)) {
             hit = true;
-            return file.string();
+        } else {
+            const DecodedAudio audio = load_audio(path, sr_, static_cast<double>(chunk_samples_) / sr_);
+            const std::vector<float> chunks = chunk_tensor(audio.samples);
+            fs::create_directories(file.parent_path());
+            const std::size_t count = chunks.size() / static_cast<std::size_t>(n_mels_ * frames_);
+            write_npy(file, chunks.data(), {count, 1, static_cast<std::size_t>(n_mels_), static_cast<std::size_t>(frames_)});
         }
-        const DecodedAudio audio = load_audio(path, sr_, static_cast<double>(chunk_samples_) / sr_);
-        const std::vector<float> chunks = chunk_tensor(audio.samples);
-        fs::create_directories(file.parent_path());
-        const std::size_t count = chunks.size() / static_cast<std::size_t>(n_mels_ * frames_);
-        write_npy(file, chunks.data(), {count, 1, static_cast<std::size_t>(n_mels_), static_cast<std::size_t>(frames_)});
+        // The time axis beside the tensor (for readers such as the attention
+        // output, and Python users): chunk i starts at i · chunk_hop_seconds,
+        // frame f of a chunk is centred f · frame_hop_seconds after its start.
+        const fs::path timing = fs::path(file).replace_extension(".json");
+        if (!fs::exists(timing, ec))
+            write_file_atomic(timing, nlohmann::json{{"audio", path},
+                                                     {"sample_rate_hz", sr_},
+                                                     {"chunk_seconds", static_cast<double>(chunk_samples_) / sr_},
+                                                     {"chunk_hop_seconds", static_cast<double>(chunk_hop_samples_) / sr_},
+                                                     {"frame_hop_seconds", static_cast<double>(hop_) / sr_}}
+                                              .dump(2) + "\n");
         return file.string();
     }
 

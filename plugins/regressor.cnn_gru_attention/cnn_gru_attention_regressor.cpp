@@ -5,6 +5,10 @@
 // researcher can see which moments mattered.
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <optional>
+#include <utility>
+
 #include "core/run/files.hpp"
 #include "core/torch/chunk_regressor.hpp"
 
@@ -54,11 +58,21 @@ protected:
     }
 
 private:
-    // song_id, chunk, step, seconds (from the song's start), weight.
+    // song_id, chunk, step, seconds (the step's centre from the song's
+    // start, from the timing file features.logmel_chunks writes beside each
+    // tensor; empty without one), weight.
     void write_attention(const SongTable& songs, const PluginContext& ctx) const {
         const torchx::Chunks chunks = torchx::load_chunks(songs);
         std::string csv = "song_id,chunk,step,seconds,weight\n";
         std::vector<int> chunk_in_song(songs.size(), 0);
+        std::vector<std::optional<std::pair<double, double>>> timing(songs.size());  // chunk hop, frame hop (s)
+        for (std::size_t i = 0; i < songs.size(); ++i) {
+            const auto file = std::filesystem::path(songs.tensor_paths[i]).replace_extension(".json");
+            std::error_code ec;
+            if (!std::filesystem::exists(file, ec)) continue;
+            const auto t = nlohmann::json::parse(read_text_file(file));
+            timing[i] = std::pair{t.at("chunk_hop_seconds").get<double>(), t.at("frame_hop_seconds").get<double>()};
+        }
         const int64_t batch = 64;
         for (int64_t start = 0; start < chunks.x.size(0); start += batch) {
             const auto rows = chunks.x.slice(0, start, std::min(chunks.x.size(0), start + batch));
@@ -69,10 +83,14 @@ private:
             for (int64_t r = 0; r < w.size(0); ++r) {
                 const auto song = static_cast<std::size_t>(chunks.song_of_chunk[static_cast<std::size_t>(start + r)]);
                 const int chunk = chunk_in_song[song]++;
-                for (int64_t s = 0; s < steps; ++s)
-                    csv += fmt::format("{},{},{},{:.3f},{}\n", csv_field(songs.song_ids[song]), chunk, s,
-                                       chunk * 3.0 + (s + 0.5) * frames_per_step * 512.0 / 22050.0,
+                for (int64_t s = 0; s < steps; ++s) {
+                    const auto& t = timing[song];
+                    const std::string seconds =
+                        t ? fmt::format("{:.3f}", chunk * t->first + (static_cast<double>(s) + 0.5) * frames_per_step * t->second)
+                          : std::string();
+                    csv += fmt::format("{},{},{},{},{}\n", csv_field(songs.song_ids[song]), chunk, s, seconds,
                                        format_number(w[r][s].item<float>()));
+                }
             }
         }
         write_file_atomic(ctx.work_dir + "/attention_" + ctx.node + "_fold" + std::to_string(ctx.fold) + ".csv", csv);

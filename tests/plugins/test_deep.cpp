@@ -7,12 +7,20 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "core/audio/audio.hpp"
+#include "core/data/csv.hpp"
 #include "core/data/npy.hpp"
 #include "core/graph/schema.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
+#include "core/run/files.hpp"
 #include "core/torch/chunk_regressor.hpp"
 #include "tests/support/test_support.hpp"
+
+// LibTorch's headers define glog's CHECK (which aborts on failure) over
+// Catch's; the tests mean Catch's.
+#undef CHECK
+#define CHECK(...) INTERNAL_CATCH_TEST("CHECK", Catch::ResultDisposition::ContinueOnFailure, __VA_ARGS__)
 
 using namespace mer::test;
 using nlohmann::json;
@@ -169,4 +177,57 @@ TEST_CASE("training resumes after the last finished epoch exactly", "[deep][resu
     const Eigen::MatrixXd resumed = run(4, dir / "interrupted", true, &epochs);
     CHECK((epochs == std::vector<int>{3, 4}));
     CHECK(resumed == straight);
+}
+
+TEST_CASE("attention weights are placed in time by the chunks' own timing", "[regressor.cnn_gru_attention]") {
+    TempDir dir;
+    const int sr = 22050;
+    mer::SongTable songs;
+    for (int s = 0; s < 3; ++s) {
+        std::vector<float> y(static_cast<std::size_t>(5 * sr));
+        for (std::size_t i = 0; i < y.size(); ++i)
+            y[i] = 0.3f * static_cast<float>(std::sin(2 * M_PI * (220.0 * (s + 1)) * static_cast<double>(i) / sr));
+        const fs::path file = dir / ("song" + std::to_string(s) + ".wav");
+        mer::write_audio(file, y, sr);
+        songs.song_ids.push_back("s" + std::to_string(s));
+        songs.audio_paths.push_back(file.string());
+    }
+    songs.groups = songs.song_ids;
+    songs.features.resize(3, 0);
+    songs.targets.resize(3, 1);
+    songs.targets << 2, 5, 8;
+    songs.target_names = {"arousal"};
+
+    // 1.5-s chunks every second: 4 chunks per 5-s song, not the default 3-s grid.
+    auto features = registry().create<mer::FeaturesPlugin>(
+        "features.logmel_chunks", with_defaults("features.logmel_chunks", {{"chunk_seconds", 1.5}, {"hop_seconds", 1.0}}));
+    mer::PluginContext ctx = context();
+    ctx.cache_dir = (dir / "cache").string();
+    const mer::SongTable chunked = features->extract(songs, ctx);
+    REQUIRE(chunked.tensor_paths.size() == 3);
+    const json timing = json::parse(mer::read_text_file(fs::path(chunked.tensor_paths[0]).replace_extension(".json")));
+    CHECK(timing.at("chunk_hop_seconds").get<double>() == Approx(1.0));
+    CHECK(timing.at("frame_hop_seconds").get<double>() == Approx(512.0 / sr));
+
+    auto m = model("regressor.cnn_gru_attention", {{"epochs", 1}, {"batch_size", 4}});
+    ctx.work_dir = dir.path().string();
+    ctx.node = "att";
+    ctx.fold = 0;
+    m->fit(chunked, &chunked, {}, ctx);
+
+    const mer::CsvTable csv = mer::read_csv(dir / "attention_att_fold0.csv");
+    const std::vector<std::string> header{"song_id", "chunk", "step", "seconds", "weight"};
+    CHECK(csv.header == header);
+    int steps = 0;
+    for (const auto& row : csv.rows)
+        if (row[0] == "s0" && row[1] == "0") ++steps;
+    REQUIRE(steps > 0);
+    int checked = 0;
+    for (const auto& row : csv.rows) {
+        const int chunk = std::stoi(row[1]), step = std::stoi(row[2]);
+        const double expected = chunk * 1.0 + (step + 0.5) * (128.0 / steps) * 512.0 / sr;
+        CHECK(std::stod(row[3]) == Approx(expected).margin(1e-3));
+        ++checked;
+    }
+    CHECK(checked == 3 * 4 * steps);
 }
