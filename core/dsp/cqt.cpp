@@ -9,9 +9,6 @@
 #include <cmath>
 #include <complex>
 #include <limits>
-#include <map>
-#include <memory>
-#include <mutex>
 
 #include "core/audio/audio.hpp"
 #include "core/dsp/frame_fft.hpp"
@@ -19,25 +16,24 @@
 
 namespace mer::dsp {
 
-namespace {
-
 using cf = std::complex<float>;
 
-// A sparsified filter kept as the dense band between its first and last
+// One octave's filters in the frequency domain (bins 0 … n_fft/2). Each
+// sparsified filter is kept as the dense band between its first and last
 // non-zero bin (zeros inside the band add nothing), split into real and
 // imaginary parts.
-struct SparseRow {
-    int first = 0;
-    std::vector<float> re, im;
-};
-
-// One octave's filters in the frequency domain (bins 0 … n_fft/2).
-struct OctaveFilters {
+struct CqtFilterCache::Filters {
+    struct Row {
+        int first = 0;
+        std::vector<float> re, im;
+    };
     int n_fft = 0;
-    std::vector<SparseRow> rows;
+    std::vector<Row> rows;
 };
 
-OctaveFilters octave_filters(const std::vector<double>& freqs, double sr, double alpha, double filter_scale,
+namespace {
+
+CqtFilterCache::Filters octave_filters(const std::vector<double>& freqs, double sr, double alpha, double filter_scale,
                              double sparsity, double rescale) {
     std::vector<double> lengths;
     for (double f : freqs) lengths.push_back(filter_scale / alpha * sr / f);
@@ -45,7 +41,7 @@ OctaveFilters octave_filters(const std::vector<double>& freqs, double sr, double
     const int n_fft = static_cast<int>(std::pow(2.0, std::ceil(std::log2(max_length))));
     const kissfft<double> fft(static_cast<std::size_t>(n_fft), false);
 
-    std::vector<SparseRow> rows;
+    std::vector<CqtFilterCache::Filters::Row> rows;
     std::vector<std::complex<double>> basis(static_cast<std::size_t>(n_fft)), spectrum(static_cast<std::size_t>(n_fft));
     for (std::size_t j = 0; j < freqs.size(); ++j) {
         const double L = lengths[j];
@@ -86,7 +82,7 @@ OctaveFilters octave_filters(const std::vector<double>& freqs, double sr, double
         int first = bins, last = -1;
         for (int k = 0; k < bins; ++k)
             if (mags[static_cast<std::size_t>(k)] >= threshold) first = std::min(first, k), last = k;
-        SparseRow row;
+        CqtFilterCache::Filters::Row row;
         row.first = first;
         for (int k = first; k <= last; ++k) {
             const bool kept = mags[static_cast<std::size_t>(k)] >= threshold;
@@ -99,26 +95,21 @@ OctaveFilters octave_filters(const std::vector<double>& freqs, double sr, double
     return {n_fft, std::move(rows)};
 }
 
-// The filters depend on the octave's frequencies and rate only, and
-// estimate_tuning returns one of 100 values: build each set once per process
-// (a few ms per song otherwise), shared by all threads.
-std::shared_ptr<const OctaveFilters> cached_octave_filters(const std::vector<double>& freqs, double sr, double alpha,
-                                                           double filter_scale, double sparsity, double rescale) {
-    static std::mutex mutex;
-    static std::map<std::vector<double>, std::shared_ptr<const OctaveFilters>> cache;
-    std::vector<double> key = freqs;
-    key.insert(key.end(), {sr, alpha, filter_scale, sparsity, rescale});
-    {
-        const std::lock_guard<std::mutex> lock(mutex);
-        if (const auto hit = cache.find(key); hit != cache.end()) return hit->second;
-    }
-    auto built = std::make_shared<const OctaveFilters>(octave_filters(freqs, sr, alpha, filter_scale, sparsity, rescale));
-    const std::lock_guard<std::mutex> lock(mutex);
-    if (cache.size() >= 4096) cache.clear();
-    return cache.emplace(std::move(key), std::move(built)).first->second;
-}
-
 }  // namespace
+
+CqtFilterCache::CqtFilterCache() = default;
+CqtFilterCache::~CqtFilterCache() = default;
+
+std::shared_ptr<const CqtFilterCache::Filters> CqtFilterCache::get(
+    const std::vector<double>& key, const std::function<std::shared_ptr<const Filters>()>& build) {
+    {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        if (const auto hit = filters_.find(key); hit != filters_.end()) return hit->second;
+    }
+    auto built = build();  // outside the lock: other threads keep going
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return filters_.emplace(key, std::move(built)).first->second;
+}
 
 std::vector<float> decimate_by_two(const std::vector<float>& y) {
     std::vector<float> out = resample(y, 2, 1);
@@ -127,7 +118,8 @@ std::vector<float> decimate_by_two(const std::vector<float>& y) {
     return out;
 }
 
-Eigen::MatrixXf cqt_magnitude(const std::vector<float>& y, int sr, double tuning, const CqtSettings& s) {
+Eigen::MatrixXf cqt_magnitude(const std::vector<float>& y, int sr, double tuning, const CqtSettings& s,
+                              CqtFilterCache* cache) {
     const int bpo = s.bins_per_octave;
     std::vector<double> freqs(static_cast<std::size_t>(s.n_bins));
     const double correction = std::pow(2.0, tuning / bpo);
@@ -143,8 +135,14 @@ Eigen::MatrixXf cqt_magnitude(const std::vector<float>& y, int sr, double tuning
     for (int i = 0; i < n_octaves; ++i) {
         const int hi = s.n_bins - bpo * i, lo = std::max(0, s.n_bins - bpo * (i + 1));
         std::vector<double> octave_freqs(freqs.begin() + lo, freqs.begin() + hi);
-        const auto basis = cached_octave_filters(octave_freqs, octave_sr, alpha, s.filter_scale, s.sparsity,
-                                                 std::sqrt(sr / octave_sr));
+        const double rescale = std::sqrt(sr / octave_sr);
+        const auto build = [&] {
+            return std::make_shared<const CqtFilterCache::Filters>(
+                octave_filters(octave_freqs, octave_sr, alpha, s.filter_scale, s.sparsity, rescale));
+        };
+        std::vector<double> key = octave_freqs;
+        key.insert(key.end(), {octave_sr, alpha, s.filter_scale, s.sparsity, rescale});
+        const auto basis = cache ? cache->get(key, build) : build();
         const auto& filters = basis->rows;
         // Rectangular-window frames, FrameFft::lanes at a time; each filter's
         // product runs over its band for all lanes at once.

@@ -5,6 +5,10 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 namespace mer::dsp {
@@ -18,9 +22,30 @@ struct CqtSettings {
     double sparsity = 0.01;
 };
 
-// |CQT|, n_bins × frames, float32. `tuning` in fractions of a bin.
+// Keeps the octave filters between songs: they depend on the rate, the
+// settings and the tuning only (estimate_tuning gives one of 100 values), and
+// building them costs about as much as the transform itself. Thread-safe:
+// one per extractor, shared by its threads.
+class CqtFilterCache {
+public:
+    CqtFilterCache();
+    ~CqtFilterCache();
+    CqtFilterCache(const CqtFilterCache&) = delete;
+    CqtFilterCache& operator=(const CqtFilterCache&) = delete;
+
+    struct Filters;  // defined in cqt.cpp
+    std::shared_ptr<const Filters> get(const std::vector<double>& key,
+                                       const std::function<std::shared_ptr<const Filters>()>& build);
+
+private:
+    std::mutex mutex_;
+    std::map<std::vector<double>, std::shared_ptr<const Filters>> filters_;
+};
+
+// |CQT|, n_bins × frames, float32. `tuning` in fractions of a bin. Without a
+// cache the filters are built for this call only.
 Eigen::MatrixXf cqt_magnitude(const std::vector<float>& y, int sample_rate_hz, double tuning,
-                              const CqtSettings& settings = {});
+                              const CqtSettings& settings = {}, CqtFilterCache* cache = nullptr);
 
 // 12 × frames: CQ bins folded onto pitch classes (row 0 = C), max-normalised.
 Eigen::MatrixXf chroma_from_cqt(const Eigen::MatrixXf& cq, int bins_per_octave = 36);

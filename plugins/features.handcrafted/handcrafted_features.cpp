@@ -191,7 +191,7 @@ private:
             const double tuning = mer::dsp::estimate_tuning(S.magnitude, sr_, n_fft_, 36);
             mer::dsp::CqtSettings cqt;
             cqt.hop = hop_;
-            rows["tonnetz"] = mer::dsp::tonnetz_from_chroma(mer::dsp::chroma_from_cqt(mer::dsp::cqt_magnitude(y, sr_, tuning, cqt)));
+            rows["tonnetz"] = mer::dsp::tonnetz_from_chroma(mer::dsp::chroma_from_cqt(mer::dsp::cqt_magnitude(y, sr_, tuning, cqt, &cqt_filters_)));
         }
         Eigen::VectorXd v(static_cast<Eigen::Index>(columns_.size()));
         Eigen::Index c = 0;
@@ -211,6 +211,7 @@ private:
     bool cache_;
     Eigen::SparseMatrix<float, Eigen::RowMajor> mel_;
     Eigen::MatrixXf dct_;
+    mutable mer::dsp::CqtFilterCache cqt_filters_;  // shared by the song threads
 };
 
 }  // namespace mer::plugins
