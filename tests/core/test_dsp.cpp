@@ -1,5 +1,6 @@
 // DSP primitives against independent references: the batched FFT against
-// KissFFT, frame by frame, at the lengths and hops the features use.
+// KissFFT, frame by frame, at the lengths and hops the features use; the CQT
+// with and without its filter cache.
 #include <catch2/catch.hpp>
 
 #include <kissfft/kissfft.hh>
@@ -9,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "core/dsp/cqt.hpp"
 #include "core/dsp/frame_fft.hpp"
 #include "core/dsp/stft.hpp"
 #include "core/error.hpp"
@@ -71,4 +73,19 @@ TEST_CASE("frame FFT lengths must be powers of two", "[dsp]") {
     CHECK_THROWS_WITH(mer::dsp::FrameFft<float>(1000),
                       Catch::Contains("power-of-two length of at least 4, got 1000"));
     CHECK_THROWS_AS(mer::dsp::FrameFft<double>(2), mer::Error);
+}
+
+TEST_CASE("a CQT filter cache gives each tuning its own filters", "[dsp]") {
+    std::vector<float> y(22050 * 3);
+    for (std::size_t i = 0; i < y.size(); ++i)
+        y[i] = static_cast<float>(0.5 * std::sin(2 * M_PI * 440.0 * static_cast<double>(i) / 22050));
+    mer::dsp::CqtFilterCache cache;
+    for (double tuning : {0.0, 0.23, 0.0}) {
+        INFO("tuning " << tuning);
+        const Eigen::MatrixXf fresh = mer::dsp::cqt_magnitude(y, 22050, tuning);
+        const Eigen::MatrixXf cached = mer::dsp::cqt_magnitude(y, 22050, tuning, {}, &cache);
+        CHECK(cached == fresh);
+    }
+    // The tuning moves the filters: A4 lands in different bins.
+    CHECK(mer::dsp::cqt_magnitude(y, 22050, 0.0, {}, &cache) != mer::dsp::cqt_magnitude(y, 22050, 0.23, {}, &cache));
 }
