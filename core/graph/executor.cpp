@@ -439,7 +439,9 @@ private:
         const std::vector<Fold> folds =
             make_folds(groups, inner, derive_seed(exp_.seed, node.id + "/grid/" + std::to_string(outer_fold)));
         const std::size_t jobs = candidates.size() * folds.size();
-        const int workers = static_cast<int>(std::min<std::size_t>(jobs, static_cast<std::size_t>(threads_)));
+        const bool concurrent = registry_.create<RegressorPlugin>(node.uses, candidates.front())->fits_concurrently();
+        const int workers =
+            concurrent ? static_cast<int>(std::min<std::size_t>(jobs, static_cast<std::size_t>(threads_))) : 1;
         const int threads_per_job = std::max(1, threads_ / std::max(1, workers));
         // scores[candidate][fold][target]
         std::vector<std::vector<std::vector<RegressionMetrics>>> scores(

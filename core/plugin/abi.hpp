@@ -12,7 +12,7 @@
 #include <boost/version.hpp>
 #include <string>
 
-#define MER_PLUGIN_ABI 9
+#define MER_PLUGIN_ABI 10
 
 #ifndef MER_TORCH_VERSION
 #define MER_TORCH_VERSION "none"

@@ -48,6 +48,8 @@ public:
     // model.pt (LibTorch archive of the best epoch's weights) and model.json
     // (outputs, normalisation, best epoch).
     void save(const std::string& dir) const override;
+    // Weight initialisation and dropout draw from LibTorch's global generator.
+    bool fits_concurrently() const override { return false; }
     void load(const std::string& dir) override;
 
     // Chunk-level predictions (chunks × targets) of the fitted model.

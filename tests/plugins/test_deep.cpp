@@ -231,3 +231,31 @@ TEST_CASE("attention weights are placed in time by the chunks' own timing", "[re
     }
     CHECK(checked == 3 * 4 * steps);
 }
+
+TEST_CASE("a deep model's grid search gives the same metrics every run", "[grid][deep][cli]") {
+    TempDir dir;
+    REQUIRE(run_mer({"synth", "--out", "corpus", "--songs", "12", "--seconds", "3.5", "--seed", "5"}, dir.path()).exit_code == 0);
+    write_file(dir / "exp.yaml", R"(name: deep-grid
+nodes:
+  data: {uses: dataset.deam, params: {root: corpus}}
+  chunks: {uses: features.logmel_chunks, inputs: [data]}
+  se:
+    uses: regressor.se_temporal_cnn
+    inputs: [chunks]
+    params: {epochs: 2, batch_size: 4}
+    grid: {dropout: [0.1, 0.6]}
+    grid_search: {folds: 2}
+evaluation: {split: {kind: holdout, fraction: 0.25}}
+)");
+    std::string metrics[2], grid[2];
+    for (int run = 0; run < 2; ++run) {
+        const auto r = run_mer({"run", "exp.yaml", "--quiet"}, dir.path());
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        const fs::path folder = dir.path() / r.out.substr(0, r.out.find('\n'));
+        metrics[run] = read_file(folder / "metrics.csv");
+        grid[run] = read_file(folder / "grid.csv");
+    }
+    CHECK(grid[0] == grid[1]);
+    CHECK(metrics[0] == metrics[1]);
+}
