@@ -69,7 +69,7 @@ Eigen::MatrixXd spectral_contrast(const Eigen::MatrixXf& S, int sr, int n_fft, d
             // numpy's float32 mean over the sorted band's ends (pairwise
             // summation is exact enough for q ≤ 9 terms).
             float low = 0, high = 0;
-            for (int i = 0; i < q; ++i) low += lowest[static_cast<std::size_t>(i)], high += highest[static_cast<std::size_t>(i)];
+            for (std::size_t i = 0; i < lowest.size(); ++i) low += lowest[i], high += highest[i];
             valley(k, t) = low / static_cast<float>(q);
             peak(k, t) = high / static_cast<float>(q);
         }

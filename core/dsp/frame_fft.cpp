@@ -47,7 +47,8 @@ void FrameFft<S>::transform_frames(const float* y, std::size_t n, int hop, int f
     const long length = 2L * half_;
     const bool windowed = !window.empty();
     if (windowed && static_cast<long>(window.size()) != length)
-        throw Error("FrameFft: window of " + std::to_string(window.size()) + " values for frames of " + std::to_string(length));
+        throw Error("FrameFft: window of " + std::to_string(window.size()) + " values for frames of " +
+                    std::to_string(length));
     for (int l = 0; l < lanes; ++l) {
         const long start = static_cast<long>(first + l) * hop - length / 2;
         const bool inside = start >= 0 && start + length <= static_cast<long>(n);
@@ -60,7 +61,10 @@ void FrameFft<S>::transform_frames(const float* y, std::size_t n, int hop, int f
                 even = a >= 0 && a < static_cast<long>(n) ? static_cast<S>(y[a]) : S(0);
                 odd = b >= 0 && b < static_cast<long>(n) ? static_cast<S>(y[b]) : S(0);
             }
-            if (windowed) even *= window[static_cast<std::size_t>(2 * i)], odd *= window[static_cast<std::size_t>(2 * i + 1)];
+            if (windowed) {
+                even *= window[static_cast<std::size_t>(2 * i)];
+                odd *= window[static_cast<std::size_t>(2 * i + 1)];
+            }
             const auto r = static_cast<std::size_t>(reversed_[static_cast<std::size_t>(i)]);
             z_re_[r][l] = even;
             z_im_[r][l] = odd;

@@ -2,7 +2,6 @@
 // call (FrameFft), in double precision.
 #include "core/dsp/stft.hpp"
 
-
 #include <cmath>
 #include <algorithm>
 #include <complex>
@@ -42,7 +41,8 @@ Spectrogram spectrogram(const float* y, std::size_t n, int n_fft, int hop) {
             float* power = s.power.col(first + l).data();
             float* magnitude = s.magnitude.col(first + l).data();
             for (int k = 0; k < bins; ++k) {
-                const std::complex<float> x(static_cast<float>(fft.real()[k][l]), static_cast<float>(fft.imag()[k][l]));  // complex64, as librosa stores the STFT
+                // complex64, as librosa stores the STFT
+                const std::complex<float> x(static_cast<float>(fft.real()[k][l]), static_cast<float>(fft.imag()[k][l]));
                 power[k] = x.real() * x.real() + x.imag() * x.imag();
                 magnitude[k] = std::sqrt(power[k]);
             }

@@ -191,7 +191,8 @@ private:
             const double tuning = mer::dsp::estimate_tuning(S.magnitude, sr_, n_fft_, 36);
             mer::dsp::CqtSettings cqt;
             cqt.hop = hop_;
-            rows["tonnetz"] = mer::dsp::tonnetz_from_chroma(mer::dsp::chroma_from_cqt(mer::dsp::cqt_magnitude(y, sr_, tuning, cqt, &cqt_filters_)));
+            const Eigen::MatrixXf cq = mer::dsp::cqt_magnitude(y, sr_, tuning, cqt, &cqt_filters_);
+            rows["tonnetz"] = mer::dsp::tonnetz_from_chroma(mer::dsp::chroma_from_cqt(cq));
         }
         Eigen::VectorXd v(static_cast<Eigen::Index>(columns_.size()));
         Eigen::Index c = 0;

@@ -85,9 +85,9 @@ private:
                 const int chunk = chunk_in_song[song]++;
                 for (int64_t s = 0; s < steps; ++s) {
                     const auto& t = timing[song];
+                    const double step_centre_frames = (static_cast<double>(s) + 0.5) * frames_per_step;
                     const std::string seconds =
-                        t ? fmt::format("{:.3f}", chunk * t->first + (static_cast<double>(s) + 0.5) * frames_per_step * t->second)
-                          : std::string();
+                        t ? fmt::format("{:.3f}", chunk * t->first + step_centre_frames * t->second) : std::string();
                     csv += fmt::format("{},{},{},{},{}\n", csv_field(songs.song_ids[song]), chunk, s, seconds,
                                        format_number(w[r][s].item<float>()));
                 }

@@ -37,7 +37,8 @@ double worst_relative_error(int n, int hop, bool windowed) {
     std::mt19937 rng(7);
     std::normal_distribution<float> noise(0.0f, 0.3f);
     std::vector<float> y(static_cast<std::size_t>(20 * n + 37));
-    for (std::size_t i = 0; i < y.size(); ++i) y[i] = noise(rng) + 0.5f * static_cast<float>(std::sin(0.05 * static_cast<double>(i)));
+    for (std::size_t i = 0; i < y.size(); ++i)
+        y[i] = noise(rng) + 0.5f * static_cast<float>(std::sin(0.05 * static_cast<double>(i)));
     const std::vector<double> window_d = windowed ? mer::dsp::hann_periodic(n) : std::vector<double>{};
     const std::vector<S> window(window_d.begin(), window_d.end());
     mer::dsp::FrameFft<S> fft(n);

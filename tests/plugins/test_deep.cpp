@@ -234,7 +234,8 @@ TEST_CASE("attention weights are placed in time by the chunks' own timing", "[re
 
 TEST_CASE("a deep model's grid search gives the same metrics every run", "[grid][deep][cli]") {
     TempDir dir;
-    REQUIRE(run_mer({"synth", "--out", "corpus", "--songs", "12", "--seconds", "3.5", "--seed", "5"}, dir.path()).exit_code == 0);
+    const auto corpus = run_mer({"synth", "--out", "corpus", "--songs", "12", "--seconds", "3.5", "--seed", "5"}, dir.path());
+    REQUIRE(corpus.exit_code == 0);
     write_file(dir / "exp.yaml", R"(name: deep-grid
 nodes:
   data: {uses: dataset.deam, params: {root: corpus}}
