@@ -92,10 +92,6 @@ public:
                 for (int r = 1; r <= rows_of(g); ++r) columns_.push_back(fmt::format("{}_{}_{}", g, r, s));
     }
 
-    bool wants(const std::string& group) const {
-        return std::find(groups_.begin(), groups_.end(), group) != groups_.end();
-    }
-
     SongTable extract(const SongTable& songs, const PluginContext& ctx) override {
         if (songs.audio_paths.empty())
             throw Error("features.handcrafted needs songs with audio; use a dataset such as dataset.deam or dataset.manifest",
@@ -168,6 +164,10 @@ private:
             write_npy(entry / "summary.npy", v);  // last: its presence marks a complete entry
         }
         return v;
+    }
+
+    bool wants(const std::string& group) const {
+        return std::find(groups_.begin(), groups_.end(), group) != groups_.end();
     }
 
     // One song: a single STFT feeds mel, MFCC, chroma and contrast; the CQT
