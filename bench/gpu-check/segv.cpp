@@ -21,7 +21,10 @@ void on_crash(int sig, siginfo_t* info, void* context) {
     bool found = false;
     while (maps && fgets(line, sizeof line, maps)) {
         unsigned long lo, hi;
-        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && pc >= lo && pc < hi) { write(2, line, strlen(line)); found = true; }
+        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && pc >= lo && pc < hi) {
+            write(2, line, strlen(line));
+            found = true;
+        }
     }
     if (!found) write(2, "pc is not in any mapping (code unloaded?)\n", 42);
     // A call through a null pointer: the caller's return address is on top of the stack.

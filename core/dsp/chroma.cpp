@@ -70,8 +70,10 @@ double estimate_tuning(const Eigen::MatrixXf& S, int sr, int n_fft, int bins_per
         int bin = static_cast<int>(std::floor((static_cast<double>(residual) + 0.5) * 100.0));
         bin = std::clamp(bin, 0, 99);
         const double left = -0.5 + bin * 0.01, right = -0.5 + (bin + 1) * 0.01;
-        if (residual < left && bin > 0) --bin;
-        else if (residual >= right && bin < 99) ++bin;
+        if (residual < left && bin > 0)
+            --bin;
+        else if (residual >= right && bin < 99)
+            ++bin;
         ++counts[static_cast<std::size_t>(bin)];
         any = true;
     }
@@ -92,7 +94,8 @@ Eigen::MatrixXf chroma_filterbank(int sr, int n_fft, double tuning, int n_chroma
     b[0] = b[1] - 1.5 * n_chroma;
     std::vector<double> width(static_cast<std::size_t>(n_bins));
     for (int k = 0; k + 1 < n_bins; ++k)
-        width[static_cast<std::size_t>(k)] = std::max(b[static_cast<std::size_t>(k + 1)] - b[static_cast<std::size_t>(k)], 1.0);
+        width[static_cast<std::size_t>(k)] =
+            std::max(b[static_cast<std::size_t>(k + 1)] - b[static_cast<std::size_t>(k)], 1.0);
     width[static_cast<std::size_t>(n_bins - 1)] = 1.0;
 
     Eigen::MatrixXd w(n_chroma, n_bins);
@@ -111,8 +114,7 @@ Eigen::MatrixXf chroma_filterbank(int sr, int n_fft, double tuning, int n_chroma
     }
     // Roll by −3 so that row 0 is C (base_c), keep the non-negative frequencies.
     Eigen::MatrixXf out(n_chroma, n_fft / 2 + 1);
-    for (int c = 0; c < n_chroma; ++c)
-        out.row(c) = w.row((c + 3) % n_chroma).head(n_fft / 2 + 1).cast<float>();
+    for (int c = 0; c < n_chroma; ++c) out.row(c) = w.row((c + 3) % n_chroma).head(n_fft / 2 + 1).cast<float>();
     return out;
 }
 

@@ -34,7 +34,7 @@ struct CqtFilterCache::Filters {
 namespace {
 
 CqtFilterCache::Filters octave_filters(const std::vector<double>& freqs, double sr, double alpha, double filter_scale,
-                             double sparsity, double rescale) {
+                                       double sparsity, double rescale) {
     std::vector<double> lengths;
     for (double f : freqs) lengths.push_back(filter_scale / alpha * sr / f);
     const double max_length = *std::max_element(lengths.begin(), lengths.end());
@@ -52,7 +52,8 @@ CqtFilterCache::Filters octave_filters(const std::vector<double>& freqs, double 
         double l1 = 0;
         for (int m = 0; m < M; ++m) {
             const double phase = static_cast<double>(start + m) * 2 * M_PI * freqs[j] / sr;
-            sig[static_cast<std::size_t>(m)] = std::complex<double>(std::cos(phase), std::sin(phase)) * window[static_cast<std::size_t>(m)];
+            sig[static_cast<std::size_t>(m)] =
+                std::complex<double>(std::cos(phase), std::sin(phase)) * window[static_cast<std::size_t>(m)];
             l1 += std::abs(sig[static_cast<std::size_t>(m)]);
         }
         std::fill(basis.begin(), basis.end(), 0.0);
@@ -69,7 +70,8 @@ CqtFilterCache::Filters octave_filters(const std::vector<double>& freqs, double 
         const int bins = n_fft / 2 + 1;
         std::vector<double> mags(static_cast<std::size_t>(bins));
         double total = 0;
-        for (int k = 0; k < bins; ++k) total += mags[static_cast<std::size_t>(k)] = std::abs(spectrum[static_cast<std::size_t>(k)]);
+        for (int k = 0; k < bins; ++k)
+            total += mags[static_cast<std::size_t>(k)] = std::abs(spectrum[static_cast<std::size_t>(k)]);
         std::vector<double> sorted = mags;
         std::sort(sorted.begin(), sorted.end());
         double cumulative = 0;
@@ -123,7 +125,8 @@ Eigen::MatrixXf cqt_magnitude(const std::vector<float>& y, int sr, double tuning
     const int bpo = s.bins_per_octave;
     std::vector<double> freqs(static_cast<std::size_t>(s.n_bins));
     const double correction = std::pow(2.0, tuning / bpo);
-    for (int j = 0; j < s.n_bins; ++j) freqs[static_cast<std::size_t>(j)] = correction * s.fmin_hz * std::pow(2.0, static_cast<double>(j) / bpo);
+    for (int j = 0; j < s.n_bins; ++j)
+        freqs[static_cast<std::size_t>(j)] = correction * s.fmin_hz * std::pow(2.0, static_cast<double>(j) / bpo);
     const double r = std::pow(2.0, 1.0 / bpo);
     const double alpha = (r * r - 1) / (r * r + 1);
     const int n_octaves = (s.n_bins + bpo - 1) / bpo;

@@ -49,9 +49,9 @@ public:
 private:
     void butterflies();
 
-    int half_;                      // complex transform length n_fft/2
-    std::vector<int> reversed_;     // bit-reversed index of each complex sample
-    std::vector<S> tw_re_, tw_im_;  // stage twiddles: entry m + j = e^{−iπj/m}
+    int half_;                          // complex transform length n_fft/2
+    std::vector<int> reversed_;         // bit-reversed index of each complex sample
+    std::vector<S> tw_re_, tw_im_;      // stage twiddles: entry m + j = e^{−iπj/m}
     std::vector<S> post_re_, post_im_;  // e^{−2πik/n_fft}, k = 0 … n_fft/2
     std::vector<Vec> z_re_, z_im_, out_re_, out_im_;
 };

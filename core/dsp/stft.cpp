@@ -2,8 +2,8 @@
 // call (FrameFft), in double precision.
 #include "core/dsp/stft.hpp"
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <complex>
 
 #include "core/dsp/frame_fft.hpp"
@@ -16,7 +16,9 @@ std::vector<double> hann_periodic(int length) {
     return w;
 }
 
-int frame_count(std::size_t samples, int hop) { return 1 + static_cast<int>(samples / static_cast<std::size_t>(hop)); }
+int frame_count(std::size_t samples, int hop) {
+    return 1 + static_cast<int>(samples / static_cast<std::size_t>(hop));
+}
 
 Eigen::VectorXd fft_frequencies(int sample_rate_hz, int n_fft) {
     Eigen::VectorXd f(n_fft / 2 + 1);

@@ -71,8 +71,7 @@ TEST_CASE("batched frame FFTs equal KissFFT frame by frame", "[dsp]") {
 }
 
 TEST_CASE("frame FFT lengths must be powers of two", "[dsp]") {
-    CHECK_THROWS_WITH(mer::dsp::FrameFft<float>(1000),
-                      Catch::Contains("power-of-two length of at least 4, got 1000"));
+    CHECK_THROWS_WITH(mer::dsp::FrameFft<float>(1000), Catch::Contains("power-of-two length of at least 4, got 1000"));
     CHECK_THROWS_AS(mer::dsp::FrameFft<double>(2), mer::Error);
 }
 
