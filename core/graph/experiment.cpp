@@ -314,6 +314,22 @@ LoadedExperiment load_experiment(const std::string& file, const std::vector<std:
     exp.seed = full.value("seed", std::uint64_t{42});
     exp.threads = full.value("threads", 0);
     exp.device = full.value("device", "cpu");
+    // LibTorch models (their schema has `device`) train on their own device
+    // or the experiment's; a build against a CPU-only LibTorch cannot honour
+    // cuda, so say so now rather than when the first model starts.
+    if (std::string(MER_CUDA_VERSION) == "none")
+        for (const auto& spec : exp.nodes) {
+            if (!spec.plugin || !spec.plugin->schema.value("properties", json::object()).contains("device")) continue;
+            const std::string own = spec.params.value("device", "");
+            const std::string device = own.empty() ? exp.device : own;
+            if (device.rfind("cuda", 0) != 0) continue;
+            const std::string pointer =
+                own.empty() ? "/device" : pointer_child(pointer_child(pointer_child("/nodes", spec.id), "params"), "device");
+            errors.push_back({map.value_at(pointer),
+                              "nodes." + spec.id + ": device '" + device + "' needs mer built against a CUDA LibTorch, "
+                              "and this build's LibTorch is CPU-only (docs/models.md says how to build with CUDA); "
+                              "use device: cpu or auto"});
+        }
     exp.cache_dir = full.value("cache_dir", "cache");
     exp.runs_dir = full.value("runs_dir", "runs");
     exp.max_skipped_fraction = full.value("max_skipped_fraction", 0.05);

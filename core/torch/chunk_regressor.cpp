@@ -187,7 +187,13 @@ void ChunkRegressor::load(const std::string& dir) {
     // Onto the CPU first: a model trained on a GPU loads on a machine without one.
     archive.load_from((fs::path(dir) / "model.pt").string(), torch::Device(torch::kCPU));
     state_->net->load(archive);
-    state_->device = resolve_device(settings_.device);
+    // Rating music works anywhere: on the device the model was set up for
+    // where there is one, on the CPU otherwise.
+    try {
+        state_->device = resolve_device(settings_.device);
+    } catch (const Error&) {
+        state_->device = torch::kCPU;
+    }
     state_->net->to(state_->device);
 }
 

@@ -260,3 +260,16 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
     CHECK(grid[0] == grid[1]);
     CHECK(metrics[0] == metrics[1]);
 }
+
+TEST_CASE("a model set up for a GPU rates music on a machine without one", "[deep][predict]") {
+    TempDir dir;
+    const mer::SongTable songs = tiny_corpus(dir / "chunks", 6, 11);
+    auto trained = model("regressor.cnn", {{"epochs", 1}, {"batch_size", 4}});
+    trained->fit(songs, nullptr, {}, context());
+    trained->save((dir / "model").string());
+    auto gpu = model("regressor.cnn", {{"epochs", 1}, {"batch_size", 4}, {"device", "cuda:0"}});
+    gpu->load((dir / "model").string());  // on the GPU where there is one, else on the CPU
+    const Eigen::MatrixXd expected = trained->predict(songs), got = gpu->predict(songs);
+    REQUIRE(got.rows() == expected.rows());
+    CHECK((got - expected).cwiseAbs().maxCoeff() < 1e-4);
+}
