@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -83,6 +84,17 @@ std::string sha256_file(const fs::path& path) {
         h.update(buffer.data(), static_cast<std::size_t>(in.gcount()));
     }
     return h.hex();
+}
+
+std::optional<FileFingerprint> file_fingerprint(const fs::path& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+    std::ifstream in(path, std::ios::binary);
+    std::string head(1 << 20, '\0');
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<std::size_t>(in.gcount()));
+    return FileFingerprint{static_cast<long long>(st.st_size), static_cast<long long>(st.st_mtim.tv_sec),
+                           static_cast<long long>(st.st_mtim.tv_nsec), sha256_hex(head)};
 }
 
 std::string csv_field(const std::string& text) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 namespace mer {
@@ -13,6 +14,16 @@ std::string read_text_file(const std::filesystem::path& path);  // throws mer::E
 
 std::string sha256_hex(const std::string& bytes);
 std::string sha256_file(const std::filesystem::path& path);
+
+// What the feature caches key an audio file by, without reading all of it:
+// size, modification time and the SHA-256 of its first MiB. nullopt when the
+// file cannot be read.
+struct FileFingerprint {
+    long long size = 0;
+    long long mtime_seconds = 0, mtime_nanoseconds = 0;
+    std::string head_sha256;
+};
+std::optional<FileFingerprint> file_fingerprint(const std::filesystem::path& path);
 
 // The field as CSV needs it: quoted when it holds a comma, quote or newline.
 std::string csv_field(const std::string& text);

@@ -4,13 +4,11 @@
 // extracted in parallel; each song's vector and frame matrices are cached as
 // .npy files keyed by the file's content, the plugin version and parameters.
 #include <fmt/format.h>
-#include <sys/stat.h>
 
 #include <Eigen/SparseCore>
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -124,14 +122,10 @@ private:
     // Content key: size, mtime and the first MiB of the file, plus the plugin
     // version and every parameter.
     std::string cache_key(const fs::path& audio) const {
-        struct stat st {};
-        if (::stat(audio.c_str(), &st) != 0) return "";
-        std::ifstream in(audio, std::ios::binary);
-        std::string head(1 << 20, '\0');
-        in.read(head.data(), static_cast<std::streamsize>(head.size()));
-        head.resize(static_cast<std::size_t>(in.gcount()));
-        return sha256_hex(fmt::format("{}|{}|{}.{}|{}|{}|", kVersion, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
-                                      params_.dump(), sha256_hex(head)));
+        const auto f = file_fingerprint(audio);
+        if (!f) return "";
+        return sha256_hex(fmt::format("{}|{}|{}.{}|{}|{}|", kVersion, f->size, f->mtime_seconds, f->mtime_nanoseconds,
+                                      params_.dump(), f->head_sha256));
     }
 
     Eigen::VectorXd song_vector(const std::string& path, const std::string& cache_dir, bool& from_cache) const {

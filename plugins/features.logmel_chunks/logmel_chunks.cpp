@@ -4,11 +4,9 @@
 // are stored as one float32 .npy (chunks × 1 × mels × frames) in the plugin's
 // cache; the table carries its path for the LibTorch regressors.
 #include <fmt/format.h>
-#include <sys/stat.h>
 
 #include <Eigen/SparseCore>
 #include <atomic>
-#include <fstream>
 #include <thread>
 
 #include "core/audio/audio.hpp"
@@ -66,14 +64,10 @@ public:
 
 private:
     std::string song_tensor(const std::string& path, const std::string& cache_dir, bool& hit) const {
-        struct stat st {};
-        if (::stat(path.c_str(), &st) != 0) throw Error("audio file missing");
-        std::ifstream in(path, std::ios::binary);
-        std::string head(1 << 20, '\0');
-        in.read(head.data(), static_cast<std::streamsize>(head.size()));
-        head.resize(static_cast<std::size_t>(in.gcount()));
-        const std::string key = sha256_hex(fmt::format("{}|{}|{}.{}|{}|{}", kVersion, st.st_size, st.st_mtim.tv_sec,
-                                                       st.st_mtim.tv_nsec, params_.dump(), sha256_hex(head)));
+        const auto f = file_fingerprint(path);
+        if (!f) throw Error("audio file missing");
+        const std::string key = sha256_hex(fmt::format("{}|{}|{}.{}|{}|{}", kVersion, f->size, f->mtime_seconds,
+                                                       f->mtime_nanoseconds, params_.dump(), f->head_sha256));
         const fs::path file = fs::path(cache_dir) / key.substr(0, 2) / (key + ".npy");
         std::error_code ec;
         if (fs::exists(file, ec)) {
