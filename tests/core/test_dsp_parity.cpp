@@ -1,5 +1,5 @@
-// librosa parity of the DSP primitives on the shared fixtures: the four WAVs
-// and librosa 0.10.1's frame matrices (../shared/fixtures/librosa/README.md).
+// librosa parity of the DSP primitives on the fixtures in tests/fixtures: the four WAVs
+// and librosa 0.10.1's frame matrices (tests/fixtures/librosa/README.md).
 // Bounds per group as the handcrafted-features issue sets them.
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -20,7 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path fixtures() { return source_dir().parent_path() / "shared" / "fixtures"; }
 
 struct Fixture {
     std::string name;
@@ -28,14 +27,14 @@ struct Fixture {
     std::vector<float> y;
 };
 
-const std::vector<Fixture>& all_fixtures() {
+const std::vector<Fixture>& all_fixtures_dir() {
     static const std::vector<Fixture> list = [] {
         std::vector<Fixture> out;
         for (const char* name : {"c_major_triad", "a_minor_triad", "chirp_noise", "clicks_bass"}) {
             Fixture f;
             f.name = name;
-            f.reference = json::parse(read_file(fixtures() / "librosa" / (std::string(name) + ".json")));
-            f.y = mer::load_audio(fixtures() / "audio" / (std::string(name) + ".wav"), 22050).samples;
+            f.reference = json::parse(read_file(fixtures_dir() / "librosa" / (std::string(name) + ".json")));
+            f.y = mer::load_audio(fixtures_dir() / "audio" / (std::string(name) + ".wav"), 22050).samples;
             out.push_back(std::move(f));
         }
         return out;
@@ -59,16 +58,16 @@ double worst_abs(const Eigen::MatrixXd& ours, const Eigen::MatrixXd& ref) {
 }  // namespace
 
 TEST_CASE("fixtures decode exactly as librosa.load", "[dsp][parity]") {
-    for (const auto& f : all_fixtures()) {
+    for (const auto& f : all_fixtures_dir()) {
         CHECK(f.y.size() == f.reference["audio"]["n_samples"].get<std::size_t>());
-        CHECK(mer::sha256_file(fixtures() / "audio" / (f.name + ".wav")) == f.reference["audio"]["sha256"]);
+        CHECK(mer::sha256_file(fixtures_dir() / "audio" / (f.name + ".wav")) == f.reference["audio"]["sha256"]);
     }
 }
 
 TEST_CASE("mel power, dB and MFCC frames match librosa", "[dsp][parity]") {
     const Eigen::MatrixXf W = mer::dsp::mel_filterbank(22050, 2048, 128, 0.0, 11025.0);
     const Eigen::MatrixXd dct = mer::dsp::dct_ortho(40, 128);
-    for (const auto& f : all_fixtures()) {
+    for (const auto& f : all_fixtures_dir()) {
         INFO(f.name);
         const auto S = mer::dsp::spectrogram(f.y.data(), f.y.size(), 2048, 512);
         REQUIRE(S.power.cols() == 259);
@@ -94,7 +93,7 @@ TEST_CASE("mel power, dB and MFCC frames match librosa", "[dsp][parity]") {
 }
 
 TEST_CASE("tuning, chroma_stft and spectral contrast match librosa", "[dsp][parity]") {
-    for (const auto& f : all_fixtures()) {
+    for (const auto& f : all_fixtures_dir()) {
         INFO(f.name);
         const auto S = mer::dsp::spectrogram(f.y.data(), f.y.size(), 2048, 512);
         const double tuning = mer::dsp::estimate_tuning(S.power, 22050, 2048, 12);
@@ -109,7 +108,7 @@ TEST_CASE("tuning, chroma_stft and spectral contrast match librosa", "[dsp][pari
 }
 
 TEST_CASE("CQT tuning, chroma_cqt and tonnetz match librosa", "[dsp][parity]") {
-    for (const auto& f : all_fixtures()) {
+    for (const auto& f : all_fixtures_dir()) {
         INFO(f.name);
         const auto S = mer::dsp::spectrogram(f.y.data(), f.y.size(), 2048, 512);
         const double tuning = mer::dsp::estimate_tuning(S.magnitude, 22050, 2048, 36);

@@ -79,7 +79,7 @@ mer::PluginContext context() {
 }  // namespace
 
 TEST_CASE("log-mel chunks match librosa's chunk 0 of the fixtures", "[features.logmel_chunks][parity]") {
-    const fs::path fixtures = source_dir().parent_path() / "shared" / "fixtures";
+    const fs::path fixtures = fixtures_dir();
     for (const char* ref : {"max", "one"}) {
         TempDir cache;
         mer::SongTable songs;

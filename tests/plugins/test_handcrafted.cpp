@@ -1,5 +1,5 @@
 // features.handcrafted through the real plugin: the 386- and 346-column song
-// vectors of the shared fixtures at librosa parity, the per-song .npy cache,
+// vectors of the fixtures (tests/fixtures) at librosa parity, the per-song .npy cache,
 // skipped files and the optional statistics.
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -31,7 +31,6 @@ json params(int n_mfcc = 40, std::vector<std::string> stats = {"mean", "std"}) {
             {"cache", true}};
 }
 
-fs::path fixtures() { return source_dir().parent_path() / "shared" / "fixtures"; }
 const std::vector<std::string> kFixtures{"c_major_triad", "a_minor_triad", "chirp_noise", "clicks_bass"};
 
 mer::SongTable songs_from(const std::vector<fs::path>& files) {
@@ -71,12 +70,12 @@ Run extract(const json& p, const mer::SongTable& songs, const fs::path& cache_di
 TEST_CASE("the 386- and 346-column vectors match librosa on every fixture", "[features.handcrafted][parity]") {
     TempDir cache;
     std::vector<fs::path> files;
-    for (const auto& f : kFixtures) files.push_back(fixtures() / "audio" / (f + ".wav"));
+    for (const auto& f : kFixtures) files.push_back(fixtures_dir() / "audio" / (f + ".wav"));
     for (int n_mfcc : {40, 20}) {
         const Run run = extract(params(n_mfcc), songs_from(files), cache.path());
         const std::string key = n_mfcc == 40 ? "summary_386" : "summary_346";
         for (std::size_t s = 0; s < kFixtures.size(); ++s) {
-            const json ref = json::parse(read_file(fixtures() / "librosa" / (kFixtures[s] + ".json")))[key];
+            const json ref = json::parse(read_file(fixtures_dir() / "librosa" / (kFixtures[s] + ".json")))[key];
             REQUIRE(run.table.feature_names == ref["names"].get<std::vector<std::string>>());
             std::map<std::string, double> worst;
             for (std::size_t c = 0; c < run.table.feature_names.size(); ++c) {
@@ -103,7 +102,7 @@ TEST_CASE("the 386- and 346-column vectors match librosa on every fixture", "[fe
 
 TEST_CASE("song vectors and frames are cached as .npy and reused", "[features.handcrafted][cache]") {
     TempDir dir;
-    fs::copy(fixtures() / "audio" / "clicks_bass.wav", dir / "song.wav");
+    fs::copy(fixtures_dir() / "audio" / "clicks_bass.wav", dir / "song.wav");
     const mer::SongTable songs = songs_from({dir / "song.wav"});
     const Run first = extract(params(), songs, dir / "cache");
     CHECK_THAT(first.log, Catch::Contains("0 from the feature cache, 1 extracted"));
@@ -134,7 +133,7 @@ TEST_CASE("song vectors and frames are cached as .npy and reused", "[features.ha
 
 TEST_CASE("unreadable or too short songs are skipped with their reason", "[features.handcrafted]") {
     TempDir dir;
-    fs::copy(fixtures() / "audio" / "c_major_triad.wav", dir / "good.wav");
+    fs::copy(fixtures_dir() / "audio" / "c_major_triad.wav", dir / "good.wav");
     mer::write_audio(dir / "short.wav", std::vector<float>(4410, 0.1f), 22050);  // 0.2 s
     write_file(dir / "broken.mp3", "not audio at all");
     const Run run = extract(params(), songs_from({dir / "good.wav", dir / "short.wav", dir / "broken.mp3"}), dir / "cache");
@@ -148,7 +147,7 @@ TEST_CASE("optional statistics and groups shape the columns", "[features.handcra
     TempDir dir;
     json p = params(20, {"mean", "std", "min", "max", "median", "skew"});
     p["groups"] = {"tonnetz", "contrast"};  // any order in; canonical order out
-    const Run run = extract(p, songs_from({fixtures() / "audio" / "a_minor_triad.wav"}), dir.path());
+    const Run run = extract(p, songs_from({fixtures_dir() / "audio" / "a_minor_triad.wav"}), dir.path());
     REQUIRE(run.table.size() == 1);
     REQUIRE(run.table.feature_names.size() == (7 + 6) * 6);
     CHECK(run.table.feature_names.front() == "contrast_1_mean");

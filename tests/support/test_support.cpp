@@ -18,6 +18,7 @@ namespace fs = std::filesystem;
 
 fs::path build_dir() { return MER_TEST_BUILD_DIR; }
 fs::path source_dir() { return MER_TEST_SOURCE_DIR; }
+fs::path fixtures_dir() { return source_dir() / "tests" / "fixtures"; }
 fs::path mer_run() { return build_dir() / "bin" / "mer-run"; }
 fs::path plugin_dir() { return build_dir() / "plugins"; }
 fs::path test_plugin_dir(const std::string& which) { return build_dir() / "test-plugins" / which; }

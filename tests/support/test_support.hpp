@@ -8,10 +8,6 @@
 #include <string>
 #include <vector>
 
-namespace mer::test {
-
-}  // namespace mer::test
-
 namespace mer {
 class PluginRegistry;
 }
@@ -26,6 +22,8 @@ nlohmann::json with_defaults(const std::string& plugin, nlohmann::json params = 
 // Paths of the build being tested (compile definitions from tests/CMakeLists.txt).
 std::filesystem::path build_dir();
 std::filesystem::path source_dir();
+// tests/fixtures: the test signals and librosa's numbers for them (its librosa/README.md says how they were made).
+std::filesystem::path fixtures_dir();
 std::filesystem::path mer_run();
 std::filesystem::path plugin_dir();       // build/plugins
 std::filesystem::path test_plugin_dir(const std::string& which);  // build/test-plugins/<which>
