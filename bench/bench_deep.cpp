@@ -26,8 +26,8 @@ int run(int argc, char** argv) {
     int songs = 32, threads = 2;
     std::string device = "cpu";
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (!std::strcmp(argv[i], "--songs")) songs = std::stoi(argv[i + 1]);
-        if (!std::strcmp(argv[i], "--threads")) threads = std::stoi(argv[i + 1]);
+        if (!std::strcmp(argv[i], "--songs")) songs = std::atoi(argv[i + 1]);
+        if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
         if (!std::strcmp(argv[i], "--device")) device = argv[i + 1];
     }
     const fs::path dir = fs::temp_directory_path() / "mer-bench-deep";
@@ -53,7 +53,9 @@ int run(int argc, char** argv) {
     registry.scan(mer::PluginRegistry::default_folders());
     std::printf("%d songs × 15 chunks, 1 epoch (training + evaluation passes), %d threads, device %s\n", songs, threads,
                 device.c_str());
-    for (const char* name : {"regressor.cnn", "regressor.se_temporal_cnn", "regressor.cnn_gru", "regressor.cnn_gru_attention"}) {
+    // Every chunk model found (MER_PLUGIN_PATH=build/test-plugins/models adds the test-only ones).
+    for (const mer::PluginRecord* plugin : registry.with_capability("chunks")) {
+        const std::string& name = plugin->name;
         const auto params = mer::SchemaValidator(registry.get(name).schema).with_defaults({{"epochs", 1}});
         auto model = registry.create<mer::RegressorPlugin>(name, params);
         mer::PluginContext ctx;
@@ -69,7 +71,7 @@ int run(int argc, char** argv) {
         auto reloaded = registry.create<mer::RegressorPlugin>(name, params);  // device cpu by default
         reloaded->load((dir / "model").string());
         const double moved = (reloaded->predict(table) - trained).cwiseAbs().maxCoeff();
-        std::printf("%-28s epoch %.1f s, %.0f chunks/s; reloaded on the CPU: predictions within %.1e\n", name, seconds,
+        std::printf("%-28s epoch %.1f s, %.0f chunks/s; reloaded on the CPU: predictions within %.1e\n", name.c_str(), seconds,
                     songs * 15 / seconds, moved);
     }
     fs::remove_all(dir);
@@ -79,8 +81,8 @@ int run(int argc, char** argv) {
 int main(int argc, char** argv) {
     try {
         return run(argc, argv);
-    } catch (const mer::Error& e) {
-        std::fprintf(stderr, "error: %s\n", e.message().c_str());
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "error: %s\n", mer::as_error(e).what());
         return 1;
     }
 }

@@ -52,4 +52,15 @@ function(mer_add_plugin target)
     CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON
     LIBRARY_OUTPUT_DIRECTORY "${out}")
   target_compile_features(${target} PRIVATE cxx_std_17)
+  # The LibTorch plugins of the build, for the GPU check's kit (bench/gpu-check):
+  # name, generated schema source, sources.
+  if("mer_torch" IN_LIST ARG_LIBRARIES OR "mer::torch" IN_LIST ARG_LIBRARIES)
+    set(sources)
+    foreach(s IN LISTS ARG_SOURCES)
+      get_filename_component(absolute "${s}" ABSOLUTE)
+      list(APPEND sources "${absolute}")
+    endforeach()
+    string(REPLACE ";" " " sources "${sources}")
+    set_property(GLOBAL APPEND PROPERTY MER_TORCH_PLUGIN_LINES "${target}|${generated}|${sources}")
+  endif()
 endfunction()

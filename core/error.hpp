@@ -24,15 +24,31 @@ struct Location {
     std::string str() const;
 };
 
+// What kind of trouble an error is, for the exit code (docs/experiments.md):
+// the input (a file, a parameter, a song: the researcher fixes it) or the
+// environment (disk full, no permission, a missing device: the machine).
+enum class ErrorKind { input, environment };
+
 class Error : public std::runtime_error {
 public:
-    explicit Error(std::string message, Location where = {});
+    explicit Error(std::string message, Location where = {}, ErrorKind kind = ErrorKind::input);
     const Location& where() const { return where_; }
     const std::string& message() const { return message_; }
+    ErrorKind kind() const { return kind_; }
 
 private:
     Location where_;
     std::string message_;
+    ErrorKind kind_;
 };
+
+// An error about the machine rather than the input (disk, permissions, device).
+inline Error environment_error(std::string message, Location where = {}) {
+    return Error(std::move(message), std::move(where), ErrorKind::environment);
+}
+
+// Any exception as mer's, keeping a mer::Error's location and kind and
+// giving a foreign one (std::filesystem, JSON, …) the location `where`.
+Error as_error(const std::exception& e, const Location& where = {});
 
 }  // namespace mer

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On a lent GPU machine that has a CUDA LibTorch (e.g. PyTorch in a venv) but
 # none of mer's Debian packages: builds mer's LibTorch subset (the core
-# pieces it needs, libmer_torch, the four log-mel models, mer-bench-deep) with
+# pieces it needs, libmer_torch, every LibTorch plugin of the build, mer-bench-deep) with
 # g++ against that LibTorch and the kit from make-kit.sh, then runs
 # mer-bench-deep on cuda:0 and on the CPU.
 #
@@ -28,7 +28,8 @@ mkdir -p "$OUT/bin" "$OUT/plugins" "$OUT/obj" "$OUT/lib"
 FLAGS=(-O2 -g1 -std=c++17 -fPIC -w -D_GLIBCXX_USE_CXX11_ABI="$ABI" -I"$SRC"
        -isystem "$KIT/include" -isystem "$KIT/include/eigen3" -isystem "$KIT/include/x86_64-linux-gnu"
        -isystem "$TORCH/include" -isystem "$TORCH/include/torch/csrc/api/include"
-       -DMER_TORCH_VERSION="\"$TV\"" -DMER_CUDA_VERSION="\"$CV\"" -DFMT_HEADER_ONLY -DBOOST_ALL_NO_LIB)
+       -DMER_BUILD_TORCH_VERSION="\"$TV\"" -DMER_BUILD_CUDA_VERSION="\"$CV\""
+       -DMER_PLUGIN_TORCH_VERSION="\"$TV\"" -DMER_PLUGIN_CUDA_VERSION="\"$CV\"" -DFMT_HEADER_ONLY -DBOOST_ALL_NO_LIB)
 TORCH_LIBS=(-L"$TORCH/lib" -Wl,-rpath,"$TORCH/lib" -Wl,--no-as-needed -ltorch -ltorch_cpu -lc10)
 [ -e "$TORCH/lib/libtorch_cuda.so" ] && TORCH_LIBS+=(-ltorch_cuda -lc10_cuda)
 TORCH_LIBS+=(-Wl,--as-needed -Wl,--allow-shlib-undefined)
@@ -42,9 +43,14 @@ start=$(date +%s)
 obj() { echo "$OUT/obj/$(echo "$1" | tr / _).o"; }
 pids=()
 for f in "${core_sources[@]}" core/torch/chunk_regressor.cpp bench/bench_deep.cpp; do compile "$f" "$(obj "$f")" & pids+=($!); done
+# Every LibTorch plugin of the build that made the kit (name|schema|sources).
+models=(); declare -A model_schema model_sources
+while IFS='|' read -r name schema sources; do
+  models+=("$name"); model_schema[$name]=$schema; model_sources[$name]=$sources
+done < "$KIT/torch-plugins.txt"
 for m in "${models[@]}"; do
-  compile plugins/regressor.$m/*.cpp "$OUT/obj/$m.o" & pids+=($!)
-  compile "$KIT/gen/regressor.${m}_params_schema.cpp" "$OUT/obj/${m}_schema.o" & pids+=($!)
+  for s in ${model_sources[$m]}; do compile "$s" "$(obj "$s")" & pids+=($!); done
+  compile "$KIT/${model_schema[$m]}" "$OUT/obj/${m}_schema.o" & pids+=($!)
 done
 failed=0
 for p in "${pids[@]}"; do wait "$p" || failed=1; done
@@ -54,7 +60,8 @@ core_objs=(); for f in "${core_sources[@]}"; do core_objs+=("$(obj "$f")"); done
 g++ -shared -o "$OUT/lib/libmer_core.so" "${core_objs[@]}" "${KIT_LIBS[@]}" -ldl
 g++ -shared -o "$OUT/lib/libmer_torch.so" "$(obj core/torch/chunk_regressor.cpp)" -L"$OUT/lib" -lmer_core "${TORCH_LIBS[@]}"
 for m in "${models[@]}"; do
-  g++ -shared -o "$OUT/plugins/regressor.$m.so" "$OUT/obj/$m.o" "$OUT/obj/${m}_schema.o" -L"$OUT/lib" -lmer_torch -lmer_core \
+  objs=(); for s in ${model_sources[$m]}; do objs+=("$(obj "$s")"); done
+  g++ -shared -o "$OUT/plugins/$m.so" "${objs[@]}" "$OUT/obj/${m}_schema.o" -L"$OUT/lib" -lmer_torch -lmer_core \
       "${TORCH_LIBS[@]}" -Wl,-rpath,"$OUT/lib"
 done
 # As mer-run: the benchmark itself does not link LibTorch (see bench_deep.cpp).

@@ -7,15 +7,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 kit=build/gpu-kit
-[ -d build/plugin-build/regressor.cnn ] || { echo "build the project first (scripts/setup)" >&2; exit 1; }
+[ -f build/torch-plugins.txt ] || { echo "build the project first (scripts/setup)" >&2; exit 1; }
 rm -rf "$kit" && mkdir -p "$kit/include" "$kit/lib" "$kit/gen"
 # shellcheck source=sources.sh
 . bench/gpu-check/sources.sh
 for f in "${core_sources[@]}" core/torch/chunk_regressor.cpp bench/bench_deep.cpp; do echo "$f"; done > "$kit/files"
-for m in "${models[@]}"; do ls plugins/regressor.$m/*.cpp; done >> "$kit/files"
+# name|generated schema|sources, paths made relative to the repository and the kit
+root=$(pwd)
+while IFS='|' read -r name schema sources; do
+  [ -n "$name" ] || continue
+  cp "$schema" "$kit/gen/"
+  rel=(); for s in $sources; do rel+=("${s#"$root"/}"); echo "${s#"$root"/}" >> "$kit/files"; done
+  echo "$name|gen/$(basename "$schema")|${rel[*]}" >> "$kit/torch-plugins.txt"
+done < build/torch-plugins.txt
 while read -r f; do
   g++ -std=c++17 -M -I. -isystem /usr/include/eigen3 -isystem /usr/include/torch/csrc/api/include \
-      -DMER_TORCH_VERSION='"x"' -DMER_CUDA_VERSION='"x"' -DFMT_HEADER_ONLY "$f"
+      -DMER_BUILD_TORCH_VERSION='"x"' -DMER_BUILD_CUDA_VERSION='"x"' -DFMT_HEADER_ONLY "$f"
 done < "$kit/files" | tr ' \\' '\n\n' |
   grep -E "^/usr/include/(boost|eigen3|nlohmann|yaml-cpp|valijson|openssl|fmt|x86_64-linux-gnu/openssl)/" | sort -u |
   while read -r h; do rel=${h#/usr/include/}; mkdir -p "$kit/include/$(dirname "$rel")"; cp "$h" "$kit/include/$rel"; done
@@ -23,5 +30,4 @@ rm "$kit/files"
 lib=/usr/lib/x86_64-linux-gnu
 cp "$lib/libboost_filesystem.so.1.74.0" "$lib/libcrypto.so.3" "$kit/lib/"
 cp "$lib/libyaml-cpp.so.0.7.0" "$kit/lib/libyaml-cpp.so.0.7"  # under its soname: no links in the kit
-for m in "${models[@]}"; do cp "build/plugin-build/regressor.$m/regressor.${m}_params_schema.cpp" "$kit/gen/"; done
 du -sh "$kit"

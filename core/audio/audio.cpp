@@ -173,4 +173,7 @@ void write_audio(const fs::path& path, const std::vector<float>& samples, int sa
         throw Error(std::string("writing audio failed: ") + sf_strerror(file.get()), Location(path.string()));
 }
 
+std::string sndfile_version() { return sf_version_string(); }
+std::string soxr_library_version() { return soxr_version(); }
+
 }  // namespace mer

@@ -47,4 +47,8 @@ std::vector<float> resample(const std::vector<float>& samples, int from_hz, int 
 // synthetic corpus.
 void write_audio(const std::filesystem::path& path, const std::vector<float>& samples, int sample_rate_hz);
 
+// The versions of the decoding and resampling libraries (for environment.json).
+std::string sndfile_version();
+std::string soxr_library_version();
+
 }  // namespace mer

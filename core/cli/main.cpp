@@ -1,6 +1,7 @@
 // mer-run: the command line of the workbench. Each subcommand is a thin
 // layer over libmer_core; errors are caught here, printed once and turned
-// into exit codes (0 ok, 1 a node failed, 2 invalid input or usage).
+// into exit codes (0 ok, 1 a node failed, 2 input refused before anything
+// ran, 3 the environment: disk, permissions, device).
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
@@ -9,9 +10,9 @@
 #include "core/data/synthetic_corpus.hpp"
 #include "core/data/synthetic_table.hpp"
 #include "core/error.hpp"
-#include "core/graph/executor.hpp"
+#include "core/exec/executor.hpp"
 #include "core/graph/experiment.hpp"
-#include "core/graph/predict.hpp"
+#include "core/exec/predict.hpp"
 #include "core/graph/schema.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/run/files.hpp"
@@ -21,8 +22,11 @@ namespace {
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
-constexpr int kExitFailed = 1;
-constexpr int kExitInvalid = 2;
+// The exit code says the phase (docs/experiments.md).
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;       // a node failed while running (or predict rated no file)
+constexpr int kExitInvalid = 2;      // the input was refused before anything ran
+constexpr int kExitEnvironment = 3;  // disk full, no permission, missing device
 
 mer::PluginRegistry scan_plugins() {
     mer::PluginRegistry registry;
@@ -129,195 +133,222 @@ std::vector<std::string> arguments(int argc, char** argv) {
     return args;
 }
 
+// Every option of every subcommand.
+struct Options {
+    std::string experiment_file, out_dir, cache_dir, resume_dir;
+    std::vector<std::string> overrides;
+    bool quiet = false;
+    bool as_json = false;
+    std::string plugin_name;
+    mer::SyntheticTableSpec table_spec;
+    std::string table_out;
+    std::string model_path, predict_node, predict_format = "csv", predict_out, predict_cache = "cache";
+    std::vector<std::string> predict_inputs;
+    bool per_chunk = false;
+    mer::SynthCorpusSpec corpus_spec;
+    std::string corpus_out;
+};
+
+struct Commands {
+    CLI::App *run, *validate, *plugins, *describe, *make_template, *synth_table, *predict, *synth;
+};
+
+Commands add_commands(CLI::App& app, Options& o) {
+    Commands c{};
+    c.run = app.add_subcommand("run", "validate and run an experiment; prints the run folder");
+    c.run->add_option("experiment", o.experiment_file, "experiment YAML file (not with --resume)");
+    c.run->add_option("--resume", o.resume_dir,
+                      "continue an interrupted run in its own folder: finished nodes and folds are kept, "
+                      "LibTorch models continue from their last finished epoch");
+    c.run->add_option("--set", o.overrides, "override a key: path.to.key=value (YAML value); repeatable");
+    c.run->add_option("--out", o.out_dir, "folder that receives <name>/<timestamp>-<id>/ (default: the experiment's runs_dir)");
+    c.run->add_option("--cache", o.cache_dir, "node cache folder (default: the experiment's cache_dir)");
+    c.run->add_flag("--quiet", o.quiet, "log to log.txt only, not to stderr");
+
+    c.validate = app.add_subcommand("validate", "check an experiment without running it; exit 2 lists every error");
+    c.validate->add_option("experiment", o.experiment_file, "experiment YAML file")->required();
+    c.validate->add_option("--set", o.overrides, "override a key: path.to.key=value; repeatable");
+
+    c.plugins = app.add_subcommand("plugins", "list plugins found and files refused (with the reason)");
+    c.plugins->add_flag("--json", o.as_json, "machine-readable output");
+    c.describe = c.plugins->add_subcommand("describe", "every parameter of a plugin: type, default, range, meaning");
+    c.describe->add_option("name", o.plugin_name, "plugin name, e.g. regressor.ridge")->required();
+    c.make_template = c.plugins->add_subcommand("template", "a ready-to-edit YAML node for a plugin");
+    c.make_template->add_option("name", o.plugin_name, "plugin name, e.g. regressor.ridge")->required();
+
+    c.synth_table = app.add_subcommand("synth-table", "write a synthetic song × feature table (CSV) with valence and arousal");
+    c.synth_table->add_option("--out", o.table_out, "CSV file to write")->required();
+    c.synth_table->add_option("--songs", o.table_spec.songs, "number of songs")->check(CLI::Range(2, 1000000));
+    c.synth_table->add_option("--noise-features", o.table_spec.noise_features, "columns of pure noise")
+        ->check(CLI::Range(0, 10000));
+    c.synth_table->add_option("--seed", o.table_spec.seed, "random seed");
+
+    c.predict = app.add_subcommand("predict", "rate audio files with a trained run's model: path, targets, quadrant");
+    c.predict->add_option("--model", o.model_path, "run folder or model bundle (RUN/model/NODE)")->required();
+    c.predict->add_option("--node", o.predict_node, "which regressor node's model, when the run has several");
+    c.predict->add_option("--format", o.predict_format, "csv or json")->check(CLI::IsMember({"csv", "json"}));
+    c.predict->add_option("--out", o.predict_out, "write to this file instead of stdout");
+    c.predict->add_option("--cache", o.predict_cache, "feature cache folder (reused when a file was seen before)");
+    c.predict->add_flag("--per-chunk", o.per_chunk, "add a row per chunk (time offset) for log-mel chunk models");
+    c.predict->add_option("files", o.predict_inputs, "audio files or folders (searched recursively)")->required();
+
+    c.synth = app.add_subcommand("synth", "write a synthetic corpus in the DEAM layout (MP3 audio + annotations)");
+    c.synth->add_option("--out", o.corpus_out, "folder to write (it then holds annotations/ and MEMD_audio/)")->required();
+    c.synth->add_option("--songs", o.corpus_spec.songs, "number of songs")->check(CLI::Range(1, 100000));
+    c.synth->add_option("--seconds", o.corpus_spec.seconds, "length of each song")->check(CLI::Range(1.0, 3600.0));
+    c.synth->add_option("--seed", o.corpus_spec.seed, "random seed; the same seed gives the same corpus");
+    c.synth->add_option("--threads", o.corpus_spec.threads, "threads (0: every core)")->check(CLI::Range(0, 1024));
+    return c;
+}
+
+int run_or_validate(const Options& o, bool validate_only, int argc, char** argv) {
+    std::string experiment_file = o.experiment_file;
+    if (!validate_only && !o.resume_dir.empty()) {
+        if (!experiment_file.empty() || !o.overrides.empty())
+            throw mer::Error("--resume continues a run with its own config.yaml; give no experiment file or --set");
+        experiment_file = (fs::path(o.resume_dir) / "config.yaml").string();
+    } else if (experiment_file.empty()) {
+        throw mer::Error("run needs an experiment file (or --resume RUN_DIR)");
+    }
+    const mer::PluginRegistry registry = scan_plugins();
+    mer::Experiment experiment;
+    if (!load_valid(experiment_file, o.overrides, registry, experiment)) return kExitInvalid;
+    if (validate_only) {
+        std::cerr << experiment_file << ": valid (" << experiment.nodes.size() << " nodes)\n";
+        return kExitOk;
+    }
+    mer::RunOptions options;
+    options.runs_root = o.out_dir;
+    options.cache_dir = o.cache_dir;
+    options.quiet = o.quiet;
+    options.command_line.assign(argv, argv + argc);
+    options.resume_folder = o.resume_dir;
+    const mer::RunOutcome outcome = mer::run_experiment(experiment, registry, options);
+    std::cout << outcome.folder.string() << "\n";
+    if (outcome.ok) return kExitOk;
+    std::cerr << "error: node '" << outcome.failed_node << "' failed: " << outcome.reason
+              << "\nfinished work is kept in " << outcome.folder.string() << "\n";
+    return outcome.kind == mer::ErrorKind::environment ? kExitEnvironment : kExitFailed;
+}
+
+std::string ratings_json(const mer::Ratings& ratings, bool per_chunk) {
+    json rows = json::array();
+    for (const auto& r : ratings.rows) {
+        json row{{"path", r.path}};
+        for (std::size_t t = 0; t < r.values.size(); ++t) row[ratings.targets[t]] = r.values[t];
+        if (!r.quadrant.empty()) row["quadrant"] = r.quadrant;
+        if (!r.error.empty()) row["error"] = r.error;
+        if (per_chunk) {
+            row["chunks"] = json::array();
+            for (const auto& c : r.chunks) {
+                json chunk{{"chunk", c.chunk}, {"offset_seconds", c.offset_seconds}};
+                for (std::size_t t = 0; t < c.values.size(); ++t) chunk[ratings.targets[t]] = c.values[t];
+                row["chunks"].push_back(chunk);
+            }
+        }
+        rows.push_back(row);
+    }
+    return rows.dump(2) + "\n";
+}
+
+// With --per-chunk, chunk rows follow each song's row: chunk and offset filled.
+std::string ratings_csv(const mer::Ratings& ratings, bool per_chunk) {
+    std::string text = per_chunk ? "path,chunk,offset_seconds" : "path";
+    for (const auto& t : ratings.targets) text += "," + t;
+    text += ",quadrant,error\n";
+    for (const auto& r : ratings.rows) {
+        text += mer::csv_field(r.path) + (per_chunk ? ",," : "");
+        for (std::size_t t = 0; t < ratings.targets.size(); ++t)
+            text += "," + (t < r.values.size() ? mer::format_number(r.values[t]) : std::string());
+        text += "," + r.quadrant + "," + mer::csv_field(r.error) + "\n";
+        for (const auto& c : r.chunks) {
+            text += mer::csv_field(r.path) + "," + std::to_string(c.chunk) + "," + mer::format_number(c.offset_seconds);
+            for (double v : c.values) text += "," + mer::format_number(v);
+            text += ",,\n";
+        }
+    }
+    return text;
+}
+
+int predict_files(const Options& o) {
+    const mer::PluginRegistry registry = scan_plugins();
+    mer::PredictOptions options;
+    options.node = o.predict_node;
+    options.cache_dir = o.predict_cache;
+    options.per_chunk = o.per_chunk;
+    const mer::Ratings ratings = mer::predict_files(o.model_path, o.predict_inputs, registry, options);
+    const std::string text = o.predict_format == "json" ? ratings_json(ratings, o.per_chunk) : ratings_csv(ratings, o.per_chunk);
+    int rated = 0;
+    for (const auto& r : ratings.rows) {
+        if (r.error.empty()) ++rated;
+        else std::cerr << r.path << ": " << r.error << "\n";
+    }
+    if (o.predict_out.empty()) std::cout << text;
+    else mer::write_file_atomic(o.predict_out, text);
+    if (rated > 0) return kExitOk;
+    std::cerr << "error: no file could be rated\n";
+    return kExitFailed;
+}
+
+int synth_corpus(const Options& o) {
+    const auto report = mer::write_synthetic_deam(o.corpus_out, o.corpus_spec, [](int done, int total) {
+        if (done % 10 == 0 || done == total) std::cerr << "\rsynth: " << done << "/" << total << " songs" << std::flush;
+    });
+    std::cerr << "\n";
+    std::cerr << "wrote " << report.songs << " songs (" << report.audio_seconds << " s of audio) in "
+              << report.wall_seconds << " s on " << report.threads << " threads: "
+              << report.audio_seconds / report.wall_seconds << "x real time, "
+              << report.audio_seconds / report.wall_seconds / report.threads << "x per core\n";
+    std::cout << o.corpus_out << "\n";
+    return kExitOk;
+}
+
+int synth_table(const Options& o) {
+    const fs::path out(o.table_out);
+    if (out.has_parent_path()) fs::create_directories(out.parent_path());
+    mer::write_file_atomic(out, mer::synthetic_table_csv(o.table_spec));
+    std::cout << out.string() << "\n";
+    return kExitOk;
+}
+
+int dispatch(const Commands& c, const Options& o, int argc, char** argv) {
+    if (*c.run || *c.validate) return run_or_validate(o, static_cast<bool>(*c.validate), argc, argv);
+    if (*c.plugins) {
+        const mer::PluginRegistry registry = scan_plugins();
+        if (*c.describe) return describe_plugin(registry, o.plugin_name);
+        if (*c.make_template) return template_plugin(registry, o.plugin_name);
+        return list_plugins(registry, o.as_json);
+    }
+    if (*c.predict) return predict_files(o);
+    if (*c.synth) return synth_corpus(o);
+    if (*c.synth_table) return synth_table(o);
+    return kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"mer-run — music emotion recognition experiments (valence and arousal from audio)", "mer-run"};
     app.require_subcommand(1);
     app.set_version_flag("--version", MER_VERSION);
-
-    std::string experiment_file, out_dir, cache_dir;
-    std::vector<std::string> overrides;
-    bool quiet = false;
-    auto* run = app.add_subcommand("run", "validate and run an experiment; prints the run folder");
-    std::string resume_dir;
-    run->add_option("experiment", experiment_file, "experiment YAML file (not with --resume)");
-    run->add_option("--resume", resume_dir,
-                    "continue an interrupted run in its own folder: finished nodes and folds are kept, "
-                    "LibTorch models continue from their last finished epoch");
-    run->add_option("--set", overrides, "override a key: path.to.key=value (YAML value); repeatable");
-    run->add_option("--out", out_dir, "folder that receives <name>/<timestamp>-<id>/ (default: the experiment's runs_dir)");
-    run->add_option("--cache", cache_dir, "node cache folder (default: the experiment's cache_dir)");
-    run->add_flag("--quiet", quiet, "log to log.txt only, not to stderr");
-
-    auto* validate = app.add_subcommand("validate", "check an experiment without running it; exit 2 lists every error");
-    validate->add_option("experiment", experiment_file, "experiment YAML file")->required();
-    validate->add_option("--set", overrides, "override a key: path.to.key=value; repeatable");
-
-    bool as_json = false;
-    std::string plugin_name;
-    auto* plugins = app.add_subcommand("plugins", "list plugins found and files refused (with the reason)");
-    plugins->add_flag("--json", as_json, "machine-readable output");
-    auto* describe = plugins->add_subcommand("describe", "every parameter of a plugin: type, default, range, meaning");
-    describe->add_option("name", plugin_name, "plugin name, e.g. regressor.ridge")->required();
-    auto* make_template = plugins->add_subcommand("template", "a ready-to-edit YAML node for a plugin");
-    make_template->add_option("name", plugin_name, "plugin name, e.g. regressor.ridge")->required();
-
-    mer::SyntheticTableSpec table_spec;
-    std::string table_out;
-    auto* synth_table = app.add_subcommand("synth-table", "write a synthetic song × feature table (CSV) with valence and arousal");
-    synth_table->add_option("--out", table_out, "CSV file to write")->required();
-    synth_table->add_option("--songs", table_spec.songs, "number of songs")->check(CLI::Range(2, 1000000));
-    synth_table->add_option("--noise-features", table_spec.noise_features, "columns of pure noise")->check(CLI::Range(0, 10000));
-    synth_table->add_option("--seed", table_spec.seed, "random seed");
-
-    std::string model_path, predict_node, predict_format = "csv", predict_out, predict_cache = "cache";
-    std::vector<std::string> predict_inputs;
-    auto* predict = app.add_subcommand("predict", "rate audio files with a trained run's model: path, targets, quadrant");
-    predict->add_option("--model", model_path, "run folder or model bundle (RUN/model/NODE)")->required();
-    predict->add_option("--node", predict_node, "which regressor node's model, when the run has several");
-    predict->add_option("--format", predict_format, "csv or json")->check(CLI::IsMember({"csv", "json"}));
-    predict->add_option("--out", predict_out, "write to this file instead of stdout");
-    predict->add_option("--cache", predict_cache, "feature cache folder (reused when a file was seen before)");
-    bool per_chunk = false;
-    predict->add_flag("--per-chunk", per_chunk, "add a row per chunk (time offset) for log-mel chunk models");
-    predict->add_option("files", predict_inputs, "audio files or folders (searched recursively)")->required();
-
-    mer::SynthCorpusSpec corpus_spec;
-    std::string corpus_out;
-    auto* synth = app.add_subcommand("synth", "write a synthetic corpus in the DEAM layout (MP3 audio + annotations)");
-    synth->add_option("--out", corpus_out, "folder to write (it then holds annotations/ and MEMD_audio/)")->required();
-    synth->add_option("--songs", corpus_spec.songs, "number of songs")->check(CLI::Range(1, 100000));
-    synth->add_option("--seconds", corpus_spec.seconds, "length of each song")->check(CLI::Range(1.0, 3600.0));
-    synth->add_option("--seed", corpus_spec.seed, "random seed; the same seed gives the same corpus");
-    synth->add_option("--threads", corpus_spec.threads, "threads (0: every core)")->check(CLI::Range(0, 1024));
+    Options options;
+    const Commands commands = add_commands(app, options);
 
     const std::vector<std::string> args = arguments(argc, argv);
     try {
         std::vector<std::string> reversed(args.rbegin(), args.rend());
         app.parse(reversed);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e) == 0 ? 0 : kExitInvalid;
+        return app.exit(e) == 0 ? kExitOk : kExitInvalid;
     }
-
+    // Whatever escapes a subcommand was refused before it ran (a bad bundle,
+    // an unreadable file) or is about the machine; a foreign exception here
+    // is a bug that still gets one line rather than an abort.
     try {
-        if (*run || *validate) {
-            if (*run && !resume_dir.empty()) {
-                if (!experiment_file.empty() || !overrides.empty())
-                    throw mer::Error("--resume continues a run with its own config.yaml; give no experiment file or --set");
-                experiment_file = (fs::path(resume_dir) / "config.yaml").string();
-            } else if (experiment_file.empty()) {
-                throw mer::Error("run needs an experiment file (or --resume RUN_DIR)");
-            }
-            const mer::PluginRegistry registry = scan_plugins();
-            mer::Experiment experiment;
-            if (!load_valid(experiment_file, overrides, registry, experiment)) return kExitInvalid;
-            if (*validate) {
-                std::cerr << experiment_file << ": valid (" << experiment.nodes.size() << " nodes)\n";
-                return 0;
-            }
-            mer::RunOptions options;
-            options.runs_root = out_dir;
-            options.cache_dir = cache_dir;
-            options.quiet = quiet;
-            options.command_line.assign(argv, argv + argc);
-            options.resume_folder = resume_dir;
-            const mer::RunOutcome outcome = mer::run_experiment(experiment, registry, options);
-            std::cout << outcome.folder.string() << "\n";
-            if (!outcome.ok) {
-                std::cerr << "error: node '" << outcome.failed_node << "' failed: " << outcome.reason
-                          << "\nfinished work is kept in " << outcome.folder.string() << "\n";
-                return kExitFailed;
-            }
-            return 0;
-        }
-        if (*plugins) {
-            const mer::PluginRegistry registry = scan_plugins();
-            if (*describe) return describe_plugin(registry, plugin_name);
-            if (*make_template) return template_plugin(registry, plugin_name);
-            return list_plugins(registry, as_json);
-        }
-        if (*predict) {
-            const mer::PluginRegistry registry = scan_plugins();
-            mer::PredictOptions options;
-            options.node = predict_node;
-            options.cache_dir = predict_cache;
-            options.per_chunk = per_chunk;
-            const mer::Ratings ratings = mer::predict_files(model_path, predict_inputs, registry, options);
-            std::string text;
-            int rated = 0;
-            if (predict_format == "json") {
-                json rows = json::array();
-                for (const auto& r : ratings.rows) {
-                    json row{{"path", r.path}};
-                    for (std::size_t t = 0; t < r.values.size(); ++t) row[ratings.targets[t]] = r.values[t];
-                    if (!r.quadrant.empty()) row["quadrant"] = r.quadrant;
-                    if (!r.error.empty()) row["error"] = r.error;
-                    if (per_chunk) {
-                        row["chunks"] = json::array();
-                        for (const auto& c : r.chunks) {
-                            json chunk{{"chunk", c.chunk}, {"offset_seconds", c.offset_seconds}};
-                            for (std::size_t t = 0; t < c.values.size(); ++t) chunk[ratings.targets[t]] = c.values[t];
-                            row["chunks"].push_back(chunk);
-                        }
-                    }
-                    rows.push_back(row);
-                }
-                text = rows.dump(2) + "\n";
-            } else {
-                // With --per-chunk, chunk rows follow each song's row: chunk and offset filled.
-                text = per_chunk ? "path,chunk,offset_seconds" : "path";
-                for (const auto& t : ratings.targets) text += "," + t;
-                text += ",quadrant,error\n";
-                for (const auto& r : ratings.rows) {
-                    text += mer::csv_field(r.path) + (per_chunk ? ",," : "");
-                    for (std::size_t t = 0; t < ratings.targets.size(); ++t)
-                        text += "," + (t < r.values.size() ? mer::format_number(r.values[t]) : std::string());
-                    text += "," + r.quadrant + "," + mer::csv_field(r.error) + "\n";
-                    for (const auto& c : r.chunks) {
-                        text += mer::csv_field(r.path) + "," + std::to_string(c.chunk) + "," + mer::format_number(c.offset_seconds);
-                        for (double v : c.values) text += "," + mer::format_number(v);
-                        text += ",,\n";
-                    }
-                }
-            }
-            for (const auto& r : ratings.rows) {
-                if (r.error.empty()) ++rated;
-                else std::cerr << r.path << ": " << r.error << "\n";
-            }
-            if (predict_out.empty()) std::cout << text;
-            else mer::write_file_atomic(predict_out, text);
-            if (rated == 0) {
-                std::cerr << "error: no file could be rated\n";
-                return kExitFailed;
-            }
-            return 0;
-        }
-        if (*synth) {
-            const auto report = mer::write_synthetic_deam(corpus_out, corpus_spec, [](int done, int total) {
-                if (done % 10 == 0 || done == total) std::cerr << "\rsynth: " << done << "/" << total << " songs" << std::flush;
-            });
-            std::cerr << "\n";
-            std::cerr << "wrote " << report.songs << " songs (" << report.audio_seconds << " s of audio) in "
-                      << report.wall_seconds << " s on " << report.threads << " threads: "
-                      << report.audio_seconds / report.wall_seconds << "x real time, "
-                      << report.audio_seconds / report.wall_seconds / report.threads << "x per core\n";
-            std::cout << corpus_out << "\n";
-            return 0;
-        }
-        if (*synth_table) {
-            const fs::path out(table_out);
-            if (out.has_parent_path()) fs::create_directories(out.parent_path());
-            mer::write_file_atomic(out, mer::synthetic_table_csv(table_spec));
-            std::cout << out.string() << "\n";
-            return 0;
-        }
-    } catch (const mer::Error& e) {
-        std::cerr << "error: " << e.what() << "\n";
-        return kExitInvalid;
+        return dispatch(commands, options, argc, argv);
     } catch (const std::exception& e) {
-        std::cerr << "error: " << e.what() << "\n";
-        return kExitFailed;
+        const mer::Error error = mer::as_error(e);
+        std::cerr << "error: " << error.what() << "\n";
+        return error.kind() == mer::ErrorKind::environment ? kExitEnvironment : kExitInvalid;
     }
-    return 0;
 }

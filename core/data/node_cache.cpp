@@ -11,7 +11,7 @@ namespace mer {
 
 namespace fs = std::filesystem;
 
-static const char kMagic[8] = {'M', 'E', 'R', 'T', 'B', 'L', '4', '\n'};
+static const char kMagic[8] = {'M', 'E', 'R', 'T', 'B', 'L', '5', '\n'};
 
 namespace {
 class Writer {
@@ -97,6 +97,7 @@ std::string serialize_song_table(const SongTable& t) {
     }
     w.strings(t.assigned_split);
     w.strings(t.tensor_paths);
+    w.raw(&t.chunk_timing, sizeof t.chunk_timing);
     return std::move(w.out);
 }
 
@@ -123,6 +124,7 @@ SongTable deserialize_song_table(const std::string& bytes) {
     }
     t.assigned_split = r.strings();
     t.tensor_paths = r.strings();
+    r.raw(&t.chunk_timing, sizeof t.chunk_timing);
     if (!r.done()) throw Error("corrupt cache file: trailing bytes");
     t.check_shapes("the cache");
     return t;

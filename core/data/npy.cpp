@@ -1,6 +1,7 @@
 // Minimal .npy writer and reader: a header dict, then raw C-order data.
 #include "core/data/npy.hpp"
 
+#include <cstdlib>
 #include <cstring>
 #include <regex>
 #include <string>
@@ -72,7 +73,9 @@ std::vector<float> read_npy_float32(const std::filesystem::path& path, std::vect
         const std::size_t comma = std::min(dims.find(',', at), dims.size());
         const std::string part = dims.substr(at, comma - at);
         if (part.find_first_of("0123456789") != std::string::npos) {
-            shape.push_back(std::stoull(part));
+            char* end = nullptr;
+            const std::size_t first = part.find_first_of("0123456789");
+            shape.push_back(std::strtoull(part.c_str() + first, &end, 10));
             count *= shape.back();
         }
         at = comma + 1;

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "core/plugin/state.hpp"
+#include "core/data/state.hpp"
 
 namespace mer {
 

@@ -11,6 +11,7 @@ SongTable SongTable::rows(const std::vector<std::size_t>& rows) const {
     SongTable out;
     out.feature_names = feature_names;
     out.target_names = target_names;
+    out.chunk_timing = chunk_timing;
     out.features.resize(static_cast<Eigen::Index>(rows.size()), features.cols());
     out.targets.resize(static_cast<Eigen::Index>(rows.size()), targets.cols());
     for (std::size_t i = 0; i < rows.size(); ++i) {

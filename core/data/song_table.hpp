@@ -27,6 +27,16 @@ struct SkippedSong {
     std::string reason;
 };
 
+// Where the chunks of a song's tensor sit in time, in seconds (0: unknown):
+// chunk i starts at i · chunk_hop_seconds and lasts chunk_seconds; frame f of
+// a chunk is centred f · frame_hop_seconds after the chunk's start. Set by
+// the features plugin that writes the tensors, read by models and predict.
+struct ChunkTiming {
+    double chunk_seconds = 0;
+    double chunk_hop_seconds = 0;
+    double frame_hop_seconds = 0;
+};
+
 struct SongTable {
     std::vector<SongId> song_ids;
     std::vector<std::string> groups;       // same length as song_ids
@@ -34,6 +44,7 @@ struct SongTable {
     // Per-song tensors too large for a table (log-mel chunks): the path of a
     // float32 .npy of shape chunks × 1 × mels × frames. Empty, or one per song.
     std::vector<std::string> tensor_paths;
+    ChunkTiming chunk_timing;  // of the tensors at tensor_paths
 
     std::vector<std::string> feature_names;
     Eigen::MatrixXd features;  // songs × feature_names

@@ -1,6 +1,7 @@
 // Metric definitions; see metrics.hpp for the conventions.
 #include "core/eval/metrics.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -79,6 +80,14 @@ RegressionMetrics regression_metrics(const Eigen::VectorXd& truth, const Eigen::
     m.pearson = pearson_r(truth, predicted);
     m.ccc = concordance_cc(truth, predicted);
     return m;
+}
+
+std::pair<double, double> mean_and_std(const std::vector<double>& values) {
+    double mean = 0, var = 0;
+    for (double v : values) mean += v;
+    mean /= static_cast<double>(std::max<std::size_t>(1, values.size()));
+    for (double v : values) var += (v - mean) * (v - mean);
+    return {mean, values.size() > 1 ? std::sqrt(var / static_cast<double>(values.size() - 1)) : 0.0};
 }
 
 }  // namespace mer

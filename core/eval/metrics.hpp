@@ -6,6 +6,7 @@
 
 #include <Eigen/Core>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mer {
@@ -28,5 +29,9 @@ double pearson_r(const Eigen::VectorXd& a, const Eigen::VectorXd& b);  // NaN wh
 double concordance_cc(const Eigen::VectorXd& truth, const Eigen::VectorXd& predicted);
 
 RegressionMetrics regression_metrics(const Eigen::VectorXd& truth, const Eigen::VectorXd& predicted);
+
+// Mean and sample standard deviation (0 for fewer than two values): how a
+// metric over folds or grid-search folds is summarised.
+std::pair<double, double> mean_and_std(const std::vector<double>& values);
 
 }  // namespace mer

@@ -1,6 +1,7 @@
 // Row formatting for metrics.csv and metrics.jsonl.
 #include "core/eval/metrics_log.hpp"
 
+#include <cstdlib>
 #include <cmath>
 #include <sstream>
 #include <nlohmann/json.hpp>
@@ -37,7 +38,7 @@ void MetricsLog::drop_rows(const std::function<bool(const std::string&, int, int
             std::vector<std::string> f;
             std::stringstream cells(line);
             for (std::string cell; std::getline(cells, cell, ',') && f.size() < 4;) f.push_back(cell);
-            if (f.size() == 4 && drop(f[0], std::stoi(f[2]), std::stoi(f[3]))) continue;
+            if (f.size() == 4 && drop(f[0], std::atoi(f[2].c_str()), std::atoi(f[3].c_str()))) continue;
             csv += line + "\n";
         }
     }

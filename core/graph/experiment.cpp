@@ -3,12 +3,17 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 #include <fstream>
 #include <functional>
 #include <map>
 #include <regex>
 #include <set>
 
+#include "core/plugin/capabilities.hpp"
+#include "core/plugin/features.hpp"
+#include "core/plugin/regressor.hpp"
 #include "core/plugin/registry.hpp"
 
 namespace mer {
@@ -91,66 +96,79 @@ const std::map<std::string, std::set<std::string>>& allowed_input_kinds() {
     return allowed;
 }
 
-}  // namespace
+// Loading is a sequence of passes over one document, each adding to the same
+// list of errors: parse → overrides → structure (schema) → each node and its
+// parameters → inputs → cycles → order → settings → cross-node checks.
+class ExperimentLoader {
+public:
+    ExperimentLoader(const std::string& file, const PluginRegistry& registry, LoadedExperiment& out)
+        : file_(file), registry_(registry), exp_(out.experiment), errors_(out.errors), map_(file) {
+        exp_.file = file;
+    }
 
-LoadedExperiment load_experiment(const std::string& file, const std::vector<std::string>& overrides,
-                                 const PluginRegistry& registry) {
-    LoadedExperiment out;
-    Experiment& exp = out.experiment;
-    Diagnostics& errors = out.errors;
-    exp.file = file;
-    SourceMap map(file);
+    void load(const std::vector<std::string>& overrides) {
+        if (!parse()) return;
+        apply_overrides(overrides);
+        if (!check_structure()) return;
+        for (const auto& id : order_) read_node(id);
+        check_inputs();
+        check_cycles();
+        if (!errors_.empty()) return;
+        place_in_order();
+        read_settings();
+        check_devices();
+        check_connections();
+        resolve();
+    }
 
-    YAML::Node root;
-    {
-        std::ifstream in(file);
+private:
+    bool parse() {
+        std::ifstream in(file_);
         if (!in) {
-            errors.push_back({Location{file}, "cannot read the experiment file: " + std::string(std::strerror(errno))});
-            return out;
+            errors_.push_back({Location{file_}, "cannot read the experiment file: " + std::string(std::strerror(errno))});
+            return false;
         }
         try {
-            root = YAML::Load(in);
+            root_ = YAML::Load(in);
         } catch (const YAML::ParserException& e) {
-            errors.push_back({Location{file, e.mark.line + 1, e.mark.column + 1}, "YAML syntax error: " + e.msg});
-            return out;
+            errors_.push_back({Location{file_, e.mark.line + 1, e.mark.column + 1}, "YAML syntax error: " + e.msg});
+            return false;
         }
+        if (!root_.IsDefined() || root_.IsNull()) root_ = YAML::Node(YAML::NodeType::Map);
+        return true;
     }
-    if (!root.IsDefined() || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
 
-    std::vector<std::pair<std::string, std::string>> origins;
-    for (const auto& assignment : overrides)
-        if (std::string problem = apply_override(root, assignment, origins); !problem.empty())
-            errors.push_back({Location{"--set"}, problem});
+    void apply_overrides(const std::vector<std::string>& overrides) {
+        std::vector<std::pair<std::string, std::string>> origins;
+        for (const auto& assignment : overrides)
+            if (std::string problem = apply_override(root_, assignment, origins); !problem.empty())
+                errors_.push_back({Location{"--set"}, problem});
+        doc_ = yaml_to_json(root_, map_);
+        for (const auto& [pointer, origin] : origins) map_.set_origin(pointer, origin);
+    }
 
-    json doc = yaml_to_json(root, map);
-    for (const auto& [pointer, origin] : origins) map.set_origin(pointer, origin);
+    bool check_structure() {
+        for (auto& d : structure_.validate(doc_, map_)) errors_.push_back(std::move(d));
+        if (!doc_.is_object()) return false;
+        // Nodes, in file order (yaml-cpp keeps it; JSON objects do not).
+        if (root_["nodes"] && root_["nodes"].IsMap())
+            for (const auto& kv : root_["nodes"]) order_.push_back(kv.first.Scalar());
+        nodes_ = doc_.contains("nodes") && doc_["nodes"].is_object() ? doc_["nodes"] : json::object();
+        return true;
+    }
 
-    SchemaValidator structure(experiment_schema());
-    for (auto& d : structure.validate(doc, map)) errors.push_back(std::move(d));
-    if (!doc.is_object()) return out;
-
-    // Nodes, in file order (yaml-cpp keeps it; JSON objects do not).
-    std::vector<std::string> order;
-    if (root["nodes"] && root["nodes"].IsMap())
-        for (const auto& kv : root["nodes"]) order.push_back(kv.first.Scalar());
-    const json nodes = doc.contains("nodes") && doc["nodes"].is_object() ? doc["nodes"] : json::object();
-
-    static const std::regex id_pattern("[A-Za-z_][A-Za-z0-9_-]*");
-    std::map<std::string, NodeSpec> specs;
-    for (const auto& id : order) {
+    void read_node(const std::string& id) {
+        static const std::regex id_pattern("[A-Za-z_][A-Za-z0-9_-]*");
         const std::string pointer = pointer_child("/nodes", id);
-        const json& node = nodes.contains(id) ? nodes[id] : json();
-        NodeSpec spec;
+        const json& node = nodes_.contains(id) ? nodes_[id] : json();
+        NodeSpec& spec = specs_[id];
         spec.id = id;
-        spec.where = map.key_at(pointer);
+        spec.where = map_.key_at(pointer);
         if (!std::regex_match(id, id_pattern))
-            errors.push_back({spec.where, "node id '" + id +
-                                              "' must start with a letter or '_' and hold only letters, digits, "
-                                              "'_' and '-' (it names files in the run folder)"});
-        if (!node.is_object()) {
-            specs[id] = spec;
-            continue;
-        }
+            errors_.push_back({spec.where, "node id '" + id +
+                                               "' must start with a letter or '_' and hold only letters, digits, "
+                                               "'_' and '-' (it names files in the run folder)"});
+        if (!node.is_object()) return;
         if (node.contains("inputs") && node["inputs"].is_array())
             for (const auto& input : node["inputs"])
                 if (input.is_string()) spec.inputs.push_back(input.get<std::string>());
@@ -159,200 +177,299 @@ LoadedExperiment load_experiment(const std::string& file, const std::vector<std:
                 if (t.is_string()) spec.targets.push_back(t.get<std::string>());
         if (node.contains("uses") && node["uses"].is_string()) {
             spec.uses = node["uses"].get<std::string>();
-            const Location uses_at = map.value_at(pointer_child(pointer, "uses"));
             try {
-                spec.plugin = &registry.get(spec.uses);
+                spec.plugin = &registry_.get(spec.uses);
                 spec.kind = spec.plugin->kind;
             } catch (const Error& e) {
-                errors.push_back({uses_at, "nodes." + id + ".uses: " + e.message()});
+                errors_.push_back({map_.value_at(pointer_child(pointer, "uses")), "nodes." + id + ".uses: " + e.message()});
             }
         }
-        if (spec.plugin) {
-            const std::string params_pointer = pointer_child(pointer, "params");
-            json params = node.contains("params") && node["params"].is_object() ? node["params"] : json::object();
-            SchemaValidator validator(spec.plugin->schema);
-            Diagnostics problems = validator.validate(params, map, params_pointer);
-            for (auto& d : problems) {
-                d.message += " [" + spec.uses + " parameters; see `mer-run plugins describe " + spec.uses + "`]";
-                errors.push_back(std::move(d));
-            }
-            spec.params = validator.with_defaults(params);
-            if (problems.empty()) {
-                try {
-                    registry.check_params(spec.uses, spec.params);
-                } catch (const std::exception& e) {
-                    const Error* error = dynamic_cast<const Error*>(&e);
-                    errors.push_back({node.contains("params") ? map.key_at(params_pointer) : spec.where,
-                                      "nodes." + id + ".params: " + (error ? error->message() : std::string(e.what())) +
-                                          " [" + spec.uses + "]"});
-                }
-            }
-            if (node.contains("grid") && node["grid"].is_object()) {
-                const std::string grid_pointer = pointer_child(pointer, "grid");
-                if (spec.kind != "regressor")
-                    errors.push_back({map.key_at(grid_pointer), "nodes." + id + ".grid: only regressor nodes are tuned by grid search"});
-                const json properties = spec.plugin->schema.value("properties", json::object());
-                for (const auto& [key, values] : node["grid"].items()) {
-                    const std::string key_pointer = pointer_child(grid_pointer, key);
-                    if (!properties.contains(key)) {
-                        std::vector<std::string> accepted;
-                        for (const auto& [k, _] : properties.items()) accepted.push_back(k);
-                        std::string message = "nodes." + id + ".grid: '" + key + "' is not a parameter of " + spec.uses +
-                                              "; its parameters: " + join(accepted);
-                        if (const std::string near = nearest_name(key, accepted); !near.empty())
-                            message += " (did you mean '" + near + "'?)";
-                        errors.push_back({map.key_at(key_pointer), message});
-                        continue;
-                    }
-                    if (!values.is_array()) continue;  // the experiment schema reports it
-                    // Each value must be a valid setting of that parameter.
-                    for (std::size_t v = 0; v < values.size(); ++v) {
-                        json trial = spec.params;
-                        trial[key] = values[v];
-                        for (auto& d : validator.validate(trial, map, params_pointer)) {
-                            d.where = map.value_at(pointer_child(key_pointer, std::to_string(v)));
-                            d.message = "nodes." + id + ".grid." + key + "[" + std::to_string(v) + "]: " + d.message;
-                            errors.push_back(std::move(d));
-                        }
-                    }
-                    spec.grid[key] = values;
-                }
-            }
-            if (node.contains("grid_search")) {
-                const json search = node["grid_search"];
-                spec.grid_folds = search.value("folds", 5);
-                spec.grid_metric = search.value("metric", "r2");
-            }
-            spec.label = node.value("label", "");
-            if (!spec.targets.empty() && spec.kind != "regressor")
-                errors.push_back({map.key_at(pointer_child(pointer, "targets")),
-                                  "nodes." + id + ".targets: only regressor nodes learn targets; " + spec.uses +
-                                      " is a " + spec.kind + " plugin"});
+        if (!spec.plugin) return;
+        read_params(spec, node, pointer);
+        if (node.contains("grid") && node["grid"].is_object()) read_grid(spec, node["grid"], pointer);
+        if (node.contains("grid_search")) {
+            const json search = node["grid_search"];
+            spec.grid_folds = search.value("folds", 5);
+            spec.grid_metric = search.value("metric", "r2");
         }
-        specs[id] = spec;
+        spec.label = node.value("label", "");
+        if (!spec.targets.empty() && spec.kind != "regressor")
+            errors_.push_back({map_.key_at(pointer_child(pointer, "targets")),
+                               "nodes." + id + ".targets: only regressor nodes learn targets; " + spec.uses + " is a " +
+                                   spec.kind + " plugin"});
+    }
+
+    // The node's parameters against its plugin's schema, then the plugin's own checks.
+    void read_params(NodeSpec& spec, const json& node, const std::string& pointer) {
+        const std::string params_pointer = pointer_child(pointer, "params");
+        json params = node.contains("params") && node["params"].is_object() ? node["params"] : json::object();
+        SchemaValidator validator(spec.plugin->schema);
+        Diagnostics problems = validator.validate(params, map_, params_pointer);
+        for (auto& d : problems) {
+            d.message += " [" + spec.uses + " parameters; see `mer-run plugins describe " + spec.uses + "`]";
+            errors_.push_back(std::move(d));
+        }
+        spec.params = validator.with_defaults(params);
+        if (!problems.empty()) return;
+        try {
+            registry_.check_params(spec.uses, spec.params);
+        } catch (const std::exception& e) {
+            const Error error = as_error(e);
+            errors_.push_back({node.contains("params") ? map_.key_at(params_pointer) : spec.where,
+                               "nodes." + spec.id + ".params: " + error.message() + " [" + spec.uses + "]"});
+        }
+    }
+
+    // Each grid key is a parameter of the plugin and each value a valid setting of it.
+    void read_grid(NodeSpec& spec, const json& grid, const std::string& pointer) {
+        const std::string grid_pointer = pointer_child(pointer, "grid");
+        const std::string& id = spec.id;
+        if (spec.kind != "regressor")
+            errors_.push_back({map_.key_at(grid_pointer), "nodes." + id + ".grid: only regressor nodes are tuned by grid search"});
+        const json properties = spec.plugin->schema.value("properties", json::object());
+        SchemaValidator validator(spec.plugin->schema);
+        for (const auto& [key, values] : grid.items()) {
+            const std::string key_pointer = pointer_child(grid_pointer, key);
+            if (!properties.contains(key)) {
+                std::vector<std::string> accepted;
+                for (const auto& [k, _] : properties.items()) accepted.push_back(k);
+                std::string message = "nodes." + id + ".grid: '" + key + "' is not a parameter of " + spec.uses +
+                                      "; its parameters: " + join(accepted);
+                if (const std::string near = nearest_name(key, accepted); !near.empty())
+                    message += " (did you mean '" + near + "'?)";
+                errors_.push_back({map_.key_at(key_pointer), message});
+                continue;
+            }
+            if (!values.is_array()) continue;  // the experiment schema reports it
+            for (std::size_t v = 0; v < values.size(); ++v) {
+                json trial = spec.params;
+                trial[key] = values[v];
+                for (auto& d : validator.validate(trial, map_, pointer_child(pointer, "params"))) {
+                    d.where = map_.value_at(pointer_child(key_pointer, std::to_string(v)));
+                    d.message = "nodes." + id + ".grid." + key + "[" + std::to_string(v) + "]: " + d.message;
+                    errors_.push_back(std::move(d));
+                }
+            }
+            spec.grid[key] = values;
+        }
     }
 
     // Inputs exist and suit each kind.
-    for (const auto& id : order) {
-        NodeSpec& spec = specs[id];
-        const std::string inputs_pointer = pointer_child(pointer_child("/nodes", id), "inputs");
-        for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
-            const std::string& input = spec.inputs[i];
-            const Location at = map.value_at(pointer_child(inputs_pointer, std::to_string(i)));
-            if (!specs.count(input)) {
-                std::string message = "nodes." + id + ".inputs: '" + input + "' is not a node of this experiment";
-                if (const std::string near = nearest_name(input, order); !near.empty())
-                    message += " (did you mean '" + near + "'?)";
-                message += "; nodes: " + join(order);
-                errors.push_back({at, message});
-            } else if (input == id) {
-                errors.push_back({at, "nodes." + id + " lists itself as an input"});
-            } else if (!spec.kind.empty() && !specs[input].kind.empty()) {
-                const auto& allowed = allowed_input_kinds().at(spec.kind);
-                if (!allowed.count(specs[input].kind))
-                    errors.push_back({at, "nodes." + id + ": a " + spec.kind + " node cannot take input from '" +
-                                              input + "', a " + specs[input].kind + " node" +
-                                              (allowed.empty() ? "; datasets take no inputs"
-                                                               : "; it takes a " + join({allowed.begin(), allowed.end()},
-                                                                                        " or ") + " node")});
-            }
+    void check_inputs() {
+        for (const auto& id : order_) {
+            NodeSpec& spec = specs_[id];
+            const std::string inputs_pointer = pointer_child(pointer_child("/nodes", id), "inputs");
+            for (std::size_t i = 0; i < spec.inputs.size(); ++i)
+                check_input(spec, spec.inputs[i], map_.value_at(pointer_child(inputs_pointer, std::to_string(i))));
+            if (spec.kind == "dataset" && !spec.inputs.empty()) continue;  // reported above, per input
+            if (spec.plugin && spec.kind != "dataset" && static_cast<int>(spec.inputs.size()) != spec.plugin->inputs)
+                errors_.push_back({map_.key_at(spec.inputs.empty() ? pointer_child("/nodes", id) : inputs_pointer),
+                                   fmt::format("nodes.{}: {} takes exactly {} input{}, got {}", id, spec.uses,
+                                               spec.plugin->inputs, spec.plugin->inputs == 1 ? "" : "s",
+                                               spec.inputs.size())});
         }
-        if (spec.kind == "dataset" && !spec.inputs.empty())
-            continue;  // reported above, per input
-        if (spec.plugin && spec.kind != "dataset" && static_cast<int>(spec.inputs.size()) != spec.plugin->inputs)
-            errors.push_back({map.key_at(spec.inputs.empty() ? pointer_child("/nodes", id) : inputs_pointer),
-                              fmt::format("nodes.{}: {} takes exactly {} input{}, got {}", id, spec.uses,
-                                          spec.plugin->inputs, spec.plugin->inputs == 1 ? "" : "s", spec.inputs.size())});
     }
 
-    // Cycles (self-loops are reported above).
-    std::map<std::string, int> state;  // 0 new, 1 on stack, 2 done
-    std::vector<std::string> stack;
-    std::set<std::string> reported;
-    std::function<void(const std::string&)> visit = [&](const std::string& id) {
-        state[id] = 1;
-        stack.push_back(id);
-        for (const auto& input : specs[id].inputs) {
-            if (!specs.count(input) || input == id) continue;
-            if (state[input] == 1) {
-                auto from = std::find(stack.begin(), stack.end(), input);
-                std::vector<std::string> cycle(from, stack.end());
-                cycle.push_back(input);
-                std::vector<std::string> members(from, stack.end());
-                std::sort(members.begin(), members.end());
-                if (reported.insert(join(members)).second)
-                    errors.push_back({specs[input].where, "the inputs of these nodes form a cycle: " +
-                                                              join(cycle, " → ") + "; remove one of the inputs"});
-            } else if (state[input] == 0) {
-                visit(input);
-            }
+    void check_input(const NodeSpec& spec, const std::string& input, const Location& at) {
+        const std::string& id = spec.id;
+        if (!specs_.count(input)) {
+            std::string message = "nodes." + id + ".inputs: '" + input + "' is not a node of this experiment";
+            if (const std::string near = nearest_name(input, order_); !near.empty())
+                message += " (did you mean '" + near + "'?)";
+            errors_.push_back({at, message + "; nodes: " + join(order_)});
+        } else if (input == id) {
+            errors_.push_back({at, "nodes." + id + " lists itself as an input"});
+        } else if (!spec.kind.empty() && !specs_[input].kind.empty()) {
+            const auto& allowed = allowed_input_kinds().at(spec.kind);
+            if (!allowed.count(specs_[input].kind))
+                errors_.push_back({at, "nodes." + id + ": a " + spec.kind + " node cannot take input from '" + input +
+                                           "', a " + specs_[input].kind + " node" +
+                                           (allowed.empty() ? "; datasets take no inputs"
+                                                            : "; it takes a " +
+                                                                  join({allowed.begin(), allowed.end()}, " or ") +
+                                                                  " node")});
         }
-        stack.pop_back();
-        state[id] = 2;
-    };
-    for (const auto& id : order)
-        if (state[id] == 0) visit(id);
+    }
 
-    if (!errors.empty()) return out;
+    // Cycles (self-loops are reported by check_inputs).
+    void check_cycles() {
+        std::map<std::string, int> state;  // 0 new, 1 on stack, 2 done
+        std::vector<std::string> stack;
+        std::set<std::string> reported;
+        std::function<void(const std::string&)> visit = [&](const std::string& id) {
+            state[id] = 1;
+            stack.push_back(id);
+            for (const auto& input : specs_[id].inputs) {
+                if (!specs_.count(input) || input == id) continue;
+                if (state[input] == 1) {
+                    auto from = std::find(stack.begin(), stack.end(), input);
+                    std::vector<std::string> cycle(from, stack.end());
+                    cycle.push_back(input);
+                    std::vector<std::string> members(from, stack.end());
+                    std::sort(members.begin(), members.end());
+                    if (reported.insert(join(members)).second)
+                        errors_.push_back({specs_[input].where, "the inputs of these nodes form a cycle: " +
+                                                                    join(cycle, " → ") + "; remove one of the inputs"});
+                } else if (state[input] == 0) {
+                    visit(input);
+                }
+            }
+            stack.pop_back();
+            state[id] = 2;
+        };
+        for (const auto& id : order_)
+            if (state[id] == 0) visit(id);
+    }
 
     // Execution order: dependencies first, file order among equals.
-    std::set<std::string> placed;
-    while (exp.nodes.size() < order.size()) {
-        for (const auto& id : order) {
-            if (placed.count(id)) continue;
-            const auto& inputs = specs[id].inputs;
-            if (std::all_of(inputs.begin(), inputs.end(), [&](const std::string& i) { return placed.count(i) > 0; })) {
-                exp.nodes.push_back(specs[id]);
-                placed.insert(id);
-                break;
+    void place_in_order() {
+        std::set<std::string> placed;
+        while (exp_.nodes.size() < order_.size()) {
+            for (const auto& id : order_) {
+                if (placed.count(id)) continue;
+                const auto& inputs = specs_[id].inputs;
+                if (std::all_of(inputs.begin(), inputs.end(), [&](const std::string& i) { return placed.count(i) > 0; })) {
+                    exp_.nodes.push_back(specs_[id]);
+                    placed.insert(id);
+                    break;
+                }
             }
         }
     }
 
-    const json full = structure.with_defaults(doc);
-    exp.name = full.value("name", "experiment");
-    exp.seed = full.value("seed", std::uint64_t{42});
-    exp.threads = full.value("threads", 0);
-    exp.device = full.value("device", "cpu");
-    // LibTorch models (their schema has `device`) train on their own device
-    // or the experiment's; a build against a CPU-only LibTorch cannot honour
+    void read_settings() {
+        full_ = structure_.with_defaults(doc_);
+        exp_.name = full_.value("name", "experiment");
+        exp_.seed = full_.value("seed", std::uint64_t{42});
+        exp_.threads = full_.value("threads", 0);
+        exp_.device = full_.value("device", "cpu");
+        exp_.cache_dir = full_.value("cache_dir", "cache");
+        exp_.runs_dir = full_.value("runs_dir", "runs");
+        exp_.max_skipped_fraction = full_.value("max_skipped_fraction", 0.05);
+        const json evaluation = full_.value("evaluation", json::object());
+        split_ = evaluation.value("split", json::object());
+        exp_.evaluation.split.kind = split_.value("kind", "holdout");
+        exp_.evaluation.split.fraction = split_.value("fraction", 0.2);
+        exp_.evaluation.split.k = split_.value("k", 5);
+        exp_.evaluation.group_by = split_.value("group_by", "song");
+        for (const auto& m : evaluation.value("metrics", json::array({"r2", "rmse", "mae"})))
+            exp_.evaluation.metrics.push_back(m.get<std::string>());
+    }
+
+    // Models that train on a device (capability `device`) use their own or
+    // the experiment's; a build against a CPU-only LibTorch cannot honour
     // cuda, so say so now rather than when the first model starts.
-    if (std::string(MER_CUDA_VERSION) == "none")
-        for (const auto& spec : exp.nodes) {
-            if (!spec.plugin || !spec.plugin->schema.value("properties", json::object()).contains("device")) continue;
+    void check_devices() {
+        if (build_has_cuda()) return;
+        for (const auto& spec : exp_.nodes) {
+            if (!spec.plugin || !spec.plugin->has(capability::kDevice)) continue;
             const std::string own = spec.params.value("device", "");
-            const std::string device = own.empty() ? exp.device : own;
+            const std::string device = own.empty() ? exp_.device : own;
             if (device.rfind("cuda", 0) != 0) continue;
             const std::string pointer =
                 own.empty() ? "/device" : pointer_child(pointer_child(pointer_child("/nodes", spec.id), "params"), "device");
-            errors.push_back({map.value_at(pointer),
-                              "nodes." + spec.id + ": device '" + device + "' needs mer built against a CUDA LibTorch, "
-                              "and this build's LibTorch is CPU-only (docs/models.md says how to build with CUDA); "
-                              "use device: cpu or auto"});
+            errors_.push_back({map_.value_at(pointer),
+                               "nodes." + spec.id + ": device '" + device + "' needs mer built against a CUDA LibTorch, "
+                               "and this build's LibTorch is CPU-only (docs/models.md says how to build with CUDA); "
+                               "use device: cpu or auto"});
         }
-    exp.cache_dir = full.value("cache_dir", "cache");
-    exp.runs_dir = full.value("runs_dir", "runs");
-    exp.max_skipped_fraction = full.value("max_skipped_fraction", 0.05);
-    json evaluation = full.value("evaluation", json::object());
-    json split = evaluation.value("split", json::object());
-    exp.evaluation.split.kind = split.value("kind", "holdout");
-    exp.evaluation.split.fraction = split.value("fraction", 0.2);
-    exp.evaluation.split.k = split.value("k", 5);
-    exp.evaluation.group_by = split.value("group_by", "song");
-    for (const auto& m : evaluation.value("metrics", json::array({"r2", "rmse", "mae"})))
-        exp.evaluation.metrics.push_back(m.get<std::string>());
+    }
+
+    // What a features node produces against what the model it feeds reads
+    // (capabilities output_shape and input_shape), before anything runs.
+    void check_connections() {
+        for (const auto& model : exp_.nodes) {
+            if (!model.plugin || !model.plugin->has(capability::kInputShape)) continue;
+            const NodeSpec* source = tensor_source(model);
+            if (!source || !source->plugin->has(capability::kOutputShape)) continue;
+            const json wanted = instance_query(model, capability::kInputShape);
+            const json produced = instance_query(*source, capability::kOutputShape);
+            if (!wanted.is_object() || !produced.is_object()) continue;
+            if (const std::string problem = shape_mismatch(*source, produced, model, wanted); !problem.empty())
+                errors_.push_back({map_.key_at(pointer_child(pointer_child("/nodes", model.id), "inputs")), problem});
+        }
+    }
+
+    // The features node whose tensors reach a model (through transforms).
+    const NodeSpec* tensor_source(const NodeSpec& node) const {
+        for (const NodeSpec* n = &node; !n->inputs.empty();) {
+            n = &exp_.node(n->inputs.front());
+            if (n->kind == "features") return n;
+            if (n->kind != "transform") return nullptr;
+        }
+        return nullptr;
+    }
+
+    json instance_query(const NodeSpec& node, const char* capability) const {
+        try {
+            if (node.kind == "features") return registry_.create<FeaturesPlugin>(node.uses, node.params)->query(capability);
+            return registry_.create<RegressorPlugin>(node.uses, node.params)->query(capability);
+        } catch (const std::exception&) {
+            return nullptr;  // its parameters were reported by read_params
+        }
+    }
+
+    std::string shape_mismatch(const NodeSpec& source, const json& produced, const NodeSpec& model,
+                               const json& wanted) const {
+        const json& have = produced.at("shape");
+        const json& want = wanted.at("shape");
+        const json axes = produced.value("axes", json::array());
+        const json params = produced.value("params", json::array());
+        std::vector<std::string> fixes;
+        bool differs = have.size() != want.size();
+        for (std::size_t a = 0; !differs && a < want.size(); ++a) {
+            if (want[a].is_null() || want[a] == have[a]) continue;
+            differs = true;
+            const std::string axis = a < axes.size() ? axes[a].get<std::string>() : "axis " + std::to_string(a);
+            if (a < params.size() && params[a].is_string())
+                fixes.push_back(fmt::format("set nodes.{}.params.{} to {} ({})", source.id, params[a].get<std::string>(),
+                                            want[a].dump(), axis));
+        }
+        if (!differs) return "";
+        auto shape_text = [&axes](const json& shape) {
+            std::vector<std::string> parts;
+            for (std::size_t a = 0; a < shape.size(); ++a)
+                parts.push_back((shape[a].is_null() ? "any" : shape[a].dump()) +
+                                (a < axes.size() ? " " + axes[a].get<std::string>() : ""));
+            return join(parts, " × ");
+        };
+        return fmt::format("nodes.{}: {} reads chunks of {}, but its input '{}' ({}) produces {}{}", model.id, model.uses,
+                           shape_text(want), source.id, source.uses, shape_text(have),
+                           fixes.empty() ? "" : "; " + join(fixes, ", "));
+    }
 
     // The resolved document: overrides applied, every default written out.
-    json resolved = full;
-    resolved["evaluation"] = {{"split", split}, {"metrics", exp.evaluation.metrics}};
-    resolved["evaluation"]["split"]["kind"] = exp.evaluation.split.kind;
-    for (const auto& spec : exp.nodes) resolved["nodes"][spec.id]["params"] = spec.params;
-    YAML::Node yaml = json_to_yaml(resolved);
-    // Keep the node order of the file rather than JSON's sorted keys.
-    YAML::Node ordered_nodes(YAML::NodeType::Map);
-    for (const auto& id : order) ordered_nodes[id] = yaml["nodes"][id];
-    yaml["nodes"] = ordered_nodes;
-    exp.resolved = yaml;
+    void resolve() {
+        json resolved = full_;
+        resolved["evaluation"] = {{"split", split_}, {"metrics", exp_.evaluation.metrics}};
+        resolved["evaluation"]["split"]["kind"] = exp_.evaluation.split.kind;
+        for (const auto& spec : exp_.nodes) resolved["nodes"][spec.id]["params"] = spec.params;
+        YAML::Node yaml = json_to_yaml(resolved);
+        // Keep the node order of the file rather than JSON's sorted keys.
+        YAML::Node ordered_nodes(YAML::NodeType::Map);
+        for (const auto& id : order_) ordered_nodes[id] = yaml["nodes"][id];
+        yaml["nodes"] = ordered_nodes;
+        exp_.resolved = yaml;
+    }
+
+    const std::string& file_;
+    const PluginRegistry& registry_;
+    Experiment& exp_;
+    Diagnostics& errors_;
+    SourceMap map_;
+    SchemaValidator structure_{experiment_schema()};
+    YAML::Node root_;
+    json doc_, nodes_, full_, split_;
+    std::vector<std::string> order_;
+    std::map<std::string, NodeSpec> specs_;
+};
+
+}  // namespace
+
+LoadedExperiment load_experiment(const std::string& file, const std::vector<std::string>& overrides,
+                                 const PluginRegistry& registry) {
+    LoadedExperiment out;
+    ExperimentLoader(file, registry, out).load(overrides);
     return out;
 }
 

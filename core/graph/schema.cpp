@@ -1,6 +1,7 @@
 // YAML → JSON with source marks, and valijson errors rewritten for people.
 #include "core/graph/schema.hpp"
 
+#include <cstdlib>
 #include <regex>
 #include <set>
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
@@ -81,10 +82,10 @@ static json plain_scalar(const std::string& s) {
         try {
             return std::stoll(s);
         } catch (const std::out_of_range&) {
-            return std::stod(s);
+            return std::strtod(s.c_str(), nullptr);  // beyond double's range: ±inf, for the schema to judge
         }
     }
-    if (std::regex_match(s, real)) return std::stod(s);
+    if (std::regex_match(s, real)) return std::strtod(s.c_str(), nullptr);
     if (s == ".inf" || s == ".Inf" || s == "+.inf") return std::numeric_limits<double>::infinity();
     if (s == "-.inf" || s == "-.Inf") return -std::numeric_limits<double>::infinity();
     return s;

@@ -1,7 +1,7 @@
 // LinearModel's bundle files.
 #include "core/ml/linear_model.hpp"
 
-#include "core/plugin/state.hpp"
+#include "core/data/state.hpp"
 
 namespace mer {
 

@@ -9,7 +9,7 @@
 
 #include "core/data/splits.hpp"
 #include "core/error.hpp"
-#include "core/plugin/state.hpp"
+#include "core/data/state.hpp"
 #include "core/run/files.hpp"
 
 namespace mer::xgb {

@@ -19,7 +19,12 @@ TransformPlugin::~TransformPlugin() = default;
 RegressorPlugin::~RegressorPlugin() = default;
 std::vector<Eigen::MatrixXd> RegressorPlugin::predict_chunks(const SongTable&) const { return {}; }
 
-const char* host_abi_tag() { return MER_ABI_TAG_STRING; }
+const char* host_abi_tag() { return MER_ABI_TAG_WITH(MER_BUILD_TORCH_VERSION, MER_BUILD_CUDA_VERSION); }
+const char* build_torch_version() { return MER_BUILD_TORCH_VERSION; }
+const char* build_cuda_version() { return MER_BUILD_CUDA_VERSION; }
+bool build_has_cuda() { return std::string(MER_BUILD_CUDA_VERSION) != "none"; }
+
+nlohmann::json PluginBase::query(const std::string&) const { return nullptr; }
 
 static std::map<std::string, std::string> parse_tag(const std::string& tag) {
     std::map<std::string, std::string> fields;
@@ -35,8 +40,10 @@ static std::map<std::string, std::string> parse_tag(const std::string& tag) {
 std::string abi_mismatch(const std::string& plugin_tag, const std::string& host_tag) {
     if (plugin_tag == host_tag) return "";
     const auto plugin = parse_tag(plugin_tag), host = parse_tag(host_tag);
+    const bool links_torch = plugin.count("torch") && plugin.at("torch") != "none";
     std::string out;
     for (const auto& [key, host_value] : host) {
+        if (!links_torch && (key == "torch" || key == "cuda")) continue;
         auto it = plugin.find(key);
         const std::string plugin_value = it == plugin.end() ? "(missing)" : it->second;
         if (plugin_value != host_value) {
@@ -44,7 +51,12 @@ std::string abi_mismatch(const std::string& plugin_tag, const std::string& host_
             out += key + " is " + plugin_value + " in the plugin but " + host_value + " in mer-run";
         }
     }
-    return out.empty() ? "ABI tag '" + plugin_tag + "' differs from the host's '" + host_tag + "'" : out;
+    if (!out.empty()) return out;
+    // Every field agrees (the torch fields aside for a plugin without LibTorch):
+    // the tags differ only if the plugin has fields the host does not know.
+    for (const auto& [key, value] : plugin)
+        if (!host.count(key)) return "ABI tag '" + plugin_tag + "' differs from the host's '" + host_tag + "'";
+    return "";
 }
 
 }  // namespace mer

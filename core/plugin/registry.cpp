@@ -131,6 +131,9 @@ void PluginRegistry::load_file(const fs::path& file) {
             return refuse(std::string("missing symbol ") + symbol + " (declare the plugin with MER_PLUGIN())");
 
     const auto& meta = library->get_alias<const PluginMetadata>("mer_plugin_metadata");
+    if (meta.metadata_version < 2)
+        return refuse("metadata record version " + std::to_string(meta.metadata_version) +
+                      " is older than this mer-run reads (2); rebuild the plugin against this mer SDK");
     PluginRecord record;
     auto text = [](const char* s) { return s ? std::string(s) : std::string(); };
     record.name = text(meta.name);
@@ -154,6 +157,13 @@ void PluginRegistry::load_file(const fs::path& file) {
     }
     if (!record.schema.is_object() || record.schema.value("type", "") != "object")
         return refuse("metadata: parameter schema must be a JSON Schema with \"type\": \"object\"");
+    try {
+        record.capabilities = nlohmann::json::parse(text(meta.capabilities).empty() ? "{}" : text(meta.capabilities));
+    } catch (const std::exception& e) {
+        return refuse(std::string("metadata: capabilities are not valid JSON: ") + e.what());
+    }
+    if (!record.capabilities.is_object())
+        return refuse("metadata: capabilities must be a JSON object (name → value)");
     record.factory = &library->get_alias<PluginFactory>("mer_plugin_create");
     record.library = library;
 
@@ -183,6 +193,13 @@ const PluginRecord* PluginRegistry::find_unchecked(const std::string& name) cons
 std::vector<std::string> PluginRegistry::names() const {
     std::vector<std::string> out;
     for (const auto& p : plugins_) out.push_back(p.name);
+    return out;
+}
+
+std::vector<const PluginRecord*> PluginRegistry::with_capability(const std::string& capability) const {
+    std::vector<const PluginRecord*> out;
+    for (const auto& p : plugins_)
+        if (p.has(capability)) out.push_back(&p);
     return out;
 }
 

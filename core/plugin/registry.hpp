@@ -26,6 +26,13 @@ struct PluginRecord {
     std::string abi_tag;
     nlohmann::json schema;  // JSON Schema of the parameters
     int inputs = 1;         // input nodes it takes
+    nlohmann::json capabilities = nlohmann::json::object();  // name → value (capabilities.hpp)
+
+    bool has(const std::string& capability) const { return capabilities.contains(capability); }
+    // The declared value, or `fallback` when the plugin does not declare it.
+    nlohmann::json capability(const std::string& name, const nlohmann::json& fallback = nullptr) const {
+        return capabilities.contains(name) ? capabilities.at(name) : fallback;
+    }
 
     std::shared_ptr<void> library;  // keeps the library loaded
     PluginFactory* factory = nullptr;
@@ -54,6 +61,8 @@ public:
     // Throws mer::Error naming the nearest known plugin when there is none.
     const PluginRecord& get(const std::string& name) const;
     std::vector<std::string> names() const;
+    // The plugins that declare a capability (capabilities.hpp), in scan order.
+    std::vector<const PluginRecord*> with_capability(const std::string& capability) const;
 
     // A new instance with already validated parameters.
     template <class Kind>

@@ -48,15 +48,10 @@ public:
     virtual void save(const std::string& dir) const = 0;
     virtual void load(const std::string& dir) = 0;
 
-    // Models that predict per chunk: one chunks × targets matrix per song, in
-    // chunk order (whose mean is predict()'s row). Others return nothing.
+    // Models that predict per chunk (capability "chunks"): one chunks ×
+    // targets matrix per song, in chunk order (whose mean is predict()'s
+    // row). Others return nothing.
     virtual std::vector<Eigen::MatrixXd> predict_chunks(const SongTable& songs) const;
-
-    // False when fit() relies on process-wide state (LibTorch's global random
-    // generator and thread count): grid search then fits this model's
-    // candidates one after another, each with every thread, so that the same
-    // seed gives the same result.
-    virtual bool fits_concurrently() const { return true; }
 };
 
 }  // namespace mer

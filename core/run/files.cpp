@@ -23,16 +23,23 @@ void write_file_atomic(const fs::path& path, const std::string& content) {
     const fs::path temporary = path.string() + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(entropy());
     {
         std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-        if (!out) throw Error("cannot write " + temporary.string() + ": " + std::strerror(errno));
+        if (!out) throw environment_error("cannot write " + temporary.string() + ": " + std::strerror(errno));
         out.write(content.data(), static_cast<std::streamsize>(content.size()));
         out.flush();
-        if (!out) throw Error("cannot write " + temporary.string() + " (disk full?)");
+        if (!out) {
+            const int error = errno;
+            out.close();
+            std::error_code ignored;
+            fs::remove(temporary, ignored);
+            throw environment_error("cannot write " + path.string() + ": " +
+                                    (error ? std::strerror(error) : "the write failed (disk full?)"));
+        }
     }
     std::error_code ec;
     fs::rename(temporary, path, ec);
     if (ec) {
         fs::remove(temporary, ec);
-        throw Error("cannot move " + temporary.string() + " to " + path.string() + ": " + ec.message());
+        throw environment_error("cannot move " + temporary.string() + " to " + path.string() + ": " + ec.message());
     }
 }
 
@@ -42,6 +49,15 @@ std::string read_text_file(const fs::path& path) {
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();
+}
+
+nlohmann::json read_json_file(const fs::path& path) {
+    const std::string text = read_text_file(path);
+    try {
+        return nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(std::string("not valid JSON: ") + e.what(), Location(path.string()));
+    }
 }
 
 namespace {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -11,6 +12,8 @@ namespace mer {
 
 void write_file_atomic(const std::filesystem::path& path, const std::string& content);
 std::string read_text_file(const std::filesystem::path& path);  // throws mer::Error naming the file
+// A JSON file, parsed; throws mer::Error naming the file and the parser's complaint.
+nlohmann::json read_json_file(const std::filesystem::path& path);
 
 std::string sha256_hex(const std::string& bytes);
 std::string sha256_file(const std::filesystem::path& path);

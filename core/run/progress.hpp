@@ -32,4 +32,9 @@ private:
 // "1m54s", "12s", "2h03m".
 std::string format_duration(double seconds);
 
+// Seconds of wall time since `start` (steady clock), for log lines.
+inline double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 }  // namespace mer

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <random>
@@ -32,7 +33,7 @@ RunFolder RunFolder::create(const fs::path& runs_root, const std::string& experi
     const fs::path parent = runs_root / experiment_name;
     std::error_code ec;
     fs::create_directories(parent, ec);
-    if (ec) throw Error("cannot create the run folder " + parent.string() + ": " + ec.message());
+    if (ec) throw environment_error("cannot create the run folder " + parent.string() + ": " + ec.message());
     std::random_device entropy;
     for (int attempt = 0; attempt < 100; ++attempt) {
         const std::tm tm = utc_now();
@@ -40,7 +41,7 @@ RunFolder RunFolder::create(const fs::path& runs_root, const std::string& experi
         std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
         const fs::path candidate = parent / fmt::format("{}-{:06x}", stamp, entropy() & 0xffffffu);
         if (fs::create_directory(candidate, ec)) return RunFolder(candidate);
-        if (ec) throw Error("cannot create the run folder " + candidate.string() + ": " + ec.message());
+        if (ec) throw environment_error("cannot create the run folder " + candidate.string() + ": " + ec.message());
     }
     throw Error("cannot find a free run folder name under " + parent.string());
 }
@@ -52,7 +53,7 @@ RunFolder RunFolder::open(const fs::path& folder) {
 }
 
 RunFolder::RunFolder(fs::path path) : path_(std::move(path)), log_(path_ / "log.txt", std::ios::app) {
-    if (!log_) throw Error("cannot write " + (path_ / "log.txt").string());
+    if (!log_) throw environment_error("cannot write " + (path_ / "log.txt").string() + ": " + std::strerror(errno));
 }
 
 RunFolder::RunFolder(RunFolder&& other) noexcept

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/data/npy.hpp"
+#include "core/plugin/capabilities.hpp"
 #include "core/error.hpp"
 #include "core/run/files.hpp"
 #include "core/run/heap.hpp"
@@ -36,12 +37,12 @@ torch::Device resolve_device(const std::string& name) {
     if (name.empty() || name == "cpu") return torch::kCPU;
     if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
     if (!torch::cuda::is_available())
-        throw Error("device '" + name + "' was asked for, but this LibTorch has no CUDA device (Debian's libtorch is "
+        throw environment_error("device '" + name + "' was asked for, but this LibTorch has no CUDA device (Debian's libtorch is "
                     "CPU-only; build mer against a CUDA LibTorch, see docs/models.md, or use device: cpu)");
     const torch::Device device(name);
     const auto count = static_cast<int>(torch::cuda::device_count());
     if (device.is_cuda() && device.has_index() && device.index() >= count)
-        throw Error(fmt::format("device '{}' was asked for, but this machine has {} CUDA device{} (cuda:0{})", name,
+        throw environment_error(fmt::format("device '{}' was asked for, but this machine has {} CUDA device{} (cuda:0{})", name,
                                 count, count == 1 ? "" : "s", count > 1 ? fmt::format(" … cuda:{}", count - 1) : ""));
     return device;
 }
@@ -104,6 +105,11 @@ Eigen::MatrixXd song_means(const Eigen::MatrixXd& per_chunk, const Chunks& chunk
     return sums;
 }
 
+// LibTorch's own exception, as mer's: the sentence without the C++ backtrace.
+Error torch_error(const c10::Error& e, const std::string& while_doing) {
+    return Error("LibTorch failed while " + while_doing + ": " + e.what_without_backtrace());
+}
+
 }  // namespace
 
 struct ChunkRegressor::State {
@@ -133,226 +139,261 @@ std::shared_ptr<ChunkNet> ChunkRegressor::network() const { return state_->net; 
 int ChunkRegressor::best_epoch() const { return state_->best_epoch; }
 
 Eigen::MatrixXd ChunkRegressor::predict_chunks(const Chunks& chunks) const {
-    if (!state_->net) throw Error("the model is not fitted");
-    torch::NoGradGuard no_grad;
-    state_->net->eval();
-    std::vector<torch::Tensor> outputs;
-    const int64_t n = chunks.x.size(0), batch = std::max(1, settings_.batch_size) * 4;
-    for (int64_t start = 0; start < n; start += batch) {
-        const auto x = state_->normalise(chunks.x.slice(0, start, std::min(n, start + batch)), settings_.normalize);
-        outputs.push_back(state_->net->forward(x.to(state_->device)).to(torch::kCPU));
+    try {
+        if (!state_->net) throw Error("the model is not fitted");
+        torch::NoGradGuard no_grad;
+        state_->net->eval();
+        std::vector<torch::Tensor> outputs;
+        const int64_t n = chunks.x.size(0), batch = std::max(1, settings_.batch_size) * 4;
+        for (int64_t start = 0; start < n; start += batch) {
+            const auto x = state_->normalise(chunks.x.slice(0, start, std::min(n, start + batch)), settings_.normalize);
+            outputs.push_back(state_->net->forward(x.to(state_->device)).to(torch::kCPU));
+        }
+        return to_matrix(torch::cat(outputs, 0));
+    } catch (const c10::Error& e) {
+        throw torch_error(e, "rating chunks");
     }
-    return to_matrix(torch::cat(outputs, 0));
 }
 
 std::vector<Eigen::MatrixXd> ChunkRegressor::predict_chunks(const SongTable& songs) const {
-    const Chunks chunks = load_chunks(songs);
-    const Eigen::MatrixXd all = predict_chunks(chunks);
-    std::vector<Eigen::MatrixXd> out(songs.size());
-    std::vector<std::vector<Eigen::Index>> rows(songs.size());
-    for (std::size_t c = 0; c < chunks.song_of_chunk.size(); ++c)
-        rows[static_cast<std::size_t>(chunks.song_of_chunk[c])].push_back(static_cast<Eigen::Index>(c));
-    for (std::size_t s = 0; s < songs.size(); ++s) {
-        out[s].resize(static_cast<Eigen::Index>(rows[s].size()), all.cols());
-        for (std::size_t i = 0; i < rows[s].size(); ++i) out[s].row(static_cast<Eigen::Index>(i)) = all.row(rows[s][i]);
+    try {
+        const Chunks chunks = load_chunks(songs);
+        const Eigen::MatrixXd all = predict_chunks(chunks);
+        std::vector<Eigen::MatrixXd> out(songs.size());
+        std::vector<std::vector<Eigen::Index>> rows(songs.size());
+        for (std::size_t c = 0; c < chunks.song_of_chunk.size(); ++c)
+            rows[static_cast<std::size_t>(chunks.song_of_chunk[c])].push_back(static_cast<Eigen::Index>(c));
+        for (std::size_t s = 0; s < songs.size(); ++s) {
+            out[s].resize(static_cast<Eigen::Index>(rows[s].size()), all.cols());
+            for (std::size_t i = 0; i < rows[s].size(); ++i) out[s].row(static_cast<Eigen::Index>(i)) = all.row(rows[s][i]);
+        }
+        return out;
+    } catch (const c10::Error& e) {
+        throw torch_error(e, "rating chunks");
     }
-    return out;
 }
 
 Eigen::MatrixXd ChunkRegressor::predict(const SongTable& songs) const {
-    const Chunks chunks = load_chunks(songs);
-    return song_means(predict_chunks(chunks), chunks);
+    try {
+        const Chunks chunks = load_chunks(songs);
+        return song_means(predict_chunks(chunks), chunks);
+    } catch (const c10::Error& e) {
+        throw torch_error(e, "rating songs");
+    }
+}
+
+nlohmann::json ChunkRegressor::query(const std::string& capability) const {
+    if (capability != capability::kInputShape) return nullptr;
+    nlohmann::json shape = nlohmann::json::array();
+    for (int64_t d : input_shape()) shape.push_back(d > 0 ? nlohmann::json(d) : nlohmann::json(nullptr));
+    return {{"shape", shape}, {"axes", {"channels", "mels", "frames"}}};
 }
 
 void ChunkRegressor::save(const std::string& dir) const {
-    if (!state_->net) throw Error("the model is not fitted");
-    fs::create_directories(dir);
-    torch::serialize::OutputArchive archive;
-    state_->net->save(archive);
-    archive.save_to((fs::path(dir) / "model.pt").string());
-    write_file_atomic(fs::path(dir) / "model.json",
-                      nlohmann::json{{"outputs", state_->outputs}, {"mean", state_->mean}, {"scale", state_->scale},
-                                     {"best_epoch", state_->best_epoch}, {"normalize", settings_.normalize}}
-                              .dump(2) + "\n");
+    try {
+        if (!state_->net) throw Error("the model is not fitted");
+        fs::create_directories(dir);
+        torch::serialize::OutputArchive archive;
+        state_->net->save(archive);
+        archive.save_to((fs::path(dir) / "model.pt").string());
+        write_file_atomic(fs::path(dir) / "model.json",
+                          nlohmann::json{{"outputs", state_->outputs}, {"mean", state_->mean}, {"scale", state_->scale},
+                                         {"best_epoch", state_->best_epoch}, {"normalize", settings_.normalize}}
+                                  .dump(2) + "\n");
+    } catch (const c10::Error& e) {
+        throw torch_error(e, "saving the model");
+    }
 }
 
 void ChunkRegressor::load(const std::string& dir) {
-    const auto meta = nlohmann::json::parse(read_text_file(fs::path(dir) / "model.json"));
-    state_->outputs = meta.at("outputs").get<int64_t>();
-    state_->mean = meta.at("mean").get<float>();
-    state_->scale = meta.at("scale").get<float>();
-    state_->best_epoch = meta.at("best_epoch").get<int>();
-    state_->net = make_network(state_->outputs, settings_.dropout);
-    torch::serialize::InputArchive archive;
-    // Onto the CPU first: a model trained on a GPU loads on a machine without one.
-    archive.load_from((fs::path(dir) / "model.pt").string(), torch::Device(torch::kCPU));
-    state_->net->load(archive);
-    // Rating music works anywhere: on the device the model was set up for
-    // where there is one, on the CPU otherwise.
     try {
-        state_->device = resolve_device(settings_.device);
-    } catch (const Error&) {
-        state_->device = torch::kCPU;
+        const auto meta = nlohmann::json::parse(read_text_file(fs::path(dir) / "model.json"));
+        state_->outputs = meta.at("outputs").get<int64_t>();
+        state_->mean = meta.at("mean").get<float>();
+        state_->scale = meta.at("scale").get<float>();
+        state_->best_epoch = meta.at("best_epoch").get<int>();
+        state_->net = make_network(state_->outputs, settings_.dropout);
+        torch::serialize::InputArchive archive;
+        // Onto the CPU first: a model trained on a GPU loads on a machine without one.
+        archive.load_from((fs::path(dir) / "model.pt").string(), torch::Device(torch::kCPU));
+        state_->net->load(archive);
+        // Rating music works anywhere: on the device the model was set up for
+        // where there is one, on the CPU otherwise.
+        try {
+            state_->device = resolve_device(settings_.device);
+        } catch (const Error&) {
+            state_->device = torch::kCPU;
+        }
+        state_->net->to(state_->device);
+    } catch (const c10::Error& e) {
+        throw torch_error(e, "loading the model");
     }
-    state_->net->to(state_->device);
 }
 
 void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
                          const PluginContext& ctx) {
-    keep_large_blocks_in_heap();  // every batch allocates and frees tens of MiB of activations
-    torch::manual_seed(ctx.seed);
-    at::set_num_threads(std::max(1, ctx.threads));
-    state_->device = resolve_device(settings_.device.empty() ? ctx.device : settings_.device);
-    if (state_->device.is_cuda()) {  // the same kernels every run, not the fastest of an autotuning pass
-        at::globalContext().setDeterministicCuDNN(true);
-        at::globalContext().setBenchmarkCuDNN(false);
-    }
-    const Chunks train_chunks = load_chunks(train);
-    const Chunks valid_chunks = validation ? load_chunks(*validation) : Chunks{};
-    const Eigen::MatrixXd train_y = chunk_targets(train, train_chunks);
-    const Eigen::MatrixXd valid_y = validation ? chunk_targets(*validation, valid_chunks) : Eigen::MatrixXd();
-    const torch::Tensor y = to_tensor(train_y);
-
-    if (settings_.normalize == "dataset") {
-        state_->mean = train_chunks.x.mean().item<float>();
-        state_->scale = std::max(1e-6f, train_chunks.x.std().item<float>());
-    }
-    state_->outputs = train.targets.cols();
-    state_->net = make_network(state_->outputs, settings_.dropout);
-    state_->net->to(state_->device);
-    torch::optim::Adam optimiser(state_->net->parameters(),
-                                 torch::optim::AdamOptions(settings_.learning_rate).weight_decay(settings_.weight_decay));
-
-    std::mt19937_64 shuffle(ctx.seed);
-    const int64_t n = train_chunks.x.size(0);
-    std::vector<int64_t> order(static_cast<std::size_t>(n));
-    double best_score = -std::numeric_limits<double>::infinity();
-    std::vector<torch::Tensor> best_weights;
-    int since_best = 0;
-    int first_epoch = 1;
-
-    // A checkpoint after every epoch (weights, optimiser, best weights so far,
-    // early-stopping state and both random generators) lets an interrupted
-    // run continue exactly where it stopped.
-    const fs::path checkpoint = ctx.work_dir.empty() || ctx.fold < 0
-                                    ? fs::path()
-                                    : fs::path(ctx.work_dir) / "checkpoints" / ctx.node / ("fold" + std::to_string(ctx.fold));
-    auto save_checkpoint = [&](int epoch) {
-        if (checkpoint.empty()) return;
-        fs::create_directories(checkpoint);
-        torch::serialize::OutputArchive weights, best, optimiser_state;
-        state_->net->save(weights);
-        weights.save_to((checkpoint / "weights.pt").string());
-        for (std::size_t i = 0; i < best_weights.size(); ++i) best.write("w" + std::to_string(i), best_weights[i]);
-        best.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
-        best.save_to((checkpoint / "best.pt").string());
-        optimiser.save(optimiser_state);
-        optimiser_state.save_to((checkpoint / "optimiser.pt").string());
-        std::ostringstream rng;
-        rng << shuffle;
-        write_file_atomic(checkpoint / "state.json",
-                          nlohmann::json{{"epoch", epoch}, {"best_epoch", state_->best_epoch}, {"best_score", best_score},
-                                         {"since_best", since_best}, {"best_tensors", best_weights.size()},
-                                         {"shuffle", rng.str()}}
-                                  .dump(2) + "\n");
-    };
-    if (ctx.resume && !checkpoint.empty() && fs::exists(checkpoint / "state.json")) {
-        const auto saved = nlohmann::json::parse(read_text_file(checkpoint / "state.json"));
-        torch::serialize::InputArchive weights, best, optimiser_state;
-        weights.load_from((checkpoint / "weights.pt").string(), state_->device);
-        state_->net->load(weights);
-        best.load_from((checkpoint / "best.pt").string(), torch::Device(torch::kCPU));  // the CPU generator's state stays there
-        for (std::size_t i = 0; i < saved.at("best_tensors").get<std::size_t>(); ++i) {
-            torch::Tensor t;
-            best.read("w" + std::to_string(i), t);
-            best_weights.push_back(t);
+    try {
+        keep_large_blocks_in_heap();  // every batch allocates and frees tens of MiB of activations
+        torch::manual_seed(ctx.seed);
+        at::set_num_threads(std::max(1, ctx.threads));
+        const std::string asked = settings_.device.empty() ? ctx.device : settings_.device;
+        state_->device = resolve_device(asked);
+        ctx.record("device", {{"asked", asked}, {"used", state_->device.str()}});
+        if (asked != "cpu" && !state_->device.is_cuda())
+            ctx.info("device '" + asked + "' was asked for and LibTorch sees no CUDA device: training on the CPU");
+        if (state_->device.is_cuda()) {  // the same kernels every run, not the fastest of an autotuning pass
+            at::globalContext().setDeterministicCuDNN(true);
+            at::globalContext().setBenchmarkCuDNN(false);
         }
-        torch::Tensor rng_state;
-        best.read("torch_rng", rng_state);
-        at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to the global generator
-        generator.set_state(rng_state);
-        optimiser_state.load_from((checkpoint / "optimiser.pt").string(), state_->device);
-        optimiser.load(optimiser_state);
-        std::istringstream rng(saved.at("shuffle").get<std::string>());
-        rng >> shuffle;
-        first_epoch = saved.at("epoch").get<int>() + 1;
-        state_->best_epoch = saved.at("best_epoch").get<int>();
-        best_score = saved.at("best_score").get<double>();
-        since_best = saved.at("since_best").get<int>();
-        ctx.info(fmt::format("fold {}: resuming after epoch {} (best so far: epoch {})", ctx.fold, first_epoch - 1,
-                             state_->best_epoch));
-    }
-    for (int epoch = first_epoch; epoch <= settings_.epochs && since_best < settings_.patience; ++epoch) {
-        state_->net->train();
-        std::iota(order.begin(), order.end(), 0);
-        for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle() % i]);
-        double loss_sum = 0;
-        int64_t seen = 0;
-        for (int64_t start = 0; start < n; start += settings_.batch_size) {
-            const int64_t end = std::min(n, start + settings_.batch_size);
-            const auto index = torch::from_blob(order.data() + start, {end - start}, torch::kInt64).clone();
-            const auto xb = state_->normalise(train_chunks.x.index_select(0, index), settings_.normalize).to(state_->device);
-            const auto yb = y.index_select(0, index).to(state_->device);
-            // Summed MSE over targets: one model learns one target or both jointly.
-            const auto loss = (state_->net->forward(xb) - yb).pow(2).mean(0).sum();
-            optimiser.zero_grad();
-            loss.backward();
-            if (settings_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(state_->net->parameters(), settings_.grad_clip);
-            optimiser.step();
-            loss_sum += loss.item<double>() * static_cast<double>(end - start);
-            seen += end - start;
-            ctx.report_progress(static_cast<std::size_t>(seen), static_cast<std::size_t>(n), "chunks");
-        }
+        const Chunks train_chunks = load_chunks(train);
+        const Chunks valid_chunks = validation ? load_chunks(*validation) : Chunks{};
+        const Eigen::MatrixXd train_y = chunk_targets(train, train_chunks);
+        const Eigen::MatrixXd valid_y = validation ? chunk_targets(*validation, valid_chunks) : Eigen::MatrixXd();
+        const torch::Tensor y = to_tensor(train_y);
 
-        EpochReport report;
-        report.epoch = epoch;
-        report.train_loss = loss_sum / static_cast<double>(std::max<int64_t>(1, seen));
-        report.train_chunk_predictions = predict_chunks(train_chunks);
-        report.train_chunk_targets = train_y;
-        report.train_predictions = song_means(report.train_chunk_predictions, train_chunks);
-        double score = 0;
-        if (validation) {
-            report.validation_chunk_predictions = predict_chunks(valid_chunks);
-            report.validation_chunk_targets = valid_y;
-            report.validation_predictions = song_means(report.validation_chunk_predictions, valid_chunks);
-            report.validation_loss = (report.validation_chunk_predictions - valid_y).colwise().squaredNorm().sum() /
-                                     static_cast<double>(valid_y.rows());
-            const Eigen::MatrixXd& truth = validation->targets;
-            for (Eigen::Index t = 0; t < truth.cols(); ++t) {
-                const Eigen::VectorXd p = report.validation_predictions.col(t), v = truth.col(t);
-                const double ss_res = (v - p).squaredNorm(), ss_tot = (v.array() - v.mean()).matrix().squaredNorm();
-                score += ss_tot > 0 ? 1 - ss_res / ss_tot : 0;
+        if (settings_.normalize == "dataset") {
+            state_->mean = train_chunks.x.mean().item<float>();
+            state_->scale = std::max(1e-6f, train_chunks.x.std().item<float>());
+        }
+        state_->outputs = train.targets.cols();
+        state_->net = make_network(state_->outputs, settings_.dropout);
+        state_->net->to(state_->device);
+        torch::optim::Adam optimiser(state_->net->parameters(),
+                                     torch::optim::AdamOptions(settings_.learning_rate).weight_decay(settings_.weight_decay));
+
+        std::mt19937_64 shuffle(ctx.seed);
+        const int64_t n = train_chunks.x.size(0);
+        std::vector<int64_t> order(static_cast<std::size_t>(n));
+        double best_score = -std::numeric_limits<double>::infinity();
+        std::vector<torch::Tensor> best_weights;
+        int since_best = 0;
+        int first_epoch = 1;
+
+        // A checkpoint after every epoch (weights, optimiser, best weights so far,
+        // early-stopping state and both random generators) lets an interrupted
+        // run continue exactly where it stopped.
+        const fs::path checkpoint = ctx.work_dir.empty() || ctx.fold < 0
+                                        ? fs::path()
+                                        : fs::path(ctx.work_dir) / "checkpoints" / ctx.node / ("fold" + std::to_string(ctx.fold));
+        auto save_checkpoint = [&](int epoch) {
+            if (checkpoint.empty()) return;
+            fs::create_directories(checkpoint);
+            torch::serialize::OutputArchive weights, best, optimiser_state;
+            state_->net->save(weights);
+            weights.save_to((checkpoint / "weights.pt").string());
+            for (std::size_t i = 0; i < best_weights.size(); ++i) best.write("w" + std::to_string(i), best_weights[i]);
+            best.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
+            best.save_to((checkpoint / "best.pt").string());
+            optimiser.save(optimiser_state);
+            optimiser_state.save_to((checkpoint / "optimiser.pt").string());
+            std::ostringstream rng;
+            rng << shuffle;
+            write_file_atomic(checkpoint / "state.json",
+                              nlohmann::json{{"epoch", epoch}, {"best_epoch", state_->best_epoch}, {"best_score", best_score},
+                                             {"since_best", since_best}, {"best_tensors", best_weights.size()},
+                                             {"shuffle", rng.str()}}
+                                      .dump(2) + "\n");
+        };
+        if (ctx.resume && !checkpoint.empty() && fs::exists(checkpoint / "state.json")) {
+            const auto saved = nlohmann::json::parse(read_text_file(checkpoint / "state.json"));
+            torch::serialize::InputArchive weights, best, optimiser_state;
+            weights.load_from((checkpoint / "weights.pt").string(), state_->device);
+            state_->net->load(weights);
+            best.load_from((checkpoint / "best.pt").string(), torch::Device(torch::kCPU));  // the CPU generator's state stays there
+            for (std::size_t i = 0; i < saved.at("best_tensors").get<std::size_t>(); ++i) {
+                torch::Tensor t;
+                best.read("w" + std::to_string(i), t);
+                best_weights.push_back(t);
             }
-            score /= static_cast<double>(truth.cols());
-        } else {
-            score = -*report.train_loss;
+            torch::Tensor rng_state;
+            best.read("torch_rng", rng_state);
+            at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to the global generator
+            generator.set_state(rng_state);
+            optimiser_state.load_from((checkpoint / "optimiser.pt").string(), state_->device);
+            optimiser.load(optimiser_state);
+            std::istringstream rng(saved.at("shuffle").get<std::string>());
+            rng >> shuffle;
+            first_epoch = saved.at("epoch").get<int>() + 1;
+            state_->best_epoch = saved.at("best_epoch").get<int>();
+            best_score = saved.at("best_score").get<double>();
+            since_best = saved.at("since_best").get<int>();
+            ctx.info(fmt::format("fold {}: resuming after epoch {} (best so far: epoch {})", ctx.fold, first_epoch - 1,
+                                 state_->best_epoch));
         }
-        if (on_epoch) on_epoch(report);
-        ctx.info(fmt::format("fold {}: epoch {}/{}: train loss {:.4f}{}", ctx.fold, epoch, settings_.epochs,
-                             *report.train_loss,
-                             validation ? fmt::format(", validation song-level R² {:.3f}", score) : std::string()));
+        for (int epoch = first_epoch; epoch <= settings_.epochs && since_best < settings_.patience; ++epoch) {
+            state_->net->train();
+            std::iota(order.begin(), order.end(), 0);
+            for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle() % i]);
+            double loss_sum = 0;
+            int64_t seen = 0;
+            for (int64_t start = 0; start < n; start += settings_.batch_size) {
+                const int64_t end = std::min(n, start + settings_.batch_size);
+                const auto index = torch::from_blob(order.data() + start, {end - start}, torch::kInt64).clone();
+                const auto xb = state_->normalise(train_chunks.x.index_select(0, index), settings_.normalize).to(state_->device);
+                const auto yb = y.index_select(0, index).to(state_->device);
+                // Summed MSE over targets: one model learns one target or both jointly.
+                const auto loss = (state_->net->forward(xb) - yb).pow(2).mean(0).sum();
+                optimiser.zero_grad();
+                loss.backward();
+                if (settings_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(state_->net->parameters(), settings_.grad_clip);
+                optimiser.step();
+                loss_sum += loss.item<double>() * static_cast<double>(end - start);
+                seen += end - start;
+                ctx.report_progress(static_cast<std::size_t>(seen), static_cast<std::size_t>(n), "chunks");
+            }
 
-        if (score > best_score) {
-            best_score = score;
-            state_->best_epoch = epoch;
-            since_best = 0;
-            best_weights.clear();
-            for (const auto& p : state_->net->parameters()) best_weights.push_back(p.detach().clone());
-            for (const auto& b : state_->net->buffers()) best_weights.push_back(b.detach().clone());
-        } else if (++since_best >= settings_.patience) {
-            ctx.info(fmt::format("fold {}: early stop after epoch {} (best epoch {})", ctx.fold, epoch, state_->best_epoch));
+            EpochReport report;
+            report.epoch = epoch;
+            report.train_loss = loss_sum / static_cast<double>(std::max<int64_t>(1, seen));
+            report.train_chunk_predictions = predict_chunks(train_chunks);
+            report.train_chunk_targets = train_y;
+            report.train_predictions = song_means(report.train_chunk_predictions, train_chunks);
+            double score = 0;
+            if (validation) {
+                report.validation_chunk_predictions = predict_chunks(valid_chunks);
+                report.validation_chunk_targets = valid_y;
+                report.validation_predictions = song_means(report.validation_chunk_predictions, valid_chunks);
+                report.validation_loss = (report.validation_chunk_predictions - valid_y).colwise().squaredNorm().sum() /
+                                         static_cast<double>(valid_y.rows());
+                const Eigen::MatrixXd& truth = validation->targets;
+                for (Eigen::Index t = 0; t < truth.cols(); ++t) {
+                    const Eigen::VectorXd p = report.validation_predictions.col(t), v = truth.col(t);
+                    const double ss_res = (v - p).squaredNorm(), ss_tot = (v.array() - v.mean()).matrix().squaredNorm();
+                    score += ss_tot > 0 ? 1 - ss_res / ss_tot : 0;
+                }
+                score /= static_cast<double>(truth.cols());
+            } else {
+                score = -*report.train_loss;
+            }
+            if (on_epoch) on_epoch(report);
+            ctx.info(fmt::format("fold {}: epoch {}/{}: train loss {:.4f}{}", ctx.fold, epoch, settings_.epochs,
+                                 *report.train_loss,
+                                 validation ? fmt::format(", validation song-level R² {:.3f}", score) : std::string()));
+
+            if (score > best_score) {
+                best_score = score;
+                state_->best_epoch = epoch;
+                since_best = 0;
+                best_weights.clear();
+                for (const auto& p : state_->net->parameters()) best_weights.push_back(p.detach().clone());
+                for (const auto& b : state_->net->buffers()) best_weights.push_back(b.detach().clone());
+            } else if (++since_best >= settings_.patience) {
+                ctx.info(fmt::format("fold {}: early stop after epoch {} (best epoch {})", ctx.fold, epoch, state_->best_epoch));
+            }
+            save_checkpoint(epoch);
         }
-        save_checkpoint(epoch);
+        if (best_weights.empty()) throw Error("no epoch was trained (the checkpoint already reached every epoch?)");
+        // Keep the best epoch's weights (parameters and batch-norm statistics).
+        {
+            torch::NoGradGuard no_grad;
+            std::size_t i = 0;
+            for (auto& p : state_->net->parameters()) p.copy_(best_weights[i++]);
+            for (auto& b : state_->net->buffers()) b.copy_(best_weights[i++]);
+        }
+        ctx.info(fmt::format("fold {}: best epoch {} (song-level validation R² {:.3f})", ctx.fold, state_->best_epoch, best_score));
+    } catch (const c10::Error& e) {
+        throw torch_error(e, "training");
     }
-    if (best_weights.empty()) throw Error("no epoch was trained (the checkpoint already reached every epoch?)");
-    // Keep the best epoch's weights (parameters and batch-norm statistics).
-    {
-        torch::NoGradGuard no_grad;
-        std::size_t i = 0;
-        for (auto& p : state_->net->parameters()) p.copy_(best_weights[i++]);
-        for (auto& b : state_->net->buffers()) b.copy_(best_weights[i++]);
-    }
-    ctx.info(fmt::format("fold {}: best epoch {} (song-level validation R² {:.3f})", ctx.fold, state_->best_epoch, best_score));
 }
 
 }  // namespace mer::torchx

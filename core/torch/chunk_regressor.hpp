@@ -5,6 +5,7 @@
 // chunk and song level every epoch. A model plugin only builds its network.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -39,6 +40,12 @@ Chunks load_chunks(const SongTable& songs);
 
 class ChunkRegressor : public RegressorPlugin {
 public:
+    // Every model built on this loop trains on a device, rates chunks, fits
+    // one at a time (weight initialisation and dropout draw from LibTorch's
+    // global generator) and reads 1 × mels × frames chunks (query()).
+    static constexpr const char* kCapabilities =
+        R"({"device": true, "chunks": true, "concurrent_fit": false, "input_shape": true})";
+
     explicit ChunkRegressor(const nlohmann::json& params);
     ~ChunkRegressor() override;
 
@@ -48,19 +55,22 @@ public:
     // model.pt (LibTorch archive of the best epoch's weights) and model.json
     // (outputs, normalisation, best epoch).
     void save(const std::string& dir) const override;
-    // Weight initialisation and dropout draw from LibTorch's global generator.
-    bool fits_concurrently() const override { return false; }
     void load(const std::string& dir) override;
 
     // Chunk-level predictions (chunks × targets) of the fitted model.
     Eigen::MatrixXd predict_chunks(const Chunks& chunks) const;
     std::vector<Eigen::MatrixXd> predict_chunks(const SongTable& songs) const override;
+    // input_shape: the chunk tensor make_network's layers are sized for.
+    nlohmann::json query(const std::string& capability) const override;
     // The network itself (for tests and benchmarks).
     std::shared_ptr<ChunkNet> network() const;
     int best_epoch() const;
 
 protected:
     virtual std::shared_ptr<ChunkNet> make_network(int64_t outputs, double dropout) const = 0;
+    // The chunk tensor the network reads: channels, mels, frames (0: any).
+    // The report's 3-s chunks of 128 mels × 128 frames unless a model says otherwise.
+    virtual std::array<int64_t, 3> input_shape() const { return {1, 128, 128}; }
 
 private:
     struct State;

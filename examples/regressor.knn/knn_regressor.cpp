@@ -5,7 +5,7 @@
 
 #include "core/data/scaler.hpp"
 #include "core/plugin/regressor.hpp"
-#include "core/plugin/state.hpp"
+#include "core/data/state.hpp"
 
 namespace example {
 

@@ -28,6 +28,8 @@ const char* kVersion = "1.0.0";
 
 class LogmelChunks : public FeaturesPlugin {
 public:
+    static constexpr const char* kCapabilities = R"({"output_shape": true})";
+
     explicit LogmelChunks(const nlohmann::json& p)
         : params_(p),
           sr_(p.at("sample_rate_hz").get<int>()),
@@ -57,12 +59,25 @@ public:
         out.feature_names.clear();
         out.features.resize(static_cast<Eigen::Index>(kept.size()), 0);
         for (std::size_t i : kept) out.tensor_paths.push_back(paths[i]);
+        out.chunk_timing = timing();
         ctx.info(fmt::format("{} songs as {}-frame log-mel chunks ({} from the feature cache)", kept.size(), frames_,
                              cached.load()));
         return out;
     }
 
+    nlohmann::json query(const std::string& capability) const override {
+        if (capability != "output_shape") return nullptr;
+        return {{"shape", {1, n_mels_, frames_}},
+                {"axes", {"channels", "mels", "frames"}},
+                {"params", {nullptr, "n_mels", "frames"}}};
+    }
+
 private:
+    ChunkTiming timing() const {
+        return {static_cast<double>(chunk_samples_) / sr_, static_cast<double>(chunk_hop_samples_) / sr_,
+                static_cast<double>(hop_) / sr_};
+    }
+
     std::string song_tensor(const std::string& path, const std::string& cache_dir, bool& hit) const {
         const auto f = file_fingerprint(path);
         if (!f) throw Error("audio file missing");
@@ -79,17 +94,20 @@ private:
             const std::size_t count = chunks.size() / static_cast<std::size_t>(n_mels_ * frames_);
             write_npy(file, chunks.data(), {count, 1, static_cast<std::size_t>(n_mels_), static_cast<std::size_t>(frames_)});
         }
-        // The time axis beside the tensor (for readers such as the attention
-        // output, and Python users): chunk i starts at i · chunk_hop_seconds,
-        // frame f of a chunk is centred f · frame_hop_seconds after its start.
-        const fs::path timing = fs::path(file).replace_extension(".json");
-        if (!fs::exists(timing, ec))
-            write_file_atomic(timing, nlohmann::json{{"audio", path},
-                                                     {"sample_rate_hz", sr_},
-                                                     {"chunk_seconds", static_cast<double>(chunk_samples_) / sr_},
-                                                     {"chunk_hop_seconds", static_cast<double>(chunk_hop_samples_) / sr_},
-                                                     {"frame_hop_seconds", static_cast<double>(hop_) / sr_}}
-                                              .dump(2) + "\n");
+        // The time axis beside the tensor, for Python users (mer's own readers
+        // get it as SongTable::chunk_timing): chunk i starts at i ·
+        // chunk_hop_seconds, frame f of a chunk is centred f ·
+        // frame_hop_seconds after its start.
+        const fs::path timing_file = fs::path(file).replace_extension(".json");
+        if (!fs::exists(timing_file, ec)) {
+            const ChunkTiming t = timing();
+            write_file_atomic(timing_file, nlohmann::json{{"audio", path},
+                                                          {"sample_rate_hz", sr_},
+                                                          {"chunk_seconds", t.chunk_seconds},
+                                                          {"chunk_hop_seconds", t.chunk_hop_seconds},
+                                                          {"frame_hop_seconds", t.frame_hop_seconds}}
+                                                   .dump(2) + "\n");
+        }
         return file.string();
     }
 

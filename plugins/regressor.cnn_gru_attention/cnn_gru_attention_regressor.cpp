@@ -49,7 +49,7 @@ public:
     void fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
              const PluginContext& ctx) override {
         ChunkRegressor::fit(train, validation, on_epoch, ctx);
-        if (validation && !ctx.work_dir.empty() && ctx.fold >= 0) write_attention(*validation, ctx);
+        if (validation && ctx.keeps_artifacts()) write_attention(*validation, ctx);
     }
 
 protected:
@@ -59,20 +59,14 @@ protected:
 
 private:
     // song_id, chunk, step, seconds (the step's centre from the song's
-    // start, from the timing file features.logmel_chunks writes beside each
-    // tensor; empty without one), weight.
+    // start, from the chunks' timing; empty when the features did not say),
+    // weight.
     void write_attention(const SongTable& songs, const PluginContext& ctx) const {
         const torchx::Chunks chunks = torchx::load_chunks(songs);
         std::string csv = "song_id,chunk,step,seconds,weight\n";
         std::vector<int> chunk_in_song(songs.size(), 0);
-        std::vector<std::optional<std::pair<double, double>>> timing(songs.size());  // chunk hop, frame hop (s)
-        for (std::size_t i = 0; i < songs.size(); ++i) {
-            const auto file = std::filesystem::path(songs.tensor_paths[i]).replace_extension(".json");
-            std::error_code ec;
-            if (!std::filesystem::exists(file, ec)) continue;
-            const auto t = nlohmann::json::parse(read_text_file(file));
-            timing[i] = std::pair{t.at("chunk_hop_seconds").get<double>(), t.at("frame_hop_seconds").get<double>()};
-        }
+        const ChunkTiming& timing = songs.chunk_timing;
+        const bool timed = timing.chunk_hop_seconds > 0 && timing.frame_hop_seconds > 0;
         const int64_t batch = 64;
         for (int64_t start = 0; start < chunks.x.size(0); start += batch) {
             const auto rows = chunks.x.slice(0, start, std::min(chunks.x.size(0), start + batch));
@@ -84,16 +78,20 @@ private:
                 const auto song = static_cast<std::size_t>(chunks.song_of_chunk[static_cast<std::size_t>(start + r)]);
                 const int chunk = chunk_in_song[song]++;
                 for (int64_t s = 0; s < steps; ++s) {
-                    const auto& t = timing[song];
                     const double step_centre_frames = (static_cast<double>(s) + 0.5) * frames_per_step;
                     const std::string seconds =
-                        t ? fmt::format("{:.3f}", chunk * t->first + step_centre_frames * t->second) : std::string();
+                        timed ? fmt::format("{:.3f}", chunk * timing.chunk_hop_seconds +
+                                                          step_centre_frames * timing.frame_hop_seconds)
+                              : std::string();
                     csv += fmt::format("{},{},{},{},{}\n", csv_field(songs.song_ids[song]), chunk, s, seconds,
                                        format_number(w[r][s].item<float>()));
                 }
             }
         }
-        write_file_atomic(ctx.work_dir + "/attention_" + ctx.node + "_fold" + std::to_string(ctx.fold) + ".csv", csv);
+        ctx.write_artifact({"attention", "fold" + std::to_string(ctx.fold), {"song_id", "chunk", "step", "seconds", "weight"},
+                            "attention weight of each GRU step of each validation chunk (seconds: the step's centre "
+                            "from the song's start)"},
+                           csv);
     }
 
     int reduction_, hidden_;

@@ -2,7 +2,7 @@
 // baseline every results table should show (its validation R² is ≤ 0 by
 // construction, so any model must beat it to have learnt something).
 #include "core/plugin/regressor.hpp"
-#include "core/plugin/state.hpp"
+#include "core/data/state.hpp"
 
 namespace mer::plugins {
 

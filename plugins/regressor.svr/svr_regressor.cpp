@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "core/error.hpp"
-#include "core/plugin/state.hpp"
+#include "core/data/state.hpp"
 #include "core/plugin/regressor.hpp"
 
 namespace mer::plugins {

@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "core/plugin/state.hpp"
+#include "core/data/state.hpp"
 #include "core/plugin/transform.hpp"
 
 namespace mer::plugins {

@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "core/data/scaler.hpp"
-#include "core/plugin/state.hpp"
+#include "core/data/state.hpp"
 #include "core/plugin/transform.hpp"
 
 namespace mer::plugins {

@@ -8,7 +8,7 @@
 #include <set>
 
 #include "core/eval/metrics.hpp"
-#include "core/plugin/state.hpp"
+#include "core/data/state.hpp"
 #include "core/plugin/transform.hpp"
 
 namespace mer::plugins {

@@ -8,7 +8,7 @@
 #include <set>
 
 #include "core/ml/xgboost.hpp"
-#include "core/plugin/state.hpp"
+#include "core/data/state.hpp"
 #include "core/plugin/transform.hpp"
 #include "core/run/files.hpp"
 
@@ -30,12 +30,15 @@ protected:
             const Eigen::MatrixXd shap = trees_.contributions(train, static_cast<std::size_t>(t));
             const Eigen::VectorXd importance = shap.leftCols(train.features.cols()).cwiseAbs().colwise().mean();
             for (Eigen::Index c : largest_scores(importance, static_cast<std::size_t>(k_))) keep.insert(c);
-            if (write_values_ && ctx.fold == 0 && !ctx.work_dir.empty())
-                write_matrix(ctx.work_dir + "/shap_" + ctx.node + "_" + train.target_names[static_cast<std::size_t>(t)] + ".csv",
+            const std::string& target = train.target_names[static_cast<std::size_t>(t)];
+            if (write_values_ && ctx.fold == 0)
+                write_matrix(ctx, target,
+                             "SHAP value of every feature for every training song of fold 0, model of " + target,
                              train, shap.leftCols(train.features.cols()));
         }
-        if (write_values_ && ctx.fold == 0 && !ctx.work_dir.empty())
-            write_matrix(ctx.work_dir + "/shap_" + ctx.node + "_values.csv", train, train.features);
+        if (write_values_ && ctx.fold == 0)
+            write_matrix(ctx, "values", "the feature values behind the SHAP values (fold 0's training songs)", train,
+                         train.features);
         kept_.assign(keep.begin(), keep.end());
         ctx.info(fmt::format("fold {}: kept {} features (top {} by mean |SHAP| per target)", ctx.fold, kept_.size(), k_));
     }
@@ -53,7 +56,11 @@ private:
     }
 
     // song_id, then one column per feature.
-    static void write_matrix(const std::string& path, const SongTable& songs, const Eigen::MatrixXd& values) {
+    static void write_matrix(const PluginContext& ctx, const std::string& part, const std::string& meaning,
+                             const SongTable& songs, const Eigen::MatrixXd& values) {
+        if (!ctx.keeps_artifacts()) return;
+        std::vector<std::string> columns{"song_id"};
+        columns.insert(columns.end(), songs.feature_names.begin(), songs.feature_names.end());
         std::string csv = "song_id";
         for (const auto& f : songs.feature_names) csv += "," + csv_field(f);
         csv += "\n";
@@ -62,7 +69,7 @@ private:
             for (Eigen::Index c = 0; c < values.cols(); ++c) csv += "," + format_number(values(r, c));
             csv += "\n";
         }
-        write_file_atomic(path, csv);
+        ctx.write_artifact({"shap", part, columns, meaning}, csv);
     }
 
     int k_;

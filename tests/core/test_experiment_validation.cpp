@@ -149,7 +149,7 @@ TEST_CASE("bad experiment files: each mistake is named with line and column", "[
                    Catch::Contains("sample_rate_hz 11025 is too low for the contrast group"));
     }
     SECTION("a GPU asked of a build whose LibTorch has none") {
-        if (std::string(MER_CUDA_VERSION) == "none") {
+        if (!mer::build_has_cuda()) {
             const std::string deep = replace(kValid, "    params: {alpha: 2}",
                                              "    params: {alpha: 2}\n"
                                              "  cnn: {uses: regressor.cnn, inputs: [songs], params: {device: \"cuda:1\"}}");

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <set>
 
+#include "core/plugin/features.hpp"
 #include "core/plugin/regressor.hpp"
 #include "core/plugin/registry.hpp"
 #include "tests/support/test_support.hpp"
@@ -24,9 +25,14 @@ TEST_CASE("the build's plugins are found with complete metadata", "[plugins]") {
     for (const char* name : {"dataset.table", "dataset.deam", "dataset.manifest", "regressor.ridge", "regressor.mean"}) {
         const mer::PluginRecord* p = r.find(name);
         REQUIRE(p != nullptr);
-        CHECK(p->abi_tag == mer::host_abi_tag());
+        CHECK(mer::abi_mismatch(p->abi_tag, mer::host_abi_tag()).empty());
+        CHECK_THAT(p->abi_tag, Catch::Contains(";torch=none;"));  // no LibTorch: loads with any
         CHECK(std::filesystem::path(p->file).filename() == std::string(name) + ".so");
     }
+    // A LibTorch plugin's tag names the build's LibTorch, as the host's does.
+    CHECK(r.get("regressor.cnn").abi_tag == mer::host_abi_tag());
+    CHECK_THAT(mer::abi_mismatch("mer-abi=11;torch=9.9.9;cuda=none", mer::host_abi_tag()),
+               Catch::Contains("torch is 9.9.9 in the plugin"));
     CHECK_THROWS_WITH(r.get("regressor.ridg"), Catch::Contains("did you mean 'regressor.ridge'?"));
 }
 
@@ -104,7 +110,7 @@ TEST_CASE("mer-run plugins lists found and refused files", "[plugins][cli]") {
     std::set<std::string> names;
     for (const auto& p : j["plugins"]) {
         names.insert(p["name"].get<std::string>());
-        CHECK(p["abi"] == mer::host_abi_tag());
+        CHECK(mer::abi_mismatch(p["abi"].get<std::string>(), mer::host_abi_tag()).empty());
     }
     for (const char* expected : {"dataset.table", "dataset.deam", "dataset.manifest", "regressor.ridge", "regressor.mean"})
         CHECK(names.count(expected) == 1);
@@ -118,4 +124,25 @@ TEST_CASE("mer-run plugins lists found and refused files", "[plugins][cli]") {
     const auto unknown = run_mer({"plugins", "describe", "regressor.ridg"}, cwd.path());
     CHECK(unknown.exit_code == 2);
     CHECK_THAT(unknown.err, Catch::Contains("did you mean 'regressor.ridge'?"));
+}
+
+TEST_CASE("capabilities are declared in the metadata and asked for by name", "[plugins][capabilities]") {
+    const mer::PluginRegistry& r = registry();
+    // The chunk models declare what the host used to guess; the others do not.
+    std::set<std::string> chunk_models;
+    for (const auto* p : r.with_capability("chunks")) chunk_models.insert(p->name);
+    CHECK(chunk_models == std::set<std::string>{"regressor.cnn", "regressor.cnn_gru", "regressor.cnn_gru_attention",
+                                                "regressor.se_temporal_cnn", "regressor.tiny_chunk"});
+    CHECK(r.get("regressor.cnn").has("device"));
+    CHECK(r.get("regressor.cnn").capability("concurrent_fit") == false);
+    CHECK_FALSE(r.get("regressor.ridge").has("device"));
+    CHECK(r.get("regressor.ridge").capability("concurrent_fit", true) == true);  // missing: the old behaviour
+    CHECK(r.get("features.logmel_chunks").has("output_shape"));
+
+    // Values that depend on parameters come from an instance.
+    const auto chunks = r.create<mer::FeaturesPlugin>("features.logmel_chunks", with_defaults("features.logmel_chunks", {{"n_mels", 96}}));
+    CHECK(chunks->query("output_shape")["shape"] == nlohmann::json({1, 96, 128}));
+    const auto cnn = r.create<mer::RegressorPlugin>("regressor.cnn", with_defaults("regressor.cnn"));
+    CHECK(cnn->query("input_shape")["shape"] == nlohmann::json({1, 128, 128}));
+    CHECK(cnn->query("no_such_capability").is_null());
 }

@@ -32,12 +32,6 @@ evaluation:
   metrics: [r2, ccc]
 )";
 
-fs::path run_folder_of(const CommandResult& r) {
-    std::string out = r.out;
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    return out;
-}
-
 }  // namespace
 
 TEST_CASE("a run leaves every promised file and learns the signal", "[run][cli]") {

@@ -3,7 +3,7 @@
 // can check that finished epochs and earlier nodes survive a failed node.
 #include "core/error.hpp"
 #include "core/plugin/regressor.hpp"
-#include "core/plugin/state.hpp"
+#include "core/data/state.hpp"
 
 namespace mer::testing {
 

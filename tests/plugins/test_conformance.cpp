@@ -2,6 +2,7 @@
 // closed parameter schema whose required keys carry examples, creation with
 // default parameters, and bad parameters rejected with a useful message.
 #include <catch2/catch.hpp>
+#include <set>
 
 #include "core/graph/schema.hpp"
 #include "core/plugin/dataset.hpp"
@@ -35,8 +36,9 @@ json wrong_value_for(const json& property) {
 
 TEST_CASE("every plugin in the build conforms", "[plugins][conformance]") {
     mer::PluginRegistry registry;
-    registry.scan({plugin_dir()});
+    registry.scan({plugin_dir(), test_plugin_dir("models")});
     REQUIRE(registry.plugins().size() >= 3);
+    REQUIRE(registry.find("regressor.tiny_chunk") != nullptr);  // the test-only model is held to the same rules
     for (const auto& p : registry.plugins()) {
         INFO("plugin " << p.name << " (" << p.file << ")");
         const json properties = p.schema.value("properties", json::object());
@@ -57,6 +59,16 @@ TEST_CASE("every plugin in the build conforms", "[plugins][conformance]") {
                    std::count(p.schema["required"].begin(), p.schema["required"].end(), key) == 1));
         }
 
+        // Capabilities: known names with values of the documented type.
+        for (const auto& [name, value] : p.capabilities.items()) {
+            INFO("capability " << name);
+            CHECK(std::set<std::string>{"device", "chunks", "concurrent_fit", "fingerprint", "output_shape",
+                                        "input_shape", "sequence"}
+                      .count(name) == 1);
+            if (name == "fingerprint") CHECK(value.is_array());
+            else CHECK(value.is_boolean());
+        }
+
         // Created with default parameters, as its declared kind.
         const json params = default_params(p);
         mer::SourceMap map("conformance.yaml");
@@ -66,6 +78,14 @@ TEST_CASE("every plugin in the build conforms", "[plugins][conformance]") {
         if (p.kind == "features") CHECK(registry.create<mer::FeaturesPlugin>(p.name, params) != nullptr);
         if (p.kind == "transform") CHECK(registry.create<mer::TransformPlugin>(p.name, params) != nullptr);
         if (p.kind == "regressor") CHECK(registry.create<mer::RegressorPlugin>(p.name, params) != nullptr);
+        // A capability answered per instance is answered with default parameters.
+        for (const char* asked : {"output_shape", "input_shape"}) {
+            if (p.capability(asked) != true) continue;
+            const json shape = p.kind == "features" ? registry.create<mer::FeaturesPlugin>(p.name, params)->query(asked)
+                                                    : registry.create<mer::RegressorPlugin>(p.name, params)->query(asked);
+            CHECK(shape.contains("shape"));
+            CHECK(shape.value("axes", json::array()).size() == shape["shape"].size());
+        }
 
         // Bad parameters are rejected with a message that names them.
         json unknown = params;

@@ -26,7 +26,7 @@ fs::path test_plugin_dir(const std::string& which) { return build_dir() / "test-
 const mer::PluginRegistry& registry() {
     static const mer::PluginRegistry r = [] {
         mer::PluginRegistry reg;
-        reg.scan({plugin_dir()});
+        reg.scan({plugin_dir(), test_plugin_dir("models")});
         return reg;
     }();
     return r;
@@ -94,6 +94,12 @@ void write_synthetic_table(const fs::path& cwd, int songs, int seed) {
                                      std::to_string(seed)},
                                     cwd);
     if (r.exit_code != 0) throw std::runtime_error("synth-table failed: " + r.err);
+}
+
+fs::path run_folder_of(const CommandResult& result) {
+    std::string out = result.out;
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
 }
 
 }  // namespace mer::test

@@ -14,7 +14,8 @@ class PluginRegistry;
 
 namespace mer::test {
 
-// The plugins in build/plugins, scanned once.
+// The plugins in build/plugins and the test-only models in
+// build/test-plugins/models, scanned once.
 const mer::PluginRegistry& registry();
 // `params` with the plugin's schema defaults filled in.
 nlohmann::json with_defaults(const std::string& plugin, nlohmann::json params = nlohmann::json::object());
@@ -55,6 +56,9 @@ struct CommandResult {
 // (empty: unset).
 CommandResult run_mer(const std::vector<std::string>& args, const std::filesystem::path& cwd,
                       const std::string& plugin_path = "");
+
+// The run folder `mer-run run` printed (relative to its working directory).
+std::filesystem::path run_folder_of(const CommandResult& result);
 
 // The quickstart table (mer-run synth-table) at cwd/songs.csv.
 void write_synthetic_table(const std::filesystem::path& cwd, int songs = 120, int seed = 7);

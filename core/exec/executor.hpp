@@ -1,16 +1,15 @@
-// Runs a validated experiment. Dataset and features nodes run once, in
-// dependency order, through the node cache. Each regressor node is then
-// evaluated on the experiment's split: in every fold, the transforms between
-// it and its data are fitted on the training songs only, the regressor is
-// trained with its epochs streamed to metrics.csv/jsonl, and its validation
-// predictions go to predictions.csv. A failing node stops the run; what
-// finished stays on disk and summary.json says what failed and why.
+// Runs a validated experiment: the life of a run. Dataset and features nodes
+// run once, in dependency order, through the node cache; each regressor node
+// is evaluated on the experiment's split (fold_evaluation.hpp). Every file
+// goes through the run writer and into run.json. A failing node stops the
+// run; what finished stays on disk and summary.json says what failed and why.
 #pragma once
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/graph/experiment.hpp"
 
 namespace mer {
@@ -29,7 +28,8 @@ struct RunOutcome {
     std::filesystem::path folder;
     bool ok = true;
     std::string failed_node;
-    std::string reason;
+    std::string reason;                           // the error with its location (file:line, node, song)
+    ErrorKind kind = ErrorKind::input;  // environment: the disk, permissions or a device failed the node
 };
 
 RunOutcome run_experiment(const Experiment& experiment, const PluginRegistry& registry, const RunOptions& options);

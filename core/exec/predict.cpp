@@ -1,5 +1,5 @@
-// mer-run predict: bundle checks, feature extraction, fold averaging.
-#include "core/graph/predict.hpp"
+// mer-run predict: bundle checks, feature extraction, the fold pipelines, averaging.
+#include "core/exec/predict.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -9,9 +9,9 @@
 #include <set>
 #include <thread>
 
+#include "core/exec/pipeline.hpp"
+#include "core/plugin/capabilities.hpp"
 #include "core/plugin/features.hpp"
-#include "core/plugin/regressor.hpp"
-#include "core/plugin/transform.hpp"
 #include "core/run/files.hpp"
 #include "core/run/progress.hpp"
 
@@ -66,8 +66,9 @@ std::vector<std::string> audio_files(const std::vector<std::string>& inputs) {
     return files;
 }
 
-const PluginRecord& checked_plugin(const PluginRegistry& registry, const json& spec) {
-    const std::string name = spec.at("uses").get<std::string>(), version = spec.at("version").get<std::string>();
+const PluginRecord& checked_plugin(const PluginRegistry& registry, const PipelineStep& step) {
+    const std::string& name = step.uses;
+    const std::string& version = step.version;
     const PluginRecord* plugin = registry.find(name);
     if (!plugin)
         throw Error("the model needs plugin " + name + " " + version +
@@ -78,84 +79,37 @@ const PluginRecord& checked_plugin(const PluginRegistry& registry, const json& s
     return *plugin;
 }
 
-}  // namespace
-
-Ratings predict_files(const fs::path& model, const std::vector<std::string>& inputs, const PluginRegistry& registry,
-                      const PredictOptions& options) {
-    const fs::path bundle = bundle_folder(model, options.node);
-    const json manifest = json::parse(read_text_file(bundle / "model.json"));
-    if (manifest.value("format", 0) != 1) throw Error("unknown bundle format", Location((bundle / "model.json").string()));
-    // Every plugin, with its version, before any audio is decoded.
-    for (const auto& spec : manifest.at("data")) checked_plugin(registry, spec);
-    for (const auto& spec : manifest.at("transforms")) checked_plugin(registry, spec);
-    checked_plugin(registry, manifest.at("regressor"));
-
-    Ratings out;
-    for (const auto& t : manifest.at("targets")) {
-        out.targets.push_back(t.at("name").get<std::string>());
-        out.midpoints.push_back((t.at("min").get<double>() + t.at("max").get<double>()) / 2);
+// The features path from audio to the pipeline's source table (datasets are
+// skipped: the files are the songs). Files that cannot be used land in `failures`.
+SongTable extract_features(const PipelineSpec& spec, const std::vector<std::string>& files,
+                           const PluginRegistry& registry, const PredictOptions& options,
+                           std::map<std::string, std::string>& failures) {
+    SongTable table;
+    for (const auto& file : files) {
+        table.song_ids.push_back(file);
+        table.groups.push_back(file);
+        table.audio_paths.push_back(file);
     }
-    SongTable songs;
-    for (const auto& file : audio_files(inputs)) {
-        songs.song_ids.push_back(file);
-        songs.groups.push_back(file);
-        songs.audio_paths.push_back(file);
-        out.rows.push_back(Rating{file, {}, "", "", {}});
-    }
-    songs.features.resize(static_cast<Eigen::Index>(songs.size()), 0);
-    songs.targets.resize(static_cast<Eigen::Index>(songs.size()), 0);
-
+    table.features.resize(static_cast<Eigen::Index>(table.size()), 0);
+    table.targets.resize(static_cast<Eigen::Index>(table.size()), 0);
     PluginContext ctx;
     ctx.threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    std::map<std::string, std::string> failures;
     ctx.skip = [&failures](const std::string& song, const std::string&, const std::string& reason) { failures[song] = reason; };
-
-    // The features path from audio to the regressor's data (datasets are skipped: the files are the songs).
-    SongTable table = songs;
-    for (const auto& spec : manifest.at("data")) {
-        if (spec.at("kind") != "features") continue;
-        ctx.node = spec.at("id").get<std::string>();
-        auto progress = std::make_shared<ProgressReporter>("predict: " + spec.at("uses").get<std::string>(), nullptr,
-                                                           ::isatty(STDERR_FILENO));
+    for (const auto& step : spec.data) {
+        if (step.kind != "features") continue;
+        ctx.node = step.id;
+        auto progress = std::make_shared<ProgressReporter>("predict: " + step.uses, nullptr, ::isatty(STDERR_FILENO));
         ctx.progress = [progress](std::size_t done, std::size_t total, const char* unit) { (*progress)(done, total, unit); };
-        ctx.cache_dir = (fs::path(options.cache_dir) / spec.at("uses").get<std::string>()).string();
-        table = registry.create<FeaturesPlugin>(spec.at("uses"), spec.at("params"))->extract(table, ctx);
+        ctx.cache_dir = (fs::path(options.cache_dir) / step.uses).string();
+        table = registry.create<FeaturesPlugin>(step.uses, step.params)->extract(table, ctx);
     }
+    return table;
+}
 
-    const int folds = manifest.at("folds").get<int>();
-    Eigen::MatrixXd sum = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(table.size()), static_cast<Eigen::Index>(out.targets.size()));
-    std::vector<Eigen::MatrixXd> chunk_sums;
-    for (int fold = 0; fold < folds && table.size() > 0; ++fold) {
-        const fs::path dir = bundle / ("fold" + std::to_string(fold));
-        std::map<std::string, SongTable> outputs;
-        const std::string source = manifest.at("data").back().at("id").get<std::string>();
-        outputs[source] = table;
-        for (const auto& spec : manifest.at("transforms")) {
-            auto transform = registry.create<TransformPlugin>(spec.at("uses"), spec.at("params"));
-            transform->load((dir / "transforms" / spec.at("id").get<std::string>()).string());
-            std::vector<const SongTable*> in;
-            for (const auto& id : spec.at("inputs")) in.push_back(&outputs.at(id.get<std::string>()));
-            outputs[spec.at("id").get<std::string>()] = transform->apply(in);
-        }
-        const json& reg = manifest.at("regressor");
-        const json params = json::parse(read_text_file(dir / "params.json")).at("regressor");
-        auto regressor = registry.create<RegressorPlugin>(reg.at("uses"), params);
-        regressor->load((dir / "regressor").string());
-        const SongTable& input = outputs.at(reg.at("inputs").at(0).get<std::string>());
-        sum += regressor->predict(input);
-        if (options.per_chunk) {
-            const std::vector<Eigen::MatrixXd> chunks = regressor->predict_chunks(input);
-            if (chunks.empty()) throw Error("--per-chunk: " + reg.at("uses").get<std::string>() + " rates whole songs, not chunks");
-            if (chunk_sums.empty()) chunk_sums = chunks;
-            else
-                for (std::size_t s = 0; s < chunks.size(); ++s) chunk_sums[s] += chunks[s];
-        }
-    }
-    const Eigen::MatrixXd mean = sum / std::max(1, folds);
-    double chunk_hop_seconds = 0;
-    for (const auto& spec : manifest.at("data"))
-        if (spec.at("params").contains("hop_seconds")) chunk_hop_seconds = spec.at("params").at("hop_seconds").get<double>();
-
+// Each file's row: the fold mean, its chunks, its quadrant, or why it has none.
+void fill_ratings(Ratings& out, const SongTable& table, const Eigen::MatrixXd& mean,
+                  const std::vector<Eigen::MatrixXd>& chunk_sums, int folds,
+                  std::map<std::string, std::string>& failures) {
     std::map<std::string, Eigen::Index> row_of;
     for (std::size_t r = 0; r < table.size(); ++r) row_of[table.song_ids[r]] = static_cast<Eigen::Index>(r);
     const auto v = std::find(out.targets.begin(), out.targets.end(), "valence") - out.targets.begin();
@@ -170,7 +124,7 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
         if (!chunk_sums.empty()) {
             const Eigen::MatrixXd chunks = chunk_sums[static_cast<std::size_t>(it->second)] / std::max(1, folds);
             for (Eigen::Index c = 0; c < chunks.rows(); ++c) {
-                ChunkRating chunk{static_cast<int>(c), static_cast<double>(c) * chunk_hop_seconds, {}};
+                ChunkRating chunk{static_cast<int>(c), static_cast<double>(c) * table.chunk_timing.chunk_hop_seconds, {}};
                 for (Eigen::Index t = 0; t < chunks.cols(); ++t) chunk.values.push_back(chunks(c, t));
                 rating.chunks.push_back(std::move(chunk));
             }
@@ -182,6 +136,55 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
                                        : (energetic ? "angry/tense" : "sad/depressed");
         }
     }
+}
+
+}  // namespace
+
+Ratings predict_files(const fs::path& model, const std::vector<std::string>& inputs, const PluginRegistry& registry,
+                      const PredictOptions& options) {
+    const fs::path bundle = bundle_folder(model, options.node);
+    const json manifest = read_json_file(bundle / "model.json");
+    if (manifest.value("format", 0) != 1) throw Error("unknown bundle format", Location((bundle / "model.json").string()));
+    PipelineSpec spec;
+    try {
+        spec = PipelineSpec::from_json(manifest);
+    } catch (const json::exception& e) {
+        throw Error(std::string("damaged bundle manifest: ") + e.what(), Location((bundle / "model.json").string()));
+    }
+    // Every plugin, with its version, before any audio is decoded.
+    for (const auto& step : spec.data) checked_plugin(registry, step);
+    for (const auto& step : spec.transforms) checked_plugin(registry, step);
+    const PluginRecord& regressor = checked_plugin(registry, spec.regressor);
+    if (options.per_chunk && !regressor.has(capability::kChunks))
+        throw Error("--per-chunk: " + spec.regressor.uses + " rates whole songs, not chunks");
+
+    Ratings out;
+    for (const auto& t : manifest.at("targets")) {
+        out.targets.push_back(t.at("name").get<std::string>());
+        out.midpoints.push_back((t.at("min").get<double>() + t.at("max").get<double>()) / 2);
+    }
+    std::map<std::string, std::string> failures;
+    const std::vector<std::string> files = audio_files(inputs);
+    for (const auto& file : files) out.rows.push_back(Rating{file, {}, "", "", {}});
+    const SongTable table = extract_features(spec, files, registry, options, failures);
+
+    // Every fold's fitted pipeline, as training saved it; the ratings are their mean.
+    const int folds = manifest.at("folds").get<int>();
+    Eigen::MatrixXd sum = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(table.size()),
+                                                static_cast<Eigen::Index>(out.targets.size()));
+    std::vector<Eigen::MatrixXd> chunk_sums;
+    for (int fold = 0; fold < folds && table.size() > 0; ++fold) {
+        Pipeline pipeline(spec, registry);
+        pipeline.load(bundle / ("fold" + std::to_string(fold)));
+        const SongTable input = pipeline.apply_transforms(table);
+        sum += pipeline.predict(input);
+        if (!options.per_chunk) continue;
+        const std::vector<Eigen::MatrixXd> chunks = pipeline.predict_chunks(input);
+        if (chunk_sums.empty()) chunk_sums = chunks;
+        else
+            for (std::size_t s = 0; s < chunks.size(); ++s) chunk_sums[s] += chunks[s];
+    }
+    fill_ratings(out, table, sum / std::max(1, folds), chunk_sums, folds, failures);
     return out;
 }
 

@@ -1,5 +1,5 @@
 // Bundle-folder helpers for fitted plugins.
-#include "core/plugin/state.hpp"
+#include "core/data/state.hpp"
 
 #include <filesystem>
 

@@ -1,0 +1,19 @@
+// What a run records about where it ran: environment.json (mer and library
+// versions, git revision, device, threads, seed, host, command line, and
+// what nodes reported while running, such as the device a model really used)
+// and plugins.lock (every plugin the experiment uses, with its file's SHA-256).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/graph/experiment.hpp"
+
+namespace mer {
+
+nlohmann::ordered_json environment_json(const Experiment& experiment, int threads,
+                                        const std::vector<std::string>& command_line);
+nlohmann::ordered_json plugins_lock(const Experiment& experiment);
+
+}  // namespace mer

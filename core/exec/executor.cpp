@@ -1,0 +1,398 @@
+// The life of a run: run folder, environment, data nodes through the cache,
+// regressor nodes through fold evaluation, results after every node.
+#include "core/exec/executor.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/data/node_cache.hpp"
+#include "core/eval/metrics_log.hpp"
+#include "core/exec/environment.hpp"
+#include "core/exec/feature_tables.hpp"
+#include "core/exec/fold_evaluation.hpp"
+#include "core/exec/run_writer.hpp"
+#include "core/exec/tuning.hpp"
+#include "core/plugin/dataset.hpp"
+#include "core/plugin/features.hpp"
+#include "core/plugin/registry.hpp"
+#include "core/run/files.hpp"
+#include "core/run/progress.hpp"
+#include "core/run/run_folder.hpp"
+
+namespace mer {
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const std::vector<std::string>& metric_log_columns() {
+    static const std::vector<std::string> columns = [] {
+        std::vector<std::string> c{"node", "model", "fold", "epoch", "split", "target", "loss"};
+        for (const auto& m : metric_names()) c.push_back(m);
+        return c;
+    }();
+    return columns;
+}
+
+class Executor {
+public:
+    Executor(const Experiment& exp, const PluginRegistry& registry, const RunOptions& options, RunFolder& folder)
+        : exp_(exp),
+          registry_(registry),
+          folder_(folder),
+          resuming_(!options.resume_folder.empty()),
+          writer_(folder, exp.name, resuming_),
+          cache_(options.cache_dir.empty() ? exp.cache_dir : options.cache_dir),
+          metrics_(folder.path(), resuming_) {
+        threads_ = exp.threads > 0 ? exp.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        results_.grid = grid_csv_header();
+        results_.summary["experiment"] = exp.name;
+        results_.summary["status"] = "running";
+        results_.summary["split"] = {{"kind", exp.evaluation.split.kind}, {"group_by", exp.evaluation.group_by}};
+        results_.summary["nodes"] = json::object();
+        writer_.record({"metrics.csv", "metrics", "", metric_log_columns(),
+                        "one row per epoch (boosting round, fold) per model node, split and target"});
+        writer_.record({"metrics.jsonl", "metrics", "", metric_log_columns(), "metrics.csv as JSON lines"});
+        writer_.record({"log.txt", "log", "", {}, "the run's log, as printed"});
+        if (resuming_) restore_finished();
+        write_skipped();
+    }
+
+    int threads() const { return threads_; }
+
+    void start(const RunOptions& options) {
+        YAML::Emitter config;
+        config << exp_.resolved;
+        writer_.write({"config.yaml", "config", "", {}, "the experiment with overrides and defaults applied"},
+                      std::string("# Resolved experiment: ") + exp_.file + " with overrides and defaults applied\n" +
+                          config.c_str() + "\n");
+        environment_ = environment_json(exp_, threads_, options.command_line);
+        write_environment();
+        writer_.write({"plugins.lock", "plugins_lock", "", {}, "every plugin the run used: version, file, SHA-256"},
+                      plugins_lock(exp_).dump(2) + "\n");
+    }
+
+    void run_node(const NodeSpec& node) {
+        const auto start = Clock::now();
+        if (node.kind == "dataset" || node.kind == "features") {
+            run_data_node(node, start);
+        } else if (node.kind == "transform") {
+            folder_.log(fmt::format("node '{}' ({}): fitted inside each training fold of the regressors that use it",
+                                    node.id, node.uses));
+        } else if (resuming_ && results_.summary["nodes"].contains(node.id)) {
+            folder_.log(fmt::format("node '{}' ({}): finished before the interruption; its results are kept", node.id,
+                                    node.uses));
+        } else {
+            if (resuming_) forget_unfinished(node);
+            run_regressor_node(node);
+            write_results();
+        }
+    }
+
+    void finish(const std::string& status, const std::string& failed_node = {}, const std::string& reason = {}) {
+        results_.summary["status"] = status;
+        if (!failed_node.empty()) results_.summary["failed"] = {{"node", failed_node}, {"reason", reason}};
+        write_results();
+        log_results_table();
+    }
+
+private:
+    // Resuming: the finished nodes' results stay as they are on disk.
+    void restore_finished() {
+        const fs::path dir = folder_.path();
+        auto read_or = [&dir](const char* name, const std::string& fallback) {
+            return fs::exists(dir / name) ? read_text_file(dir / name) : fallback;
+        };
+        results_.predictions = read_or("predictions.csv", results_.predictions);
+        results_.results = read_or("results.csv", results_.results);
+        results_.grid = read_or("grid.csv", results_.grid);
+        if (fs::exists(dir / "summary.json")) {
+            const nlohmann::json previous = read_json_file(dir / "summary.json");
+            if (previous.contains("nodes")) results_.summary["nodes"] = previous["nodes"];
+        }
+        if (fs::exists(dir / "environment.json")) environment_ = json::parse(read_text_file(dir / "environment.json"));
+    }
+
+    PluginContext context(const std::string& node_id, const std::string& purpose,
+                          std::vector<SkippedSong>* skipped = nullptr) {
+        const NodeSpec& node = exp_.node(node_id);
+        PluginContext ctx;
+        ctx.node = node.id;
+        ctx.seed = derive_seed(exp_.seed, node.id + "/" + purpose);
+        ctx.threads = threads_;
+        ctx.device = exp_.device;
+        ctx.work_dir = folder_.path().string();
+        ctx.cache_dir = (cache_.dir() / node.uses).string();
+        auto progress = std::make_shared<ProgressReporter>(fmt::format("node '{}' ({})", node.id, node.uses), &folder_,
+                                                           !folder_.quiet() && ::isatty(STDERR_FILENO));
+        ctx.progress = [progress](std::size_t done, std::size_t total, const char* unit) { (*progress)(done, total, unit); };
+        ctx.log = [this, id = node.id](const std::string& line) { folder_.log(id + ": " + line); };
+        ctx.skip = [skipped, id = node.id](const std::string& song, const std::string& path, const std::string& reason) {
+            if (!skipped) throw Error("song '" + song + "' cannot be skipped at this stage: " + reason, Location::of_node(id));
+            skipped->push_back({song, path, reason});
+        };
+        ctx.artifact = [this, id = node.id](const Artifact& a, const std::string& content) {
+            writer_.write_plugin_artifact(id, a, content);
+        };
+        ctx.note = [this, id = node.id](const std::string& key, const nlohmann::json& value) {
+            std::lock_guard<std::mutex> lock(environment_mutex_);
+            if (environment_["nodes"][id][key] == json(value)) return;
+            environment_["nodes"][id][key] = value;
+            write_environment();
+        };
+        return ctx;
+    }
+
+    void write_environment() {
+        writer_.write({"environment.json", "environment", "", {},
+                       "where the run ran: versions, git revision, device, threads, seed, host, command; "
+                       "under nodes, what each node reported (e.g. the device a model used)"},
+                      environment_.dump(2) + "\n");
+    }
+
+    void run_data_node(const NodeSpec& node, Clock::time_point start) {
+        json description{{"plugin", node.uses}, {"version", node.plugin->version}, {"params", node.params}};
+        std::shared_ptr<DatasetPlugin> dataset;
+        std::shared_ptr<FeaturesPlugin> features;
+        if (node.kind == "dataset") {
+            dataset = registry_.create<DatasetPlugin>(node.uses, node.params);
+            description["data"] = dataset->content_fingerprint();
+        } else {
+            features = registry_.create<FeaturesPlugin>(node.uses, node.params);
+            description["input"] = keys_.at(node.inputs.at(0));
+        }
+        const std::string key = NodeCache::key(description);
+        keys_[node.id] = key;
+        CachedNode result;
+        std::string how = "cached";
+        if (auto cached = cache_.load(key)) {
+            result = std::move(*cached);
+        } else {
+            how = "computed";
+            result.table = dataset ? dataset->load(context(node.id, "load", &result.skipped))
+                                   : features->extract(outputs_.at(node.inputs.at(0)),
+                                                       context(node.id, "extract", &result.skipped));
+            result.table.check_shapes("node '" + node.id + "' (" + node.uses + ")");
+        }
+        record_skipped(node, result);
+        if (how == "computed") cache_.store(key, result, description);
+        outputs_[node.id] = std::move(result.table);
+        const SongTable& t = outputs_.at(node.id);
+        folder_.log(fmt::format("node '{}' ({}): {} — {} songs, {} features, {} targets ({:.2f} s)", node.id, node.uses,
+                                how, t.size(), t.feature_names.size(), t.target_names.size(), seconds_since(start)));
+        if (node.kind == "features") write_feature_tables(node.id, t);
+    }
+
+    void write_feature_tables(const std::string& id, const SongTable& t) {
+        const FeatureTables tables = feature_tables(t);
+        std::vector<std::string> columns{"song_id"};
+        columns.insert(columns.end(), t.feature_names.begin(), t.feature_names.end());
+        writer_.write({"features_" + id + ".csv", "feature_table", id, columns, "every song's feature values"},
+                      tables.features);
+        if (tables.pearson.empty()) return;
+        writer_.write({"pearson_" + id + ".csv", "pearson", id, {"target", "feature", "r", "abs_rank", "top15"},
+                       "each feature's Pearson r with each target, ranked by |r|; top15 marks the 15 largest"},
+                      tables.pearson);
+        writer_.write({"labels_" + id + ".csv", "label_histogram", id, {"target", "bin_low", "bin_high", "songs"},
+                       "histogram of each target's labels in half-unit bins"},
+                      tables.labels);
+    }
+
+    void write_skipped() {
+        writer_.write({"skipped.csv", "skipped", "", {"song_id", "path", "reason", "node"},
+                       "songs a node could not use, with the reason"},
+                      skipped_csv_);
+    }
+
+    // Appends a node's skipped songs to skipped.csv, and fails the node when
+    // more than max_skipped_fraction of its songs were lost.
+    void record_skipped(const NodeSpec& node, const CachedNode& result) {
+        if (result.skipped.empty()) return;
+        for (const auto& s : result.skipped)
+            skipped_csv_ += csv_field(s.song_id) + "," + csv_field(s.path) + "," + csv_field(s.reason) + "," +
+                            csv_field(node.id) + "\n";
+        write_skipped();
+        const std::size_t total = node.kind == "dataset" ? result.table.size() + result.skipped.size()
+                                                         : outputs_.at(node.inputs.at(0)).size();
+        const double lost = static_cast<double>(result.skipped.size()) / static_cast<double>(std::max<std::size_t>(total, 1));
+        folder_.log(fmt::format("node '{}': skipped {} of {} songs ({:.1f}%), reasons in skipped.csv; first: {}: {}",
+                                node.id, result.skipped.size(), total, 100 * lost, result.skipped[0].song_id,
+                                result.skipped[0].reason));
+        if (lost > exp_.max_skipped_fraction)
+            throw Error(fmt::format("{} of {} songs ({:.1f}%) could not be used, more than max_skipped_fraction "
+                                    "({:.1f}%); the reasons are in skipped.csv",
+                                    result.skipped.size(), total, 100 * lost, 100 * exp_.max_skipped_fraction),
+                        Location::of_node(node.id));
+    }
+
+    // The songs with every target of the regressor labelled, with exactly those targets.
+    SongTable labelled_data(const NodeSpec& node, const std::string& source_id) {
+        const SongTable& source = outputs_.at(source_id);
+        const std::vector<std::string> targets = node.targets.empty() ? source.target_names : node.targets;
+        if (targets.empty())
+            throw Error("the data from node '" + source_id + "' has no target columns to learn", Location::of_node(node.id));
+        std::vector<int> columns;
+        for (const auto& t : targets) {
+            const int c = source.target_index(t);
+            if (c < 0) {
+                std::string known;
+                for (const auto& k : source.target_names) known += (known.empty() ? "" : ", ") + k;
+                throw Error("target '" + t + "' is not in the data from node '" + source_id +
+                                "' (its targets: " + (known.empty() ? "none" : known) + ")",
+                            Location(exp_.file, node.where.line, node.where.column, node.id));
+            }
+            columns.push_back(c);
+        }
+        std::vector<std::size_t> labelled;
+        for (std::size_t r = 0; r < source.size(); ++r) {
+            bool ok = true;
+            for (int c : columns) ok = ok && std::isfinite(source.targets(static_cast<Eigen::Index>(r), c));
+            if (ok) labelled.push_back(r);
+        }
+        SongTable data = source.rows(labelled);
+        data.target_names = targets;
+        Eigen::MatrixXd picked(data.targets.rows(), static_cast<Eigen::Index>(columns.size()));
+        for (std::size_t j = 0; j < columns.size(); ++j) picked.col(static_cast<Eigen::Index>(j)) = data.targets.col(columns[j]);
+        data.targets = picked;
+        if (labelled.size() < source.size())
+            folder_.log(fmt::format("node '{}': {} of {} songs lack a label for {} and are left out", node.id,
+                                    source.size() - labelled.size(), source.size(), fmt::join(targets, "/")));
+        return data;
+    }
+
+    void run_regressor_node(const NodeSpec& node) {
+        const PipelineSpec pipeline = PipelineSpec::of(exp_, node);
+        const SongTable data = labelled_data(node, pipeline.source());
+        const EvaluationSetup setup{exp_, registry_, writer_, metrics_, threads_, resuming_,
+                                    [this](const std::string& id, const std::string& purpose) { return context(id, purpose); }};
+        evaluate_regressor(setup, node, data, results_);
+        writer_.record({"model/" + node.id + "/", "bundle", node.id, {},
+                        "the fitted model, one fold<k>/ per evaluation fold; rate new music with mer-run predict"});
+        if (fs::exists(folder_.path() / "checkpoints" / node.id))
+            writer_.record({"checkpoints/" + node.id + "/", "checkpoint", node.id, {},
+                            "per-epoch training state that --resume continues from"});
+    }
+
+    // Metric rows of an interrupted node that its resumption will write again:
+    // every fold without a finished marker, except the epochs a LibTorch
+    // checkpoint keeps.
+    void forget_unfinished(const NodeSpec& node) {
+        const fs::path bundle = folder_.path() / "model" / node.id;
+        metrics_.drop_rows([&](const std::string& id, int fold, int epoch) {
+            if (id != node.id) return false;
+            const std::string name = "fold" + std::to_string(fold);
+            if (fs::exists(bundle / name / "done.json")) return false;
+            const fs::path state = folder_.path() / "checkpoints" / node.id / name / "state.json";
+            if (fs::exists(state)) return epoch > read_json_file(state).at("epoch").get<int>();
+            return true;
+        });
+    }
+
+    // Validation results as a small table at the end of the log: what a
+    // researcher looks for first.
+    void log_results_table() {
+        if (results_.summary["nodes"].empty()) return;
+        const std::string& metric = exp_.evaluation.metrics.front();
+        folder_.log(fmt::format("validation {} (mean ± std over folds):", metric));
+        for (const auto& [id, node] : results_.summary["nodes"].items()) {
+            std::string line = fmt::format("  {:<16} {:<20}", id, node["model"].get<std::string>());
+            for (const auto& [target, metrics] : node["validation"].items())
+                line += fmt::format("  {} {:.3f} ± {:.3f}", target, metrics[metric]["mean"].get<double>(),
+                                    metrics[metric]["std"].get<double>());
+            folder_.log(line);
+        }
+    }
+
+    void write_results() {
+        writer_.write({"predictions.csv", "predictions", "", {"node", "song_id", "fold", "target", "true", "predicted"},
+                       "every validation song's prediction per regressor node, fold and target"},
+                      results_.predictions);
+        writer_.write({"results.csv", "results", "",
+                       {"feature_set", "model", "node", "target", "r2", "r2_std", "mae", "mae_std", "rmse", "rmse_std"},
+                       "validation scores per regressor node and target, mean and std over folds (Table 2's shape)"},
+                      results_.results);
+        if (results_.grid.find('\n') + 1 < results_.grid.size()) {
+            std::vector<std::string> columns{"node", "fold", "candidate", "params", "target"};
+            for (const auto& m : metric_names()) columns.insert(columns.end(), {m + "_mean", m + "_std"});
+            columns.push_back("selected");
+            writer_.write({"grid.csv", "grid", "", columns,
+                           "every grid-search candidate's inner cross-validation scores; selected marks the winner"},
+                          results_.grid);
+        }
+        writer_.write({"summary.json", "summary", "", {}, "status, and per regressor node its validation metrics over folds"},
+                      results_.summary.dump(2) + "\n");
+    }
+
+    const Experiment& exp_;
+    const PluginRegistry& registry_;
+    RunFolder& folder_;
+    bool resuming_ = false;
+    RunWriter writer_;
+    NodeCache cache_;
+    MetricsLog metrics_;
+    int threads_ = 1;
+    json environment_;
+    std::mutex environment_mutex_;
+    std::map<std::string, SongTable> outputs_;
+    std::map<std::string, std::string> keys_;
+    std::string skipped_csv_ = "song_id,path,reason,node\n";  // data nodes report their skips again on resume
+    RunResults results_;
+};
+
+// A failed node's reason: the error's file, line and song, without repeating the node.
+std::string failure_reason(const Error& error, const std::string& node) {
+    Location where = error.where();
+    if (where.node == node) where.node.clear();
+    const std::string location = where.str();
+    return location.empty() ? error.message() : location + ": " + error.message();
+}
+
+}  // namespace
+
+RunOutcome run_experiment(const Experiment& exp, const PluginRegistry& registry, const RunOptions& options) {
+    const bool resuming = !options.resume_folder.empty();
+    RunFolder folder = resuming ? RunFolder::open(options.resume_folder)
+                                : RunFolder::create(options.runs_root.empty() ? exp.runs_dir : options.runs_root, exp.name);
+    folder.set_quiet(options.quiet);
+    RunOutcome outcome;
+    outcome.folder = folder.path();
+
+    Executor executor(exp, registry, options, folder);
+    if (!resuming) executor.start(options);
+    folder.log(fmt::format("{} run folder: {}", resuming ? "resuming" : "new", folder.path().string()));
+    folder.log(fmt::format("experiment '{}' ({}), seed {}, {} threads, device {}", exp.name, exp.file, exp.seed,
+                           executor.threads(), exp.device));
+
+    for (const auto& node : exp.nodes) {
+        try {
+            executor.run_node(node);
+        } catch (const std::exception& e) {
+            const Error error = as_error(e, Location::of_node(node.id));
+            const std::string reason = failure_reason(error, node.id);
+            folder.log(fmt::format("node '{}' ({}) failed: {}", node.id, node.uses, reason));
+            outcome.ok = false;
+            outcome.failed_node = node.id;
+            outcome.reason = reason;
+            outcome.kind = error.kind();
+            try {
+                executor.finish("failed", node.id, reason);
+            } catch (const std::exception& also) {  // e.g. the disk that failed the node is still full
+                folder.log(std::string("the run's results could not be written either: ") + also.what());
+            }
+            return outcome;
+        }
+    }
+    executor.finish("finished");
+    folder.log("finished");
+    return outcome;
+}
+
+}  // namespace mer

@@ -1,0 +1,257 @@
+// The fold loop of a regressor node, its bundle and its summary.
+#include "core/exec/fold_evaluation.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <optional>
+
+#include "core/data/splits.hpp"
+#include "core/error.hpp"
+#include "core/exec/tuning.hpp"
+#include "core/graph/experiment.hpp"
+#include "core/plugin/abi.hpp"
+#include "core/plugin/registry.hpp"
+#include "core/run/files.hpp"
+#include "core/run/progress.hpp"
+
+namespace mer {
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+class RegressorEvaluation {
+public:
+    RegressorEvaluation(const EvaluationSetup& setup, const NodeSpec& node, const SongTable& data, RunResults& results)
+        : setup_(setup),
+          exp_(setup.experiment),
+          node_(node),
+          data_(data),
+          results_(results),
+          pipeline_(PipelineSpec::of(setup.experiment, node), setup.registry),
+          scores_(data.target_names.size()) {}
+
+    void run() {
+        const std::vector<std::string>& groups = exp_.evaluation.group_by == "group" ? data_.groups : data_.song_ids;
+        const std::vector<Fold> folds = exp_.evaluation.split.kind == "predefined"
+                                            ? std::vector<Fold>{predefined_fold(data_.assigned_split)}
+                                            : make_folds(groups, exp_.evaluation.split, derive_seed(exp_.seed, "split"));
+        const auto node_start = Clock::now();
+        for (const Fold& fold : folds) {
+            const auto fold_start = Clock::now();
+            if (setup_.resuming && restore_fold(fold.index)) continue;
+            const std::string line = evaluate_fold(fold);
+            const double elapsed = seconds_since(node_start);
+            const int done = fold.index + 1, total = static_cast<int>(folds.size());
+            setup_.writer.folder().log(
+                fmt::format("node '{}' ({}): fold {}/{} ({} train, {} validation songs, {} features, {:.2f} s):{}{}",
+                            node_.id, node_.uses, done, total, last_train_songs_, last_validation_songs_,
+                            last_features_, seconds_since(fold_start), line,
+                            done < total ? ", about " + format_duration(elapsed / done * (total - done)) + " left"
+                                         : ""));
+        }
+        summarise(folds.size(), seconds_since(node_start));
+        write_bundle_manifest(folds.size());
+    }
+
+private:
+    fs::path fold_dir(int fold) const {
+        return setup_.writer.folder().path() / "model" / node_.id / ("fold" + std::to_string(fold));
+    }
+
+    // A fold finished before an interruption: its predictions and scores from its done marker.
+    bool restore_fold(int fold) {
+        const fs::path marker = fold_dir(fold) / "done.json";
+        if (!fs::exists(marker)) return false;
+        const nlohmann::json done = read_json_file(marker);
+        results_.predictions += done.at("predictions").get<std::string>();
+        for (std::size_t t = 0; t < data_.target_names.size(); ++t) {
+            const auto& m = done.at("scores").at(t);
+            scores_[t].push_back(RegressionMetrics{m.at("r2"), m.at("rmse"), m.at("mae"), m.at("mse"),
+                                                   m.at("pearson").is_null() ? NAN : m.at("pearson").get<double>(),
+                                                   m.at("ccc")});
+        }
+        if (!done.at("selected").is_null()) selected_.push_back(json::parse(done.at("selected").dump()));
+        setup_.writer.folder().log(fmt::format("node '{}': fold {} finished before the interruption; kept", node_.id, fold));
+        return true;
+    }
+
+    Pipeline::ContextFor transform_context(int fold) const {
+        return [this, fold](const PipelineStep& step) {
+            PluginContext ctx = setup_.context(step.id, "fold" + std::to_string(fold));
+            ctx.fold = fold;
+            return ctx;
+        };
+    }
+
+    // Tunes, fits, scores and saves one fold; returns the log line's scores.
+    std::string evaluate_fold(const Fold& fold) {
+        const SongTable train_rows = data_.rows(fold.train);
+        nlohmann::json params = node_.params;
+        if (!node_.grid.empty()) {
+            const GridSearch search{node_, pipeline_.spec(), setup_.registry, exp_.seed, exp_.evaluation.group_by,
+                                    setup_.threads, setup_.context};
+            TuningResult tuned = tune(search, train_rows, fold.index);
+            results_.grid += tuned.grid_rows;
+            setup_.writer.folder().log(tuned.log_line);
+            params = tuned.best;
+            selected_.push_back(json::parse(grid_values(node_, params).dump()));
+        }
+        const Sides sides = pipeline_.fit_transforms({train_rows, data_.rows(fold.validation)}, transform_context(fold.index));
+        const SongTable& train = sides.first;
+        const SongTable& validation = sides.second;
+        if (train.feature_names.empty() && train.tensor_paths.empty())
+            throw Error("its input has no feature columns or tensors; put a features node between the dataset and the model",
+                        Location::of_node(node_.id));
+        last_train_songs_ = train.size();
+        last_validation_songs_ = validation.size();
+        last_features_ = train.feature_names.size();
+
+        int epochs = 0;
+        const EpochCallback on_epoch = [&](const EpochReport& report) {
+            ++epochs;
+            log_epoch_rows(fold.index, report.epoch, "train", report.train_loss, train.targets, report.train_predictions);
+            log_epoch_rows(fold.index, report.epoch, "validation", report.validation_loss, validation.targets,
+                           report.validation_predictions);
+            log_epoch_rows(fold.index, report.epoch, "train_chunks", report.train_loss, report.train_chunk_targets,
+                           report.train_chunk_predictions);
+            log_epoch_rows(fold.index, report.epoch, "validation_chunks", report.validation_loss,
+                           report.validation_chunk_targets, report.validation_chunk_predictions);
+        };
+        PluginContext ctx = setup_.context(node_.id, "fold" + std::to_string(fold.index));
+        ctx.fold = fold.index;
+        ctx.resume = setup_.resuming;
+        pipeline_.fit_regressor(params, train, &validation, on_epoch, ctx);
+        const Eigen::MatrixXd predicted = pipeline_.predict(validation);
+        pipeline_.save(fold_dir(fold.index));
+        if (epochs == 0) {
+            log_epoch_rows(fold.index, 1, "train", std::nullopt, train.targets, pipeline_.predict(train));
+            log_epoch_rows(fold.index, 1, "validation", std::nullopt, validation.targets, predicted);
+        }
+        return score_fold(fold.index, validation, predicted);
+    }
+
+    // Scores, predictions.csv rows and the fold's done marker.
+    std::string score_fold(int fold, const SongTable& validation, const Eigen::MatrixXd& predicted) {
+        std::string line, fold_predictions;
+        json fold_scores = json::array();
+        for (std::size_t t = 0; t < data_.target_names.size(); ++t) {
+            const auto ti = static_cast<Eigen::Index>(t);
+            const RegressionMetrics m = regression_metrics(validation.targets.col(ti), predicted.col(ti));
+            scores_[t].push_back(m);
+            json row = json::object();
+            for (const auto& name : metric_names())
+                row[name] = std::isfinite(m.get(name)) ? json(m.get(name)) : json(nullptr);
+            fold_scores.push_back(row);
+            line += fmt::format(" {} r2={:.3f} rmse={:.3f}", data_.target_names[t], m.r2, m.rmse);
+            for (std::size_t r = 0; r < validation.size(); ++r) {
+                const auto ri = static_cast<Eigen::Index>(r);
+                fold_predictions += csv_field(node_.id) + "," + csv_field(validation.song_ids[r]) + "," +
+                                    std::to_string(fold) + "," + csv_field(data_.target_names[t]) + "," +
+                                    format_number(validation.targets(ri, ti)) + "," + format_number(predicted(ri, ti)) +
+                                    "\n";
+            }
+        }
+        results_.predictions += fold_predictions;
+        write_file_atomic(fold_dir(fold) / "done.json",
+                          json{{"predictions", fold_predictions},
+                               {"scores", fold_scores},
+                               {"selected", node_.grid.empty() ? json(nullptr) : selected_.back()}}
+                                  .dump() + "\n");
+        return line;
+    }
+
+    void log_epoch_rows(int fold, int epoch, const std::string& split, const std::optional<double>& loss,
+                        const Eigen::MatrixXd& truth, const Eigen::MatrixXd& predicted) {
+        if (predicted.size() == 0) return;
+        if (predicted.rows() != truth.rows() || predicted.cols() != truth.cols())
+            throw Error(fmt::format("{} returned {}×{} {} predictions for {} songs × {} targets", node_.uses,
+                                    predicted.rows(), predicted.cols(), split, truth.rows(), truth.cols()),
+                        Location::of_node(node_.id));
+        for (Eigen::Index t = 0; t < truth.cols(); ++t)
+            setup_.metrics.append(MetricsRow{node_.id, node_.uses, fold, epoch, split,
+                                             data_.target_names[static_cast<std::size_t>(t)], loss,
+                                             regression_metrics(truth.col(t), predicted.col(t))});
+    }
+
+    // results.csv rows and summary.json's entry for the node.
+    void summarise(std::size_t folds, double seconds) {
+        json targets = json::object();
+        for (std::size_t t = 0; t < data_.target_names.size(); ++t) {
+            json per_metric = json::object();
+            std::vector<std::string> reported = exp_.evaluation.metrics;
+            for (const char* m : {"r2", "mae", "rmse"})
+                if (std::find(reported.begin(), reported.end(), m) == reported.end()) reported.push_back(m);
+            for (const auto& name : reported) {
+                std::vector<double> values;
+                for (const auto& m : scores_[t]) values.push_back(m.get(name));
+                const auto [mean, sd] = mean_and_std(values);
+                per_metric[name] = {{"mean", mean}, {"std", sd}, {"folds", values}};
+            }
+            targets[data_.target_names[t]] = per_metric;
+            const std::string feature_set = node_.label.empty() ? node_.inputs.at(0) : node_.label;
+            results_.results += csv_field(feature_set) + "," + csv_field(node_.uses) + "," + csv_field(node_.id) + "," +
+                                csv_field(data_.target_names[t]);
+            for (const char* m : {"r2", "mae", "rmse"})
+                results_.results += "," + format_number(per_metric[m]["mean"].get<double>()) + "," +
+                                    format_number(per_metric[m]["std"].get<double>());
+            results_.results += "\n";
+        }
+        json& entry = results_.summary["nodes"][node_.id];
+        entry = json{{"model", node_.uses}, {"version", node_.plugin->version}, {"songs", data_.size()},
+                     {"folds", folds},      {"seconds", seconds},                {"validation", targets}};
+        if (!node_.grid.empty())
+            entry["grid"] = {{"metric", node_.grid_metric},
+                             {"inner_folds", node_.grid_folds},
+                             {"candidates", grid_candidates(node_).size()},
+                             {"best_per_fold", selected_}};
+    }
+
+    // model/<node>/model.json: what a bundle needs to rate new music — the
+    // plugins (with versions) and parameters from the audio to the model, the
+    // targets in output order with their training range, and the folds.
+    void write_bundle_manifest(std::size_t folds) {
+        json manifest{{"format", 1},
+                      {"mer_version", MER_VERSION},
+                      {"abi_tag", host_abi_tag()},
+                      {"experiment", exp_.name},
+                      {"node", node_.id}};
+        pipeline_.spec().to_json(manifest);
+        json targets = json::array();
+        for (std::size_t t = 0; t < data_.target_names.size(); ++t) {
+            const auto column = data_.targets.col(static_cast<Eigen::Index>(t));
+            targets.push_back({{"name", data_.target_names[t]}, {"min", column.minCoeff()}, {"max", column.maxCoeff()},
+                               {"mean", column.mean()}});
+        }
+        manifest["targets"] = targets;
+        manifest["folds"] = folds;
+        manifest["aggregation"] = "the mean of the fold models' predictions; chunk models average a song's chunks";
+        setup_.writer.write({"model/" + node_.id + "/model.json", "bundle", node_.id, {},
+                             "the model bundle mer-run predict loads: plugins and parameters from audio to model, "
+                             "targets and their training range; fold<k>/ holds each fold's fitted pipeline"},
+                            manifest.dump(2) + "\n");
+    }
+
+    const EvaluationSetup& setup_;
+    const Experiment& exp_;
+    const NodeSpec& node_;
+    const SongTable& data_;
+    RunResults& results_;
+    Pipeline pipeline_;
+    std::vector<std::vector<RegressionMetrics>> scores_;  // per target, per fold
+    json selected_ = json::array();                       // the grid's pick per fold
+    std::size_t last_train_songs_ = 0, last_validation_songs_ = 0, last_features_ = 0;
+};
+
+}  // namespace
+
+void evaluate_regressor(const EvaluationSetup& setup, const NodeSpec& node, const SongTable& data, RunResults& results) {
+    RegressorEvaluation(setup, node, data, results).run();
+}
+
+}  // namespace mer

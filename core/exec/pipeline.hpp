@@ -1,0 +1,90 @@
+// The pipeline runner: the one path from a data node's song table through
+// fitted transforms to a regressor's predictions. `mer-run run` fits it in
+// every fold (and in every grid-search candidate), saves each fold's fitted
+// pipeline into the model bundle, and `mer-run predict` loads the same
+// bundle into the same class, so rating new music cannot drift from
+// training.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/data/song_table.hpp"
+#include "core/plugin/plugin.hpp"
+#include "core/plugin/regressor.hpp"
+
+namespace mer {
+
+class PluginRegistry;
+class TransformPlugin;
+struct Experiment;
+struct NodeSpec;
+
+// One plugin node of the pipeline.
+struct PipelineStep {
+    std::string id;
+    std::string uses;
+    std::string version;
+    std::string kind;
+    std::vector<std::string> inputs;
+    nlohmann::json params;
+};
+
+struct PipelineSpec {
+    std::vector<PipelineStep> data;        // dataset → features …: the source and what feeds it
+    std::vector<PipelineStep> transforms;  // in fitting order (each after its inputs)
+    PipelineStep regressor;
+
+    const std::string& source() const { return data.back().id; }  // the node whose table enters
+
+    // The chain a regressor node of an experiment learns from.
+    static PipelineSpec of(const Experiment& experiment, const NodeSpec& regressor);
+    // The chain a model bundle's model.json records (the same fields as above).
+    static PipelineSpec from_json(const nlohmann::json& manifest);
+    void to_json(nlohmann::ordered_json& manifest) const;  // data, transforms, regressor
+};
+
+// The training side and the validation side of one split.
+using Sides = std::pair<SongTable, SongTable>;
+
+class Pipeline {
+public:
+    // The context for a plugin of the pipeline (its seed, threads, log…).
+    using ContextFor = std::function<PluginContext(const PipelineStep& step)>;
+
+    Pipeline(PipelineSpec spec, const PluginRegistry& registry);
+
+    // Fits every transform on the training side (fresh instances) and applies
+    // it to both sides; checks that each transform keeps every song in order.
+    Sides fit_transforms(const Sides& rows, const ContextFor& context);
+    // Applies the fitted (or loaded) transforms.
+    SongTable apply_transforms(const SongTable& songs) const;
+
+    // A fresh regressor with `params` (a grid candidate, or the node's own), fitted.
+    void fit_regressor(const nlohmann::json& params, const SongTable& train, const SongTable* validation,
+                       const EpochCallback& on_epoch, const PluginContext& ctx);
+    // songs × targets from transformed songs; and per chunk for chunk models.
+    Eigen::MatrixXd predict(const SongTable& transformed) const;
+    std::vector<Eigen::MatrixXd> predict_chunks(const SongTable& transformed) const;
+
+    // A fold of a model bundle: transforms/<id>/, regressor/, params.json.
+    void save(const std::filesystem::path& fold_dir) const;
+    void load(const std::filesystem::path& fold_dir);
+
+    const PipelineSpec& spec() const { return spec_; }
+
+private:
+    PipelineSpec spec_;
+    const PluginRegistry& registry_;
+    std::map<std::string, std::shared_ptr<TransformPlugin>> transforms_;
+    std::shared_ptr<RegressorPlugin> regressor_;
+    nlohmann::json regressor_params_;
+};
+
+}  // namespace mer

@@ -1,0 +1,83 @@
+// run.json: the manifest of a run folder, rewritten atomically whenever a
+// file is added, so it is true even for a run that was killed.
+#include "core/exec/run_writer.hpp"
+
+#include <mutex>
+
+#include "core/error.hpp"
+#include "core/run/files.hpp"
+
+namespace mer {
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+
+namespace {
+
+constexpr int kManifestFormat = 1;
+std::mutex manifest_mutex;  // plugins may write artifacts from worker threads
+
+json to_json(const ArtifactEntry& e) {
+    return json{{"file", e.file}, {"kind", e.kind}, {"node", e.node}, {"columns", e.columns}, {"meaning", e.meaning}};
+}
+
+std::string csv_header(const std::vector<std::string>& columns) {
+    std::string header;
+    for (const auto& c : columns) header += (header.empty() ? "" : ",") + csv_field(c);
+    return header;
+}
+
+}  // namespace
+
+std::vector<ArtifactEntry> read_run_manifest(const fs::path& run_folder) {
+    const fs::path file = run_folder / "run.json";
+    const nlohmann::json manifest = read_json_file(file);
+    std::vector<ArtifactEntry> out;
+    try {
+        for (const auto& a : manifest.at("artifacts"))
+            out.push_back({a.at("file"), a.at("kind"), a.at("node"), a.at("columns"), a.at("meaning")});
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(std::string("not a run manifest: ") + e.what(), Location(file.string()));
+    }
+    return out;
+}
+
+RunWriter::RunWriter(RunFolder& folder, std::string experiment, bool resuming)
+    : folder_(folder), experiment_(std::move(experiment)) {
+    if (resuming && fs::exists(folder_.path() / "run.json")) artifacts_ = read_run_manifest(folder_.path());
+}
+
+void RunWriter::write(const ArtifactEntry& entry, const std::string& content) {
+    folder_.write(entry.file, content);
+    record(entry);
+}
+
+void RunWriter::record(const ArtifactEntry& entry) {
+    std::lock_guard<std::mutex> lock(manifest_mutex);
+    for (auto& existing : artifacts_)
+        if (existing.file == entry.file) {
+            existing = entry;
+            return save_manifest();
+        }
+    artifacts_.push_back(entry);
+    save_manifest();
+}
+
+void RunWriter::write_plugin_artifact(const std::string& node, const Artifact& artifact, const std::string& content) {
+    const std::string file = artifact.kind + "_" + node + (artifact.part.empty() ? "" : "_" + artifact.part) + ".csv";
+    const std::string first_line = content.substr(0, content.find('\n'));
+    if (first_line != csv_header(artifact.columns))
+        throw Error("the plugin wrote " + file + " with the header '" + first_line.substr(0, 200) +
+                        "' but declared the columns '" + csv_header(artifact.columns).substr(0, 200) + "'",
+                    Location::of_node(node));
+    write({file, artifact.kind, node, artifact.columns, artifact.meaning}, content);
+}
+
+void RunWriter::save_manifest() const {
+    json artifacts = json::array();
+    for (const auto& a : artifacts_) artifacts.push_back(to_json(a));
+    const json manifest{{"format", kManifestFormat}, {"experiment", experiment_}, {"artifacts", artifacts}};
+    folder_.write("run.json", manifest.dump(2) + "\n");
+}
+
+}  // namespace mer

@@ -1,0 +1,54 @@
+// The run-folder writer: every file a run leaves behind goes through it and is
+// recorded in the folder's manifest, run.json — for each file its kind, the
+// node that produced it (empty for the run's own files), its columns and a
+// line saying what it holds. Reports and sweeps read run.json instead of
+// guessing file names. Plugins write their files (attention weights, SHAP
+// values) through PluginContext::write_artifact, which lands here.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/plugin/plugin.hpp"
+#include "core/run/run_folder.hpp"
+
+namespace mer {
+
+// What run.json says of one file or folder of the run.
+struct ArtifactEntry {
+    std::string file;  // relative to the run folder; folders end in '/'
+    std::string kind;  // "metrics", "predictions", "bundle", ... (docs/experiments.md lists them)
+    std::string node;  // the node that produced it; empty: the run itself
+    std::vector<std::string> columns;
+    std::string meaning;
+};
+
+class RunWriter {
+public:
+    // With `resuming`, the artifacts an earlier part of the run recorded are kept.
+    RunWriter(RunFolder& folder, std::string experiment, bool resuming);
+
+    // Writes `entry.file` atomically and records it (a file written again keeps one entry).
+    void write(const ArtifactEntry& entry, const std::string& content);
+    // Records a file or folder something else wrote (the metric logs, model bundles).
+    void record(const ArtifactEntry& entry);
+    // A plugin's artifact: named <kind>_<node>[_<part>].csv, its first line
+    // checked against the declared columns.
+    void write_plugin_artifact(const std::string& node, const Artifact& artifact, const std::string& content);
+
+    RunFolder& folder() { return folder_; }
+    const std::vector<ArtifactEntry>& artifacts() const { return artifacts_; }
+
+private:
+    void save_manifest() const;
+
+    RunFolder& folder_;
+    std::string experiment_;
+    std::vector<ArtifactEntry> artifacts_;
+};
+
+// run.json's entries, read back (for reports, sweeps and tests).
+std::vector<ArtifactEntry> read_run_manifest(const std::filesystem::path& run_folder);
+
+}  // namespace mer

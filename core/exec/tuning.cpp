@@ -1,0 +1,147 @@
+// Grid search over a regressor node's candidates, inner folds in parallel.
+#include "core/exec/tuning.hpp"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "core/data/splits.hpp"
+#include "core/eval/metrics.hpp"
+#include "core/graph/experiment.hpp"
+#include "core/plugin/capabilities.hpp"
+#include "core/plugin/registry.hpp"
+#include "core/run/files.hpp"
+#include "core/run/progress.hpp"
+
+namespace mer {
+
+using json = nlohmann::json;
+
+namespace {
+
+// scores[candidate][inner fold][target]
+using GridScores = std::vector<std::vector<std::vector<RegressionMetrics>>>;
+
+GridScores score_candidates(const GridSearch& search, const std::vector<json>& candidates, const SongTable& train,
+                            const std::vector<Fold>& folds, int outer_fold) {
+    const std::size_t jobs = candidates.size() * folds.size();
+    const bool concurrent = search.registry.get(search.node.uses).capability(capability::kConcurrentFit, true).get<bool>();
+    const int workers =
+        concurrent ? static_cast<int>(std::min<std::size_t>(jobs, static_cast<std::size_t>(search.threads))) : 1;
+    const int threads_per_job = std::max(1, search.threads / std::max(1, workers));
+    GridScores scores(candidates.size(), std::vector<std::vector<RegressionMetrics>>(folds.size()));
+    std::atomic<std::size_t> next{0};
+    std::mutex failure_mutex;
+    std::exception_ptr failure;
+    auto work = [&] {
+        for (std::size_t job = next++; job < jobs; job = next++) {
+            const std::size_t c = job / folds.size(), f = job % folds.size();
+            try {
+                Pipeline pipeline(search.pipeline, search.registry);
+                const Sides sides = pipeline.fit_transforms(
+                    {train.rows(folds[f].train), train.rows(folds[f].validation)}, [&](const PipelineStep& step) {
+                        PluginContext ctx = search.context(step.id, "fold" + std::to_string(outer_fold));
+                        ctx.fold = outer_fold;
+                        ctx.threads = threads_per_job;
+                        ctx.work_dir.clear();  // grid-search fits leave no files
+                        ctx.artifact = nullptr;
+                        return ctx;
+                    });
+                PluginContext ctx = search.context(search.node.id, "grid");
+                ctx.threads = threads_per_job;
+                ctx.fold = outer_fold;
+                ctx.work_dir.clear();
+                ctx.artifact = nullptr;
+                pipeline.fit_regressor(candidates[c], sides.first, &sides.second, {}, ctx);
+                const Eigen::MatrixXd predicted = pipeline.predict(sides.second);
+                for (Eigen::Index t = 0; t < predicted.cols(); ++t)
+                    scores[c][f].push_back(regression_metrics(sides.second.targets.col(t), predicted.col(t)));
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(failure_mutex);
+                if (!failure) failure = std::current_exception();
+            }
+        }
+    };
+    std::vector<std::thread> pool;
+    for (int w = 1; w < workers; ++w) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
+    if (failure) std::rethrow_exception(failure);
+    return scores;
+}
+
+}  // namespace
+
+std::vector<json> grid_candidates(const NodeSpec& node) {
+    std::vector<json> candidates{node.params};
+    for (const auto& [key, values] : node.grid.items()) {
+        std::vector<json> next;
+        for (const auto& c : candidates)
+            for (const auto& v : values) {
+                json with = c;
+                with[key] = v;
+                next.push_back(with);
+            }
+        candidates = std::move(next);
+    }
+    return candidates;
+}
+
+json grid_values(const NodeSpec& node, const json& params) {
+    json picked = json::object();
+    for (const auto& [key, _] : node.grid.items()) picked[key] = params[key];
+    return picked;
+}
+
+std::string grid_csv_header() {
+    std::string header = "node,fold,candidate,params,target";
+    for (const auto& name : metric_names()) header += "," + name + "_mean," + name + "_std";
+    return header + ",selected\n";
+}
+
+TuningResult tune(const GridSearch& search, const SongTable& train, int outer_fold) {
+    const auto start = std::chrono::steady_clock::now();
+    const NodeSpec& node = search.node;
+    const std::vector<json> candidates = grid_candidates(node);
+    const std::vector<std::string>& groups = search.group_by == "group" ? train.groups : train.song_ids;
+    const SplitSpec inner{"kfold", 0.2, node.grid_folds};
+    const std::vector<Fold> folds =
+        make_folds(groups, inner, derive_seed(search.experiment_seed, node.id + "/grid/" + std::to_string(outer_fold)));
+    const GridScores scores = score_candidates(search, candidates, train, folds, outer_fold);
+
+    const bool higher = higher_is_better(node.grid_metric);
+    std::size_t best = 0;
+    std::vector<double> mean_score(candidates.size(), 0.0);
+    for (std::size_t c = 0; c < candidates.size(); ++c) {
+        double sum = 0;
+        int count = 0;
+        for (const auto& fold_scores : scores[c])
+            for (const auto& m : fold_scores) sum += m.get(node.grid_metric), ++count;
+        mean_score[c] = sum / std::max(1, count);
+        if (higher ? mean_score[c] > mean_score[best] : mean_score[c] < mean_score[best]) best = c;
+    }
+    TuningResult result;
+    for (std::size_t c = 0; c < candidates.size(); ++c)
+        for (std::size_t t = 0; t < train.target_names.size(); ++t) {
+            std::string row = csv_field(node.id) + "," + std::to_string(outer_fold) + "," + std::to_string(c) + "," +
+                              csv_field(grid_values(node, candidates[c]).dump()) + "," + csv_field(train.target_names[t]);
+            for (const auto& name : metric_names()) {
+                std::vector<double> values;
+                for (const auto& fold_scores : scores[c]) values.push_back(fold_scores[t].get(name));
+                const auto [mean, sd] = mean_and_std(values);
+                row += "," + format_number(mean) + "," + format_number(sd);
+            }
+            result.grid_rows += row + "," + (c == best ? "1" : "0") + "\n";
+        }
+    const double seconds = seconds_since(start);
+    result.log_line = fmt::format("node '{}': grid search in fold {}: {} candidates × {} folds in {:.1f} s; best {} ({} {:.4f})",
+                                  node.id, outer_fold, candidates.size(), folds.size(), seconds,
+                                  grid_values(node, candidates[best]).dump(), node.grid_metric, mean_score[best]);
+    result.best = candidates[best];
+    return result;
+}
+
+}  // namespace mer

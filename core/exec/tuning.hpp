@@ -1,0 +1,48 @@
+// Tuning: a regressor node's grid search inside the training side of one
+// evaluation fold — every candidate (the cartesian product of the node's
+// grid) scored by k-fold cross-validation on those songs only, through the
+// same pipeline as the evaluation, and the best by the node's grid metric
+// kept. Candidates fit in parallel unless the model declares
+// concurrent_fit: false.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/data/song_table.hpp"
+#include "core/exec/pipeline.hpp"
+
+namespace mer {
+
+struct NodeSpec;
+
+struct GridSearch {
+    const NodeSpec& node;
+    const PipelineSpec& pipeline;
+    const PluginRegistry& registry;
+    std::uint64_t experiment_seed = 0;
+    std::string group_by = "song";  // what must stay on one side of an inner split
+    int threads = 1;
+    // The context for a plugin of the pipeline (node id, purpose as in derive_seed).
+    std::function<PluginContext(const std::string& node_id, const std::string& purpose)> context;
+};
+
+struct TuningResult {
+    nlohmann::json best;    // the winning candidate's full parameters
+    std::string grid_rows;  // grid.csv rows, every candidate × target
+    std::string log_line;
+};
+
+TuningResult tune(const GridSearch& search, const SongTable& train, int outer_fold);
+
+// Every combination of the grid's values over the node's parameters, in the
+// order the grid lists keys and values.
+std::vector<nlohmann::json> grid_candidates(const NodeSpec& node);
+// The grid's keys with their values in `params` (what grid.csv and summary.json show).
+nlohmann::json grid_values(const NodeSpec& node, const nlohmann::json& params);
+std::string grid_csv_header();
+
+}  // namespace mer

@@ -1,0 +1,48 @@
+// The capabilities a plugin can declare, by name. A plugin lists the ones it
+// has in its metadata (CLASS::kCapabilities, a JSON object); the host asks
+// the registry (PluginRecord::has, PluginRegistry::with_capability) instead
+// of building a plugin or reading its schema to learn what it is. A value of
+// `true` means "ask an instance": PluginBase::query(name) returns the value
+// for the instance's parameters.
+//
+// Adding a capability is adding a name here and a line to docs/plugins.md:
+// plugins built before it simply do not declare it, and the host reads a
+// missing capability as the behaviour every plugin had before.
+#pragma once
+
+namespace mer::capability {
+
+// regressor: trains on a device, "cpu", "cuda:N" or "auto" (its `device`
+// parameter, else the experiment's). Value: true.
+inline constexpr const char* kDevice = "device";
+
+// regressor: predicts per chunk (predict_chunks), a song being the mean of
+// its chunks; `mer-run predict --per-chunk` rates every chunk. Value: true.
+inline constexpr const char* kChunks = "chunks";
+
+// regressor: whether several instances may fit at once in one process
+// (grid search runs candidates in parallel). false for models whose fit uses
+// process-wide state (LibTorch's global generator and thread count): their
+// candidates run one after another, each with every thread, so a seed gives
+// one result. Missing: true.
+inline constexpr const char* kConcurrentFit = "concurrent_fit";
+
+// any: external files whose content must enter the node's cache key (a
+// weights file). Value: the names of the parameters that hold the paths.
+inline constexpr const char* kFingerprint = "fingerprint";
+
+// features: the tensor each song's chunk holds, for the cross-node check.
+// query() returns {"shape": [1, 128, 128], "axes": ["channels", "mels",
+// "frames"], "params": [null, "n_mels", "chunk_seconds"]}: for each axis the
+// parameter that sets it (null: fixed).
+inline constexpr const char* kOutputShape = "output_shape";
+
+// regressor: the chunk tensor it reads, same form as output_shape ("params"
+// omitted); null axes accept any size.
+inline constexpr const char* kInputShape = "input_shape";
+
+// regressor: one prediction per time step of a song rather than per song.
+// Value: true. (Reserved for the sequence models of the dynamic issue.)
+inline constexpr const char* kSequence = "sequence";
+
+}  // namespace mer::capability
