@@ -21,8 +21,8 @@ using nlohmann::json;
 
 namespace {
 
+// Scaling and a Pearson selection in front of a ridge with a grid.
 const char* kPipelineExperiment = R"(name: units
-seed: 3
 nodes:
   songs: {uses: dataset.table, params: {path: songs.csv}}
   scaled: {uses: transform.standardize, inputs: [songs]}

@@ -21,11 +21,17 @@ std::vector<std::string> fields(const std::string& line) {
     for (std::string cell; std::getline(cells, cell, ',');) out.push_back(cell);
     return out;
 }
+// A synthetic DEAM-format corpus at dir/corpus.
+void write_corpus(const fs::path& dir, int songs, const std::string& seconds, const std::string& seed) {
+    REQUIRE(run_mer({"synth", "--out", "corpus", "--songs", std::to_string(songs), "--seconds", seconds, "--seed", seed}, dir)
+                .exit_code == 0);
+}
+
 }  // namespace
 
 TEST_CASE("predict reproduces the run's predictions and rates a folder", "[predict][cli]") {
     TempDir dir;
-    REQUIRE(run_mer({"synth", "--out", "corpus", "--songs", "12", "--seconds", "4", "--seed", "9"}, dir.path()).exit_code == 0);
+    write_corpus(dir.path(), 12, "4", "9");
     write_file(dir / "exp.yaml", R"(name: rate
 nodes:
   data: {uses: dataset.deam, params: {root: corpus}}
@@ -99,7 +105,7 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
 
 TEST_CASE("predict --per-chunk rates every chunk of a chunk model", "[predict][deep][cli]") {
     TempDir dir;
-    REQUIRE(run_mer({"synth", "--out", "corpus", "--songs", "8", "--seconds", "6.5", "--seed", "4"}, dir.path()).exit_code == 0);
+    write_corpus(dir.path(), 8, "6.5", "4");
     write_file(dir / "exp.yaml", R"(name: chunks
 nodes:
   data: {uses: dataset.deam, params: {root: corpus}}
