@@ -11,7 +11,19 @@
 
 namespace mer {
 
-const char* MetricsLog::csv_header() { return "node,model,fold,epoch,split,target,loss,r2,rmse,mae,mse,pearson,ccc"; }
+const std::vector<std::string>& MetricsLog::columns() {
+    static const std::vector<std::string> columns = [] {
+        std::vector<std::string> c{"node", "model", "fold", "epoch", "split", "target", "loss"};
+        for (const auto& m : metric_names()) c.push_back(m);
+        return c;
+    }();
+    return columns;
+}
+
+const char* MetricsLog::csv_header() {
+    static const std::string header = csv_row(columns());
+    return header.c_str();
+}
 
 MetricsLog::MetricsLog(const std::filesystem::path& folder, bool append)
     : folder_(folder),

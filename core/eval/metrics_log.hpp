@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/eval/metrics.hpp"
 
@@ -34,6 +35,7 @@ public:
     void append(const MetricsRow& row);
 
     static const char* csv_header();
+    static const std::vector<std::string>& columns();  // csv_header's, in order
 
 private:
     std::filesystem::path folder_;

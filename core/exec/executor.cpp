@@ -33,14 +33,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-const std::vector<std::string>& metric_log_columns() {
-    static const std::vector<std::string> columns = [] {
-        std::vector<std::string> c{"node", "model", "fold", "epoch", "split", "target", "loss"};
-        for (const auto& m : metric_names()) c.push_back(m);
-        return c;
-    }();
-    return columns;
-}
+const std::vector<std::string> kSkippedColumns{"song_id", "path", "reason", "node"};
 
 class Executor {
 public:
@@ -53,14 +46,13 @@ public:
           cache_(options.cache_dir.empty() ? exp.cache_dir : options.cache_dir),
           metrics_(folder.path(), resuming_) {
         threads_ = exp.threads > 0 ? exp.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-        results_.grid = grid_csv_header();
         results_.summary["experiment"] = exp.name;
         results_.summary["status"] = "running";
         results_.summary["split"] = {{"kind", exp.evaluation.split.kind}, {"group_by", exp.evaluation.group_by}};
         results_.summary["nodes"] = json::object();
-        writer_.record({"metrics.csv", "metrics", "", metric_log_columns(),
+        writer_.record({"metrics.csv", "metrics", "", MetricsLog::columns(),
                         "one row per epoch (boosting round, fold) per model node, split and target"});
-        writer_.record({"metrics.jsonl", "metrics", "", metric_log_columns(), "metrics.csv as JSON lines"});
+        writer_.record({"metrics.jsonl", "metrics", "", MetricsLog::columns(), "metrics.csv as JSON lines"});
         writer_.record({"log.txt", "log", "", {}, "the run's log, as printed"});
         if (resuming_) restore_finished();
         write_skipped();
@@ -118,7 +110,7 @@ private:
             const nlohmann::json previous = read_json_file(dir / "summary.json");
             if (previous.contains("nodes")) results_.summary["nodes"] = previous["nodes"];
         }
-        if (fs::exists(dir / "environment.json")) environment_ = json::parse(read_text_file(dir / "environment.json"));
+        if (fs::exists(dir / "environment.json")) environment_ = read_json_file<json>(dir / "environment.json");
     }
 
     PluginContext context(const std::string& node_id, const std::string& purpose,
@@ -193,21 +185,20 @@ private:
 
     void write_feature_tables(const std::string& id, const SongTable& t) {
         const FeatureTables tables = feature_tables(t);
-        std::vector<std::string> columns{"song_id"};
-        columns.insert(columns.end(), t.feature_names.begin(), t.feature_names.end());
-        writer_.write({"features_" + id + ".csv", "feature_table", id, columns, "every song's feature values"},
+        writer_.write({"features_" + id + ".csv", "feature_table", id, feature_table_columns(t),
+                       "every song's feature values"},
                       tables.features);
         if (tables.pearson.empty()) return;
-        writer_.write({"pearson_" + id + ".csv", "pearson", id, {"target", "feature", "r", "abs_rank", "top15"},
+        writer_.write({"pearson_" + id + ".csv", "pearson", id, pearson_columns(),
                        "each feature's Pearson r with each target, ranked by |r|; top15 marks the 15 largest"},
                       tables.pearson);
-        writer_.write({"labels_" + id + ".csv", "label_histogram", id, {"target", "bin_low", "bin_high", "songs"},
+        writer_.write({"labels_" + id + ".csv", "label_histogram", id, label_columns(),
                        "histogram of each target's labels in half-unit bins"},
                       tables.labels);
     }
 
     void write_skipped() {
-        writer_.write({"skipped.csv", "skipped", "", {"song_id", "path", "reason", "node"},
+        writer_.write({"skipped.csv", "skipped", "", kSkippedColumns,
                        "songs a node could not use, with the reason"},
                       skipped_csv_);
     }
@@ -312,21 +303,16 @@ private:
     }
 
     void write_results() {
-        writer_.write({"predictions.csv", "predictions", "", {"node", "song_id", "fold", "target", "true", "predicted"},
+        writer_.write({"predictions.csv", "predictions", "", prediction_columns(),
                        "every validation song's prediction per regressor node, fold and target"},
                       results_.predictions);
-        writer_.write({"results.csv", "results", "",
-                       {"feature_set", "model", "node", "target", "r2", "r2_std", "mae", "mae_std", "rmse", "rmse_std"},
+        writer_.write({"results.csv", "results", "", results_columns(),
                        "validation scores per regressor node and target, mean and std over folds (Table 2's shape)"},
                       results_.results);
-        if (results_.grid.find('\n') + 1 < results_.grid.size()) {
-            std::vector<std::string> columns{"node", "fold", "candidate", "params", "target"};
-            for (const auto& m : metric_names()) columns.insert(columns.end(), {m + "_mean", m + "_std"});
-            columns.push_back("selected");
-            writer_.write({"grid.csv", "grid", "", columns,
+        if (results_.grid != grid_csv_header())
+            writer_.write({"grid.csv", "grid", "", grid_columns(),
                            "every grid-search candidate's inner cross-validation scores; selected marks the winner"},
                           results_.grid);
-        }
         writer_.write({"summary.json", "summary", "", {}, "status, and per regressor node its validation metrics over folds"},
                       results_.summary.dump(2) + "\n");
     }
@@ -343,7 +329,7 @@ private:
     std::mutex environment_mutex_;
     std::map<std::string, SongTable> outputs_;
     std::map<std::string, std::string> keys_;
-    std::string skipped_csv_ = "song_id,path,reason,node\n";  // data nodes report their skips again on resume
+    std::string skipped_csv_ = csv_row(kSkippedColumns) + "\n";  // data nodes report their skips again on resume
     RunResults results_;
 };
 

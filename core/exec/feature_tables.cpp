@@ -14,9 +14,7 @@ namespace mer {
 namespace {
 
 std::string features_csv(const SongTable& t) {
-    std::string csv = "song_id";
-    for (const auto& name : t.feature_names) csv += "," + csv_field(name);
-    csv += "\n";
+    std::string csv = csv_row(feature_table_columns(t)) + "\n";
     for (std::size_t r = 0; r < t.size(); ++r) {
         csv += csv_field(t.song_ids[r]);
         for (Eigen::Index c = 0; c < t.features.cols(); ++c)
@@ -62,11 +60,27 @@ std::string histogram_rows(const std::string& target, const Eigen::VectorXd& y) 
 
 }  // namespace
 
+std::vector<std::string> feature_table_columns(const SongTable& t) {
+    std::vector<std::string> columns{"song_id"};
+    columns.insert(columns.end(), t.feature_names.begin(), t.feature_names.end());
+    return columns;
+}
+
+const std::vector<std::string>& pearson_columns() {
+    static const std::vector<std::string> columns{"target", "feature", "r", "abs_rank", "top15"};
+    return columns;
+}
+
+const std::vector<std::string>& label_columns() {
+    static const std::vector<std::string> columns{"target", "bin_low", "bin_high", "songs"};
+    return columns;
+}
+
 FeatureTables feature_tables(const SongTable& t) {
     FeatureTables out{features_csv(t), {}, {}};
     if (t.target_names.empty()) return out;
-    out.pearson = "target,feature,r,abs_rank,top15\n";
-    out.labels = "target,bin_low,bin_high,songs\n";
+    out.pearson = csv_row(pearson_columns()) + "\n";
+    out.labels = csv_row(label_columns()) + "\n";
     for (std::size_t j = 0; j < t.target_names.size(); ++j) {
         const auto tj = static_cast<Eigen::Index>(j);
         std::vector<Eigen::Index> labelled;

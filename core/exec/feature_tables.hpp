@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/data/song_table.hpp"
 
@@ -17,5 +18,10 @@ struct FeatureTables {
 };
 
 FeatureTables feature_tables(const SongTable& table);
+
+// The columns of the three tables.
+std::vector<std::string> feature_table_columns(const SongTable& table);
+const std::vector<std::string>& pearson_columns();
+const std::vector<std::string>& label_columns();
 
 }  // namespace mer

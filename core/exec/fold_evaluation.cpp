@@ -250,6 +250,17 @@ private:
 
 }  // namespace
 
+const std::vector<std::string>& prediction_columns() {
+    static const std::vector<std::string> columns{"node", "song_id", "fold", "target", "true", "predicted"};
+    return columns;
+}
+
+const std::vector<std::string>& results_columns() {
+    static const std::vector<std::string> columns{"feature_set", "model", "node", "target", "r2",     "r2_std",
+                                                  "mae",         "mae_std", "rmse", "rmse_std"};
+    return columns;
+}
+
 void evaluate_regressor(const EvaluationSetup& setup, const NodeSpec& node, const SongTable& data, RunResults& results) {
     RegressorEvaluation(setup, node, data, results).run();
 }

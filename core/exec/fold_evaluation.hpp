@@ -14,17 +14,23 @@
 #include "core/eval/metrics_log.hpp"
 #include "core/exec/pipeline.hpp"
 #include "core/exec/run_writer.hpp"
+#include "core/exec/tuning.hpp"
+#include "core/run/files.hpp"
 
 namespace mer {
 
 struct Experiment;
 struct NodeSpec;
 
-// The run-wide tables every regressor node adds its rows to.
+// The columns of predictions.csv and results.csv.
+const std::vector<std::string>& prediction_columns();
+const std::vector<std::string>& results_columns();
+
+// The run-wide tables every regressor node adds its rows to, headers included.
 struct RunResults {
-    std::string predictions = "node,song_id,fold,target,true,predicted\n";
-    std::string results = "feature_set,model,node,target,r2,r2_std,mae,mae_std,rmse,rmse_std\n";
-    std::string grid;  // grid.csv, header included
+    std::string predictions = csv_row(prediction_columns()) + "\n";
+    std::string results = csv_row(results_columns()) + "\n";
+    std::string grid = grid_csv_header();
     nlohmann::ordered_json summary;
 };
 

@@ -15,16 +15,9 @@ using json = nlohmann::ordered_json;
 namespace {
 
 constexpr int kManifestFormat = 1;
-std::mutex manifest_mutex;  // plugins may write artifacts from worker threads
 
 json to_json(const ArtifactEntry& e) {
     return json{{"file", e.file}, {"kind", e.kind}, {"node", e.node}, {"columns", e.columns}, {"meaning", e.meaning}};
-}
-
-std::string csv_header(const std::vector<std::string>& columns) {
-    std::string header;
-    for (const auto& c : columns) header += (header.empty() ? "" : ",") + csv_field(c);
-    return header;
 }
 
 }  // namespace
@@ -53,9 +46,10 @@ void RunWriter::write(const ArtifactEntry& entry, const std::string& content) {
 }
 
 void RunWriter::record(const ArtifactEntry& entry) {
-    std::lock_guard<std::mutex> lock(manifest_mutex);
+    std::lock_guard<std::mutex> lock(mutex_);
     for (auto& existing : artifacts_)
         if (existing.file == entry.file) {
+            if (to_json(existing) == to_json(entry)) return;  // rewritten content, same entry
             existing = entry;
             return save_manifest();
         }
@@ -66,9 +60,9 @@ void RunWriter::record(const ArtifactEntry& entry) {
 void RunWriter::write_plugin_artifact(const std::string& node, const Artifact& artifact, const std::string& content) {
     const std::string file = artifact.kind + "_" + node + (artifact.part.empty() ? "" : "_" + artifact.part) + ".csv";
     const std::string first_line = content.substr(0, content.find('\n'));
-    if (first_line != csv_header(artifact.columns))
+    if (first_line != csv_row(artifact.columns))
         throw Error("the plugin wrote " + file + " with the header '" + first_line.substr(0, 200) +
-                        "' but declared the columns '" + csv_header(artifact.columns).substr(0, 200) + "'",
+                        "' but declared the columns '" + csv_row(artifact.columns).substr(0, 200) + "'",
                     Location::of_node(node));
     write({file, artifact.kind, node, artifact.columns, artifact.meaning}, content);
 }

@@ -6,6 +6,7 @@
 // values) through PluginContext::write_artifact, which lands here.
 #pragma once
 
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -46,6 +47,7 @@ private:
     RunFolder& folder_;
     std::string experiment_;
     std::vector<ArtifactEntry> artifacts_;
+    std::mutex mutex_;  // plugins may write artifacts from worker threads
 };
 
 // run.json's entries, read back (for reports, sweeps and tests).

@@ -96,11 +96,17 @@ json grid_values(const NodeSpec& node, const json& params) {
     return picked;
 }
 
-std::string grid_csv_header() {
-    std::string header = "node,fold,candidate,params,target";
-    for (const auto& name : metric_names()) header += "," + name + "_mean," + name + "_std";
-    return header + ",selected\n";
+const std::vector<std::string>& grid_columns() {
+    static const std::vector<std::string> columns = [] {
+        std::vector<std::string> c{"node", "fold", "candidate", "params", "target"};
+        for (const auto& name : metric_names()) c.insert(c.end(), {name + "_mean", name + "_std"});
+        c.push_back("selected");
+        return c;
+    }();
+    return columns;
 }
+
+std::string grid_csv_header() { return csv_row(grid_columns()) + "\n"; }
 
 TuningResult tune(const GridSearch& search, const SongTable& train, int outer_fold) {
     const auto start = std::chrono::steady_clock::now();

@@ -43,6 +43,8 @@ TuningResult tune(const GridSearch& search, const SongTable& train, int outer_fo
 std::vector<nlohmann::json> grid_candidates(const NodeSpec& node);
 // The grid's keys with their values in `params` (what grid.csv and summary.json show).
 nlohmann::json grid_values(const NodeSpec& node, const nlohmann::json& params);
+// grid.csv's columns, and its header line (with the newline).
+const std::vector<std::string>& grid_columns();
 std::string grid_csv_header();
 
 }  // namespace mer

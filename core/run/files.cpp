@@ -51,14 +51,17 @@ std::string read_text_file(const fs::path& path) {
     return text.str();
 }
 
-nlohmann::json read_json_file(const fs::path& path) {
+template <class Json>
+Json read_json_file(const fs::path& path) {
     const std::string text = read_text_file(path);
     try {
-        return nlohmann::json::parse(text);
+        return Json::parse(text);
     } catch (const nlohmann::json::exception& e) {
         throw Error(std::string("not valid JSON: ") + e.what(), Location(path.string()));
     }
 }
+template nlohmann::json read_json_file<nlohmann::json>(const fs::path&);
+template nlohmann::ordered_json read_json_file<nlohmann::ordered_json>(const fs::path&);
 
 namespace {
 struct DigestDeleter {
@@ -118,6 +121,12 @@ std::string csv_field(const std::string& text) {
     std::string out = "\"";
     for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
     return out + "\"";
+}
+
+std::string csv_row(const std::vector<std::string>& fields) {
+    std::string row;
+    for (std::size_t i = 0; i < fields.size(); ++i) row += (i ? "," : "") + csv_field(fields[i]);
+    return row;
 }
 
 std::string format_number(double value) {

@@ -7,13 +7,18 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace mer {
 
 void write_file_atomic(const std::filesystem::path& path, const std::string& content);
 std::string read_text_file(const std::filesystem::path& path);  // throws mer::Error naming the file
-// A JSON file, parsed; throws mer::Error naming the file and the parser's complaint.
-nlohmann::json read_json_file(const std::filesystem::path& path);
+// A JSON file, parsed (as nlohmann::ordered_json to keep the file's key
+// order); throws mer::Error naming the file and the parser's complaint.
+template <class Json = nlohmann::json>
+Json read_json_file(const std::filesystem::path& path);
+extern template nlohmann::json read_json_file<nlohmann::json>(const std::filesystem::path&);
+extern template nlohmann::ordered_json read_json_file<nlohmann::ordered_json>(const std::filesystem::path&);
 
 std::string sha256_hex(const std::string& bytes);
 std::string sha256_file(const std::filesystem::path& path);
@@ -30,6 +35,8 @@ std::optional<FileFingerprint> file_fingerprint(const std::filesystem::path& pat
 
 // The field as CSV needs it: quoted when it holds a comma, quote or newline.
 std::string csv_field(const std::string& text);
+// Fields quoted as needed and joined by commas (no newline): a CSV header or row.
+std::string csv_row(const std::vector<std::string>& fields);
 // Shortest text that reads back as the same double; "nan"/"inf" as is.
 std::string format_number(double value);
 

@@ -14,6 +14,7 @@
 #include "core/dsp/mel.hpp"
 #include "core/dsp/stft.hpp"
 #include "core/error.hpp"
+#include "core/plugin/capabilities.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/parallel.hpp"
 #include "core/run/files.hpp"
@@ -66,7 +67,7 @@ public:
     }
 
     nlohmann::json query(const std::string& capability) const override {
-        if (capability != "output_shape") return nullptr;
+        if (capability != capability::kOutputShape) return nullptr;
         return {{"shape", {1, n_mels_, frames_}},
                 {"axes", {"channels", "mels", "frames"}},
                 {"params", {nullptr, "n_mels", "frames"}}};

@@ -63,7 +63,8 @@ private:
     // weight.
     void write_attention(const SongTable& songs, const PluginContext& ctx) const {
         const torchx::Chunks chunks = torchx::load_chunks(songs);
-        std::string csv = "song_id,chunk,step,seconds,weight\n";
+        const std::vector<std::string> columns{"song_id", "chunk", "step", "seconds", "weight"};
+        std::string csv = csv_row(columns) + "\n";
         std::vector<int> chunk_in_song(songs.size(), 0);
         const ChunkTiming& timing = songs.chunk_timing;
         const bool timed = timing.chunk_hop_seconds > 0 && timing.frame_hop_seconds > 0;
@@ -88,7 +89,7 @@ private:
                 }
             }
         }
-        ctx.write_artifact({"attention", "fold" + std::to_string(ctx.fold), {"song_id", "chunk", "step", "seconds", "weight"},
+        ctx.write_artifact({"attention", "fold" + std::to_string(ctx.fold), columns,
                             "attention weight of each GRU step of each validation chunk (seconds: the step's centre "
                             "from the song's start)"},
                            csv);

@@ -61,9 +61,7 @@ private:
         if (!ctx.keeps_artifacts()) return;
         std::vector<std::string> columns{"song_id"};
         columns.insert(columns.end(), songs.feature_names.begin(), songs.feature_names.end());
-        std::string csv = "song_id";
-        for (const auto& f : songs.feature_names) csv += "," + csv_field(f);
-        csv += "\n";
+        std::string csv = csv_row(columns) + "\n";
         for (Eigen::Index r = 0; r < values.rows(); ++r) {
             csv += csv_field(songs.song_ids[static_cast<std::size_t>(r)]);
             for (Eigen::Index c = 0; c < values.cols(); ++c) csv += "," + format_number(values(r, c));
