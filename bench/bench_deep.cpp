@@ -71,8 +71,8 @@ int run(int argc, char** argv) {
         auto reloaded = registry.create<mer::RegressorPlugin>(name, params);  // device cpu by default
         reloaded->load((dir / "model").string());
         const double moved = (reloaded->predict(table) - trained).cwiseAbs().maxCoeff();
-        std::printf("%-28s epoch %.1f s, %.0f chunks/s; reloaded on the CPU: predictions within %.1e\n", name.c_str(), seconds,
-                    songs * 15 / seconds, moved);
+        std::printf("%-28s epoch %.1f s, %.0f chunks/s; reloaded on the CPU: predictions within %.1e\n", name.c_str(),
+                    seconds, songs * 15 / seconds, moved);
     }
     fs::remove_all(dir);
     return 0;

@@ -58,7 +58,8 @@ int main(int argc, char** argv) {
         std::printf("generated %d 45-s MP3s in %s (%.1f s)\n", songs, corpus.c_str(), report.wall_seconds);
     }
     std::vector<std::string> files;
-    for (int id = 1; id <= songs; ++id) files.push_back((corpus / "MEMD_audio" / (std::to_string(id) + ".mp3")).string());
+    for (int id = 1; id <= songs; ++id)
+        files.push_back((corpus / "MEMD_audio" / (std::to_string(id) + ".mp3")).string());
 
     // Stages on one song, best of three.
     std::vector<float> y44, y;
@@ -66,7 +67,8 @@ int main(int argc, char** argv) {
     const double t_resample = time_it([&] { y = mer::resample(y44, 44100, 22050); });
     mer::dsp::Spectrogram S;
     const double t_stft = time_it([&] { S = mer::dsp::spectrogram(y.data(), y.size(), 2048, 512); });
-    const Eigen::SparseMatrix<float, Eigen::RowMajor> mel_fb = mer::dsp::mel_filterbank(22050, 2048, 128, 0, 11025).sparseView();
+    const Eigen::SparseMatrix<float, Eigen::RowMajor> mel_fb =
+        mer::dsp::mel_filterbank(22050, 2048, 128, 0, 11025).sparseView();
     const Eigen::MatrixXf dct = mer::dsp::dct_ortho(40, 128).cast<float>();
     Eigen::MatrixXf mel;
     const double t_mel = time_it([&] { mel = mel_fb * S.power; });
@@ -80,11 +82,13 @@ int main(int argc, char** argv) {
     mer::dsp::CqtFilterCache cqt_filters;  // as the plugin: built on the first song, reused after
     const double t_tonnetz = time_it([&] {
         const double tuning = mer::dsp::estimate_tuning(S.magnitude, 22050, 2048, 36);
-        mer::dsp::tonnetz_from_chroma(mer::dsp::chroma_from_cqt(mer::dsp::cqt_magnitude(y, 22050, tuning, {}, &cqt_filters)));
+        mer::dsp::tonnetz_from_chroma(
+            mer::dsp::chroma_from_cqt(mer::dsp::cqt_magnitude(y, 22050, tuning, {}, &cqt_filters)));
     });
-    std::printf("one 45-s song, best of 3 (s): decode %.4f  resample %.4f  stft %.4f  mel %.4f  mfcc %.4f  "
-                "chroma %.4f  contrast %.4f  tonnetz(cqt) %.4f\n",
-                t_decode, t_resample, t_stft, t_mel, t_mfcc, t_chroma, t_contrast, t_tonnetz);
+    std::printf(
+        "one 45-s song, best of 3 (s): decode %.4f  resample %.4f  stft %.4f  mel %.4f  mfcc %.4f  "
+        "chroma %.4f  contrast %.4f  tonnetz(cqt) %.4f\n",
+        t_decode, t_resample, t_stft, t_mel, t_mfcc, t_chroma, t_contrast, t_tonnetz);
 
     // The real plugin over the corpus, cache off.
     mer::PluginRegistry registry;
@@ -115,10 +119,11 @@ int main(int argc, char** argv) {
         const mer::SongTable out = plugin->extract(table, ctx);
         const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
         const double audio = 45.0 * static_cast<double>(out.size());
-        std::printf("full pipeline, %d thread%s: %d songs × %zu features in %.2f s: %.3f s/song/thread, %.2f songs/s, "
-                    "%.0fx real time per core\n",
-                    threads, threads == 1 ? "" : "s", static_cast<int>(out.size()), out.feature_names.size(), seconds,
-                    seconds * threads / out.size(), out.size() / seconds, audio / seconds / threads);
+        std::printf(
+            "full pipeline, %d thread%s: %d songs × %zu features in %.2f s: %.3f s/song/thread, %.2f songs/s, "
+            "%.0fx real time per core\n",
+            threads, threads == 1 ? "" : "s", static_cast<int>(out.size()), out.feature_names.size(), seconds,
+            seconds * threads / out.size(), out.size() / seconds, audio / seconds / threads);
         if (threads == cores) break;
     }
     std::printf("peak RSS %.0f MiB\n", peak_rss_mib());

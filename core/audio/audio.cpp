@@ -26,12 +26,18 @@ using SndfileHandle = std::unique_ptr<SNDFILE, SndfileCloser>;
 
 std::string format_name(int format) {
     switch (format & SF_FORMAT_TYPEMASK) {
-        case SF_FORMAT_WAV: return "WAV";
-        case SF_FORMAT_FLAC: return "FLAC";
-        case SF_FORMAT_OGG: return "OGG";
-        case SF_FORMAT_MPEG: return "MP3";
-        case SF_FORMAT_AIFF: return "AIFF";
-        default: return "audio";
+        case SF_FORMAT_WAV:
+            return "WAV";
+        case SF_FORMAT_FLAC:
+            return "FLAC";
+        case SF_FORMAT_OGG:
+            return "OGG";
+        case SF_FORMAT_MPEG:
+            return "MP3";
+        case SF_FORMAT_AIFF:
+            return "AIFF";
+        default:
+            return "audio";
     }
 }
 
@@ -54,7 +60,8 @@ SndfileHandle open_for_reading(const fs::path& path, SF_INFO& info) {
     if (fs::file_size(path, ec) == 0) throw Error("file is empty (0 bytes)", Location(path.string()));
     info = SF_INFO{};
     SndfileHandle file(sf_open(path.c_str(), SFM_READ, &info));
-    if (!file) throw Error(std::string("not a readable audio file (") + sf_strerror(nullptr) + ")", Location(path.string()));
+    if (!file)
+        throw Error(std::string("not a readable audio file (") + sf_strerror(nullptr) + ")", Location(path.string()));
     if (info.channels <= 0 || info.samplerate <= 0)
         throw Error("audio header has no channels or no sample rate", Location(path.string()));
     if (const std::string cut = truncation_in_log(file.get()); !cut.empty()) throw Error(cut, Location(path.string()));
@@ -124,8 +131,9 @@ DecodedAudio load_audio(const fs::path& path, int sample_rate_hz, double min_sec
         if (!std::isfinite(v)) throw Error("decoded samples contain NaN or infinity", Location(path.string()));
     out.source.duration_seconds = static_cast<double>(mono.size()) / info.samplerate;
     if (out.source.duration_seconds < min_seconds)
-        throw Error(fmt::format("too short: {:.2f} s, at least {:.2f} s needed", out.source.duration_seconds, min_seconds),
-                    Location(path.string()));
+        throw Error(
+            fmt::format("too short: {:.2f} s, at least {:.2f} s needed", out.source.duration_seconds, min_seconds),
+            Location(path.string()));
 
     const int rate = sample_rate_hz > 0 ? sample_rate_hz : info.samplerate;
     out.samples = rate == info.samplerate ? std::move(mono) : resample(mono, info.samplerate, rate);
@@ -136,8 +144,8 @@ DecodedAudio load_audio(const fs::path& path, int sample_rate_hz, double min_sec
 std::vector<float> resample(const std::vector<float>& samples, int from_hz, int to_hz) {
     if (from_hz <= 0 || to_hz <= 0) throw Error("resampling needs positive rates");
     if (from_hz == to_hz) return samples;
-    const auto out_length = static_cast<std::size_t>(
-        std::llround(static_cast<double>(samples.size()) * to_hz / from_hz));
+    const auto out_length =
+        static_cast<std::size_t>(std::llround(static_cast<double>(samples.size()) * to_hz / from_hz));
     std::vector<float> out(out_length);
     std::size_t done = 0;
     const soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
@@ -154,11 +162,17 @@ void write_audio(const fs::path& path, const std::vector<float>& samples, int sa
     SF_INFO info{};
     info.samplerate = sample_rate_hz;
     info.channels = 1;
-    if (ext == ".wav") info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
-    else if (ext == ".flac") info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
-    else if (ext == ".ogg") info.format = SF_FORMAT_OGG | SF_FORMAT_VORBIS;
-    else if (ext == ".mp3") info.format = SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III;
-    else throw Error("cannot write audio with extension '" + ext + "' (use .wav, .flac, .ogg or .mp3)", Location(path.string()));
+    if (ext == ".wav")
+        info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+    else if (ext == ".flac")
+        info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
+    else if (ext == ".ogg")
+        info.format = SF_FORMAT_OGG | SF_FORMAT_VORBIS;
+    else if (ext == ".mp3")
+        info.format = SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III;
+    else
+        throw Error("cannot write audio with extension '" + ext + "' (use .wav, .flac, .ogg or .mp3)",
+                    Location(path.string()));
     SndfileHandle file(sf_open(path.c_str(), SFM_WRITE, &info));
     if (!file) throw Error(std::string("cannot write audio: ") + sf_strerror(nullptr), Location(path.string()));
     if (ext == ".mp3") {
@@ -173,7 +187,11 @@ void write_audio(const fs::path& path, const std::vector<float>& samples, int sa
         throw Error(std::string("writing audio failed: ") + sf_strerror(file.get()), Location(path.string()));
 }
 
-std::string sndfile_version() { return sf_version_string(); }
-std::string soxr_library_version() { return soxr_version(); }
+std::string sndfile_version() {
+    return sf_version_string();
+}
+std::string soxr_library_version() {
+    return soxr_version();
+}
 
 }  // namespace mer

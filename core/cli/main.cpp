@@ -11,8 +11,8 @@
 #include "core/data/synthetic_table.hpp"
 #include "core/error.hpp"
 #include "core/exec/executor.hpp"
-#include "core/graph/experiment.hpp"
 #include "core/exec/predict.hpp"
+#include "core/graph/experiment.hpp"
 #include "core/graph/schema.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/run/files.hpp"
@@ -35,8 +35,8 @@ mer::PluginRegistry scan_plugins() {
 }
 
 // Loads and validates; prints every error and returns false when invalid.
-bool load_valid(const std::string& file, const std::vector<std::string>& overrides,
-                const mer::PluginRegistry& registry, mer::Experiment& experiment) {
+bool load_valid(const std::string& file, const std::vector<std::string>& overrides, const mer::PluginRegistry& registry,
+                mer::Experiment& experiment) {
     mer::LoadedExperiment loaded = mer::load_experiment(file, overrides, registry);
     for (const auto& d : loaded.errors) std::cerr << d.str() << "\n";
     if (!loaded.errors.empty()) {
@@ -65,8 +65,8 @@ int list_plugins(const mer::PluginRegistry& registry, bool as_json) {
     std::cout << "host ABI: " << mer::host_abi_tag() << "\n\n";
     if (registry.plugins().empty()) std::cout << "no plugins found\n";
     for (const auto& p : registry.plugins())
-        std::cout << p.name << "  " << p.version << "  (" << p.kind << ")\n    " << p.description << "\n    "
-                  << p.file << "\n";
+        std::cout << p.name << "  " << p.version << "  (" << p.kind << ")\n    " << p.description << "\n    " << p.file
+                  << "\n";
     if (!registry.refused().empty()) std::cout << "\nrefused:\n";
     for (const auto& r : registry.refused()) std::cout << r.file << "\n    " << r.reason << "\n";
     std::cout << "\nsearched: ";
@@ -99,8 +99,10 @@ int describe_plugin(const mer::PluginRegistry& registry, const std::string& name
     const json required = p.schema.value("required", json::array());
     for (const auto& [key, s] : properties.items()) {
         std::cout << key << "\n    type: " << mer::describe_schema_type(s) << "\n";
-        if (s.contains("default")) std::cout << "    default: " << s["default"].dump() << "\n";
-        else if (std::find(required.begin(), required.end(), key) != required.end()) std::cout << "    required\n";
+        if (s.contains("default"))
+            std::cout << "    default: " << s["default"].dump() << "\n";
+        else if (std::find(required.begin(), required.end(), key) != required.end())
+            std::cout << "    required\n";
         if (const std::string r = range_of(s); !r.empty()) std::cout << "    range: " << r << "\n";
         if (s.contains("description")) std::cout << "    " << s["description"].get<std::string>() << "\n";
     }
@@ -161,7 +163,8 @@ Commands add_commands(CLI::App& app, Options& o) {
                       "continue an interrupted run in its own folder: finished nodes and folds are kept, "
                       "LibTorch models continue from their last finished epoch");
     c.run->add_option("--set", o.overrides, "override a key: path.to.key=value (YAML value); repeatable");
-    c.run->add_option("--out", o.out_dir, "folder that receives <name>/<timestamp>-<id>/ (default: the experiment's runs_dir)");
+    c.run->add_option("--out", o.out_dir,
+                      "folder that receives <name>/<timestamp>-<id>/ (default: the experiment's runs_dir)");
     c.run->add_option("--cache", o.cache_dir, "node cache folder (default: the experiment's cache_dir)");
     c.run->add_flag("--quiet", o.quiet, "log to log.txt only, not to stderr");
 
@@ -176,7 +179,8 @@ Commands add_commands(CLI::App& app, Options& o) {
     c.make_template = c.plugins->add_subcommand("template", "a ready-to-edit YAML node for a plugin");
     c.make_template->add_option("name", o.plugin_name, "plugin name, e.g. regressor.ridge")->required();
 
-    c.synth_table = app.add_subcommand("synth-table", "write a synthetic song × feature table (CSV) with valence and arousal");
+    c.synth_table =
+        app.add_subcommand("synth-table", "write a synthetic song × feature table (CSV) with valence and arousal");
     c.synth_table->add_option("--out", o.table_out, "CSV file to write")->required();
     c.synth_table->add_option("--songs", o.table_spec.songs, "number of songs")->check(CLI::Range(2, 1000000));
     c.synth_table->add_option("--noise-features", o.table_spec.noise_features, "columns of pure noise")
@@ -193,7 +197,8 @@ Commands add_commands(CLI::App& app, Options& o) {
     c.predict->add_option("files", o.predict_inputs, "audio files or folders (searched recursively)")->required();
 
     c.synth = app.add_subcommand("synth", "write a synthetic corpus in the DEAM layout (MP3 audio + annotations)");
-    c.synth->add_option("--out", o.corpus_out, "folder to write (it then holds annotations/ and MEMD_audio/)")->required();
+    c.synth->add_option("--out", o.corpus_out, "folder to write (it then holds annotations/ and MEMD_audio/)")
+        ->required();
     c.synth->add_option("--songs", o.corpus_spec.songs, "number of songs")->check(CLI::Range(1, 100000));
     c.synth->add_option("--seconds", o.corpus_spec.seconds, "length of each song")->check(CLI::Range(1.0, 3600.0));
     c.synth->add_option("--seed", o.corpus_spec.seed, "random seed; the same seed gives the same corpus");
@@ -277,14 +282,19 @@ int predict_files(const Options& o) {
     options.cache_dir = o.predict_cache;
     options.per_chunk = o.per_chunk;
     const mer::Ratings ratings = mer::predict_files(o.model_path, o.predict_inputs, registry, options);
-    const std::string text = o.predict_format == "json" ? ratings_json(ratings, o.per_chunk) : ratings_csv(ratings, o.per_chunk);
+    const std::string text =
+        o.predict_format == "json" ? ratings_json(ratings, o.per_chunk) : ratings_csv(ratings, o.per_chunk);
     int rated = 0;
     for (const auto& r : ratings.rows) {
-        if (r.error.empty()) ++rated;
-        else std::cerr << r.path << ": " << r.error << "\n";
+        if (r.error.empty())
+            ++rated;
+        else
+            std::cerr << r.path << ": " << r.error << "\n";
     }
-    if (o.predict_out.empty()) std::cout << text;
-    else mer::write_file_atomic(o.predict_out, text);
+    if (o.predict_out.empty())
+        std::cout << text;
+    else
+        mer::write_file_atomic(o.predict_out, text);
     if (rated > 0) return kExitOk;
     std::cerr << "error: no file could be rated\n";
     return kExitFailed;
@@ -296,8 +306,8 @@ int synth_corpus(const Options& o) {
     });
     std::cerr << "\n";
     std::cerr << "wrote " << report.songs << " songs (" << report.audio_seconds << " s of audio) in "
-              << report.wall_seconds << " s on " << report.threads << " threads: "
-              << report.audio_seconds / report.wall_seconds << "x real time, "
+              << report.wall_seconds << " s on " << report.threads
+              << " threads: " << report.audio_seconds / report.wall_seconds << "x real time, "
               << report.audio_seconds / report.wall_seconds / report.threads << "x per core\n";
     std::cout << o.corpus_out << "\n";
     return kExitOk;

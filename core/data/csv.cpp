@@ -25,7 +25,9 @@ int CsvTable::require_column(const std::string& name) const {
     throw Error("no column '" + name + "' (the header has: " + known + ")", {file, 1});
 }
 
-Location CsvTable::at(std::size_t row) const { return Location{file, lines.at(row)}; }
+Location CsvTable::at(std::size_t row) const {
+    return Location{file, lines.at(row)};
+}
 
 static std::string trim(const std::string& s) {
     const auto b = s.find_first_not_of(" \t\r");
@@ -68,8 +70,10 @@ CsvTable read_csv(const std::filesystem::path& path) {
     for (std::size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
         if (quoted) {
-            if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') field += '"', ++i;
-            else if (c == '"') quoted = false;
+            if (c == '"' && i + 1 < text.size() && text[i + 1] == '"')
+                field += '"', ++i;
+            else if (c == '"')
+                quoted = false;
             else {
                 if (c == '\n') ++line;
                 field += c;
@@ -95,7 +99,8 @@ CsvTable read_csv(const std::filesystem::path& path) {
     while (!table.header.empty() && table.header.back().empty()) table.header.pop_back();  // trailing commas
     for (std::size_t c = 0; c < table.header.size(); ++c)
         if (table.header[c].empty())
-            throw Error("column " + std::to_string(c + 1) + " of the header has no name", {table.file, record_lines[0]});
+            throw Error("column " + std::to_string(c + 1) + " of the header has no name",
+                        {table.file, record_lines[0]});
     for (std::size_t r = 1; r < records.size(); ++r) {
         auto& row = records[r];
         while (row.size() > table.header.size() && row.back().empty()) row.pop_back();
@@ -115,8 +120,7 @@ double parse_csv_number(const std::string& text, const Location& where) {
     errno = 0;
     char* end = nullptr;
     const double value = std::strtod(text.c_str(), &end);
-    if (end == text.c_str() || *end != '\0' || errno == ERANGE)
-        throw Error("'" + text + "' is not a number", where);
+    if (end == text.c_str() || *end != '\0' || errno == ERANGE) throw Error("'" + text + "' is not a number", where);
     return value;
 }
 

@@ -130,9 +130,13 @@ SongTable deserialize_song_table(const std::string& bytes) {
     return t;
 }
 
-std::string NodeCache::key(const nlohmann::json& description) { return sha256_hex(description.dump()); }
+std::string NodeCache::key(const nlohmann::json& description) {
+    return sha256_hex(description.dump());
+}
 
-fs::path NodeCache::path_of(const std::string& key) const { return dir_ / key.substr(0, 2) / (key + ".table"); }
+fs::path NodeCache::path_of(const std::string& key) const {
+    return dir_ / key.substr(0, 2) / (key + ".table");
+}
 
 std::optional<CachedNode> NodeCache::load(const std::string& key) const {
     const fs::path path = path_of(key);
@@ -143,7 +147,8 @@ std::optional<CachedNode> NodeCache::load(const std::string& key) const {
         CachedNode node;
         node.table = deserialize_song_table(read_text_file(path));
         for (const auto& s : nlohmann::json::parse(read_text_file(sidecar)).at("skipped"))
-            node.skipped.push_back({s.at(0).get<std::string>(), s.at(1).get<std::string>(), s.at(2).get<std::string>()});
+            node.skipped.push_back(
+                {s.at(0).get<std::string>(), s.at(1).get<std::string>(), s.at(2).get<std::string>()});
         return node;
     } catch (const std::exception&) {
         return std::nullopt;  // a damaged entry is recomputed and overwritten

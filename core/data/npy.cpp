@@ -16,8 +16,10 @@ namespace mer {
 static std::string header_for(const char* descr, const std::vector<std::size_t>& shape) {
     std::string dims;
     for (std::size_t d : shape) dims += std::to_string(d) + ", ";
-    if (shape.size() > 1) dims.erase(dims.size() - 2);
-    else if (shape.size() == 1) dims.erase(dims.size() - 1);
+    if (shape.size() > 1)
+        dims.erase(dims.size() - 2);
+    else if (shape.size() == 1)
+        dims.erase(dims.size() - 1);
     std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" + dims + "), }";
     const std::size_t total = 10 + header.size() + 1;
     header.append((64 - total % 64) % 64, ' ');
@@ -58,9 +60,12 @@ void write_npy(const std::filesystem::path& path, const float* data, const std::
 
 std::vector<float> read_npy_float32(const std::filesystem::path& path, std::vector<std::size_t>& shape) {
     const std::string bytes = read_text_file(path);
-    auto fail = [&path](const std::string& why) { return Error("not a readable .npy array: " + why, Location(path.string())); };
+    auto fail = [&path](const std::string& why) {
+        return Error("not a readable .npy array: " + why, Location(path.string()));
+    };
     if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) throw fail("no NUMPY magic");
-    const std::size_t header_length = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+    const std::size_t header_length =
+        static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
     const std::string header = bytes.substr(10, header_length);
     if (header.find("'descr': '<f4'") == std::string::npos) throw fail("expected little-endian float32");
     if (header.find("'fortran_order': False") == std::string::npos) throw fail("Fortran order is not supported");
@@ -101,9 +106,12 @@ void write_npy(const std::filesystem::path& path, const Eigen::VectorXd& v) {
 
 Eigen::MatrixXd read_npy(const std::filesystem::path& path) {
     const std::string bytes = read_text_file(path);
-    auto fail = [&path](const std::string& why) { return Error("not a readable .npy array: " + why, Location(path.string())); };
+    auto fail = [&path](const std::string& why) {
+        return Error("not a readable .npy array: " + why, Location(path.string()));
+    };
     if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) throw fail("no NUMPY magic");
-    const std::size_t header_length = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+    const std::size_t header_length =
+        static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
     if (bytes.size() < 10 + header_length) throw fail("truncated header");
     const std::string header = bytes.substr(10, header_length);
     static const std::regex descr(R"('descr':\s*'<f([48])')"), shape(R"('shape':\s*\((\d+),\s*(\d*)\))");
@@ -115,7 +123,8 @@ Eigen::MatrixXd read_npy(const std::filesystem::path& path) {
     const auto cols = s[2].str().empty() ? Eigen::Index(1) : static_cast<Eigen::Index>(std::stoll(s[2]));
     const std::size_t item = d[1] == "4" ? 4 : 8;
     const std::size_t offset = 10 + header_length;
-    if (bytes.size() != offset + item * static_cast<std::size_t>(rows * cols)) throw fail("data size does not match the shape");
+    if (bytes.size() != offset + item * static_cast<std::size_t>(rows * cols))
+        throw fail("data size does not match the shape");
     Eigen::MatrixXd m(rows, cols);
     const char* p = bytes.data() + offset;
     for (Eigen::Index r = 0; r < rows; ++r)

@@ -43,7 +43,8 @@ SongTable SongTable::feature_columns(const std::vector<Eigen::Index>& columns) c
 Eigen::MatrixXd rows_to_matrix(const std::vector<std::vector<double>>& rows, std::size_t columns) {
     Eigen::MatrixXd m(static_cast<Eigen::Index>(rows.size()), static_cast<Eigen::Index>(columns));
     for (std::size_t r = 0; r < rows.size(); ++r)
-        for (std::size_t c = 0; c < columns; ++c) m(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c)) = rows[r].at(c);
+        for (std::size_t c = 0; c < columns; ++c)
+            m(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c)) = rows[r].at(c);
     return m;
 }
 
@@ -60,18 +61,21 @@ static int index_of(const std::vector<std::string>& names, const std::string& na
     return it == names.end() ? -1 : static_cast<int>(it - names.begin());
 }
 
-int SongTable::target_index(const std::string& name) const { return index_of(target_names, name); }
-int SongTable::feature_index(const std::string& name) const { return index_of(feature_names, name); }
+int SongTable::target_index(const std::string& name) const {
+    return index_of(target_names, name);
+}
+int SongTable::feature_index(const std::string& name) const {
+    return index_of(feature_names, name);
+}
 
 void SongTable::check_shapes(const std::string& who) const {
     const auto n = static_cast<Eigen::Index>(song_ids.size());
-    auto fail = [&who](const std::string& what) {
-        throw Error(who + " produced an inconsistent song table: " + what);
-    };
+    auto fail = [&who](const std::string& what) { throw Error(who + " produced an inconsistent song table: " + what); };
     if (groups.size() != song_ids.size()) fail("groups and song ids differ in length");
     if (!audio_paths.empty() && audio_paths.size() != song_ids.size())
         fail("audio paths and song ids differ in length");
-    if (!tensor_paths.empty() && tensor_paths.size() != song_ids.size()) fail("tensor paths and song ids differ in length");
+    if (!tensor_paths.empty() && tensor_paths.size() != song_ids.size())
+        fail("tensor paths and song ids differ in length");
     if (!assigned_split.empty() && assigned_split.size() != song_ids.size())
         fail("assigned splits and song ids differ in length");
     if (!dynamic.empty() && dynamic.size() != song_ids.size()) fail("dynamic labels and song ids differ in length");

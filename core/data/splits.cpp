@@ -39,7 +39,8 @@ std::vector<Fold> make_folds(const std::vector<std::string>& groups, const Split
         for (std::size_t i = 0; i < order.size(); ++i) fold_of_group[order[i]] = static_cast<int>(i % spec.k);
     } else if (spec.kind == "holdout") {
         if (unique.size() < 2)
-            throw Error("a holdout split needs at least 2 songs (groups), the data has " + std::to_string(unique.size()));
+            throw Error("a holdout split needs at least 2 songs (groups), the data has " +
+                        std::to_string(unique.size()));
         auto held = static_cast<std::size_t>(std::llround(spec.fraction * static_cast<double>(unique.size())));
         held = std::clamp<std::size_t>(held, 1, unique.size() - 1);
         folds = 1;
@@ -64,9 +65,12 @@ Fold predefined_fold(const std::vector<std::string>& assigned) {
         throw Error("evaluation.split.kind is predefined, but the data has no split column (dataset.manifest's split)");
     Fold fold;
     for (std::size_t r = 0; r < assigned.size(); ++r) {
-        if (assigned[r] == "train") fold.train.push_back(r);
-        else if (assigned[r] == "validation" || assigned[r] == "test") fold.validation.push_back(r);
-        else throw Error("split label '" + assigned[r] + "' is not train, validation or test");
+        if (assigned[r] == "train")
+            fold.train.push_back(r);
+        else if (assigned[r] == "validation" || assigned[r] == "test")
+            fold.validation.push_back(r);
+        else
+            throw Error("split label '" + assigned[r] + "' is not train, validation or test");
     }
     if (fold.train.empty() || fold.validation.empty())
         throw Error("the predefined split needs songs labelled train and songs labelled validation (or test)");

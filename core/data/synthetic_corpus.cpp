@@ -44,21 +44,39 @@ private:
     std::mt19937_64 rng_;
 };
 
-double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+double sigmoid(double x) {
+    return 1.0 / (1.0 + std::exp(-x));
+}
 
 }  // namespace
 
-double SynthSong::energy_at(double t) const { return energy + 0.4 * std::sin(2 * kPi * t / period_energy_s + phase_energy); }
-double SynthSong::mood_at(double t) const { return mood + 0.4 * std::sin(2 * kPi * t / period_mood_s + phase_mood); }
-double SynthSong::tempo_bpm_at(double t) const { return std::clamp(110.0 + 25.0 * energy_at(t), 60.0, 180.0); }
+double SynthSong::energy_at(double t) const {
+    return energy + 0.4 * std::sin(2 * kPi * t / period_energy_s + phase_energy);
+}
+double SynthSong::mood_at(double t) const {
+    return mood + 0.4 * std::sin(2 * kPi * t / period_mood_s + phase_mood);
+}
+double SynthSong::tempo_bpm_at(double t) const {
+    return std::clamp(110.0 + 25.0 * energy_at(t), 60.0, 180.0);
+}
 int SynthSong::subdivisions_at(double t) const {
     return static_cast<int>(std::clamp(std::lround(2.0 + energy_at(t)), 1L, 4L));
 }
-double SynthSong::loudness_dbfs_at(double t) const { return std::clamp(-20.0 + 4.5 * energy_at(t), -32.0, -8.0); }
-double SynthSong::tilt_at(double t) const { return std::clamp(1.8 - 0.5 * energy_at(t), 0.6, 3.0); }
-double SynthSong::consonance_at(double t) const { return sigmoid(2.0 * mood_at(t)); }
-double SynthSong::percussion_at(double t) const { return sigmoid(1.5 * energy_at(t)); }
-double SynthSong::arousal_at(double t) const { return std::tanh(0.5 * energy_at(t)); }
+double SynthSong::loudness_dbfs_at(double t) const {
+    return std::clamp(-20.0 + 4.5 * energy_at(t), -32.0, -8.0);
+}
+double SynthSong::tilt_at(double t) const {
+    return std::clamp(1.8 - 0.5 * energy_at(t), 0.6, 3.0);
+}
+double SynthSong::consonance_at(double t) const {
+    return sigmoid(2.0 * mood_at(t));
+}
+double SynthSong::percussion_at(double t) const {
+    return sigmoid(1.5 * energy_at(t));
+}
+double SynthSong::arousal_at(double t) const {
+    return std::tanh(0.5 * energy_at(t));
+}
 double SynthSong::valence_at(double t) const {
     // Mode, consonance and register follow the mood latent; tempo the energy.
     return std::tanh(0.4 * (mood_at(t) + 0.4 * (major ? 1.0 : -1.0) + 0.15 * energy_at(t)));
@@ -130,7 +148,9 @@ private:
     std::array<std::array<float, kSize + 1>, kTables> tables_;
 };
 
-double midi_hz(double note) { return 440.0 * std::pow(2.0, (note - 69.0) / 12.0); }
+double midi_hz(double note) {
+    return 440.0 * std::pow(2.0, (note - 69.0) / 12.0);
+}
 
 void add_tone(std::vector<float>& out, int rate, double start_s, double duration_s, double hz, double amplitude,
               const std::array<float, Wavetables::kSize + 1>& table) {
@@ -143,7 +163,8 @@ void add_tone(std::vector<float>& out, int rate, double start_s, double duration
         const auto index = static_cast<std::size_t>(phase);
         const double frac = phase - static_cast<double>(index);
         const double wave = table[index] + frac * (table[index + 1] - table[index]);
-        const double envelope = std::min(1.0, static_cast<double>(i) / attack) * std::exp(-static_cast<double>(i) / decay);
+        const double envelope =
+            std::min(1.0, static_cast<double>(i) / attack) * std::exp(-static_cast<double>(i) / decay);
         out[begin + i] += static_cast<float>(amplitude * envelope * wave);
         phase += step;
         if (phase >= Wavetables::kSize) phase -= Wavetables::kSize;
@@ -240,8 +261,9 @@ SynthReport write_synthetic_deam(const fs::path& out, const SynthCorpusSpec& spe
     std::vector<SynthSong> songs;
     for (int i = 0; i < spec.songs; ++i) songs.push_back(design_song(i, spec));
 
-    const int threads = std::max(1, std::min(spec.songs, spec.threads > 0 ? spec.threads
-                                                                         : static_cast<int>(std::thread::hardware_concurrency())));
+    const int threads = std::max(
+        1,
+        std::min(spec.songs, spec.threads > 0 ? spec.threads : static_cast<int>(std::thread::hardware_concurrency())));
     std::atomic<int> next{0}, done{0};
     std::mutex mutex;
     std::exception_ptr failure;

@@ -40,7 +40,7 @@ std::string synthetic_table_csv(const SyntheticTableSpec& spec) {
         const double arousal = std::clamp(5 + 1.4 * energy + 0.2 * mood + 0.45 * normal(), 1.0, 9.0);
         csv += "song_" + std::to_string(i + 1) + "," + format_number(std::round(tempo * 100) / 100) + "," +
                format_number(std::round(loudness * 100) / 100) + "," + format_number(major) + "," +
-               format_number(std::round(brightness)) ;
+               format_number(std::round(brightness));
         for (int j = 0; j < spec.noise_features; ++j) csv += "," + format_number(std::round(normal() * 1e4) / 1e4);
         csv += "," + format_number(std::round(valence * 1000) / 1000) + "," +
                format_number(std::round(arousal * 1000) / 1000) + "\n";

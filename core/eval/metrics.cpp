@@ -14,7 +14,9 @@ const std::vector<std::string>& metric_names() {
     return names;
 }
 
-bool higher_is_better(const std::string& metric) { return metric == "r2" || metric == "pearson" || metric == "ccc"; }
+bool higher_is_better(const std::string& metric) {
+    return metric == "r2" || metric == "pearson" || metric == "ccc";
+}
 
 double RegressionMetrics::get(const std::string& name) const {
     if (name == "r2") return r2;

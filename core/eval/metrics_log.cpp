@@ -1,10 +1,10 @@
 // Row formatting for metrics.csv and metrics.jsonl.
 #include "core/eval/metrics_log.hpp"
 
-#include <cstdlib>
 #include <cmath>
-#include <sstream>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/error.hpp"
 #include "core/run/files.hpp"
@@ -58,7 +58,8 @@ void MetricsLog::drop_rows(const std::function<bool(const std::string&, int, int
         std::istringstream lines(read_text_file(folder_ / "metrics.jsonl"));
         for (std::string line; std::getline(lines, line);) {
             const auto row = nlohmann::json::parse(line);
-            if (drop(row.at("node").get<std::string>(), row.at("fold").get<int>(), row.at("epoch").get<int>())) continue;
+            if (drop(row.at("node").get<std::string>(), row.at("fold").get<int>(), row.at("epoch").get<int>()))
+                continue;
             jsonl += line + "\n";
         }
     }
@@ -75,8 +76,8 @@ void MetricsLog::append(const MetricsRow& row) {
                        (row.loss ? format_number(*row.loss) : "");
     for (const auto& name : metric_names()) line += "," + format_number(m.get(name));
 
-    nlohmann::ordered_json j{{"node", row.node},   {"model", row.model},   {"fold", row.fold},
-                             {"epoch", row.epoch}, {"split", row.split},   {"target", row.target}};
+    nlohmann::ordered_json j{{"node", row.node},   {"model", row.model}, {"fold", row.fold},
+                             {"epoch", row.epoch}, {"split", row.split}, {"target", row.target}};
     j["loss"] = row.loss ? nlohmann::ordered_json(*row.loss) : nlohmann::ordered_json(nullptr);
     for (const auto& name : metric_names()) {
         const double v = m.get(name);

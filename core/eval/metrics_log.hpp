@@ -4,8 +4,8 @@
 #pragma once
 
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>

@@ -47,18 +47,17 @@ std::string git_revision() {
 }
 
 json library_versions() {
-    return json{
-        {"eigen", fmt::format("{}.{}.{}", EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION)},
-        {"boost", BOOST_LIB_VERSION},
-        {"yaml-cpp", MER_YAMLCPP_VERSION},
-        {"fmt", FMT_VERSION},
-        {"nlohmann_json", fmt::format("{}.{}.{}", NLOHMANN_JSON_VERSION_MAJOR, NLOHMANN_JSON_VERSION_MINOR,
-                                      NLOHMANN_JSON_VERSION_PATCH)},
-        {"openssl", OPENSSL_VERSION_TEXT},
-        {"libsndfile", sndfile_version()},
-        {"libsoxr", soxr_library_version()},
-        {"torch", build_torch_version()},
-        {"cuda", build_cuda_version()}};
+    return json{{"eigen", fmt::format("{}.{}.{}", EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION)},
+                {"boost", BOOST_LIB_VERSION},
+                {"yaml-cpp", MER_YAMLCPP_VERSION},
+                {"fmt", FMT_VERSION},
+                {"nlohmann_json", fmt::format("{}.{}.{}", NLOHMANN_JSON_VERSION_MAJOR, NLOHMANN_JSON_VERSION_MINOR,
+                                              NLOHMANN_JSON_VERSION_PATCH)},
+                {"openssl", OPENSSL_VERSION_TEXT},
+                {"libsndfile", sndfile_version()},
+                {"libsoxr", soxr_library_version()},
+                {"torch", build_torch_version()},
+                {"cuda", build_cuda_version()}};
 }
 
 }  // namespace

@@ -125,10 +125,14 @@ private:
         ctx.cache_dir = (cache_.dir() / node.uses).string();
         auto progress = std::make_shared<ProgressReporter>(fmt::format("node '{}' ({})", node.id, node.uses), &folder_,
                                                            !folder_.quiet() && ::isatty(STDERR_FILENO));
-        ctx.progress = [progress](std::size_t done, std::size_t total, const char* unit) { (*progress)(done, total, unit); };
+        ctx.progress = [progress](std::size_t done, std::size_t total, const char* unit) {
+            (*progress)(done, total, unit);
+        };
         ctx.log = [this, id = node.id](const std::string& line) { folder_.log(id + ": " + line); };
-        ctx.skip = [skipped, id = node.id](const std::string& song, const std::string& path, const std::string& reason) {
-            if (!skipped) throw Error("song '" + song + "' cannot be skipped at this stage: " + reason, Location::of_node(id));
+        ctx.skip = [skipped, id = node.id](const std::string& song, const std::string& path,
+                                           const std::string& reason) {
+            if (!skipped)
+                throw Error("song '" + song + "' cannot be skipped at this stage: " + reason, Location::of_node(id));
             skipped->push_back({song, path, reason});
         };
         ctx.artifact = [this, id = node.id](const Artifact& a, const std::string& content) {
@@ -144,7 +148,10 @@ private:
     }
 
     void write_environment() {
-        writer_.write({"environment.json", "environment", "", {},
+        writer_.write({"environment.json",
+                       "environment",
+                       "",
+                       {},
                        "where the run ran: versions, git revision, device, threads, seed, host, command; "
                        "under nodes, what each node reported (e.g. the device a model used)"},
                       environment_.dump(2) + "\n");
@@ -185,9 +192,9 @@ private:
 
     void write_feature_tables(const std::string& id, const SongTable& t) {
         const FeatureTables tables = feature_tables(t);
-        writer_.write({"features_" + id + ".csv", "feature_table", id, feature_table_columns(t),
-                       "every song's feature values"},
-                      tables.features);
+        writer_.write(
+            {"features_" + id + ".csv", "feature_table", id, feature_table_columns(t), "every song's feature values"},
+            tables.features);
         if (tables.pearson.empty()) return;
         writer_.write({"pearson_" + id + ".csv", "pearson", id, pearson_columns(),
                        "each feature's Pearson r with each target, ranked by |r|; top15 marks the 15 largest"},
@@ -198,8 +205,7 @@ private:
     }
 
     void write_skipped() {
-        writer_.write({"skipped.csv", "skipped", "", kSkippedColumns,
-                       "songs a node could not use, with the reason"},
+        writer_.write({"skipped.csv", "skipped", "", kSkippedColumns, "songs a node could not use, with the reason"},
                       skipped_csv_);
     }
 
@@ -213,7 +219,8 @@ private:
         write_skipped();
         const std::size_t total = node.kind == "dataset" ? result.table.size() + result.skipped.size()
                                                          : outputs_.at(node.inputs.at(0)).size();
-        const double lost = static_cast<double>(result.skipped.size()) / static_cast<double>(std::max<std::size_t>(total, 1));
+        const double lost =
+            static_cast<double>(result.skipped.size()) / static_cast<double>(std::max<std::size_t>(total, 1));
         folder_.log(fmt::format("node '{}': skipped {} of {} songs ({:.1f}%), reasons in skipped.csv; first: {}: {}",
                                 node.id, result.skipped.size(), total, 100 * lost, result.skipped[0].song_id,
                                 result.skipped[0].reason));
@@ -229,7 +236,8 @@ private:
         const SongTable& source = outputs_.at(source_id);
         const std::vector<std::string> targets = node.targets.empty() ? source.target_names : node.targets;
         if (targets.empty())
-            throw Error("the data from node '" + source_id + "' has no target columns to learn", Location::of_node(node.id));
+            throw Error("the data from node '" + source_id + "' has no target columns to learn",
+                        Location::of_node(node.id));
         std::vector<int> columns;
         for (const auto& t : targets) {
             const int c = source.target_index(t);
@@ -251,7 +259,8 @@ private:
         SongTable data = source.rows(labelled);
         data.target_names = targets;
         Eigen::MatrixXd picked(data.targets.rows(), static_cast<Eigen::Index>(columns.size()));
-        for (std::size_t j = 0; j < columns.size(); ++j) picked.col(static_cast<Eigen::Index>(j)) = data.targets.col(columns[j]);
+        for (std::size_t j = 0; j < columns.size(); ++j)
+            picked.col(static_cast<Eigen::Index>(j)) = data.targets.col(columns[j]);
         data.targets = picked;
         if (labelled.size() < source.size())
             folder_.log(fmt::format("node '{}': {} of {} songs lack a label for {} and are left out", node.id,
@@ -262,13 +271,25 @@ private:
     void run_regressor_node(const NodeSpec& node) {
         const PipelineSpec pipeline = PipelineSpec::of(exp_, node);
         const SongTable data = labelled_data(node, pipeline.source());
-        const EvaluationSetup setup{exp_, registry_, writer_, metrics_, threads_, resuming_,
-                                    [this](const std::string& id, const std::string& purpose) { return context(id, purpose); }};
+        const EvaluationSetup setup{
+            exp_,
+            registry_,
+            writer_,
+            metrics_,
+            threads_,
+            resuming_,
+            [this](const std::string& id, const std::string& purpose) { return context(id, purpose); }};
         evaluate_regressor(setup, node, data, results_);
-        writer_.record({"model/" + node.id + "/", "bundle", node.id, {},
+        writer_.record({"model/" + node.id + "/",
+                        "bundle",
+                        node.id,
+                        {},
                         "the fitted model, one fold<k>/ per evaluation fold; rate new music with mer-run predict"});
         if (fs::exists(folder_.path() / "checkpoints" / node.id))
-            writer_.record({"checkpoints/" + node.id + "/", "checkpoint", node.id, {},
+            writer_.record({"checkpoints/" + node.id + "/",
+                            "checkpoint",
+                            node.id,
+                            {},
                             "per-epoch training state that --resume continues from"});
     }
 
@@ -313,8 +334,9 @@ private:
             writer_.write({"grid.csv", "grid", "", grid_columns(),
                            "every grid-search candidate's inner cross-validation scores; selected marks the winner"},
                           results_.grid);
-        writer_.write({"summary.json", "summary", "", {}, "status, and per regressor node its validation metrics over folds"},
-                      results_.summary.dump(2) + "\n");
+        writer_.write(
+            {"summary.json", "summary", "", {}, "status, and per regressor node its validation metrics over folds"},
+            results_.summary.dump(2) + "\n");
     }
 
     const Experiment& exp_;
@@ -345,8 +367,9 @@ std::string failure_reason(const Error& error, const std::string& node) {
 
 RunOutcome run_experiment(const Experiment& exp, const PluginRegistry& registry, const RunOptions& options) {
     const bool resuming = !options.resume_folder.empty();
-    RunFolder folder = resuming ? RunFolder::open(options.resume_folder)
-                                : RunFolder::create(options.runs_root.empty() ? exp.runs_dir : options.runs_root, exp.name);
+    RunFolder folder = resuming
+                           ? RunFolder::open(options.resume_folder)
+                           : RunFolder::create(options.runs_root.empty() ? exp.runs_dir : options.runs_root, exp.name);
     folder.set_quiet(options.quiet);
     RunOutcome outcome;
     outcome.folder = folder.path();

@@ -28,7 +28,7 @@ struct RunOutcome {
     std::filesystem::path folder;
     bool ok = true;
     std::string failed_node;
-    std::string reason;                           // the error with its location (file:line, node, song)
+    std::string reason;                 // the error with its location (file:line, node, song)
     ErrorKind kind = ErrorKind::input;  // environment: the disk, permissions or a device failed the node
 };
 

@@ -34,13 +34,15 @@ std::string pearson_rows(const SongTable& t, const std::string& target, const st
         scored.emplace_back(pearson_r(x, y), c);
     }
     std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) {
-        const double fa = std::isnan(a.first) ? -1 : std::abs(a.first), fb = std::isnan(b.first) ? -1 : std::abs(b.first);
+        const double fa = std::isnan(a.first) ? -1 : std::abs(a.first),
+                     fb = std::isnan(b.first) ? -1 : std::abs(b.first);
         return fa > fb;
     });
     std::string rows;
     for (std::size_t rank = 0; rank < scored.size(); ++rank)
-        rows += csv_field(target) + "," + csv_field(t.feature_names[static_cast<std::size_t>(scored[rank].second)]) + "," +
-                format_number(scored[rank].first) + "," + std::to_string(rank + 1) + "," + (rank < 15 ? "1" : "0") + "\n";
+        rows += csv_field(target) + "," + csv_field(t.feature_names[static_cast<std::size_t>(scored[rank].second)]) +
+                "," + format_number(scored[rank].first) + "," + std::to_string(rank + 1) + "," +
+                (rank < 15 ? "1" : "0") + "\n";
     return rows;
 }
 

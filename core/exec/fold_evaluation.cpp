@@ -38,9 +38,10 @@ public:
 
     void run() {
         const std::vector<std::string>& groups = exp_.evaluation.group_by == "group" ? data_.groups : data_.song_ids;
-        const std::vector<Fold> folds = exp_.evaluation.split.kind == "predefined"
-                                            ? std::vector<Fold>{predefined_fold(data_.assigned_split)}
-                                            : make_folds(groups, exp_.evaluation.split, derive_seed(exp_.seed, "split"));
+        const std::vector<Fold> folds =
+            exp_.evaluation.split.kind == "predefined"
+                ? std::vector<Fold>{predefined_fold(data_.assigned_split)}
+                : make_folds(groups, exp_.evaluation.split, derive_seed(exp_.seed, "split"));
         const auto node_start = Clock::now();
         for (const Fold& fold : folds) {
             const auto fold_start = Clock::now();
@@ -48,12 +49,11 @@ public:
             const std::string line = evaluate_fold(fold);
             const double elapsed = seconds_since(node_start);
             const int done = fold.index + 1, total = static_cast<int>(folds.size());
-            setup_.writer.folder().log(
-                fmt::format("node '{}' ({}): fold {}/{} ({} train, {} validation songs, {} features, {:.2f} s):{}{}",
-                            node_.id, node_.uses, done, total, last_train_songs_, last_validation_songs_,
-                            last_features_, seconds_since(fold_start), line,
-                            done < total ? ", about " + format_duration(elapsed / done * (total - done)) + " left"
-                                         : ""));
+            setup_.writer.folder().log(fmt::format(
+                "node '{}' ({}): fold {}/{} ({} train, {} validation songs, {} features, {:.2f} s):{}{}", node_.id,
+                node_.uses, done, total, last_train_songs_, last_validation_songs_, last_features_,
+                seconds_since(fold_start), line,
+                done < total ? ", about " + format_duration(elapsed / done * (total - done)) + " left" : ""));
         }
         summarise(folds.size(), seconds_since(node_start));
         write_bundle_manifest(folds.size());
@@ -77,7 +77,8 @@ private:
                                                    m.at("ccc")});
         }
         if (!done.at("selected").is_null()) selected_.push_back(json::parse(done.at("selected").dump()));
-        setup_.writer.folder().log(fmt::format("node '{}': fold {} finished before the interruption; kept", node_.id, fold));
+        setup_.writer.folder().log(
+            fmt::format("node '{}': fold {} finished before the interruption; kept", node_.id, fold));
         return true;
     }
 
@@ -94,20 +95,23 @@ private:
         const SongTable train_rows = data_.rows(fold.train);
         nlohmann::json params = node_.params;
         if (!node_.grid.empty()) {
-            const GridSearch search{node_, pipeline_.spec(), setup_.registry, exp_.seed, exp_.evaluation.group_by,
-                                    setup_.threads, setup_.context};
+            const GridSearch search{node_,         pipeline_.spec(),         setup_.registry,
+                                    exp_.seed,     exp_.evaluation.group_by, setup_.threads,
+                                    setup_.context};
             TuningResult tuned = tune(search, train_rows, fold.index);
             results_.grid += tuned.grid_rows;
             setup_.writer.folder().log(tuned.log_line);
             params = tuned.best;
             selected_.push_back(json::parse(grid_values(node_, params).dump()));
         }
-        const Sides sides = pipeline_.fit_transforms({train_rows, data_.rows(fold.validation)}, transform_context(fold.index));
+        const Sides sides =
+            pipeline_.fit_transforms({train_rows, data_.rows(fold.validation)}, transform_context(fold.index));
         const SongTable& train = sides.first;
         const SongTable& validation = sides.second;
         if (train.feature_names.empty() && train.tensor_paths.empty())
-            throw Error("its input has no feature columns or tensors; put a features node between the dataset and the model",
-                        Location::of_node(node_.id));
+            throw Error(
+                "its input has no feature columns or tensors; put a features node between the dataset and the model",
+                Location::of_node(node_.id));
         last_train_songs_ = train.size();
         last_validation_songs_ = validation.size();
         last_features_ = train.feature_names.size();
@@ -115,7 +119,8 @@ private:
         int epochs = 0;
         const EpochCallback on_epoch = [&](const EpochReport& report) {
             ++epochs;
-            log_epoch_rows(fold.index, report.epoch, "train", report.train_loss, train.targets, report.train_predictions);
+            log_epoch_rows(fold.index, report.epoch, "train", report.train_loss, train.targets,
+                           report.train_predictions);
             log_epoch_rows(fold.index, report.epoch, "validation", report.validation_loss, validation.targets,
                            report.validation_predictions);
             log_epoch_rows(fold.index, report.epoch, "train_chunks", report.train_loss, report.train_chunk_targets,
@@ -162,7 +167,8 @@ private:
                           json{{"predictions", fold_predictions},
                                {"scores", fold_scores},
                                {"selected", node_.grid.empty() ? json(nullptr) : selected_.back()}}
-                                  .dump() + "\n");
+                                  .dump() +
+                              "\n");
         return line;
     }
 
@@ -203,8 +209,9 @@ private:
             results_.results += "\n";
         }
         json& entry = results_.summary["nodes"][node_.id];
-        entry = json{{"model", node_.uses}, {"version", node_.plugin->version}, {"songs", data_.size()},
-                     {"folds", folds},      {"seconds", seconds},                {"validation", targets}};
+        entry = json{{"model", node_.uses},   {"version", node_.plugin->version},
+                     {"songs", data_.size()}, {"folds", folds},
+                     {"seconds", seconds},    {"validation", targets}};
         if (!node_.grid.empty())
             entry["grid"] = {{"metric", node_.grid_metric},
                              {"inner_folds", node_.grid_folds},
@@ -225,13 +232,18 @@ private:
         json targets = json::array();
         for (std::size_t t = 0; t < data_.target_names.size(); ++t) {
             const auto column = data_.targets.col(static_cast<Eigen::Index>(t));
-            targets.push_back({{"name", data_.target_names[t]}, {"min", column.minCoeff()}, {"max", column.maxCoeff()},
+            targets.push_back({{"name", data_.target_names[t]},
+                               {"min", column.minCoeff()},
+                               {"max", column.maxCoeff()},
                                {"mean", column.mean()}});
         }
         manifest["targets"] = targets;
         manifest["folds"] = folds;
         manifest["aggregation"] = "the mean of the fold models' predictions; chunk models average a song's chunks";
-        setup_.writer.write({"model/" + node_.id + "/model.json", "bundle", node_.id, {},
+        setup_.writer.write({"model/" + node_.id + "/model.json",
+                             "bundle",
+                             node_.id,
+                             {},
                              "the model bundle mer-run predict loads: plugins and parameters from audio to model, "
                              "targets and their training range; fold<k>/ holds each fold's fitted pipeline"},
                             manifest.dump(2) + "\n");
@@ -256,12 +268,13 @@ const std::vector<std::string>& prediction_columns() {
 }
 
 const std::vector<std::string>& results_columns() {
-    static const std::vector<std::string> columns{"feature_set", "model", "node", "target", "r2",     "r2_std",
-                                                  "mae",         "mae_std", "rmse", "rmse_std"};
+    static const std::vector<std::string> columns{"feature_set", "model", "node",    "target", "r2",
+                                                  "r2_std",      "mae",   "mae_std", "rmse",   "rmse_std"};
     return columns;
 }
 
-void evaluate_regressor(const EvaluationSetup& setup, const NodeSpec& node, const SongTable& data, RunResults& results) {
+void evaluate_regressor(const EvaluationSetup& setup, const NodeSpec& node, const SongTable& data,
+                        RunResults& results) {
     RegressorEvaluation(setup, node, data, results).run();
 }
 

@@ -46,7 +46,6 @@ struct EvaluationSetup {
 };
 
 // `data` holds the songs with every target of the node labelled, exactly those targets.
-void evaluate_regressor(const EvaluationSetup& setup, const NodeSpec& node, const SongTable& data,
-                        RunResults& results);
+void evaluate_regressor(const EvaluationSetup& setup, const NodeSpec& node, const SongTable& data, RunResults& results);
 
 }  // namespace mer

@@ -19,7 +19,9 @@ using json = nlohmann::json;
 
 namespace {
 
-PipelineStep step_of(const NodeSpec& n) { return {n.id, n.uses, n.plugin->version, n.kind, n.inputs, n.params}; }
+PipelineStep step_of(const NodeSpec& n) {
+    return {n.id, n.uses, n.plugin->version, n.kind, n.inputs, n.params};
+}
 
 nlohmann::ordered_json step_json(const PipelineStep& s) {
     return nlohmann::ordered_json{{"id", s.id},     {"uses", s.uses},     {"version", s.version},
@@ -37,15 +39,18 @@ const NodeSpec& data_source(const Experiment& exp, const NodeSpec& node) {
     std::function<void(const NodeSpec&)> walk = [&](const NodeSpec& n) {
         for (const auto& input : n.inputs) {
             const NodeSpec& up = exp.node(input);
-            if (up.kind == "transform") walk(up);
-            else sources.insert(up.id);
+            if (up.kind == "transform")
+                walk(up);
+            else
+                sources.insert(up.id);
         }
     };
     walk(node);
     if (sources.size() != 1)
-        throw Error(fmt::format("the transforms feeding this regressor start from {} data nodes ({}); they must share one",
-                                sources.size(), fmt::join(sources, ", ")),
-                    Location::of_node(node.id));
+        throw Error(
+            fmt::format("the transforms feeding this regressor start from {} data nodes ({}); they must share one",
+                        sources.size(), fmt::join(sources, ", ")),
+            Location::of_node(node.id));
     return exp.node(*sources.begin());
 }
 
@@ -132,7 +137,9 @@ void Pipeline::fit_regressor(const json& params, const SongTable& train, const S
     regressor_->fit(train, validation, on_epoch, ctx);
 }
 
-Eigen::MatrixXd Pipeline::predict(const SongTable& transformed) const { return regressor_->predict(transformed); }
+Eigen::MatrixXd Pipeline::predict(const SongTable& transformed) const {
+    return regressor_->predict(transformed);
+}
 
 std::vector<Eigen::MatrixXd> Pipeline::predict_chunks(const SongTable& transformed) const {
     return regressor_->predict_chunks(transformed);

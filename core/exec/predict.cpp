@@ -31,14 +31,15 @@ fs::path bundle_folder(const fs::path& model, const std::string& node) {
     std::sort(nodes.begin(), nodes.end());
     if (!node.empty()) {
         if (std::find(nodes.begin(), nodes.end(), node) == nodes.end())
-            throw Error("the run has no model for node '" + node + "'; it has: " + fmt::format("{}", fmt::join(nodes, ", ")),
-                        Location(model.string()));
+            throw Error(
+                "the run has no model for node '" + node + "'; it has: " + fmt::format("{}", fmt::join(nodes, ", ")),
+                Location(model.string()));
         return models / node;
     }
     if (nodes.size() != 1)
         throw Error(nodes.empty() ? std::string("the run trained no model")
-                                  : "the run has models for several nodes (" + fmt::format("{}", fmt::join(nodes, ", ")) +
-                                        "); choose one with --node",
+                                  : "the run has models for several nodes (" +
+                                        fmt::format("{}", fmt::join(nodes, ", ")) + "); choose one with --node",
                     Location(model.string()));
     return models / nodes[0];
 }
@@ -93,13 +94,18 @@ SongTable extract_features(const PipelineSpec& spec, const std::vector<std::stri
     table.features.resize(static_cast<Eigen::Index>(table.size()), 0);
     table.targets.resize(static_cast<Eigen::Index>(table.size()), 0);
     PluginContext ctx;
-    ctx.threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    ctx.skip = [&failures](const std::string& song, const std::string&, const std::string& reason) { failures[song] = reason; };
+    ctx.threads =
+        options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    ctx.skip = [&failures](const std::string& song, const std::string&, const std::string& reason) {
+        failures[song] = reason;
+    };
     for (const auto& step : spec.data) {
         if (step.kind != "features") continue;
         ctx.node = step.id;
         auto progress = std::make_shared<ProgressReporter>("predict: " + step.uses, nullptr, ::isatty(STDERR_FILENO));
-        ctx.progress = [progress](std::size_t done, std::size_t total, const char* unit) { (*progress)(done, total, unit); };
+        ctx.progress = [progress](std::size_t done, std::size_t total, const char* unit) {
+            (*progress)(done, total, unit);
+        };
         ctx.cache_dir = (fs::path(options.cache_dir) / step.uses).string();
         table = registry.create<FeaturesPlugin>(step.uses, step.params)->extract(table, ctx);
     }
@@ -124,14 +130,17 @@ void fill_ratings(Ratings& out, const SongTable& table, const Eigen::MatrixXd& m
         if (!chunk_sums.empty()) {
             const Eigen::MatrixXd chunks = chunk_sums[static_cast<std::size_t>(it->second)] / std::max(1, folds);
             for (Eigen::Index c = 0; c < chunks.rows(); ++c) {
-                ChunkRating chunk{static_cast<int>(c), static_cast<double>(c) * table.chunk_timing.chunk_hop_seconds, {}};
+                ChunkRating chunk{
+                    static_cast<int>(c), static_cast<double>(c) * table.chunk_timing.chunk_hop_seconds, {}};
                 for (Eigen::Index t = 0; t < chunks.cols(); ++t) chunk.values.push_back(chunks(c, t));
                 rating.chunks.push_back(std::move(chunk));
             }
         }
         if (v < static_cast<long>(out.targets.size()) && a < static_cast<long>(out.targets.size())) {
-            const bool pleasant = rating.values[static_cast<std::size_t>(v)] >= out.midpoints[static_cast<std::size_t>(v)];
-            const bool energetic = rating.values[static_cast<std::size_t>(a)] >= out.midpoints[static_cast<std::size_t>(a)];
+            const bool pleasant =
+                rating.values[static_cast<std::size_t>(v)] >= out.midpoints[static_cast<std::size_t>(v)];
+            const bool energetic =
+                rating.values[static_cast<std::size_t>(a)] >= out.midpoints[static_cast<std::size_t>(a)];
             rating.quadrant = pleasant ? (energetic ? "happy/excited" : "calm/relaxed")
                                        : (energetic ? "angry/tense" : "sad/depressed");
         }
@@ -144,7 +153,8 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
                       const PredictOptions& options) {
     const fs::path bundle = bundle_folder(model, options.node);
     const json manifest = read_json_file(bundle / "model.json");
-    if (manifest.value("format", 0) != 1) throw Error("unknown bundle format", Location((bundle / "model.json").string()));
+    if (manifest.value("format", 0) != 1)
+        throw Error("unknown bundle format", Location((bundle / "model.json").string()));
     PipelineSpec spec;
     try {
         spec = PipelineSpec::from_json(manifest);
@@ -170,8 +180,8 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
 
     // Every fold's fitted pipeline, as training saved it; the ratings are their mean.
     const int folds = manifest.at("folds").get<int>();
-    Eigen::MatrixXd sum = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(table.size()),
-                                                static_cast<Eigen::Index>(out.targets.size()));
+    Eigen::MatrixXd sum =
+        Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(table.size()), static_cast<Eigen::Index>(out.targets.size()));
     std::vector<Eigen::MatrixXd> chunk_sums;
     for (int fold = 0; fold < folds && table.size() > 0; ++fold) {
         Pipeline pipeline(spec, registry);
@@ -180,7 +190,8 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
         sum += pipeline.predict(input);
         if (!options.per_chunk) continue;
         const std::vector<Eigen::MatrixXd> chunks = pipeline.predict_chunks(input);
-        if (chunk_sums.empty()) chunk_sums = chunks;
+        if (chunk_sums.empty())
+            chunk_sums = chunks;
         else
             for (std::size_t s = 0; s < chunks.size(); ++s) chunk_sums[s] += chunks[s];
     }

@@ -13,23 +13,23 @@
 namespace mer {
 
 struct PredictOptions {
-    std::string node;       // which regressor node's bundle, when a run has several
+    std::string node;  // which regressor node's bundle, when a run has several
     std::string cache_dir = "cache";
-    int threads = 0;        // 0: every core
-    bool per_chunk = false; // also rate every chunk (chunk models)
+    int threads = 0;         // 0: every core
+    bool per_chunk = false;  // also rate every chunk (chunk models)
 };
 
 struct ChunkRating {
     int chunk = 0;
-    double offset_seconds = 0;   // chunk start from the song's start
+    double offset_seconds = 0;  // chunk start from the song's start
     std::vector<double> values;
 };
 
 struct Rating {
     std::string path;
-    std::vector<double> values;  // in the bundle's target order
-    std::string quadrant;        // needs valence and arousal
-    std::string error;           // why the file could not be rated
+    std::vector<double> values;       // in the bundle's target order
+    std::string quadrant;             // needs valence and arousal
+    std::string error;                // why the file could not be rated
     std::vector<ChunkRating> chunks;  // with per_chunk, for chunk models
 };
 

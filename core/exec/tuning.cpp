@@ -28,7 +28,8 @@ using GridScores = std::vector<std::vector<std::vector<RegressionMetrics>>>;
 GridScores score_candidates(const GridSearch& search, const std::vector<json>& candidates, const SongTable& train,
                             const std::vector<Fold>& folds, int outer_fold) {
     const std::size_t jobs = candidates.size() * folds.size();
-    const bool concurrent = search.registry.get(search.node.uses).capability(capability::kConcurrentFit, true).get<bool>();
+    const bool concurrent =
+        search.registry.get(search.node.uses).capability(capability::kConcurrentFit, true).get<bool>();
     const int workers =
         concurrent ? static_cast<int>(std::min<std::size_t>(jobs, static_cast<std::size_t>(search.threads))) : 1;
     const int threads_per_job = std::max(1, search.threads / std::max(1, workers));
@@ -106,7 +107,9 @@ const std::vector<std::string>& grid_columns() {
     return columns;
 }
 
-std::string grid_csv_header() { return csv_row(grid_columns()) + "\n"; }
+std::string grid_csv_header() {
+    return csv_row(grid_columns()) + "\n";
+}
 
 TuningResult tune(const GridSearch& search, const SongTable& train, int outer_fold) {
     const auto start = std::chrono::steady_clock::now();
@@ -133,7 +136,8 @@ TuningResult tune(const GridSearch& search, const SongTable& train, int outer_fo
     for (std::size_t c = 0; c < candidates.size(); ++c)
         for (std::size_t t = 0; t < train.target_names.size(); ++t) {
             std::string row = csv_field(node.id) + "," + std::to_string(outer_fold) + "," + std::to_string(c) + "," +
-                              csv_field(grid_values(node, candidates[c]).dump()) + "," + csv_field(train.target_names[t]);
+                              csv_field(grid_values(node, candidates[c]).dump()) + "," +
+                              csv_field(train.target_names[t]);
             for (const auto& name : metric_names()) {
                 std::vector<double> values;
                 for (const auto& fold_scores : scores[c]) values.push_back(fold_scores[t].get(name));
@@ -143,9 +147,10 @@ TuningResult tune(const GridSearch& search, const SongTable& train, int outer_fo
             result.grid_rows += row + "," + (c == best ? "1" : "0") + "\n";
         }
     const double seconds = seconds_since(start);
-    result.log_line = fmt::format("node '{}': grid search in fold {}: {} candidates × {} folds in {:.1f} s; best {} ({} {:.4f})",
-                                  node.id, outer_fold, candidates.size(), folds.size(), seconds,
-                                  grid_values(node, candidates[best]).dump(), node.grid_metric, mean_score[best]);
+    result.log_line =
+        fmt::format("node '{}': grid search in fold {}: {} candidates × {} folds in {:.1f} s; best {} ({} {:.4f})",
+                    node.id, outer_fold, candidates.size(), folds.size(), seconds,
+                    grid_values(node, candidates[best]).dump(), node.grid_metric, mean_score[best]);
     result.best = candidates[best];
     return result;
 }

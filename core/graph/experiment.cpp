@@ -13,8 +13,8 @@
 
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/features.hpp"
-#include "core/plugin/regressor.hpp"
 #include "core/plugin/registry.hpp"
+#include "core/plugin/regressor.hpp"
 
 namespace mer {
 
@@ -125,7 +125,8 @@ private:
     bool parse() {
         std::ifstream in(file_);
         if (!in) {
-            errors_.push_back({Location{file_}, "cannot read the experiment file: " + std::string(std::strerror(errno))});
+            errors_.push_back(
+                {Location{file_}, "cannot read the experiment file: " + std::string(std::strerror(errno))});
             return false;
         }
         try {
@@ -181,7 +182,8 @@ private:
                 spec.plugin = &registry_.get(spec.uses);
                 spec.kind = spec.plugin->kind;
             } catch (const Error& e) {
-                errors_.push_back({map_.value_at(pointer_child(pointer, "uses")), "nodes." + id + ".uses: " + e.message()});
+                errors_.push_back(
+                    {map_.value_at(pointer_child(pointer, "uses")), "nodes." + id + ".uses: " + e.message()});
             }
         }
         if (!spec.plugin) return;
@@ -225,7 +227,8 @@ private:
         const std::string grid_pointer = pointer_child(pointer, "grid");
         const std::string& id = spec.id;
         if (spec.kind != "regressor")
-            errors_.push_back({map_.key_at(grid_pointer), "nodes." + id + ".grid: only regressor nodes are tuned by grid search"});
+            errors_.push_back(
+                {map_.key_at(grid_pointer), "nodes." + id + ".grid: only regressor nodes are tuned by grid search"});
         const json properties = spec.plugin->schema.value("properties", json::object());
         SchemaValidator validator(spec.plugin->schema);
         for (const auto& [key, values] : grid.items()) {
@@ -263,10 +266,10 @@ private:
                 check_input(spec, spec.inputs[i], map_.value_at(pointer_child(inputs_pointer, std::to_string(i))));
             if (spec.kind == "dataset" && !spec.inputs.empty()) continue;  // reported above, per input
             if (spec.plugin && spec.kind != "dataset" && static_cast<int>(spec.inputs.size()) != spec.plugin->inputs)
-                errors_.push_back({map_.key_at(spec.inputs.empty() ? pointer_child("/nodes", id) : inputs_pointer),
-                                   fmt::format("nodes.{}: {} takes exactly {} input{}, got {}", id, spec.uses,
-                                               spec.plugin->inputs, spec.plugin->inputs == 1 ? "" : "s",
-                                               spec.inputs.size())});
+                errors_.push_back(
+                    {map_.key_at(spec.inputs.empty() ? pointer_child("/nodes", id) : inputs_pointer),
+                     fmt::format("nodes.{}: {} takes exactly {} input{}, got {}", id, spec.uses, spec.plugin->inputs,
+                                 spec.plugin->inputs == 1 ? "" : "s", spec.inputs.size())});
         }
     }
 
@@ -282,12 +285,12 @@ private:
         } else if (!spec.kind.empty() && !specs_[input].kind.empty()) {
             const auto& allowed = allowed_input_kinds().at(spec.kind);
             if (!allowed.count(specs_[input].kind))
-                errors_.push_back({at, "nodes." + id + ": a " + spec.kind + " node cannot take input from '" + input +
-                                           "', a " + specs_[input].kind + " node" +
-                                           (allowed.empty() ? "; datasets take no inputs"
-                                                            : "; it takes a " +
-                                                                  join({allowed.begin(), allowed.end()}, " or ") +
-                                                                  " node")});
+                errors_.push_back(
+                    {at, "nodes." + id + ": a " + spec.kind + " node cannot take input from '" + input + "', a " +
+                             specs_[input].kind + " node" +
+                             (allowed.empty()
+                                  ? "; datasets take no inputs"
+                                  : "; it takes a " + join({allowed.begin(), allowed.end()}, " or ") + " node")});
         }
     }
 
@@ -328,7 +331,8 @@ private:
             for (const auto& id : order_) {
                 if (placed.count(id)) continue;
                 const auto& inputs = specs_[id].inputs;
-                if (std::all_of(inputs.begin(), inputs.end(), [&](const std::string& i) { return placed.count(i) > 0; })) {
+                if (std::all_of(inputs.begin(), inputs.end(),
+                                [&](const std::string& i) { return placed.count(i) > 0; })) {
                     exp_.nodes.push_back(specs_[id]);
                     placed.insert(id);
                     break;
@@ -367,11 +371,14 @@ private:
             const std::string device = own.empty() ? exp_.device : own;
             if (device.rfind("cuda", 0) != 0) continue;
             const std::string pointer =
-                own.empty() ? "/device" : pointer_child(pointer_child(pointer_child("/nodes", spec.id), "params"), "device");
-            errors_.push_back({map_.value_at(pointer),
-                               "nodes." + spec.id + ": device '" + device + "' needs mer built against a CUDA LibTorch, "
-                               "and this build's LibTorch is CPU-only (docs/models.md says how to build with CUDA); "
-                               "use device: cpu or auto"});
+                own.empty() ? "/device"
+                            : pointer_child(pointer_child(pointer_child("/nodes", spec.id), "params"), "device");
+            errors_.push_back(
+                {map_.value_at(pointer),
+                 "nodes." + spec.id + ": device '" + device +
+                     "' needs mer built against a CUDA LibTorch, "
+                     "and this build's LibTorch is CPU-only (docs/models.md says how to build with CUDA); "
+                     "use device: cpu or auto"});
         }
     }
 
@@ -402,7 +409,8 @@ private:
 
     json instance_query(const NodeSpec& node, const char* capability) const {
         try {
-            if (node.kind == "features") return registry_.create<FeaturesPlugin>(node.uses, node.params)->query(capability);
+            if (node.kind == "features")
+                return registry_.create<FeaturesPlugin>(node.uses, node.params)->query(capability);
             return registry_.create<RegressorPlugin>(node.uses, node.params)->query(capability);
         } catch (const std::exception&) {
             return nullptr;  // its parameters were reported by read_params
@@ -422,8 +430,8 @@ private:
             differs = true;
             const std::string axis = a < axes.size() ? axes[a].get<std::string>() : "axis " + std::to_string(a);
             if (a < params.size() && params[a].is_string())
-                fixes.push_back(fmt::format("set nodes.{}.params.{} to {} ({})", source.id, params[a].get<std::string>(),
-                                            want[a].dump(), axis));
+                fixes.push_back(fmt::format("set nodes.{}.params.{} to {} ({})", source.id,
+                                            params[a].get<std::string>(), want[a].dump(), axis));
         }
         if (!differs) return "";
         auto shape_text = [&axes](const json& shape) {
@@ -433,8 +441,8 @@ private:
                                 (a < axes.size() ? " " + axes[a].get<std::string>() : ""));
             return join(parts, " × ");
         };
-        return fmt::format("nodes.{}: {} reads chunks of {}, but its input '{}' ({}) produces {}{}", model.id, model.uses,
-                           shape_text(want), source.id, source.uses, shape_text(have),
+        return fmt::format("nodes.{}: {} reads chunks of {}, but its input '{}' ({}) produces {}{}", model.id,
+                           model.uses, shape_text(want), source.id, source.uses, shape_text(have),
                            fixes.empty() ? "" : "; " + join(fixes, ", "));
     }
 

@@ -32,9 +32,9 @@ struct NodeSpec {
     Location where;  // of the node's key in the file
 
     nlohmann::json grid = nlohmann::json::object();  // parameter → candidate values (regressors)
-    int grid_folds = 5;                               // inner cross-validation folds of the grid search
-    std::string grid_metric = "r2";                   // what the grid search maximises (or minimises)
-    std::string label;                                // name in results.csv (default: the input node)
+    int grid_folds = 5;                              // inner cross-validation folds of the grid search
+    std::string grid_metric = "r2";                  // what the grid search maximises (or minimises)
+    std::string label;                               // name in results.csv (default: the input node)
 };
 
 struct EvaluationSpec {

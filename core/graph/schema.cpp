@@ -19,9 +19,12 @@ using json = nlohmann::json;
 std::string pointer_child(const std::string& pointer, const std::string& key) {
     std::string escaped;
     for (char c : key) {
-        if (c == '~') escaped += "~0";
-        else if (c == '/') escaped += "~1";
-        else escaped += c;
+        if (c == '~')
+            escaped += "~0";
+        else if (c == '/')
+            escaped += "~1";
+        else
+            escaped += c;
     }
     return pointer + "/" + escaped;
 }
@@ -34,8 +37,10 @@ static std::vector<std::string> pointer_parts(const std::string& pointer) {
         std::string part = pointer.substr(i + 1, next == std::string::npos ? std::string::npos : next - i - 1);
         std::string unescaped;
         for (std::size_t k = 0; k < part.size(); ++k) {
-            if (part[k] == '~' && k + 1 < part.size()) unescaped += part[++k] == '1' ? '/' : '~';
-            else unescaped += part[k];
+            if (part[k] == '~' && k + 1 < part.size())
+                unescaped += part[++k] == '1' ? '/' : '~';
+            else
+                unescaped += part[k];
         }
         parts.push_back(unescaped);
         if (next == std::string::npos) break;
@@ -48,8 +53,10 @@ std::string dotted(const std::string& pointer) {
     std::string out;
     for (const auto& part : pointer_parts(pointer)) {
         const bool index = !part.empty() && std::all_of(part.begin(), part.end(), ::isdigit);
-        if (index) out += "[" + part + "]";
-        else out += (out.empty() ? "" : ".") + part;
+        if (index)
+            out += "[" + part + "]";
+        else
+            out += (out.empty() ? "" : ".") + part;
     }
     return out.empty() ? "(top level)" : out;
 }
@@ -69,8 +76,12 @@ Location SourceMap::lookup(const std::string& pointer, bool prefer_key) const {
     }
 }
 
-Location SourceMap::key_at(const std::string& pointer) const { return lookup(pointer, true); }
-Location SourceMap::value_at(const std::string& pointer) const { return lookup(pointer, false); }
+Location SourceMap::key_at(const std::string& pointer) const {
+    return lookup(pointer, true);
+}
+Location SourceMap::value_at(const std::string& pointer) const {
+    return lookup(pointer, false);
+}
 
 static json plain_scalar(const std::string& s) {
     static const std::regex integer(R"([-+]?[0-9]+)");
@@ -162,7 +173,8 @@ std::string describe_schema_type(const json& schema) {
         for (const char* key : {"oneOf", "anyOf"})
             if (schema.contains(key)) {
                 std::string out;
-                for (const auto& option : schema[key]) out += (out.empty() ? "" : ", or ") + describe_schema_type(option);
+                for (const auto& option : schema[key])
+                    out += (out.empty() ? "" : ", or ") + describe_schema_type(option);
                 return out;
             }
         return "a value";
@@ -179,14 +191,21 @@ static std::string describe_value(const json& v) {
     std::string text = v.dump();
     if (text.size() > 60) text = text.substr(0, 57) + "...";
     switch (v.type()) {
-        case json::value_t::string: return "the string " + text;
+        case json::value_t::string:
+            return "the string " + text;
         case json::value_t::number_integer:
-        case json::value_t::number_unsigned: return "the integer " + text;
-        case json::value_t::number_float: return "the number " + text;
-        case json::value_t::boolean: return text;
-        case json::value_t::array: return "a list";
-        case json::value_t::object: return "a mapping";
-        default: return "nothing (null)";
+        case json::value_t::number_unsigned:
+            return "the integer " + text;
+        case json::value_t::number_float:
+            return "the number " + text;
+        case json::value_t::boolean:
+            return text;
+        case json::value_t::array:
+            return "a list";
+        case json::value_t::object:
+            return "a mapping";
+        default:
+            return "nothing (null)";
     }
 }
 
@@ -271,15 +290,18 @@ Diagnostics SchemaValidator::validate(const json& value, const SourceMap& map, c
         }
         const json* here = &value;
         for (const auto& p : parts) {
-            if (here->is_array()) here = &(*here)[std::stoul(p)];
-            else if (here->is_object() && here->contains(p)) here = &(*here)[p];
+            if (here->is_array())
+                here = &(*here)[std::stoul(p)];
+            else if (here->is_object() && here->contains(p))
+                here = &(*here)[p];
         }
         const json* sub = schema_at(schema_, &schema_, value, parts);
         const std::string path = dotted(pointer);
         const bool alternatives = sub && (sub->contains("oneOf") || sub->contains("anyOf"));
-        const bool alternatives_summary = d.rfind("Failed to validate against exactly one child schema", 0) == 0 ||
-                                          d.rfind("Failed to validate against any child schemas allowed by oneOf", 0) == 0 ||
-                                          d.rfind("Failed to validate against any schemas allowed by anyOf", 0) == 0;
+        const bool alternatives_summary =
+            d.rfind("Failed to validate against exactly one child schema", 0) == 0 ||
+            d.rfind("Failed to validate against any child schemas allowed by oneOf", 0) == 0 ||
+            d.rfind("Failed to validate against any schemas allowed by anyOf", 0) == 0;
         if (alternatives && !alternatives_summary) continue;  // each alternative's complaint; summarised below
 
         if (d.rfind("Object contains a property that could not be validated", 0) == 0 && sub && here->is_object()) {
@@ -290,8 +312,8 @@ Diagnostics SchemaValidator::validate(const json& value, const SourceMap& map, c
             for (const auto& k : accepted) list += (list.empty() ? "" : ", ") + k;
             for (const auto& [key, _] : here->items()) {
                 if (std::find(accepted.begin(), accepted.end(), key) != accepted.end()) continue;
-                std::string message = "unknown key '" + key + "' in " + path + "; accepted keys: " +
-                                      (list.empty() ? "(none)" : list);
+                std::string message =
+                    "unknown key '" + key + "' in " + path + "; accepted keys: " + (list.empty() ? "(none)" : list);
                 if (const std::string near = nearest_name(key, accepted); !near.empty())
                     message += " (did you mean '" + near + "'?)";
                 add(map.key_at(pointer_child(pointer, key)), message);
@@ -300,7 +322,8 @@ Diagnostics SchemaValidator::validate(const json& value, const SourceMap& map, c
             add(map.value_at(pointer),
                 path + " must be " + describe_schema_type(*sub) + ", not " + describe_value(*here));
         } else if (d.rfind("Expected number", 0) == 0 && sub) {
-            add(map.value_at(pointer), path + " = " + here->dump() + " is out of range: it must be " + range_text(*sub));
+            add(map.value_at(pointer),
+                path + " = " + here->dump() + " is out of range: it must be " + range_text(*sub));
         } else if (d.rfind("Missing required property '", 0) == 0) {
             const std::string key = d.substr(27, d.size() - 29);  // "Missing required property 'KEY'."
             add(map.value_at(pointer), path + " is missing the required key '" + key + "'");

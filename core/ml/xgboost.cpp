@@ -8,8 +8,8 @@
 #include <limits>
 
 #include "core/data/splits.hpp"
-#include "core/error.hpp"
 #include "core/data/state.hpp"
+#include "core/error.hpp"
 #include "core/run/files.hpp"
 
 namespace mer::xgb {
@@ -33,7 +33,8 @@ DMatrix::DMatrix(const Eigen::MatrixXd& features, const Eigen::VectorXd* labels)
           "XGDMatrixCreateFromMat");
     if (labels) {
         const Eigen::VectorXf y = labels->cast<float>();
-        check(XGDMatrixSetFloatInfo(handle_, "label", y.data(), static_cast<bst_ulong>(y.size())), "XGDMatrixSetFloatInfo");
+        check(XGDMatrixSetFloatInfo(handle_, "label", y.data(), static_cast<bst_ulong>(y.size())),
+              "XGDMatrixSetFloatInfo");
     }
 }
 
@@ -62,7 +63,8 @@ void Booster::update(int iteration, const DMatrix& train) {
     check(XGBoosterUpdateOneIter(handle_, iteration, train.handle()), "XGBoosterUpdateOneIter");
 }
 
-static Eigen::MatrixXd predict_with(void* booster, const DMatrix& data, const std::string& config, Eigen::Index columns) {
+static Eigen::MatrixXd predict_with(void* booster, const DMatrix& data, const std::string& config,
+                                    Eigen::Index columns) {
     const bst_ulong* shape = nullptr;
     bst_ulong dims = 0;
     const float* result = nullptr;
@@ -77,7 +79,8 @@ static Eigen::MatrixXd predict_with(void* booster, const DMatrix& data, const st
 
 Eigen::VectorXd Booster::predict(const DMatrix& data, int rounds) const {
     const std::string config = fmt::format(
-        R"({{"type": 0, "training": false, "iteration_begin": 0, "iteration_end": {}, "strict_shape": false}})", rounds);
+        R"({{"type": 0, "training": false, "iteration_begin": 0, "iteration_end": {}, "strict_shape": false}})",
+        rounds);
     return predict_with(handle_, data, config, 1).col(0);
 }
 
@@ -99,7 +102,8 @@ std::string Booster::to_json() const {
 void BoostedTrees::fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
                        const PluginContext& ctx) {
     auto params = settings_.params;
-    if (!params.count("nthread") || params["nthread"] == "0") params["nthread"] = std::to_string(std::max(1, ctx.threads));
+    if (!params.count("nthread") || params["nthread"] == "0")
+        params["nthread"] = std::to_string(std::max(1, ctx.threads));
     if (!params.count("seed")) params["seed"] = std::to_string(ctx.seed % 2147483647);
     params["verbosity"] = "0";
 
@@ -123,7 +127,8 @@ void BoostedTrees::fit(const SongTable& train, const SongTable* validation, cons
     std::vector<std::unique_ptr<DMatrix>> train_sets;
     std::unique_ptr<DMatrix> full_train = std::make_unique<DMatrix>(train.features, nullptr);
     std::unique_ptr<DMatrix> valid = validation ? std::make_unique<DMatrix>(validation->features, nullptr) : nullptr;
-    std::unique_ptr<DMatrix> watch = watch_rows.empty() ? nullptr : std::make_unique<DMatrix>(watch_part.features, nullptr);
+    std::unique_ptr<DMatrix> watch =
+        watch_rows.empty() ? nullptr : std::make_unique<DMatrix>(watch_part.features, nullptr);
     for (std::size_t t = 0; t < targets; ++t) {
         const Eigen::VectorXd y = fit_part.targets.col(static_cast<Eigen::Index>(t));
         train_sets.push_back(std::make_unique<DMatrix>(fit_part.features, &y));
@@ -151,13 +156,17 @@ void BoostedTrees::fit(const SongTable& train, const SongTable* validation, cons
             EpochReport report;
             report.epoch = round + 1;
             report.train_predictions.resize(train.features.rows(), static_cast<Eigen::Index>(targets));
-            if (valid) report.validation_predictions.resize(validation->features.rows(), static_cast<Eigen::Index>(targets));
+            if (valid)
+                report.validation_predictions.resize(validation->features.rows(), static_cast<Eigen::Index>(targets));
             for (std::size_t t = 0; t < targets; ++t) {
                 const int used = stopped[t] ? rounds_used_[t] : round + 1;
                 report.train_predictions.col(static_cast<Eigen::Index>(t)) = boosters_[t]->predict(*full_train, used);
-                if (valid) report.validation_predictions.col(static_cast<Eigen::Index>(t)) = boosters_[t]->predict(*valid, used);
+                if (valid)
+                    report.validation_predictions.col(static_cast<Eigen::Index>(t)) =
+                        boosters_[t]->predict(*valid, used);
             }
-            report.train_loss = (report.train_predictions - train.targets).squaredNorm() / static_cast<double>(train.targets.size());
+            report.train_loss =
+                (report.train_predictions - train.targets).squaredNorm() / static_cast<double>(train.targets.size());
             on_epoch(report);
         }
         if (std::all_of(stopped.begin(), stopped.end(), [](bool s) { return s; })) break;

@@ -51,7 +51,7 @@ private:
 struct BoostedTreesSettings {
     std::map<std::string, std::string> params;  // XGBoost parameter names and values
     int rounds = 100;
-    int early_stopping_rounds = 0;        // 0: off
+    int early_stopping_rounds = 0;          // 0: off
     double early_stopping_fraction = 0.15;  // share of training songs held out to watch
 };
 
@@ -61,7 +61,8 @@ public:
     explicit BoostedTrees(BoostedTreesSettings settings) : settings_(std::move(settings)) {}
 
     // Per-round train/validation predictions go to `on_epoch` (when set).
-    void fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch, const PluginContext& ctx);
+    void fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
+             const PluginContext& ctx);
     Eigen::MatrixXd predict(const SongTable& songs) const;
     // Contributions of each feature for one target (songs × (features + 1)).
     Eigen::MatrixXd contributions(const SongTable& songs, std::size_t target) const;

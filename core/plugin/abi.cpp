@@ -17,14 +17,26 @@ DatasetPlugin::~DatasetPlugin() = default;
 FeaturesPlugin::~FeaturesPlugin() = default;
 TransformPlugin::~TransformPlugin() = default;
 RegressorPlugin::~RegressorPlugin() = default;
-std::vector<Eigen::MatrixXd> RegressorPlugin::predict_chunks(const SongTable&) const { return {}; }
+std::vector<Eigen::MatrixXd> RegressorPlugin::predict_chunks(const SongTable&) const {
+    return {};
+}
 
-const char* host_abi_tag() { return MER_ABI_TAG_WITH(MER_BUILD_TORCH_VERSION, MER_BUILD_CUDA_VERSION); }
-const char* build_torch_version() { return MER_BUILD_TORCH_VERSION; }
-const char* build_cuda_version() { return MER_BUILD_CUDA_VERSION; }
-bool build_has_cuda() { return std::string(MER_BUILD_CUDA_VERSION) != "none"; }
+const char* host_abi_tag() {
+    return MER_ABI_TAG_WITH(MER_BUILD_TORCH_VERSION, MER_BUILD_CUDA_VERSION);
+}
+const char* build_torch_version() {
+    return MER_BUILD_TORCH_VERSION;
+}
+const char* build_cuda_version() {
+    return MER_BUILD_CUDA_VERSION;
+}
+bool build_has_cuda() {
+    return std::string(MER_BUILD_CUDA_VERSION) != "none";
+}
 
-nlohmann::json PluginBase::query(const std::string&) const { return nullptr; }
+nlohmann::json PluginBase::query(const std::string&) const {
+    return nullptr;
+}
 
 static std::map<std::string, std::string> parse_tag(const std::string& tag) {
     std::map<std::string, std::string> fields;

@@ -29,10 +29,9 @@
 #define MER_ABI_STRINGIFY(x) MER_ABI_STRINGIFY_(x)
 
 // "mer-abi=11;compiler=GCC 12.2.0;cxx11-abi=1;torch=none;cuda=none;boost=1_74"
-#define MER_ABI_TAG_WITH(TORCH, CUDA)                                                       \
-    "mer-abi=" MER_ABI_STRINGIFY(MER_PLUGIN_ABI) ";compiler=GCC " __VERSION__               \
-    ";cxx11-abi=" MER_ABI_STRINGIFY(_GLIBCXX_USE_CXX11_ABI) ";torch=" TORCH ";cuda=" CUDA   \
-    ";boost=" BOOST_LIB_VERSION
+#define MER_ABI_TAG_WITH(TORCH, CUDA)                                                                          \
+    "mer-abi=" MER_ABI_STRINGIFY(MER_PLUGIN_ABI) ";compiler=GCC " __VERSION__ ";cxx11-abi=" MER_ABI_STRINGIFY( \
+        _GLIBCXX_USE_CXX11_ABI) ";torch=" TORCH ";cuda=" CUDA ";boost=" BOOST_LIB_VERSION
 #define MER_ABI_TAG_STRING MER_ABI_TAG_WITH(MER_PLUGIN_TORCH_VERSION, MER_PLUGIN_CUDA_VERSION)
 
 namespace mer {

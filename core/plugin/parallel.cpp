@@ -32,8 +32,10 @@ std::vector<std::size_t> for_each_song(const SongTable& songs, const PluginConte
     for (auto& t : pool) t.join();
     std::vector<std::size_t> kept;
     for (std::size_t i = 0; i < n; ++i) {
-        if (failures[i].empty()) kept.push_back(i);
-        else ctx.skip_song(songs.song_ids[i], songs.audio_paths.empty() ? "" : songs.audio_paths[i], failures[i]);
+        if (failures[i].empty())
+            kept.push_back(i);
+        else
+            ctx.skip_song(songs.song_ids[i], songs.audio_paths.empty() ? "" : songs.audio_paths[i], failures[i]);
     }
     return kept;
 }

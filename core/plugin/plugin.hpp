@@ -52,14 +52,14 @@ struct Artifact {
 
 // What a plugin may use while it runs. Owned by the host.
 struct PluginContext {
-    std::string node;                 // id of the experiment node being run
-    int fold = -1;                    // evaluation fold being fitted (-1: none)
-    bool resume = false;              // continue from this fold's checkpoint in work_dir, if any
-    std::uint64_t seed = 0;           // derived from the experiment seed, node id and fold
-    int threads = 1;                  // how many threads this plugin may use
-    std::string device = "cpu";       // "cpu" or "cuda:N"
-    std::string work_dir;             // private state that must survive a restart (checkpoints); empty: none
-    std::string cache_dir;            // the plugin's own cache folder (CACHE_DIR/<plugin name>), shared by runs
+    std::string node;            // id of the experiment node being run
+    int fold = -1;               // evaluation fold being fitted (-1: none)
+    bool resume = false;         // continue from this fold's checkpoint in work_dir, if any
+    std::uint64_t seed = 0;      // derived from the experiment seed, node id and fold
+    int threads = 1;             // how many threads this plugin may use
+    std::string device = "cpu";  // "cpu" or "cuda:N"
+    std::string work_dir;        // private state that must survive a restart (checkpoints); empty: none
+    std::string cache_dir;       // the plugin's own cache folder (CACHE_DIR/<plugin name>), shared by runs
     std::function<void(const std::string&)> log;  // one line to the run log
     // Records a song that cannot be used (written to the run's skipped.csv
     // and counted); the plugin then leaves the song out of its output.
@@ -122,18 +122,17 @@ extern const char params_schema[];
 // "regressor.ridge", "1.0.0", "Ridge regression on standardised inputs").
 // CLASS::kCapabilities (a JSON object, "{}" in every kind interface) declares
 // its capabilities; a class that has some defines its own.
-#define MER_PLUGIN(CLASS, NAME, VERSION, DESCRIPTION)                                              \
-    extern "C" __attribute__((used, section(".mer_abi"))) const char mer_plugin_abi_tag[] =        \
-        MER_PLUGIN_ABI_TAG;                                                                        \
-    namespace {                                                                                    \
-    ::mer::PluginBase* mer_plugin_create_impl(const nlohmann::json& params) {                     \
-        return new CLASS(params);                                                                  \
-    }                                                                                              \
-    const ::mer::PluginMetadata mer_plugin_metadata_impl{                                          \
-        MER_PLUGIN_METADATA_VERSION, NAME, CLASS::kKind, VERSION, DESCRIPTION,                     \
-        ::mer_plugin_generated::params_schema, CLASS::kInputs, CLASS::kCapabilities};              \
-    }                                                                                              \
-    BOOST_DLL_ALIAS(mer_plugin_create_impl, mer_plugin_create)                                     \
+#define MER_PLUGIN(CLASS, NAME, VERSION, DESCRIPTION)                                                           \
+    extern "C" __attribute__((used, section(".mer_abi"))) const char mer_plugin_abi_tag[] = MER_PLUGIN_ABI_TAG; \
+    namespace {                                                                                                 \
+    ::mer::PluginBase* mer_plugin_create_impl(const nlohmann::json& params) {                                   \
+        return new CLASS(params);                                                                               \
+    }                                                                                                           \
+    const ::mer::PluginMetadata mer_plugin_metadata_impl{                                                       \
+        MER_PLUGIN_METADATA_VERSION,           NAME,           CLASS::kKind,        VERSION, DESCRIPTION,       \
+        ::mer_plugin_generated::params_schema, CLASS::kInputs, CLASS::kCapabilities};                           \
+    }                                                                                                           \
+    BOOST_DLL_ALIAS(mer_plugin_create_impl, mer_plugin_create)                                                  \
     BOOST_DLL_ALIAS(mer_plugin_metadata_impl, mer_plugin_metadata)
 
 #ifndef MER_PLUGIN_ABI_TAG

@@ -77,7 +77,7 @@ std::string nearest_name(const std::string& wanted, const std::vector<std::strin
 std::vector<fs::path> PluginRegistry::default_folders() {
     std::vector<fs::path> folders;
     const fs::path exe_dir = boost::dll::program_location().parent_path().string();
-    folders.push_back(exe_dir.parent_path() / "plugins");             // build/bin/mer-run → build/plugins
+    folders.push_back(exe_dir.parent_path() / "plugins");                  // build/bin/mer-run → build/plugins
     folders.push_back(exe_dir.parent_path() / "lib" / "mer" / "plugins");  // PREFIX/bin → PREFIX/lib/mer/plugins
     if (const char* env = std::getenv("MER_PLUGIN_PATH")) {
         std::string paths = env;
@@ -143,8 +143,10 @@ void PluginRegistry::load_file(const fs::path& file) {
     record.file = path;
     record.abi_tag = tag;
     record.inputs = meta.inputs;
-    for (const auto& [field, value] : {std::pair{"name", record.name}, {"kind", record.kind},
-                                       {"version", record.version}, {"description", record.description}})
+    for (const auto& [field, value] : {std::pair{"name", record.name},
+                                       {"kind", record.kind},
+                                       {"version", record.version},
+                                       {"description", record.description}})
         if (value.empty()) return refuse(std::string("metadata incomplete: empty ") + field);
     static const std::set<std::string> kinds{"dataset", "features", "transform", "regressor"};
     if (!kinds.count(record.kind)) return refuse("metadata: unknown kind '" + record.kind + "'");
@@ -162,8 +164,7 @@ void PluginRegistry::load_file(const fs::path& file) {
     } catch (const std::exception& e) {
         return refuse(std::string("metadata: capabilities are not valid JSON: ") + e.what());
     }
-    if (!record.capabilities.is_object())
-        return refuse("metadata: capabilities must be a JSON object (name → value)");
+    if (!record.capabilities.is_object()) return refuse("metadata: capabilities must be a JSON object (name → value)");
     record.factory = &library->get_alias<PluginFactory>("mer_plugin_create");
     record.library = library;
 
@@ -206,7 +207,8 @@ std::vector<const PluginRecord*> PluginRegistry::with_capability(const std::stri
 const PluginRecord& PluginRegistry::get(const std::string& name) const {
     if (const PluginRecord* p = find(name)) return *p;
     std::string message = "unknown plugin '" + name + "'";
-    if (const std::string near = nearest_name(name, names()); !near.empty()) message += " (did you mean '" + near + "'?)";
+    if (const std::string near = nearest_name(name, names()); !near.empty())
+        message += " (did you mean '" + near + "'?)";
     message += "; `mer-run plugins` lists the plugins found and why any file was refused";
     throw Error(message);
 }

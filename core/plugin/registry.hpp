@@ -24,8 +24,8 @@ struct PluginRecord {
     std::string description;
     std::string file;  // absolute path of the shared library
     std::string abi_tag;
-    nlohmann::json schema;  // JSON Schema of the parameters
-    int inputs = 1;         // input nodes it takes
+    nlohmann::json schema;                                   // JSON Schema of the parameters
+    int inputs = 1;                                          // input nodes it takes
     nlohmann::json capabilities = nlohmann::json::object();  // name → value (capabilities.hpp)
 
     bool has(const std::string& capability) const { return capabilities.contains(capability); }

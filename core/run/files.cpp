@@ -70,7 +70,8 @@ struct DigestDeleter {
 class Sha256 {
 public:
     Sha256() : ctx_(EVP_MD_CTX_new()) {
-        if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) throw Error("OpenSSL SHA-256 unavailable");
+        if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1)
+            throw Error("OpenSSL SHA-256 unavailable");
     }
     void update(const char* data, std::size_t size) { EVP_DigestUpdate(ctx_.get(), data, size); }
     std::string hex() {

@@ -10,8 +10,8 @@
 #include <sstream>
 
 #include "core/data/npy.hpp"
-#include "core/plugin/capabilities.hpp"
 #include "core/error.hpp"
+#include "core/plugin/capabilities.hpp"
 #include "core/run/files.hpp"
 #include "core/run/heap.hpp"
 
@@ -35,15 +35,18 @@ TrainingSettings TrainingSettings::from(const nlohmann::json& p) {
 
 torch::Device resolve_device(const std::string& name) {
     if (name.empty() || name == "cpu") return torch::kCPU;
-    if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+    if (name == "auto")
+        return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
     if (!torch::cuda::is_available())
-        throw environment_error("device '" + name + "' was asked for, but this LibTorch has no CUDA device (Debian's libtorch is "
-                    "CPU-only; build mer against a CUDA LibTorch, see docs/models.md, or use device: cpu)");
+        throw environment_error("device '" + name +
+                                "' was asked for, but this LibTorch has no CUDA device (Debian's libtorch is "
+                                "CPU-only; build mer against a CUDA LibTorch, see docs/models.md, or use device: cpu)");
     const torch::Device device(name);
     const auto count = static_cast<int>(torch::cuda::device_count());
     if (device.is_cuda() && device.has_index() && device.index() >= count)
-        throw environment_error(fmt::format("device '{}' was asked for, but this machine has {} CUDA device{} (cuda:0{})", name,
-                                count, count == 1 ? "" : "s", count > 1 ? fmt::format(" … cuda:{}", count - 1) : ""));
+        throw environment_error(
+            fmt::format("device '{}' was asked for, but this machine has {} CUDA device{} (cuda:0{})", name, count,
+                        count == 1 ? "" : "s", count > 1 ? fmt::format(" … cuda:{}", count - 1) : ""));
     return device;
 }
 
@@ -135,8 +138,12 @@ ChunkRegressor::ChunkRegressor(const nlohmann::json& params)
 
 ChunkRegressor::~ChunkRegressor() = default;
 
-std::shared_ptr<ChunkNet> ChunkRegressor::network() const { return state_->net; }
-int ChunkRegressor::best_epoch() const { return state_->best_epoch; }
+std::shared_ptr<ChunkNet> ChunkRegressor::network() const {
+    return state_->net;
+}
+int ChunkRegressor::best_epoch() const {
+    return state_->best_epoch;
+}
 
 Eigen::MatrixXd ChunkRegressor::predict_chunks(const Chunks& chunks) const {
     try {
@@ -165,7 +172,8 @@ std::vector<Eigen::MatrixXd> ChunkRegressor::predict_chunks(const SongTable& son
             rows[static_cast<std::size_t>(chunks.song_of_chunk[c])].push_back(static_cast<Eigen::Index>(c));
         for (std::size_t s = 0; s < songs.size(); ++s) {
             out[s].resize(static_cast<Eigen::Index>(rows[s].size()), all.cols());
-            for (std::size_t i = 0; i < rows[s].size(); ++i) out[s].row(static_cast<Eigen::Index>(i)) = all.row(rows[s][i]);
+            for (std::size_t i = 0; i < rows[s].size(); ++i)
+                out[s].row(static_cast<Eigen::Index>(i)) = all.row(rows[s][i]);
         }
         return out;
     } catch (const c10::Error& e) {
@@ -196,10 +204,13 @@ void ChunkRegressor::save(const std::string& dir) const {
         torch::serialize::OutputArchive archive;
         state_->net->save(archive);
         archive.save_to((fs::path(dir) / "model.pt").string());
-        write_file_atomic(fs::path(dir) / "model.json",
-                          nlohmann::json{{"outputs", state_->outputs}, {"mean", state_->mean}, {"scale", state_->scale},
-                                         {"best_epoch", state_->best_epoch}, {"normalize", settings_.normalize}}
-                                  .dump(2) + "\n");
+        write_file_atomic(fs::path(dir) / "model.json", nlohmann::json{{"outputs", state_->outputs},
+                                                                       {"mean", state_->mean},
+                                                                       {"scale", state_->scale},
+                                                                       {"best_epoch", state_->best_epoch},
+                                                                       {"normalize", settings_.normalize}}
+                                                                .dump(2) +
+                                                            "\n");
     } catch (const c10::Error& e) {
         throw torch_error(e, "saving the model");
     }
@@ -258,8 +269,9 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
         state_->outputs = train.targets.cols();
         state_->net = make_network(state_->outputs, settings_.dropout);
         state_->net->to(state_->device);
-        torch::optim::Adam optimiser(state_->net->parameters(),
-                                     torch::optim::AdamOptions(settings_.learning_rate).weight_decay(settings_.weight_decay));
+        torch::optim::Adam optimiser(
+            state_->net->parameters(),
+            torch::optim::AdamOptions(settings_.learning_rate).weight_decay(settings_.weight_decay));
 
         std::mt19937_64 shuffle(ctx.seed);
         const int64_t n = train_chunks.x.size(0);
@@ -272,9 +284,10 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
         // A checkpoint after every epoch (weights, optimiser, best weights so far,
         // early-stopping state and both random generators) lets an interrupted
         // run continue exactly where it stopped.
-        const fs::path checkpoint = ctx.work_dir.empty() || ctx.fold < 0
-                                        ? fs::path()
-                                        : fs::path(ctx.work_dir) / "checkpoints" / ctx.node / ("fold" + std::to_string(ctx.fold));
+        const fs::path checkpoint =
+            ctx.work_dir.empty() || ctx.fold < 0
+                ? fs::path()
+                : fs::path(ctx.work_dir) / "checkpoints" / ctx.node / ("fold" + std::to_string(ctx.fold));
         auto save_checkpoint = [&](int epoch) {
             if (checkpoint.empty()) return;
             fs::create_directories(checkpoint);
@@ -288,18 +301,22 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
             optimiser_state.save_to((checkpoint / "optimiser.pt").string());
             std::ostringstream rng;
             rng << shuffle;
-            write_file_atomic(checkpoint / "state.json",
-                              nlohmann::json{{"epoch", epoch}, {"best_epoch", state_->best_epoch}, {"best_score", best_score},
-                                             {"since_best", since_best}, {"best_tensors", best_weights.size()},
-                                             {"shuffle", rng.str()}}
-                                      .dump(2) + "\n");
+            write_file_atomic(checkpoint / "state.json", nlohmann::json{{"epoch", epoch},
+                                                                        {"best_epoch", state_->best_epoch},
+                                                                        {"best_score", best_score},
+                                                                        {"since_best", since_best},
+                                                                        {"best_tensors", best_weights.size()},
+                                                                        {"shuffle", rng.str()}}
+                                                                 .dump(2) +
+                                                             "\n");
         };
         if (ctx.resume && !checkpoint.empty() && fs::exists(checkpoint / "state.json")) {
             const auto saved = nlohmann::json::parse(read_text_file(checkpoint / "state.json"));
             torch::serialize::InputArchive weights, best, optimiser_state;
             weights.load_from((checkpoint / "weights.pt").string(), state_->device);
             state_->net->load(weights);
-            best.load_from((checkpoint / "best.pt").string(), torch::Device(torch::kCPU));  // the CPU generator's state stays there
+            best.load_from((checkpoint / "best.pt").string(),
+                           torch::Device(torch::kCPU));  // the CPU generator's state stays there
             for (std::size_t i = 0; i < saved.at("best_tensors").get<std::size_t>(); ++i) {
                 torch::Tensor t;
                 best.read("w" + std::to_string(i), t);
@@ -329,13 +346,15 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
             for (int64_t start = 0; start < n; start += settings_.batch_size) {
                 const int64_t end = std::min(n, start + settings_.batch_size);
                 const auto index = torch::from_blob(order.data() + start, {end - start}, torch::kInt64).clone();
-                const auto xb = state_->normalise(train_chunks.x.index_select(0, index), settings_.normalize).to(state_->device);
+                const auto xb =
+                    state_->normalise(train_chunks.x.index_select(0, index), settings_.normalize).to(state_->device);
                 const auto yb = y.index_select(0, index).to(state_->device);
                 // Summed MSE over targets: one model learns one target or both jointly.
                 const auto loss = (state_->net->forward(xb) - yb).pow(2).mean(0).sum();
                 optimiser.zero_grad();
                 loss.backward();
-                if (settings_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(state_->net->parameters(), settings_.grad_clip);
+                if (settings_.grad_clip > 0)
+                    torch::nn::utils::clip_grad_norm_(state_->net->parameters(), settings_.grad_clip);
                 optimiser.step();
                 loss_sum += loss.item<double>() * static_cast<double>(end - start);
                 seen += end - start;
@@ -378,7 +397,8 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
                 for (const auto& p : state_->net->parameters()) best_weights.push_back(p.detach().clone());
                 for (const auto& b : state_->net->buffers()) best_weights.push_back(b.detach().clone());
             } else if (++since_best >= settings_.patience) {
-                ctx.info(fmt::format("fold {}: early stop after epoch {} (best epoch {})", ctx.fold, epoch, state_->best_epoch));
+                ctx.info(fmt::format("fold {}: early stop after epoch {} (best epoch {})", ctx.fold, epoch,
+                                     state_->best_epoch));
             }
             save_checkpoint(epoch);
         }
@@ -390,7 +410,8 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
             for (auto& p : state_->net->parameters()) p.copy_(best_weights[i++]);
             for (auto& b : state_->net->buffers()) b.copy_(best_weights[i++]);
         }
-        ctx.info(fmt::format("fold {}: best epoch {} (song-level validation R² {:.3f})", ctx.fold, state_->best_epoch, best_score));
+        ctx.info(fmt::format("fold {}: best epoch {} (song-level validation R² {:.3f})", ctx.fold, state_->best_epoch,
+                             best_score));
     } catch (const c10::Error& e) {
         throw torch_error(e, "training");
     }

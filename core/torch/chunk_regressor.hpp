@@ -31,7 +31,7 @@ struct TrainingSettings {
 torch::Device resolve_device(const std::string& name);
 
 struct Chunks {
-    torch::Tensor x;                    // chunks × 1 × mels × frames, float32, on the CPU
+    torch::Tensor x;                     // chunks × 1 × mels × frames, float32, on the CPU
     std::vector<int64_t> song_of_chunk;  // row of the song in its table
     std::size_t songs = 0;
 };

@@ -4,8 +4,8 @@
 #include <numeric>
 
 #include "core/data/scaler.hpp"
-#include "core/plugin/regressor.hpp"
 #include "core/data/state.hpp"
+#include "core/plugin/regressor.hpp"
 
 namespace example {
 

@@ -36,7 +36,8 @@ fs::path first_folder(const std::vector<fs::path>& candidates) {
 fs::path find_file(const fs::path& dir, const std::string& name, const std::string& parent_contains = "") {
     std::vector<fs::path> found;
     std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(dir, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    for (auto it = fs::recursive_directory_iterator(dir, ec); it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
         if (ec) break;
         if (it->is_regular_file() && it->path().filename() == name &&
             (parent_contains.empty() || it->path().parent_path().string().find(parent_contains) != std::string::npos))
@@ -49,7 +50,8 @@ fs::path find_file(const fs::path& dir, const std::string& name, const std::stri
 std::string song_id_text(const std::string& cell, const Location& where) {
     // Ids are integers; some exports write them as 2.0.
     const double v = parse_csv_number(cell, where);
-    if (!std::isfinite(v) || v < 0 || v != std::floor(v)) throw Error("song id '" + cell + "' is not a whole number", where);
+    if (!std::isfinite(v) || v < 0 || v != std::floor(v))
+        throw Error("song id '" + cell + "' is not a whole number", where);
     return std::to_string(static_cast<long long>(v));
 }
 
@@ -79,7 +81,8 @@ public:
                  it.increment(ec)) {
                 if (ec || !it->is_regular_file()) continue;
                 const auto stamp = fs::last_write_time(it->path(), ec).time_since_epoch().count();
-                entries.push_back(it->path().string() + "|" + std::to_string(it->file_size()) + "|" + std::to_string(stamp));
+                entries.push_back(it->path().string() + "|" + std::to_string(it->file_size()) + "|" +
+                                  std::to_string(stamp));
             }
             std::sort(entries.begin(), entries.end());
             for (const auto& e : entries) listing += e + "\n";
@@ -135,9 +138,11 @@ public:
 
 private:
     fs::path annotations_folder() const {
-        if (!annotations_dir_.empty()) return fs::is_directory(annotations_dir_) ? fs::path(annotations_dir_) : fs::path();
+        if (!annotations_dir_.empty())
+            return fs::is_directory(annotations_dir_) ? fs::path(annotations_dir_) : fs::path();
         const fs::path root(root_);
-        return first_folder({root / "annotations", root / "DEAM_Annotations" / "annotations", root / "DEAM_Annotations"});
+        return first_folder(
+            {root / "annotations", root / "DEAM_Annotations" / "annotations", root / "DEAM_Annotations"});
     }
 
     fs::path audio_folder() const {
@@ -145,7 +150,6 @@ private:
         const fs::path root(root_);
         return first_folder({root / "MEMD_audio", root / "DEAM_audio" / "MEMD_audio", root / "DEAM_audio"});
     }
-
 
     double scale_static(double x) const {  // DEAM static ratings are on 1–9
         if (scale_ == "unit") return (x - 1.0) / 8.0;

@@ -42,8 +42,9 @@ public:
 
     SongTable load(const PluginContext& ctx) override {
         if (!fs::exists(path_))
-            throw Error("the manifest does not exist (a CSV with columns path, valence, arousal[, song_id, split, group])",
-                        Location(path_));
+            throw Error(
+                "the manifest does not exist (a CSV with columns path, valence, arousal[, song_id, split, group])",
+                Location(path_));
         const CsvTable csv = read_csv(path_);
         const int path_column = csv.require_column("path");
         const int id_column = csv.column("song_id");
@@ -77,9 +78,9 @@ public:
                 values.push_back(parse_csv_number(row[c], where));
             }
             if (const std::string why = audio_problem(audio, check_audio_); !why.empty()) {
-                    ctx.skip_song(song, audio.string(), why);
-                    continue;
-                }
+                ctx.skip_song(song, audio.string(), why);
+                continue;
+            }
             table.song_ids.push_back(song);
             table.groups.push_back(group_column >= 0 && !row[group_column].empty() ? row[group_column] : song);
             table.audio_paths.push_back(audio.string());
@@ -97,7 +98,6 @@ private:
         const fs::path p(relative);
         return p.is_absolute() ? p : fs::path(path_).parent_path() / p;
     }
-
 
     std::string path_;
     std::vector<std::string> targets_;

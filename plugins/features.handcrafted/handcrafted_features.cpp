@@ -15,12 +15,12 @@
 
 #include "core/audio/audio.hpp"
 #include "core/data/npy.hpp"
-#include "core/error.hpp"
 #include "core/dsp/chroma.hpp"
 #include "core/dsp/contrast.hpp"
 #include "core/dsp/cqt.hpp"
 #include "core/dsp/mel.hpp"
 #include "core/dsp/stft.hpp"
+#include "core/error.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/parallel.hpp"
 #include "core/run/files.hpp"
@@ -71,15 +71,17 @@ public:
         for (const auto& g : kGroupOrder)
             if (std::find(wanted.begin(), wanted.end(), g) != wanted.end()) groups_.push_back(g);
         if (n_mfcc_ > n_mels_)
-            throw Error("n_mfcc (" + std::to_string(n_mfcc_) + ") cannot exceed n_mels (" + std::to_string(n_mels_) + ")");
+            throw Error("n_mfcc (" + std::to_string(n_mfcc_) + ") cannot exceed n_mels (" + std::to_string(n_mels_) +
+                        ")");
         // librosa refuses these rates too: contrast's top band starts at
         // 6400 Hz; the highest CQT wavelet (a third below C8, tuned up by up to
         // half a bin) reaches 4.2 kHz.
         const auto needs = [&](const char* group, int min_hz, const char* why) {
             if (wants(group) && sr_ < min_hz)
-                throw Error(fmt::format("sample_rate_hz {} is too low for the {} group ({}); use at least {} Hz or leave "
-                                        "{} out of groups",
-                                        sr_, group, why, min_hz, group));
+                throw Error(
+                    fmt::format("sample_rate_hz {} is too low for the {} group ({}); use at least {} Hz or leave "
+                                "{} out of groups",
+                                sr_, group, why, min_hz, group));
         };
         needs("contrast", 12801, "its top band starts at 6400 Hz, which must lie below Nyquist");
         needs("tonnetz", 8410, "its constant-Q filters reach 4.2 kHz");
@@ -92,8 +94,9 @@ public:
 
     SongTable extract(const SongTable& songs, const PluginContext& ctx) override {
         if (songs.audio_paths.empty())
-            throw Error("features.handcrafted needs songs with audio; use a dataset such as dataset.deam or dataset.manifest",
-                        Location::of_node(ctx.node));
+            throw Error(
+                "features.handcrafted needs songs with audio; use a dataset such as dataset.deam or dataset.manifest",
+                Location::of_node(ctx.node));
         std::vector<Eigen::VectorXd> vectors(songs.size());
         std::atomic<std::size_t> cached{0};
         const std::vector<std::size_t> kept = for_each_song(songs, ctx, [&](std::size_t i) {
@@ -152,8 +155,9 @@ private:
         if (!entry.empty()) {
             fs::create_directories(entry);
             for (const auto& [group, m] : frames) write_npy(entry / (group + ".npy"), m);
-            nlohmann::json meta{{"audio", path},       {"plugin", "features.handcrafted"}, {"version", kVersion},
-                                {"params", params_},   {"columns", columns_},              {"frames_hop_seconds", double(hop_) / sr_}};
+            nlohmann::json meta{{"audio", path},       {"plugin", "features.handcrafted"},
+                                {"version", kVersion}, {"params", params_},
+                                {"columns", columns_}, {"frames_hop_seconds", double(hop_) / sr_}};
             write_file_atomic(entry / "meta.json", meta.dump(2) + "\n");
             write_npy(entry / "summary.npy", v);  // last: its presence marks a complete entry
         }

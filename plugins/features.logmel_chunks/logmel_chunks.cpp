@@ -48,7 +48,8 @@ public:
         if (songs.audio_paths.empty())
             throw Error("features.logmel_chunks needs songs with audio; use a dataset such as dataset.deam",
                         Location::of_node(ctx.node));
-        if (ctx.cache_dir.empty()) throw Error("features.logmel_chunks keeps its tensors in the cache folder, and none is set");
+        if (ctx.cache_dir.empty())
+            throw Error("features.logmel_chunks keeps its tensors in the cache folder, and none is set");
         std::vector<std::string> paths(songs.size());
         std::atomic<std::size_t> cached{0};
         const std::vector<std::size_t> kept = for_each_song(songs, ctx, [&](std::size_t i) {
@@ -93,7 +94,8 @@ private:
             const std::vector<float> chunks = chunk_tensor(audio.samples);
             fs::create_directories(file.parent_path());
             const std::size_t count = chunks.size() / static_cast<std::size_t>(n_mels_ * frames_);
-            write_npy(file, chunks.data(), {count, 1, static_cast<std::size_t>(n_mels_), static_cast<std::size_t>(frames_)});
+            write_npy(file, chunks.data(),
+                      {count, 1, static_cast<std::size_t>(n_mels_), static_cast<std::size_t>(frames_)});
         }
         // The time axis beside the tensor, for Python users (mer's own readers
         // get it as SongTable::chunk_timing): chunk i starts at i ·
@@ -107,7 +109,8 @@ private:
                                                           {"chunk_seconds", t.chunk_seconds},
                                                           {"chunk_hop_seconds", t.chunk_hop_seconds},
                                                           {"frame_hop_seconds", t.frame_hop_seconds}}
-                                                   .dump(2) + "\n");
+                                                   .dump(2) +
+                                               "\n");
         }
         return file.string();
     }

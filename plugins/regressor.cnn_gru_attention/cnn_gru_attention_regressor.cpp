@@ -24,11 +24,11 @@ struct CnnGruAttentionNet : torchx::ChunkNet {
           out(register_module("out", torch::nn::Linear(128, outputs))) {}
     torch::Tensor forward(const torch::Tensor& x) override {
         auto h = trunk->forward(x);
-        h = h.permute({0, 3, 1, 2}).flatten(2);                        // (B, T, C·F)
-        const auto steps = std::get<0>(gru->forward(h));               // (B, T, hidden)
+        h = h.permute({0, 3, 1, 2}).flatten(2);                                     // (B, T, C·F)
+        const auto steps = std::get<0>(gru->forward(h));                            // (B, T, hidden)
         const auto weights = torch::softmax(score->forward(steps).squeeze(-1), 1);  // (B, T)
         attention_ = weights.detach();
-        const auto pooled = (steps * weights.unsqueeze(-1)).sum(1);    // (B, hidden)
+        const auto pooled = (steps * weights.unsqueeze(-1)).sum(1);  // (B, hidden)
         return out->forward(drop->forward(torch::relu(fc->forward(pooled))));
     }
     torch::Tensor last_attention() const override { return attention_; }

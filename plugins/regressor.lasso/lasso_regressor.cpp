@@ -11,7 +11,9 @@ namespace mer::plugins {
 class LassoRegressor : public RegressorPlugin {
 public:
     explicit LassoRegressor(const nlohmann::json& p)
-        : alpha_(p.at("alpha").get<double>()), max_iter_(p.at("max_iter").get<int>()), tol_(p.at("tol").get<double>()) {}
+        : alpha_(p.at("alpha").get<double>()),
+          max_iter_(p.at("max_iter").get<int>()),
+          tol_(p.at("tol").get<double>()) {}
 
     void fit(const SongTable& train, const SongTable*, const EpochCallback&, const PluginContext&) override {
         const auto n = static_cast<double>(train.features.rows());

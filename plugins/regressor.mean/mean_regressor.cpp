@@ -1,8 +1,8 @@
 // regressor.mean: predicts each target's training mean for every song — the
 // baseline every results table should show (its validation R² is ≤ 0 by
 // construction, so any model must beat it to have learnt something).
-#include "core/plugin/regressor.hpp"
 #include "core/data/state.hpp"
+#include "core/plugin/regressor.hpp"
 
 namespace mer::plugins {
 

@@ -8,7 +8,8 @@ namespace mer::plugins {
 struct SeTemporalNet : torchx::ChunkNet {
     SeTemporalNet(int64_t outputs, double dropout, int64_t reduction, int64_t kernel)
         : trunk(register_module("trunk", torchx::SeCnnTrunk(reduction))),
-          temporal(register_module("temporal", torch::nn::Conv1d(torch::nn::Conv1dOptions(64, 64, kernel).padding(kernel / 2)))),
+          temporal(register_module("temporal",
+                                   torch::nn::Conv1d(torch::nn::Conv1dOptions(64, 64, kernel).padding(kernel / 2)))),
           fc(register_module("fc", torch::nn::Linear(64, 128))),
           drop(register_module("dropout", torch::nn::Dropout(dropout))),
           out(register_module("out", torch::nn::Linear(128, outputs))) {}

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <memory>
 
-#include "core/error.hpp"
 #include "core/data/state.hpp"
+#include "core/error.hpp"
 #include "core/plugin/regressor.hpp"
 
 namespace mer::plugins {
@@ -106,10 +106,12 @@ public:
             m->param.gamma = meta["targets"][t].at("gamma").get<double>();
             m->nr_class = 2;
             m->l = static_cast<int>(sv.rows());
-            m->SV = static_cast<svm_node**>(std::malloc(sizeof(svm_node*) * static_cast<std::size_t>(std::max(1, m->l))));
+            m->SV =
+                static_cast<svm_node**>(std::malloc(sizeof(svm_node*) * static_cast<std::size_t>(std::max(1, m->l))));
             for (int i = 0; i < m->l; ++i) m->SV[i] = loaded_nodes_.back().data() + i * (sv.cols() + 1);
             m->sv_coef = static_cast<double**>(std::malloc(sizeof(double*)));
-            m->sv_coef[0] = static_cast<double*>(std::malloc(sizeof(double) * static_cast<std::size_t>(std::max(1, m->l))));
+            m->sv_coef[0] =
+                static_cast<double*>(std::malloc(sizeof(double) * static_cast<std::size_t>(std::max(1, m->l))));
             for (int i = 0; i < m->l; ++i) m->sv_coef[0][i] = coef(i, 0);
             m->rho = static_cast<double*>(std::malloc(sizeof(double)));
             m->rho[0] = meta["targets"][t].at("rho").get<double>();

@@ -30,7 +30,8 @@ public:
             for (const auto& f : b)
                 if (!in(a, f)) names_.push_back(f);
         if (names_.empty())
-            throw Error("the two selections share no feature, so their intersection is empty", Location::of_node(ctx.node));
+            throw Error("the two selections share no feature, so their intersection is empty",
+                        Location::of_node(ctx.node));
         ctx.info(fmt::format("fold {}: {} of {} + {} features ({})", ctx.fold, names_.size(), a.size(), b.size(),
                              intersection_ ? "intersection" : "union"));
     }
@@ -54,7 +55,8 @@ private:
     static void check(const std::vector<const SongTable*>& inputs) {
         if (inputs.size() != 2) throw Error("transform.combine takes two inputs, got " + std::to_string(inputs.size()));
         if (inputs[0]->song_ids != inputs[1]->song_ids)
-            throw Error("transform.combine: its two inputs hold different songs; both must come from the same data node");
+            throw Error(
+                "transform.combine: its two inputs hold different songs; both must come from the same data node");
     }
 
     bool intersection_;

@@ -7,8 +7,8 @@
 #include <numeric>
 #include <set>
 
-#include "core/eval/metrics.hpp"
 #include "core/data/state.hpp"
+#include "core/eval/metrics.hpp"
 #include "core/plugin/transform.hpp"
 
 namespace mer::plugins {
@@ -19,7 +19,9 @@ public:
         : k_(p.at("k").get<int>()), targets_(p.at("targets").get<std::vector<std::string>>()) {}
 
     void save(const std::string& dir) const override { save_json(dir, "kept_columns", kept_); }
-    void load(const std::string& dir) override { kept_ = load_json(dir, "kept_columns").get<std::vector<Eigen::Index>>(); }
+    void load(const std::string& dir) override {
+        kept_ = load_json(dir, "kept_columns").get<std::vector<Eigen::Index>>();
+    }
 
 protected:
     void fit(const SongTable& train, const PluginContext& ctx) override {
@@ -27,7 +29,8 @@ protected:
         std::set<Eigen::Index> keep;
         for (const auto& target : targets) {
             const int t = train.target_index(target);
-            if (t < 0) throw Error("select_pearson: no target '" + target + "' in its input", Location::of_node(ctx.node));
+            if (t < 0)
+                throw Error("select_pearson: no target '" + target + "' in its input", Location::of_node(ctx.node));
             Eigen::VectorXd score(train.features.cols());
             for (Eigen::Index c = 0; c < train.features.cols(); ++c) {
                 const double r = pearson_r(train.features.col(c), train.targets.col(t));

@@ -7,8 +7,8 @@
 #include <numeric>
 #include <set>
 
-#include "core/ml/xgboost.hpp"
 #include "core/data/state.hpp"
+#include "core/ml/xgboost.hpp"
 #include "core/plugin/transform.hpp"
 #include "core/run/files.hpp"
 
@@ -20,7 +20,9 @@ public:
         : k_(p.at("k").get<int>()), write_values_(p.at("write_values").get<bool>()), trees_(settings(p)) {}
 
     void save(const std::string& dir) const override { save_json(dir, "kept_columns", kept_); }
-    void load(const std::string& dir) override { kept_ = load_json(dir, "kept_columns").get<std::vector<Eigen::Index>>(); }
+    void load(const std::string& dir) override {
+        kept_ = load_json(dir, "kept_columns").get<std::vector<Eigen::Index>>();
+    }
 
 protected:
     void fit(const SongTable& train, const PluginContext& ctx) override {
@@ -33,14 +35,15 @@ protected:
             const std::string& target = train.target_names[static_cast<std::size_t>(t)];
             if (write_values_ && ctx.fold == 0)
                 write_matrix(ctx, target,
-                             "SHAP value of every feature for every training song of fold 0, model of " + target,
-                             train, shap.leftCols(train.features.cols()));
+                             "SHAP value of every feature for every training song of fold 0, model of " + target, train,
+                             shap.leftCols(train.features.cols()));
         }
         if (write_values_ && ctx.fold == 0)
             write_matrix(ctx, "values", "the feature values behind the SHAP values (fold 0's training songs)", train,
                          train.features);
         kept_.assign(keep.begin(), keep.end());
-        ctx.info(fmt::format("fold {}: kept {} features (top {} by mean |SHAP| per target)", ctx.fold, kept_.size(), k_));
+        ctx.info(
+            fmt::format("fold {}: kept {} features (top {} by mean |SHAP| per target)", ctx.fold, kept_.size(), k_));
     }
 
     SongTable apply(const SongTable& songs) const override { return songs.feature_columns(kept_); }
@@ -49,9 +52,12 @@ private:
     static xgb::BoostedTreesSettings settings(const nlohmann::json& p) {
         xgb::BoostedTreesSettings s;
         s.rounds = p.at("n_estimators").get<int>();
-        s.params = {{"objective", "reg:squarederror"},         {"max_depth", p.at("max_depth").dump()},
-                    {"eta", p.at("eta").dump()},               {"subsample", p.at("subsample").dump()},
-                    {"colsample_bytree", p.at("colsample_bytree").dump()}, {"tree_method", "exact"}};
+        s.params = {{"objective", "reg:squarederror"},
+                    {"max_depth", p.at("max_depth").dump()},
+                    {"eta", p.at("eta").dump()},
+                    {"subsample", p.at("subsample").dump()},
+                    {"colsample_bytree", p.at("colsample_bytree").dump()},
+                    {"tree_method", "exact"}};
         return s;
     }
 

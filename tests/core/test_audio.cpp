@@ -33,7 +33,9 @@ double rms_middle(const std::vector<float>& x) {
     return std::sqrt(sum / static_cast<double>(b - a));
 }
 
-double db(double ratio) { return 20 * std::log10(ratio); }
+double db(double ratio) {
+    return 20 * std::log10(ratio);
+}
 
 // Amplitude of the `hz` component over the middle of the signal (Goertzel-like
 // projection on sine and cosine).
@@ -144,10 +146,12 @@ TEST_CASE("every kind of bad audio file gets its own reason", "[audio][errors]")
     mer::write_audio(dir / "cut.wav", tone(440, 2.0, 22050), 22050);
     const auto size = fs::file_size(dir / "cut.wav");
     fs::resize_file(dir / "cut.wav", size / 2);
-    CHECK_THAT(reason_for(dir / "cut.wav"), Catch::StartsWith("truncated: the header promises 88200 bytes of audio data"));
+    CHECK_THAT(reason_for(dir / "cut.wav"),
+               Catch::StartsWith("truncated: the header promises 88200 bytes of audio data"));
 
     mer::write_audio(dir / "short.flac", tone(440, 0.5, 22050), 22050);
-    CHECK_THAT(reason_for(dir / "short.flac", 3.0), Catch::StartsWith("too short: 0.5") && Catch::Contains("at least 3"));
+    CHECK_THAT(reason_for(dir / "short.flac", 3.0),
+               Catch::StartsWith("too short: 0.5") && Catch::Contains("at least 3"));
 
     fs::create_directory(dir / "folder.mp3");
     CHECK(reason_for(dir / "folder.mp3") == "is a folder, not an audio file");

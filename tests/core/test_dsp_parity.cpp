@@ -20,7 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-
 struct Fixture {
     std::string name;
     json reference;
@@ -45,7 +44,8 @@ const std::vector<Fixture>& all_fixtures_dir() {
 Eigen::MatrixXd matrix(const json& rows) {
     Eigen::MatrixXd m(static_cast<Eigen::Index>(rows.size()), static_cast<Eigen::Index>(rows[0].size()));
     for (Eigen::Index r = 0; r < m.rows(); ++r)
-        for (Eigen::Index c = 0; c < m.cols(); ++c) m(r, c) = rows[static_cast<std::size_t>(r)][static_cast<std::size_t>(c)];
+        for (Eigen::Index c = 0; c < m.cols(); ++c)
+            m(r, c) = rows[static_cast<std::size_t>(r)][static_cast<std::size_t>(c)];
     return m;
 }
 

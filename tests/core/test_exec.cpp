@@ -45,8 +45,8 @@ mer::Experiment pipeline_experiment(const fs::path& dir) {
 }
 
 mer::SongTable songs_table(const fs::path& dir) {
-    auto dataset = registry().create<mer::DatasetPlugin>("dataset.table",
-                                                          with_defaults("dataset.table", {{"path", (dir / "songs.csv").string()}}));
+    auto dataset = registry().create<mer::DatasetPlugin>(
+        "dataset.table", with_defaults("dataset.table", {{"path", (dir / "songs.csv").string()}}));
     mer::PluginContext ctx;
     return dataset->load(ctx);
 }
@@ -54,7 +54,8 @@ mer::SongTable songs_table(const fs::path& dir) {
 std::vector<std::string> validation_errors(const fs::path& dir, const std::string& yaml) {
     write_file(dir / "shape.yaml", yaml);
     std::vector<std::string> out;
-    for (const auto& d : mer::load_experiment((dir / "shape.yaml").string(), {}, registry()).errors) out.push_back(d.str());
+    for (const auto& d : mer::load_experiment((dir / "shape.yaml").string(), {}, registry()).errors)
+        out.push_back(d.str());
     return out;
 }
 
@@ -92,12 +93,12 @@ TEST_CASE("tuning scores every candidate on inner folds and keeps the best", "[t
     TempDir dir;
     const mer::Experiment exp = pipeline_experiment(dir.path());
     const mer::PipelineSpec spec = mer::PipelineSpec::of(exp, exp.node("ridge"));
-    const mer::GridSearch search{exp.node("ridge"), spec, registry(), exp.seed, "song", 2,
-                                 [](const std::string& id, const std::string&) {
-                                     mer::PluginContext ctx;
-                                     ctx.node = id;
-                                     return ctx;
-                                 }};
+    const mer::GridSearch search{
+        exp.node("ridge"), spec, registry(), exp.seed, "song", 2, [](const std::string& id, const std::string&) {
+            mer::PluginContext ctx;
+            ctx.node = id;
+            return ctx;
+        }};
     const mer::TuningResult tuned = mer::tune(search, songs_table(dir.path()), 0);
     // 3 candidates × 2 targets, exactly one candidate selected.
     CHECK(count_lines(tuned.grid_rows) == 6);
@@ -152,7 +153,8 @@ evaluation: {split: {kind: kfold, k: 2}}
     const mer::ArtifactEntry& shap = by_file.at("shap_shap_valence.csv");
     CHECK(shap.kind == "shap");
     CHECK(shap.node == "shap");
-    const std::string header = read_file(folder / "shap_shap_valence.csv").substr(0, read_file(folder / "shap_shap_valence.csv").find('\n'));
+    const std::string header =
+        read_file(folder / "shap_shap_valence.csv").substr(0, read_file(folder / "shap_shap_valence.csv").find('\n'));
     std::string declared;
     for (const auto& c : shap.columns) declared += (declared.empty() ? "" : ",") + c;
     CHECK(header == declared);
@@ -175,8 +177,9 @@ nodes:
     write_file(dir / "songs.csv", "song_id,path,valence,arousal\n");
     const auto errors = validation_errors(dir.path(), with_model("regressor.cnn"));
     REQUIRE(errors.size() == 1);
-    CHECK_THAT(errors[0], Catch::Contains("shape.yaml:5:") && Catch::Contains("nodes.model: regressor.cnn reads chunks of "
-                                                                              "1 channels × 128 mels × 128 frames") &&
+    CHECK_THAT(errors[0], Catch::Contains("shape.yaml:5:") &&
+                              Catch::Contains("nodes.model: regressor.cnn reads chunks of "
+                                              "1 channels × 128 mels × 128 frames") &&
                               Catch::Contains("'chunks' (features.logmel_chunks) produces 1 channels × 96 mels") &&
                               Catch::Contains("set nodes.chunks.params.n_mels to 128"));
     // A model sized for any number of mels accepts it; the report's size passes for every model.
@@ -190,7 +193,9 @@ TEST_CASE("exit codes say the phase: input 2, node 1, environment 3", "[run][cli
     TempDir cwd;
     pipeline_experiment(cwd.path());
     CHECK(run_mer({"run", "exp.yaml", "--set", "nodes.ridge.params.alpha=-1"}, cwd.path()).exit_code == 2);
-    CHECK(run_mer({"run", "exp.yaml", "--set", "nodes.songs.params.path=missing.csv", "--quiet"}, cwd.path()).exit_code == 1);
+    CHECK(
+        run_mer({"run", "exp.yaml", "--set", "nodes.songs.params.path=missing.csv", "--quiet"}, cwd.path()).exit_code ==
+        1);
     // The run folder cannot be made: a file stands where its parent should be.
     write_file(cwd / "blocked", "a file, not a folder\n");
     const auto blocked = run_mer({"run", "exp.yaml", "--out", "blocked/runs", "--quiet"}, cwd.path());

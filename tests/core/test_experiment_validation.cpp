@@ -11,7 +11,6 @@ using namespace mer::test;
 
 namespace {
 
-
 const char* kValid = R"(name: ok
 seed: 3
 nodes:
@@ -117,7 +116,8 @@ TEST_CASE("bad experiment files: each mistake is named with line and column", "[
     }
     SECTION("enum value") {
         CHECK_THAT(errors_of(replace(kValid, "kind: kfold", "kind: loo")),
-                   Catch::Contains("evaluation.split.kind must be one of \"holdout\", \"kfold\", \"predefined\", not \"loo\""));
+                   Catch::Contains(
+                       "evaluation.split.kind must be one of \"holdout\", \"kfold\", \"predefined\", not \"loo\""));
     }
     SECTION("wrong kind of input") {
         CHECK_THAT(errors_of(replace(kValid, "    params: {path: songs.csv}",
@@ -150,9 +150,10 @@ TEST_CASE("bad experiment files: each mistake is named with line and column", "[
     }
     SECTION("a GPU asked of a build whose LibTorch has none") {
         if (!mer::build_has_cuda()) {
-            const std::string deep = replace(kValid, "    params: {alpha: 2}",
-                                             "    params: {alpha: 2}\n"
-                                             "  cnn: {uses: regressor.cnn, inputs: [songs], params: {device: \"cuda:1\"}}");
+            const std::string deep =
+                replace(kValid, "    params: {alpha: 2}",
+                        "    params: {alpha: 2}\n"
+                        "  cnn: {uses: regressor.cnn, inputs: [songs], params: {device: \"cuda:1\"}}");
             CHECK_THAT(errors_of(deep), Catch::Contains("exp.yaml:11:64: nodes.cnn: device 'cuda:1' needs mer built "
                                                         "against a CUDA LibTorch"));
             CHECK_THAT(errors_of(replace(deep, "\"cuda:1\"", "\"\""), {"device=cuda:0"}),

@@ -5,7 +5,6 @@
 #include "core/error.hpp"
 #include "core/eval/metrics.hpp"
 
-
 namespace {
 Eigen::VectorXd vec(std::initializer_list<double> values) {
     Eigen::VectorXd v(static_cast<Eigen::Index>(values.size()));
@@ -19,12 +18,12 @@ TEST_CASE("metrics match hand-computed values", "[metrics]") {
     // truth 1 2 3 4, prediction 1.5 2 2.5 5: errors −.5 0 .5 −1.
     const Eigen::VectorXd truth = vec({1, 2, 3, 4}), predicted = vec({1.5, 2, 2.5, 5});
     const mer::RegressionMetrics m = mer::regression_metrics(truth, predicted);
-    CHECK(m.mse == Approx(0.375));                // (.25 + 0 + .25 + 1) / 4
+    CHECK(m.mse == Approx(0.375));  // (.25 + 0 + .25 + 1) / 4
     CHECK(m.rmse == Approx(std::sqrt(0.375)));
-    CHECK(m.mae == Approx(0.5));                  // (.5 + 0 + .5 + 1) / 4
-    CHECK(m.r2 == Approx(0.7));                   // 1 − 1.5 / 5
+    CHECK(m.mae == Approx(0.5));  // (.5 + 0 + .5 + 1) / 4
+    CHECK(m.r2 == Approx(0.7));   // 1 − 1.5 / 5
     CHECK(m.pearson == Approx(5.5 / std::sqrt(5 * 7.25)));
-    CHECK(m.ccc == Approx(0.88));                 // 2·1.375 / (1.25 + 1.8125 + 0.0625)
+    CHECK(m.ccc == Approx(0.88));  // 2·1.375 / (1.25 + 1.8125 + 0.0625)
 }
 
 TEST_CASE("R² follows scikit-learn's conventions", "[metrics]") {

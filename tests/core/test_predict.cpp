@@ -4,8 +4,8 @@
 // bundle made with another plugin version.
 #include <catch2/catch.hpp>
 #include <map>
-#include <sstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "tests/support/test_support.hpp"
 
@@ -23,8 +23,10 @@ std::vector<std::string> fields(const std::string& line) {
 }
 // A synthetic DEAM-format corpus at dir/corpus.
 void write_corpus(const fs::path& dir, int songs, const std::string& seconds, const std::string& seed) {
-    REQUIRE(run_mer({"synth", "--out", "corpus", "--songs", std::to_string(songs), "--seconds", seconds, "--seed", seed}, dir)
-                .exit_code == 0);
+    REQUIRE(
+        run_mer({"synth", "--out", "corpus", "--songs", std::to_string(songs), "--seconds", seconds, "--seed", seed},
+                dir)
+            .exit_code == 0);
 }
 
 }  // namespace
@@ -87,7 +89,8 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
     CHECK(checked == 3);
 
     // A folder is searched recursively; JSON output.
-    const auto folder = run_mer({"predict", "--model", run.string(), "--format", "json", "corpus/MEMD_audio"}, dir.path());
+    const auto folder =
+        run_mer({"predict", "--model", run.string(), "--format", "json", "corpus/MEMD_audio"}, dir.path());
     REQUIRE(folder.exit_code == 0);
     const json rows = json::parse(folder.out);
     CHECK(rows.size() == 12);
@@ -117,8 +120,8 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
     INFO(trained.err);
     REQUIRE(trained.exit_code == 0);
     const fs::path run = dir.path() / trained.out.substr(0, trained.out.find('\n'));
-    const auto rated = run_mer({"predict", "--model", run.string(), "--per-chunk", "--format", "json", "corpus/MEMD_audio/1.mp3"},
-                               dir.path());
+    const auto rated = run_mer(
+        {"predict", "--model", run.string(), "--per-chunk", "--format", "json", "corpus/MEMD_audio/1.mp3"}, dir.path());
     INFO(rated.err);
     REQUIRE(rated.exit_code == 0);
     const json rows = json::parse(rated.out);
@@ -130,7 +133,8 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
         const double mean = (chunks[0][target].get<double>() + chunks[1][target].get<double>()) / 2;
         CHECK(rows[0][target].get<double>() == Approx(mean).epsilon(1e-12));
     }
-    const auto csv = run_mer({"predict", "--model", run.string(), "--per-chunk", "corpus/MEMD_audio/1.mp3"}, dir.path());
+    const auto csv =
+        run_mer({"predict", "--model", run.string(), "--per-chunk", "corpus/MEMD_audio/1.mp3"}, dir.path());
     CHECK(count_lines(csv.out) == 1 + 1 + 2);  // header, the song, its two chunks
     CHECK_THAT(csv.out, Catch::StartsWith("path,chunk,offset_seconds,valence,arousal,quadrant,error\n"));
 }

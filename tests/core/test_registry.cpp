@@ -4,8 +4,8 @@
 #include <set>
 
 #include "core/plugin/features.hpp"
-#include "core/plugin/regressor.hpp"
 #include "core/plugin/registry.hpp"
+#include "core/plugin/regressor.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace mer::test;
@@ -22,7 +22,8 @@ TEST_CASE("the build's plugins are found with complete metadata", "[plugins]") {
     mer::PluginRegistry r;
     r.scan({plugin_dir()});
     CHECK(r.refused().empty());
-    for (const char* name : {"dataset.table", "dataset.deam", "dataset.manifest", "regressor.ridge", "regressor.mean"}) {
+    for (const char* name :
+         {"dataset.table", "dataset.deam", "dataset.manifest", "regressor.ridge", "regressor.mean"}) {
         const mer::PluginRecord* p = r.find(name);
         REQUIRE(p != nullptr);
         CHECK(mer::abi_mismatch(p->abi_tag, mer::host_abi_tag()).empty());
@@ -46,9 +47,11 @@ TEST_CASE("broken plugin files are refused with reasons and the host keeps worki
     CHECK_THAT(refusal_of(r, "notes.so"), Catch::Contains("not a plugin: not an ELF shared library"));
     CHECK_THAT(refusal_of(r, "empty.so"), Catch::Contains("not a plugin"));
     const std::string mismatch = refusal_of(r, "regressor.mismatched.so");
-    CHECK_THAT(mismatch, Catch::Contains("ABI mismatch") && Catch::Contains("mer-abi is 999 in the plugin but " MER_ABI_STRINGIFY(MER_PLUGIN_ABI) " in mer-run") &&
-                             Catch::Contains("compiler is GCC 99.1.0 in the plugin") &&
-                             Catch::Contains("rebuild this plugin"));
+    CHECK_THAT(
+        mismatch,
+        Catch::Contains("ABI mismatch") &&
+            Catch::Contains("mer-abi is 999 in the plugin but " MER_ABI_STRINGIFY(MER_PLUGIN_ABI) " in mer-run") &&
+            Catch::Contains("compiler is GCC 99.1.0 in the plugin") && Catch::Contains("rebuild this plugin"));
     CHECK_THAT(refusal_of(r, "no_factory.so"), Catch::Contains("missing symbol mer_plugin_metadata"));
     CHECK(r.find("regressor.mismatched") == nullptr);
 
@@ -70,8 +73,8 @@ TEST_CASE("broken plugin files are refused with reasons and the host keeps worki
 TEST_CASE("two files claiming one plugin name are an error naming both", "[plugins]") {
     mer::PluginRegistry r;
     r.scan({plugin_dir(), test_plugin_dir("duplicate")});
-    CHECK_THAT(refusal_of(r, "duplicate_mean.so"), Catch::Contains("already claimed by") &&
-                                                       Catch::Contains("regressor.mean.so"));
+    CHECK_THAT(refusal_of(r, "duplicate_mean.so"),
+               Catch::Contains("already claimed by") && Catch::Contains("regressor.mean.so"));
     CHECK_THROWS_WITH(r.find("regressor.mean"), Catch::Contains("two plugin files claim the name 'regressor.mean'") &&
                                                     Catch::Contains("duplicate_mean.so") &&
                                                     Catch::Contains("plugins/regressor.mean.so"));
@@ -99,7 +102,8 @@ TEST_CASE("a plugin object keeps working after its registry is gone", "[plugins]
 TEST_CASE("mer-run plugins lists found and refused files", "[plugins][cli]") {
     TempDir cwd;
     write_file(cwd / "junk" / "fake.so", "not a library");
-    const auto listing = run_mer({"plugins"}, cwd.path(), (cwd / "junk").string() + ":" + test_plugin_dir("bad").string());
+    const auto listing =
+        run_mer({"plugins"}, cwd.path(), (cwd / "junk").string() + ":" + test_plugin_dir("bad").string());
     CHECK(listing.exit_code == 0);
     CHECK_THAT(listing.out, Catch::Contains("regressor.ridge  1.0.0  (regressor)"));
     CHECK_THAT(listing.out, Catch::Contains("fake.so\n    not a plugin"));
@@ -112,7 +116,8 @@ TEST_CASE("mer-run plugins lists found and refused files", "[plugins][cli]") {
         names.insert(p["name"].get<std::string>());
         CHECK(mer::abi_mismatch(p["abi"].get<std::string>(), mer::host_abi_tag()).empty());
     }
-    for (const char* expected : {"dataset.table", "dataset.deam", "dataset.manifest", "regressor.ridge", "regressor.mean"})
+    for (const char* expected :
+         {"dataset.table", "dataset.deam", "dataset.manifest", "regressor.ridge", "regressor.mean"})
         CHECK(names.count(expected) == 1);
 
     const auto describe = run_mer({"plugins", "describe", "regressor.ridge"}, cwd.path());
@@ -140,7 +145,8 @@ TEST_CASE("capabilities are declared in the metadata and asked for by name", "[p
     CHECK(r.get("features.logmel_chunks").has("output_shape"));
 
     // Values that depend on parameters come from an instance.
-    const auto chunks = r.create<mer::FeaturesPlugin>("features.logmel_chunks", with_defaults("features.logmel_chunks", {{"n_mels", 96}}));
+    const auto chunks = r.create<mer::FeaturesPlugin>("features.logmel_chunks",
+                                                      with_defaults("features.logmel_chunks", {{"n_mels", 96}}));
     CHECK(chunks->query("output_shape")["shape"] == nlohmann::json({1, 96, 128}));
     const auto cnn = r.create<mer::RegressorPlugin>("regressor.cnn", with_defaults("regressor.cnn"));
     CHECK(cnn->query("input_shape")["shape"] == nlohmann::json({1, 128, 128}));

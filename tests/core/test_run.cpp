@@ -178,7 +178,8 @@ TEST_CASE("a resumed run keeps finished nodes and reruns an interrupted one once
     const auto again = run_mer({"run", "--resume", folder.string(), "--quiet"}, cwd.path());
     REQUIRE(again.exit_code == 0);
     CHECK(read_file(folder / "metrics.csv") == metrics);
-    CHECK_THAT(read_file(folder / "log.txt"), Catch::Contains("node 'ridge' (regressor.ridge): finished before the interruption"));
+    CHECK_THAT(read_file(folder / "log.txt"),
+               Catch::Contains("node 'ridge' (regressor.ridge): finished before the interruption"));
 
     // As if killed during 'ridge' after its first two folds: the files hold
     // what a real interruption leaves (ridge's rows are written when it ends).
@@ -200,6 +201,7 @@ TEST_CASE("a resumed run keeps finished nodes and reruns an interrupted one once
     CHECK(count_lines(read_file(folder / "metrics.csv")) == count_lines(metrics));  // no row twice
     CHECK(read_file(folder / "predictions.csv") == predictions);
     CHECK(json::parse(read_file(folder / "summary.json"))["nodes"].contains("ridge"));
-    CHECK_THAT(read_file(folder / "log.txt"), Catch::Contains("node 'ridge': fold 1 finished before the interruption; kept"));
+    CHECK_THAT(read_file(folder / "log.txt"),
+               Catch::Contains("node 'ridge': fold 1 finished before the interruption; kept"));
     CHECK(run_mer({"run", "exp.yaml", "--resume", folder.string()}, cwd.path()).exit_code == 2);
 }

@@ -1,9 +1,9 @@
 // regressor.failing — a real plugin used by the tests of failure handling: it
 // reports two epochs (mean predictions), then throws at the third, so a test
 // can check that finished epochs and earlier nodes survive a failed node.
+#include "core/data/state.hpp"
 #include "core/error.hpp"
 #include "core/plugin/regressor.hpp"
-#include "core/data/state.hpp"
 
 namespace mer::testing {
 

@@ -4,4 +4,6 @@
 
 extern "C" __attribute__((used, section(".mer_abi"))) const char mer_plugin_abi_tag[] = MER_ABI_TAG_STRING;
 
-extern "C" __attribute__((visibility("default"))) int not_a_factory() { return 42; }
+extern "C" __attribute__((visibility("default"))) int not_a_factory() {
+    return 42;
+}

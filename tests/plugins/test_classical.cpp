@@ -8,9 +8,9 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "core/data/splits.hpp"
 #include "core/eval/metrics.hpp"
 #include "core/graph/schema.hpp"
-#include "core/data/splits.hpp"
 #include "core/ml/xgboost.hpp"
 #include "core/plugin/dataset.hpp"
 #include "core/plugin/registry.hpp"
@@ -22,8 +22,6 @@ using namespace mer::test;
 using nlohmann::json;
 
 namespace {
-
-
 
 // y0 = 3·x0 − 2·x1 + sin-shaped x2 term, y1 = 2·(x0² − 1) ± 1.5 by the sign
 // of x3 (mostly invisible to a linear model), plus
@@ -66,7 +64,8 @@ double r2(const mer::SongTable& test, const Eigen::MatrixXd& p, int target) {
 TEST_CASE("lasso satisfies the KKT conditions of its objective", "[regressor.lasso]") {
     const mer::SongTable t = structured(120, 10, 1);
     const double alpha = 0.05;
-    auto lasso = registry().create<mer::RegressorPlugin>("regressor.lasso", with_defaults("regressor.lasso", {{"alpha", alpha}, {"tol", 1e-10}, {"max_iter", 100000}}));
+    auto lasso = registry().create<mer::RegressorPlugin>(
+        "regressor.lasso", with_defaults("regressor.lasso", {{"alpha", alpha}, {"tol", 1e-10}, {"max_iter", 100000}}));
     lasso->fit(t, nullptr, {}, {});
     // Recover the weights on standardised inputs from predictions on unit vectors.
     const Eigen::RowVectorXd mean = t.features.colwise().mean();
@@ -81,7 +80,8 @@ TEST_CASE("lasso satisfies the KKT conditions of its objective", "[regressor.las
         const Eigen::VectorXd residual = t.targets.col(target) - p.col(target);
         for (Eigen::Index j = 0; j < z.cols(); ++j) {
             const double gradient = z.col(j).dot(residual) / n;  // must equal alpha·sign(w) or lie in [−alpha, alpha]
-            if (std::abs(w(j, target)) > 1e-8) CHECK(gradient == Approx(alpha * (w(j, target) > 0 ? 1 : -1)).margin(1e-6));
+            if (std::abs(w(j, target)) > 1e-8)
+                CHECK(gradient == Approx(alpha * (w(j, target) > 0 ? 1 : -1)).margin(1e-6));
             else {
                 CHECK(std::abs(gradient) <= alpha + 1e-6);
                 ++zeros;
@@ -95,7 +95,8 @@ TEST_CASE("SVR, random forest and boosting beat the mean baseline by a wide marg
     const mer::SongTable train = structured(300, 8, 2), test = structured(200, 8, 3);
     const Eigen::MatrixXd baseline = fit_predict("regressor.mean", json::object(), train, test);
     CHECK(r2(test, baseline, 0) < 0.05);
-    for (const char* plugin : {"regressor.svr", "regressor.random_forest", "regressor.gradient_boosting", "regressor.xgboost"}) {
+    for (const char* plugin :
+         {"regressor.svr", "regressor.random_forest", "regressor.gradient_boosting", "regressor.xgboost"}) {
         INFO(plugin);
         const Eigen::MatrixXd p = fit_predict(plugin, json::object(), train, test);
         CHECK(r2(test, p, 0) > 0.7);
@@ -125,15 +126,19 @@ TEST_CASE("XGBoost's SHAP contributions add up to every prediction", "[xgboost][
 TEST_CASE("XGBoost reports every round and stops early on held-out training songs", "[regressor.xgboost]") {
     const mer::SongTable train = structured(200, 6, 5, 1.0), validation = structured(80, 6, 6, 1.0);
     auto model = registry().create<mer::RegressorPlugin>(
-        "regressor.xgboost", with_defaults("regressor.xgboost", {{"n_estimators", 400}, {"eta", 0.3}, {"early_stopping_rounds", 10}}));
+        "regressor.xgboost",
+        with_defaults("regressor.xgboost", {{"n_estimators", 400}, {"eta", 0.3}, {"early_stopping_rounds", 10}}));
     int rounds = 0;
     std::string log;
     mer::PluginContext ctx;
     ctx.log = [&log](const std::string& line) { log += line; };
-    model->fit(train, &validation, [&](const mer::EpochReport& r) {
-        CHECK(r.epoch == ++rounds);
-        CHECK(r.validation_predictions.rows() == 80);
-    }, ctx);
+    model->fit(
+        train, &validation,
+        [&](const mer::EpochReport& r) {
+            CHECK(r.epoch == ++rounds);
+            CHECK(r.validation_predictions.rows() == 80);
+        },
+        ctx);
     CHECK(rounds < 400);  // noisy targets: it stops long before 400 rounds
     CHECK_THAT(log, Catch::Contains("early stopping kept"));
 }
@@ -169,8 +174,11 @@ evaluation: {split: {kind: kfold, k: 5}}
     // host prevents) looks predictive, so the check above can fail.
     mer::PluginRegistry reg;
     reg.scan({plugin_dir()});
-    auto table = reg.create<mer::DatasetPlugin>("dataset.table", with_defaults("dataset.table", {{"path", (dir / "noise.csv").string()}}))->load({});
-    auto leaky = reg.create<mer::TransformPlugin>("transform.select_pearson", with_defaults("transform.select_pearson", {{"k", 10}}));
+    auto table = reg.create<mer::DatasetPlugin>(
+                        "dataset.table", with_defaults("dataset.table", {{"path", (dir / "noise.csv").string()}}))
+                     ->load({});
+    auto leaky = reg.create<mer::TransformPlugin>("transform.select_pearson",
+                                                  with_defaults("transform.select_pearson", {{"k", 10}}));
     leaky->fit({&table}, {});
     const mer::SongTable selected = leaky->apply({&table});
     double leaked = 0;
@@ -208,12 +216,16 @@ evaluation: {split: {kind: kfold, k: 3}}
     CHECK(count_lines(table) == 1 + 3 * 3 * 2);  // header + folds × candidates × targets
     CHECK_THAT(table, Catch::Contains(R"(ridge,0,1,"{""alpha"":0.01}",valence)"));
     const std::string results = read_file(dir.path() / folder / "results.csv");
-    CHECK_THAT(results, Catch::StartsWith("feature_set,model,node,target,r2,r2_std,mae,mae_std,rmse,rmse_std\ndata,regressor.ridge,ridge,valence,"));
+    CHECK_THAT(
+        results,
+        Catch::StartsWith(
+            "feature_set,model,node,target,r2,r2_std,mae,mae_std,rmse,rmse_std\ndata,regressor.ridge,ridge,valence,"));
 }
 
 TEST_CASE("transforms: standardize, PCA and combine behave as documented", "[transforms]") {
     const mer::SongTable t = structured(100, 12, 8);
-    auto pca = registry().create<mer::TransformPlugin>("transform.pca", with_defaults("transform.pca", {{"components", 3}}));
+    auto pca =
+        registry().create<mer::TransformPlugin>("transform.pca", with_defaults("transform.pca", {{"components", 3}}));
     pca->fit({&t}, {});
     const mer::SongTable projected = pca->apply({&t});
     REQUIRE(projected.feature_names == std::vector<std::string>{"pc_1", "pc_2", "pc_3"});
@@ -224,7 +236,8 @@ TEST_CASE("transforms: standardize, PCA and combine behave as documented", "[tra
     CHECK(cov(0, 0) >= cov(1, 1));
     CHECK(cov(1, 1) >= cov(2, 2));
 
-    auto scale = registry().create<mer::TransformPlugin>("transform.standardize", with_defaults("transform.standardize"));
+    auto scale =
+        registry().create<mer::TransformPlugin>("transform.standardize", with_defaults("transform.standardize"));
     const mer::SongTable train = t.rows({0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
     scale->fit({&train}, {});
     const mer::SongTable scaled = scale->apply({&train});
@@ -236,8 +249,8 @@ TEST_CASE("transforms: standardize, PCA and combine behave as documented", "[tra
     b.feature_names = {"f1", "f5"};
     b.features.resize(100, 2);
     b.features << t.features.col(1), t.features.col(5);
-    for (const auto& [mode, expected] : {std::pair<std::string, std::vector<std::string>>{"union", {"f0", "f1", "f5"}},
-                                         {"intersection", {"f1"}}}) {
+    for (const auto& [mode, expected] :
+         {std::pair<std::string, std::vector<std::string>>{"union", {"f0", "f1", "f5"}}, {"intersection", {"f1"}}}) {
         auto combine = registry().create<mer::TransformPlugin>("transform.combine", {{"mode", mode}});
         combine->fit({&a, &b}, {});
         const mer::SongTable out = combine->apply({&a, &b});

@@ -65,8 +65,10 @@ TEST_CASE("every plugin in the build conforms", "[plugins][conformance]") {
             CHECK(std::set<std::string>{"device", "chunks", "concurrent_fit", "fingerprint", "output_shape",
                                         "input_shape", "sequence"}
                       .count(name) == 1);
-            if (name == "fingerprint") CHECK(value.is_array());
-            else CHECK(value.is_boolean());
+            if (name == "fingerprint")
+                CHECK(value.is_array());
+            else
+                CHECK(value.is_boolean());
         }
 
         // Created with default parameters, as its declared kind.
@@ -81,8 +83,9 @@ TEST_CASE("every plugin in the build conforms", "[plugins][conformance]") {
         // A capability answered per instance is answered with default parameters.
         for (const char* asked : {"output_shape", "input_shape"}) {
             if (p.capability(asked) != true) continue;
-            const json shape = p.kind == "features" ? registry.create<mer::FeaturesPlugin>(p.name, params)->query(asked)
-                                                    : registry.create<mer::RegressorPlugin>(p.name, params)->query(asked);
+            const json shape = p.kind == "features"
+                                   ? registry.create<mer::FeaturesPlugin>(p.name, params)->query(asked)
+                                   : registry.create<mer::RegressorPlugin>(p.name, params)->query(asked);
             CHECK(shape.contains("shape"));
             CHECK(shape.value("axes", json::array()).size() == shape["shape"].size());
         }
@@ -92,8 +95,8 @@ TEST_CASE("every plugin in the build conforms", "[plugins][conformance]") {
         unknown["definitely_not_a_parameter"] = 1;
         const auto unknown_errors = validator.validate(unknown, map);
         REQUIRE(unknown_errors.size() == 1);
-        CHECK_THAT(unknown_errors[0].message, Catch::Contains("unknown key 'definitely_not_a_parameter'") &&
-                                                  Catch::Contains("accepted keys"));
+        CHECK_THAT(unknown_errors[0].message,
+                   Catch::Contains("unknown key 'definitely_not_a_parameter'") && Catch::Contains("accepted keys"));
         for (const auto& [key, property] : properties.items()) {
             json wrong = params;
             wrong[key] = wrong_value_for(property);

@@ -18,10 +18,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-
 std::vector<float> short_tone(double hz) {
     std::vector<float> out(22050);
-    for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<float>(0.3 * std::sin(2 * M_PI * hz * i / 22050.0));
+    for (std::size_t i = 0; i < out.size(); ++i)
+        out[i] = static_cast<float>(0.3 * std::sin(2 * M_PI * hz * i / 22050.0));
     return out;
 }
 
@@ -55,16 +55,22 @@ void write_mini_deam(const fs::path& root) {
                "2011,-0.5,-0.5\r\n");
     const fs::path audio = root / "DEAM_audio" / "MEMD_audio";
     fs::create_directories(audio);
-    for (int id : {2, 3, 2000, 2011}) mer::write_audio(audio / (std::to_string(id) + ".mp3"), short_tone(200.0 + id), 22050);
+    for (int id : {2, 3, 2000, 2011})
+        mer::write_audio(audio / (std::to_string(id) + ".mp3"), short_tone(200.0 + id), 22050);
     write_file(audio / "7.mp3", "<html>403 Forbidden</html>");  // a failed download saved as .mp3
     // song 5 has no audio file at all
 }
 
 json deam_params(const fs::path& root, const std::string& songs = "all", const std::string& scale = "raw",
                  bool dynamic = false) {
-    return {{"root", root.string()}, {"annotations_dir", ""}, {"audio_dir", ""},
-            {"songs", songs},        {"targets", {"valence", "arousal"}}, {"label_scale", scale},
-            {"dynamic", dynamic},    {"check_audio", true}};
+    return {{"root", root.string()},
+            {"annotations_dir", ""},
+            {"audio_dir", ""},
+            {"songs", songs},
+            {"targets", {"valence", "arousal"}},
+            {"label_scale", scale},
+            {"dynamic", dynamic},
+            {"check_audio", true}};
 }
 
 struct Loaded {
@@ -129,8 +135,7 @@ TEST_CASE("dataset.deam reads a miniature DEAM with every quirk", "[dataset.deam
     CHECK(signed_scale.table.targets(1, 0) == Approx((1.5 - 5) / 4));
 }
 
-TEST_CASE("dataset.deam accepts the flat layout and explicit folders, and explains a wrong root",
-          "[dataset.deam]") {
+TEST_CASE("dataset.deam accepts the flat layout and explicit folders, and explains a wrong root", "[dataset.deam]") {
     TempDir dir;
     write_mini_deam(dir / "zips");
     fs::create_directories(dir / "flat");
@@ -202,7 +207,8 @@ TEST_CASE("dataset.manifest reads paths relative to the CSV, groups and splits",
 TEST_CASE("skipped songs reach skipped.csv; too many fail the node", "[dataset.deam][run][cli]") {
     TempDir dir;
     write_mini_deam(dir / "DEAM");
-    const std::string experiment = "name: skips\nnodes:\n  data: {uses: dataset.deam, params: {root: DEAM, songs: all}}\n";
+    const std::string experiment =
+        "name: skips\nnodes:\n  data: {uses: dataset.deam, params: {root: DEAM, songs: all}}\n";
     write_file(dir / "ok.yaml", experiment + "max_skipped_fraction: 0.5\n");
     const auto ok = run_mer({"run", "ok.yaml", "--quiet"}, dir.path());
     INFO(ok.err);
@@ -223,5 +229,6 @@ TEST_CASE("skipped songs reach skipped.csv; too many fail the node", "[dataset.d
     write_file(dir / "strict.yaml", experiment);  // default: at most 5% may be lost
     const auto strict = run_mer({"run", "strict.yaml"}, dir.path());
     CHECK(strict.exit_code == 1);
-    CHECK_THAT(strict.err, Catch::Contains("2 of 6 songs (33.3%) could not be used, more than max_skipped_fraction (5.0%)"));
+    CHECK_THAT(strict.err,
+               Catch::Contains("2 of 6 songs (33.3%) could not be used, more than max_skipped_fraction (5.0%)"));
 }

@@ -107,7 +107,8 @@ TEST_CASE("log-mel chunks match librosa's chunk 0 of the fixtures", "[features.l
         double worst = 0;
         for (int m = 0; m < 128; ++m)
             for (int f = 0; f < 128; ++f)  // librosa's 130 frames, cropped to 128
-                worst = std::max(worst, std::abs(x[static_cast<std::size_t>(m * 128 + f)] - chunk0[m][f].get<double>()));
+                worst =
+                    std::max(worst, std::abs(x[static_cast<std::size_t>(m * 128 + f)] - chunk0[m][f].get<double>()));
         INFO("db_ref " << ref << ": worst " << worst << " dB");
         CHECK(worst <= 1e-3);
     }
@@ -122,20 +123,22 @@ TEST_CASE("every chunk model trains: shapes, falling loss, song = mean of chunks
         INFO(plugin);
         auto m = model(plugin, {{"epochs", 4}, {"batch_size", 8}, {"learning_rate", 0.003}, {"patience", 10}});
         std::vector<double> losses;
-        m->fit(train, &validation,
-               [&](const mer::EpochReport& r) {
-                   losses.push_back(*r.train_loss);
-                   REQUIRE(r.validation_chunk_predictions.rows() == 8);  // 4 songs × 2 chunks
-                   REQUIRE(r.validation_predictions.rows() == 4);
-                   REQUIRE(r.validation_predictions.cols() == 2);
-                   // A song's prediction is the mean of its two chunks'.
-                   for (Eigen::Index s = 0; s < 4; ++s)
-                       CHECK((r.validation_predictions.row(s) -
-                              (r.validation_chunk_predictions.row(2 * s) + r.validation_chunk_predictions.row(2 * s + 1)) / 2)
-                                 .cwiseAbs()
-                                 .maxCoeff() < 1e-9);
-               },
-               context());
+        m->fit(
+            train, &validation,
+            [&](const mer::EpochReport& r) {
+                losses.push_back(*r.train_loss);
+                REQUIRE(r.validation_chunk_predictions.rows() == 8);  // 4 songs × 2 chunks
+                REQUIRE(r.validation_predictions.rows() == 4);
+                REQUIRE(r.validation_predictions.cols() == 2);
+                // A song's prediction is the mean of its two chunks'.
+                for (Eigen::Index s = 0; s < 4; ++s)
+                    CHECK((r.validation_predictions.row(s) -
+                           (r.validation_chunk_predictions.row(2 * s) + r.validation_chunk_predictions.row(2 * s + 1)) /
+                               2)
+                              .cwiseAbs()
+                              .maxCoeff() < 1e-9);
+            },
+            context());
         REQUIRE(losses.size() == 4);
         CHECK(losses.back() < losses.front());
         const auto out = m->network()->forward(torch::zeros({3, 1, 128, 128}));
@@ -152,8 +155,10 @@ TEST_CASE("the same seed gives identical weights on CPU", "[deep][determinism]")
         auto m = model("regressor.cnn_gru_attention", {{"epochs", 2}, {"batch_size", 4}});
         m->fit(train, nullptr, {}, context());
         const Eigen::MatrixXd p = m->predict(train);
-        if (run == 0) first = p;
-        else CHECK(p == first);
+        if (run == 0)
+            first = p;
+        else
+            CHECK(p == first);
         if (run == 1) {  // the saved model predicts exactly what the fitted one does
             m->save((dir / "saved").string());
             auto loaded = model("regressor.cnn_gru_attention", {{"epochs", 2}, {"batch_size", 4}});
@@ -173,7 +178,12 @@ TEST_CASE("training resumes after the last finished epoch exactly", "[deep][resu
         ctx.fold = 0;
         ctx.work_dir = work.string();
         ctx.resume = resume;
-        m->fit(train, &validation, [&](const mer::EpochReport& r) { if (reported) reported->push_back(r.epoch); }, ctx);
+        m->fit(
+            train, &validation,
+            [&](const mer::EpochReport& r) {
+                if (reported) reported->push_back(r.epoch);
+            },
+            ctx);
         return m->predict(validation);
     };
     const Eigen::MatrixXd straight = run(4, dir / "straight", false, nullptr);
@@ -205,7 +215,8 @@ TEST_CASE("attention weights are placed in time by the chunks' own timing", "[re
 
     // 1.5-s chunks every second: 4 chunks per 5-s song, not the default 3-s grid.
     auto features = registry().create<mer::FeaturesPlugin>(
-        "features.logmel_chunks", with_defaults("features.logmel_chunks", {{"chunk_seconds", 1.5}, {"hop_seconds", 1.0}}));
+        "features.logmel_chunks",
+        with_defaults("features.logmel_chunks", {{"chunk_seconds", 1.5}, {"hop_seconds", 1.0}}));
     mer::PluginContext ctx = context();
     ctx.cache_dir = (dir / "cache").string();
     const mer::SongTable chunked = features->extract(songs, ctx);
@@ -248,7 +259,8 @@ TEST_CASE("attention weights are placed in time by the chunks' own timing", "[re
 
 TEST_CASE("a deep model's grid search gives the same metrics every run", "[grid][deep][cli]") {
     TempDir dir;
-    const auto corpus = run_mer({"synth", "--out", "corpus", "--songs", "12", "--seconds", "3.5", "--seed", "5"}, dir.path());
+    const auto corpus =
+        run_mer({"synth", "--out", "corpus", "--songs", "12", "--seconds", "3.5", "--seed", "5"}, dir.path());
     REQUIRE(corpus.exit_code == 0);
     write_file(dir / "exp.yaml", R"(name: deep-grid
 nodes:

@@ -18,7 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-
 json params(int n_mfcc = 40, std::vector<std::string> stats = {"mean", "std"}) {
     return {{"groups", {"mfcc", "chroma", "mel", "contrast", "tonnetz"}},
             {"stats", stats},
@@ -89,8 +88,8 @@ TEST_CASE("the 386- and 346-column vectors match librosa on every fixture", "[fe
                 worst[group] = std::max(worst[group], error);
             }
             INFO(kFixtures[s] << " n_mfcc " << n_mfcc << ": mel " << worst["mel"] << ", mfcc " << worst["mfcc"]
-                               << ", chroma " << worst["chroma"] << ", contrast " << worst["contrast"] << ", tonnetz "
-                               << worst["tonnetz"]);
+                              << ", chroma " << worst["chroma"] << ", contrast " << worst["contrast"] << ", tonnetz "
+                              << worst["tonnetz"]);
             CHECK(worst["mel"] <= 1e-4);
             CHECK(worst["mfcc"] <= 1e-4);
             CHECK(worst["chroma"] <= 1e-3);
@@ -136,7 +135,8 @@ TEST_CASE("unreadable or too short songs are skipped with their reason", "[featu
     fs::copy(fixtures_dir() / "audio" / "c_major_triad.wav", dir / "good.wav");
     mer::write_audio(dir / "short.wav", std::vector<float>(4410, 0.1f), 22050);  // 0.2 s
     write_file(dir / "broken.mp3", "not audio at all");
-    const Run run = extract(params(), songs_from({dir / "good.wav", dir / "short.wav", dir / "broken.mp3"}), dir / "cache");
+    const Run run =
+        extract(params(), songs_from({dir / "good.wav", dir / "short.wav", dir / "broken.mp3"}), dir / "cache");
     CHECK(run.table.song_ids == std::vector<std::string>{"good"});
     REQUIRE(run.skipped.size() == 2);
     CHECK_THAT(run.skipped[0].reason, Catch::StartsWith("too short: 0.20 s"));

@@ -18,8 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-
-
 mer::SongTable table(int n, std::uint64_t seed) {
     std::mt19937_64 rng(seed);
     std::normal_distribution<double> normal;
@@ -57,7 +55,8 @@ TEST_CASE("fitted regressors and transforms reload into identical outputs", "[bu
         fresh->load(folder);
         CHECK(fresh->predict(test) == fitted->predict(test));
     }
-    for (const char* name : {"transform.standardize", "transform.select_pearson", "transform.select_shap", "transform.pca"}) {
+    for (const char* name :
+         {"transform.standardize", "transform.select_pearson", "transform.select_shap", "transform.pca"}) {
         INFO(name);
         json overrides = json::object();
         if (std::string(name) == "transform.select_pearson") overrides = {{"k", 2}};

@@ -16,12 +16,24 @@ namespace mer::test {
 
 namespace fs = std::filesystem;
 
-fs::path build_dir() { return MER_TEST_BUILD_DIR; }
-fs::path source_dir() { return MER_TEST_SOURCE_DIR; }
-fs::path fixtures_dir() { return source_dir() / "tests" / "fixtures"; }
-fs::path mer_run() { return build_dir() / "bin" / "mer-run"; }
-fs::path plugin_dir() { return build_dir() / "plugins"; }
-fs::path test_plugin_dir(const std::string& which) { return build_dir() / "test-plugins" / which; }
+fs::path build_dir() {
+    return MER_TEST_BUILD_DIR;
+}
+fs::path source_dir() {
+    return MER_TEST_SOURCE_DIR;
+}
+fs::path fixtures_dir() {
+    return source_dir() / "tests" / "fixtures";
+}
+fs::path mer_run() {
+    return build_dir() / "bin" / "mer-run";
+}
+fs::path plugin_dir() {
+    return build_dir() / "plugins";
+}
+fs::path test_plugin_dir(const std::string& which) {
+    return build_dir() / "test-plugins" / which;
+}
 
 const mer::PluginRegistry& registry() {
     static const mer::PluginRegistry r = [] {
@@ -90,9 +102,8 @@ CommandResult run_mer(const std::vector<std::string>& args, const fs::path& cwd,
 }
 
 void write_synthetic_table(const fs::path& cwd, int songs, int seed) {
-    const CommandResult r = run_mer({"synth-table", "--out", "songs.csv", "--songs", std::to_string(songs), "--seed",
-                                     std::to_string(seed)},
-                                    cwd);
+    const CommandResult r = run_mer(
+        {"synth-table", "--out", "songs.csv", "--songs", std::to_string(songs), "--seed", std::to_string(seed)}, cwd);
     if (r.exit_code != 0) throw std::runtime_error("synth-table failed: " + r.err);
 }
 

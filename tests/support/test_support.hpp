@@ -26,7 +26,7 @@ std::filesystem::path source_dir();
 // tests/fixtures: the test signals and librosa's numbers for them (its librosa/README.md says how they were made).
 std::filesystem::path fixtures_dir();
 std::filesystem::path mer_run();
-std::filesystem::path plugin_dir();       // build/plugins
+std::filesystem::path plugin_dir();                               // build/plugins
 std::filesystem::path test_plugin_dir(const std::string& which);  // build/test-plugins/<which>
 
 class TempDir {
