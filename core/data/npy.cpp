@@ -48,6 +48,38 @@ std::string npy_bytes(const Scalar* data, Eigen::Index rows, Eigen::Index cols, 
     return out;
 }
 
+Error npy_error(const std::filesystem::path& path, const std::string& why) {
+    return Error("not a readable .npy array: " + why, Location(path.string()));
+}
+
+struct NpyHeader {
+    std::string dict;                // the header's Python dict literal
+    std::size_t data_offset = 0;     // where the array's bytes start
+    std::vector<std::size_t> shape;  // () gives none
+};
+
+// Magic, header length and dict of a .npy file's bytes (format 1.0), C order
+// required, with the shape parsed (never throwing on odd digits).
+NpyHeader parse_header(const std::string& bytes, const std::filesystem::path& path) {
+    if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) throw npy_error(path, "no NUMPY magic");
+    const std::size_t length = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+    if (bytes.size() < 10 + length) throw npy_error(path, "truncated header");
+    NpyHeader header{bytes.substr(10, length), 10 + length, {}};
+    if (header.dict.find("'fortran_order': False") == std::string::npos)
+        throw npy_error(path, "Fortran order is not supported");
+    const auto open = header.dict.find("'shape': ("), close = header.dict.find(')', open);
+    if (open == std::string::npos || close == std::string::npos) throw npy_error(path, "no shape");
+    const std::string dims = header.dict.substr(open + 10, close - open - 10);
+    for (std::size_t at = 0; at < dims.size();) {
+        const std::size_t comma = std::min(dims.find(',', at), dims.size());
+        const std::string part = dims.substr(at, comma - at);
+        const std::size_t first = part.find_first_of("0123456789");
+        if (first != std::string::npos) header.shape.push_back(std::strtoull(part.c_str() + first, nullptr, 10));
+        at = comma + 1;
+    }
+    return header;
+}
+
 }  // namespace
 
 void write_npy(const std::filesystem::path& path, const float* data, const std::vector<std::size_t>& shape) {
@@ -60,35 +92,16 @@ void write_npy(const std::filesystem::path& path, const float* data, const std::
 
 std::vector<float> read_npy_float32(const std::filesystem::path& path, std::vector<std::size_t>& shape) {
     const std::string bytes = read_text_file(path);
-    auto fail = [&path](const std::string& why) {
-        return Error("not a readable .npy array: " + why, Location(path.string()));
-    };
-    if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) throw fail("no NUMPY magic");
-    const std::size_t header_length =
-        static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
-    const std::string header = bytes.substr(10, header_length);
-    if (header.find("'descr': '<f4'") == std::string::npos) throw fail("expected little-endian float32");
-    if (header.find("'fortran_order': False") == std::string::npos) throw fail("Fortran order is not supported");
-    const auto open = header.find("'shape': ("), close = header.find(')', open);
-    if (open == std::string::npos || close == std::string::npos) throw fail("no shape");
-    shape.clear();
+    const NpyHeader header = parse_header(bytes, path);
+    if (header.dict.find("'descr': '<f4'") == std::string::npos)
+        throw npy_error(path, "expected little-endian float32");
+    shape = header.shape;
     std::size_t count = 1;
-    std::string dims = header.substr(open + 10, close - open - 10);
-    for (std::size_t at = 0; at < dims.size();) {
-        const std::size_t comma = std::min(dims.find(',', at), dims.size());
-        const std::string part = dims.substr(at, comma - at);
-        if (part.find_first_of("0123456789") != std::string::npos) {
-            char* end = nullptr;
-            const std::size_t first = part.find_first_of("0123456789");
-            shape.push_back(std::strtoull(part.c_str() + first, &end, 10));
-            count *= shape.back();
-        }
-        at = comma + 1;
-    }
-    const std::size_t offset = 10 + header_length;
-    if (bytes.size() != offset + count * sizeof(float)) throw fail("data size does not match the shape");
+    for (std::size_t d : shape) count *= d;
+    if (bytes.size() != header.data_offset + count * sizeof(float))
+        throw npy_error(path, "data size does not match the shape");
     std::vector<float> out(count);
-    std::memcpy(out.data(), bytes.data() + offset, count * sizeof(float));
+    std::memcpy(out.data(), bytes.data() + header.data_offset, count * sizeof(float));
     return out;
 }
 
@@ -106,25 +119,18 @@ void write_npy(const std::filesystem::path& path, const Eigen::VectorXd& v) {
 
 Eigen::MatrixXd read_npy(const std::filesystem::path& path) {
     const std::string bytes = read_text_file(path);
-    auto fail = [&path](const std::string& why) {
-        return Error("not a readable .npy array: " + why, Location(path.string()));
-    };
-    if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) throw fail("no NUMPY magic");
-    const std::size_t header_length =
-        static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
-    if (bytes.size() < 10 + header_length) throw fail("truncated header");
-    const std::string header = bytes.substr(10, header_length);
-    static const std::regex descr(R"('descr':\s*'<f([48])')"), shape(R"('shape':\s*\((\d+),\s*(\d*)\))");
-    std::smatch d, s;
-    if (!std::regex_search(header, d, descr)) throw fail("only little-endian float32/float64 arrays are read");
-    if (header.find("'fortran_order': False") == std::string::npos) throw fail("Fortran order is not supported");
-    if (!std::regex_search(header, s, shape)) throw fail("only 1-D and 2-D arrays are read");
-    const auto rows = static_cast<Eigen::Index>(std::stoll(s[1]));
-    const auto cols = s[2].str().empty() ? Eigen::Index(1) : static_cast<Eigen::Index>(std::stoll(s[2]));
+    const NpyHeader header = parse_header(bytes, path);
+    static const std::regex descr(R"('descr':\s*'<f([48])')");
+    std::smatch d;
+    if (!std::regex_search(header.dict, d, descr))
+        throw npy_error(path, "only little-endian float32/float64 arrays are read");
+    if (header.shape.empty() || header.shape.size() > 2) throw npy_error(path, "only 1-D and 2-D arrays are read");
+    const auto rows = static_cast<Eigen::Index>(header.shape[0]);
+    const auto cols = header.shape.size() == 1 ? Eigen::Index(1) : static_cast<Eigen::Index>(header.shape[1]);
     const std::size_t item = d[1] == "4" ? 4 : 8;
-    const std::size_t offset = 10 + header_length;
+    const std::size_t offset = header.data_offset;
     if (bytes.size() != offset + item * static_cast<std::size_t>(rows * cols))
-        throw fail("data size does not match the shape");
+        throw npy_error(path, "data size does not match the shape");
     Eigen::MatrixXd m(rows, cols);
     const char* p = bytes.data() + offset;
     for (Eigen::Index r = 0; r < rows; ++r)
