@@ -21,20 +21,26 @@ std::vector<std::string> fields(const std::string& line) {
     for (std::string cell; std::getline(cells, cell, ',');) out.push_back(cell);
     return out;
 }
-// A synthetic DEAM-format corpus at dir/corpus.
-void write_corpus(const fs::path& dir, int songs, const std::string& seconds, const std::string& seed) {
+// Trains experiment `yaml` on a synthetic DEAM-format corpus (dir/corpus)
+// and returns the run folder.
+fs::path trained_run(const fs::path& dir, int songs, const std::string& seconds, const std::string& seed,
+                     const std::string& yaml) {
     REQUIRE(
         run_mer({"synth", "--out", "corpus", "--songs", std::to_string(songs), "--seconds", seconds, "--seed", seed},
                 dir)
             .exit_code == 0);
+    write_file(dir / "exp.yaml", yaml);
+    const auto trained = run_mer({"run", "exp.yaml", "--quiet"}, dir);
+    INFO(trained.err);
+    REQUIRE(trained.exit_code == 0);
+    return dir / run_folder_of(trained);
 }
 
 }  // namespace
 
 TEST_CASE("predict reproduces the run's predictions and rates a folder", "[predict][cli]") {
     TempDir dir;
-    write_corpus(dir.path(), 12, "4", "9");
-    write_file(dir / "exp.yaml", R"(name: rate
+    const fs::path run = trained_run(dir.path(), 12, "4", "9", R"(name: rate
 nodes:
   data: {uses: dataset.deam, params: {root: corpus}}
   features: {uses: features.handcrafted, inputs: [data], params: {groups: [mfcc, chroma, contrast]}}
@@ -42,10 +48,6 @@ nodes:
   ridge: {uses: regressor.ridge, inputs: [scaled], params: {alpha: 10}}
 evaluation: {split: {kind: holdout, fraction: 0.25}}
 )");
-    const auto trained = run_mer({"run", "exp.yaml", "--quiet"}, dir.path());
-    INFO(trained.err);
-    REQUIRE(trained.exit_code == 0);
-    const fs::path run = dir.path() / trained.out.substr(0, trained.out.find('\n'));
 
     // The run's own out-of-fold predictions: song → target → text.
     std::map<std::string, std::map<std::string, std::string>> expected;
@@ -108,18 +110,13 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
 
 TEST_CASE("predict --per-chunk rates every chunk of a chunk model", "[predict][deep][cli]") {
     TempDir dir;
-    write_corpus(dir.path(), 8, "6.5", "4");
-    write_file(dir / "exp.yaml", R"(name: chunks
+    const fs::path run = trained_run(dir.path(), 8, "6.5", "4", R"(name: chunks
 nodes:
   data: {uses: dataset.deam, params: {root: corpus}}
   chunks: {uses: features.logmel_chunks, inputs: [data]}
   cnn: {uses: regressor.cnn, inputs: [chunks], params: {epochs: 1, batch_size: 4}}
 evaluation: {split: {kind: holdout, fraction: 0.25}}
 )");
-    const auto trained = run_mer({"run", "exp.yaml", "--quiet"}, dir.path());
-    INFO(trained.err);
-    REQUIRE(trained.exit_code == 0);
-    const fs::path run = dir.path() / trained.out.substr(0, trained.out.find('\n'));
     const auto rated = run_mer(
         {"predict", "--model", run.string(), "--per-chunk", "--format", "json", "corpus/MEMD_audio/1.mp3"}, dir.path());
     INFO(rated.err);
