@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -17,6 +18,8 @@
 #include "core/plugin/regressor.hpp"
 
 namespace mer {
+
+namespace fs = std::filesystem;
 
 using json = nlohmann::json;
 
@@ -123,6 +126,17 @@ public:
 
 private:
     bool parse() {
+        std::error_code ec;
+        if (fs::is_directory(file_, ec)) {
+            errors_.push_back({Location{file_}, "is a folder; expected an experiment YAML file, e.g. " +
+                                                    (fs::path(file_) / "experiment.yaml").string()});
+            return false;
+        }
+        if (fs::exists(file_, ec) && !fs::is_regular_file(file_, ec)) {
+            errors_.push_back({Location{file_}, "is not a regular file (a pipe or a device?); expected an experiment "
+                                                "YAML file"});
+            return false;
+        }
         std::ifstream in(file_);
         if (!in) {
             errors_.push_back(
@@ -144,14 +158,21 @@ private:
         for (const auto& assignment : overrides)
             if (std::string problem = apply_override(root_, assignment, origins); !problem.empty())
                 errors_.push_back({Location{"--set"}, problem});
-        doc_ = yaml_to_json(root_, map_);
+        try {
+            doc_ = yaml_to_json(root_, map_);
+        } catch (const Error& e) {
+            errors_.push_back({e.where(), e.message()});
+            return;
+        }
         for (const auto& [pointer, origin] : origins) map_.set_origin(pointer, origin);
     }
 
     bool check_structure() {
+        if (!errors_.empty() && doc_.is_null()) return false;  // the YAML could not become a document
         for (auto& d : structure_.validate(doc_, map_)) errors_.push_back(std::move(d));
         if (!doc_.is_object()) return false;
-        // Nodes, in file order (yaml-cpp keeps it; JSON objects do not).
+        // Nodes, in file order (yaml-cpp keeps it; JSON objects do not);
+        // yaml_to_json refused duplicate ids.
         if (root_["nodes"] && root_["nodes"].IsMap())
             for (const auto& kv : root_["nodes"]) order_.push_back(kv.first.Scalar());
         nodes_ = doc_.contains("nodes") && doc_["nodes"].is_object() ? doc_["nodes"] : json::object();
@@ -327,7 +348,8 @@ private:
     // Execution order: dependencies first, file order among equals.
     void place_in_order() {
         std::set<std::string> placed;
-        while (exp_.nodes.size() < order_.size()) {
+        for (bool progress = true; progress;) {  // check_cycles() made sure every node gets placed
+            progress = false;
             for (const auto& id : order_) {
                 if (placed.count(id)) continue;
                 const auto& inputs = specs_[id].inputs;
@@ -335,6 +357,7 @@ private:
                                 [&](const std::string& i) { return placed.count(i) > 0; })) {
                     exp_.nodes.push_back(specs_[id]);
                     placed.insert(id);
+                    progress = true;
                     break;
                 }
             }

@@ -1,7 +1,11 @@
 // YAML → JSON with source marks, and valijson errors rewritten for people.
 #include "core/graph/schema.hpp"
 
+#include <fmt/format.h>
+
+#include <cmath>
 #include <cstdlib>
+#include <map>
 #include <regex>
 #include <set>
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
@@ -93,7 +97,7 @@ static json plain_scalar(const std::string& s) {
         try {
             return std::stoll(s);
         } catch (const std::out_of_range&) {
-            return std::strtod(s.c_str(), nullptr);  // beyond double's range: ±inf, for the schema to judge
+            return std::strtod(s.c_str(), nullptr);  // beyond double's range: ±inf, refused by the caller
         }
     }
     if (std::regex_match(s, real)) return std::strtod(s.c_str(), nullptr);
@@ -102,32 +106,82 @@ static json plain_scalar(const std::string& s) {
     return s;
 }
 
-json yaml_to_json(const YAML::Node& node, SourceMap& map, const std::string& pointer) {
-    map.set_value(pointer, node.Mark());
-    switch (node.Type()) {
-        case YAML::NodeType::Undefined:
-        case YAML::NodeType::Null:
-            return nullptr;
-        case YAML::NodeType::Scalar:
-            return node.Tag() == "!" ? json(node.Scalar()) : plain_scalar(node.Scalar());
-        case YAML::NodeType::Sequence: {
-            json out = json::array();
-            for (std::size_t i = 0; i < node.size(); ++i)
-                out.push_back(yaml_to_json(node[i], map, pointer_child(pointer, std::to_string(i))));
-            return out;
-        }
-        case YAML::NodeType::Map: {
-            json out = json::object();
-            for (const auto& kv : node) {
-                const std::string key = kv.first.Scalar();
-                const std::string child = pointer_child(pointer, key);
-                map.set_key(child, kv.first.Mark());
-                out[key] = yaml_to_json(kv.second, map, child);
+namespace {
+// YAML aliases let a few hundred bytes name billions of values; an
+// experiment has hundreds. Past these bounds the file is refused.
+constexpr std::size_t kMaxYamlValues = 100000;
+constexpr int kMaxYamlDepth = 64;
+
+class YamlToJson {
+public:
+    explicit YamlToJson(SourceMap& map) : map_(map) {}
+
+    json convert(const YAML::Node& node, const std::string& pointer, int depth) {
+        map_.set_value(pointer, node.Mark());
+        if (++values_ > kMaxYamlValues)
+            throw Error(fmt::format("the experiment expands to more than {} values (YAML aliases repeating "
+                                    "anchors?); an experiment needs far fewer",
+                                    kMaxYamlValues),
+                        at(node.Mark()));
+        if (depth > kMaxYamlDepth)
+            throw Error(fmt::format("{} is nested more than {} levels deep; an experiment needs far fewer",
+                                    pointer.empty() ? "the document" : dotted(pointer), kMaxYamlDepth),
+                        at(node.Mark()));
+        switch (node.Type()) {
+            case YAML::NodeType::Undefined:
+            case YAML::NodeType::Null:
+                return nullptr;
+            case YAML::NodeType::Scalar: {
+                if (node.Tag() == "!") return node.Scalar();  // quoted: always text
+                json value = plain_scalar(node.Scalar());
+                const bool spelled_infinite = node.Scalar().find("inf") != std::string::npos ||
+                                              node.Scalar().find("Inf") != std::string::npos;  // YAML's .inf
+                if (value.is_number_float() && !std::isfinite(value.get<double>()) && !spelled_infinite)
+                    throw Error(fmt::format("{} = {} is beyond the range of a number (about ±1.8e308)",
+                                            pointer.empty() ? "the document" : dotted(pointer), node.Scalar()),
+                                at(node.Mark()));
+                return value;
             }
-            return out;
+            case YAML::NodeType::Sequence: {
+                json out = json::array();
+                for (std::size_t i = 0; i < node.size(); ++i)
+                    out.push_back(convert(node[i], pointer_child(pointer, std::to_string(i)), depth + 1));
+                return out;
+            }
+            case YAML::NodeType::Map: {
+                json out = json::object();
+                std::map<std::string, YAML::Mark> seen;
+                for (const auto& kv : node) {
+                    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+                    if (!kv.first.IsScalar())
+                        throw Error("a mapping key must be plain text, not a list or a mapping", at(kv.first.Mark()));
+                    const std::string child = pointer_child(pointer, key);
+                    if (const auto first = seen.find(key); first != seen.end())
+                        throw Error(fmt::format("{} appears twice in the same mapping (first at line {}); YAML "
+                                                "keeps only one, so remove the other",
+                                                dotted(child), first->second.line + 1),
+                                    at(kv.first.Mark()));
+                    seen.emplace(key, kv.first.Mark());
+                    map_.set_key(child, kv.first.Mark());
+                    out[key] = convert(kv.second, child, depth + 1);
+                }
+                return out;
+            }
         }
+        return nullptr;
     }
-    return nullptr;
+
+private:
+    Location at(const YAML::Mark& mark) const {
+        return mark.is_null() ? Location(map_.file()) : Location(map_.file(), mark.line + 1, mark.column + 1);
+    }
+    SourceMap& map_;
+    std::size_t values_ = 0;
+};
+}  // namespace
+
+json yaml_to_json(const YAML::Node& node, SourceMap& map, const std::string& pointer) {
+    return YamlToJson(map).convert(node, pointer, 0);
 }
 
 YAML::Node json_to_yaml(const json& value) {
@@ -357,8 +411,31 @@ static void fill_defaults(const json& root, const json* schema, json& value) {
     }
 }
 
+// One JSON type per schema type: 3 where the schema says number becomes 3.0,
+// and 3.0 where it says integer becomes 3, so a value written either way (a
+// run's config.yaml writes 3.0 as 3) gives the same parameters, and the same
+// cache key.
+static void normalize_numbers(const json& root, const json* schema, json& value) {
+    for (int guard = 0; schema && schema->contains("$ref") && guard < 16; ++guard)
+        schema = &root.at(json::json_pointer((*schema)["$ref"].get<std::string>().substr(1)));
+    if (!schema || !schema->is_object()) return;
+    const std::string type = schema->contains("type") && (*schema)["type"].is_string() ? (*schema)["type"] : "";
+    if (type == "number" && value.is_number_integer()) {
+        value = value.get<double>();
+    } else if (type == "integer" && value.is_number_float()) {
+        const double v = value.get<double>();
+        if (std::isfinite(v) && std::floor(v) == v && std::fabs(v) < 9.0e15) value = static_cast<std::int64_t>(v);
+    } else if (value.is_object() && schema->contains("properties")) {
+        for (const auto& [key, sub] : (*schema)["properties"].items())
+            if (value.contains(key)) normalize_numbers(root, &sub, value[key]);
+    } else if (value.is_array() && schema->contains("items") && (*schema)["items"].is_object()) {
+        for (auto& item : value) normalize_numbers(root, &(*schema)["items"], item);
+    }
+}
+
 json SchemaValidator::with_defaults(json value) const {
     fill_defaults(schema_, &schema_, value);
+    normalize_numbers(schema_, &schema_, value);
     return value;
 }
 

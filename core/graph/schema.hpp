@@ -63,7 +63,9 @@ public:
     // `map`; every error found, in document order.
     Diagnostics validate(const nlohmann::json& value, const SourceMap& map, const std::string& pointer = "") const;
 
-    // `value` with every missing property that has a "default" filled in.
+    // `value` with every missing property that has a "default" filled in, and
+    // its numbers typed as the schema says (3 → 3.0 for "number"): the typed
+    // parameters that plugins get and cache keys are made of.
     nlohmann::json with_defaults(nlohmann::json value) const;
 
     const nlohmann::json& schema() const { return schema_; }

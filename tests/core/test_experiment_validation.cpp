@@ -1,6 +1,8 @@
 // Whole-file validation of experiments with the real plugins: each kind of
 // mistake gives an error at the right line and column, and all of a file's
 // mistakes are reported together.
+#include <yaml-cpp/yaml.h>
+
 #include <catch2/catch.hpp>
 
 #include "core/graph/experiment.hpp"
@@ -192,4 +194,74 @@ TEST_CASE("overrides change the experiment before validation", "[validate]") {
     CHECK(loaded.experiment.seed == 11);
     CHECK(loaded.experiment.node("ridge").params["alpha"] == 7.5);
     CHECK(loaded.experiment.resolved["nodes"]["ridge"]["params"]["alpha"].as<double>() == 7.5);
+}
+
+TEST_CASE("hostile experiment files are refused with a located reason, never hang or exhaust memory",
+          "[validate][hardening]") {
+    SECTION("a top-level key twice: both lines named, not last-one-wins") {
+        CHECK_THAT(errors_of(replace(kValid, "seed: 3\n", "seed: 3\nseed: 4\n")),
+                   Catch::Contains("exp.yaml:3:1: seed appears twice in the same mapping (first at line 2)"));
+    }
+    SECTION("a parameter twice") {
+        CHECK_THAT(errors_of(replace(kValid, "{alpha: 2}", "{alpha: 2, alpha: 5}")),
+                   Catch::Contains("exp.yaml:10:24: nodes.ridge.params.alpha appears twice in the same mapping "
+                                   "(first at line 10)"));
+    }
+    SECTION("a node id twice (this looped forever)") {
+        CHECK_THAT(errors_of(replace(kValid, "evaluation:", "  ridge: {uses: regressor.mean, inputs: [songs]}\nevaluation:")),
+                   Catch::Contains("exp.yaml:11:3: nodes.ridge appears twice in the same mapping (first at line 7)"));
+    }
+    SECTION("aliases that expand to billions of values") {
+        std::string bomb = "name: bomb\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+        for (int i = 1; i < 10; ++i) {
+            const std::string previous = "*a" + std::to_string(i - 1);
+            bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + previous;
+            for (int copy = 1; copy < 10; ++copy) bomb += ", " + previous;
+            bomb += "]\n";
+        }
+        CHECK(bomb.size() < 1000);
+        CHECK_THAT(errors_of(bomb), Catch::Contains("the experiment expands to more than 100000 values"));
+    }
+    SECTION("nesting deeper than any experiment") {
+        CHECK_THAT(errors_of("name: deep\nx: " + std::string(200, '[') + std::string(200, ']') + "\n"),
+                   Catch::Contains("is nested more than 64 levels deep"));
+    }
+    SECTION("a number beyond double's range is located, not a stod error") {
+        CHECK_THAT(errors_of(replace(kValid, "{alpha: 2}", "{alpha: 1e999}")),
+                   Catch::Contains("exp.yaml:10:21: nodes.ridge.params.alpha = 1e999 is beyond the range of a number"));
+        CHECK_THAT(errors_of(replace(kValid, "seed: 3", "seed: 99999999999999999999999")),
+                   Catch::Contains("exp.yaml:2:7: seed must be an integer, not the number 9.999999999999999e+22"));
+    }
+    SECTION("a folder given as the experiment") {
+        TempDir dir;
+        const auto loaded = mer::load_experiment(dir.path().string(), {}, registry());
+        REQUIRE(loaded.errors.size() == 1);
+        CHECK_THAT(loaded.errors[0].str(), Catch::Contains("is a folder; expected an experiment YAML file"));
+    }
+}
+
+TEST_CASE("parameters are typed by their schema, so a run's own config.yaml gives the same cache keys",
+          "[validate][cache][hardening]") {
+    const std::string chunks =
+        replace(kValid, "    params: {alpha: 2}",
+                "    params: {alpha: 2}\n  mel: {uses: features.logmel_chunks, inputs: [songs], params: "
+                "{chunk_seconds: 3.0, hop_seconds: 1.5}}");
+    TempDir dir;
+    write_file(dir / "float.yaml", chunks);
+    write_file(dir / "int.yaml", replace(chunks, "chunk_seconds: 3.0", "chunk_seconds: 3"));
+    const auto as_float = mer::load_experiment((dir / "float.yaml").string(), {}, registry());
+    const auto as_int = mer::load_experiment((dir / "int.yaml").string(), {}, registry());
+    REQUIRE(as_float.errors.empty());
+    REQUIRE(as_int.errors.empty());
+    // The run writes config.yaml from `resolved`, which prints 3.0 as 3.
+    YAML::Emitter config;
+    config << as_float.experiment.resolved;
+    write_file(dir / "config.yaml", config.c_str());
+    const auto again = mer::load_experiment((dir / "config.yaml").string(), {}, registry());
+    REQUIRE(again.errors.empty());
+    const std::string key = as_float.experiment.node("mel").params.dump();
+    CHECK_THAT(key, Catch::Contains("\"chunk_seconds\":3.0"));
+    CHECK(as_int.experiment.node("mel").params.dump() == key);
+    CHECK(again.experiment.node("mel").params.dump() == key);
+    CHECK(again.experiment.node("ridge").params.dump() == as_float.experiment.node("ridge").params.dump());
 }
