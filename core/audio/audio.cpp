@@ -19,6 +19,20 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// What a file may hold: beyond these, it is refused before memory is spent
+// on it (a crafted header of 1 Hz asks the resampler for gigabytes). 2^28
+// mono float samples are 1 GiB: 101 minutes at 44.1 kHz, 93 at 48 kHz.
+constexpr int kMinSampleRate = 1000;
+constexpr int kMaxSampleRate = 768000;
+constexpr int kMaxChannels = 64;
+constexpr std::int64_t kMaxSamples = std::int64_t{1} << 28;
+
+std::string too_long(int rate) {
+    return fmt::format("too long: mer decodes up to {:.0f} minutes at {} Hz ({} million samples); cut long "
+                       "recordings first",
+                       static_cast<double>(kMaxSamples) / rate / 60, rate, kMaxSamples / 1000000);
+}
+
 struct SndfileCloser {
     void operator()(SNDFILE* f) const { sf_close(f); }
 };
@@ -53,17 +67,37 @@ std::string truncation_in_log(SNDFILE* file) {
     return "";
 }
 
-SndfileHandle open_for_reading(const fs::path& path, SF_INFO& info) {
+// Only regular files are opened: a FIFO would block the read forever.
+void check_regular_file(const fs::path& path) {
     std::error_code ec;
-    if (!fs::exists(path, ec)) throw Error("file does not exist", Location(path.string()));
-    if (fs::is_directory(path, ec)) throw Error("is a folder, not an audio file", Location(path.string()));
+    const fs::file_status status = fs::status(path, ec);
+    if (status.type() == fs::file_type::not_found) throw Error("file does not exist", Location(path.string()));
+    if (ec) throw Error("cannot read: " + ec.message(), Location(path.string()));
+    if (status.type() == fs::file_type::directory) throw Error("is a folder, not an audio file", Location(path.string()));
+    if (status.type() != fs::file_type::regular)
+        throw Error("is not a regular file (a pipe, socket or device?), so not an audio file mer reads",
+                    Location(path.string()));
     if (fs::file_size(path, ec) == 0) throw Error("file is empty (0 bytes)", Location(path.string()));
+}
+
+SndfileHandle open_for_reading(const fs::path& path, SF_INFO& info) {
+    check_regular_file(path);
     info = SF_INFO{};
     SndfileHandle file(sf_open(path.c_str(), SFM_READ, &info));
-    if (!file)
-        throw Error(std::string("not a readable audio file (") + sf_strerror(nullptr) + ")", Location(path.string()));
+    if (!file) {
+        // sf_strerror(nullptr) is libsndfile's last error in any thread: not
+        // necessarily this file's, so it is not quoted.
+        throw Error("not an audio file libsndfile can read", Location(path.string()));
+    }
     if (info.channels <= 0 || info.samplerate <= 0)
         throw Error("audio header has no channels or no sample rate", Location(path.string()));
+    if (info.samplerate < kMinSampleRate || info.samplerate > kMaxSampleRate)
+        throw Error(fmt::format("the header's sample rate, {} Hz, is outside what mer decodes ({}–{} Hz)",
+                                info.samplerate, kMinSampleRate, kMaxSampleRate),
+                    Location(path.string()));
+    if (info.channels > kMaxChannels)
+        throw Error(fmt::format("the header claims {} channels; mer decodes up to {}", info.channels, kMaxChannels),
+                    Location(path.string()));
     if (const std::string cut = truncation_in_log(file.get()); !cut.empty()) throw Error(cut, Location(path.string()));
     return file;
 }
@@ -106,12 +140,15 @@ DecodedAudio load_audio(const fs::path& path, int sample_rate_hz, double min_sec
 
     // Read in blocks: MP3 frame counts are estimates, so read until the end.
     const int channels = info.channels;
+    if (info.frames > kMaxSamples) throw Error(too_long(info.samplerate), Location(path.string()));
     std::vector<float> block(static_cast<std::size_t>(65536) * channels);
     std::vector<float> mono;
     mono.reserve(info.frames > 0 ? static_cast<std::size_t>(info.frames) : 0);
     while (true) {
         const sf_count_t got = sf_readf_float(file.get(), block.data(), 65536);
         if (got <= 0) break;
+        if (static_cast<sf_count_t>(mono.size()) + got > kMaxSamples)
+            throw Error(too_long(info.samplerate), Location(path.string()));
         for (sf_count_t i = 0; i < got; ++i) {
             float sum = 0;
             for (int c = 0; c < channels; ++c) sum += block[static_cast<std::size_t>(i * channels + c)];
@@ -144,8 +181,12 @@ DecodedAudio load_audio(const fs::path& path, int sample_rate_hz, double min_sec
 std::vector<float> resample(const std::vector<float>& samples, int from_hz, int to_hz) {
     if (from_hz <= 0 || to_hz <= 0) throw Error("resampling needs positive rates");
     if (from_hz == to_hz) return samples;
-    const auto out_length =
-        static_cast<std::size_t>(std::llround(static_cast<double>(samples.size()) * to_hz / from_hz));
+    const double wanted = static_cast<double>(samples.size()) * to_hz / from_hz;
+    if (wanted > static_cast<double>(kMaxSamples))
+        throw Error(fmt::format("resampling {} samples from {} Hz to {} Hz would make {:.0f} million, more than mer's "
+                                "limit of {} million",
+                                samples.size(), from_hz, to_hz, wanted / 1e6, kMaxSamples / 1000000));
+    const auto out_length = static_cast<std::size_t>(std::llround(wanted));
     std::vector<float> out(out_length);
     std::size_t done = 0;
     const soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);

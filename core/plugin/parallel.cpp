@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "core/error.hpp"
@@ -16,12 +19,25 @@ std::vector<std::size_t> for_each_song(const SongTable& songs, const PluginConte
     const std::size_t n = songs.size();
     std::vector<std::string> failures(n);
     std::atomic<std::size_t> next{0}, done{0};
+    std::mutex fatal_mutex;
+    std::optional<Error> fatal;  // the machine's trouble, not the song's: it fails the node
     auto worker = [&] {
         for (std::size_t i = next++; i < n; i = next++) {
             try {
                 work(i);
-            } catch (const Error& e) {
-                failures[i] = e.message();
+            } catch (const std::bad_alloc&) {
+                failures[i] = "not enough memory to process this song";
+            } catch (const std::exception& e) {
+                Error error = as_error(e);
+                if (error.kind() == ErrorKind::input && !dynamic_cast<const std::filesystem::filesystem_error*>(&e)) {
+                    failures[i] = error.message();
+                } else {
+                    std::lock_guard<std::mutex> lock(fatal_mutex);
+                    if (!fatal) fatal = std::move(error);
+                    next = n;  // the other songs would meet the same trouble
+                }
+            } catch (...) {
+                failures[i] = "an unknown error occurred while processing this song";
             }
             ctx.report_progress(++done, n);
         }
@@ -30,6 +46,7 @@ std::vector<std::size_t> for_each_song(const SongTable& songs, const PluginConte
     for (int t = 1; t < std::max(1, std::min<int>(ctx.threads, static_cast<int>(n))); ++t) pool.emplace_back(worker);
     worker();
     for (auto& t : pool) t.join();
+    if (fatal) throw *fatal;
     std::vector<std::size_t> kept;
     for (std::size_t i = 0; i < n; ++i) {
         if (failures[i].empty())

@@ -1,6 +1,9 @@
 // Per-song work spread over the plugin's threads, for feature extractors:
-// each song's mer::Error becomes its skip reason, progress is reported as
-// songs finish, and the songs that failed are reported to the host.
+// each song's input error (and any other exception, an out-of-memory one
+// included) becomes its skip reason, progress is reported as songs finish,
+// and the songs that failed are reported to the host. An environment error
+// (a cache write that failed, a folder where a file should be) stops the
+// remaining songs and fails the node: no song is blamed for the machine.
 #pragma once
 
 #include <functional>

@@ -11,18 +11,30 @@
 #include <cstring>
 #include <fstream>
 #include <set>
+#include <string_view>
 
 namespace mer {
 
 namespace fs = std::filesystem;
 
+// Every offset and size in the file is checked against the file before it
+// is used: a crafted or damaged file is refused with a reason, never read
+// out of bounds.
 std::string read_abi_section(const fs::path& file) {
+    constexpr std::uintmax_t kLargestPlugin = std::uintmax_t{1} << 31;  // 2 GiB; LibTorch plugins are ~10 MB
+    std::error_code ec;
+    const std::uintmax_t size = fs::file_size(file, ec);
+    if (ec) throw Error("cannot be read: " + ec.message());
+    if (size > kLargestPlugin) throw Error("not a plugin: larger than 2 GiB");
     std::ifstream in(file, std::ios::binary);
     if (!in) throw Error("cannot be opened for reading");
     std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto read = [&bytes](std::size_t offset, std::size_t size, void* out) {
-        if (offset > bytes.size() || size > bytes.size() - offset) throw Error("not a plugin: truncated ELF file");
-        std::memcpy(out, bytes.data() + offset, size);
+    const auto fits = [&bytes](std::uint64_t offset, std::uint64_t length) {
+        return offset <= bytes.size() && length <= bytes.size() - offset;
+    };
+    auto read = [&](std::uint64_t offset, std::uint64_t length, void* out) {
+        if (!fits(offset, length)) throw Error("not a plugin: damaged ELF file (an offset points past its end)");
+        std::memcpy(out, bytes.data() + offset, length);
     };
     if (bytes.size() < EI_NIDENT || std::memcmp(bytes.data(), ELFMAG, SELFMAG) != 0)
         throw Error("not a plugin: not an ELF shared library");
@@ -30,19 +42,26 @@ std::string read_abi_section(const fs::path& file) {
         throw Error("not a plugin: not a 64-bit little-endian ELF library");
     Elf64_Ehdr header;
     read(0, sizeof header, &header);
-    if (header.e_shstrndx == SHN_UNDEF || header.e_shentsize != sizeof(Elf64_Shdr))
+    if (header.e_shstrndx == SHN_UNDEF || header.e_shentsize != sizeof(Elf64_Shdr) ||
+        header.e_shstrndx >= header.e_shnum)
         throw Error("not a plugin: ELF file without section names");
+    if (!fits(header.e_shoff, std::uint64_t{header.e_shnum} * sizeof(Elf64_Shdr)))
+        throw Error("not a plugin: damaged ELF file (its section table lies past its end)");
     auto section = [&](std::size_t i) {
         Elf64_Shdr s;
         read(header.e_shoff + i * sizeof(Elf64_Shdr), sizeof s, &s);
         return s;
     };
     const Elf64_Shdr names = section(header.e_shstrndx);
+    if (!fits(names.sh_offset, names.sh_size))
+        throw Error("not a plugin: damaged ELF file (its section names lie past its end)");
+    const std::string_view name_table(bytes.data() + names.sh_offset, names.sh_size);
     for (std::size_t i = 0; i < header.e_shnum; ++i) {
         const Elf64_Shdr s = section(i);
-        if (s.sh_name >= names.sh_size) continue;
-        const char* name = bytes.data() + names.sh_offset + s.sh_name;
-        if (std::strncmp(name, ".mer_abi", names.sh_size - s.sh_name) != 0) continue;
+        if (s.sh_name >= name_table.size()) continue;
+        const std::string_view rest = name_table.substr(s.sh_name);
+        if (rest.substr(0, rest.find('\0')) != ".mer_abi") continue;
+        if (s.sh_size > 4096) throw Error("not a plugin: its .mer_abi section is too large");
         std::string tag(s.sh_size, '\0');
         read(s.sh_offset, s.sh_size, tag.data());
         return std::string(tag.c_str());  // the section holds one NUL-terminated string
@@ -97,8 +116,22 @@ void PluginRegistry::scan(const std::vector<fs::path>& folders) {
         std::error_code ec;
         if (!fs::is_directory(folder, ec)) continue;
         std::vector<fs::path> files;
-        for (const auto& entry : fs::directory_iterator(folder, ec))
-            if (entry.path().extension() == ".so") files.push_back(fs::weakly_canonical(entry.path()));
+        for (const auto& entry : fs::directory_iterator(folder, ec)) {
+            if (entry.path().extension() != ".so") continue;
+            // Only regular files are opened: a FIFO would block, a folder or
+            // a symlink loop named *.so is refused with its reason.
+            std::error_code status_error;
+            const fs::file_status status = fs::status(entry.path(), status_error);
+            fs::path file = fs::weakly_canonical(entry.path(), status_error);
+            if (status_error)
+                refused_.push_back({entry.path().string(), "cannot be resolved: " + status_error.message()});
+            else if (status.type() != fs::file_type::regular)
+                refused_.push_back({entry.path().string(), status.type() == fs::file_type::directory
+                                                               ? "is a folder, not a plugin library"
+                                                               : "is not a regular file (a pipe or a device?)"});
+            else
+                files.push_back(std::move(file));
+        }
         std::sort(files.begin(), files.end());
         for (const auto& file : files)
             if (seen.insert(file).second) load_file(file);

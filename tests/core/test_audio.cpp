@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <fstream>
+#include <sys/stat.h>
 
 #include "core/audio/audio.hpp"
 #include "core/error.hpp"
@@ -138,10 +139,10 @@ TEST_CASE("every kind of bad audio file gets its own reason", "[audio][errors]")
     CHECK(reason_for(dir / "empty.mp3") == "file is empty (0 bytes)");
 
     write_file(dir / "notes.mp3", "These are my notes about the song, not audio.\n");
-    CHECK_THAT(reason_for(dir / "notes.mp3"), Catch::StartsWith("not a readable audio file"));
+    CHECK_THAT(reason_for(dir / "notes.mp3"), Catch::StartsWith("not an audio file libsndfile can read"));
 
     write_file(dir / "noise.wav", std::string(4096, '\x5a'));
-    CHECK_THAT(reason_for(dir / "noise.wav"), Catch::StartsWith("not a readable audio file"));
+    CHECK_THAT(reason_for(dir / "noise.wav"), Catch::StartsWith("not an audio file libsndfile can read"));
 
     mer::write_audio(dir / "cut.wav", tone(440, 2.0, 22050), 22050);
     const auto size = fs::file_size(dir / "cut.wav");
@@ -158,5 +159,30 @@ TEST_CASE("every kind of bad audio file gets its own reason", "[audio][errors]")
 
     CHECK(mer::audio_problem(dir / "missing.mp3", false) == "audio file missing");
     CHECK(mer::audio_problem(dir / "notes.mp3", false).empty());  // header not opened
-    CHECK_THAT(mer::audio_problem(dir / "notes.mp3", true), Catch::StartsWith("not a readable audio file"));
+    CHECK_THAT(mer::audio_problem(dir / "notes.mp3", true), Catch::StartsWith("not an audio file libsndfile can read"));
+}
+
+TEST_CASE("hostile audio files are refused before they block or exhaust memory", "[audio][errors][hardening]") {
+    TempDir dir;
+    // A FIFO blocked the read forever; a symlink loop is not a file either.
+    REQUIRE(::mkfifo((dir / "pipe.wav").c_str(), 0600) == 0);
+    CHECK_THAT(reason_for(dir / "pipe.wav"), Catch::StartsWith("is not a regular file"));
+    fs::create_symlink(dir / "loop.wav", dir / "loop.wav");
+    CHECK_THAT(reason_for(dir / "loop.wav"), Catch::StartsWith("cannot read: ") && Catch::Contains("symbolic links"));
+
+    // A real WAV whose header claims 1 Hz asked the resampler for gigabytes.
+    mer::write_audio(dir / "slow.wav", tone(440, 1.0, 8000), 8000);
+    {
+        std::fstream f(dir / "slow.wav", std::ios::in | std::ios::out | std::ios::binary);
+        const std::uint32_t rate = 1, bytes_per_second = 2;
+        f.seekp(24);
+        f.write(reinterpret_cast<const char*>(&rate), 4);
+        f.write(reinterpret_cast<const char*>(&bytes_per_second), 4);
+    }
+    CHECK_THAT(reason_for(dir / "slow.wav"),
+               Catch::StartsWith("the header's sample rate, 1 Hz, is outside what mer decodes (1000–768000 Hz)"));
+
+    // Resampling is bounded too: 2^20 samples at 1 kHz would be 805 million at 768 kHz.
+    CHECK_THROWS_WITH(mer::resample(std::vector<float>(1 << 20), 1000, 768000),
+                      Catch::Contains("more than mer's limit of 268 million"));
 }

@@ -1,6 +1,12 @@
 // Plugin discovery against real shared libraries: good ones load, broken ones
 // are refused with the reason and never stop the scan or the host.
+#include <elf.h>
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
+#include <cstddef>
+#include <cstring>
+#include <functional>
 #include <set>
 
 #include "core/plugin/features.hpp"
@@ -9,6 +15,7 @@
 #include "tests/support/test_support.hpp"
 
 using namespace mer::test;
+namespace fs = std::filesystem;
 
 namespace {
 std::string refusal_of(const mer::PluginRegistry& r, const std::string& file_name) {
@@ -151,4 +158,37 @@ TEST_CASE("capabilities are declared in the metadata and asked for by name", "[p
     const auto cnn = r.create<mer::RegressorPlugin>("regressor.cnn", with_defaults("regressor.cnn"));
     CHECK(cnn->query("input_shape")["shape"] == nlohmann::json({1, 128, 128}));
     CHECK(cnn->query("no_such_capability").is_null());
+}
+
+TEST_CASE("crafted ELF files, pipes, folders and symlink loops named *.so are refused, never read out of bounds",
+          "[plugins][hardening]") {
+    TempDir junk;
+    const std::string real = read_file(plugin_dir() / "regressor.mean.so");
+    Elf64_Ehdr header;
+    std::memcpy(&header, real.data(), sizeof header);
+    auto patched = [&](const std::string& name, const std::function<void(std::string&)>& patch) {
+        std::string bytes = real;
+        patch(bytes);
+        write_file(junk / name, bytes);
+    };
+    auto put64 = [](std::string& bytes, std::size_t at, std::uint64_t v) { std::memcpy(&bytes[at], &v, 8); };
+    const std::size_t names_header = header.e_shoff + std::size_t{header.e_shstrndx} * sizeof(Elf64_Shdr);
+    patched("far_sections.so", [&](std::string& b) { put64(b, offsetof(Elf64_Ehdr, e_shoff), 1ull << 62); });
+    patched("far_names.so", [&](std::string& b) { put64(b, names_header + offsetof(Elf64_Shdr, sh_offset), 1ull << 40); });
+    patched("long_names.so", [&](std::string& b) { put64(b, names_header + offsetof(Elf64_Shdr, sh_size), ~0ull); });
+    patched("cut.so", [&](std::string& b) { b.resize(header.e_shoff + 100); });
+    REQUIRE(::mkfifo((junk / "pipe.so").c_str(), 0600) == 0);
+    fs::create_directory(junk / "folder.so");
+    fs::create_symlink(junk / "loop.so", junk / "loop.so");
+
+    mer::PluginRegistry r;
+    r.scan({junk.path(), plugin_dir()});
+    CHECK_THAT(refusal_of(r, "far_sections.so"), Catch::Contains("damaged ELF file"));
+    CHECK_THAT(refusal_of(r, "far_names.so"), Catch::Contains("damaged ELF file"));
+    CHECK_THAT(refusal_of(r, "long_names.so"), Catch::Contains("damaged ELF file"));
+    CHECK_THAT(refusal_of(r, "cut.so"), Catch::Contains("damaged ELF file"));
+    CHECK_THAT(refusal_of(r, "pipe.so"), Catch::Contains("is not a regular file"));
+    CHECK_THAT(refusal_of(r, "folder.so"), Catch::Contains("is a folder"));
+    CHECK_THAT(refusal_of(r, "loop.so"), Catch::Contains("cannot be resolved"));
+    CHECK(r.find("regressor.mean") != nullptr);  // the real plugins still load
 }

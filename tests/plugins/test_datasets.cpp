@@ -112,7 +112,7 @@ TEST_CASE("dataset.deam reads a miniature DEAM with every quirk", "[dataset.deam
     std::map<std::string, std::string> reasons;
     for (const auto& s : all.skipped) reasons[s.song_id] = s.reason;
     CHECK(reasons["5"] == "audio file missing");
-    CHECK_THAT(reasons["7"], Catch::StartsWith("not a readable audio file"));
+    CHECK_THAT(reasons["7"], Catch::StartsWith("not an audio file libsndfile can read"));
 
     // Dynamic labels: 2 Hz from 15 s, empty cells NaN, short rows shorter.
     REQUIRE(all.table.dynamic.size() == 4);

@@ -140,7 +140,7 @@ TEST_CASE("unreadable or too short songs are skipped with their reason", "[featu
     CHECK(run.table.song_ids == std::vector<std::string>{"good"});
     REQUIRE(run.skipped.size() == 2);
     CHECK_THAT(run.skipped[0].reason, Catch::StartsWith("too short: 0.20 s"));
-    CHECK_THAT(run.skipped[1].reason, Catch::StartsWith("not a readable audio file"));
+    CHECK_THAT(run.skipped[1].reason, Catch::StartsWith("not an audio file libsndfile can read"));
 }
 
 TEST_CASE("optional statistics and groups shape the columns", "[features.handcrafted]") {
