@@ -115,13 +115,16 @@ CsvTable read_csv(const std::filesystem::path& path) {
     return table;
 }
 
-double parse_csv_number(const std::string& text, const Location& where) {
+double parse_csv_number(const std::string& text, const Location& where, const std::string& column) {
     if (text.empty() || text == "NA" || text == "nan" || text == "NaN") return std::numeric_limits<double>::quiet_NaN();
     errno = 0;
     char* end = nullptr;
     const double value = std::strtod(text.c_str(), &end);
-    if (end == text.c_str() || *end != '\0' || errno == ERANGE) throw Error("'" + text + "' is not a number", where);
-    return value;
+    if (end == text.c_str() || *end != '\0')
+        throw Error("column '" + column + "': '" + text + "' is not a number", where);
+    if (errno == ERANGE && std::fabs(value) > 1)
+        throw Error("column '" + column + "': '" + text + "' is beyond the range of a number", where);
+    return value;  // an underflow (1e-400) reads as 0 or a denormal
 }
 
 }  // namespace mer

@@ -27,7 +27,8 @@ struct CsvTable {
 
 CsvTable read_csv(const std::filesystem::path& path);
 
-// "" → NaN; anything else must be a whole number, throws with the location.
-double parse_csv_number(const std::string& text, const Location& where);
+// "" (or NA, nan) → NaN; anything else must be a number within double's
+// range, else throws naming the column and the location (file, line, song).
+double parse_csv_number(const std::string& text, const Location& where, const std::string& column);
 
 }  // namespace mer

@@ -138,31 +138,42 @@ fs::path NodeCache::path_of(const std::string& key) const {
     return dir_ / key.substr(0, 2) / (key + ".table");
 }
 
-std::optional<CachedNode> NodeCache::load(const std::string& key) const {
+std::optional<CachedNode> NodeCache::load(const std::string& key, std::string& damage) const {
+    damage.clear();
     const fs::path path = path_of(key);
     const fs::path sidecar = fs::path(path).replace_extension(".json");
     std::error_code ec;
-    if (!fs::exists(path, ec) || !fs::exists(sidecar, ec)) return std::nullopt;
+    if (!fs::is_regular_file(path, ec) || !fs::is_regular_file(sidecar, ec)) return std::nullopt;
     try {
+        const nlohmann::json about = read_json_file(sidecar);
+        const std::string bytes = read_text_file(path);
+        if (!about.contains("sha256") || about.at("sha256").get<std::string>() != sha256_hex(bytes))
+            throw Error("its content does not match the checksum stored beside it");
         CachedNode node;
-        node.table = deserialize_song_table(read_text_file(path));
-        for (const auto& s : nlohmann::json::parse(read_text_file(sidecar)).at("skipped"))
+        node.table = deserialize_song_table(bytes);
+        for (const auto& s : about.at("skipped"))
             node.skipped.push_back(
                 {s.at(0).get<std::string>(), s.at(1).get<std::string>(), s.at(2).get<std::string>()});
         return node;
-    } catch (const std::exception&) {
-        return std::nullopt;  // a damaged entry is recomputed and overwritten
+    } catch (const std::exception& e) {
+        damage = path.string() + ": " + as_error(e).message();  // recomputed and overwritten
+        return std::nullopt;
     }
 }
 
 void NodeCache::store(const std::string& key, const CachedNode& node, const nlohmann::json& description) const {
     const fs::path path = path_of(key);
-    fs::create_directories(path.parent_path());
+    std::error_code ec;
+    fs::create_directories(path.parent_path(), ec);
+    if (ec) throw environment_error("cannot create the cache folder " + path.parent_path().string() + ": " + ec.message());
+    const std::string bytes = serialize_song_table(node.table);
     nlohmann::json sidecar = description;
+    sidecar["sha256"] = sha256_hex(bytes);
     sidecar["skipped"] = nlohmann::json::array();
     for (const auto& s : node.skipped) sidecar["skipped"].push_back({s.song_id, s.path, s.reason});
-    write_file_atomic(path, serialize_song_table(node.table));
-    // The sidecar goes last: an entry counts only when both files exist.
+    write_file_atomic(path, bytes);
+    // The sidecar goes last: an entry counts only when both files exist and
+    // the table's bytes match the checksum the sidecar holds.
     write_file_atomic(fs::path(path).replace_extension(".json"), sidecar.dump(2) + "\n");
 }
 

@@ -1,6 +1,7 @@
 // The node cache: the SongTable a dataset or features node produced, stored
 // under a key made of the plugin name and version, the resolved parameters,
-// the data's fingerprint and the inputs' keys, with the songs it skipped. An unchanged node is loaded
+// the data's fingerprint and the inputs' keys, with the songs it skipped and
+// the table's SHA-256. An unchanged node is loaded
 // instead of recomputed; anything that changes makes a new key.
 #pragma once
 
@@ -24,7 +25,10 @@ public:
 
     static std::string key(const nlohmann::json& description);  // SHA-256 of the canonical JSON
 
-    std::optional<CachedNode> load(const std::string& key) const;  // nullopt when absent or unreadable
+    // nullopt when absent, or damaged: then `damage` says which file and how
+    // (unreadable, its checksum does not match, malformed), and the caller
+    // recomputes the node and says so.
+    std::optional<CachedNode> load(const std::string& key, std::string& damage) const;
     void store(const std::string& key, const CachedNode& node, const nlohmann::json& description) const;
 
     std::filesystem::path path_of(const std::string& key) const;

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "core/run/files.hpp"  // format_number
 
 namespace mer {
 
@@ -29,11 +30,23 @@ SongTable SongTable::rows(const std::vector<std::size_t>& rows) const {
     return out;
 }
 
+std::string SongTable::feature_problem(std::size_t r) const {
+    const auto row = features.row(static_cast<Eigen::Index>(r));
+    for (Eigen::Index c = 0; c < row.size(); ++c)
+        if (!(std::fabs(row(c)) <= kLargestValue))
+            return "feature '" + feature_names[static_cast<std::size_t>(c)] + "' is " + format_number(row(c)) +
+                   " (NaN, infinite or beyond ±1e15; is the audio far louder than full scale?)";
+    return "";
+}
+
 SongTable SongTable::feature_columns(const std::vector<Eigen::Index>& columns) const {
     SongTable out = *this;
     out.feature_names.clear();
     out.features.resize(features.rows(), static_cast<Eigen::Index>(columns.size()));
     for (std::size_t j = 0; j < columns.size(); ++j) {
+        if (columns[j] < 0 || columns[j] >= features.cols())
+            throw Error("feature column " + std::to_string(columns[j]) + " asked for; the input has " +
+                        std::to_string(features.cols()) + " (a model bundle from other features?)");
         out.feature_names.push_back(feature_names.at(static_cast<std::size_t>(columns[j])));
         out.features.col(static_cast<Eigen::Index>(j)) = features.col(columns[j]);
     }

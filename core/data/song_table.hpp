@@ -72,7 +72,16 @@ struct SongTable {
 
     // Throws mer::Error when the columns and rows disagree in size.
     void check_shapes(const std::string& who) const;
+
+    // Why song r's features are no input for a model — the first feature
+    // that is NaN, infinite or beyond ±kLargestValue, named — or "".
+    std::string feature_problem(std::size_t r) const;
 };
+
+// Larger magnitudes are no rating and no feature of real music: audio with
+// samples far beyond full scale makes them, and they overflow the squares
+// every metric and scaler computes.
+constexpr double kLargestValue = 1e15;
 
 // Per-song rows of values (as datasets collect them) as a songs × columns matrix.
 Eigen::MatrixXd rows_to_matrix(const std::vector<std::vector<double>>& rows, std::size_t columns);

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -25,15 +26,41 @@ const char* MetricsLog::csv_header() {
     return header.c_str();
 }
 
-MetricsLog::MetricsLog(const std::filesystem::path& folder, bool append)
-    : folder_(folder),
-      csv_(folder / "metrics.csv", append ? std::ios::app : std::ios::trunc),
-      jsonl_(folder / "metrics.jsonl", append ? std::ios::app : std::ios::trunc) {
-    if (!csv_ || !jsonl_) throw Error("cannot write metrics files in " + folder.string());
+// A row cut short by a full disk or a killed run is dropped before rows are
+// appended after it.
+static void drop_partial_last_line(const std::filesystem::path& path) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return;
+    const std::string text = read_text_file(path);
+    if (text.empty() || text.back() == '\n') return;
+    const std::size_t end = text.rfind('\n');
+    write_file_atomic(path, end == std::string::npos ? std::string() : text.substr(0, end + 1));
+}
+
+MetricsLog::MetricsLog(const std::filesystem::path& folder, bool append) : folder_(folder) {
+    if (append) {
+        drop_partial_last_line(folder / "metrics.csv");
+        drop_partial_last_line(folder / "metrics.jsonl");
+    }
+    errno = 0;
+    csv_.open(folder / "metrics.csv", append ? std::ios::app : std::ios::trunc);
+    jsonl_.open(folder / "metrics.jsonl", append ? std::ios::app : std::ios::trunc);
+    if (!csv_ || !jsonl_)
+        throw environment_error("cannot write the metrics files in " + folder.string() + ": " + std::strerror(errno));
     if (!append) {
         csv_ << csv_header() << "\n";
         csv_.flush();
+        check_written();
     }
+}
+
+// A row that did not reach the disk stops the run: the epochs logged so far
+// stay, and --resume repeats the rest once there is space again.
+void MetricsLog::check_written() {
+    if (csv_ && jsonl_) return;
+    const int error = errno;
+    throw environment_error("cannot write " + (folder_ / (csv_ ? "metrics.jsonl" : "metrics.csv")).string() + ": " +
+                            (error ? std::strerror(error) : "the write failed (disk full?)"));
 }
 
 void MetricsLog::drop_rows(const std::function<bool(const std::string&, int, int)>& drop) {
@@ -56,8 +83,13 @@ void MetricsLog::drop_rows(const std::function<bool(const std::string&, int, int
     }
     {
         std::istringstream lines(read_text_file(folder_ / "metrics.jsonl"));
+        int line_number = 1;
         for (std::string line; std::getline(lines, line);) {
-            const auto row = nlohmann::json::parse(line);
+            const auto row = nlohmann::json::parse(line, nullptr, false);
+            if (row.is_discarded() || !row.is_object())
+                throw Error("not a JSON object (edited by hand?); delete that line and resume again",
+                            Location((folder_ / "metrics.jsonl").string(), line_number));
+            ++line_number;
             if (drop(row.at("node").get<std::string>(), row.at("fold").get<int>(), row.at("epoch").get<int>()))
                 continue;
             jsonl += line + "\n";
@@ -67,6 +99,7 @@ void MetricsLog::drop_rows(const std::function<bool(const std::string&, int, int
     write_file_atomic(folder_ / "metrics.jsonl", jsonl);
     csv_.open(folder_ / "metrics.csv", std::ios::app);
     jsonl_.open(folder_ / "metrics.jsonl", std::ios::app);
+    check_written();
 }
 
 void MetricsLog::append(const MetricsRow& row) {
@@ -84,10 +117,12 @@ void MetricsLog::append(const MetricsRow& row) {
         j[name] = std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
     }
     std::lock_guard<std::mutex> lock(mutex_);
+    errno = 0;
     csv_ << line << "\n";
     csv_.flush();
     jsonl_ << j.dump() << "\n";
     jsonl_.flush();
+    check_written();
 }
 
 }  // namespace mer

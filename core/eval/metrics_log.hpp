@@ -38,6 +38,7 @@ public:
     static const std::vector<std::string>& columns();  // csv_header's, in order
 
 private:
+    void check_written();  // throws an environment error naming the file when a write failed
     std::filesystem::path folder_;
     std::ofstream csv_, jsonl_;
     std::mutex mutex_;

@@ -7,7 +7,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -54,6 +56,7 @@ public:
                         "one row per epoch (boosting round, fold) per model node, split and target"});
         writer_.record({"metrics.jsonl", "metrics", "", MetricsLog::columns(), "metrics.csv as JSON lines"});
         writer_.record({"log.txt", "log", "", {}, "the run's log, as printed"});
+        writer_.record({".lock", "lock", "", {}, "locked while a mer-run writes this folder; says which process"});
         if (resuming_) restore_finished();
         write_skipped();
     }
@@ -84,8 +87,17 @@ public:
                                     node.uses));
         } else {
             if (resuming_) forget_unfinished(node);
-            run_regressor_node(node);
-            write_results();
+            // A node that fails, or whose results cannot be written, leaves
+            // the results files as they were before it: --resume redoes it
+            // from its finished folds without writing any row twice.
+            const RunResults before = results_;
+            try {
+                run_regressor_node(node);
+                write_results();
+            } catch (...) {
+                results_ = before;
+                throw;
+            }
         }
     }
 
@@ -171,15 +183,18 @@ private:
         const std::string key = NodeCache::key(description);
         keys_[node.id] = key;
         CachedNode result;
-        std::string how = "cached";
-        if (auto cached = cache_.load(key)) {
+        std::string how = "cached", damage;
+        if (auto cached = cache_.load(key, damage)) {
             result = std::move(*cached);
         } else {
             how = "computed";
+            if (!damage.empty())
+                folder_.log(fmt::format("node '{}': the cache entry is damaged and is recomputed: {}", node.id, damage));
             result.table = dataset ? dataset->load(context(node.id, "load", &result.skipped))
                                    : features->extract(outputs_.at(node.inputs.at(0)),
                                                        context(node.id, "extract", &result.skipped));
             result.table.check_shapes("node '" + node.id + "' (" + node.uses + ")");
+            check_values(node, result);
         }
         record_skipped(node, result);
         if (how == "computed") cache_.store(key, result, description);
@@ -188,6 +203,31 @@ private:
         folder_.log(fmt::format("node '{}' ({}): {} — {} songs, {} features, {} targets ({:.2f} s)", node.id, node.uses,
                                 how, t.size(), t.feature_names.size(), t.target_names.size(), seconds_since(start)));
         if (node.kind == "features") write_feature_tables(node.id, t);
+    }
+
+    // Values no model can learn from, caught where a node makes them: a song
+    // with a NaN, infinite or astronomically large feature is skipped with
+    // the feature named; such a label fails the node. (A NaN label is a
+    // missing one: labelled_data() leaves the song out of that target.)
+    void check_values(const NodeSpec& node, CachedNode& result) const {
+        SongTable& t = result.table;
+        for (Eigen::Index c = 0; c < t.targets.cols(); ++c)
+            for (Eigen::Index r = 0; r < t.targets.rows(); ++r) {
+                const double v = t.targets(r, c);
+                if (!std::isnan(v) && !(std::fabs(v) <= kLargestValue))
+                    throw Error(fmt::format("label '{}' is {}, beyond ±{:g}: not a rating a model can learn",
+                                            t.target_names[static_cast<std::size_t>(c)], format_number(v),
+                                            kLargestValue),
+                                Location({}, 0, 0, node.id, t.song_ids[static_cast<std::size_t>(r)]));
+            }
+        std::vector<std::size_t> kept;
+        for (std::size_t r = 0; r < t.size(); ++r) {
+            if (const std::string problem = t.feature_problem(r); !problem.empty())
+                result.skipped.push_back({t.song_ids[r], t.audio_paths.empty() ? "" : t.audio_paths[r], problem});
+            else
+                kept.push_back(r);
+        }
+        if (kept.size() < t.size()) t = t.rows(kept);
     }
 
     void write_feature_tables(const std::string& id, const SongTable& t) {
@@ -323,20 +363,42 @@ private:
         }
     }
 
+    // Every results file, each on its own: a file that cannot be written (a
+    // full disk) does not keep the others from being written (summary.json's
+    // status above all); the first error is raised after the rest.
     void write_results() {
-        writer_.write({"predictions.csv", "predictions", "", prediction_columns(),
-                       "every validation song's prediction per regressor node, fold and target"},
-                      results_.predictions);
-        writer_.write({"results.csv", "results", "", results_columns(),
-                       "validation scores per regressor node and target, mean and std over folds (Table 2's shape)"},
-                      results_.results);
+        std::optional<Error> first_error;
+        auto attempt = [&first_error](const std::function<void()>& write) {
+            try {
+                write();
+            } catch (const Error& e) {
+                if (!first_error) first_error = e;
+            }
+        };
+        attempt([&] {
+            writer_.write({"predictions.csv", "predictions", "", prediction_columns(),
+                           "every validation song's prediction per regressor node, fold and target"},
+                          results_.predictions);
+        });
+        attempt([&] {
+            writer_.write(
+                {"results.csv", "results", "", results_columns(),
+                 "validation scores per regressor node and target, mean and std over folds (Table 2's shape)"},
+                results_.results);
+        });
         if (results_.grid != grid_csv_header())
-            writer_.write({"grid.csv", "grid", "", grid_columns(),
-                           "every grid-search candidate's inner cross-validation scores; selected marks the winner"},
-                          results_.grid);
-        writer_.write(
-            {"summary.json", "summary", "", {}, "status, and per regressor node its validation metrics over folds"},
-            results_.summary.dump(2) + "\n");
+            attempt([&] {
+                writer_.write({"grid.csv", "grid", "", grid_columns(),
+                               "every grid-search candidate's inner cross-validation scores; selected marks the "
+                               "winner"},
+                              results_.grid);
+            });
+        attempt([&] {
+            writer_.write({"summary.json", "summary", "", {},
+                           "status, and per regressor node its validation metrics over folds"},
+                          results_.summary.dump(2) + "\n");
+        });
+        if (first_error) throw *first_error;
     }
 
     const Experiment& exp_;

@@ -143,6 +143,7 @@ private:
 
     // Scores, predictions.csv rows and the fold's done marker.
     std::string score_fold(int fold, const SongTable& validation, const Eigen::MatrixXd& predicted) {
+        check_finite(fold, validation, predicted);
         std::string line, fold_predictions;
         json fold_scores = json::array();
         for (std::size_t t = 0; t < data_.target_names.size(); ++t) {
@@ -170,6 +171,21 @@ private:
                                   .dump() +
                               "\n");
         return line;
+    }
+
+    // NaN or infinite predictions make every score NaN: the node fails
+    // instead of reporting them as a finished result.
+    void check_finite(int fold, const SongTable& validation, const Eigen::MatrixXd& predicted) const {
+        std::size_t bad = 0;
+        std::string first;
+        for (Eigen::Index r = 0; r < predicted.rows(); ++r)
+            if (!predicted.row(r).allFinite() && bad++ == 0)
+                first = validation.song_ids[static_cast<std::size_t>(r)];
+        if (bad > 0)
+            throw Error(fmt::format("fold {}: the model predicted NaN or infinity for {} of {} validation songs "
+                                    "(first: '{}'); a deep model that diverged needs a lower lr",
+                                    fold, bad, predicted.rows(), first),
+                        Location::of_node(node_.id));
     }
 
     void log_epoch_rows(int fold, int epoch, const std::string& split, const std::optional<double>& loss,

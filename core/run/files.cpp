@@ -22,13 +22,13 @@ void write_file_atomic(const fs::path& path, const std::string& content) {
     std::random_device entropy;
     const fs::path temporary = path.string() + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(entropy());
     {
+        errno = 0;
         std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-        if (!out) throw environment_error("cannot write " + temporary.string() + ": " + std::strerror(errno));
+        if (!out) throw environment_error("cannot write " + path.string() + ": " + std::strerror(errno));
         out.write(content.data(), static_cast<std::streamsize>(content.size()));
-        out.flush();
-        if (!out) {
+        out.close();  // flushes: a full disk shows here
+        if (out.fail()) {
             const int error = errno;
-            out.close();
             std::error_code ignored;
             fs::remove(temporary, ignored);
             throw environment_error("cannot write " + path.string() + ": " +
@@ -38,8 +38,10 @@ void write_file_atomic(const fs::path& path, const std::string& content) {
     std::error_code ec;
     fs::rename(temporary, path, ec);
     if (ec) {
-        fs::remove(temporary, ec);
-        throw environment_error("cannot move " + temporary.string() + " to " + path.string() + ": " + ec.message());
+        const std::string reason = ec.message();  // before remove() reuses ec
+        std::error_code ignored;
+        fs::remove(temporary, ignored);
+        throw environment_error("cannot move " + temporary.string() + " to " + path.string() + ": " + reason);
     }
 }
 

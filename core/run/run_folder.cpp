@@ -1,7 +1,10 @@
 // Run folder creation and the run log.
 #include "core/run/run_folder.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <ctime>
@@ -52,12 +55,52 @@ RunFolder RunFolder::open(const fs::path& folder) {
     return RunFolder(folder);
 }
 
-RunFolder::RunFolder(fs::path path) : path_(std::move(path)), log_(path_ / "log.txt", std::ios::app) {
-    if (!log_) throw environment_error("cannot write " + (path_ / "log.txt").string() + ": " + std::strerror(errno));
+// One mer-run writes a run folder at a time: it holds an flock on .lock
+// (released by the kernel when the process ends, however it ends), and the
+// file says who holds it for the one that is turned away.
+static int lock_run_folder(const fs::path& folder) {
+    const fs::path file = folder / ".lock";
+    const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) throw environment_error("cannot open " + file.string() + ": " + std::strerror(errno));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        const int error = errno;
+        std::string holder;
+        try {
+            holder = read_text_file(file);
+        } catch (const Error&) {
+        }
+        ::close(fd);
+        if (error != EWOULDBLOCK) throw environment_error("cannot lock " + file.string() + ": " + std::strerror(error));
+        while (!holder.empty() && holder.back() == '\n') holder.pop_back();
+        throw environment_error("another mer-run is writing this run folder (" + (holder.empty() ? "unknown process" : holder) +
+                        "); wait for it to finish or stop it, then try again",
+                    Location(folder.string()));
+    }
+    char host[256] = {0};
+    ::gethostname(host, sizeof host - 1);
+    const std::string holder = fmt::format("pid {} on {} since {}\n", ::getpid(), host, utc_timestamp_iso());
+    // Who holds the lock is a courtesy to the next one; the lock is held either way.
+    if (::ftruncate(fd, 0) == 0) (void)!::pwrite(fd, holder.data(), holder.size(), 0);
+    return fd;
+}
+
+RunFolder::RunFolder(fs::path path) : path_(std::move(path)), lock_fd_(lock_run_folder(path_)) {
+    log_.open(path_ / "log.txt", std::ios::app);
+    if (!log_) {
+        const int error = errno;
+        ::close(lock_fd_);
+        throw environment_error("cannot write " + (path_ / "log.txt").string() + ": " + std::strerror(error));
+    }
 }
 
 RunFolder::RunFolder(RunFolder&& other) noexcept
-    : path_(std::move(other.path_)), log_(std::move(other.log_)), quiet_(other.quiet_) {}
+    : path_(std::move(other.path_)), lock_fd_(other.lock_fd_), log_(std::move(other.log_)), quiet_(other.quiet_) {
+    other.lock_fd_ = -1;
+}
+
+RunFolder::~RunFolder() {
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+}
 
 void RunFolder::log(const std::string& line) {
     log_file_only(line);

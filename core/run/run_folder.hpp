@@ -1,7 +1,8 @@
 // A run folder, runs/<experiment>/<UTC timestamp>-<id>/: created atomically
 // (mkdir fails rather than share a folder with a run started in the same
 // second), written file by file with atomic renames, with log.txt mirrored
-// to stderr as the run goes.
+// to stderr as the run goes, and locked (.lock) so that two runs never write
+// one folder at once.
 #pragma once
 
 #include <filesystem>
@@ -18,6 +19,7 @@ public:
     static RunFolder open(const std::filesystem::path& folder);
 
     RunFolder(RunFolder&& other) noexcept;
+    ~RunFolder();
     const std::filesystem::path& path() const { return path_; }
 
     // "[HH:MM:SS] line" to log.txt, and the line to stderr unless quiet.
@@ -33,6 +35,7 @@ public:
 private:
     explicit RunFolder(std::filesystem::path path);
     std::filesystem::path path_;
+    int lock_fd_ = -1;  // flock on .lock while this process writes the folder
     std::ofstream log_;
     std::mutex mutex_;
     bool quiet_ = false;

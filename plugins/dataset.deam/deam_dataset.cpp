@@ -49,7 +49,7 @@ fs::path find_file(const fs::path& dir, const std::string& name, const std::stri
 
 std::string song_id_text(const std::string& cell, const Location& where) {
     // Ids are integers; some exports write them as 2.0.
-    const double v = parse_csv_number(cell, where);
+    const double v = parse_csv_number(cell, where, "song_id");
     if (!std::isfinite(v) || v < 0 || v != std::floor(v))
         throw Error("song id '" + cell + "' is not a whole number", where);
     return std::to_string(static_cast<long long>(v));
@@ -116,7 +116,10 @@ public:
                 const std::string song = song_id_text(csv.rows[r][id], csv.at(r));
                 if (!seen.insert(song).second) continue;  // song 2000 is in both files
                 std::vector<double> values;
-                for (int c : columns) values.push_back(scale_static(parse_csv_number(csv.rows[r][c], csv.at(r))));
+                Location where = csv.at(r);
+                where.song = song;
+                for (int c : columns)
+                    values.push_back(scale_static(parse_csv_number(csv.rows[r][c], where, csv.header[c])));
                 const fs::path path = audio / (song + ".mp3");
                 if (const std::string why = audio_problem(path, check_audio_); !why.empty()) {
                     ctx.skip_song(song, path.string(), why);
@@ -198,7 +201,8 @@ private:
                     d.values = grown;
                 }
                 for (std::size_t k = 0; k < times.size(); ++k) {
-                    const double v = parse_csv_number(csv.rows[r][times[k].first], csv.at(r));
+                    const double v =
+                        parse_csv_number(csv.rows[r][times[k].first], csv.at(r), csv.header[times[k].first]);
                     d.values(static_cast<Eigen::Index>(k), static_cast<Eigen::Index>(t)) =
                         std::isfinite(v) ? scale_dynamic(v) : v;
                 }

@@ -75,7 +75,7 @@ public:
             for (int c : target_columns) {
                 Location where = csv.at(r);
                 where.song = song;
-                values.push_back(parse_csv_number(row[c], where));
+                values.push_back(parse_csv_number(row[c], where, csv.header[c]));
             }
             if (const std::string why = audio_problem(audio, check_audio_); !why.empty()) {
                 ctx.skip_song(song, audio.string(), why);

@@ -70,13 +70,16 @@ public:
                 const std::string& cell = row[feature_columns[j]];
                 Location where = csv.at(r);
                 where.song = song;
-                const double v = parse_csv_number(cell, where);
+                const double v = parse_csv_number(cell, where, csv.header[feature_columns[j]]);
                 if (!std::isfinite(v))
                     throw Error("feature '" + csv.header[feature_columns[j]] + "' is empty or not finite", where);
                 table.features(ri, static_cast<Eigen::Index>(j)) = v;
             }
+            Location where = csv.at(r);
+            where.song = song;
             for (std::size_t j = 0; j < target_columns.size(); ++j)
-                table.targets(ri, static_cast<Eigen::Index>(j)) = parse_csv_number(row[target_columns[j]], csv.at(r));
+                table.targets(ri, static_cast<Eigen::Index>(j)) =
+                    parse_csv_number(row[target_columns[j]], where, csv.header[target_columns[j]]);
         }
         ctx.info(fmt::format("read {} songs × {} features from {}", table.size(), table.feature_names.size(), path_));
         return table;

@@ -54,7 +54,7 @@ public:
         std::atomic<std::size_t> cached{0};
         const std::vector<std::size_t> kept = for_each_song(songs, ctx, [&](std::size_t i) {
             bool hit = false;
-            paths[i] = song_tensor(songs.audio_paths[i], ctx.cache_dir, hit);
+            paths[i] = song_tensor(songs.audio_paths[i], ctx, hit);
             if (hit) ++cached;
         });
         SongTable out = songs.rows(kept);
@@ -80,39 +80,67 @@ private:
                 static_cast<double>(hop_) / sr_};
     }
 
-    std::string song_tensor(const std::string& path, const std::string& cache_dir, bool& hit) const {
+    // The song's tensor file, computed unless the cache holds it intact: the
+    // sidecar JSON written after the tensor keeps its SHA-256 and shape, and
+    // a tensor that does not match them (cut short, bytes flipped, values
+    // altered) is recomputed, with a note in the log.
+    std::string song_tensor(const std::string& path, const PluginContext& ctx, bool& hit) const {
         const auto f = file_fingerprint(path);
         if (!f) throw Error("audio file missing");
         const std::string key = sha256_hex(fmt::format("{}|{}|{}.{}|{}|{}", kVersion, f->size, f->mtime_seconds,
                                                        f->mtime_nanoseconds, params_.dump(), f->head_sha256));
-        const fs::path file = fs::path(cache_dir) / key.substr(0, 2) / (key + ".npy");
+        const fs::path file = fs::path(ctx.cache_dir) / key.substr(0, 2) / (key + ".npy");
+        const fs::path sidecar = fs::path(file).replace_extension(".json");
         std::error_code ec;
-        if (fs::exists(file, ec)) {
-            hit = true;
-        } else {
-            const DecodedAudio audio = load_audio(path, sr_, static_cast<double>(chunk_samples_) / sr_);
-            const std::vector<float> chunks = chunk_tensor(audio.samples);
-            fs::create_directories(file.parent_path());
-            const std::size_t count = chunks.size() / static_cast<std::size_t>(n_mels_ * frames_);
-            write_npy(file, chunks.data(),
-                      {count, 1, static_cast<std::size_t>(n_mels_), static_cast<std::size_t>(frames_)});
+        if (fs::is_regular_file(sidecar, ec) && fs::is_regular_file(file, ec)) {
+            if (const std::string damage = check_cached(file, sidecar); damage.empty()) {
+                hit = true;
+                return file.string();
+            } else {
+                ctx.info("cached tensor " + file.string() + " is damaged (" + damage + "); recomputing it");
+            }
         }
-        // The time axis beside the tensor, for Python users (mer's own readers
-        // get it as SongTable::chunk_timing): chunk i starts at i ·
-        // chunk_hop_seconds, frame f of a chunk is centred f ·
+        const DecodedAudio audio = load_audio(path, sr_, static_cast<double>(chunk_samples_) / sr_);
+        const std::vector<float> chunks = chunk_tensor(audio.samples);
+        fs::create_directories(file.parent_path(), ec);
+        if (ec)
+            throw environment_error("cannot create the cache folder " + file.parent_path().string() + ": " +
+                                    ec.message());
+        const std::size_t count = chunks.size() / static_cast<std::size_t>(n_mels_ * frames_);
+        const std::vector<std::size_t> shape{count, 1, static_cast<std::size_t>(n_mels_),
+                                             static_cast<std::size_t>(frames_)};
+        write_npy(file, chunks.data(), shape);
+        // Beside the tensor, its checksum and time axis (for Python users;
+        // mer's own readers get it as SongTable::chunk_timing): chunk i
+        // starts at i · chunk_hop_seconds, frame f of a chunk is centred f ·
         // frame_hop_seconds after its start.
-        const fs::path timing_file = fs::path(file).replace_extension(".json");
-        if (!fs::exists(timing_file, ec)) {
-            const ChunkTiming t = timing();
-            write_file_atomic(timing_file, nlohmann::json{{"audio", path},
-                                                          {"sample_rate_hz", sr_},
-                                                          {"chunk_seconds", t.chunk_seconds},
-                                                          {"chunk_hop_seconds", t.chunk_hop_seconds},
-                                                          {"frame_hop_seconds", t.frame_hop_seconds}}
-                                                   .dump(2) +
-                                               "\n");
-        }
+        const ChunkTiming t = timing();
+        write_file_atomic(sidecar, nlohmann::json{{"audio", path},
+                                                  {"sha256", sha256_file(file)},
+                                                  {"shape", shape},
+                                                  {"sample_rate_hz", sr_},
+                                                  {"chunk_seconds", t.chunk_seconds},
+                                                  {"chunk_hop_seconds", t.chunk_hop_seconds},
+                                                  {"frame_hop_seconds", t.frame_hop_seconds}}
+                                           .dump(2) +
+                                       "\n");
         return file.string();
+    }
+
+    // Why a cached tensor cannot be used, or "".
+    std::string check_cached(const fs::path& file, const fs::path& sidecar) const {
+        try {
+            const nlohmann::json about = read_json_file(sidecar);
+            if (!about.contains("sha256")) return "no checksum beside it";
+            if (sha256_file(file) != about.at("sha256").get<std::string>()) return "its checksum does not match";
+            const auto shape = about.at("shape").get<std::vector<std::size_t>>();
+            if (shape.size() != 4 || shape[2] != static_cast<std::size_t>(n_mels_) ||
+                shape[3] != static_cast<std::size_t>(frames_))
+                return "its recorded shape is not (chunks, 1, n_mels, frames)";
+            return "";
+        } catch (const std::exception& e) {
+            return as_error(e).message();
+        }
     }
 
 public:
@@ -123,6 +151,8 @@ public:
             const auto S = mer::dsp::spectrogram(y.data() + start, chunk_samples_, n_fft_, hop_);
             const Eigen::MatrixXf mel = mel_ * S.power;
             const Eigen::MatrixXf db = mer::dsp::power_to_db(mel, ref_max_ ? static_cast<double>(mel.maxCoeff()) : 1.0);
+            if (!db.allFinite())
+                throw Error("the log-mel values are NaN or infinite (is the audio far louder than full scale?)");
             const float floor = db.minCoeff();
             for (int m = 0; m < n_mels_; ++m)
                 for (int f = 0; f < frames_; ++f) out.push_back(f < db.cols() ? db(m, f) : floor);

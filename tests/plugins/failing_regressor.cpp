@@ -1,6 +1,10 @@
 // regressor.failing — a real plugin used by the tests of failure handling: it
-// reports two epochs (mean predictions), then throws at the third, so a test
-// can check that finished epochs and earlier nodes survive a failed node.
+// reports epochs (mean predictions) and throws at fail_at_epoch, so a test
+// can check that finished epochs and earlier nodes survive a failed node; or
+// with fail_at_epoch 0 finishes after `epochs` and, with predict: nan, rates
+// every song NaN, as a diverged model does.
+#include <limits>
+
 #include "core/data/state.hpp"
 #include "core/error.hpp"
 #include "core/plugin/regressor.hpp"
@@ -9,12 +13,15 @@ namespace mer::testing {
 
 class FailingRegressor : public RegressorPlugin {
 public:
-    explicit FailingRegressor(const nlohmann::json& params) : fail_at_(params.at("fail_at_epoch").get<int>()) {}
+    explicit FailingRegressor(const nlohmann::json& params)
+        : fail_at_(params.at("fail_at_epoch").get<int>()),
+          epochs_(params.at("epochs").get<int>()),
+          nan_(params.at("predict").get<std::string>() == "nan") {}
 
     void fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
              const PluginContext&) override {
         mean_ = train.targets.colwise().mean();
-        for (int epoch = 1;; ++epoch) {
+        for (int epoch = 1; fail_at_ > 0 || epoch <= epochs_; ++epoch) {
             if (epoch == fail_at_) throw Error("deliberate failure at epoch " + std::to_string(epoch));
             EpochReport report;
             report.epoch = epoch;
@@ -26,14 +33,17 @@ public:
     }
 
     Eigen::MatrixXd predict(const SongTable& songs) const override {
-        return mean_.replicate(static_cast<Eigen::Index>(songs.size()), 1);
+        Eigen::MatrixXd out = mean_.replicate(static_cast<Eigen::Index>(songs.size()), 1);
+        if (nan_) out.setConstant(std::numeric_limits<double>::quiet_NaN());
+        return out;
     }
 
     void save(const std::string& dir) const override { save_matrix(dir, "mean", mean_); }
     void load(const std::string& dir) override { mean_ = load_matrix(dir, "mean"); }
 
 private:
-    int fail_at_;
+    int fail_at_, epochs_;
+    bool nan_;
     Eigen::RowVectorXd mean_;
 };
 

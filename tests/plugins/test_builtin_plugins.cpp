@@ -40,7 +40,7 @@ TEST_CASE("dataset.table errors name the file, line and song", "[plugins][datase
     TempDir dir;
     write_file(dir / "t.csv", "song_id,tempo,valence,arousal\n1,120,5,5\n2,fast,5,5\n");
     auto dataset = registry().create<mer::DatasetPlugin>("dataset.table", table_params(dir / "t.csv"));
-    CHECK_THROWS_WITH(dataset->load({}), Catch::Contains("t.csv:3: song '2': 'fast' is not a number"));
+    CHECK_THROWS_WITH(dataset->load({}), Catch::Contains("t.csv:3: song '2': column 'tempo': 'fast' is not a number"));
     write_file(dir / "t.csv", "song_id,tempo,valence\n1,120,5\n");
     CHECK_THROWS_WITH(dataset->load({}), Catch::Contains("no column 'arousal'"));
     auto missing = registry().create<mer::DatasetPlugin>("dataset.table", table_params(dir / "nope.csv"));

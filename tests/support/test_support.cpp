@@ -1,4 +1,5 @@
 // Implementation of the test helpers.
+#include <sndfile.h>
 #include "tests/support/test_support.hpp"
 
 #include "core/graph/schema.hpp"
@@ -86,9 +87,10 @@ static std::string quote(const std::string& s) {
     return out + "'";
 }
 
-CommandResult run_mer(const std::vector<std::string>& args, const fs::path& cwd, const std::string& plugin_path) {
+CommandResult run_mer(const std::vector<std::string>& args, const fs::path& cwd, const std::string& plugin_path,
+                      const std::string& shell) {
     TempDir capture;
-    std::string command = "cd " + quote(cwd.string()) + " && ";
+    std::string command = "cd " + quote(cwd.string()) + " && " + shell + " ";
     command += plugin_path.empty() ? "env -u MER_PLUGIN_PATH " : "env MER_PLUGIN_PATH=" + quote(plugin_path) + " ";
     command += quote(mer_run().string());
     for (const auto& a : args) command += " " + quote(a);
@@ -99,6 +101,18 @@ CommandResult run_mer(const std::vector<std::string>& args, const fs::path& cwd,
     result.out = read_file(capture / "out");
     result.err = read_file(capture / "err");
     return result;
+}
+
+void write_float_wav(const fs::path& path, const std::vector<float>& samples, int rate) {
+    SF_INFO info{};
+    info.samplerate = rate;
+    info.channels = 1;
+    info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+    SNDFILE* f = sf_open(path.c_str(), SFM_WRITE, &info);
+    if (!f) throw std::runtime_error("cannot write " + path.string() + ": " + sf_strerror(nullptr));
+    const sf_count_t written = sf_writef_float(f, samples.data(), static_cast<sf_count_t>(samples.size()));
+    sf_close(f);
+    if (written != static_cast<sf_count_t>(samples.size())) throw std::runtime_error("short write: " + path.string());
 }
 
 void write_synthetic_table(const fs::path& cwd, int songs, int seed) {

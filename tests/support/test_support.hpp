@@ -53,12 +53,16 @@ struct CommandResult {
 };
 
 // Runs mer-run with `args` in `cwd`; MER_PLUGIN_PATH is set to `plugin_path`
-// (empty: unset).
+// (empty: unset). `shell` runs before it in the same shell (e.g. "ulimit -f 64;").
 CommandResult run_mer(const std::vector<std::string>& args, const std::filesystem::path& cwd,
-                      const std::string& plugin_path = "");
+                      const std::string& plugin_path = "", const std::string& shell = "");
 
 // The run folder `mer-run run` printed (relative to its working directory).
 std::filesystem::path run_folder_of(const CommandResult& result);
+
+// A mono 32-bit float WAV holding `samples` exactly (libsndfile's float WAV),
+// e.g. samples far beyond full scale.
+void write_float_wav(const std::filesystem::path& path, const std::vector<float>& samples, int rate);
 
 // The quickstart table (mer-run synth-table) at cwd/songs.csv.
 void write_synthetic_table(const std::filesystem::path& cwd, int songs = 120, int seed = 7);
