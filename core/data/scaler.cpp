@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/data/state.hpp"
+#include "core/error.hpp"
 
 namespace mer {
 
@@ -17,6 +18,9 @@ void FeatureScaler::fit(const Eigen::MatrixXd& x, bool with_std) {
 }
 
 Eigen::MatrixXd FeatureScaler::apply(const Eigen::MatrixXd& x) const {
+    if (x.cols() != mean.cols())
+        throw Error("the model was fitted on " + std::to_string(mean.cols()) + " feature columns, the input has " +
+                    std::to_string(x.cols()));
     return (x.rowwise() - mean).array().rowwise() / scale.array();
 }
 
@@ -26,8 +30,8 @@ void FeatureScaler::save(const std::string& dir) const {
 }
 
 void FeatureScaler::load(const std::string& dir) {
-    mean = load_matrix(dir, "mean");
-    scale = load_matrix(dir, "scale");
+    mean = load_matrix(dir, "mean", 1, kAnySize);
+    scale = load_matrix(dir, "scale", 1, mean.cols());
 }
 
 }  // namespace mer

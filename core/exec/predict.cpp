@@ -109,7 +109,14 @@ SongTable extract_features(const PipelineSpec& spec, const std::vector<std::stri
         ctx.cache_dir = (fs::path(options.cache_dir) / step.uses).string();
         table = registry.create<FeaturesPlugin>(step.uses, step.params)->extract(table, ctx);
     }
-    return table;
+    std::vector<std::size_t> usable;
+    for (std::size_t r = 0; r < table.size(); ++r) {
+        if (const std::string problem = table.feature_problem(r); !problem.empty())
+            failures[table.song_ids[r]] = problem;
+        else
+            usable.push_back(r);
+    }
+    return usable.size() == table.size() ? table : table.rows(usable);
 }
 
 // Each file's row: the fold mean, its chunks, its quadrant, or why it has none.
@@ -124,6 +131,10 @@ void fill_ratings(Ratings& out, const SongTable& table, const Eigen::MatrixXd& m
         auto it = row_of.find(rating.path);
         if (it == row_of.end()) {
             rating.error = failures.count(rating.path) ? failures[rating.path] : "not rated";
+            continue;
+        }
+        if (!mean.row(it->second).allFinite()) {
+            rating.error = "rated NaN or infinity (are its samples far beyond full scale?)";
             continue;
         }
         for (Eigen::Index t = 0; t < mean.cols(); ++t) rating.values.push_back(mean(it->second, t));
@@ -180,6 +191,15 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
 
     // Every fold's fitted pipeline, as training saved it; the ratings are their mean.
     const int folds = manifest.at("folds").get<int>();
+    if (folds < 1 || folds > 1000 || out.targets.empty())
+        throw Error("damaged bundle manifest: folds is " + std::to_string(folds) + " and there are " +
+                        std::to_string(out.targets.size()) + " targets; expected 1–1000 folds and at least 1 target",
+                    Location((bundle / "model.json").string()));
+    for (int fold = 0; fold < folds; ++fold)
+        if (!fs::is_directory(bundle / ("fold" + std::to_string(fold))))
+            throw Error("damaged model bundle: model.json promises " + std::to_string(folds) + " folds, fold" +
+                            std::to_string(fold) + "/ is missing",
+                        Location(bundle.string()));
     Eigen::MatrixXd sum =
         Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(table.size()), static_cast<Eigen::Index>(out.targets.size()));
     std::vector<Eigen::MatrixXd> chunk_sums;
@@ -187,7 +207,13 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
         Pipeline pipeline(spec, registry);
         pipeline.load(bundle / ("fold" + std::to_string(fold)));
         const SongTable input = pipeline.apply_transforms(table);
-        sum += pipeline.predict(input);
+        const Eigen::MatrixXd predicted = pipeline.predict(input);
+        if (predicted.rows() != sum.rows() || predicted.cols() != sum.cols())
+            throw Error(fmt::format("damaged model bundle: fold{} rates {} × {}, model.json promises {} songs × {} "
+                                    "targets",
+                                    fold, predicted.rows(), predicted.cols(), sum.rows(), sum.cols()),
+                        Location(bundle.string()));
+        sum += predicted;
         if (!options.per_chunk) continue;
         const std::vector<Eigen::MatrixXd> chunks = pipeline.predict_chunks(input);
         if (chunk_sums.empty())

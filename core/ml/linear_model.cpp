@@ -13,8 +13,8 @@ void LinearModel::save(const std::string& dir) const {
 
 void LinearModel::load(const std::string& dir) {
     scaler.load(dir);
-    intercept = load_matrix(dir, "intercept");
-    weights = load_matrix(dir, "weights");
+    weights = load_matrix(dir, "weights", scaler.mean.cols(), kAnySize);
+    intercept = load_matrix(dir, "intercept", 1, weights.cols());
 }
 
 }  // namespace mer

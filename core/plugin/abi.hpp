@@ -16,7 +16,7 @@
 #include <boost/version.hpp>
 #include <string>
 
-#define MER_PLUGIN_ABI 11
+#define MER_PLUGIN_ABI 12
 
 #ifndef MER_PLUGIN_TORCH_VERSION
 #define MER_PLUGIN_TORCH_VERSION "none"

@@ -52,8 +52,8 @@ public:
     }
     void load(const std::string& dir) override {
         scaler_.load(dir);
-        points_ = mer::load_matrix(dir, "points");
-        targets_ = mer::load_matrix(dir, "targets");
+        points_ = mer::load_matrix(dir, "points", mer::kAnySize, scaler_.mean.cols());
+        targets_ = mer::load_matrix(dir, "targets", points_.rows(), mer::kAnySize);
     }
 
 private:

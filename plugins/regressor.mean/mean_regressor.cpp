@@ -19,7 +19,7 @@ public:
     }
 
     void save(const std::string& dir) const override { save_matrix(dir, "mean", mean_); }
-    void load(const std::string& dir) override { mean_ = load_matrix(dir, "mean"); }
+    void load(const std::string& dir) override { mean_ = load_matrix(dir, "mean", 1, kAnySize); }
 
 private:
     Eigen::RowVectorXd mean_;

@@ -63,6 +63,9 @@ public:
     }
 
     Eigen::MatrixXd predict(const SongTable& songs) const override {
+        if (songs.features.cols() != features_)
+            throw Error("the model was fitted on " + std::to_string(features_) + " feature columns, the input has " +
+                        std::to_string(songs.features.cols()));
         const std::vector<svm_node> nodes = to_nodes(songs.features);
         const Eigen::Index stride = songs.features.cols() + 1;
         Eigen::MatrixXd out(songs.features.rows(), static_cast<Eigen::Index>(models_.size()));
@@ -94,15 +97,21 @@ public:
     void load(const std::string& dir) override {
         const nlohmann::json meta = load_json(dir, "svr");
         features_ = meta.at("features").get<Eigen::Index>();
+        if (features_ < 1 || meta.at("targets").empty())
+            throw Error("damaged model bundle: no features or no targets", Location(dir + "/svr.json"));
         models_.clear();
         loaded_nodes_.clear();
         for (std::size_t t = 0; t < meta.at("targets").size(); ++t) {
-            const Eigen::MatrixXd sv = load_matrix(dir, "target" + std::to_string(t) + "_support_vectors");
-            const Eigen::MatrixXd coef = load_matrix(dir, "target" + std::to_string(t) + "_coefficients");
+            const Eigen::MatrixXd sv =
+                load_matrix(dir, "target" + std::to_string(t) + "_support_vectors", kAnySize, features_);
+            const Eigen::MatrixXd coef = load_matrix(dir, "target" + std::to_string(t) + "_coefficients", sv.rows(), 1);
+            const int kernel = meta["targets"][t].at("kernel").get<int>();
+            if (kernel != LINEAR && kernel != POLY && kernel != RBF && kernel != SIGMOID)
+                throw Error("damaged model bundle: unknown kernel " + std::to_string(kernel), Location(dir + "/svr.json"));
             loaded_nodes_.push_back(to_nodes(sv));
             auto* m = static_cast<svm_model*>(std::calloc(1, sizeof(svm_model)));
             m->param.svm_type = EPSILON_SVR;
-            m->param.kernel_type = meta["targets"][t].at("kernel").get<int>();
+            m->param.kernel_type = kernel;
             m->param.gamma = meta["targets"][t].at("gamma").get<double>();
             m->nr_class = 2;
             m->l = static_cast<int>(sv.rows());

@@ -23,7 +23,7 @@ public:
     }
     void load(const std::string& dir) override {
         scaler_.load(dir);
-        basis_ = load_matrix(dir, "basis");
+        basis_ = load_matrix(dir, "basis", scaler_.mean.cols(), kAnySize);
     }
 
 protected:

@@ -3,10 +3,12 @@
 // alone after copying, rows with errors for bad files, and refusal of a
 // bundle made with another plugin version.
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/data/npy.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace mer::test;
@@ -89,6 +91,34 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
         }
     }
     CHECK(checked == 3);
+
+    // Audio far beyond full scale gets an error row, never a NaN or 1e29 rating.
+    std::vector<float> loud(4 * 22050);
+    for (std::size_t i = 0; i < loud.size(); ++i) loud[i] = static_cast<float>(1e30 * std::sin(0.05 * i));
+    write_float_wav(dir / "loud.wav", loud, 22050);
+    const auto loud_rated = run_mer({"predict", "--model", "bundle", "loud.wav"}, dir.path());
+    CHECK(loud_rated.exit_code == 1);  // nothing rated
+    CHECK_THAT(loud_rated.out, Catch::Contains("loud.wav,,,,") && Catch::Contains("far louder than full scale"));
+
+    // A damaged bundle is refused naming the file, never read out of bounds.
+    const fs::path regressor = dir / "bundle" / "fold0" / "regressor";
+    const std::string weights = read_file(regressor / "weights.npy");
+    auto refusal = [&] {
+        const auto r = run_mer({"predict", "--model", "bundle", "corpus/MEMD_audio/1.mp3"}, dir.path());
+        CHECK(r.exit_code != 0);
+        return r.err;
+    };
+    mer::write_npy(regressor / "weights.npy", Eigen::MatrixXd(0, 2));
+    CHECK_THAT(refusal(), Catch::Contains("weights.npy: damaged model bundle: shape (0, 2)"));
+    mer::write_npy(regressor / "weights.npy", Eigen::MatrixXd(Eigen::MatrixXd::Ones(5, 2)));
+    CHECK_THAT(refusal(), Catch::Contains("weights.npy: damaged model bundle: shape (5, 2), expected ("));
+    write_file(regressor / "weights.npy", weights);
+    json zero_folds = json::parse(read_file(dir / "bundle" / "model.json"));
+    const json saved = zero_folds;
+    zero_folds["folds"] = 0;
+    write_file(dir / "bundle" / "model.json", zero_folds.dump());
+    CHECK_THAT(refusal(), Catch::Contains("damaged bundle manifest: folds is 0"));
+    write_file(dir / "bundle" / "model.json", saved.dump());
 
     // A folder is searched recursively; JSON output.
     const auto folder =
