@@ -51,20 +51,23 @@ public:
     }
     std::vector<std::string> strings() {
         const std::uint64_t n = u64();
-        need(n * 8);
+        if (n > (bytes_.size() - pos_) / 8) throw Error("corrupt cache file: too many strings");
         std::vector<std::string> v;
         for (std::uint64_t i = 0; i < n; ++i) v.push_back(str());
         return v;
     }
     Eigen::MatrixXd matrix() {
         const std::uint64_t rows = u64(), cols = u64();
-        if (cols != 0 && rows > bytes_.size() / 8 / cols) throw Error("corrupt cache file: matrix too large");
+        const std::uint64_t most = bytes_.size();  // no dimension can exceed the file, even with the other 0
+        if (rows > most || cols > most || (cols != 0 && rows > (bytes_.size() - pos_) / 8 / cols))
+            throw Error("corrupt cache file: matrix too large");
         Eigen::MatrixXd m(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));
         raw(m.data(), sizeof(double) * rows * cols);
         return m;
     }
     void raw(void* p, std::size_t n) {
         need(n);
+        if (n == 0) return;  // an empty matrix has no data pointer
         std::memcpy(p, bytes_.data() + pos_, n);
         pos_ += n;
     }

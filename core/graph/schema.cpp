@@ -112,6 +112,21 @@ namespace {
 constexpr std::size_t kMaxYamlValues = 100000;
 constexpr int kMaxYamlDepth = 64;
 
+// Whether `text` is well-formed UTF-8 (JSON text, and every message quoting
+// a value, must be).
+bool valid_utf8(const std::string& text) {
+    for (std::size_t i = 0; i < text.size();) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        const int extra = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xE ? 2 : (c >> 3) == 0x1E ? 3 : -1;
+        if (extra < 0 || c == 0xC0 || c == 0xC1 || c > 0xF4) return false;
+        if (text.size() - i <= static_cast<std::size_t>(extra)) return false;  // cut short
+        for (int k = 1; k <= extra; ++k)
+            if ((static_cast<unsigned char>(text[i + static_cast<std::size_t>(k)]) & 0xC0) != 0x80) return false;
+        i += static_cast<std::size_t>(extra) + 1;
+    }
+    return true;
+}
+
 class YamlToJson {
 public:
     explicit YamlToJson(SourceMap& map) : map_(map) {}
@@ -132,6 +147,10 @@ public:
             case YAML::NodeType::Null:
                 return nullptr;
             case YAML::NodeType::Scalar: {
+                if (!valid_utf8(node.Scalar()))
+                    throw Error((pointer.empty() ? std::string("the document") : dotted(pointer)) +
+                                    " is not valid UTF-8 text; save the experiment as UTF-8",
+                                at(node.Mark()));
                 if (node.Tag() == "!") return node.Scalar();  // quoted: always text
                 json value = plain_scalar(node.Scalar());
                 const bool spelled_infinite = node.Scalar().find("inf") != std::string::npos ||
@@ -155,6 +174,8 @@ public:
                     const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
                     if (!kv.first.IsScalar())
                         throw Error("a mapping key must be plain text, not a list or a mapping", at(kv.first.Mark()));
+                    if (!valid_utf8(key))
+                        throw Error("a key is not valid UTF-8 text; save the experiment as UTF-8", at(kv.first.Mark()));
                     const std::string child = pointer_child(pointer, key);
                     if (const auto first = seen.find(key); first != seen.end())
                         throw Error(fmt::format("{} appears twice in the same mapping (first at line {}); YAML "

@@ -232,6 +232,11 @@ TEST_CASE("hostile experiment files are refused with a located reason, never han
         CHECK_THAT(errors_of(replace(kValid, "seed: 3", "seed: 99999999999999999999999")),
                    Catch::Contains("exp.yaml:2:7: seed must be an integer, not the number 9.999999999999999e+22"));
     }
+    SECTION("text that is not UTF-8 (found by fuzzing: it escaped as a JSON exception)") {
+        CHECK_THAT(errors_of(replace(kValid, "name: ok", "name: \"ok\xff\"")),
+                   Catch::Contains("exp.yaml:1:7: name is not valid UTF-8 text"));
+        CHECK_THAT(errors_of(kValid + std::string("k\xc3: 1\n")), Catch::Contains("exp.yaml:13:1: a key is not valid UTF-8"));
+    }
     SECTION("a folder given as the experiment") {
         TempDir dir;
         const auto loaded = mer::load_experiment(dir.path().string(), {}, registry());

@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "core/audio/audio.hpp"
+#include "core/data/node_cache.hpp"
 #include "core/error.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
@@ -313,4 +314,29 @@ TEST_CASE("log-mel tensors in the cache are checked; a cache that cannot be writ
         CHECK_THAT(e.message(), Catch::Contains("cannot create the cache folder"));
     }
     CHECK(skipped.empty());
+}
+
+TEST_CASE("node-cache tables round-trip, and damaged ones are refused without reading out of bounds",
+          "[faults][cache]") {
+    mer::SongTable t;
+    t.song_ids = {"a", "b"};
+    t.groups = t.song_ids;
+    t.feature_names = {"x"};
+    t.features = Eigen::MatrixXd::Constant(2, 1, 0.5);
+    t.targets.resize(2, 0);  // no targets: an empty matrix (found by fuzzing: memcpy to its null data)
+    const std::string bytes = mer::serialize_song_table(t);
+    const mer::SongTable back = mer::deserialize_song_table(bytes);
+    CHECK(back.song_ids == t.song_ids);
+    CHECK(back.features == t.features);
+    CHECK(back.targets.rows() == 2);
+    CHECK(back.targets.cols() == 0);
+    // Every cut of the file is refused with mer's error, never a crash.
+    for (std::size_t n = 0; n < bytes.size(); n += 7)
+        CHECK_THROWS_AS(mer::deserialize_song_table(bytes.substr(0, n)), mer::Error);
+    // A count claiming 2^62 entries (2^62 · 8 bytes wraps around to 0).
+    std::string huge = bytes;
+    const std::size_t at = huge.find(std::string("\x01\x00\x00\x00\x00\x00\x00\x00", 8), 8);
+    REQUIRE(at != std::string::npos);
+    CHECK_THROWS_AS(mer::deserialize_song_table(huge.replace(at, 8, std::string("\x00\x00\x00\x00\x00\x00\x00\x40", 8))),
+                    mer::Error);
 }
