@@ -56,6 +56,7 @@ struct NpyHeader {
     std::string dict;                // the header's Python dict literal
     std::size_t data_offset = 0;     // where the array's bytes start
     std::vector<std::size_t> shape;  // () gives none
+    std::size_t count = 1;           // elements: the product of the shape
 };
 
 // Magic, header length and dict of a .npy file's bytes (format 1.0), C order
@@ -77,6 +78,13 @@ NpyHeader parse_header(const std::string& bytes, const std::filesystem::path& pa
         if (first != std::string::npos) header.shape.push_back(std::strtoull(part.c_str() + first, nullptr, 10));
         at = comma + 1;
     }
+    // No element is smaller than a byte: a shape promising more elements
+    // than the file has bytes is refused before its product can overflow.
+    for (std::size_t d : header.shape) {
+        if (d > bytes.size() || (d != 0 && header.count > bytes.size() / d))
+            throw npy_error(path, "the shape promises more values than the file holds");
+        header.count *= d;
+    }
     return header;
 }
 
@@ -96,12 +104,10 @@ std::vector<float> read_npy_float32(const std::filesystem::path& path, std::vect
     if (header.dict.find("'descr': '<f4'") == std::string::npos)
         throw npy_error(path, "expected little-endian float32");
     shape = header.shape;
-    std::size_t count = 1;
-    for (std::size_t d : shape) count *= d;
-    if (bytes.size() != header.data_offset + count * sizeof(float))
+    if (bytes.size() != header.data_offset + header.count * sizeof(float))
         throw npy_error(path, "data size does not match the shape");
-    std::vector<float> out(count);
-    std::memcpy(out.data(), bytes.data() + header.data_offset, count * sizeof(float));
+    std::vector<float> out(header.count);
+    if (header.count > 0) std::memcpy(out.data(), bytes.data() + header.data_offset, header.count * sizeof(float));
     return out;
 }
 
@@ -129,7 +135,7 @@ Eigen::MatrixXd read_npy(const std::filesystem::path& path) {
     const auto cols = header.shape.size() == 1 ? Eigen::Index(1) : static_cast<Eigen::Index>(header.shape[1]);
     const std::size_t item = d[1] == "4" ? 4 : 8;
     const std::size_t offset = header.data_offset;
-    if (bytes.size() != offset + item * static_cast<std::size_t>(rows * cols))
+    if (bytes.size() != offset + item * header.count)
         throw npy_error(path, "data size does not match the shape");
     Eigen::MatrixXd m(rows, cols);
     const char* p = bytes.data() + offset;

@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/graph/experiment.hpp"
+#include "core/graph/schema.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/plugin/transform.hpp"
 #include "core/run/files.hpp"
@@ -161,9 +162,21 @@ void Pipeline::load(const fs::path& dir) {
     }
     const json saved = read_json_file(dir / "params.json");
     if (!saved.contains("regressor")) throw Error("no regressor parameters", Location((dir / "params.json").string()));
-    regressor_params_ = saved.at("regressor");
+    regressor_params_ = checked_bundle_params(registry_, spec_.regressor.uses, saved.at("regressor"),
+                                              dir / "params.json");
     regressor_ = registry_.create<RegressorPlugin>(spec_.regressor.uses, regressor_params_);
     regressor_->load((dir / "regressor").string());
+}
+
+nlohmann::json checked_bundle_params(const PluginRegistry& registry, const std::string& uses,
+                                     const nlohmann::json& params, const fs::path& file) {
+    const SchemaValidator validator(registry.get(uses).schema);
+    const Diagnostics problems = validator.validate(params, SourceMap(file.string()));
+    if (!problems.empty())
+        throw Error("damaged model bundle: the parameters of " + uses + " do not match its schema: " +
+                        problems.front().message,
+                    Location(file.string()));
+    return validator.with_defaults(params);
 }
 
 }  // namespace mer

@@ -87,4 +87,10 @@ private:
     nlohmann::json regressor_params_;
 };
 
+// A model bundle's parameters for plugin `uses`, checked against the
+// plugin's schema and with its defaults: an edited or damaged bundle is
+// refused naming `file` before any plugin reads them.
+nlohmann::json checked_bundle_params(const PluginRegistry& registry, const std::string& uses,
+                                     const nlohmann::json& params, const std::filesystem::path& file);
+
 }  // namespace mer

@@ -163,38 +163,45 @@ void fill_ratings(Ratings& out, const SongTable& table, const Eigen::MatrixXd& m
 Ratings predict_files(const fs::path& model, const std::vector<std::string>& inputs, const PluginRegistry& registry,
                       const PredictOptions& options) {
     const fs::path bundle = bundle_folder(model, options.node);
-    const json manifest = read_json_file(bundle / "model.json");
-    if (manifest.value("format", 0) != 1)
-        throw Error("unknown bundle format", Location((bundle / "model.json").string()));
+    const fs::path manifest_file = bundle / "model.json";
+    const json manifest = read_json_file(manifest_file);
     PipelineSpec spec;
+    Ratings out;
+    int folds = 0;
     try {
+        if (!manifest.is_object() || manifest.value("format", 0) != 1)
+            throw Error("unknown bundle format", Location(manifest_file.string()));
         spec = PipelineSpec::from_json(manifest);
+        for (const auto& t : manifest.at("targets")) {
+            out.targets.push_back(t.at("name").get<std::string>());
+            out.midpoints.push_back((t.at("min").get<double>() + t.at("max").get<double>()) / 2);
+        }
+        folds = manifest.at("folds").get<int>();
     } catch (const json::exception& e) {
-        throw Error(std::string("damaged bundle manifest: ") + e.what(), Location((bundle / "model.json").string()));
+        throw Error(std::string("damaged bundle manifest: ") + e.what(), Location(manifest_file.string()));
     }
-    // Every plugin, with its version, before any audio is decoded.
-    for (const auto& step : spec.data) checked_plugin(registry, step);
-    for (const auto& step : spec.transforms) checked_plugin(registry, step);
-    const PluginRecord& regressor = checked_plugin(registry, spec.regressor);
+    // Every plugin, with its version and parameters, before any audio is decoded.
+    auto check = [&](PipelineStep& step) -> const PluginRecord& {
+        const PluginRecord& plugin = checked_plugin(registry, step);
+        step.params = checked_bundle_params(registry, step.uses, step.params, manifest_file);
+        return plugin;
+    };
+    for (auto& step : spec.data) check(step);
+    for (auto& step : spec.transforms) check(step);
+    const PluginRecord& regressor = check(spec.regressor);
     if (options.per_chunk && !regressor.has(capability::kChunks))
         throw Error("--per-chunk: " + spec.regressor.uses + " rates whole songs, not chunks");
 
-    Ratings out;
-    for (const auto& t : manifest.at("targets")) {
-        out.targets.push_back(t.at("name").get<std::string>());
-        out.midpoints.push_back((t.at("min").get<double>() + t.at("max").get<double>()) / 2);
-    }
     std::map<std::string, std::string> failures;
     const std::vector<std::string> files = audio_files(inputs);
     for (const auto& file : files) out.rows.push_back(Rating{file, {}, "", "", {}});
     const SongTable table = extract_features(spec, files, registry, options, failures);
 
     // Every fold's fitted pipeline, as training saved it; the ratings are their mean.
-    const int folds = manifest.at("folds").get<int>();
     if (folds < 1 || folds > 1000 || out.targets.empty())
         throw Error("damaged bundle manifest: folds is " + std::to_string(folds) + " and there are " +
                         std::to_string(out.targets.size()) + " targets; expected 1–1000 folds and at least 1 target",
-                    Location((bundle / "model.json").string()));
+                    Location(manifest_file.string()));
     for (int fold = 0; fold < folds; ++fold)
         if (!fs::is_directory(bundle / ("fold" + std::to_string(fold))))
             throw Error("damaged model bundle: model.json promises " + std::to_string(folds) + " folds, fold" +
@@ -205,7 +212,12 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
     std::vector<Eigen::MatrixXd> chunk_sums;
     for (int fold = 0; fold < folds && table.size() > 0; ++fold) {
         Pipeline pipeline(spec, registry);
-        pipeline.load(bundle / ("fold" + std::to_string(fold)));
+        const fs::path fold_dir = bundle / ("fold" + std::to_string(fold));
+        try {
+            pipeline.load(fold_dir);
+        } catch (const json::exception& e) {  // a bundle file of the right name and the wrong content
+            throw Error(std::string("damaged model bundle: ") + e.what(), Location(fold_dir.string()));
+        }
         const SongTable input = pipeline.apply_transforms(table);
         const Eigen::MatrixXd predicted = pipeline.predict(input);
         if (predicted.rows() != sum.rows() || predicted.cols() != sum.cols())

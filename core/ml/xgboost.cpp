@@ -208,10 +208,16 @@ void BoostedTrees::save(const std::string& dir) const {
 
 void BoostedTrees::load(const std::string& dir) {
     rounds_used_ = load_json(dir, "rounds").get<std::vector<int>>();
+    if (rounds_used_.empty() || rounds_used_.size() > 1000)  // one entry per target
+        throw Error("damaged model bundle: " + std::to_string(rounds_used_.size()) + " targets",
+                    Location(dir + "/rounds.json"));
     boosters_.clear();
-    for (std::size_t t = 0; t < rounds_used_.size(); ++t)
-        boosters_.push_back(std::make_unique<Booster>(
-            read_text_file(std::filesystem::path(dir) / ("target" + std::to_string(t) + ".json"))));
+    for (std::size_t t = 0; t < rounds_used_.size(); ++t) {
+        const std::filesystem::path file = std::filesystem::path(dir) / ("target" + std::to_string(t) + ".json");
+        if (!std::filesystem::is_regular_file(file))
+            throw Error("damaged model bundle: target" + std::to_string(t) + ".json is missing", Location(dir));
+        boosters_.push_back(std::make_unique<Booster>(read_text_file(file)));
+    }
 }
 
 }  // namespace mer::xgb

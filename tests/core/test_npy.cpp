@@ -34,3 +34,21 @@ TEST_CASE(".npy files round-trip and damaged ones are refused with the file name
     CHECK_THROWS_WITH(mer::read_npy(dir / "text.npy"),
                       Catch::Contains("text.npy") && Catch::Contains("no NUMPY magic"));
 }
+
+TEST_CASE(".npy shapes that overflow or hold nothing are handled (found by fuzzing)", "[npy][hardening]") {
+    TempDir dir;
+    // An empty tensor: read back empty (memcpy into its null data was UB).
+    mer::write_npy(dir / "empty.npy", static_cast<const float*>(nullptr), {0, 1, 2, 2});
+    std::vector<std::size_t> shape;
+    CHECK(mer::read_npy_float32(dir / "empty.npy", shape).empty());
+    CHECK(shape == std::vector<std::size_t>{0, 1, 2, 2});
+    // 2^32 · 2^32 elements wrap around to 0: refused, not read as an empty array.
+    std::string bytes = read_file(dir / "empty.npy");
+    const std::size_t at = bytes.find("(0, 1, 2, 2)");
+    REQUIRE(at != std::string::npos);
+    bytes.replace(at, 12, "(4294967296, 4294967296)");
+    write_file(dir / "wrap.npy", bytes);
+    CHECK_THROWS_WITH(mer::read_npy_float32(dir / "wrap.npy", shape),
+                      Catch::Contains("the shape promises more values than the file holds"));
+    CHECK_THROWS_WITH(mer::read_npy(dir / "wrap.npy"), Catch::Contains("the shape promises more values"));
+}

@@ -119,6 +119,17 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
     write_file(dir / "bundle" / "model.json", zero_folds.dump());
     CHECK_THAT(refusal(), Catch::Contains("damaged bundle manifest: folds is 0"));
     write_file(dir / "bundle" / "model.json", saved.dump());
+    // Parameters a plugin's schema refuses (found by fuzzing: a missing key escaped as a JSON exception).
+    const std::string params = read_file(dir / "bundle" / "fold0" / "params.json");
+    write_file(dir / "bundle" / "fold0" / "params.json", R"({"regressor": {"alpha": "ten"}})");
+    CHECK_THAT(refusal(), Catch::Contains("fold0/params.json: damaged model bundle: the parameters of regressor.ridge "
+                                          "do not match its schema"));
+    write_file(dir / "bundle" / "fold0" / "params.json", params);
+    json no_min = saved;
+    no_min["targets"][0].erase("min");
+    write_file(dir / "bundle" / "model.json", no_min.dump());
+    CHECK_THAT(refusal(), Catch::Contains("model.json: damaged bundle manifest"));
+    write_file(dir / "bundle" / "model.json", saved.dump());
 
     // A folder is searched recursively; JSON output.
     const auto folder =
