@@ -30,6 +30,11 @@ function(mer_add_plugin target)
     get_filename_component(absolute "${s}" ABSOLUTE)
     list(APPEND schemas "${absolute}")
   endforeach()
+  if(("mer_torch" IN_LIST ARG_LIBRARIES AND NOT TARGET mer_torch) OR
+     ("mer::torch" IN_LIST ARG_LIBRARIES AND NOT TARGET mer::torch))
+    message(FATAL_ERROR "mer_add_plugin(${target}): links LibTorch, which this build has not "
+                        "(MER_WITH_TORCH=OFF); start its CMakeLists.txt with if(NOT MER_WITH_TORCH) return() endif()")
+  endif()
   set(generated "${CMAKE_CURRENT_BINARY_DIR}/${target}_params_schema.cpp")
   mer_embed_text("${schemas}" "${generated}" params_schema mer_plugin_generated)
 

@@ -161,7 +161,7 @@ evaluation: {split: {kind: kfold, k: 2}}
     CHECK(by_file.count("shap_shap_values.csv") == 1);
 }
 
-TEST_CASE("validate catches a chunk shape the model cannot read, naming both nodes", "[validate][shapes]") {
+TEST_CASE("validate catches a chunk shape the model cannot read, naming both nodes", "[validate][shapes][torch]") {
     TempDir dir;
     const std::string yaml = R"(name: shapes
 nodes:

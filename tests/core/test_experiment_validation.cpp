@@ -150,24 +150,24 @@ TEST_CASE("bad experiment files: each mistake is named with line and column", "[
                                      "params: {sample_rate_hz: 11025}}")),
                    Catch::Contains("sample_rate_hz 11025 is too low for the contrast group"));
     }
-    SECTION("a GPU asked of a build whose LibTorch has none") {
-        if (!mer::build_has_cuda()) {
-            const std::string deep =
-                replace(kValid, "    params: {alpha: 2}",
-                        "    params: {alpha: 2}\n"
-                        "  cnn: {uses: regressor.cnn, inputs: [songs], params: {device: \"cuda:1\"}}");
-            CHECK_THAT(errors_of(deep), Catch::Contains("exp.yaml:11:64: nodes.cnn: device 'cuda:1' needs mer built "
-                                                        "against a CUDA LibTorch"));
-            CHECK_THAT(errors_of(replace(deep, "\"cuda:1\"", "\"\""), {"device=cuda:0"}),
-                       Catch::Contains("--set device=cuda:0: nodes.cnn: device 'cuda:0' needs"));
-            CHECK(errors_of(replace(deep, "\"cuda:1\"", "\"\""), {"device=auto"}).empty());
-            CHECK(errors_of(kValid, {"device=cuda:0"}).empty());  // no model that uses a device
-        }
-    }
     SECTION("a bad --set override") {
         CHECK_THAT(errors_of(kValid, {"seed"}), Catch::Contains("--set: --set 'seed': expected path.to.key=value"));
         CHECK_THAT(errors_of(kValid, {"nodes.ridge.params.alpha=-5"}),
                    Catch::Contains("--set nodes.ridge.params.alpha=-5: nodes.ridge.params.alpha = -5 is out of range"));
+    }
+}
+
+TEST_CASE("a GPU asked of a build whose LibTorch has none is named with line and column", "[validate][torch]") {
+    if (!mer::build_has_cuda()) {
+        const std::string deep = replace(kValid, "    params: {alpha: 2}",
+                                         "    params: {alpha: 2}\n"
+                                         "  cnn: {uses: regressor.cnn, inputs: [songs], params: {device: \"cuda:1\"}}");
+        CHECK_THAT(errors_of(deep), Catch::Contains("exp.yaml:11:64: nodes.cnn: device 'cuda:1' needs mer built "
+                                                    "against a CUDA LibTorch"));
+        CHECK_THAT(errors_of(replace(deep, "\"cuda:1\"", "\"\""), {"device=cuda:0"}),
+                   Catch::Contains("--set device=cuda:0: nodes.cnn: device 'cuda:0' needs"));
+        CHECK(errors_of(replace(deep, "\"cuda:1\"", "\"\""), {"device=auto"}).empty());
+        CHECK(errors_of(kValid, {"device=cuda:0"}).empty());  // no model that uses a device
     }
 }
 

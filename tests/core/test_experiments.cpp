@@ -7,7 +7,7 @@
 using namespace mer::test;
 namespace fs = std::filesystem;
 
-TEST_CASE("every file in experiments/ is a valid experiment", "[experiments][cli]") {
+TEST_CASE("every file in experiments/ is a valid experiment", "[experiments][cli][torch]") {
     int count = 0;
     for (const auto& entry : fs::directory_iterator(source_dir() / "experiments")) {
         if (entry.path().extension() != ".yaml") continue;

@@ -149,7 +149,7 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
     CHECK_THAT(refused.err, Catch::Contains("made with regressor.ridge 0.9.0, this mer-run has 1.0.0"));
 }
 
-TEST_CASE("predict --per-chunk rates every chunk of a chunk model", "[predict][deep][cli]") {
+TEST_CASE("predict --per-chunk rates every chunk of a chunk model", "[predict][deep][cli][torch]") {
     TempDir dir;
     const fs::path run = trained_run(dir.path(), 8, "6.5", "4", R"(name: chunks
 nodes:
