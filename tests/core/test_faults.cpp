@@ -47,6 +47,16 @@ bool whole_lines(const std::string& text) {
     return text.empty() || text.back() == '\n';
 }
 
+// kExperiment on a synthetic table of `songs`, run to its end in `cwd`: its run folder.
+fs::path finished_run(const fs::path& cwd, int songs) {
+    write_synthetic_table(cwd, songs);
+    write_file(cwd / "exp.yaml", kExperiment);
+    const auto run = run_mer({"run", "exp.yaml", "--quiet"}, cwd);
+    INFO(run.err);
+    REQUIRE(run.exit_code == 0);
+    return cwd / run_folder_of(run);
+}
+
 std::string status_of(const fs::path& folder) {
     return json::parse(read_file(folder / "summary.json"))["status"];
 }
@@ -91,11 +101,7 @@ std::vector<float> tone(double hz, double seconds, double amplitude) {
 TEST_CASE("a full disk stops the run with exit 3 naming the file; --resume finishes it once there is room",
           "[faults][resume][cli]") {
     TempDir cwd;
-    write_synthetic_table(cwd.path(), 120);
-    write_file(cwd / "exp.yaml", kExperiment);
-    const auto whole = run_mer({"run", "exp.yaml", "--quiet"}, cwd.path());
-    REQUIRE(whole.exit_code == 0);
-    const fs::path reference = cwd.path() / run_folder_of(whole);
+    const fs::path reference = finished_run(cwd.path(), 120);
 
     // No file may grow past 20 KiB (RLIMIT_FSIZE; with SIGXFSZ ignored a
     // write past it fails with EFBIG, as on a full disk): predictions.csv
@@ -158,11 +164,7 @@ TEST_CASE("a run on a tmpfs that fills up fails with exit 3 and resumes once the
 
 TEST_CASE("two mer-runs never write one run folder; the second says who holds it", "[faults][resume][cli]") {
     TempDir cwd;
-    write_synthetic_table(cwd.path(), 40);
-    write_file(cwd / "exp.yaml", kExperiment);
-    const auto first = run_mer({"run", "exp.yaml", "--quiet"}, cwd.path());
-    REQUIRE(first.exit_code == 0);
-    const fs::path folder = cwd.path() / run_folder_of(first);
+    const fs::path folder = finished_run(cwd.path(), 40);
     {
         mer::RunFolder holder = mer::RunFolder::open(folder);  // this process now writes the folder
         const auto second = run_mer({"run", "--resume", folder.string(), "--quiet"}, cwd.path());
@@ -175,11 +177,7 @@ TEST_CASE("two mer-runs never write one run folder; the second says who holds it
 
 TEST_CASE("a damaged node-cache entry is recomputed, and the log says so", "[faults][cache][cli]") {
     TempDir cwd;
-    write_synthetic_table(cwd.path(), 40);
-    write_file(cwd / "exp.yaml", kExperiment);
-    const auto first = run_mer({"run", "exp.yaml", "--quiet"}, cwd.path());
-    REQUIRE(first.exit_code == 0);
-    const std::string results = read_file(cwd.path() / run_folder_of(first) / "results.csv");
+    const std::string results = read_file(finished_run(cwd.path(), 40) / "results.csv");
     const std::vector<fs::path> tables = files_under(cwd / "cache", ".table");
     REQUIRE(tables.size() == 1);
     std::string bytes = read_file(tables[0]);
@@ -217,23 +215,24 @@ TEST_CASE("a model that predicts NaN fails its node instead of finishing with Na
 
 TEST_CASE("labels and features no model can learn from are caught where they arise", "[faults][cli]") {
     TempDir cwd;
-    SECTION("a label of 1e308 fails the dataset node, naming the label and the song") {
+    // kExperiment on a synthetic table whose `column` of row `row` says `label`.
+    auto run_with_label = [&](const std::string& column, int row, const std::string& label) {
         write_synthetic_table(cwd.path(), 40);
-        replace_cell(cwd / "songs.csv", "valence", 4, "1e308");
+        replace_cell(cwd / "songs.csv", column, row, label);
         write_file(cwd / "exp.yaml", kExperiment);
         const auto r = run_mer({"run", "exp.yaml"}, cwd.path());
         CHECK(r.exit_code == 1);
-        CHECK_THAT(r.err, Catch::Contains("node 'songs' (dataset.table) failed: song '") &&
-                              Catch::Contains("label 'valence' is 1e+308, beyond ±1e+15"));
+        return r.err;
+    };
+    SECTION("a label of 1e308 fails the dataset node, naming the label and the song") {
+        CHECK_THAT(run_with_label("valence", 4, "1e308"),
+                   Catch::Contains("node 'songs' (dataset.table) failed: song '") &&
+                       Catch::Contains("label 'valence' is 1e+308, beyond ±1e+15"));
     }
     SECTION("a label beyond double's range is located in the file") {
-        write_synthetic_table(cwd.path(), 40);
-        replace_cell(cwd / "songs.csv", "arousal", 2, "1e999");
-        write_file(cwd / "exp.yaml", kExperiment);
-        const auto r = run_mer({"run", "exp.yaml"}, cwd.path());
-        CHECK(r.exit_code == 1);
-        CHECK_THAT(r.err, Catch::Contains("songs.csv:4") && Catch::Contains("column 'arousal': '1e999' is beyond "
-                                                                            "the range of a number"));
+        CHECK_THAT(run_with_label("arousal", 2, "1e999"),
+                   Catch::Contains("songs.csv:4") &&
+                       Catch::Contains("column 'arousal': '1e999' is beyond the range of a number"));
     }
     SECTION("audio far beyond full scale: the song is skipped naming the feature") {
         fs::create_directories(cwd / "audio");
