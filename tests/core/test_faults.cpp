@@ -103,9 +103,10 @@ TEST_CASE("a full disk stops the run with exit 3 naming the file; --resume finis
     TempDir cwd;
     const fs::path reference = finished_run(cwd.path(), 120);
 
-    // No file may grow past 20 KiB (RLIMIT_FSIZE; with SIGXFSZ ignored a
-    // write past it fails with EFBIG, as on a full disk): predictions.csv
-    // reaches that during the second model.
+    // No file may grow past 10 KiB (RLIMIT_FSIZE: ulimit -f counts 512-byte
+    // blocks in /bin/sh; with SIGXFSZ ignored a write past it fails with
+    // EFBIG, as on a full disk): predictions.csv reaches that with the first
+    // model, after the cached dataset node.
     const auto full = run_mer({"run", "exp.yaml", "--quiet"}, cwd.path(), "", "trap '' XFSZ; ulimit -f 20;");
     INFO(full.err);
     CHECK(full.exit_code == 3);
