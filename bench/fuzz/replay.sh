@@ -15,7 +15,7 @@ trap 'rm -f "$log"' EXIT
 
 signature() {
   local what where
-  what=$(grep -m1 -oE "ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer): [A-Za-z-]+( [a-z-]+)*|runtime error: [^,]{0,70}|what\(\): {0,2}.{0,70}" "$1")
+  what=$(grep -m1 -oE "ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer): [A-Za-z-]+( [a-z-]+)*|runtime error: [^,]{0,70}|Assertion .{0,60}|what\(\): {0,2}.{0,70}" "$1")
   where=$(grep -oE "$source_dir/(core|plugins)/[^ :]+:[0-9]+" "$1" | head -n 1)
   [ -n "$where" ] || where=$(grep -oE "$source_dir/[^ :]+:[0-9]+" "$1" | head -n 1)
   # Without addresses and the details of a JSON error, so that one defect has one signature.
