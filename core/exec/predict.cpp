@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -182,6 +183,10 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
     }
     // Every plugin, with its version and parameters, before any audio is decoded.
     auto check = [&](PipelineStep& step) -> const PluginRecord& {
+        static const std::regex id_pattern("[A-Za-z_][A-Za-z0-9_-]*");  // step ids name folders of the bundle
+        if (!std::regex_match(step.id, id_pattern))
+            throw Error("damaged bundle manifest: step id '" + step.id + "' is not a node id",
+                        Location(manifest_file.string()));
         const PluginRecord& plugin = checked_plugin(registry, step);
         step.params = checked_bundle_params(registry, step.uses, step.params, manifest_file);
         return plugin;

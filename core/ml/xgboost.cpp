@@ -5,7 +5,9 @@
 #include <xgboost/c_api.h>
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
+#include <nlohmann/json.hpp>
 
 #include "core/data/splits.hpp"
 #include "core/data/state.hpp"
@@ -46,13 +48,49 @@ Booster::Booster(const std::vector<const DMatrix*>& cache, const std::map<std::s
     std::vector<DMatrixHandle> handles;
     for (const auto* d : cache) handles.push_back(d->handle());
     check(XGBoosterCreate(handles.data(), static_cast<bst_ulong>(handles.size()), &handle_), "XGBoosterCreate");
-    for (const auto& [key, value] : params)
-        check(XGBoosterSetParam(handle_, key.c_str(), value.c_str()), ("XGBoosterSetParam(" + key + ")").c_str());
+    try {
+        for (const auto& [key, value] : params)
+            check(XGBoosterSetParam(handle_, key.c_str(), value.c_str()), ("XGBoosterSetParam(" + key + ")").c_str());
+    } catch (...) {  // the destructor of an object never constructed does not run
+        XGBoosterFree(handle_);
+        throw;
+    }
+}
+
+// XGBoost loads a tree whose node is its own descendant and then predicts
+// forever: every child must come after its parent (as XGBoost writes them).
+static void check_trees(const std::string& json_model) {
+    const auto model = nlohmann::json::parse(json_model, nullptr, false);
+    if (model.is_discarded()) throw Error("not an XGBoost JSON model");
+    const auto* trees = &model;
+    for (const char* key : {"learner", "gradient_booster", "model", "trees"}) {
+        if (!trees->is_object() || !trees->contains(key)) throw Error("not an XGBoost JSON model (no trees)");
+        trees = &(*trees)[key];
+    }
+    for (const auto& tree : *trees) {
+        const auto& left = tree.at("left_children");
+        const auto& right = tree.at("right_children");
+        const auto n = static_cast<std::int64_t>(left.size());
+        if (right.size() != left.size()) throw Error("damaged XGBoost tree: child lists of different lengths");
+        for (std::int64_t i = 0; i < n; ++i)
+            for (const auto* children : {&left, &right}) {
+                const std::int64_t c = (*children)[static_cast<std::size_t>(i)].get<std::int64_t>();
+                if (c != -1 && (c <= i || c >= n))
+                    throw Error("damaged XGBoost tree: node " + std::to_string(i) + " has child " + std::to_string(c));
+            }
+    }
 }
 
 Booster::Booster(const std::string& json_model) {
+    check_trees(json_model);
     check(XGBoosterCreate(nullptr, 0, &handle_), "XGBoosterCreate");
-    check(XGBoosterLoadModelFromBuffer(handle_, json_model.data(), json_model.size()), "XGBoosterLoadModelFromBuffer");
+    try {
+        check(XGBoosterLoadModelFromBuffer(handle_, json_model.data(), json_model.size()),
+              "XGBoosterLoadModelFromBuffer");
+    } catch (...) {  // the destructor of an object never constructed does not run
+        XGBoosterFree(handle_);
+        throw;
+    }
 }
 
 Booster::~Booster() {

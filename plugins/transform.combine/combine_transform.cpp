@@ -43,6 +43,9 @@ public:
         out.features.resize(inputs[0]->features.rows(), static_cast<Eigen::Index>(names_.size()));
         for (std::size_t j = 0; j < names_.size(); ++j) {
             const SongTable* from = inputs[0]->feature_index(names_[j]) >= 0 ? inputs[0] : inputs[1];
+            if (from->feature_index(names_[j]) < 0)
+                throw Error("transform.combine was fitted with feature '" + names_[j] +
+                            "', which neither input has (a model bundle from other features?)");
             out.features.col(static_cast<Eigen::Index>(j)) = from->features.col(from->feature_index(names_[j]));
         }
         return out;
