@@ -12,9 +12,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         const mer::CsvTable table = mer::read_csv(file);
         for (std::size_t r = 0; r < table.rows.size(); ++r)
-            for (const auto& cell : table.rows[r]) {
+            for (std::size_t c = 0; c < table.rows[r].size(); ++c) {
                 try {
-                    mer::parse_csv_number(cell, table.at(r));
+                    mer::parse_csv_number(table.rows[r][c], table.at(r), table.header[c]);
                 } catch (const mer::Error&) {
                 }
             }
