@@ -59,7 +59,7 @@ Booster::Booster(const std::vector<const DMatrix*>& cache, const std::map<std::s
 
 // XGBoost loads a tree whose node is its own descendant and then predicts
 // forever: every child must come after its parent (as XGBoost writes them).
-static void check_trees(const std::string& json_model) {
+static void check_trees(const std::string& json_model) try {
     const auto model = nlohmann::json::parse(json_model, nullptr, false);
     if (model.is_discarded()) throw Error("not an XGBoost JSON model");
     const auto* trees = &model;
@@ -79,6 +79,8 @@ static void check_trees(const std::string& json_model) {
                     throw Error("damaged XGBoost tree: node " + std::to_string(i) + " has child " + std::to_string(c));
             }
     }
+} catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("damaged XGBoost model: ") + e.what());
 }
 
 Booster::Booster(const std::string& json_model) {
