@@ -30,13 +30,20 @@ SongTable SongTable::rows(const std::vector<std::size_t>& rows) const {
     return out;
 }
 
-std::string SongTable::feature_problem(std::size_t r) const {
-    const auto row = features.row(static_cast<Eigen::Index>(r));
-    for (Eigen::Index c = 0; c < row.size(); ++c)
-        if (!(std::fabs(row(c)) <= kLargestValue))
-            return "feature '" + feature_names[static_cast<std::size_t>(c)] + "' is " + format_number(row(c)) +
-                   " (NaN, infinite or beyond ±1e15; is the audio far louder than full scale?)";
-    return "";
+std::vector<std::size_t> SongTable::usable_rows(
+    const std::function<void(std::size_t row, const std::string& problem)>& unusable) const {
+    std::vector<std::size_t> usable;
+    for (std::size_t r = 0; r < size(); ++r) {
+        const auto row = features.row(static_cast<Eigen::Index>(r));
+        Eigen::Index c = 0;
+        while (c < row.size() && std::fabs(row(c)) <= kLargestValue) ++c;
+        if (c == row.size())
+            usable.push_back(r);
+        else
+            unusable(r, "feature '" + feature_names[static_cast<std::size_t>(c)] + "' is " + format_number(row(c)) +
+                            " (NaN, infinite or beyond ±1e15; is the audio far louder than full scale?)");
+    }
+    return usable;
 }
 
 SongTable SongTable::feature_columns(const std::vector<Eigen::Index>& columns) const {

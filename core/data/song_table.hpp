@@ -5,6 +5,7 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -73,9 +74,11 @@ struct SongTable {
     // Throws mer::Error when the columns and rows disagree in size.
     void check_shapes(const std::string& who) const;
 
-    // Why song r's features are no input for a model — the first feature
-    // that is NaN, infinite or beyond ±kLargestValue, named — or "".
-    std::string feature_problem(std::size_t r) const;
+    // The rows whose features a model can take, in order; for every other
+    // row, `unusable` gets the row and why: the first feature that is NaN,
+    // infinite or beyond ±kLargestValue, named.
+    std::vector<std::size_t> usable_rows(
+        const std::function<void(std::size_t row, const std::string& problem)>& unusable) const;
 };
 
 // Larger magnitudes are no rating and no feature of real music: audio with

@@ -220,13 +220,9 @@ private:
                                             kLargestValue),
                                 Location({}, 0, 0, node.id, t.song_ids[static_cast<std::size_t>(r)]));
             }
-        std::vector<std::size_t> kept;
-        for (std::size_t r = 0; r < t.size(); ++r) {
-            if (const std::string problem = t.feature_problem(r); !problem.empty())
-                result.skipped.push_back({t.song_ids[r], t.audio_paths.empty() ? "" : t.audio_paths[r], problem});
-            else
-                kept.push_back(r);
-        }
+        const std::vector<std::size_t> kept = t.usable_rows([&](std::size_t r, const std::string& problem) {
+            result.skipped.push_back({t.song_ids[r], t.audio_paths.empty() ? "" : t.audio_paths[r], problem});
+        });
         if (kept.size() < t.size()) t = t.rows(kept);
     }
 

@@ -110,13 +110,8 @@ SongTable extract_features(const PipelineSpec& spec, const std::vector<std::stri
         ctx.cache_dir = (fs::path(options.cache_dir) / step.uses).string();
         table = registry.create<FeaturesPlugin>(step.uses, step.params)->extract(table, ctx);
     }
-    std::vector<std::size_t> usable;
-    for (std::size_t r = 0; r < table.size(); ++r) {
-        if (const std::string problem = table.feature_problem(r); !problem.empty())
-            failures[table.song_ids[r]] = problem;
-        else
-            usable.push_back(r);
-    }
+    const std::vector<std::size_t> usable = table.usable_rows(
+        [&](std::size_t r, const std::string& problem) { failures[table.song_ids[r]] = problem; });
     return usable.size() == table.size() ? table : table.rows(usable);
 }
 
