@@ -166,9 +166,7 @@ std::optional<CachedNode> NodeCache::load(const std::string& key, std::string& d
 
 void NodeCache::store(const std::string& key, const CachedNode& node, const nlohmann::json& description) const {
     const fs::path path = path_of(key);
-    std::error_code ec;
-    fs::create_directories(path.parent_path(), ec);
-    if (ec) throw environment_error("cannot create the cache folder " + path.parent_path().string() + ": " + ec.message());
+    create_folder(path.parent_path(), "cache folder");
     const std::string bytes = serialize_song_table(node.table);
     nlohmann::json sidecar = description;
     sidecar["sha256"] = sha256_hex(bytes);

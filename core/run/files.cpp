@@ -45,6 +45,12 @@ void write_file_atomic(const fs::path& path, const std::string& content) {
     }
 }
 
+void create_folder(const fs::path& dir, const std::string& what) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw environment_error("cannot create the " + what + " " + dir.string() + ": " + ec.message());
+}
+
 std::string read_text_file(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error("cannot open " + path.string() + ": " + std::strerror(errno));

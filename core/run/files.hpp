@@ -12,6 +12,10 @@
 namespace mer {
 
 void write_file_atomic(const std::filesystem::path& path, const std::string& content);
+
+// Creates `dir` and its parents; a failure (a file where a folder should be,
+// no permission) is an environment error: "cannot create the <what> DIR: why".
+void create_folder(const std::filesystem::path& dir, const std::string& what);
 std::string read_text_file(const std::filesystem::path& path);  // throws mer::Error naming the file
 // A JSON file, parsed (as nlohmann::ordered_json to keep the file's key
 // order); throws mer::Error naming the file and the parser's complaint.

@@ -34,9 +34,8 @@ std::string utc_timestamp_iso() {
 
 RunFolder RunFolder::create(const fs::path& runs_root, const std::string& experiment_name) {
     const fs::path parent = runs_root / experiment_name;
+    create_folder(parent, "run folder");
     std::error_code ec;
-    fs::create_directories(parent, ec);
-    if (ec) throw environment_error("cannot create the run folder " + parent.string() + ": " + ec.message());
     std::random_device entropy;
     for (int attempt = 0; attempt < 100; ++attempt) {
         const std::tm tm = utc_now();

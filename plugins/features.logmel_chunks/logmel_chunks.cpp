@@ -102,10 +102,7 @@ private:
         }
         const DecodedAudio audio = load_audio(path, sr_, static_cast<double>(chunk_samples_) / sr_);
         const std::vector<float> chunks = chunk_tensor(audio.samples);
-        fs::create_directories(file.parent_path(), ec);
-        if (ec)
-            throw environment_error("cannot create the cache folder " + file.parent_path().string() + ": " +
-                                    ec.message());
+        create_folder(file.parent_path(), "cache folder");
         const std::size_t count = chunks.size() / static_cast<std::size_t>(n_mels_ * frames_);
         const std::vector<std::size_t> shape{count, 1, static_cast<std::size_t>(n_mels_),
                                              static_cast<std::size_t>(frames_)};
