@@ -1,0 +1,242 @@
+// PANNs CNN14: the checkpoint reader (strict unpickler and zip), the port's
+// every output against the official PyTorch model's on known signals
+// (tests/fixtures/panns, made by the official code: its README says how),
+// the refusals (missing, extra, mis-shaped key, legacy format, any other
+// Python global), and the feature plugin in a real run. The test checkpoint
+// is written at test time by tests/panns/make_checkpoint.py with Debian's
+// python3-torch; where that package is absent those cases say so and stop.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+
+#include "core/data/npy.hpp"
+#include "core/data/state_dict_pickle.hpp"
+#include "core/error.hpp"
+#include "core/run/files.hpp"
+#include "core/torch/cnn14.hpp"
+#include "tests/support/test_support.hpp"
+
+// LibTorch's headers define glog's CHECK (which aborts on failure) over
+// Catch's; the tests mean Catch's.
+#undef CHECK
+#define CHECK(...) INTERNAL_CATCH_TEST("CHECK", Catch::ResultDisposition::ContinueOnFailure, __VA_ARGS__)
+
+using namespace mer::test;
+using namespace std::string_literals;
+using nlohmann::json;
+namespace fs = std::filesystem;
+using mer::torchx::Cnn14;
+
+namespace {
+
+const fs::path kPython = "/usr/bin/python3";
+
+bool python_torch() {
+    static const bool available =
+        std::system((kPython.string() + " -c 'import torch, numpy' >/dev/null 2>&1").c_str()) == 0;
+    return available;
+}
+
+// Writes the seeded test checkpoint (or one of its variants) into `dir`.
+fs::path make_checkpoint(const fs::path& dir, const std::string& variant = "normal") {
+    const fs::path out = dir / ("cnn14-" + variant + ".pth");
+    const std::string command = kPython.string() + " '" + (source_dir() / "tests/panns/make_checkpoint.py").string() +
+                                "' '" + out.string() + "' --variant " + variant + " >'" + (dir / "make.log").string() +
+                                "' 2>&1";
+    INFO(command);
+    REQUIRE(std::system(command.c_str()) == 0);
+    return out;
+}
+
+#define REQUIRE_PYTHON_TORCH()                                                                                   \
+    if (!python_torch()) {                                                                                       \
+        WARN("skipped: Debian's python3-torch (/usr/bin/python3 with torch and numpy) is not installed, so the " \
+             "test checkpoint cannot be written");                                                               \
+        return;                                                                                                  \
+    }
+
+// The README's test signals, computed exactly as it says.
+std::vector<float> signal(const std::string& name) {
+    std::vector<float> y;
+    if (name == "chord3") {
+        for (int n = 0; n < 96000; ++n) {
+            const double t = n / 32000.0;
+            y.push_back(static_cast<float>(0.2 * std::sin(2.0 * M_PI * 220.0 * t) + 0.15 * std::sin(2.0 * M_PI * 277.18 * t) +
+                                           0.15 * std::sin(2.0 * M_PI * 329.63 * t) +
+                                           0.1 * std::sin(2.0 * M_PI * 440.0 * t + 0.3)));
+        }
+    } else if (name == "clicks1") {
+        for (int n = 0; n < 32000; ++n) y.push_back(n % 3200 == 0 ? 0.9f : 0.0f);
+    } else {
+        const double T = 10.0, L = std::log(240.0);
+        std::uint32_t s = 2463534242u;
+        for (int n = 0; n < 320000; ++n) {
+            const double t = n / 32000.0;
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            const double u = s / 4294967296.0 * 2.0 - 1.0;
+            y.push_back(static_cast<float>(0.5 * std::sin(2.0 * M_PI * 50.0 * T / L * (std::exp(t * L / T) - 1.0)) + 0.05 * u));
+        }
+    }
+    return y;
+}
+
+torch::Tensor fixture(const std::string& name) {
+    std::vector<std::size_t> shape;
+    std::vector<float> values = mer::read_npy_float32(fixtures_dir() / "panns" / (name + ".npy"), shape);
+    return torch::from_blob(values.data(), {static_cast<int64_t>(values.size())}, torch::kFloat32).clone();
+}
+
+double relative_l2(const torch::Tensor& got, const torch::Tensor& want) {
+    return (got.flatten().to(torch::kFloat64) - want.flatten().to(torch::kFloat64)).norm().item<double>() /
+           want.to(torch::kFloat64).norm().item<double>();
+}
+
+std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const mer::Error& e) {
+        return e.where().file.empty() ? e.message() : e.where().str() + ": " + e.message();
+    }
+    return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("the strict unpickler refuses any Python global but torch.save's own", "[panns][pickle]") {
+    // GLOBAL 'posix system', ('touch …',), REDUCE: what pickling os.system gives.
+    const std::string evil = "\x80\x02" "cposix\nsystem\nq\x00X\x05\x00\x00\x00touchq\x01\x85q\x02Rq\x03."s;
+    CHECK_THAT(error_of([&] { mer::read_state_dict_pickle(evil, "evil.pth"); }),
+               Catch::Contains("names the Python global 'posix.system'") && Catch::Contains("nothing in it was run"));
+    // builtins.eval by STACK_GLOBAL (protocol 4) as well.
+    const std::string stack = "\x80\x04\x8c\x08" "builtins" "\x8c\x04" "eval" "\x93" "."s;
+    CHECK_THAT(error_of([&] { mer::read_state_dict_pickle(stack, "evil.pth"); }), Catch::Contains("'builtins.eval'"));
+    // Truncated, an unknown opcode, and a value where a tensor belongs.
+    CHECK_THAT(error_of([&] { mer::read_state_dict_pickle("\x80\x02}q\x00(X\x05"s, "cut.pth"); }),
+               Catch::Contains("cut.pth") && Catch::Contains("runs past the end"));
+    CHECK_THAT(error_of([&] { mer::read_state_dict_pickle("\x80\x02I1\n.", "text.pth"); }),
+               Catch::Contains("opcode 0x49"));
+    // {'model': {'w': 3}}
+    const std::string not_tensor = "\x80\x02}(X\x05\x00\x00\x00model}X\x01\x00\x00\x00wK\x03su."s;
+    CHECK_THAT(error_of([&] { mer::read_state_dict_pickle(not_tensor, "int.pth"); }),
+               Catch::Contains("entry 'w' of the 'model' entry") && Catch::Contains("an int, not a tensor"));
+}
+
+TEST_CASE("CNN14 on the test checkpoint gives the official model's outputs", "[torch][panns]") {
+    REQUIRE_PYTHON_TORCH();
+    TempDir tmp;
+    const fs::path file = make_checkpoint(tmp.path());
+    std::vector<std::string> extras;
+    const auto state = mer::torchx::read_torch_checkpoint(file.string(), &extras);
+    CHECK(state.size() == 84);
+    CHECK(extras == std::vector<std::string>{"iteration", "sampler"});
+
+    // The tensors are the ones the references were made with (per-key sha256).
+    const json about = mer::read_json_file(fixtures_dir() / "panns" / "checkpoint.json");
+    REQUIRE(state.size() == about.at("order").size());
+    for (std::size_t i = 0; i < state.size(); ++i) {
+        const auto& [key, tensor] = state[i];
+        INFO(key);
+        CHECK(key == about["order"][i]);
+        const torch::Tensor c = tensor.contiguous();
+        CHECK(mer::sha256_hex(std::string(static_cast<const char*>(c.data_ptr()), c.numel() * c.element_size())) ==
+              about["tensors"][key]["sha256"]);
+    }
+
+    Cnn14 model;
+    mer::torchx::load_state_dict(*model, state, file.string());
+    model->eval();
+    const mer::torchx::Cnn14Inference fused(*model);
+
+    // The front end's frozen tensors match their formulas.
+    const auto [real, imag] = mer::torchx::cnn14_stft_kernels();
+    CHECK((model->spectrogram_extractor->stft->conv_real->weight - real).abs().max().item<double>() < 1e-6);
+    CHECK((model->spectrogram_extractor->stft->conv_imag->weight - imag).abs().max().item<double>() < 1e-6);
+    CHECK((model->logmel_extractor->melW - mer::torchx::cnn14_mel_filterbank()).abs().max().item<double>() < 1e-7);
+
+    torch::NoGradGuard no_grad;
+    for (const std::string name : {"chord3", "clicks1", "sweep10"}) {
+        INFO(name);
+        std::vector<float> y = signal(name);
+        const json expected = mer::read_json_file(fixtures_dir() / "panns" / "signals.json")["signals"][name];
+        CHECK(mer::sha256_hex(std::string(reinterpret_cast<const char*>(y.data()), y.size() * sizeof(float))) ==
+              expected["sha256_float32_le"]);
+        const torch::Tensor x = torch::from_blob(y.data(), {1, static_cast<int64_t>(y.size())}, torch::kFloat32);
+
+        // Front end: log-mel in dB before bn0, stage by stage the official one.
+        const torch::Tensor logmel = model->logmel(x);
+        const torch::Tensor want_logmel = fixture(name + "_logmel");
+        CHECK(logmel.size(2) == expected["frames"].get<int64_t>());
+        REQUIRE(logmel.numel() == want_logmel.numel());
+        const double logmel_error = (logmel.flatten() - want_logmel).abs().max().item<double>();
+        INFO("log-mel max abs error " << logmel_error << " dB");
+        CHECK(logmel_error < 0.01);
+        // Cells on the −100 dB floor stay there (silence between clicks).
+        CHECK(((want_logmel <= -100.0f) == (logmel.flatten() <= -100.0f)).all().item<bool>());
+
+        // Every output of the module and of the fused inference copy.
+        const auto module_out = model->forward(x);
+        const auto fused_out = fused.run(x);
+        for (const auto& [what, got_module, got_fused] :
+             {std::tuple{"embedding", module_out.embedding, fused_out.embedding},
+              std::tuple{"clipwise", module_out.clipwise, fused_out.clipwise},
+              std::tuple{"conv_max", module_out.conv_max, fused_out.conv_max},
+              std::tuple{"conv_mean_max", module_out.conv_mean_max, fused_out.conv_mean_max}}) {
+            const torch::Tensor want = fixture(name + "_" + what);
+            INFO(what << ": module " << relative_l2(got_module, want) << ", fused " << relative_l2(got_fused, want));
+            CHECK(relative_l2(got_module, want) < 1e-5);
+            CHECK(relative_l2(got_fused, want) < 1e-5);
+        }
+    }
+    // A batch of two: each row its own input's.
+    std::vector<float> batch = signal("chord3");
+    const std::vector<float> sweep = signal("sweep10");
+    batch.insert(batch.end(), sweep.begin(), sweep.begin() + 96000);
+    const torch::Tensor x = torch::from_blob(batch.data(), {2, 96000}, torch::kFloat32);
+    CHECK(relative_l2(fused.run(x).embedding, fixture("batch_embedding")) < 1e-5);
+    CHECK(relative_l2(model->forward(x).embedding, fixture("batch_embedding")) < 1e-5);
+    // Too short for the five poolings: a clear error, not LibTorch's.
+    CHECK_THAT(error_of([&] { fused.run(torch::zeros({1, 9919})); }), Catch::Contains("at least 9920 samples"));
+}
+
+TEST_CASE("a checkpoint that is not CNN14's, or not a plain state dict, is refused by name", "[torch][panns]") {
+    REQUIRE_PYTHON_TORCH();
+    TempDir tmp;
+    auto load = [&](const std::string& variant) {
+        const fs::path file = make_checkpoint(tmp.path(), variant);
+        const std::string message = error_of([&] {
+            Cnn14 model;
+            mer::torchx::load_state_dict(*model, mer::torchx::read_torch_checkpoint(file.string()), file.string());
+        });
+        fs::remove(file);  // each is 327 MB
+        return message;
+    };
+    CHECK_THAT(load("missing"), Catch::Contains("lacks 'conv_block3.bn1.running_var' [256]"));
+    CHECK_THAT(load("extra"), Catch::Contains("it has 'fc_extra.weight' [4, 4], which CNN14 does not have"));
+    CHECK_THAT(load("misshaped"), Catch::Contains("'fc1.bias' has shape [2047] where CNN14's is [2048]"));
+    CHECK(load("plain_dict") == "(no error)");  // the loads below fail before reading storages
+    CHECK(load("model_only") == "(no error)");
+    CHECK_THAT(load("legacy"),
+               Catch::Contains("legacy (pre-1.6, not zip) torch.save file") &&
+                   Catch::Contains("scripts/panns-convert-checkpoint.py"));
+    // The shipped converter turns a legacy file into one the reader takes.
+    const fs::path legacy = make_checkpoint(tmp.path(), "legacy");
+    const std::string convert = kPython.string() + " '" + (source_dir() / "scripts/panns-convert-checkpoint.py").string() +
+                                "' '" + legacy.string() + "' '" + (tmp / "converted.pth").string() + "' --trust 2>&1";
+    REQUIRE(std::system(convert.c_str()) == 0);
+    const auto converted = mer::torchx::read_torch_checkpoint((tmp / "converted.pth").string());
+    CHECK(!converted.empty());
+    fs::remove("/tmp/mer-pwned");
+    CHECK_THAT(load("evil_model"), Catch::Contains("names the Python global 'posix.system'"));
+    CHECK_THAT(load("evil_extra"), Catch::Contains("names the Python global 'posix.system'"));
+    CHECK(!fs::exists("/tmp/mer-pwned"));
+    // Not a checkpoint at all, and a damaged archive.
+    write_file(tmp / "notes.pth", "just text\n");
+    CHECK_THAT(error_of([&] { mer::torchx::read_torch_checkpoint((tmp / "notes.pth").string()); }),
+               Catch::Contains("not a torch.save checkpoint"));
+    write_file(tmp / "cut.pth", "PK\x03\x04"s + std::string(100, 'x'));
+    CHECK_THAT(error_of([&] { mer::torchx::read_torch_checkpoint((tmp / "cut.pth").string()); }),
+               Catch::Contains("cannot read the checkpoint archive"));
+}
