@@ -180,6 +180,9 @@ private:
             features = registry_.create<FeaturesPlugin>(node.uses, node.params);
             description["input"] = keys_.at(node.inputs.at(0));
         }
+        // A file the plugin reads (weights) enters the key by its content, not its name.
+        for (const auto& [key, file] : node.files.items())
+            description["params"][key] = "sha256:" + file.at("sha256").get<std::string>();
         const std::string key = NodeCache::key(description);
         keys_[node.id] = key;
         CachedNode result;

@@ -21,16 +21,20 @@ using json = nlohmann::json;
 namespace {
 
 PipelineStep step_of(const NodeSpec& n) {
-    return {n.id, n.uses, n.plugin->version, n.kind, n.inputs, n.params};
+    return {n.id, n.uses, n.plugin->version, n.kind, n.inputs, n.params, n.files};
 }
 
 nlohmann::ordered_json step_json(const PipelineStep& s) {
-    return nlohmann::ordered_json{{"id", s.id},     {"uses", s.uses},     {"version", s.version},
-                                  {"kind", s.kind}, {"inputs", s.inputs}, {"params", s.params}};
+    nlohmann::ordered_json j{{"id", s.id},     {"uses", s.uses},     {"version", s.version},
+                             {"kind", s.kind}, {"inputs", s.inputs}, {"params", s.params}};
+    if (!s.files.empty()) j["files"] = s.files;
+    return j;
 }
 
 PipelineStep step_from(const json& j) {
-    return {j.at("id"), j.at("uses"), j.at("version"), j.at("kind"), j.at("inputs"), j.at("params")};
+    return {j.at("id"),     j.at("uses"),   j.at("version"),
+            j.at("kind"),   j.at("inputs"), j.at("params"),
+            j.value("files", json::object())};
 }
 
 // The dataset or features node a regressor learns from: every path back

@@ -34,6 +34,9 @@ struct PipelineStep {
     std::string kind;
     std::vector<std::string> inputs;
     nlohmann::json params;
+    // Files whose content the step's output depends on (NodeSpec::files);
+    // predict refuses a file whose content changed since training.
+    nlohmann::json files = nlohmann::json::object();
 };
 
 struct PipelineSpec {

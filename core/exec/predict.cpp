@@ -81,6 +81,35 @@ const PluginRecord& checked_plugin(const PluginRegistry& registry, const Pipelin
     return *plugin;
 }
 
+// The step's parameters with each file it read in training (a weights file)
+// found — as given, else at the absolute path recorded then — and checked to
+// hold the same content: other weights would give ratings that are not this
+// model's.
+json trained_files(const PipelineStep& step) {
+    json params = step.params;
+    for (const auto& [key, file] : step.files.items()) {
+        if (!file.is_object() || !file.contains("sha256") || !file["sha256"].is_string() || !params.contains(key) ||
+            !params[key].is_string())
+            throw Error("the model's record of the files node '" + step.id + "' read is damaged (key '" + key + "')");
+        std::string path = params[key].get<std::string>();
+        std::error_code ec;
+        if (!fs::is_regular_file(path, ec) && file.contains("path") && file["path"].is_string() &&
+            fs::is_regular_file(file["path"].get<std::string>(), ec))
+            path = file["path"].get<std::string>();
+        if (!fs::is_regular_file(path, ec))
+            throw Error(fmt::format("node '{}' of the model needs the file it was trained with ({} = '{}'), and it is "
+                                    "not there (nor at {})",
+                                    step.id, key, params[key].get<std::string>(), file.value("path", "?")));
+        if (const std::string now = sha256_file(path); now != file["sha256"].get<std::string>())
+            throw Error(fmt::format("node '{}': {} holds other content than the model was trained with (sha256 {}…, "
+                                    "trained with {}…): its ratings would not be this model's; put the original file back",
+                                    step.id, path, now.substr(0, 12), file["sha256"].get<std::string>().substr(0, 12)),
+                        Location(path));
+        params[key] = path;
+    }
+    return params;
+}
+
 // The features path from audio to the pipeline's source table (datasets are
 // skipped: the files are the songs). Files that cannot be used land in `failures`.
 SongTable extract_features(const PipelineSpec& spec, const std::vector<std::string>& files,
@@ -108,7 +137,7 @@ SongTable extract_features(const PipelineSpec& spec, const std::vector<std::stri
             (*progress)(done, total, unit);
         };
         ctx.cache_dir = (fs::path(options.cache_dir) / step.uses).string();
-        table = registry.create<FeaturesPlugin>(step.uses, step.params)->extract(table, ctx);
+        table = registry.create<FeaturesPlugin>(step.uses, trained_files(step))->extract(table, ctx);
     }
     const std::vector<std::size_t> usable = table.usable_rows(
         [&](std::size_t r, const std::string& problem) { failures[table.song_ids[r]] = problem; });

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "core/plugin/capabilities.hpp"
+#include "core/run/files.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/plugin/regressor.hpp"
@@ -121,6 +122,7 @@ public:
         read_settings();
         check_devices();
         check_connections();
+        check_fingerprinted_files();
         resolve();
     }
 
@@ -402,6 +404,45 @@ private:
                      "' needs mer built against a CUDA LibTorch, "
                      "and this build's LibTorch is CPU-only (docs/models.md says how to build with CUDA); "
                      "use device: cpu or auto"});
+        }
+    }
+
+    // Files whose content enters a node's cache key (capability
+    // `fingerprint`, e.g. a weights file) must be there before anything runs;
+    // the error quotes the parameter's description, which says where the
+    // file comes from.
+    void check_fingerprinted_files() {
+        for (auto& spec : exp_.nodes) {
+            if (!spec.plugin) continue;
+            const json names = spec.plugin->capability(capability::kFingerprint);
+            if (!names.is_array()) continue;
+            for (const auto& name : names) {
+                const std::string key = name.get<std::string>();
+                if (!spec.params.contains(key) || !spec.params[key].is_string()) continue;
+                const std::string path = spec.params[key].get<std::string>();
+                std::error_code ec;
+                if (std::filesystem::is_regular_file(path, ec)) {
+                    try {
+                        spec.files[key] = {{"path", std::filesystem::absolute(path).string()},
+                                           {"sha256", sha256_file(path)}};
+                    } catch (const std::exception& e) {
+                        errors_.push_back({map_.value_at(pointer_child(
+                                               pointer_child(pointer_child("/nodes", spec.id), "params"), key)),
+                                           fmt::format("nodes.{}.params.{}: {}", spec.id, key, as_error(e).message())});
+                    }
+                    continue;
+                }
+                const json& about = spec.plugin->schema["properties"][key];
+                errors_.push_back(
+                    {map_.value_at(pointer_child(pointer_child(pointer_child("/nodes", spec.id), "params"), key)),
+                     fmt::format("nodes.{}.params.{}: '{}' {} (from the folder mer-run runs in, {}){}", spec.id, key,
+                                 path,
+                                 std::filesystem::exists(path, ec) ? "is not a regular file" : "does not exist",
+                                 std::filesystem::current_path(ec).string(),
+                                 about.contains("description")
+                                     ? "; " + about["description"].get<std::string>()
+                                     : std::string())});
+            }
         }
     }
 

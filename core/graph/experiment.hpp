@@ -35,6 +35,9 @@ struct NodeSpec {
     int grid_folds = 5;                              // inner cross-validation folds of the grid search
     std::string grid_metric = "r2";                  // what the grid search maximises (or minimises)
     std::string label;                               // name in results.csv (default: the input node)
+    // Files whose content enters the node's cache key (capability
+    // `fingerprint`): parameter → {"path": absolute path, "sha256": content hash}.
+    nlohmann::json files = nlohmann::json::object();
 };
 
 struct EvaluationSpec {

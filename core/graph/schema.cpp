@@ -401,7 +401,12 @@ Diagnostics SchemaValidator::validate(const json& value, const SourceMap& map, c
                 path + " = " + here->dump() + " is out of range: it must be " + range_text(*sub));
         } else if (d.rfind("Missing required property '", 0) == 0) {
             const std::string key = d.substr(27, d.size() - 29);  // "Missing required property 'KEY'."
-            add(map.value_at(pointer), path + " is missing the required key '" + key + "'");
+            std::string message = path + " is missing the required key '" + key + "'";
+            // The key's own description says what to put there (and where a file comes from).
+            if (sub && sub->contains("properties") && (*sub)["properties"].contains(key) &&
+                (*sub)["properties"][key].contains("description"))
+                message += ": " + (*sub)["properties"][key]["description"].get<std::string>();
+            add(map.value_at(pointer), message);
         } else if (d == "Failed to match against any enum values." && sub && sub->contains("enum")) {
             std::string list;
             for (const auto& v : (*sub)["enum"]) list += (list.empty() ? "" : ", ") + v.dump();
