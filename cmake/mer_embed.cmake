@@ -2,7 +2,8 @@
 # (inside NAMESPACE), so schemas travel inside the binaries that use them.
 # INPUT may list several JSON Schemas separated by '|': the "properties" of
 # the later ones are merged into the first (shared parameter sets, such as
-# the LibTorch training loop's).
+# the LibTorch training loop's); a key the first defines itself keeps its
+# definition, so a plugin can give a shared parameter its own default.
 # Usage: cmake -DINPUT=a.json|b.json -DOUTPUT=f.cpp -DSYMBOL=name -DNAMESPACE=ns -P mer_embed.cmake
 string(REPLACE "|" ";" inputs "${INPUT}")
 list(POP_FRONT inputs first)
@@ -15,7 +16,11 @@ foreach(extra IN LISTS inputs)
     foreach(i RANGE ${last})
       string(JSON key MEMBER "${more}" properties ${i})
       string(JSON value GET "${more}" properties ${key})
-      string(JSON content SET "${content}" properties ${key} "${value}")
+      # The plugin's own definition of a shared key wins (its defaults).
+      string(JSON own ERROR_VARIABLE missing GET "${content}" properties ${key})
+      if(missing)
+        string(JSON content SET "${content}" properties ${key} "${value}")
+      endif()
     endforeach()
   endif()
 endforeach()

@@ -119,14 +119,19 @@ struct ChunkRegressor::State {
     int64_t outputs = 0;
     std::shared_ptr<ChunkNet> net;
     torch::Device device = torch::kCPU;
-    float mean = 0, scale = 1;  // dataset normalisation
+    float mean = 0, scale = 1;                   // dataset normalisation
+    torch::Tensor feature_mean, feature_scale;   // feature normalisation: per input value
+    int64_t input_width = 0;
     int best_epoch = 0;
 
     torch::Tensor normalise(const torch::Tensor& x, const std::string& mode) const {
         if (mode == "dataset") return (x - mean) / scale;
+        if (mode == "feature") return (x - feature_mean) / feature_scale;
         if (mode == "chunk") {
-            const auto m = x.mean({1, 2, 3}, true);
-            const auto s = x.std({1, 2, 3}, false, true).clamp_min(1e-6);
+            std::vector<int64_t> dims(static_cast<std::size_t>(x.dim() - 1));
+            std::iota(dims.begin(), dims.end(), 1);
+            const auto m = x.mean(dims, true);
+            const auto s = x.std(dims, false, true).clamp_min(1e-6);
             return (x - m) / s;
         }
         return x;
@@ -143,6 +148,12 @@ std::shared_ptr<ChunkNet> ChunkRegressor::network() const {
 }
 int ChunkRegressor::best_epoch() const {
     return state_->best_epoch;
+}
+int64_t ChunkRegressor::input_width() const {
+    return state_->input_width;
+}
+void ChunkRegressor::set_input_width(int64_t width) {
+    state_->input_width = width;
 }
 
 Eigen::MatrixXd ChunkRegressor::predict_chunks(const Chunks& chunks) const {
@@ -164,7 +175,7 @@ Eigen::MatrixXd ChunkRegressor::predict_chunks(const Chunks& chunks) const {
 
 std::vector<Eigen::MatrixXd> ChunkRegressor::predict_chunks(const SongTable& songs) const {
     try {
-        const Chunks chunks = load_chunks(songs);
+        const Chunks chunks = load_inputs(songs);
         const Eigen::MatrixXd all = predict_chunks(chunks);
         std::vector<Eigen::MatrixXd> out(songs.size());
         std::vector<std::vector<Eigen::Index>> rows(songs.size());
@@ -183,7 +194,7 @@ std::vector<Eigen::MatrixXd> ChunkRegressor::predict_chunks(const SongTable& son
 
 Eigen::MatrixXd ChunkRegressor::predict(const SongTable& songs) const {
     try {
-        const Chunks chunks = load_chunks(songs);
+        const Chunks chunks = load_inputs(songs);
         return song_means(predict_chunks(chunks), chunks);
     } catch (const c10::Error& e) {
         throw torch_error(e, "rating songs");
@@ -204,13 +215,18 @@ void ChunkRegressor::save(const std::string& dir) const {
         torch::serialize::OutputArchive archive;
         state_->net->save(archive);
         archive.save_to((fs::path(dir) / "model.pt").string());
-        write_file_atomic(fs::path(dir) / "model.json", nlohmann::json{{"outputs", state_->outputs},
-                                                                       {"mean", state_->mean},
-                                                                       {"scale", state_->scale},
-                                                                       {"best_epoch", state_->best_epoch},
-                                                                       {"normalize", settings_.normalize}}
-                                                                .dump(2) +
-                                                            "\n");
+        nlohmann::json meta{{"outputs", state_->outputs},
+                            {"mean", state_->mean},
+                            {"scale", state_->scale},
+                            {"best_epoch", state_->best_epoch},
+                            {"normalize", settings_.normalize}};
+        if (settings_.normalize == "feature") {
+            meta["feature_mean"] = std::vector<float>(state_->feature_mean.data_ptr<float>(),
+                                                      state_->feature_mean.data_ptr<float>() + state_->feature_mean.numel());
+            meta["feature_scale"] = std::vector<float>(
+                state_->feature_scale.data_ptr<float>(), state_->feature_scale.data_ptr<float>() + state_->feature_scale.numel());
+        }
+        write_file_atomic(fs::path(dir) / "model.json", meta.dump(2) + "\n");
     } catch (const c10::Error& e) {
         throw torch_error(e, "saving the model");
     }
@@ -223,6 +239,16 @@ void ChunkRegressor::load(const std::string& dir) {
         state_->mean = meta.at("mean").get<float>();
         state_->scale = meta.at("scale").get<float>();
         state_->best_epoch = meta.at("best_epoch").get<int>();
+        if (settings_.normalize == "feature") {
+            auto values = [&](const char* key) {
+                auto v = meta.at(key).get<std::vector<float>>();
+                return torch::from_blob(v.data(), {static_cast<int64_t>(v.size())}, torch::kFloat32).clone();
+            };
+            state_->feature_mean = values("feature_mean");
+            state_->feature_scale = values("feature_scale");
+            if (state_->feature_mean.numel() != state_->feature_scale.numel())
+                throw Error("feature_mean and feature_scale differ in length", Location((fs::path(dir) / "model.json").string()));
+        }
         state_->net = make_network(state_->outputs, settings_.dropout);
         torch::serialize::InputArchive archive;
         // Onto the CPU first: a model trained on a GPU loads on a machine without one.
@@ -256,8 +282,9 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
             at::globalContext().setDeterministicCuDNN(true);
             at::globalContext().setBenchmarkCuDNN(false);
         }
-        const Chunks train_chunks = load_chunks(train);
-        const Chunks valid_chunks = validation ? load_chunks(*validation) : Chunks{};
+        const Chunks train_chunks = load_inputs(train);
+        const Chunks valid_chunks = validation ? load_inputs(*validation) : Chunks{};
+        state_->input_width = train_chunks.x.size(0) ? train_chunks.x.numel() / train_chunks.x.size(0) : 0;
         const Eigen::MatrixXd train_y = chunk_targets(train, train_chunks);
         const Eigen::MatrixXd valid_y = validation ? chunk_targets(*validation, valid_chunks) : Eigen::MatrixXd();
         const torch::Tensor y = to_tensor(train_y);
@@ -265,6 +292,13 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
         if (settings_.normalize == "dataset") {
             state_->mean = train_chunks.x.mean().item<float>();
             state_->scale = std::max(1e-6f, train_chunks.x.std().item<float>());
+        } else if (settings_.normalize == "feature") {  // each input value over the training rows
+            state_->feature_mean = train_chunks.x.mean(0);
+            // A value constant over the training rows (a ReLU unit that never
+            // fires there) is only centred: dividing by its ~0 spread would
+            // blow up any validation row where it does fire.
+            const torch::Tensor spread = train_chunks.x.std(0, false);
+            state_->feature_scale = torch::where(spread > 1e-6, spread, torch::ones_like(spread));
         }
         state_->outputs = train.targets.cols();
         state_->net = make_network(state_->outputs, settings_.dropout);

@@ -1,5 +1,6 @@
 // The training loop every LibTorch regressor shares: log-mel chunks in (the
-// .npy tensors of features.logmel_chunks), one label per chunk (its song's),
+// .npy tensors of features.logmel_chunks, or any rows a model reads through
+// load_inputs), one label per chunk (its song's),
 // Adam with weight decay, seeded shuffling, gradient clipping, early stopping
 // on song-level validation R² with the best epoch's weights kept, metrics at
 // chunk and song level every epoch. A model plugin only builds its network.
@@ -68,6 +69,13 @@ public:
 
 protected:
     virtual std::shared_ptr<ChunkNet> make_network(int64_t outputs, double dropout) const = 0;
+    // The rows the network reads, one per chunk: by default every song's
+    // log-mel chunks (load_chunks); a model on feature vectors reads those.
+    virtual Chunks load_inputs(const SongTable& songs) const { return load_chunks(songs); }
+    // Values per input row (e.g. 2048 for a PANNs embedding), known once
+    // fit() has read its inputs or load() the saved model; 0 before.
+    int64_t input_width() const;
+    void set_input_width(int64_t width);
     // The chunk tensor the network reads: channels, mels, frames (0: any).
     // The report's 3-s chunks of 128 mels × 128 frames unless a model says otherwise.
     virtual std::array<int64_t, 3> input_shape() const { return {1, 128, 128}; }

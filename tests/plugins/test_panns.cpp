@@ -9,7 +9,9 @@
 #include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <regex>
 
+#include "core/audio/audio.hpp"
 #include "core/data/npy.hpp"
 #include "core/data/state_dict_pickle.hpp"
 #include "core/error.hpp"
@@ -239,4 +241,130 @@ TEST_CASE("a checkpoint that is not CNN14's, or not a plain state dict, is refus
     write_file(tmp / "cut.pth", "PK\x03\x04"s + std::string(100, 'x'));
     CHECK_THAT(error_of([&] { mer::torchx::read_torch_checkpoint((tmp / "cut.pth").string()); }),
                Catch::Contains("cannot read the checkpoint archive"));
+}
+
+TEST_CASE("the Phase 3 pipeline runs end to end, keyed by the weights' content", "[torch][panns][cli]") {
+    REQUIRE_PYTHON_TORCH();
+    TempDir tmp;
+    make_checkpoint(tmp.path());
+    fs::rename(tmp / "cnn14-normal.pth", tmp / "cnn14.pth");
+    REQUIRE(run_mer({"synth", "--out", "corpus", "--songs", "12", "--seconds", "6.5", "--seed", "3"}, tmp.path()).exit_code == 0);
+    const std::string experiment = R"(name: p3
+seed: 42
+nodes:
+  data:
+    uses: dataset.deam
+    params: {root: corpus, label_scale: unit}
+  panns:
+    uses: features.panns_cnn14
+    inputs: [data]
+    params: {checkpoint: cnn14.pth, batch_size: 5}
+  mlp:
+    uses: regressor.emotion_mlp
+    inputs: [panns]
+    params: {epochs: 2}
+evaluation:
+  split: {kind: holdout, fraction: 0.25}
+  metrics: [r2, rmse]
+)";
+    write_file(tmp / "p3.yaml", experiment);
+    const auto first = run_mer({"run", "p3.yaml"}, tmp.path());
+    INFO(first.err);
+    REQUIRE(first.exit_code == 0);
+    CHECK(first.err.find("12 songs as CNN14 embedding vectors (0 from the feature cache)") != std::string::npos);
+    CHECK(first.err.find("its other entries ignored: iteration, sampler") != std::string::npos);
+    const fs::path run = tmp / run_folder_of(first);
+    CHECK(fs::exists(run / "predictions.csv"));
+
+    // A song's vector is the mean of its chunks', each the model's output for
+    // those samples (6.5 s: two 3-s chunks, the remainder dropped).
+    const json bundle = mer::read_json_file(run / "model" / "mlp" / "model.json");
+    CHECK(bundle["data"][1]["files"]["checkpoint"]["sha256"] == mer::sha256_file(tmp / "cnn14.pth"));
+    std::vector<fs::path> cached;
+    for (const auto& e : fs::recursive_directory_iterator(tmp / "cache"))
+        if (e.path().extension() == ".npy") cached.push_back(e.path());
+    CHECK(cached.size() == 12);
+    const json sidecar = mer::read_json_file(fs::path(cached.front()).replace_extension(".json"));
+    std::vector<std::size_t> shape;
+    const std::vector<float> vectors = mer::read_npy_float32(cached.front(), shape);
+    CHECK(shape == std::vector<std::size_t>{2, 2048});
+    std::vector<float> audio = mer::load_audio(tmp / sidecar["audio"].get<std::string>(), 32000).samples;
+    REQUIRE(audio.size() >= 192000);
+    Cnn14 model;
+    mer::torchx::load_state_dict(*model, mer::torchx::read_torch_checkpoint((tmp / "cnn14.pth").string()), "cnn14.pth");
+    model->eval();
+    torch::NoGradGuard no_grad;
+    const torch::Tensor chunks = torch::from_blob(audio.data(), {2, 96000}, torch::kFloat32);
+    const torch::Tensor expected = model->forward(chunks).embedding;
+    CHECK(relative_l2(torch::from_blob(const_cast<float*>(vectors.data()), {2, 2048}, torch::kFloat32), expected) < 1e-5);
+
+    // Renamed weights: the same content, so nothing is recomputed.
+    fs::rename(tmp / "cnn14.pth", tmp / "renamed.pth");
+    write_file(tmp / "p3.yaml", std::regex_replace(experiment, std::regex("cnn14\\.pth"), "renamed.pth"));
+    const auto second = run_mer({"run", "p3.yaml"}, tmp.path());
+    CHECK(second.exit_code == 0);
+    CHECK(second.err.find("node 'panns' (features.panns_cnn14): cached") != std::string::npos);
+
+    // Rating new files with the bundle; other weights at the recorded path are refused.
+    const auto rated = run_mer({"predict", "--model", run.string(), "corpus/MEMD_audio/1.mp3"}, tmp.path());
+    CHECK(rated.exit_code != 0);  // the file the model was trained with is gone (renamed)
+    CHECK_THAT(rated.err, Catch::Contains("needs the file it was trained with"));
+    fs::rename(tmp / "renamed.pth", tmp / "cnn14.pth");
+    const auto again = run_mer({"predict", "--model", run.string(), "corpus/MEMD_audio/1.mp3"}, tmp.path());
+    CHECK(again.exit_code == 0);
+    CHECK(count_lines(again.out) == 2);
+    write_file(tmp / "cnn14.pth", "PK\x03\x04 other weights"s);
+    const auto other = run_mer({"predict", "--model", run.string(), "corpus/MEMD_audio/1.mp3"}, tmp.path());
+    CHECK(other.exit_code != 0);
+    CHECK_THAT(other.err, Catch::Contains("holds other content than the model was trained with"));
+
+    // No weights file: refused before anything runs, saying where it comes from.
+    fs::remove(tmp / "cnn14.pth");
+    const auto missing = run_mer({"validate", "p3.yaml"}, tmp.path());
+    CHECK(missing.exit_code != 0);
+    CHECK_THAT(missing.err, Catch::Contains("nodes.panns.params.checkpoint: 'renamed.pth' does not exist") &&
+                                Catch::Contains("zenodo.org"));
+}
+
+TEST_CASE("the EmotionMLP learns a feature table through the shared loop", "[torch][regressor.emotion_mlp]") {
+    TempDir tmp;
+    write_synthetic_table(tmp.path(), 200, 7);
+    write_file(tmp / "mlp.yaml", R"(name: mlp
+seed: 42
+nodes:
+  songs:
+    uses: dataset.table
+    params: {path: songs.csv}
+  baseline:
+    uses: regressor.mean
+    inputs: [songs]
+  mlp:
+    uses: regressor.emotion_mlp
+    inputs: [songs]
+    params: {epochs: 25, patience: 25}
+evaluation:
+  split: {kind: holdout, fraction: 0.2}
+  metrics: [r2, rmse]
+)");
+    const auto r = run_mer({"run", "mlp.yaml"}, tmp.path());
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const fs::path run = tmp / run_folder_of(r);
+    // Every epoch's song-level rows, and a model far better than the mean.
+    const json summary = mer::read_json_file(run / "summary.json");
+    INFO(summary.dump(1));
+    const std::string metrics = read_file(run / "metrics.csv");
+    CHECK(std::regex_search(metrics, std::regex("\\nmlp,regressor.emotion_mlp,0,25,validation,valence,")));
+    const json network = mer::read_json_file(run / "model" / "mlp" / "fold0" / "regressor" / "network.json");
+    CHECK(network["input_width"] == 12);
+    CHECK(network["hidden"] == json::array({512, 128}));
+    const std::string results = read_file(run / "results.csv");
+    INFO(results);
+    for (const std::string target : {"valence", "arousal"}) {
+        std::smatch m;
+        REQUIRE(std::regex_search(results, m, std::regex(",mlp," + target + ",(-?[0-9.e+-]+),")));
+        CHECK(std::stod(m[1]) > 0.35);
+        REQUIRE(std::regex_search(results, m, std::regex(",baseline," + target + ",(-?[0-9.e+-]+),")));
+        CHECK(std::stod(m[1]) < 0.05);
+    }
 }
