@@ -55,8 +55,8 @@ TEST_CASE("fitted regressors and transforms reload into identical outputs", "[bu
         fresh->load(folder);
         CHECK(fresh->predict(test) == fitted->predict(test));
     }
-    for (const char* name :
-         {"transform.standardize", "transform.select_pearson", "transform.select_shap", "transform.pca"}) {
+    for (const char* name : {"transform.standardize", "transform.select_pearson", "transform.select_shap",
+                             "transform.pca", "transform.tsne"}) {
         INFO(name);
         json overrides = json::object();
         if (std::string(name) == "transform.select_pearson") overrides = {{"k", 2}};
