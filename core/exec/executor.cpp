@@ -20,9 +20,11 @@
 #include "core/exec/fold_evaluation.hpp"
 #include "core/exec/run_writer.hpp"
 #include "core/exec/tuning.hpp"
+#include "core/plugin/capabilities.hpp"
 #include "core/plugin/dataset.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
+#include "core/plugin/transform.hpp"
 #include "core/run/files.hpp"
 #include "core/run/progress.hpp"
 #include "core/run/run_folder.hpp"
@@ -79,6 +81,8 @@ public:
         const auto start = Clock::now();
         if (node.kind == "dataset" || node.kind == "features") {
             run_data_node(node, start);
+        } else if (node.kind == "transform" && node.plugin->has(capability::kWholeTable)) {
+            run_whole_table_transform(node, start);
         } else if (node.kind == "transform") {
             folder_.log(fmt::format("node '{}' ({}): fitted inside each training fold of the regressors that use it",
                                     node.id, node.uses));
@@ -206,6 +210,26 @@ private:
         folder_.log(fmt::format("node '{}' ({}): {} — {} songs, {} features, {} targets ({:.2f} s)", node.id, node.uses,
                                 how, t.size(), t.feature_names.size(), t.target_names.size(), seconds_since(start)));
         if (node.kind == "features") write_feature_tables(node.id, t);
+    }
+
+    // A transform that describes its input (a t-SNE map): fitted once on every
+    // song of its inputs for the files it writes. Its inputs must be data
+    // nodes; behind another transform the songs differ per fold.
+    void run_whole_table_transform(const NodeSpec& node, Clock::time_point start) {
+        std::vector<const SongTable*> inputs;
+        for (const auto& id : node.inputs) {
+            const auto it = outputs_.find(id);
+            if (it == outputs_.end())
+                throw Error(fmt::format("{} describes every song of its input, so its input must be a dataset or "
+                                        "features node, not the transform '{}'",
+                                        node.uses, id),
+                            Location::of_node(node.id));
+            inputs.push_back(&it->second);
+        }
+        auto transform = registry_.create<TransformPlugin>(node.uses, node.params);
+        transform->fit(inputs, context(node.id, "whole table"));
+        folder_.log(fmt::format("node '{}' ({}): fitted on all {} songs of its input ({:.2f} s)", node.id, node.uses,
+                                inputs.front()->size(), seconds_since(start)));
     }
 
     // Values no model can learn from, caught where a node makes them: a song

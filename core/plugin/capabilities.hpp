@@ -41,6 +41,13 @@ inline constexpr const char* kOutputShape = "output_shape";
 // omitted); null axes accept any size.
 inline constexpr const char* kInputShape = "input_shape";
 
+// transform: describes its input rather than changing it (a t-SNE map): the
+// host fits it once, on every song of its input, outside the evaluation
+// folds (PluginContext::fold is -1), as soon as its input is computed, whether
+// or not a model reads it; inside the folds it must pass its input through.
+// Value: true.
+inline constexpr const char* kWholeTable = "whole_table";
+
 // regressor: one prediction per time step of a song rather than per song.
 // Value: true. (Reserved for the sequence models of the dynamic issue.)
 inline constexpr const char* kSequence = "sequence";

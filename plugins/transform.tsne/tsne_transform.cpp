@@ -1,14 +1,15 @@
 // transform.tsne: a t-SNE map of the songs for the eye (the report's Figures
 // 17–18: PANNs embeddings coloured by valence and by arousal), written to the
-// run folder as tsne_<node>_fold0.csv with each song's targets.
+// run folder as tsne_<node>.csv with each song's targets.
 //
 // A t-SNE embeds only the songs it was fitted on; it has no mapping for a new
 // song, so a validation song could only be placed by fitting on it. Its
 // coordinates are therefore never a feature: the node passes its input
 // through unchanged, and whatever follows it learns exactly what it would
-// have learnt without it. The host fits transforms inside every evaluation
-// fold; the map is made once, from the first fold's training songs, and
-// grid-search fits and predict make none (they keep no files).
+// have learnt without it. It declares `whole_table`: the host fits it once,
+// on every song of its input (its features only; the targets just colour
+// the file), outside the folds; inside folds, grid-search fits and predict
+// it does nothing.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -21,6 +22,8 @@ namespace mer::plugins {
 
 class Tsne : public SingleInputTransform {
 public:
+    static constexpr const char* kCapabilities = R"({"whole_table": true})";
+
     explicit Tsne(const nlohmann::json& p) : settings_(settings(p)) {}
 
     // Nothing is fitted that predicting needs: the output is the input.
@@ -29,10 +32,9 @@ public:
 
 protected:
     void fit(const SongTable& train, const PluginContext& ctx) override {
-        if (ctx.fold > 0 || !ctx.keeps_artifacts()) return;
+        if (ctx.fold >= 0 || !ctx.keeps_artifacts()) return;
         const auto n = static_cast<Eigen::Index>(train.size());
-        const std::string songs =
-            ctx.fold == 0 ? fmt::format("the {} training songs of fold 0", n) : fmt::format("{} songs", n);
+        const std::string songs = fmt::format("all {} songs", n);
         if (train.features.cols() == 0)
             throw Error(
                 "its input has no feature columns to map (chunk tensors are not a feature table); put it "
@@ -99,7 +101,7 @@ private:
             for (Eigen::Index t = 0; t < songs.targets.cols(); ++t) csv += "," + format_number(songs.targets(r, t));
             csv += "\n";
         }
-        ctx.write_artifact({"tsne", ctx.fold >= 0 ? "fold" + std::to_string(ctx.fold) : "", columns,
+        ctx.write_artifact({"tsne", "", columns,
                             "t-SNE map (x, y) of " + which +
                                 " with their targets, to plot coloured by each; "
                                 "for the eye only, never a model's input"},
@@ -112,4 +114,4 @@ private:
 }  // namespace mer::plugins
 
 MER_PLUGIN(mer::plugins::Tsne, "transform.tsne", "1.0.0",
-           "A t-SNE map of the training songs written to the run folder; passes its input through unchanged")
+           "A t-SNE map of every song written to the run folder; passes its input through unchanged")

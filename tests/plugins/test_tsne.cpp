@@ -60,7 +60,7 @@ struct Fitted {
     mer::SongTable output;
 };
 
-Fitted fit(const mer::SongTable& songs, const json& params, std::uint64_t seed = 3, int fold = 0) {
+Fitted fit(const mer::SongTable& songs, const json& params, std::uint64_t seed = 3, int fold = -1) {
     auto tsne = registry().create<mer::TransformPlugin>("transform.tsne", with_defaults("transform.tsne", params));
     Fitted f;
     mer::PluginContext ctx;
@@ -153,7 +153,7 @@ TEST_CASE("t-SNE keeps well-separated clusters apart and writes its map", "[tran
 
     // The map file: kind, part, header, each song's targets.
     CHECK(exact.artifact.kind == "tsne");
-    CHECK(exact.artifact.part == "fold0");
+    CHECK(exact.artifact.part == "");
     CHECK(exact.artifact.columns == std::vector<std::string>{"song_id", "x", "y", "valence", "arousal"});
     CHECK(!exact.artifact.meaning.empty());
     CHECK(exact.csv.rfind("song_id,x,y,valence,arousal\nsong0,", 0) == 0);
@@ -206,7 +206,7 @@ TEST_CASE(
         fit(songs, {{"perplexity", 60}});
         FAIL("no error");
     } catch (const mer::Error& e) {
-        CHECK_THAT(e.message(), Catch::Contains("perplexity 60") && Catch::Contains("160 training songs of fold 0") &&
+        CHECK_THAT(e.message(), Catch::Contains("perplexity 60") && Catch::Contains("all 160 songs") &&
                                     Catch::Contains("below 53.33") && Catch::Contains("lower `perplexity`"));
         CHECK(e.where().node == "map");
     }
@@ -216,12 +216,12 @@ TEST_CASE(
     CHECK_THROWS_WITH(fit(tensors_only, json::object()), Catch::Contains("no feature columns"));
 }
 
-TEST_CASE("t-SNE maps once: not in later folds, grid-search fits or predict", "[transform.tsne]") {
+TEST_CASE("t-SNE maps once: not inside folds, grid-search fits or predict", "[transform.tsne]") {
     const mer::SongTable songs = clusters(4);
-    CHECK(fit(songs, {{"perplexity", 500}}, 3, 1).artifacts == 0);  // fold 1: not even the perplexity is looked at
+    CHECK(fit(songs, {{"perplexity", 500}}, 3, 0).artifacts == 0);  // fold 0: not even the perplexity is looked at
+    CHECK(fit(songs, {{"perplexity", 500}}, 3, 1).artifacts == 0);
     auto tsne = registry().create<mer::TransformPlugin>("transform.tsne", with_defaults("transform.tsne"));
     mer::PluginContext keeps_nothing;  // as grid search and predict hand it
-    keeps_nothing.fold = 0;
     tsne->fit({&songs}, keeps_nothing);
     CHECK(tsne->apply({&songs}).features == songs.features);
 }
@@ -246,13 +246,12 @@ evaluation: {split: {kind: kfold, k: 3}}
     REQUIRE(r.exit_code == 0);
     const fs::path folder = dir.path() / run_folder_of(r);
 
-    const std::string map = read_file(folder / "tsne_map_fold0.csv");
+    const std::string map = read_file(folder / "tsne_map.csv");
     CHECK(map.rfind("song_id,x,y,valence,arousal\n", 0) == 0);
-    CHECK(count_lines(map) == 1 + 80);  // fold 0's training songs: two thirds of 120
-    CHECK(!fs::exists(folder / "tsne_map_fold1.csv"));
+    CHECK(count_lines(map) == 1 + 120);  // every song, once
     bool recorded = false;
     for (const auto& a : mer::read_run_manifest(folder))
-        if (a.file == "tsne_map_fold0.csv") {
+        if (a.file == "tsne_map.csv") {
             recorded = true;
             CHECK(a.kind == "tsne");
             CHECK(a.node == "map");
@@ -260,7 +259,8 @@ evaluation: {split: {kind: kfold, k: 3}}
         }
     CHECK(recorded);
     CHECK_THAT(read_file(folder / "log.txt"),
-               Catch::Contains("map: t-SNE of the 80 training songs of fold 0") && Catch::Contains("KL divergence"));
+               Catch::Contains("map: t-SNE of all 120 songs") && Catch::Contains("KL divergence") &&
+                   Catch::Contains("node 'map' (transform.tsne): fitted on all 120 songs of its input"));
 
     const auto plain = run_mer({"run", "without.yaml", "--quiet"}, dir.path());
     REQUIRE(plain.exit_code == 0);
