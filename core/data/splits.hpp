@@ -1,8 +1,11 @@
 // Train/validation splits that never separate a group (by default a song:
 // all chunks of one song stay on one side). Seeded and independent of the
 // standard library's shuffle, so the same seed gives the same folds anywhere.
+// Holdout and k-fold may be stratified: each stratum of the labels (a
+// valence–arousal quadrant, a quantile bin) is split in the asked shares.
 #pragma once
 
+#include <Eigen/Core>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -10,9 +13,11 @@
 namespace mer {
 
 struct SplitSpec {
-    std::string kind = "holdout";  // "holdout" | "kfold" | "predefined"
-    double fraction = 0.2;         // holdout: share of groups held out for validation
-    int k = 5;                     // kfold: number of folds
+    std::string kind = "holdout";   // "holdout" | "kfold" | "predefined"
+    double fraction = 0.2;          // holdout: share of groups held out for validation
+    int k = 5;                      // kfold: number of folds
+    std::string stratify = "none";  // "none" | "quadrant" | "bins": strata each side mirrors
+    int bins = 4;                   // stratify bins: quantile bins of the first target
 };
 
 struct Fold {
@@ -21,9 +26,23 @@ struct Fold {
     std::vector<std::size_t> validation;  // row indices, ascending
 };
 
-// `groups[i]` is the group of row i. Throws mer::Error when there are too few
-// groups for the split.
-std::vector<Fold> make_folds(const std::vector<std::string>& groups, const SplitSpec& spec, std::uint64_t seed);
+// `groups[i]` is the group of row i and `targets` row i's labels (rows ×
+// targets, NaN = missing), read only when spec.stratify is not "none". A
+// group's label is the mean of its rows' labels. Strata, over the groups:
+//   quadrant: high or low in each of the first two targets, high meaning at
+//             or above that target's median over the groups labelled in both
+//             (the host does not know a dataset's scale, and the median keeps
+//             the strata filled whatever the scale); 4 strata.
+//   bins:     the first target cut at its j/bins quantiles (linear
+//             interpolation, as numpy), a value on an edge in the lower bin
+//             (as pandas.qcut); `bins` strata, some empty if values tie.
+// Groups lacking a label the strata need form one more stratum. Holdout
+// holds out round(fraction · n) of each stratum's n groups, the first in a
+// seeded shuffle (one group moved if a side would be empty); k-fold deals
+// each stratum's shuffled groups to the folds in turn. Throws mer::Error
+// when there are too few groups or targets for the split.
+std::vector<Fold> make_folds(const std::vector<std::string>& groups, const SplitSpec& spec, std::uint64_t seed,
+                             const Eigen::MatrixXd& targets = Eigen::MatrixXd());
 
 // The dataset's own split: "train" rows train, "validation"/"test" rows
 // validate. Throws mer::Error for other labels or an empty side.

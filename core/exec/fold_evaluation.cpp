@@ -41,7 +41,7 @@ public:
         const std::vector<Fold> folds =
             exp_.evaluation.split.kind == "predefined"
                 ? std::vector<Fold>{predefined_fold(data_.assigned_split)}
-                : make_folds(groups, exp_.evaluation.split, derive_seed(exp_.seed, "split"));
+                : make_folds(groups, exp_.evaluation.split, derive_seed(exp_.seed, "split"), data_.targets);
         const auto node_start = Clock::now();
         for (const Fold& fold : folds) {
             const auto fold_start = Clock::now();

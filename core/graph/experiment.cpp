@@ -120,6 +120,7 @@ public:
         if (!errors_.empty()) return;
         place_in_order();
         read_settings();
+        check_split();
         check_devices();
         check_connections();
         check_fingerprinted_files();
@@ -380,9 +381,21 @@ private:
         exp_.evaluation.split.kind = split_.value("kind", "holdout");
         exp_.evaluation.split.fraction = split_.value("fraction", 0.2);
         exp_.evaluation.split.k = split_.value("k", 5);
+        exp_.evaluation.split.stratify = split_.value("stratify", "none");
+        exp_.evaluation.split.bins = split_.value("bins", 4);
         exp_.evaluation.group_by = split_.value("group_by", "song");
         for (const auto& m : evaluation.value("metrics", json::array({"r2", "rmse", "mae"})))
             exp_.evaluation.metrics.push_back(m.get<std::string>());
+    }
+
+    // The dataset's own split has no shares to stratify.
+    void check_split() {
+        const SplitSpec& split = exp_.evaluation.split;
+        if (split.kind == "predefined" && split.stratify != "none")
+            errors_.push_back({map_.value_at("/evaluation/split/stratify"),
+                               "evaluation.split.stratify: " + split.stratify +
+                                   " cannot apply to kind predefined, which keeps the dataset's own split; "
+                                   "use kind holdout or kfold, or stratify none"});
     }
 
     // Models that train on a device (capability `device`) use their own or

@@ -1,7 +1,8 @@
 // dataset.deam: the MediaEval Database for Emotional Analysis in Music
 // (Soleymani, Aljanaki et al.) as researchers download it — static
 // song-level ratings (1–9), optional 2 Hz dynamic ratings ([−1, 1]) and
-// MEMD_audio/<song_id>.mp3 — however the two zips were unpacked.
+// MEMD_audio/<song_id>.mp3 — however the two zips were unpacked. A song's
+// label is its static rating, or the mean over time of its dynamic ones.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -66,6 +67,7 @@ public:
           songs_(p.at("songs").get<std::string>()),
           targets_(p.at("targets").get<std::vector<std::string>>()),
           scale_(p.at("label_scale").get<std::string>()),
+          labels_(p.at("labels").get<std::string>()),
           dynamic_(p.at("dynamic").get<bool>()),
           check_audio_(p.at("check_audio").get<bool>()) {}
 
@@ -133,7 +135,15 @@ public:
         }
         table.targets = rows_to_matrix(labels, targets_.size());
         table.features.resize(table.targets.rows(), 0);
-        if (dynamic_) load_dynamic(annotations, table);
+        if (dynamic_ || labels_ == "dynamic_mean") load_dynamic(annotations, table);
+        if (labels_ == "dynamic_mean") {
+            const std::size_t missing = label_with_dynamic_means(table);
+            if (!dynamic_) table.dynamic.clear();
+            ctx.info(
+                fmt::format("labels: the mean of each song's dynamic annotations; {} of {} songs have none for "
+                            "some target, which is then missing",
+                            missing, table.size()));
+        }
         ctx.info(fmt::format("{} songs with labels and audio ({} of DEAM, {} scale) from {}", table.size(), songs_,
                              scale_, annotations.string()));
         return table;
@@ -166,6 +176,27 @@ private:
         return x;
     }
 
+    // Each song's target: the mean of its dynamic values (already scaled),
+    // NaN when it has none. Returns how many songs lack one for some target.
+    std::size_t label_with_dynamic_means(SongTable& table) const {
+        std::size_t missing = 0;
+        for (std::size_t r = 0; r < table.size(); ++r) {
+            const Eigen::MatrixXd& values = table.dynamic[r].values;
+            bool lacks = false;
+            for (Eigen::Index t = 0; t < table.targets.cols(); ++t) {
+                double sum = 0;
+                int count = 0;
+                for (Eigen::Index k = 0; k < values.rows(); ++k)
+                    if (std::isfinite(values(k, t))) sum += values(k, t), ++count;
+                table.targets(static_cast<Eigen::Index>(r), t) =
+                    count > 0 ? sum / count : std::numeric_limits<double>::quiet_NaN();
+                lacks = lacks || count == 0;
+            }
+            if (lacks) ++missing;
+        }
+        return missing;
+    }
+
     void load_dynamic(const fs::path& annotations, SongTable& table) const {
         std::map<std::string, std::size_t> row_of;
         for (std::size_t r = 0; r < table.size(); ++r) row_of[table.song_ids[r]] = r;
@@ -174,7 +205,8 @@ private:
         for (std::size_t t = 0; t < targets_.size(); ++t) {
             const fs::path file = find_file(annotations, targets_[t] + ".csv", "dynamic");
             if (file.empty())
-                throw Error("dynamic: true, but no dynamic (per second annotations)/" + targets_[t] +
+                throw Error(std::string(dynamic_ ? "dynamic: true" : "labels: dynamic_mean") +
+                                ", but no dynamic (per second annotations)/" + targets_[t] +
                                 ".csv below the annotations folder",
                             Location(annotations.string()));
             const CsvTable csv = read_csv(file);
@@ -218,7 +250,7 @@ private:
 
     std::string root_, annotations_dir_, audio_dir_, songs_;
     std::vector<std::string> targets_;
-    std::string scale_;
+    std::string scale_, labels_;
     bool dynamic_, check_audio_;
 };
 

@@ -58,6 +58,7 @@ TEST_CASE("a valid experiment has no errors and resolves defaults", "[validate]"
     const mer::Experiment& e = loaded.experiment;
     CHECK(e.seed == 3);
     CHECK(e.evaluation.split.k == 3);
+    CHECK(e.evaluation.split.stratify == "none");
     REQUIRE(e.nodes.size() == 2);
     CHECK(e.nodes[0].id == "songs");
     CHECK(e.node("songs").params["id_column"] == "song_id");  // default filled in
@@ -120,6 +121,14 @@ TEST_CASE("bad experiment files: each mistake is named with line and column", "[
         CHECK_THAT(errors_of(replace(kValid, "kind: kfold", "kind: loo")),
                    Catch::Contains(
                        "evaluation.split.kind must be one of \"holdout\", \"kfold\", \"predefined\", not \"loo\""));
+    }
+    SECTION("a stratified predefined split names the key") {
+        CHECK_THAT(errors_of(replace(kValid, "kind: kfold, k: 3", "kind: predefined, stratify: quadrant")),
+                   Catch::Contains("exp.yaml:12:39: evaluation.split.stratify: quadrant cannot apply to kind "
+                                   "predefined"));
+        CHECK(errors_of(replace(kValid, "kind: kfold, k: 3", "kind: predefined, stratify: none")).empty());
+        CHECK_THAT(errors_of(replace(kValid, "k: 3", "k: 3, stratify: bins, bins: 1")),
+                   Catch::Contains("evaluation.split.bins = 1 is out of range"));
     }
     SECTION("wrong kind of input") {
         CHECK_THAT(errors_of(replace(kValid, "    params: {path: songs.csv}",

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/audio/audio.hpp"
 #include "core/plugin/dataset.hpp"
@@ -62,13 +63,14 @@ void write_mini_deam(const fs::path& root) {
 }
 
 json deam_params(const fs::path& root, const std::string& songs = "all", const std::string& scale = "raw",
-                 bool dynamic = false) {
+                 bool dynamic = false, const std::string& labels = "static") {
     return {{"root", root.string()},
             {"annotations_dir", ""},
             {"audio_dir", ""},
             {"songs", songs},
             {"targets", {"valence", "arousal"}},
             {"label_scale", scale},
+            {"labels", labels},
             {"dynamic", dynamic},
             {"check_audio", true}};
 }
@@ -76,6 +78,7 @@ json deam_params(const fs::path& root, const std::string& songs = "all", const s
 struct Loaded {
     mer::SongTable table;
     std::vector<mer::SkippedSong> skipped;
+    std::string log;
 };
 
 Loaded load(const std::string& plugin, const json& params) {
@@ -84,6 +87,7 @@ Loaded load(const std::string& plugin, const json& params) {
     ctx.skip = [&out](const std::string& song, const std::string& path, const std::string& reason) {
         out.skipped.push_back({song, path, reason});
     };
+    ctx.log = [&out](const std::string& line) { out.log += line + "\n"; };
     out.table = registry().create<mer::DatasetPlugin>(plugin, params)->load(ctx);
     out.table.check_shapes(plugin);
     return out;
@@ -172,6 +176,98 @@ TEST_CASE("dataset.deam loads a generated synthetic corpus", "[dataset.deam][syn
     CHECK(audio.source.sample_rate_hz == 44100);
     CHECK(audio.source.format == "MP3");
     CHECK(audio.duration_seconds() == Approx(17.0).margin(0.1));
+}
+
+TEST_CASE("dataset.deam labels: dynamic_mean is each song's mean dynamic rating", "[dataset.deam][synth]") {
+    TempDir dir;
+    const auto r = run_mer({"synth", "--out", "corpus", "--songs", "6", "--seconds", "18", "--seed", "5"}, dir.path());
+    REQUIRE(r.exit_code == 0);
+    const Loaded corpus = load("dataset.deam", deam_params(dir / "corpus", "1-2000", "unit", false, "dynamic_mean"));
+    REQUIRE(corpus.table.size() == 6);
+    CHECK(corpus.table.dynamic.empty());  // dynamic: false still keeps the 2 Hz series out
+    CHECK_THAT(corpus.log, Catch::Contains("0 of 6 songs have none"));
+
+    // The mean of each song's row in the generator's dynamic CSVs, read here
+    // cell by cell and mapped to [0, 1] as (x + 1) / 2.
+    const fs::path dynamic =
+        dir / "corpus" / "annotations" / "annotations averaged per song" / "dynamic (per second annotations)";
+    for (int t = 0; t < 2; ++t) {
+        std::istringstream csv(read_file(dynamic / (t == 0 ? "valence.csv" : "arousal.csv")));
+        std::string line;
+        std::getline(csv, line);  // header
+        int rows = 0;
+        while (std::getline(csv, line)) {
+            std::istringstream cells(line);
+            std::string song, cell;
+            std::getline(cells, song, ',');
+            double sum = 0;
+            int count = 0;
+            while (std::getline(cells, cell, ','))
+                if (!cell.empty()) sum += std::stod(cell), ++count;
+            REQUIRE(count >= 3);
+            INFO("song " << song << ", target " << t);
+            CHECK(corpus.table.targets(static_cast<Eigen::Index>(row(corpus.table, song)), t) ==
+                  Approx((sum / count + 1) / 2).epsilon(1e-12));
+            ++rows;
+        }
+        CHECK(rows == 6);
+    }
+
+    // The static labels differ (they are the rounded song-level ratings).
+    const Loaded static_labels = load("dataset.deam", deam_params(dir / "corpus", "1-2000", "unit"));
+    CHECK(static_labels.table.song_ids == corpus.table.song_ids);
+    CHECK(static_labels.table.targets != corpus.table.targets);
+    CHECK_THAT(static_labels.log, !Catch::Contains("dynamic"));
+}
+
+TEST_CASE("Phase 3 end to end: dynamic_mean labels, a stratified holdout, the cache keyed on labels",
+          "[dataset.deam][synth][run][cli]") {
+    TempDir dir;
+    REQUIRE(run_mer({"synth", "--out", "corpus", "--songs", "10", "--seconds", "17", "--seed", "2"}, dir.path())
+                .exit_code == 0);
+    write_file(dir / "exp.yaml", R"(name: phase3
+nodes:
+  data: {uses: dataset.deam, params: {root: corpus, labels: dynamic_mean, label_scale: unit}}
+  features: {uses: features.handcrafted, inputs: [data], params: {groups: [mfcc]}}
+  ridge: {uses: regressor.ridge, inputs: [features], params: {alpha: 10}}
+evaluation: {split: {kind: holdout, fraction: 0.2, stratify: quadrant}}
+)");
+    auto log_of = [&](const std::vector<std::string>& args) {
+        const auto r = run_mer(args, dir.path());
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        const fs::path folder = dir.path() / r.out.substr(0, r.out.find('\n'));
+        CHECK_THAT(read_file(folder / "config.yaml"), Catch::Contains("stratify: quadrant"));
+        return read_file(folder / "log.txt");
+    };
+    const std::string first = log_of({"run", "exp.yaml", "--quiet"});
+    CHECK_THAT(first, Catch::Contains("node 'data' (dataset.deam): computed") &&
+                          Catch::Contains("0 of 10 songs have none") && Catch::Contains("8 train, 2 validation songs"));
+    CHECK_THAT(log_of({"run", "exp.yaml", "--quiet"}), Catch::Contains("node 'data' (dataset.deam): cached"));
+    CHECK_THAT(log_of({"run", "exp.yaml", "--quiet", "--set", "nodes.data.params.labels=static"}),
+               Catch::Contains("node 'data' (dataset.deam): computed") &&
+                   Catch::Contains("node 'features' (features.handcrafted): computed"));
+}
+
+TEST_CASE("dataset.deam labels: dynamic_mean leaves empty cells out and songs without a row unlabelled",
+          "[dataset.deam]") {
+    TempDir dir;
+    write_mini_deam(dir.path());
+    const Loaded mean = load("dataset.deam", deam_params(dir.path(), "all", "raw", true, "dynamic_mean"));
+    CHECK(mean.table.song_ids == std::vector<std::string>{"2", "3", "2000", "2011"});
+    CHECK(mean.table.targets(row(mean.table, "2"), 0) == Approx(5 + 4 * (-0.5 - 0.4 - 0.3) / 3));
+    CHECK(mean.table.targets(row(mean.table, "3"), 0) == Approx(5 + 4 * (0.25 + 0.5 + 0.75) / 3));
+    CHECK(mean.table.targets(row(mean.table, "3"), 1) == Approx(5 + 4 * 0.5));
+    CHECK(mean.table.targets(row(mean.table, "2011"), 1) == Approx(5 + 4 * -0.5));
+    CHECK(std::isnan(mean.table.targets(row(mean.table, "2000"), 0)));  // no dynamic row
+    CHECK(std::isnan(mean.table.targets(row(mean.table, "2000"), 1)));
+    CHECK(mean.table.dynamic.size() == 4);  // dynamic: true keeps the series too
+    CHECK_THAT(mean.log, Catch::Contains("1 of 4 songs have none"));
+
+    fs::remove(dir / "DEAM_Annotations" / "annotations" / "annotations averaged per song" /
+               "dynamic (per second annotations)" / "arousal.csv");
+    CHECK_THROWS_WITH(load("dataset.deam", deam_params(dir.path(), "all", "raw", false, "dynamic_mean")),
+                      Catch::Contains("labels: dynamic_mean, but no dynamic (per second annotations)/arousal.csv"));
 }
 
 TEST_CASE("dataset.manifest reads paths relative to the CSV, groups and splits", "[dataset.manifest]") {
