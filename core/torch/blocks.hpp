@@ -60,6 +60,11 @@ public:
     virtual torch::Tensor forward(const torch::Tensor& x) = 0;
     // Attention over time steps of the last forward pass (chunks × steps), if the model has any.
     virtual torch::Tensor last_attention() const { return {}; }
+    // Parameters trained at a learning rate of their own (a pretrained
+    // backbone's), each with that rate; the loop trains every other
+    // parameter that requires a gradient at its learning_rate. Empty: one
+    // rate for all.
+    virtual std::vector<std::pair<std::vector<torch::Tensor>, double>> own_learning_rates() const { return {}; }
 };
 
 }  // namespace mer::torchx

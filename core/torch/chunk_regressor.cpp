@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <numeric>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "core/data/npy.hpp"
@@ -106,6 +107,29 @@ Eigen::MatrixXd song_means(const Eigen::MatrixXd& per_chunk, const Chunks& chunk
     }
     for (Eigen::Index s = 0; s < sums.rows(); ++s) sums.row(s) /= std::max(1.0, counts(s));
     return sums;
+}
+
+// What Adam trains: every parameter at `learning_rate` (one group, as
+// always), or, for a network with parameters at rates of their own (a
+// pretrained backbone), those groups and one for the remaining trainable
+// parameters; frozen ones (no gradient) are left out.
+std::vector<torch::optim::OptimizerParamGroup> parameter_groups(const ChunkNet& net, double learning_rate,
+                                                               double weight_decay) {
+    const auto own = net.own_learning_rates();
+    if (own.empty()) return {torch::optim::OptimizerParamGroup(net.parameters())};
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    std::set<const void*> placed;
+    for (const auto& [params, rate] : own) {
+        for (const auto& p : params) placed.insert(p.unsafeGetTensorImpl());
+        groups.emplace_back(params, std::make_unique<torch::optim::AdamOptions>(
+                                        torch::optim::AdamOptions(rate).weight_decay(weight_decay)));
+    }
+    std::vector<torch::Tensor> rest;
+    for (const auto& p : net.parameters())
+        if (p.requires_grad() && !placed.count(p.unsafeGetTensorImpl())) rest.push_back(p);
+    groups.emplace_back(rest, std::make_unique<torch::optim::AdamOptions>(
+                                  torch::optim::AdamOptions(learning_rate).weight_decay(weight_decay)));
+    return groups;
 }
 
 // LibTorch's own exception, as mer's: the sentence without the C++ backtrace.
@@ -304,7 +328,7 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
         state_->net = make_network(state_->outputs, settings_.dropout);
         state_->net->to(state_->device);
         torch::optim::Adam optimiser(
-            state_->net->parameters(),
+            parameter_groups(*state_->net, settings_.learning_rate, settings_.weight_decay),
             torch::optim::AdamOptions(settings_.learning_rate).weight_decay(settings_.weight_decay));
 
         std::mt19937_64 shuffle(ctx.seed);

@@ -290,12 +290,17 @@ void Cnn14Inference::to(const torch::Device& device) {
     }
 }
 
-Cnn14Outputs Cnn14Inference::run(const torch::Tensor& waveform) const {
+torch::Tensor Cnn14Inference::logmel(const torch::Tensor& waveform) const {
     torch::InferenceMode guard;
     const torch::Tensor spectrum = torch::conv1d(padded(waveform), stft_kernel_, {}, kCnn14Hop);  // (B, 1026, T)
     const torch::Tensor real = spectrum.slice(1, 0, kBins), imag = spectrum.slice(1, kBins);
     const torch::Tensor power = (real.square() + imag.square()).transpose(1, 2);  // (B, T, 513)
-    torch::Tensor x = (to_db(torch::matmul(power, mel_)) * bn0_scale_ + bn0_shift_).unsqueeze(1);
+    return to_db(torch::matmul(power, mel_)).unsqueeze(1);
+}
+
+Cnn14Outputs Cnn14Inference::run(const torch::Tensor& waveform) const {
+    torch::InferenceMode guard;
+    torch::Tensor x = logmel(waveform) * bn0_scale_ + bn0_shift_;
     for (std::size_t c = 0; c < convs_.size(); ++c) {
         x = torch::conv2d(x, convs_[c].first, convs_[c].second, 1, 1).relu_();
         if (c % 2 == 1 && c + 1 < convs_.size()) x = torch::avg_pool2d(x, 2);

@@ -107,6 +107,8 @@ class Cnn14Inference {
 public:
     explicit Cnn14Inference(Cnn14Impl& model);
     Cnn14Outputs run(const torch::Tensor& waveform) const;
+    // The front end alone: (batch, 1, frames, 64) log-mel in dB, before bn0.
+    torch::Tensor logmel(const torch::Tensor& waveform) const;
     // Where the weights live: "cpu" or "cuda:N".
     void to(const torch::Device& device);
 

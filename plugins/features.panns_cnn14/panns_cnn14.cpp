@@ -2,7 +2,9 @@
 // chunks at 32 kHz, each chunk through PANNs CNN14 on the official weights
 // (core/torch/cnn14.hpp), and the song's vector pooled from its chunks'.
 // The chunk vectors are kept too, one float32 .npy (chunks × width) per song
-// in the plugin's cache, for the models that read chunks. Decoding runs on
+// in the plugin's cache, for the models that read chunks; with output: logmel
+// the chunks' CNN14 front end instead (chunks × 1 × frames × 64), the input
+// of regressor.panns_finetune. Decoding runs on
 // its own thread, one song ahead of the network, which sees batches of
 // chunks across songs.
 #include <fmt/format.h>
@@ -64,6 +66,9 @@ public:
           device_(p.at("device").get<std::string>()) {
         chunk_samples_ = std::llround(p.at("chunk_seconds").get<double>() * kCnn14SampleRateHz);
         hop_samples_ = std::llround(p.at("hop_seconds").get<double>() * kCnn14SampleRateHz);
+        if (logmel() && whole_clip_)
+            throw Error("output: logmel gives chunks of one length for regressor.panns_finetune, and whole_clip: true "
+                        "gives one chunk per song of its own length; use one or the other");
     }
 
     SongTable extract(const SongTable& songs, const PluginContext& ctx) override {
@@ -76,7 +81,7 @@ public:
         cache_dir_ = ctx.cache_dir;
         weights_sha256_ = sha256_file(checkpoint_);
         const std::size_t n = songs.size();
-        std::vector<Eigen::MatrixXf> vectors(n);  // chunks × width per song
+        std::vector<Eigen::MatrixXf> vectors(n);  // chunks × width per song (not kept for logmel)
         std::vector<std::string> files(n), failures(n);
         std::vector<std::size_t> todo;
         std::size_t cached = 0;
@@ -84,7 +89,7 @@ public:
             try {
                 files[i] = cache_file(songs.audio_paths[i]).string();
                 if (auto hit = read_cached(files[i], ctx)) {
-                    vectors[i] = std::move(*hit);
+                    if (!logmel()) vectors[i] = std::move(*hit);
                     ++cached;
                 } else {
                     todo.push_back(i);
@@ -104,25 +109,38 @@ public:
                 ctx.skip_song(songs.song_ids[i], songs.audio_paths[i], failures[i]);
         }
         SongTable out = songs.rows(kept);
-        out.feature_names = column_names();
+        out.feature_names = logmel() ? std::vector<std::string>{} : column_names();
         out.features.resize(static_cast<Eigen::Index>(kept.size()), static_cast<Eigen::Index>(out.feature_names.size()));
         out.tensor_paths.clear();
         for (std::size_t r = 0; r < kept.size(); ++r) {
-            out.features.row(static_cast<Eigen::Index>(r)) = pooled(vectors[kept[r]]);
+            if (!logmel()) out.features.row(static_cast<Eigen::Index>(r)) = pooled(vectors[kept[r]]);
             out.tensor_paths.push_back(files[kept[r]]);
         }
         out.chunk_timing = {chunk_seconds(), whole_clip_ ? 0.0 : static_cast<double>(hop_samples_) / kCnn14SampleRateHz,
-                            0.0};
-        ctx.info(fmt::format("{} songs as CNN14 {} vectors ({} from the feature cache)", kept.size(), output_, cached));
+                            logmel() ? static_cast<double>(torchx::kCnn14Hop) / kCnn14SampleRateHz : 0.0};
+        ctx.info(fmt::format("{} songs as CNN14 {} {} ({} from the feature cache)", kept.size(), output_,
+                             logmel() ? "chunks" : "vectors", cached));
         return out;
     }
 
     nlohmann::json query(const std::string& capability) const override {
         if (capability != capability::kOutputShape) return nullptr;
+        if (logmel())
+            return {{"shape", {1, frames(), torchx::kCnn14MelBins}},
+                    {"axes", {"channels", "frames", "mels"}},
+                    {"params", {nullptr, "chunk_seconds", nullptr}}};
         return {{"shape", {width()}}, {"axes", {"features"}}, {"params", {"output"}}};
     }
 
 private:
+    bool logmel() const { return output_ == "logmel"; }
+    int64_t frames() const { return 1 + chunk_samples_ / torchx::kCnn14Hop; }
+    // What one chunk's cached tensor holds.
+    std::vector<std::size_t> chunk_shape() const {
+        if (logmel())
+            return {1, static_cast<std::size_t>(frames()), static_cast<std::size_t>(torchx::kCnn14MelBins)};
+        return {static_cast<std::size_t>(width())};
+    }
     int64_t width() const { return output_ == "clipwise" ? torchx::kCnn14Classes : torchx::kCnn14Width; }
     double chunk_seconds() const { return static_cast<double>(chunk_samples_) / kCnn14SampleRateHz; }
 
@@ -172,8 +190,9 @@ private:
                 throw Error("its checksum does not match");
             std::vector<std::size_t> shape;
             const std::vector<float> values = read_npy_float32(file, shape);
-            if (shape.size() != 2 || shape[0] == 0 || shape[1] != static_cast<std::size_t>(width()))
-                throw Error("its shape is not (chunks, width)");
+            if (shape.empty() || shape[0] == 0 || std::vector<std::size_t>(shape.begin() + 1, shape.end()) != chunk_shape())
+                throw Error("its shape is not (chunks, " + nlohmann::json(chunk_shape()).dump() + ")");
+            if (logmel()) return Eigen::MatrixXf();
             Eigen::MatrixXf m(static_cast<Eigen::Index>(shape[0]), static_cast<Eigen::Index>(shape[1]));
             for (std::size_t r = 0; r < shape[0]; ++r)
                 for (std::size_t c = 0; c < shape[1]; ++c)
@@ -189,7 +208,8 @@ private:
         const fs::path path(file);
         create_folder(path.parent_path(), "cache folder");
         const torch::Tensor v = vectors.to(torch::kCPU).contiguous();
-        const std::vector<std::size_t> shape{static_cast<std::size_t>(v.size(0)), static_cast<std::size_t>(v.size(1))};
+        std::vector<std::size_t> shape;
+        for (int64_t d : v.sizes()) shape.push_back(static_cast<std::size_t>(d));
         write_npy(path, v.data_ptr<float>(), shape);
         write_file_atomic(fs::path(path).replace_extension(".json"),
                           nlohmann::json{{"audio", audio},
@@ -197,6 +217,8 @@ private:
                                          {"shape", shape},
                                          {"output", output_},
                                          {"weights_sha256", weights_sha256_},
+                                         {"frame_hop_seconds",
+                                          logmel() ? static_cast<double>(torchx::kCnn14Hop) / kCnn14SampleRateHz : 0.0},
                                          {"chunk_seconds", whole_clip_ ? 0.0 : chunk_seconds()},
                                          {"chunk_hop_seconds",
                                           whole_clip_ ? 0.0 : static_cast<double>(hop_samples_) / kCnn14SampleRateHz}}
@@ -221,7 +243,9 @@ private:
         return chunks;
     }
 
-    torch::Tensor select(const torchx::Cnn14Outputs& o) const {
+    torch::Tensor forward(const torchx::Cnn14Inference& model, const torch::Tensor& batch) const {
+        if (logmel()) return model.logmel(batch);
+        const torchx::Cnn14Outputs o = model.run(batch);
         if (output_ == "embedding") return o.embedding;
         if (output_ == "conv_max") return o.conv_max;
         if (output_ == "conv_mean_max") return o.conv_mean_max;
@@ -305,6 +329,10 @@ private:
         ctx.report_progress(0, todo.size());
         auto finish = [&](SongWork& w) {
             write_cached(files[w.row], songs.audio_paths[w.row], w.out);
+            if (logmel()) {
+                ctx.report_progress(++finished, todo.size());
+                return;
+            }
             const torch::Tensor v = w.out.to(torch::kCPU).contiguous();
             vectors[w.row] = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
                 v.data_ptr<float>(), v.size(0), v.size(1));
@@ -352,13 +380,17 @@ private:
             }
             torch::Tensor result;
             try {
-                result = select(model->run(torch::cat(parts, 0).to(device))).to(torch::kCPU);
+                result = forward(*model, torch::cat(parts, 0).to(device)).to(torch::kCPU);
             } catch (const c10::Error& e) {
                 throw Error(std::string("CNN14 failed: ") + e.what_without_backtrace(), Location::of_node(ctx.node));
             }
             int64_t at = 0;
             for (auto& [w, k] : from) {
-                if (!w->out.defined()) w->out = torch::empty({w->chunks.size(0), result.size(1)}, torch::kFloat32);
+                if (!w->out.defined()) {
+                    std::vector<int64_t> shape(result.sizes().begin(), result.sizes().end());
+                    shape[0] = w->chunks.size(0);
+                    w->out = torch::empty(shape, torch::kFloat32);
+                }
                 w->out.slice(0, w->done, w->done + k).copy_(result.slice(0, at, at + k));
                 w->done += k;
                 at += k;

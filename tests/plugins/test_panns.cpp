@@ -9,13 +9,19 @@
 #include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <map>
+#include <random>
 #include <regex>
 
 #include "core/audio/audio.hpp"
 #include "core/data/npy.hpp"
 #include "core/data/state_dict_pickle.hpp"
 #include "core/error.hpp"
+#include "core/plugin/features.hpp"
+#include "core/plugin/registry.hpp"
+#include "core/plugin/regressor.hpp"
 #include "core/run/files.hpp"
+#include "core/torch/chunk_regressor.hpp"
 #include "core/torch/cnn14.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -367,4 +373,83 @@ evaluation:
         REQUIRE(std::regex_search(results, m, std::regex(",baseline," + target + ",(-?[0-9.e+-]+),")));
         CHECK(std::stod(m[1]) < 0.05);
     }
+}
+
+TEST_CASE("fine-tuning trains the unfrozen blocks and the head from the official weights", "[torch][panns]") {
+    REQUIRE_PYTHON_TORCH();
+    TempDir tmp;
+    const fs::path checkpoint = make_checkpoint(tmp.path());
+    // Four 3.2-s songs: one 3-s chunk each (301 frames) of CNN14's own log-mel.
+    mer::SongTable songs;
+    songs.target_names = {"valence", "arousal"};
+    songs.targets.resize(4, 2);
+    std::mt19937 noise(5);
+    std::normal_distribution<float> normal;
+    for (int s = 0; s < 4; ++s) {
+        std::vector<float> y(102400);
+        for (std::size_t n = 0; n < y.size(); ++n)
+            y[n] = 0.1f * (s + 1) * std::sin(2 * M_PI * 220.0 * (s + 1) * n / 32000.0) + 0.01f * normal(noise);
+        const fs::path wav = tmp / ("song" + std::to_string(s) + ".wav");
+        write_float_wav(wav, y, 32000);
+        songs.song_ids.push_back("song" + std::to_string(s));
+        songs.groups.push_back(songs.song_ids.back());
+        songs.audio_paths.push_back(wav.string());
+        songs.targets.row(s) << 0.2 * s, 0.8 - 0.2 * s;
+    }
+    songs.features.resize(4, 0);
+    mer::PluginContext ctx;
+    ctx.node = "logmel";
+    ctx.cache_dir = (tmp / "cache").string();
+    ctx.seed = 7;
+    const mer::SongTable logmel =
+        registry()
+            .create<mer::FeaturesPlugin>("features.panns_cnn14",
+                                         with_defaults("features.panns_cnn14",
+                                                       {{"checkpoint", checkpoint.string()}, {"output", "logmel"}}))
+            ->extract(songs, ctx);
+    REQUIRE(logmel.tensor_paths.size() == 4);
+    std::vector<std::size_t> shape;
+    mer::read_npy_float32(logmel.tensor_paths[0], shape);
+    CHECK(shape == std::vector<std::size_t>{1, 1, 301, 64});
+
+    auto model = registry().create<mer::RegressorPlugin>(
+        "regressor.panns_finetune",
+        with_defaults("regressor.panns_finetune", {{"checkpoint", checkpoint.string()},
+                                                   {"unfreeze_blocks", 1},
+                                                   {"epochs", 2},
+                                                   {"batch_size", 2},
+                                                   {"hidden", json::array({16})}}));
+    ctx.node = "finetune";
+    model->fit(logmel, &logmel, {}, ctx);
+    const auto net = dynamic_cast<mer::torchx::ChunkRegressor&>(*model).network();
+    REQUIRE(net != nullptr);
+    std::map<std::string, torch::Tensor> trained;
+    for (const auto& p : net->named_parameters(true)) trained[p.key()] = p.value();
+    for (const auto& b : net->named_buffers(true)) trained[b.key()] = b.value();
+    int frozen_equal = 0, tuned_changed = 0;
+    for (const auto& [key, original] : mer::torchx::read_torch_checkpoint(checkpoint.string())) {
+        INFO(key);
+        REQUIRE(trained.count("backbone." + key) == 1);
+        const bool same = torch::equal(trained["backbone." + key].to(original.dtype()), original);
+        const bool tuned = key.rfind("conv_block6.", 0) == 0 || key.rfind("fc1.", 0) == 0;
+        if (tuned && key.find("num_batches_tracked") == std::string::npos) {
+            CHECK(!same);  // weights and batch-norm statistics of the unfrozen block move
+            tuned_changed += !same;
+        } else if (!tuned) {
+            CHECK(same);  // frozen: weights and statistics exactly as loaded
+            frozen_equal += same;
+        }
+    }
+    CHECK(tuned_changed == 12);  // block 6: 2 convs + 2 × 4 batch-norm tensors; fc1: 2
+    CHECK(frozen_equal > 60);
+    // Trained and saved, it loads without the checkpoint and rates the same.
+    model->save((tmp / "saved").string());
+    fs::remove(checkpoint);
+    auto loaded = registry().create<mer::RegressorPlugin>(
+        "regressor.panns_finetune",
+        with_defaults("regressor.panns_finetune", {{"checkpoint", checkpoint.string()},
+                                                   {"unfreeze_blocks", 1},
+                                                   {"hidden", json::array({16})}}));
+    loaded->load((tmp / "saved").string());
+    CHECK(loaded->predict(logmel).isApprox(model->predict(logmel)));
 }
