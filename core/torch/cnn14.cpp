@@ -257,7 +257,7 @@ torch::Tensor cnn14_mel_filterbank() {
 Cnn14Inference::Cnn14Inference(Cnn14Impl& model) {
     torch::NoGradGuard no_grad;
     const auto& stft = model.spectrogram_extractor->stft;
-    stft_kernel_ = torch::cat({stft->conv_real->weight, stft->conv_imag->weight}, 0).detach().clone();
+    stft_kernel_ = torch::cat({stft->conv_real->weight, stft->conv_imag->weight}, 0).detach().squeeze(1).t().contiguous();
     mel_ = model.logmel_extractor->melW.detach().clone();
     // y = (x − mean) / sqrt(var + eps) · γ + β = x · scale + shift, in float64.
     auto fold = [](const torch::nn::BatchNorm2d& bn) {
@@ -279,6 +279,7 @@ Cnn14Inference::Cnn14Inference(Cnn14Impl& model) {
     fc1_b_ = model.fc1->bias.detach().clone();
     fc_w_ = model.fc_audioset->weight.detach().clone();
     fc_b_ = model.fc_audioset->bias.detach().clone();
+    to(torch::kCPU);
 }
 
 void Cnn14Inference::to(const torch::Device& device) {
@@ -288,23 +289,32 @@ void Cnn14Inference::to(const torch::Device& device) {
         w = w.to(device);
         b = b.to(device);
     }
+    blocked_.clear();
+    if (device.is_cpu() && at::hasMKLDNN())
+        for (const auto& [w, b] : convs_)
+            blocked_.push_back(torch::mkldnn_reorder_conv2d_weight(w.to_mkldnn(), {1, 1}, {1, 1}, {1, 1}, 1));
 }
 
 torch::Tensor Cnn14Inference::logmel(const torch::Tensor& waveform) const {
     torch::InferenceMode guard;
-    const torch::Tensor spectrum = torch::conv1d(padded(waveform), stft_kernel_, {}, kCnn14Hop);  // (B, 1026, T)
-    const torch::Tensor real = spectrum.slice(1, 0, kBins), imag = spectrum.slice(1, kBins);
-    const torch::Tensor power = (real.square() + imag.square()).transpose(1, 2);  // (B, T, 513)
+    const torch::Tensor frames = padded(waveform).squeeze(1).unfold(1, kCnn14Window, kCnn14Hop);  // (B, T, 1024)
+    const torch::Tensor spectrum = torch::matmul(frames, stft_kernel_);                            // (B, T, 1026)
+    const torch::Tensor power = spectrum.slice(2, 0, kBins).square() + spectrum.slice(2, kBins).square();
     return to_db(torch::matmul(power, mel_)).unsqueeze(1);
 }
 
 Cnn14Outputs Cnn14Inference::run(const torch::Tensor& waveform) const {
     torch::InferenceMode guard;
     torch::Tensor x = logmel(waveform) * bn0_scale_ + bn0_shift_;
+    const bool blocked = !blocked_.empty() && x.is_cpu();
+    if (blocked) x = x.to_mkldnn();
     for (std::size_t c = 0; c < convs_.size(); ++c) {
-        x = torch::conv2d(x, convs_[c].first, convs_[c].second, 1, 1).relu_();
+        x = blocked ? torch::mkldnn_convolution(x, blocked_[c], convs_[c].second, {1, 1}, {1, 1}, {1, 1}, 1)
+                    : torch::conv2d(x, convs_[c].first, convs_[c].second, 1, 1);
+        x = x.relu_();
         if (c % 2 == 1 && c + 1 < convs_.size()) x = torch::avg_pool2d(x, 2);
     }
+    if (blocked) x = x.to_dense();
     x = x.mean(3);  // (B, 2048, T')
     Cnn14Outputs out;
     out.conv_max = std::get<0>(x.max(2));
