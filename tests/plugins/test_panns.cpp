@@ -132,6 +132,32 @@ TEST_CASE("the strict unpickler refuses any Python global but torch.save's own",
                Catch::Contains("entry 'w' of the 'model' entry") && Catch::Contains("an int, not a tensor"));
 }
 
+TEST_CASE("CNN14's front end on known signals: a bin-centred sine, silence, frame count", "[torch][panns]") {
+    Cnn14 model;  // the front end built from its formulas
+    model->eval();
+    torch::NoGradGuard no_grad;
+    // 1000 Hz = FFT bin 32 of 1024 at 32 kHz, amplitude 0.5. A periodic Hann
+    // window sums to 512: the bin's |X| is 0.5 · 512 / 2, each neighbour's
+    // half that, every other bin ~0. Power → mel → dB by hand.
+    std::vector<float> y(32000);
+    for (std::size_t n = 0; n < y.size(); ++n) y[n] = static_cast<float>(0.5 * std::sin(2 * M_PI * 1000.0 * n / 32000.0));
+    const torch::Tensor x = torch::from_blob(y.data(), {1, 32000}, torch::kFloat32);
+    const torch::Tensor logmel = model->logmel(x);
+    CHECK(logmel.sizes() == torch::IntArrayRef({1, 1, 101, 64}));  // 1 + 32000 / 320 frames
+    const torch::Tensor mel = mer::torchx::cnn14_mel_filterbank().to(torch::kFloat64);
+    const double peak = std::pow(0.5 * 512 / 2, 2), side = std::pow(0.5 * 512 / 4, 2);
+    const torch::Tensor energy = peak * mel[32] + side * (mel[31] + mel[33]);
+    const torch::Tensor expected = 10 * torch::log10(torch::clamp_min(energy, 1e-10));
+    const torch::Tensor frame = logmel[0][0][50].to(torch::kFloat64);  // a frame far from both edges
+    const torch::Tensor bands = energy > 1e-3;  // the bands the tone reaches
+    REQUIRE(bands.sum().item<int64_t>() >= 1);
+    CHECK((frame.masked_select(bands) - expected.masked_select(bands)).abs().max().item<double>() < 0.01);
+    // Silence is the −100 dB floor everywhere, and so is every band the tone
+    // does not reach, up to the window's far leakage.
+    CHECK((model->logmel(torch::zeros({2, 16000})) == -100.0f).all().item<bool>());
+    CHECK(frame.masked_select(energy == 0).max().item<double>() < -60);
+}
+
 TEST_CASE("CNN14 on the test checkpoint gives the official model's outputs", "[torch][panns]") {
     REQUIRE_PYTHON_TORCH();
     TempDir tmp;
