@@ -9,14 +9,16 @@
 // which the host reads from the file before it loads the library, so a
 // mismatched plugin never runs any code.
 //
-// Bump MER_PLUGIN_ABI whenever an interface under core/plugin/ changes. A new
+// Bump MER_PLUGIN_ABI whenever an interface under core/plugin/ changes, or a
+// class under core/torch/ that LibTorch plugins derive from (ChunkRegressor,
+// ChunkNet: their virtual functions are the plugins' vtables). A new
 // capability is not an interface change (capabilities.hpp).
 #pragma once
 
 #include <boost/version.hpp>
 #include <string>
 
-#define MER_PLUGIN_ABI 12
+#define MER_PLUGIN_ABI 13
 
 #ifndef MER_PLUGIN_TORCH_VERSION
 #define MER_PLUGIN_TORCH_VERSION "none"

@@ -146,7 +146,10 @@ TEST_CASE("capabilities are declared in the metadata and asked for by name", "[p
     std::set<std::string> chunk_models;
     for (const auto* p : r.with_capability("chunks")) chunk_models.insert(p->name);
     CHECK(chunk_models == std::set<std::string>{"regressor.cnn", "regressor.cnn_gru", "regressor.cnn_gru_attention",
-                                                "regressor.se_temporal_cnn", "regressor.tiny_chunk"});
+                                                "regressor.panns_finetune", "regressor.se_temporal_cnn",
+                                                "regressor.tiny_chunk"});
+    CHECK(r.get("features.panns_cnn14").capability("fingerprint") == nlohmann::json::array({"checkpoint"}));
+    CHECK(r.get("transform.tsne").has("whole_table"));
     CHECK(r.get("regressor.cnn").has("device"));
     CHECK(r.get("regressor.cnn").capability("concurrent_fit") == false);
     CHECK_FALSE(r.get("regressor.ridge").has("device"));
