@@ -4,6 +4,7 @@
 // mean of their chunks'.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -302,4 +303,24 @@ TEST_CASE("a model set up for a GPU rates music on a machine without one", "[dee
     const Eigen::MatrixXd expected = trained->predict(songs), got = gpu->predict(songs);
     REQUIRE(got.rows() == expected.rows());
     CHECK((got - expected).cwiseAbs().maxCoeff() < 1e-4);
+}
+
+TEST_CASE("SE-Temporal has the report's head: Conv1D output flattened into FC 128", "[regressor.se_temporal_cnn]") {
+    TempDir dir;
+    const mer::SongTable train = tiny_corpus(dir.path(), 4, 5);
+    auto shapes = [&](const std::string& head) {
+        auto m = model("regressor.se_temporal_cnn", {{"epochs", 1}, {"batch_size", 4}, {"head", head}});
+        m->fit(train, nullptr, {}, context());
+        std::map<std::string, std::vector<int64_t>> out;
+        for (const auto& p : m->network()->named_parameters())
+            out[p.key()] = p.value().sizes().vec();
+        return out;
+    };
+    const auto report = shapes("flatten");  // the default
+    CHECK(report.at("temporal.weight") == std::vector<int64_t>{64, 64, 3});
+    CHECK(report.at("fc.weight") == std::vector<int64_t>{128, 64 * 16 * 16});
+    CHECK(report.at("out.weight") == std::vector<int64_t>{2, 128});  // valence and arousal
+    CHECK(with_defaults("regressor.se_temporal_cnn")["head"] == "flatten");
+    const auto mean = shapes("mean");
+    CHECK(mean.at("fc.weight") == std::vector<int64_t>{128, 64});
 }
