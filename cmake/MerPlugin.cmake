@@ -58,8 +58,9 @@ function(mer_add_plugin target)
     LIBRARY_OUTPUT_DIRECTORY "${out}")
   target_compile_features(${target} PRIVATE cxx_std_17)
   # The LibTorch plugins of the build, for the GPU check's kit (bench/gpu-check):
-  # name, generated schema source, sources.
-  if("mer_torch" IN_LIST ARG_LIBRARIES OR "mer::torch" IN_LIST ARG_LIBRARIES)
+  # name, generated schema source, sources. The kit has no audio decoding
+  # (libsndfile, libsoxr): plugins that read audio are left out.
+  if(("mer_torch" IN_LIST ARG_LIBRARIES OR "mer::torch" IN_LIST ARG_LIBRARIES) AND NOT "mer_audio" IN_LIST ARG_LIBRARIES)
     set(sources)
     foreach(s IN LISTS ARG_SOURCES)
       get_filename_component(absolute "${s}" ABSOLUTE)

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # On a lent GPU machine that has a CUDA LibTorch (e.g. PyTorch in a venv) but
 # none of mer's Debian packages: builds mer's LibTorch subset (the core
-# pieces it needs, libmer_torch, every LibTorch plugin of the build, mer-bench-deep) with
+# pieces it needs, libmer_torch, every LibTorch plugin of the build, mer-bench-deep, mer-bench-panns) with
 # g++ against that LibTorch and the kit from make-kit.sh, then runs
-# mer-bench-deep on cuda:0 and on the CPU.
+# mer-bench-deep on cuda:0 and on the CPU and mer-bench-panns on cuda:0 (batches 15, 64, 256).
 #
 #   bench/gpu-check/device-run.sh [PYTHON] [SONGS]     (from the repository root,
 #                                                       with build/gpu-kit carried)
@@ -42,7 +42,9 @@ compile() {  # SOURCE OBJECT
 start=$(date +%s)
 obj() { echo "$OUT/obj/$(echo "$1" | tr / _).o"; }
 pids=()
-for f in "${core_sources[@]}" core/torch/chunk_regressor.cpp bench/bench_deep.cpp; do compile "$f" "$(obj "$f")" & pids+=($!); done
+for f in "${core_sources[@]}" "${torch_sources[@]}" bench/bench_deep.cpp bench/bench_panns.cpp; do
+  compile "$f" "$(obj "$f")" & pids+=($!)
+done
 # Every LibTorch plugin of the build that made the kit (name|schema|sources).
 models=(); declare -A model_schema model_sources
 while IFS='|' read -r name schema sources; do
@@ -58,7 +60,8 @@ for p in "${pids[@]}"; do wait "$p" || failed=1; done
 set -e
 core_objs=(); for f in "${core_sources[@]}"; do core_objs+=("$(obj "$f")"); done
 g++ -shared -o "$OUT/lib/libmer_core.so" "${core_objs[@]}" "${KIT_LIBS[@]}" -ldl
-g++ -shared -o "$OUT/lib/libmer_torch.so" "$(obj core/torch/chunk_regressor.cpp)" -L"$OUT/lib" -lmer_core "${TORCH_LIBS[@]}"
+torch_objs=(); for f in "${torch_sources[@]}"; do torch_objs+=("$(obj "$f")"); done
+g++ -shared -o "$OUT/lib/libmer_torch.so" "${torch_objs[@]}" -L"$OUT/lib" -lmer_core "${TORCH_LIBS[@]}"
 for m in "${models[@]}"; do
   objs=(); for s in ${model_sources[$m]}; do objs+=("$(obj "$s")"); done
   g++ -shared -o "$OUT/plugins/$m.so" "${objs[@]}" "$OUT/obj/${m}_schema.o" -L"$OUT/lib" -lmer_torch -lmer_core \
@@ -67,6 +70,9 @@ done
 # As mer-run: the benchmark itself does not link LibTorch (see bench_deep.cpp).
 g++ -rdynamic -o "$OUT/bin/mer-bench-deep" "$(obj bench/bench_deep.cpp)" "$SRC/bench/gpu-check/segv.cpp" -L"$OUT/lib" -lmer_core \
     "${KIT_LIBS[@]}" -Wl,-rpath,"$OUT/lib"
+# CNN14 inference links LibTorch directly (through libmer_torch).
+g++ -o "$OUT/bin/mer-bench-panns" "$(obj bench/bench_panns.cpp)" -L"$OUT/lib" -lmer_torch -lmer_core "${TORCH_LIBS[@]}" \
+    "${KIT_LIBS[@]}" -Wl,-rpath,"$OUT/lib"
 echo "built in $(( $(date +%s) - start )) s"
 set +e
 export MER_PLUGIN_PATH=
@@ -74,4 +80,11 @@ status=0
 for device in cuda:0 cpu; do
   "$OUT/bin/mer-bench-deep" --songs "$SONGS" --device "$device" --threads "$(nproc)" || status=1
 done
+# CNN14 songs/s on the GPU at batch 64 (the test checkpoint: speed does not depend on the values).
+if $PY "$SRC/tests/panns/make_checkpoint.py" "$OUT/cnn14.pth" >/dev/null; then
+  for batch in 15 64 256; do "$OUT/bin/mer-bench-panns" --checkpoint "$OUT/cnn14.pth" --device cuda:0 --batch "$batch" || status=1; done
+  rm -f "$OUT/cnn14.pth"
+else
+  echo "no CNN14 figures: $PY could not write the test checkpoint (needs torch and numpy)"; status=1
+fi
 exit $status

@@ -11,7 +11,7 @@ kit=build/gpu-kit
 rm -rf "$kit" && mkdir -p "$kit/include" "$kit/lib" "$kit/gen"
 # shellcheck source=sources.sh
 . bench/gpu-check/sources.sh
-for f in "${core_sources[@]}" core/torch/chunk_regressor.cpp bench/bench_deep.cpp; do echo "$f"; done > "$kit/files"
+for f in "${core_sources[@]}" "${torch_sources[@]}" bench/bench_deep.cpp bench/bench_panns.cpp; do echo "$f"; done > "$kit/files"
 # name|generated schema|sources, paths made relative to the repository and the kit
 root=$(pwd)
 while IFS='|' read -r name schema sources; do
