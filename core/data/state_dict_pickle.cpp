@@ -3,12 +3,15 @@
 // constructed from a name in the file: a global is only compared with an
 // allow-list, and "calling" one builds an inert value (a dict, a tensor
 // description, or an opaque placeholder for a numpy array in the training
-// extras, which is never looked inside).
+// extras, which is never looked inside). Values live in one arena owned by
+// the machine and point at each other plainly: a list may hold itself and
+// nesting may go a million deep, and neither leaks nor recurses on the way out.
 #include "core/data/state_dict_pickle.hpp"
 
 #include <fmt/format.h>
 
 #include <cstring>
+#include <deque>
 #include <limits>
 #include <map>
 #include <memory>
@@ -25,7 +28,7 @@ constexpr std::size_t kMaxMemo = 10'000'000;
 constexpr int kMaxDims = 64;
 
 struct Value;
-using ValuePtr = std::shared_ptr<Value>;
+using ValuePtr = Value*;  // into Machine::values_, which owns every value
 
 struct Value {
     enum class Kind { none, boolean, integer, real, text, bytes, tuple, list, dict, global, storage, tensor, opaque, mark };
@@ -34,7 +37,8 @@ struct Value {
     double real = 0;
     std::string text;                // text, bytes; global: "module.name"; storage: its key
     std::vector<ValuePtr> items;     // tuple, list; dict: key, value, key, value, …
-    PickledTensor tensor;            // tensor; storage: dtype, element_bytes, storage_elements
+    // tensor; storage: dtype, element_bytes, storage_elements (apart: most values are not tensors)
+    std::unique_ptr<PickledTensor> tensor;
 };
 
 const char* kind_name(Value::Kind k) {
@@ -139,7 +143,7 @@ private:
 
     ValuePtr make(Value::Kind kind) {
         if (++made_ > kMaxValues) fail("it holds more values than any state dict");
-        auto v = std::make_shared<Value>();
+        ValuePtr v = &values_.emplace_back();
         v->kind = kind;
         return v;
     }
@@ -223,10 +227,11 @@ private:
         for (const auto& t : kStorageTypes)
             if (type == t.name) found = &t;
         if (!found) fail("a storage of type '" + type + "'");
-        v->tensor.dtype = found->dtype;
-        v->tensor.element_bytes = found->bytes;
-        v->tensor.storage_elements = as_int(pid->items[4], "a storage's size");
-        if (v->tensor.storage_elements < 0) fail("a storage with a negative size");
+        v->tensor = std::make_unique<PickledTensor>();
+        v->tensor->dtype = found->dtype;
+        v->tensor->element_bytes = found->bytes;
+        v->tensor->storage_elements = as_int(pid->items[4], "a storage's size");
+        if (v->tensor->storage_elements < 0) fail("a storage with a negative size");
         return v;
     }
 
@@ -253,11 +258,11 @@ private:
             if (args->items.size() < 4 || args->items[0]->kind != Value::Kind::storage)
                 fail("_rebuild_tensor_v2 without (storage, offset, size, stride)");
             auto t = make(Value::Kind::tensor);
-            t->tensor = args->items[0]->tensor;
-            t->tensor.storage = args->items[0]->text;
-            t->tensor.offset = as_int(args->items[1], "a tensor's storage offset");
-            t->tensor.sizes = as_ints(args->items[2], "a tensor's size");
-            t->tensor.strides = as_ints(args->items[3], "a tensor's stride");
+            t->tensor = std::make_unique<PickledTensor>(*args->items[0]->tensor);
+            t->tensor->storage = args->items[0]->text;
+            t->tensor->offset = as_int(args->items[1], "a tensor's storage offset");
+            t->tensor->sizes = as_ints(args->items[2], "a tensor's size");
+            t->tensor->strides = as_ints(args->items[3], "a tensor's stride");
             return t;
         }
         if (name == kRebuildParameter) {  // (tensor, requires_grad, hooks)
@@ -427,6 +432,7 @@ private:
     std::string file_;
     std::size_t pos_ = 0;
     std::size_t made_ = 0;
+    std::deque<Value> values_;  // every value made, never moved
     std::vector<ValuePtr> stack_;
     std::vector<std::size_t> marks_;
     std::map<std::uint64_t, ValuePtr> memo_;
@@ -456,21 +462,22 @@ void check_tensor(const PickledTensor& t, const std::string& file) {
 }  // namespace
 
 PickledStateDict read_state_dict_pickle(const std::string& bytes, const std::string& file) {
-    const ValuePtr top = Machine(bytes, file).run();
+    Machine machine(bytes, file);  // owns every value read
+    const ValuePtr top = machine.run();
     if (top->kind != Value::Kind::dict)
         throw Error(fmt::format("the checkpoint holds {}, not a dict with a state dict", kind_name(top->kind)),
                     Location(file));
     PickledStateDict out;
-    const Value* state = top.get();
+    const Value* state = top;
     out.source = "the top level";
     for (std::size_t i = 0; i + 1 < top->items.size(); i += 2) {
         const Value& key = *top->items[i];
         if (key.kind == Value::Kind::text && key.text == "model") {
-            state = top->items[i + 1].get();
+            state = top->items[i + 1];
             out.source = "the 'model' entry";
         }
     }
-    if (state != top.get()) {
+    if (state != top) {
         for (std::size_t i = 0; i + 1 < top->items.size(); i += 2) {
             const Value& key = *top->items[i];
             if (key.kind != Value::Kind::text || key.text != "model")
@@ -490,9 +497,9 @@ PickledStateDict read_state_dict_pickle(const std::string& bytes, const std::str
         if (value.kind != Value::Kind::tensor)
             throw Error(fmt::format("entry '{}' of {} of the checkpoint is {}, not a tensor{}", key.text, out.source,
                                     kind_name(value.kind),
-                                    state == top.get() ? " (a PANNs checkpoint keeps its weights under 'model')" : ""),
+                                    state == top ? " (a PANNs checkpoint keeps its weights under 'model')" : ""),
                         Location(file));
-        PickledTensor t = value.tensor;
+        PickledTensor t = *value.tensor;
         t.key = key.text;
         check_tensor(t, file);
         out.tensors.push_back(std::move(t));
