@@ -487,6 +487,7 @@ PickledStateDict read_state_dict_pickle(const std::string& bytes, const std::str
             throw Error(fmt::format("the checkpoint's 'model' entry is {}, not a state dict", kind_name(state->kind)),
                         Location(file));
     }
+    std::map<std::string, std::size_t> storages;  // storage key → its first tensor in out.tensors
     for (std::size_t i = 0; i + 1 < state->items.size(); i += 2) {
         const Value& key = *state->items[i];
         const Value& value = *state->items[i + 1];
@@ -502,6 +503,16 @@ PickledStateDict read_state_dict_pickle(const std::string& bytes, const std::str
         PickledTensor t = *value.tensor;
         t.key = key.text;
         check_tensor(t, file);
+        // The loader reads each storage once, by key, and views it with every tensor that names it;
+        // torch.save refuses to write one storage as two types.
+        const auto [first, added] = storages.emplace(t.storage, out.tensors.size());
+        const PickledTensor& other = added ? t : out.tensors[first->second];
+        if (other.dtype != t.dtype || other.storage_elements != t.storage_elements)
+            throw Error(fmt::format("the checkpoint's tensors '{}' and '{}' describe storage '{}' differently: {} "
+                                    "{} elements, then {} {} elements",
+                                    other.key, t.key, t.storage, other.storage_elements, other.dtype,
+                                    t.storage_elements, t.dtype),
+                        Location(file));
         out.tensors.push_back(std::move(t));
     }
     return out;

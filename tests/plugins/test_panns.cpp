@@ -124,6 +124,20 @@ TEST_CASE("the strict unpickler refuses any Python global but torch.save's own",
     const std::string not_tensor = "\x80\x02}(X\x05\x00\x00\x00model}X\x01\x00\x00\x00wK\x03su."s;
     CHECK_THAT(error_of([&] { mer::read_state_dict_pickle(not_tensor, "int.pth"); }),
                Catch::Contains("entry 'w' of the 'model' entry") && Catch::Contains("an int, not a tensor"));
+
+    // {key: a 4-element tensor over storage '0'}, as torch.save pickles it (protocol 2).
+    auto text = [](const std::string& s) { return "X"s + static_cast<char>(s.size()) + "\0\0\0"s + s; };
+    auto tensor = [&](const std::string& key, const std::string& storage_type) {
+        return text(key) + "ctorch._utils\n_rebuild_tensor_v2\n((" + text("storage") + "ctorch\n" + storage_type +
+               "\n" + text("0") + text("cpu") + "K\x04tQK\x00K\x04\x85K\x01\x85tR"s;
+    };
+    // Two views of storage '0' (the positive control), then the storage as float32 and as int64: the
+    // loader would read it once and give the second tensor the first one's type.
+    const std::string views = "\x80\x02}("s + tensor("a", "FloatStorage") + tensor("b", "FloatStorage") + "u.";
+    CHECK(mer::read_state_dict_pickle(views, "views.pth").tensors.size() == 2);
+    const std::string two_types = "\x80\x02}("s + tensor("a", "FloatStorage") + tensor("b", "LongStorage") + "u.";
+    CHECK_THAT(error_of([&] { mer::read_state_dict_pickle(two_types, "views.pth"); }),
+               Catch::Contains("tensors 'a' and 'b' describe storage '0' differently"));
 }
 
 TEST_CASE("CNN14 on the test checkpoint gives the official model's outputs", "[torch][panns]") {
