@@ -23,6 +23,8 @@ namespace mer {
 namespace {
 
 // Bounds that no state dict comes near and that keep a hostile file small.
+// kMaxValues counts every value made and every element copied out of one
+// (see spend()).
 constexpr std::size_t kMaxValues = 10'000'000;
 constexpr std::size_t kMaxMemo = 10'000'000;
 constexpr int kMaxDims = 64;
@@ -141,8 +143,17 @@ private:
         return s;
     }
 
+    // Most opcodes make one value from the input's bytes; the few that copy
+    // elements of a value already made (which a memoized value lets a pickle
+    // do again and again, for two bytes each time) pay for each element too,
+    // so that no file costs more than kMaxValues in time or memory.
+    void spend(std::size_t n) {
+        if (n > kMaxValues - made_) fail("it holds more values than any state dict");
+        made_ += n;
+    }
+
     ValuePtr make(Value::Kind kind) {
-        if (++made_ > kMaxValues) fail("it holds more values than any state dict");
+        spend(1);
         ValuePtr v = &values_.emplace_back();
         v->kind = kind;
         return v;
@@ -206,10 +217,11 @@ private:
         if (v->kind != Value::Kind::integer) fail(fmt::format("{} is {}, not an int", what, kind_name(v->kind)));
         return v->integer;
     }
-    std::vector<std::int64_t> as_ints(const ValuePtr& v, const char* what) const {
+    std::vector<std::int64_t> as_ints(const ValuePtr& v, const char* what) {
         if (v->kind != Value::Kind::tuple && v->kind != Value::Kind::list)
             fail(fmt::format("{} is {}, not a tuple", what, kind_name(v->kind)));
         if (v->items.size() > static_cast<std::size_t>(kMaxDims)) fail(fmt::format("{} has too many dimensions", what));
+        spend(v->items.size());
         std::vector<std::int64_t> out;
         for (const auto& item : v->items) out.push_back(as_int(item, what));
         return out;
@@ -245,6 +257,7 @@ private:
                 const ValuePtr& pairs = args->items[0];
                 if (pairs->kind != Value::Kind::list && pairs->kind != Value::Kind::tuple)
                     fail("OrderedDict built from " + std::string(kind_name(pairs->kind)));
+                spend(pairs->items.size());
                 for (const auto& pair : pairs->items) {
                     if ((pair->kind != Value::Kind::tuple && pair->kind != Value::Kind::list) || pair->items.size() != 2)
                         fail("OrderedDict built from something other than (key, value) pairs");
