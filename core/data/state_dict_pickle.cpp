@@ -28,6 +28,9 @@ namespace {
 constexpr std::size_t kMaxValues = 10'000'000;
 constexpr std::size_t kMaxMemo = 10'000'000;
 constexpr int kMaxDims = 64;
+// torch.save names storages by number ("0", "1", …); every tensor on a storage
+// carries a copy of its key, so a long one would be copied once per use.
+constexpr std::size_t kMaxStorageKey = 256;
 
 struct Value;
 using ValuePtr = Value*;  // into Machine::values_, which owns every value
@@ -234,6 +237,9 @@ private:
             pid->items[2]->kind != Value::Kind::text)
             fail("a persistent id that is not a storage reference ('storage', type, key, location, size)");
         const std::string& type = pid->items[1]->text;
+        if (pid->items[2]->text.size() > kMaxStorageKey)
+            fail(fmt::format("a storage key of {} bytes, where torch.save numbers its storages",
+                             pid->items[2]->text.size()));
         auto v = make_text(Value::Kind::storage, pid->items[2]->text);
         const StorageType* found = nullptr;
         for (const auto& t : kStorageTypes)
