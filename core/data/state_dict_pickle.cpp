@@ -15,6 +15,8 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <string_view>
+#include <unordered_set>
 
 #include "core/error.hpp"
 
@@ -457,6 +459,21 @@ private:
     std::map<std::uint64_t, ValuePtr> memo_;
 };
 
+// Each key of a checkpoint's dict once: torch.save never writes one twice,
+// Python would keep only the last, and one memoized key named again and again
+// would be copied into the result once per entry. Keys are compared by value
+// first (that memoized string), then by text, so no text is hashed twice.
+void require_unique_keys(const Value& dict, const std::string& what, const std::string& file) {
+    std::unordered_set<const Value*> values;
+    std::unordered_set<std::string_view> texts;
+    for (std::size_t i = 0; i + 1 < dict.items.size(); i += 2) {
+        const Value* key = dict.items[i];
+        if (key->kind != Value::Kind::text) continue;
+        if (!values.insert(key).second || !texts.insert(key->text).second)
+            throw Error(fmt::format("{} of the checkpoint has the key '{}' twice", what, key->text), Location(file));
+    }
+}
+
 // A tensor that fits its storage, with sizes and strides that make sense.
 void check_tensor(const PickledTensor& t, const std::string& file) {
     auto bad = [&](const std::string& why) {
@@ -489,6 +506,7 @@ PickledStateDict read_state_dict_pickle(const std::string& bytes, const std::str
     PickledStateDict out;
     const Value* state = top;
     out.source = "the top level";
+    require_unique_keys(*top, out.source, file);
     for (std::size_t i = 0; i + 1 < top->items.size(); i += 2) {
         const Value& key = *top->items[i];
         if (key.kind == Value::Kind::text && key.text == "model") {
@@ -505,6 +523,7 @@ PickledStateDict read_state_dict_pickle(const std::string& bytes, const std::str
         if (state->kind != Value::Kind::dict)
             throw Error(fmt::format("the checkpoint's 'model' entry is {}, not a state dict", kind_name(state->kind)),
                         Location(file));
+        require_unique_keys(*state, out.source, file);
     }
     std::map<std::string, std::size_t> storages;  // storage key → its first tensor in out.tensors
     for (std::size_t i = 0; i + 1 < state->items.size(); i += 2) {

@@ -146,6 +146,10 @@ TEST_CASE("the strict unpickler refuses any Python global but torch.save's own",
     const std::string long_key = "\x80\x02}("s + tensor("a", "FloatStorage", std::string(300, 'k')) + "u.";
     CHECK_THAT(error_of([&] { mer::read_state_dict_pickle(long_key, "key.pth"); }),
                Catch::Contains("a storage key of 300 bytes"));
+    // One parameter twice: Python would keep the last, torch.save never writes it.
+    const std::string twice = "\x80\x02}("s + tensor("a", "FloatStorage") + tensor("a", "FloatStorage") + "u.";
+    CHECK_THAT(error_of([&] { mer::read_state_dict_pickle(twice, "twice.pth"); }),
+               Catch::Contains("the top level of the checkpoint has the key 'a' twice"));
 }
 
 TEST_CASE("CNN14 on the test checkpoint gives the official model's outputs", "[torch][panns]") {
