@@ -35,8 +35,10 @@ void check(const mer::PickledTensor& t) {
     bool empty = false;
     for (std::size_t d = 0; d < t.sizes.size(); ++d) {
         if (t.sizes[d] < 0 || t.strides[d] < 0) broken(t, "a negative size or stride");
-        if (t.sizes[d] == 0) empty = true;
-        else last += static_cast<unsigned __int128>(t.sizes[d] - 1) * static_cast<std::uint64_t>(t.strides[d]);
+        if (t.sizes[d] == 0)
+            empty = true;
+        else
+            last += static_cast<unsigned __int128>(t.sizes[d] - 1) * static_cast<std::uint64_t>(t.strides[d]);
     }
     if (!empty && last >= static_cast<std::uint64_t>(t.storage_elements)) broken(t, "it reads past its storage");
 }
