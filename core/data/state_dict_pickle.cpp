@@ -252,6 +252,11 @@ private:
         v->tensor->element_bytes = found->bytes;
         v->tensor->storage_elements = as_int(pid->items[4], "a storage's size");
         if (v->tensor->storage_elements < 0) fail("a storage with a negative size");
+        // Its byte size must be a number too: the loader compares it with the record's.
+        if (v->tensor->storage_elements >
+            std::numeric_limits<std::int64_t>::max() / static_cast<std::int64_t>(found->bytes))
+            fail(fmt::format("a storage of {} {} elements, more bytes than any file holds", v->tensor->storage_elements,
+                             found->dtype));
         return v;
     }
 
