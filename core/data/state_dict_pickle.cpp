@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "core/error.hpp"
@@ -461,7 +462,7 @@ private:
     std::deque<Value> values_;  // every value made, never moved
     std::vector<ValuePtr> stack_;
     std::vector<std::size_t> marks_;
-    std::map<std::uint64_t, ValuePtr> memo_;
+    std::unordered_map<std::uint64_t, ValuePtr> memo_;
 };
 
 // Each key of a checkpoint's dict once: torch.save never writes one twice,
