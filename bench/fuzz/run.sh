@@ -5,7 +5,8 @@
 # bench/fuzz/crashes/<target>/; the fuzzing goes on after each. Working
 # corpora, collected seeds and logs stay in build-fuzz/fuzz/.
 #
-# Usage: bench/fuzz/run.sh [SECONDS] [TARGET...]   targets: experiment csv npy plugin_tag bundle node_cache
+# Usage: bench/fuzz/run.sh [SECONDS] [TARGET...]   targets: experiment csv npy plugin_tag bundle
+#                                                  node_cache state_dict_pickle
 #        bench/fuzz/run.sh --replay                every seed and kept crash once (ctest in build-fuzz)
 #   JOBS=N          build jobs (default: every core)
 #   FUZZ_ARGS="..."  more libFuzzer options, e.g. -only_ascii=1 to get past a
@@ -14,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=build-fuzz
 work=$build/fuzz
-all_targets=(experiment csv npy plugin_tag bundle node_cache)
+all_targets=(experiment csv npy plugin_tag bundle node_cache state_dict_pickle)
 
 cmake -S . -B $build -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DMER_FUZZ=ON -DMER_WITH_TORCH=OFF -DMER_BUILD_TESTS=OFF \
@@ -41,7 +42,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 # of a small run, and tag-only copies of real plugins.
 seeds=$work/seeds
 rm -rf $seeds
-mkdir -p $seeds/{experiment,csv,npy,plugin_tag,bundle,node_cache} $seeds/run
+mkdir -p $seeds/{experiment,csv,npy,plugin_tag,bundle,node_cache,state_dict_pickle} $seeds/run
 cp experiments/*.yaml $seeds/experiment/
 (
   cd $seeds/run

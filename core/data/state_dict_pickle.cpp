@@ -3,15 +3,21 @@
 // constructed from a name in the file: a global is only compared with an
 // allow-list, and "calling" one builds an inert value (a dict, a tensor
 // description, or an opaque placeholder for a numpy array in the training
-// extras, which is never looked inside).
+// extras, which is never looked inside). Values live in one arena owned by
+// the machine and point at each other plainly: a list may hold itself and
+// nesting may go a million deep, and neither leaks nor recurses on the way out.
 #include "core/data/state_dict_pickle.hpp"
 
 #include <fmt/format.h>
 
 #include <cstring>
+#include <deque>
 #include <limits>
 #include <map>
 #include <memory>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "core/error.hpp"
 
@@ -20,12 +26,19 @@ namespace mer {
 namespace {
 
 // Bounds that no state dict comes near and that keep a hostile file small.
-constexpr std::size_t kMaxValues = 10'000'000;
+// kMaxValues counts every value made and every element copied out of one
+// (see spend()): torch.save spends about 34 on a 4-d tensor, so it allows
+// some 100 000 tensors, and the worst 1 MB file we know stops at it after
+// 0.15 s and 80 MB (bench/fuzz/make-pickle-worst-cases.py).
+constexpr std::size_t kMaxValues = 4'000'000;
 constexpr std::size_t kMaxMemo = 10'000'000;
 constexpr int kMaxDims = 64;
+// torch.save names storages by number ("0", "1", …); every tensor on a storage
+// carries a copy of its key, so a long one would be copied once per use.
+constexpr std::size_t kMaxStorageKey = 256;
 
 struct Value;
-using ValuePtr = std::shared_ptr<Value>;
+using ValuePtr = Value*;  // into Machine::values_, which owns every value
 
 struct Value {
     enum class Kind { none, boolean, integer, real, text, bytes, tuple, list, dict, global, storage, tensor, opaque, mark };
@@ -34,7 +47,8 @@ struct Value {
     double real = 0;
     std::string text;                // text, bytes; global: "module.name"; storage: its key
     std::vector<ValuePtr> items;     // tuple, list; dict: key, value, key, value, …
-    PickledTensor tensor;            // tensor; storage: dtype, element_bytes, storage_elements
+    // tensor; storage: dtype, element_bytes, storage_elements (apart: most values are not tensors)
+    std::unique_ptr<PickledTensor> tensor;
 };
 
 const char* kind_name(Value::Kind k) {
@@ -137,9 +151,18 @@ private:
         return s;
     }
 
+    // Most opcodes make one value from the input's bytes; the few that copy
+    // elements of a value already made (which a memoized value lets a pickle
+    // do again and again, for two bytes each time) pay for each element too,
+    // so that no file costs more than kMaxValues in time or memory.
+    void spend(std::size_t n) {
+        if (n > kMaxValues - made_) fail("it holds more values than any state dict");
+        made_ += n;
+    }
+
     ValuePtr make(Value::Kind kind) {
-        if (++made_ > kMaxValues) fail("it holds more values than any state dict");
-        auto v = std::make_shared<Value>();
+        spend(1);
+        ValuePtr v = &values_.emplace_back();
         v->kind = kind;
         return v;
     }
@@ -202,10 +225,11 @@ private:
         if (v->kind != Value::Kind::integer) fail(fmt::format("{} is {}, not an int", what, kind_name(v->kind)));
         return v->integer;
     }
-    std::vector<std::int64_t> as_ints(const ValuePtr& v, const char* what) const {
+    std::vector<std::int64_t> as_ints(const ValuePtr& v, const char* what) {
         if (v->kind != Value::Kind::tuple && v->kind != Value::Kind::list)
             fail(fmt::format("{} is {}, not a tuple", what, kind_name(v->kind)));
         if (v->items.size() > static_cast<std::size_t>(kMaxDims)) fail(fmt::format("{} has too many dimensions", what));
+        spend(v->items.size());
         std::vector<std::int64_t> out;
         for (const auto& item : v->items) out.push_back(as_int(item, what));
         return out;
@@ -218,15 +242,24 @@ private:
             pid->items[2]->kind != Value::Kind::text)
             fail("a persistent id that is not a storage reference ('storage', type, key, location, size)");
         const std::string& type = pid->items[1]->text;
+        if (pid->items[2]->text.size() > kMaxStorageKey)
+            fail(fmt::format("a storage key of {} bytes, where torch.save numbers its storages",
+                             pid->items[2]->text.size()));
         auto v = make_text(Value::Kind::storage, pid->items[2]->text);
         const StorageType* found = nullptr;
         for (const auto& t : kStorageTypes)
             if (type == t.name) found = &t;
         if (!found) fail("a storage of type '" + type + "'");
-        v->tensor.dtype = found->dtype;
-        v->tensor.element_bytes = found->bytes;
-        v->tensor.storage_elements = as_int(pid->items[4], "a storage's size");
-        if (v->tensor.storage_elements < 0) fail("a storage with a negative size");
+        v->tensor = std::make_unique<PickledTensor>();
+        v->tensor->dtype = found->dtype;
+        v->tensor->element_bytes = found->bytes;
+        v->tensor->storage_elements = as_int(pid->items[4], "a storage's size");
+        if (v->tensor->storage_elements < 0) fail("a storage with a negative size");
+        // Its byte size must be a number too: the loader compares it with the record's.
+        if (v->tensor->storage_elements >
+            std::numeric_limits<std::int64_t>::max() / static_cast<std::int64_t>(found->bytes))
+            fail(fmt::format("a storage of {} {} elements, more bytes than any file holds", v->tensor->storage_elements,
+                             found->dtype));
         return v;
     }
 
@@ -240,6 +273,7 @@ private:
                 const ValuePtr& pairs = args->items[0];
                 if (pairs->kind != Value::Kind::list && pairs->kind != Value::Kind::tuple)
                     fail("OrderedDict built from " + std::string(kind_name(pairs->kind)));
+                spend(pairs->items.size());
                 for (const auto& pair : pairs->items) {
                     if ((pair->kind != Value::Kind::tuple && pair->kind != Value::Kind::list) || pair->items.size() != 2)
                         fail("OrderedDict built from something other than (key, value) pairs");
@@ -253,11 +287,11 @@ private:
             if (args->items.size() < 4 || args->items[0]->kind != Value::Kind::storage)
                 fail("_rebuild_tensor_v2 without (storage, offset, size, stride)");
             auto t = make(Value::Kind::tensor);
-            t->tensor = args->items[0]->tensor;
-            t->tensor.storage = args->items[0]->text;
-            t->tensor.offset = as_int(args->items[1], "a tensor's storage offset");
-            t->tensor.sizes = as_ints(args->items[2], "a tensor's size");
-            t->tensor.strides = as_ints(args->items[3], "a tensor's stride");
+            t->tensor = std::make_unique<PickledTensor>(*args->items[0]->tensor);
+            t->tensor->storage = args->items[0]->text;
+            t->tensor->offset = as_int(args->items[1], "a tensor's storage offset");
+            t->tensor->sizes = as_ints(args->items[2], "a tensor's size");
+            t->tensor->strides = as_ints(args->items[3], "a tensor's stride");
             return t;
         }
         if (name == kRebuildParameter) {  // (tensor, requires_grad, hooks)
@@ -427,10 +461,26 @@ private:
     std::string file_;
     std::size_t pos_ = 0;
     std::size_t made_ = 0;
+    std::deque<Value> values_;  // every value made, never moved
     std::vector<ValuePtr> stack_;
     std::vector<std::size_t> marks_;
-    std::map<std::uint64_t, ValuePtr> memo_;
+    std::unordered_map<std::uint64_t, ValuePtr> memo_;
 };
+
+// Each key of a checkpoint's dict once: torch.save never writes one twice,
+// Python would keep only the last, and one memoized key named again and again
+// would be copied into the result once per entry. Keys are compared by value
+// first (that memoized string), then by text, so no text is hashed twice.
+void require_unique_keys(const Value& dict, const std::string& what, const std::string& file) {
+    std::unordered_set<const Value*> values;
+    std::unordered_set<std::string_view> texts;
+    for (std::size_t i = 0; i + 1 < dict.items.size(); i += 2) {
+        const Value* key = dict.items[i];
+        if (key->kind != Value::Kind::text) continue;
+        if (!values.insert(key).second || !texts.insert(key->text).second)
+            throw Error(fmt::format("{} of the checkpoint has the key '{}' twice", what, key->text), Location(file));
+    }
+}
 
 // A tensor that fits its storage, with sizes and strides that make sense.
 void check_tensor(const PickledTensor& t, const std::string& file) {
@@ -456,21 +506,23 @@ void check_tensor(const PickledTensor& t, const std::string& file) {
 }  // namespace
 
 PickledStateDict read_state_dict_pickle(const std::string& bytes, const std::string& file) {
-    const ValuePtr top = Machine(bytes, file).run();
+    Machine machine(bytes, file);  // owns every value read
+    const ValuePtr top = machine.run();
     if (top->kind != Value::Kind::dict)
         throw Error(fmt::format("the checkpoint holds {}, not a dict with a state dict", kind_name(top->kind)),
                     Location(file));
     PickledStateDict out;
-    const Value* state = top.get();
+    const Value* state = top;
     out.source = "the top level";
+    require_unique_keys(*top, out.source, file);
     for (std::size_t i = 0; i + 1 < top->items.size(); i += 2) {
         const Value& key = *top->items[i];
         if (key.kind == Value::Kind::text && key.text == "model") {
-            state = top->items[i + 1].get();
+            state = top->items[i + 1];
             out.source = "the 'model' entry";
         }
     }
-    if (state != top.get()) {
+    if (state != top) {
         for (std::size_t i = 0; i + 1 < top->items.size(); i += 2) {
             const Value& key = *top->items[i];
             if (key.kind != Value::Kind::text || key.text != "model")
@@ -479,7 +531,9 @@ PickledStateDict read_state_dict_pickle(const std::string& bytes, const std::str
         if (state->kind != Value::Kind::dict)
             throw Error(fmt::format("the checkpoint's 'model' entry is {}, not a state dict", kind_name(state->kind)),
                         Location(file));
+        require_unique_keys(*state, out.source, file);
     }
+    std::map<std::string, std::size_t> storages;  // storage key → its first tensor in out.tensors
     for (std::size_t i = 0; i + 1 < state->items.size(); i += 2) {
         const Value& key = *state->items[i];
         const Value& value = *state->items[i + 1];
@@ -490,11 +544,21 @@ PickledStateDict read_state_dict_pickle(const std::string& bytes, const std::str
         if (value.kind != Value::Kind::tensor)
             throw Error(fmt::format("entry '{}' of {} of the checkpoint is {}, not a tensor{}", key.text, out.source,
                                     kind_name(value.kind),
-                                    state == top.get() ? " (a PANNs checkpoint keeps its weights under 'model')" : ""),
+                                    state == top ? " (a PANNs checkpoint keeps its weights under 'model')" : ""),
                         Location(file));
-        PickledTensor t = value.tensor;
+        PickledTensor t = *value.tensor;
         t.key = key.text;
         check_tensor(t, file);
+        // The loader reads each storage once, by key, and views it with every tensor that names it;
+        // torch.save refuses to write one storage as two types.
+        const auto [first, added] = storages.emplace(t.storage, out.tensors.size());
+        const PickledTensor& other = added ? t : out.tensors[first->second];
+        if (other.dtype != t.dtype || other.storage_elements != t.storage_elements)
+            throw Error(fmt::format("the checkpoint's tensors '{}' and '{}' describe storage '{}' differently: {} "
+                                    "{} elements, then {} {} elements",
+                                    other.key, t.key, t.storage, other.storage_elements, other.dtype,
+                                    t.storage_elements, t.dtype),
+                        Location(file));
         out.tensors.push_back(std::move(t));
     }
     return out;

@@ -130,6 +130,32 @@ TEST_CASE("the strict unpickler refuses any Python global but torch.save's own",
     const std::string not_tensor = "\x80\x02}(X\x05\x00\x00\x00model}X\x01\x00\x00\x00wK\x03su."s;
     CHECK_THAT(error_of([&] { mer::read_state_dict_pickle(not_tensor, "int.pth"); }),
                Catch::Contains("entry 'w' of the 'model' entry") && Catch::Contains("an int, not a tensor"));
+
+    // key: a 4-element tensor over a storage, as torch.save pickles it (protocol 2).
+    auto text = [](const std::string& s) {
+        std::string size(4, '\0');
+        for (std::size_t i = 0; i < 4; ++i) size[i] = static_cast<char>(s.size() >> (8 * i));
+        return "X" + size + s;
+    };
+    auto tensor = [&](const std::string& key, const std::string& storage_type, const std::string& storage = "0") {
+        return text(key) + "ctorch._utils\n_rebuild_tensor_v2\n((" + text("storage") + "ctorch\n" + storage_type +
+               "\n" + text(storage) + text("cpu") + "K\x04tQK\x00K\x04\x85K\x01\x85tR"s;
+    };
+    // Two views of storage '0' (the positive control), then the storage as float32 and as int64: the
+    // loader would read it once and give the second tensor the first one's type.
+    const std::string views = "\x80\x02}("s + tensor("a", "FloatStorage") + tensor("b", "FloatStorage") + "u.";
+    CHECK(mer::read_state_dict_pickle(views, "views.pth").tensors.size() == 2);
+    const std::string two_types = "\x80\x02}("s + tensor("a", "FloatStorage") + tensor("b", "LongStorage") + "u.";
+    CHECK_THAT(error_of([&] { mer::read_state_dict_pickle(two_types, "views.pth"); }),
+               Catch::Contains("tensors 'a' and 'b' describe storage '0' differently"));
+    // A storage key is copied into every tensor on it: torch.save's are numbers, a long one is refused.
+    const std::string long_key = "\x80\x02}("s + tensor("a", "FloatStorage", std::string(300, 'k')) + "u.";
+    CHECK_THAT(error_of([&] { mer::read_state_dict_pickle(long_key, "key.pth"); }),
+               Catch::Contains("a storage key of 300 bytes"));
+    // One parameter twice: Python would keep the last, torch.save never writes it.
+    const std::string twice = "\x80\x02}("s + tensor("a", "FloatStorage") + tensor("a", "FloatStorage") + "u.";
+    CHECK_THAT(error_of([&] { mer::read_state_dict_pickle(twice, "twice.pth"); }),
+               Catch::Contains("the top level of the checkpoint has the key 'a' twice"));
 }
 
 TEST_CASE("CNN14's front end on known signals: a bin-centred sine, silence, frame count", "[torch][panns]") {
