@@ -5,7 +5,8 @@
 //
 // The bundle goes through predict_files (model.json, plugins and versions,
 // targets), then, as predict_files does with the songs it decoded, every fold
-// is loaded and its transforms and regressor rate a small synthetic table
+// is loaded (one pipeline per target when it was fitted so) and its
+// transforms and regressor rate a small synthetic table
 // (the one run.sh trains the seed bundles on). Refusals are mer::Error.
 #include <cstddef>
 #include <cstdint>
@@ -16,8 +17,8 @@
 #include "bench/fuzz/fuzz_support.hpp"
 #include "core/data/synthetic_table.hpp"
 #include "core/error.hpp"
-#include "core/exec/pipeline.hpp"
 #include "core/exec/predict.hpp"
+#include "core/exec/target_pipelines.hpp"
 #include "core/graph/schema.hpp"
 #include "core/plugin/dataset.hpp"
 #include "core/run/files.hpp"
@@ -87,10 +88,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         mer::predict_files(bundle, {}, mer::fuzz::plugins(), options);
         const auto manifest = mer::read_json_file(bundle / "model.json");
         const int folds = manifest.at("folds").get<int>();
+        std::vector<std::string> targets;
+        for (const auto& target : manifest.at("targets")) targets.push_back(target.at("name").get<std::string>());
         for (int fold = 0; fold < folds && fs::is_directory(bundle / ("fold" + std::to_string(fold))); ++fold) {
-            mer::Pipeline pipeline(mer::PipelineSpec::from_json(manifest), mer::fuzz::plugins());
-            pipeline.load(bundle / ("fold" + std::to_string(fold)));
-            pipeline.predict(pipeline.apply_transforms(songs));
+            mer::TargetPipelines pipelines(mer::PipelineSpec::from_json(manifest), mer::fuzz::plugins(), targets);
+            pipelines.load(bundle / ("fold" + std::to_string(fold)));
+            pipelines.predict(songs);
         }
     } catch (const mer::Error&) {
     }

@@ -60,6 +60,24 @@ SongTable SongTable::feature_columns(const std::vector<Eigen::Index>& columns) c
     return out;
 }
 
+SongTable SongTable::target_columns(const std::vector<Eigen::Index>& columns) const {
+    SongTable out = *this;
+    out.target_names.clear();
+    out.targets.resize(targets.rows(), static_cast<Eigen::Index>(columns.size()));
+    for (auto& song : out.dynamic) song.values.resize(song.values.rows(), static_cast<Eigen::Index>(columns.size()));
+    for (std::size_t j = 0; j < columns.size(); ++j) {
+        if (columns[j] < 0 || columns[j] >= targets.cols())
+            throw Error("target column " + std::to_string(columns[j]) + " asked for; the table has " +
+                        std::to_string(targets.cols()));
+        const auto to = static_cast<Eigen::Index>(j);
+        out.target_names.push_back(target_names.at(static_cast<std::size_t>(columns[j])));
+        out.targets.col(to) = targets.col(columns[j]);
+        for (std::size_t s = 0; s < dynamic.size(); ++s)
+            if (dynamic[s].values.size() > 0) out.dynamic[s].values.col(to) = dynamic[s].values.col(columns[j]);
+    }
+    return out;
+}
+
 Eigen::MatrixXd rows_to_matrix(const std::vector<std::vector<double>>& rows, std::size_t columns) {
     Eigen::MatrixXd m(static_cast<Eigen::Index>(rows.size()), static_cast<Eigen::Index>(columns));
     for (std::size_t r = 0; r < rows.size(); ++r)

@@ -67,6 +67,10 @@ struct SongTable {
     // Only the feature columns at `columns`, in that order; everything else kept.
     SongTable feature_columns(const std::vector<Eigen::Index>& columns) const;
 
+    // Only the target columns at `columns`, in that order (the dynamic labels
+    // alike); everything else kept.
+    SongTable target_columns(const std::vector<Eigen::Index>& columns) const;
+
     // Index of a target or feature column, or -1.
     int target_index(const std::string& name) const;
     int feature_index(const std::string& name) const;

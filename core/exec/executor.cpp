@@ -301,7 +301,7 @@ private:
         if (targets.empty())
             throw Error("the data from node '" + source_id + "' has no target columns to learn",
                         Location::of_node(node.id));
-        std::vector<int> columns;
+        std::vector<Eigen::Index> columns;
         for (const auto& t : targets) {
             const int c = source.target_index(t);
             if (c < 0) {
@@ -316,15 +316,10 @@ private:
         std::vector<std::size_t> labelled;
         for (std::size_t r = 0; r < source.size(); ++r) {
             bool ok = true;
-            for (int c : columns) ok = ok && std::isfinite(source.targets(static_cast<Eigen::Index>(r), c));
+            for (Eigen::Index c : columns) ok = ok && std::isfinite(source.targets(static_cast<Eigen::Index>(r), c));
             if (ok) labelled.push_back(r);
         }
-        SongTable data = source.rows(labelled);
-        data.target_names = targets;
-        Eigen::MatrixXd picked(data.targets.rows(), static_cast<Eigen::Index>(columns.size()));
-        for (std::size_t j = 0; j < columns.size(); ++j)
-            picked.col(static_cast<Eigen::Index>(j)) = data.targets.col(columns[j]);
-        data.targets = picked;
+        SongTable data = source.rows(labelled).target_columns(columns);
         if (labelled.size() < source.size())
             folder_.log(fmt::format("node '{}': {} of {} songs lack a label for {} and are left out", node.id,
                                     source.size() - labelled.size(), source.size(), fmt::join(targets, "/")));

@@ -10,6 +10,7 @@
 
 #include "core/data/splits.hpp"
 #include "core/error.hpp"
+#include "core/exec/target_pipelines.hpp"
 #include "core/exec/tuning.hpp"
 #include "core/graph/experiment.hpp"
 #include "core/plugin/abi.hpp"
@@ -33,7 +34,8 @@ public:
           node_(node),
           data_(data),
           results_(results),
-          pipeline_(PipelineSpec::of(setup.experiment, node), setup.registry),
+          spec_(PipelineSpec::of(setup.experiment, node)),
+          pipelines_(spec_, setup.registry, data.target_names),
           scores_(data.target_names.size()) {}
 
     void run() {
@@ -42,6 +44,8 @@ public:
             exp_.evaluation.split.kind == "predefined"
                 ? std::vector<Fold>{predefined_fold(data_.assigned_split)}
                 : make_folds(groups, exp_.evaluation.split, derive_seed(exp_.seed, "split"), data_.targets);
+        if (!pipelines_.how().empty())
+            setup_.writer.folder().log(fmt::format("node '{}': {}", node_.id, pipelines_.how()));
         const auto node_start = Clock::now();
         for (const Fold& fold : folds) {
             const auto fold_start = Clock::now();
@@ -93,52 +97,76 @@ private:
     // Tunes, fits, scores and saves one fold; returns the log line's scores.
     std::string evaluate_fold(const Fold& fold) {
         const SongTable train_rows = data_.rows(fold.train);
+        const SongTable validation_rows = data_.rows(fold.validation);
         nlohmann::json params = node_.params;
         if (!node_.grid.empty()) {
-            const GridSearch search{node_,         pipeline_.spec(),         setup_.registry,
-                                    exp_.seed,     exp_.evaluation.group_by, setup_.threads,
-                                    setup_.context};
+            const GridSearch search{node_,          spec_,         setup_.registry, exp_.seed, exp_.evaluation.group_by,
+                                    setup_.threads, setup_.context};
             TuningResult tuned = tune(search, train_rows, fold.index);
             results_.grid += tuned.grid_rows;
             setup_.writer.folder().log(tuned.log_line);
             params = tuned.best;
             selected_.push_back(json::parse(grid_values(node_, params).dump()));
         }
-        const Sides sides =
-            pipeline_.fit_transforms({train_rows, data_.rows(fold.validation)}, transform_context(fold.index));
+        Eigen::MatrixXd predicted(static_cast<Eigen::Index>(validation_rows.size()), validation_rows.targets.cols());
+        std::vector<std::string> widths;
+        for (auto& part : pipelines_.parts()) {
+            const Sides sides = part.pipeline.fit_transforms(
+                {train_rows.target_columns(part.targets), validation_rows.target_columns(part.targets)},
+                transform_context(fold.index));
+            const Eigen::MatrixXd part_predicted = fit_part(fold.index, part.pipeline, params, sides);
+            for (std::size_t j = 0; j < part.targets.size(); ++j)
+                predicted.col(part.targets[j]) = part_predicted.col(static_cast<Eigen::Index>(j));
+            const std::size_t width = sides.first.feature_names.size();
+            widths.push_back(pipelines_.per_target() ? fmt::format("{} {}", sides.first.target_names.front(), width)
+                                                     : std::to_string(width));
+        }
+        pipelines_.save(fold_dir(fold.index));
+        last_train_songs_ = train_rows.size();
+        last_validation_songs_ = validation_rows.size();
+        last_features_ = fmt::format("{}", fmt::join(widths, ", "));
+        return score_fold(fold.index, validation_rows, predicted);
+    }
+
+    // Fits the regressor of one pipeline on its transformed sides, logging its
+    // epochs; returns its validation predictions (songs × the part's targets).
+    Eigen::MatrixXd fit_part(int fold, Pipeline& pipeline, const nlohmann::json& params, const Sides& sides) {
         const SongTable& train = sides.first;
         const SongTable& validation = sides.second;
         if (train.feature_names.empty() && train.tensor_paths.empty())
             throw Error(
                 "its input has no feature columns or tensors; put a features node between the dataset and the model",
                 Location::of_node(node_.id));
-        last_train_songs_ = train.size();
-        last_validation_songs_ = validation.size();
-        last_features_ = train.feature_names.size();
-
         int epochs = 0;
         const EpochCallback on_epoch = [&](const EpochReport& report) {
             ++epochs;
-            log_epoch_rows(fold.index, report.epoch, "train", report.train_loss, train.targets,
+            log_epoch_rows(fold, report.epoch, "train", report.train_loss, train.target_names, train.targets,
                            report.train_predictions);
-            log_epoch_rows(fold.index, report.epoch, "validation", report.validation_loss, validation.targets,
-                           report.validation_predictions);
-            log_epoch_rows(fold.index, report.epoch, "train_chunks", report.train_loss, report.train_chunk_targets,
-                           report.train_chunk_predictions);
-            log_epoch_rows(fold.index, report.epoch, "validation_chunks", report.validation_loss,
+            log_epoch_rows(fold, report.epoch, "validation", report.validation_loss, train.target_names,
+                           validation.targets, report.validation_predictions);
+            log_epoch_rows(fold, report.epoch, "train_chunks", report.train_loss, train.target_names,
+                           report.train_chunk_targets, report.train_chunk_predictions);
+            log_epoch_rows(fold, report.epoch, "validation_chunks", report.validation_loss, train.target_names,
                            report.validation_chunk_targets, report.validation_chunk_predictions);
         };
-        PluginContext ctx = setup_.context(node_.id, "fold" + std::to_string(fold.index));
-        ctx.fold = fold.index;
+        PluginContext ctx = setup_.context(node_.id, "fold" + std::to_string(fold));
+        ctx.fold = fold;
         ctx.resume = setup_.resuming;
-        pipeline_.fit_regressor(params, train, &validation, on_epoch, ctx);
-        const Eigen::MatrixXd predicted = pipeline_.predict(validation);
-        pipeline_.save(fold_dir(fold.index));
+        // The per-target models of a fold would share its checkpoint folder;
+        // the models that may be split (trees, linear) keep none anyway.
+        if (pipelines_.per_target()) ctx.work_dir.clear();
+        pipeline.fit_regressor(params, train, &validation, on_epoch, ctx);
+        const Eigen::MatrixXd predicted = pipeline.predict(validation);
         if (epochs == 0) {
-            log_epoch_rows(fold.index, 1, "train", std::nullopt, train.targets, pipeline_.predict(train));
-            log_epoch_rows(fold.index, 1, "validation", std::nullopt, validation.targets, predicted);
+            log_epoch_rows(fold, 1, "train", std::nullopt, train.target_names, train.targets, pipeline.predict(train));
+            log_epoch_rows(fold, 1, "validation", std::nullopt, train.target_names, validation.targets, predicted);
         }
-        return score_fold(fold.index, validation, predicted);
+        if (predicted.rows() != validation.targets.rows() || predicted.cols() != validation.targets.cols())
+            throw Error(
+                fmt::format("{} returned {}×{} predictions for {} songs × {} targets", node_.uses, predicted.rows(),
+                            predicted.cols(), validation.targets.rows(), validation.targets.cols()),
+                Location::of_node(node_.id));
+        return predicted;
     }
 
     // Scores, predictions.csv rows and the fold's done marker.
@@ -189,7 +217,8 @@ private:
     }
 
     void log_epoch_rows(int fold, int epoch, const std::string& split, const std::optional<double>& loss,
-                        const Eigen::MatrixXd& truth, const Eigen::MatrixXd& predicted) {
+                        const std::vector<std::string>& targets, const Eigen::MatrixXd& truth,
+                        const Eigen::MatrixXd& predicted) {
         if (predicted.size() == 0) return;
         if (predicted.rows() != truth.rows() || predicted.cols() != truth.cols())
             throw Error(fmt::format("{} returned {}×{} {} predictions for {} songs × {} targets", node_.uses,
@@ -197,7 +226,7 @@ private:
                         Location::of_node(node_.id));
         for (Eigen::Index t = 0; t < truth.cols(); ++t)
             setup_.metrics.append(MetricsRow{node_.id, node_.uses, fold, epoch, split,
-                                             data_.target_names[static_cast<std::size_t>(t)], loss,
+                                             targets[static_cast<std::size_t>(t)], loss,
                                              regression_metrics(truth.col(t), predicted.col(t))});
     }
 
@@ -244,7 +273,7 @@ private:
                       {"abi_tag", host_abi_tag()},
                       {"experiment", exp_.name},
                       {"node", node_.id}};
-        pipeline_.spec().to_json(manifest);
+        spec_.to_json(manifest);
         json targets = json::array();
         for (std::size_t t = 0; t < data_.target_names.size(); ++t) {
             const auto column = data_.targets.col(static_cast<Eigen::Index>(t));
@@ -254,6 +283,7 @@ private:
                                {"mean", column.mean()}});
         }
         manifest["targets"] = targets;
+        manifest["per_target"] = pipelines_.per_target();
         manifest["folds"] = folds;
         manifest["aggregation"] = "the mean of the fold models' predictions; chunk models average a song's chunks";
         setup_.writer.write({"model/" + node_.id + "/model.json",
@@ -270,10 +300,12 @@ private:
     const NodeSpec& node_;
     const SongTable& data_;
     RunResults& results_;
-    Pipeline pipeline_;
+    PipelineSpec spec_;
+    TargetPipelines pipelines_;
     std::vector<std::vector<RegressionMetrics>> scores_;  // per target, per fold
     json selected_ = json::array();                       // the grid's pick per fold
-    std::size_t last_train_songs_ = 0, last_validation_songs_ = 0, last_features_ = 0;
+    std::size_t last_train_songs_ = 0, last_validation_songs_ = 0;
+    std::string last_features_;  // the model's input width, per target when fitted per target
 };
 
 }  // namespace

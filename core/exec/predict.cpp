@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/exec/pipeline.hpp"
+#include "core/exec/target_pipelines.hpp"
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/features.hpp"
 #include "core/run/files.hpp"
@@ -240,23 +241,16 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
         Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(table.size()), static_cast<Eigen::Index>(out.targets.size()));
     std::vector<Eigen::MatrixXd> chunk_sums;
     for (int fold = 0; fold < folds && table.size() > 0; ++fold) {
-        Pipeline pipeline(spec, registry);
+        TargetPipelines pipelines(spec, registry, out.targets);
         const fs::path fold_dir = bundle / ("fold" + std::to_string(fold));
         try {
-            pipeline.load(fold_dir);
+            pipelines.load(fold_dir);
         } catch (const json::exception& e) {  // a bundle file of the right name and the wrong content
             throw Error(std::string("damaged model bundle: ") + e.what(), Location(fold_dir.string()));
         }
-        const SongTable input = pipeline.apply_transforms(table);
-        const Eigen::MatrixXd predicted = pipeline.predict(input);
-        if (predicted.rows() != sum.rows() || predicted.cols() != sum.cols())
-            throw Error(fmt::format("damaged model bundle: fold{} rates {} × {}, model.json promises {} songs × {} "
-                                    "targets",
-                                    fold, predicted.rows(), predicted.cols(), sum.rows(), sum.cols()),
-                        Location(bundle.string()));
-        sum += predicted;
+        std::vector<Eigen::MatrixXd> chunks;
+        sum += pipelines.predict(table, options.per_chunk ? &chunks : nullptr);
         if (!options.per_chunk) continue;
-        const std::vector<Eigen::MatrixXd> chunks = pipeline.predict_chunks(input);
         if (chunk_sums.empty())
             chunk_sums = chunks;
         else

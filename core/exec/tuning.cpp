@@ -10,6 +10,7 @@
 
 #include "core/data/splits.hpp"
 #include "core/eval/metrics.hpp"
+#include "core/exec/target_pipelines.hpp"
 #include "core/graph/experiment.hpp"
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/registry.hpp"
@@ -41,25 +42,39 @@ GridScores score_candidates(const GridSearch& search, const std::vector<json>& c
         for (std::size_t job = next++; job < jobs; job = next++) {
             const std::size_t c = job / folds.size(), f = job % folds.size();
             try {
-                Pipeline pipeline(search.pipeline, search.registry);
-                const Sides sides = pipeline.fit_transforms(
-                    {train.rows(folds[f].train), train.rows(folds[f].validation)}, [&](const PipelineStep& step) {
-                        PluginContext ctx = search.context(step.id, "fold" + std::to_string(outer_fold));
-                        ctx.fold = outer_fold;
-                        ctx.threads = threads_per_job;
-                        ctx.work_dir.clear();  // grid-search fits leave no files
-                        ctx.artifact = nullptr;
-                        return ctx;
-                    });
-                PluginContext ctx = search.context(search.node.id, "grid");
-                ctx.threads = threads_per_job;
-                ctx.fold = outer_fold;
-                ctx.work_dir.clear();
-                ctx.artifact = nullptr;
-                pipeline.fit_regressor(candidates[c], sides.first, &sides.second, {}, ctx);
-                const Eigen::MatrixXd predicted = pipeline.predict(sides.second);
+                const SongTable inner_train = train.rows(folds[f].train);
+                const SongTable inner_validation = train.rows(folds[f].validation);
+                TargetPipelines pipelines(search.pipeline, search.registry, train.target_names);
+                Eigen::MatrixXd predicted(inner_validation.targets.rows(), inner_validation.targets.cols());
+                for (auto& part : pipelines.parts()) {
+                    const Sides sides = part.pipeline.fit_transforms(
+                        {inner_train.target_columns(part.targets), inner_validation.target_columns(part.targets)},
+                        [&](const PipelineStep& step) {
+                            PluginContext ctx = search.context(step.id, "fold" + std::to_string(outer_fold));
+                            ctx.fold = outer_fold;
+                            ctx.threads = threads_per_job;
+                            ctx.work_dir.clear();  // grid-search fits leave no files
+                            ctx.artifact = nullptr;
+                            return ctx;
+                        });
+                    PluginContext ctx = search.context(search.node.id, "grid");
+                    ctx.threads = threads_per_job;
+                    ctx.fold = outer_fold;
+                    ctx.work_dir.clear();
+                    ctx.artifact = nullptr;
+                    part.pipeline.fit_regressor(candidates[c], sides.first, &sides.second, {}, ctx);
+                    const Eigen::MatrixXd part_predicted = part.pipeline.predict(sides.second);
+                    if (part_predicted.rows() != predicted.rows() ||
+                        part_predicted.cols() != static_cast<Eigen::Index>(part.targets.size()))
+                        throw Error(fmt::format("{} returned {}×{} predictions for {} songs × {} targets",
+                                                search.node.uses, part_predicted.rows(), part_predicted.cols(),
+                                                predicted.rows(), part.targets.size()),
+                                    Location::of_node(search.node.id));
+                    for (std::size_t j = 0; j < part.targets.size(); ++j)
+                        predicted.col(part.targets[j]) = part_predicted.col(static_cast<Eigen::Index>(j));
+                }
                 for (Eigen::Index t = 0; t < predicted.cols(); ++t)
-                    scores[c][f].push_back(regression_metrics(sides.second.targets.col(t), predicted.col(t)));
+                    scores[c][f].push_back(regression_metrics(inner_validation.targets.col(t), predicted.col(t)));
             } catch (...) {
                 std::lock_guard<std::mutex> lock(failure_mutex);
                 if (!failure) failure = std::current_exception();

@@ -81,6 +81,8 @@ private:
 // translate their parameters into XGBoost settings.
 class TreeEnsembleRegressor : public RegressorPlugin {
 public:
+    static constexpr const char* kCapabilities = R"({"independent_targets": true})";
+
     explicit TreeEnsembleRegressor(BoostedTreesSettings settings) : trees_(std::move(settings)) {}
     void fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
              const PluginContext& ctx) override {

@@ -48,6 +48,22 @@ inline constexpr const char* kInputShape = "input_shape";
 // Value: true.
 inline constexpr const char* kWholeTable = "whole_table";
 
+// regressor: learns each target on its own, sharing nothing between them
+// (one booster or one linear model per target), so fitted on one target at a
+// time it gives each target the model it would get beside the others. Lets
+// the host fit the model's pipeline once per target (see per_target). Value:
+// true.
+inline constexpr const char* kIndependentTargets = "independent_targets";
+
+// transform: what it learns depends on the target (a selection per target).
+// When the regressor reading it declares independent_targets and learns more
+// than one target, the host fits that regressor's whole pipeline once per
+// target, on training songs carrying only that target, so each target's model
+// reads what was fitted for it; otherwise the transform sees all of the
+// regressor's targets at once. Value: true; query() says, as a boolean, for
+// the instance's parameters (a selection asked for the union says false).
+inline constexpr const char* kPerTarget = "per_target";
+
 // regressor: one prediction per time step of a song rather than per song.
 // Value: true. (Reserved for the sequence models of the dynamic issue.)
 inline constexpr const char* kSequence = "sequence";

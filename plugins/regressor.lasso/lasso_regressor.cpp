@@ -10,6 +10,8 @@ namespace mer::plugins {
 
 class LassoRegressor : public RegressorPlugin {
 public:
+    static constexpr const char* kCapabilities = R"({"independent_targets": true})";
+
     explicit LassoRegressor(const nlohmann::json& p)
         : alpha_(p.at("alpha").get<double>()),
           max_iter_(p.at("max_iter").get<int>()),

@@ -8,6 +8,8 @@ namespace mer::plugins {
 
 class MeanRegressor : public RegressorPlugin {
 public:
+    static constexpr const char* kCapabilities = R"({"independent_targets": true})";
+
     explicit MeanRegressor(const nlohmann::json&) {}
 
     void fit(const SongTable& train, const SongTable*, const EpochCallback&, const PluginContext&) override {

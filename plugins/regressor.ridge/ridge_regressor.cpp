@@ -11,6 +11,9 @@ namespace mer::plugins {
 
 class RidgeRegressor : public RegressorPlugin {
 public:
+    // All targets in one solve, yet each target's weights are their own column.
+    static constexpr const char* kCapabilities = R"({"independent_targets": true})";
+
     explicit RidgeRegressor(const nlohmann::json& params) : alpha_(params.at("alpha").get<double>()) {}
 
     void fit(const SongTable& train, const SongTable*, const EpochCallback&, const PluginContext&) override {

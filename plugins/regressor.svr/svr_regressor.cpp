@@ -23,6 +23,8 @@ struct ModelDeleter {
 
 class SvrRegressor : public RegressorPlugin {
 public:
+    static constexpr const char* kCapabilities = R"({"independent_targets": true})";
+
     explicit SvrRegressor(const nlohmann::json& p)
         : rbf_(p.at("kernel").get<std::string>() == "rbf"),
           c_(p.at("C").get<double>()),

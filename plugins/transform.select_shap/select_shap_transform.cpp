@@ -1,6 +1,9 @@
 // transform.select_shap: the report's SHAP selection — an XGBoost model per
 // target on the training songs, features ranked by mean |SHAP| (XGBoost's
-// own TreeSHAP contributions), the top k per target kept (union).
+// own TreeSHAP contributions), the top k per target kept. Per target by
+// default, as transform.select_pearson: fitted once per target for a model
+// that learns each target on its own (capability per_target); on a table
+// with several targets the union over them is kept.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -9,6 +12,7 @@
 
 #include "core/data/state.hpp"
 #include "core/ml/xgboost.hpp"
+#include "core/plugin/capabilities.hpp"
 #include "core/plugin/transform.hpp"
 #include "core/run/files.hpp"
 
@@ -16,8 +20,18 @@ namespace mer::plugins {
 
 class SelectShap : public SingleInputTransform {
 public:
+    static constexpr const char* kCapabilities = R"({"per_target": true})";
+
     explicit SelectShap(const nlohmann::json& p)
-        : k_(p.at("k").get<int>()), write_values_(p.at("write_values").get<bool>()), trees_(settings(p)) {}
+        : k_(p.at("k").get<int>()),
+          per_target_(p.at("across_targets").get<std::string>() == "per_target"),
+          write_values_(p.at("write_values").get<bool>()),
+          trees_(settings(p)) {}
+
+    nlohmann::json query(const std::string& capability) const override {
+        if (capability != capability::kPerTarget) return nullptr;
+        return per_target_;
+    }
 
     void save(const std::string& dir) const override { save_json(dir, "kept_columns", kept_); }
     void load(const std::string& dir) override {
@@ -42,8 +56,8 @@ protected:
             write_matrix(ctx, "values", "the feature values behind the SHAP values (fold 0's training songs)", train,
                          train.features);
         kept_.assign(keep.begin(), keep.end());
-        ctx.info(
-            fmt::format("fold {}: kept {} features (top {} by mean |SHAP| per target)", ctx.fold, kept_.size(), k_));
+        ctx.info(fmt::format("fold {}: kept {} features (top {} by mean |SHAP| for {}{})", ctx.fold, kept_.size(), k_,
+                             fmt::join(train.target_names, ", "), train.target_names.size() > 1 ? ", union" : ""));
     }
 
     SongTable apply(const SongTable& songs) const override { return songs.feature_columns(kept_); }
@@ -77,6 +91,7 @@ private:
     }
 
     int k_;
+    bool per_target_;
     bool write_values_;
     xgb::BoostedTrees trees_;
     std::vector<Eigen::Index> kept_;
@@ -84,5 +99,5 @@ private:
 
 }  // namespace mer::plugins
 
-MER_PLUGIN(mer::plugins::SelectShap, "transform.select_shap", "1.0.0",
-           "Keep the top k features by mean |SHAP| of an XGBoost model per target (union over targets)")
+MER_PLUGIN(mer::plugins::SelectShap, "transform.select_shap", "1.1.0",
+           "Keep the top k features by mean |SHAP| of an XGBoost model per target: per target, or the union")

@@ -62,7 +62,7 @@ TEST_CASE("every plugin in the build conforms", "[plugins][conformance]") {
         for (const auto& [name, value] : p.capabilities.items()) {
             INFO("capability " << name);
             CHECK(std::set<std::string>{"device", "chunks", "concurrent_fit", "fingerprint", "output_shape",
-                                        "input_shape", "sequence", "whole_table"}
+                                        "input_shape", "sequence", "whole_table", "independent_targets", "per_target"}
                       .count(name) == 1);
             if (name == "fingerprint")
                 CHECK(value.is_array());
@@ -87,6 +87,11 @@ TEST_CASE("every plugin in the build conforms", "[plugins][conformance]") {
                                    : registry.create<mer::RegressorPlugin>(p.name, params)->query(asked);
             CHECK(shape.contains("shape"));
             CHECK(shape.value("axes", json::array()).size() == shape["shape"].size());
+        }
+
+        if (p.capability("per_target") == true) {
+            REQUIRE(p.kind == "transform");
+            CHECK(registry.create<mer::TransformPlugin>(p.name, params)->query("per_target").is_boolean());
         }
 
         // Bad parameters are rejected with a message that names them.

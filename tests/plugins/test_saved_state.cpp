@@ -80,8 +80,10 @@ TEST_CASE("a run writes a model bundle for every regressor node", "[bundle][cli]
 nodes:
   data: {uses: dataset.table, params: {path: songs.csv}}
   scaled: {uses: transform.standardize, inputs: [data]}
-  top: {uses: transform.select_pearson, inputs: [scaled], params: {k: 3}}
+  top: {uses: transform.select_pearson, inputs: [scaled], params: {k: 3, across_targets: union}}
   ridge: {uses: regressor.ridge, inputs: [top], targets: [arousal, valence]}
+  own: {uses: transform.select_pearson, inputs: [scaled], params: {k: 3}}
+  per_target: {uses: regressor.ridge, inputs: [own], targets: [arousal, valence]}
 evaluation: {split: {kind: kfold, k: 3}}
 )");
     const auto r = run_mer({"run", "exp.yaml", "--quiet"}, dir.path());
@@ -101,4 +103,17 @@ evaluation: {split: {kind: kfold, k: 3}}
         CHECK(json::parse(read_file(f / "transforms" / "top" / "kept_columns.json")).size() >= 3);
     }
     CHECK(mer::read_npy(bundle / "fold0" / "regressor" / "weights.npy").cols() == 2);
+    CHECK(manifest["per_target"] == false);
+
+    // A selection per target: each target's pipeline in target<t>/, t its
+    // position in the manifest's targets.
+    const fs::path per_target = bundle.parent_path() / "per_target";
+    CHECK(json::parse(read_file(per_target / "model.json"))["per_target"] == true);
+    for (const char* target : {"target0", "target1"}) {
+        const fs::path f = per_target / "fold0" / target;
+        CHECK(mer::read_npy(f / "regressor" / "weights.npy").cols() == 1);
+        CHECK(fs::exists(f / "transforms" / "scaled" / "mean.npy"));
+        CHECK(json::parse(read_file(f / "transforms" / "own" / "kept_columns.json")).size() == 3);
+        CHECK(fs::exists(f / "params.json"));
+    }
 }
