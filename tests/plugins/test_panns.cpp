@@ -368,9 +368,12 @@ evaluation:
     CHECK(rated.exit_code != 0);  // the file the model was trained with is gone (renamed)
     CHECK_THAT(rated.err, Catch::Contains("needs the file it was trained with"));
     fs::rename(tmp / "renamed.pth", tmp / "cnn14.pth");
-    const auto again = run_mer({"predict", "--model", run.string(), "corpus/MEMD_audio/1.mp3"}, tmp.path());
+    write_file(tmp / "broken.mp3", "not audio at all\n");  // skipped with its reason, never a crash
+    const auto again =
+        run_mer({"predict", "--model", run.string(), "corpus/MEMD_audio/1.mp3", "broken.mp3"}, tmp.path());
     CHECK(again.exit_code == 0);
-    CHECK(count_lines(again.out) == 2);
+    CHECK(count_lines(again.out) == 3);
+    CHECK_THAT(again.out, Catch::Contains("broken.mp3,,,,not an audio file"));
     write_file(tmp / "cnn14.pth", "PK\x03\x04 other weights"s);
     const auto other = run_mer({"predict", "--model", run.string(), "corpus/MEMD_audio/1.mp3"}, tmp.path());
     CHECK(other.exit_code != 0);
