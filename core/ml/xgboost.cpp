@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <xgboost/c_api.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -164,56 +165,53 @@ void BoostedTrees::fit(const SongTable& train, const SongTable* validation, cons
     boosters_.clear();
     rounds_used_.clear();
     const auto targets = static_cast<std::size_t>(train.targets.cols());
-    std::vector<std::unique_ptr<DMatrix>> train_sets;
     std::unique_ptr<DMatrix> full_train = std::make_unique<DMatrix>(train.features, nullptr);
     std::unique_ptr<DMatrix> valid = validation ? std::make_unique<DMatrix>(validation->features, nullptr) : nullptr;
     std::unique_ptr<DMatrix> watch =
         watch_rows.empty() ? nullptr : std::make_unique<DMatrix>(watch_part.features, nullptr);
+    // Each target's booster is trained to the end before the next starts:
+    // XGBoost draws its row and column samples from one random engine per
+    // thread, so boosters trained round by round in turn would each depend on
+    // the others' draws. One after another, each is exactly the booster of
+    // that target alone (capability per_target: what tuning per target relies on).
+    std::vector<std::unique_ptr<DMatrix>> train_sets;
+    std::vector<int> stopped_at(targets, settings_.rounds);  // the round early stopping ended; rounds: never
     for (std::size_t t = 0; t < targets; ++t) {
         const Eigen::VectorXd y = fit_part.targets.col(static_cast<Eigen::Index>(t));
         train_sets.push_back(std::make_unique<DMatrix>(fit_part.features, &y));
         boosters_.push_back(std::make_unique<Booster>(std::vector<const DMatrix*>{train_sets.back().get()}, params));
         rounds_used_.push_back(settings_.rounds);
-    }
-    std::vector<double> best_loss(targets, std::numeric_limits<double>::infinity());
-    std::vector<int> best_round(targets, 0);
-    std::vector<bool> stopped(targets, false);
-    for (int round = 0; round < settings_.rounds; ++round) {
-        for (std::size_t t = 0; t < targets; ++t) {
-            if (stopped[t]) continue;
+        double best_loss = std::numeric_limits<double>::infinity();
+        int best_round = 0;
+        for (int round = 0; round < settings_.rounds && stopped_at[t] == settings_.rounds; ++round) {
             boosters_[t]->update(round, *train_sets[t]);
-            if (watch) {
-                const Eigen::VectorXd p = boosters_[t]->predict(*watch, round + 1);
-                const double loss = (p - watch_part.targets.col(static_cast<Eigen::Index>(t))).squaredNorm() / p.size();
-                if (loss < best_loss[t]) best_loss[t] = loss, best_round[t] = round;
-                if (round - best_round[t] >= settings_.early_stopping_rounds) {
-                    stopped[t] = true;
-                    rounds_used_[t] = best_round[t] + 1;
-                }
-            }
+            if (!watch) continue;
+            const Eigen::VectorXd p = boosters_[t]->predict(*watch, round + 1);
+            const double loss = (p - watch_part.targets.col(static_cast<Eigen::Index>(t))).squaredNorm() / p.size();
+            if (loss < best_loss) best_loss = loss, best_round = round;
+            if (round - best_round >= settings_.early_stopping_rounds) stopped_at[t] = round;
         }
-        if (on_epoch) {
-            EpochReport report;
-            report.epoch = round + 1;
-            report.train_predictions.resize(train.features.rows(), static_cast<Eigen::Index>(targets));
-            if (valid)
-                report.validation_predictions.resize(validation->features.rows(), static_cast<Eigen::Index>(targets));
-            for (std::size_t t = 0; t < targets; ++t) {
-                const int used = stopped[t] ? rounds_used_[t] : round + 1;
-                report.train_predictions.col(static_cast<Eigen::Index>(t)) = boosters_[t]->predict(*full_train, used);
-                if (valid)
-                    report.validation_predictions.col(static_cast<Eigen::Index>(t)) =
-                        boosters_[t]->predict(*valid, used);
-            }
-            report.train_loss =
-                (report.train_predictions - train.targets).squaredNorm() / static_cast<double>(train.targets.size());
-            on_epoch(report);
-        }
-        if (std::all_of(stopped.begin(), stopped.end(), [](bool s) { return s; })) break;
+        if (watch) rounds_used_[t] = best_round + 1;
     }
-    if (watch)
-        for (std::size_t t = 0; t < targets; ++t)
-            if (!stopped[t]) rounds_used_[t] = best_round[t] + 1;
+    // Every round's predictions until the last target stopped; a stopped
+    // target's from its best round on.
+    const int rounds_run = std::min(settings_.rounds, *std::max_element(stopped_at.begin(), stopped_at.end()) + 1);
+    for (int round = 0; on_epoch && round < rounds_run; ++round) {
+        EpochReport report;
+        report.epoch = round + 1;
+        report.train_predictions.resize(train.features.rows(), static_cast<Eigen::Index>(targets));
+        if (valid)
+            report.validation_predictions.resize(validation->features.rows(), static_cast<Eigen::Index>(targets));
+        for (std::size_t t = 0; t < targets; ++t) {
+            const int used = round >= stopped_at[t] ? rounds_used_[t] : round + 1;
+            report.train_predictions.col(static_cast<Eigen::Index>(t)) = boosters_[t]->predict(*full_train, used);
+            if (valid)
+                report.validation_predictions.col(static_cast<Eigen::Index>(t)) = boosters_[t]->predict(*valid, used);
+        }
+        report.train_loss =
+            (report.train_predictions - train.targets).squaredNorm() / static_cast<double>(train.targets.size());
+        on_epoch(report);
+    }
     if (settings_.early_stopping_rounds > 0)
         ctx.info(fmt::format("fold {}: early stopping kept {} rounds (of {})", ctx.fold, fmt::join(rounds_used_, "/"),
                              settings_.rounds));
