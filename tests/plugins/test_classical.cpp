@@ -258,3 +258,18 @@ TEST_CASE("transforms: standardize, PCA and combine behave as documented", "[tra
         CHECK(out.features.col(out.feature_index("f1")) == t.features.col(1));
     }
 }
+
+TEST_CASE("XGBoost's second target does not depend on the first one's sampling", "[regressor.xgboost]") {
+    // Both targets' boosters draw rows and columns from XGBoost's per-thread
+    // random engine: trained round by round in turn, the second target's
+    // model depended on the first's draws. Fitted together or alone, each
+    // target's model must be the same.
+    const mer::SongTable train = structured(200, 6, 11), test = structured(50, 6, 12);
+    const json params{{"n_estimators", 40}, {"subsample", 0.8}, {"colsample_bytree", 0.5}, {"nthread", 1}};
+    const Eigen::MatrixXd both = fit_predict("regressor.xgboost", params, train, test);
+    mer::SongTable second_only = train;
+    second_only.targets = train.targets.col(1);
+    second_only.target_names = {"b"};
+    const Eigen::MatrixXd alone = fit_predict("regressor.xgboost", params, second_only, test);
+    CHECK(alone.col(0).isApprox(both.col(1), 1e-12));
+}
