@@ -54,14 +54,18 @@ torch::Device resolve_device(const std::string& name) {
 Chunks load_chunks(const SongTable& songs) {
     if (songs.tensor_paths.size() != songs.size())
         throw Error("this model reads log-mel chunks: put features.logmel_chunks between the dataset and the model");
+    return load_chunk_files(songs, 4, "a chunks × 1 × mels × frames tensor");
+}
+
+Chunks load_chunk_files(const SongTable& songs, std::size_t rank, const std::string& layout) {
     std::vector<torch::Tensor> parts;
     Chunks out;
     out.songs = songs.size();
     for (std::size_t s = 0; s < songs.size(); ++s) {
         std::vector<std::size_t> shape;
         std::vector<float> values = read_npy_float32(songs.tensor_paths[s], shape);
-        if (shape.size() != 4 || shape[0] == 0)
-            throw Error("expected a chunks × 1 × mels × frames tensor", Location(songs.tensor_paths[s]));
+        if (shape.size() != rank || shape[0] == 0)
+            throw Error("expected " + layout, Location(songs.tensor_paths[s]));
         std::vector<int64_t> dims(shape.begin(), shape.end());
         parts.push_back(torch::from_blob(values.data(), dims, torch::kFloat32).clone());
         for (std::size_t c = 0; c < shape[0]; ++c) out.song_of_chunk.push_back(static_cast<int64_t>(s));

@@ -38,6 +38,10 @@ struct Chunks {
 };
 // Reads every song's chunk tensor (SongTable::tensor_paths).
 Chunks load_chunks(const SongTable& songs);
+// The same for chunk files of any layout: each must have `rank` axes, the
+// first the song's chunks (at least one); `layout` names them for the error
+// ("a chunks × features matrix"). The caller checks that there are files.
+Chunks load_chunk_files(const SongTable& songs, std::size_t rank, const std::string& layout);
 
 class ChunkRegressor : public RegressorPlugin {
 public:

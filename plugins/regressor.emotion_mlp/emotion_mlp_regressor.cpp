@@ -5,7 +5,6 @@
 // stopping, resume). The input width comes from the input node.
 #include <fmt/format.h>
 
-#include "core/data/npy.hpp"
 #include "core/error.hpp"
 #include "core/run/files.hpp"
 #include "core/torch/chunk_regressor.hpp"
@@ -74,12 +73,12 @@ protected:
     }
 
     torchx::Chunks load_inputs(const SongTable& songs) const override {
-        torchx::Chunks out;
-        out.songs = songs.size();
         if (!chunk_rows_) {
             if (songs.features.cols() == 0)
                 throw Error("regressor.emotion_mlp reads feature columns, and its input has none (inputs: chunks "
                             "reads the chunk vectors of features.panns_cnn14)");
+            torchx::Chunks out;
+            out.songs = songs.size();
             out.x = torch::empty({songs.features.rows(), songs.features.cols()}, torch::kFloat32);
             auto a = out.x.accessor<float, 2>();
             for (Eigen::Index r = 0; r < songs.features.rows(); ++r) {
@@ -91,19 +90,7 @@ protected:
         if (songs.tensor_paths.size() != songs.size())
             throw Error("regressor.emotion_mlp with inputs: chunks reads the chunk vectors of a features node such as "
                         "features.panns_cnn14, and its input has none");
-        std::vector<torch::Tensor> parts;
-        for (std::size_t s = 0; s < songs.size(); ++s) {
-            std::vector<std::size_t> shape;
-            std::vector<float> values = read_npy_float32(songs.tensor_paths[s], shape);
-            if (shape.size() != 2 || shape[0] == 0)
-                throw Error("expected a chunks × features matrix", Location(songs.tensor_paths[s]));
-            parts.push_back(torch::from_blob(values.data(), {static_cast<int64_t>(shape[0]), static_cast<int64_t>(shape[1])},
-                                             torch::kFloat32)
-                                .clone());
-            for (std::size_t c = 0; c < shape[0]; ++c) out.song_of_chunk.push_back(static_cast<int64_t>(s));
-        }
-        out.x = torch::cat(parts, 0);
-        return out;
+        return torchx::load_chunk_files(songs, 2, "a chunks × features matrix");
     }
 
 private:
