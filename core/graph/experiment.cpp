@@ -433,28 +433,26 @@ private:
                 const std::string key = name.get<std::string>();
                 if (!spec.params.contains(key) || !spec.params[key].is_string()) continue;
                 const std::string path = spec.params[key].get<std::string>();
+                const Location at =
+                    map_.value_at(pointer_child(pointer_child(pointer_child("/nodes", spec.id), "params"), key));
                 std::error_code ec;
                 if (std::filesystem::is_regular_file(path, ec)) {
                     try {
                         spec.files[key] = {{"path", std::filesystem::absolute(path).string()},
                                            {"sha256", sha256_file(path)}};
                     } catch (const std::exception& e) {
-                        errors_.push_back({map_.value_at(pointer_child(
-                                               pointer_child(pointer_child("/nodes", spec.id), "params"), key)),
-                                           fmt::format("nodes.{}.params.{}: {}", spec.id, key, as_error(e).message())});
+                        errors_.push_back({at, fmt::format("nodes.{}.params.{}: {}", spec.id, key, as_error(e).message())});
                     }
                     continue;
                 }
                 const json& about = spec.plugin->schema["properties"][key];
                 errors_.push_back(
-                    {map_.value_at(pointer_child(pointer_child(pointer_child("/nodes", spec.id), "params"), key)),
-                     fmt::format("nodes.{}.params.{}: '{}' {} (from the folder mer-run runs in, {}){}", spec.id, key,
-                                 path,
-                                 std::filesystem::exists(path, ec) ? "is not a regular file" : "does not exist",
-                                 std::filesystem::current_path(ec).string(),
-                                 about.contains("description")
-                                     ? "; " + about["description"].get<std::string>()
-                                     : std::string())});
+                    {at, fmt::format("nodes.{}.params.{}: '{}' {} (from the folder mer-run runs in, {}){}", spec.id,
+                                     key, path,
+                                     std::filesystem::exists(path, ec) ? "is not a regular file" : "does not exist",
+                                     std::filesystem::current_path(ec).string(),
+                                     about.contains("description") ? "; " + about["description"].get<std::string>()
+                                                                   : std::string())});
             }
         }
     }

@@ -153,6 +153,12 @@ private:
         return names;
     }
 
+    // A C-order (row-major) chunks × width buffer as a matrix.
+    static Eigen::MatrixXf rows(const float* values, std::size_t chunks, std::size_t width) {
+        return Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+            values, static_cast<Eigen::Index>(chunks), static_cast<Eigen::Index>(width));
+    }
+
     Eigen::RowVectorXd pooled(const Eigen::MatrixXf& chunks) const {
         const Eigen::RowVectorXd mean = chunks.cast<double>().colwise().mean();
         const Eigen::RowVectorXd max = chunks.cast<double>().colwise().maxCoeff();
@@ -193,11 +199,7 @@ private:
             if (shape.empty() || shape[0] == 0 || std::vector<std::size_t>(shape.begin() + 1, shape.end()) != chunk_shape())
                 throw Error("its shape is not (chunks, " + nlohmann::json(chunk_shape()).dump() + ")");
             if (logmel()) return Eigen::MatrixXf();
-            Eigen::MatrixXf m(static_cast<Eigen::Index>(shape[0]), static_cast<Eigen::Index>(shape[1]));
-            for (std::size_t r = 0; r < shape[0]; ++r)
-                for (std::size_t c = 0; c < shape[1]; ++c)
-                    m(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c)) = values[r * shape[1] + c];
-            return m;
+            return rows(values.data(), shape[0], shape[1]);
         } catch (const std::exception& e) {
             ctx.info("cached CNN14 vectors " + file + " are damaged (" + as_error(e).message() + "); recomputing them");
             return std::nullopt;
@@ -334,8 +336,7 @@ private:
                 return;
             }
             const torch::Tensor v = w.out.to(torch::kCPU).contiguous();
-            vectors[w.row] = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
-                v.data_ptr<float>(), v.size(0), v.size(1));
+            vectors[w.row] = rows(v.data_ptr<float>(), static_cast<std::size_t>(v.size(0)), static_cast<std::size_t>(v.size(1)));
             ctx.report_progress(++finished, todo.size());
         };
         while (finished < todo.size()) {
