@@ -35,7 +35,7 @@ public:
           data_(data),
           results_(results),
           spec_(PipelineSpec::of(setup.experiment, node)),
-          pipelines_(spec_, setup.registry, data.target_names),
+          pipelines_(spec_, setup.registry, data.target_names, !node.grid.empty() && node.grid_by == "target"),
           scores_(data.target_names.size()) {}
 
     void run() {
@@ -98,7 +98,8 @@ private:
     std::string evaluate_fold(const Fold& fold) {
         const SongTable train_rows = data_.rows(fold.train);
         const SongTable validation_rows = data_.rows(fold.validation);
-        nlohmann::json params = node_.params;
+        // Each target's parameters: the node's, or the grid's pick for it.
+        std::vector<nlohmann::json> params(data_.target_names.size(), node_.params);
         if (!node_.grid.empty()) {
             const GridSearch search{node_,          spec_,         setup_.registry, exp_.seed, exp_.evaluation.group_by,
                                     setup_.threads, setup_.context};
@@ -106,7 +107,10 @@ private:
             results_.grid += tuned.grid_rows;
             setup_.writer.folder().log(tuned.log_line);
             params = tuned.best;
-            selected_.push_back(json::parse(grid_values(node_, params).dump()));
+            json picked = json::object();
+            for (std::size_t t = 0; t < params.size(); ++t)
+                picked[data_.target_names[t]] = json::parse(grid_values(node_, params[t]).dump());
+            selected_.push_back(picked);
         }
         Eigen::MatrixXd predicted(static_cast<Eigen::Index>(validation_rows.size()), validation_rows.targets.cols());
         std::vector<std::string> widths;
@@ -114,7 +118,8 @@ private:
             const Sides sides = part.pipeline.fit_transforms(
                 {train_rows.target_columns(part.targets), validation_rows.target_columns(part.targets)},
                 transform_context(fold.index));
-            const Eigen::MatrixXd part_predicted = fit_part(fold.index, part.pipeline, params, sides);
+            const Eigen::MatrixXd part_predicted =
+                fit_part(fold.index, part.pipeline, params.at(static_cast<std::size_t>(part.targets.front())), sides);
             for (std::size_t j = 0; j < part.targets.size(); ++j)
                 predicted.col(part.targets[j]) = part_predicted.col(static_cast<Eigen::Index>(j));
             const std::size_t width = sides.first.feature_names.size();
@@ -251,17 +256,30 @@ private:
             for (const char* m : {"r2", "mae", "rmse"})
                 results_.results += "," + format_number(per_metric[m]["mean"].get<double>()) + "," +
                                     format_number(per_metric[m]["std"].get<double>());
+            results_.results += "," + (node_.grid.empty() ? std::string() : csv_field(picks_of(data_.target_names[t]).dump()));
             results_.results += "\n";
         }
         json& entry = results_.summary["nodes"][node_.id];
         entry = json{{"model", node_.uses},   {"version", node_.plugin->version},
                      {"songs", data_.size()}, {"folds", folds},
                      {"seconds", seconds},    {"validation", targets}};
-        if (!node_.grid.empty())
+        if (!node_.grid.empty()) {
             entry["grid"] = {{"metric", node_.grid_metric},
                              {"inner_folds", node_.grid_folds},
                              {"candidates", grid_candidates(node_).size()},
-                             {"best_per_fold", selected_}};
+                             {"by", node_.grid_by}};
+            json per_target = json::object();
+            for (const auto& target : data_.target_names) per_target[target] = picks_of(target);
+            entry["grid"]["best_per_target"] = per_target;
+            if (node_.grid_by == "joint") entry["grid"]["best_per_fold"] = picks_of(data_.target_names.front());
+        }
+    }
+
+    // The grid values fitted for `target` in each fold.
+    json picks_of(const std::string& target) const {
+        json picks = json::array();
+        for (const auto& fold : selected_) picks.push_back(fold.at(target));
+        return picks;
     }
 
     // model/<node>/model.json: what a bundle needs to rate new music — the
@@ -303,7 +321,7 @@ private:
     PipelineSpec spec_;
     TargetPipelines pipelines_;
     std::vector<std::vector<RegressionMetrics>> scores_;  // per target, per fold
-    json selected_ = json::array();                       // the grid's pick per fold
+    json selected_ = json::array();                       // per fold: target → the grid's pick for it
     std::size_t last_train_songs_ = 0, last_validation_songs_ = 0;
     std::string last_features_;  // the model's input width, per target when fitted per target
 };
@@ -317,7 +335,8 @@ const std::vector<std::string>& prediction_columns() {
 
 const std::vector<std::string>& results_columns() {
     static const std::vector<std::string> columns{"feature_set", "model", "node",    "target", "r2",
-                                                  "r2_std",      "mae",   "mae_std", "rmse",   "rmse_std"};
+                                                  "r2_std",      "mae",   "mae_std", "rmse",   "rmse_std",
+                                                  "selected_params"};
     return columns;
 }
 

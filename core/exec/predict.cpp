@@ -194,6 +194,7 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
     PipelineSpec spec;
     Ratings out;
     int folds = 0;
+    bool per_target = false;  // fitted as one pipeline per target
     try {
         if (!manifest.is_object() || manifest.value("format", 0) != 1)
             throw Error("unknown bundle format", Location(manifest_file.string()));
@@ -203,6 +204,7 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
             out.midpoints.push_back((t.at("min").get<double>() + t.at("max").get<double>()) / 2);
         }
         folds = manifest.at("folds").get<int>();
+        per_target = manifest.value("per_target", false);
     } catch (const json::exception& e) {
         throw Error(std::string("damaged bundle manifest: ") + e.what(), Location(manifest_file.string()));
     }
@@ -241,7 +243,7 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
         Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(table.size()), static_cast<Eigen::Index>(out.targets.size()));
     std::vector<Eigen::MatrixXd> chunk_sums;
     for (int fold = 0; fold < folds && table.size() > 0; ++fold) {
-        TargetPipelines pipelines(spec, registry, out.targets);
+        TargetPipelines pipelines(spec, registry, out.targets, per_target);
         const fs::path fold_dir = bundle / ("fold" + std::to_string(fold));
         try {
             pipelines.load(fold_dir);

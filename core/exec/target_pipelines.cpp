@@ -24,14 +24,14 @@ bool fits_per_target(const PipelineStep& step, const PluginRegistry& registry) {
 }  // namespace
 
 TargetPipelines::TargetPipelines(const PipelineSpec& spec, const PluginRegistry& registry,
-                                 const std::vector<std::string>& targets)
+                                 const std::vector<std::string>& targets, bool tuned_per_target)
     : targets_(targets.size()) {
     std::vector<std::string> per_target;
     for (const auto& step : spec.transforms)
         if (fits_per_target(step, registry)) per_target.push_back("'" + step.id + "'");
     const bool independent =
         registry.get(spec.regressor.uses).capability(capability::kIndependentTargets, false) == true;
-    const bool split = !per_target.empty() && independent && targets.size() > 1;
+    const bool split = (!per_target.empty() || tuned_per_target) && independent && targets.size() > 1;
     if (split) {
         for (std::size_t t = 0; t < targets.size(); ++t)
             parts_.push_back({{static_cast<Eigen::Index>(t)}, {spec, registry}});
@@ -41,7 +41,11 @@ TargetPipelines::TargetPipelines(const PipelineSpec& spec, const PluginRegistry&
         parts_.push_back({all, {spec, registry}});
     }
     const std::string transforms = fmt::format("{}", fmt::join(per_target, ", "));
-    if (split)
+    if (split && per_target.empty())
+        how_ = fmt::format("one model per target ({}), each with the grid candidate best for it, as {} learns each "
+                           "target on its own",
+                           fmt::join(targets, ", "), spec.regressor.uses);
+    else if (split)
         how_ = fmt::format("one pipeline per target ({}): {} fitted per target, as {} learns each target on its own",
                            fmt::join(targets, ", "), transforms, spec.regressor.uses);
     else if (!per_target.empty() && targets.size() > 1)

@@ -4,7 +4,9 @@
 // target on its own (independent_targets), one per target instead, each fitted
 // on the songs carrying only its target: the valence model then reads the
 // valence selection and the arousal model the arousal one, as the report
-// selects "per dimension". A model that learns its targets jointly from one
+// selects "per dimension". The same split serves a grid search per target
+// (grid_search.by: target): each target's model is fitted with its own
+// candidate, as GridSearchCV tunes a model per target. A model that learns its targets jointly from one
 // table cannot be split: its transforms see every target (a selection keeps
 // the union over them), and how() says so for the run log. Fold evaluation,
 // grid search and `mer-run predict` all go through this class, so a bundle is
@@ -26,8 +28,11 @@ public:
         Pipeline pipeline;
     };
 
-    // `targets`: the node's targets, in output order.
-    TargetPipelines(const PipelineSpec& spec, const PluginRegistry& registry, const std::vector<std::string>& targets);
+    // `targets`: the node's targets, in output order. `tuned_per_target`: the
+    // node's grid picks a candidate per target (or, from a bundle, its
+    // manifest says the pipeline was fitted per target).
+    TargetPipelines(const PipelineSpec& spec, const PluginRegistry& registry, const std::vector<std::string>& targets,
+                    bool tuned_per_target = false);
 
     std::vector<Part>& parts() { return parts_; }
     const std::vector<Part>& parts() const { return parts_; }

@@ -116,7 +116,7 @@ const std::vector<std::string>& grid_columns() {
     static const std::vector<std::string> columns = [] {
         std::vector<std::string> c{"node", "fold", "candidate", "params", "target"};
         for (const auto& name : metric_names()) c.insert(c.end(), {name + "_mean", name + "_std"});
-        c.push_back("selected");
+        c.insert(c.end(), {"selected", "selected_by"});
         return c;
     }();
     return columns;
@@ -126,10 +126,20 @@ std::string grid_csv_header() {
     return csv_row(grid_columns()) + "\n";
 }
 
-TuningResult tune(const GridSearch& search, const SongTable& train, int outer_fold) {
-    const auto start = std::chrono::steady_clock::now();
+namespace {
+
+// One search over `train`'s targets: the candidate with the best mean over
+// them (one target when tuned per target).
+struct Search {
+    std::string grid_rows;
+    std::size_t best = 0;
+    double best_score = 0;
+    std::size_t folds = 0;
+};
+
+Search search_candidates(const GridSearch& search, const std::vector<json>& candidates, const SongTable& train,
+                         int outer_fold) {
     const NodeSpec& node = search.node;
-    const std::vector<json> candidates = grid_candidates(node);
     const std::vector<std::string>& groups = search.group_by == "group" ? train.groups : train.song_ids;
     const SplitSpec inner{"kfold", 0.2, node.grid_folds};
     const std::vector<Fold> folds =
@@ -137,7 +147,8 @@ TuningResult tune(const GridSearch& search, const SongTable& train, int outer_fo
     const GridScores scores = score_candidates(search, candidates, train, folds, outer_fold);
 
     const bool higher = higher_is_better(node.grid_metric);
-    std::size_t best = 0;
+    Search out;
+    out.folds = folds.size();
     std::vector<double> mean_score(candidates.size(), 0.0);
     for (std::size_t c = 0; c < candidates.size(); ++c) {
         double sum = 0;
@@ -145,9 +156,9 @@ TuningResult tune(const GridSearch& search, const SongTable& train, int outer_fo
         for (const auto& fold_scores : scores[c])
             for (const auto& m : fold_scores) sum += m.get(node.grid_metric), ++count;
         mean_score[c] = sum / std::max(1, count);
-        if (higher ? mean_score[c] > mean_score[best] : mean_score[c] < mean_score[best]) best = c;
+        if (higher ? mean_score[c] > mean_score[out.best] : mean_score[c] < mean_score[out.best]) out.best = c;
     }
-    TuningResult result;
+    out.best_score = mean_score[out.best];
     for (std::size_t c = 0; c < candidates.size(); ++c)
         for (std::size_t t = 0; t < train.target_names.size(); ++t) {
             std::string row = csv_field(node.id) + "," + std::to_string(outer_fold) + "," + std::to_string(c) + "," +
@@ -159,14 +170,42 @@ TuningResult tune(const GridSearch& search, const SongTable& train, int outer_fo
                 const auto [mean, sd] = mean_and_std(values);
                 row += "," + format_number(mean) + "," + format_number(sd);
             }
-            result.grid_rows += row + "," + (c == best ? "1" : "0") + "\n";
+            out.grid_rows += row + "," + (c == out.best ? "1" : "0") + "," + node.grid_by + "\n";
         }
-    const double seconds = seconds_since(start);
-    result.log_line =
-        fmt::format("node '{}': grid search in fold {}: {} candidates × {} folds in {:.1f} s; best {} ({} {:.4f})",
-                    node.id, outer_fold, candidates.size(), folds.size(), seconds,
-                    grid_values(node, candidates[best]).dump(), node.grid_metric, mean_score[best]);
-    result.best = candidates[best];
+    return out;
+}
+
+}  // namespace
+
+TuningResult tune(const GridSearch& search, const SongTable& train, int outer_fold) {
+    const auto start = std::chrono::steady_clock::now();
+    const NodeSpec& node = search.node;
+    const std::vector<json> candidates = grid_candidates(node);
+    TuningResult result;
+    std::vector<std::string> picks;
+    std::size_t folds = 0;
+    auto pick = [&](const Search& found, const std::string& target) {
+        picks.push_back(fmt::format("{}{} ({} {:.4f})", target.empty() ? "" : "for " + target + " ",
+                                    grid_values(node, candidates[found.best]).dump(), node.grid_metric,
+                                    found.best_score));
+        result.grid_rows += found.grid_rows;
+        folds = found.folds;
+    };
+    if (node.grid_by == "target" && train.target_names.size() > 1) {
+        // Each target on its own: the same inner folds, its own winner.
+        for (Eigen::Index t = 0; t < train.targets.cols(); ++t) {
+            const Search found = search_candidates(search, candidates, train.target_columns({t}), outer_fold);
+            pick(found, train.target_names[static_cast<std::size_t>(t)]);
+            result.best.push_back(candidates[found.best]);
+        }
+    } else {
+        const Search found = search_candidates(search, candidates, train, outer_fold);
+        pick(found, "");
+        result.best.assign(train.target_names.size(), candidates[found.best]);
+    }
+    result.log_line = fmt::format("node '{}': grid search in fold {}: {} candidates × {} folds in {:.1f} s; best {}",
+                                  node.id, outer_fold, candidates.size(), folds, seconds_since(start),
+                                  fmt::join(picks, ", "));
     return result;
 }
 

@@ -31,11 +31,14 @@ struct GridSearch {
 };
 
 struct TuningResult {
-    nlohmann::json best;    // the winning candidate's full parameters
-    std::string grid_rows;  // grid.csv rows, every candidate × target
+    std::vector<nlohmann::json> best;  // per target of `train`: the winning candidate's full parameters
+    std::string grid_rows;             // grid.csv rows, every candidate × target
     std::string log_line;
 };
 
+// Tuned per target (node.grid_by "target"), each target's candidates are
+// scored on that target alone and each target gets its best; jointly, one
+// candidate, best by the mean over targets, serves all.
 TuningResult tune(const GridSearch& search, const SongTable& train, int outer_fold);
 
 // Every combination of the grid's values over the node's parameters, in the

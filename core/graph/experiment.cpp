@@ -218,6 +218,7 @@ private:
             spec.grid_folds = search.value("folds", 5);
             spec.grid_metric = search.value("metric", "r2");
         }
+        read_grid_by(spec, node, pointer);
         spec.label = node.value("label", "");
         if (!spec.targets.empty() && spec.kind != "regressor")
             errors_.push_back({map_.key_at(pointer_child(pointer, "targets")),
@@ -279,6 +280,26 @@ private:
             }
             spec.grid[key] = values;
         }
+    }
+
+    // Per target where the model learns each target on its own (as
+    // GridSearchCV tunes a model per target), jointly where it cannot.
+    void read_grid_by(NodeSpec& spec, const json& node, const std::string& pointer) {
+        const bool independent = spec.plugin->capability(capability::kIndependentTargets, false) == true;
+        spec.grid_by = independent ? "target" : "joint";
+        const json search = node.value("grid_search", json::object());
+        if (!search.is_object() || !search.contains("by") || !search["by"].is_string()) return;
+        const std::string asked = search["by"].get<std::string>();
+        if (spec.kind != "regressor" || (asked != "target" && asked != "joint")) return;  // reported by the schema
+        if (asked == "target" && !independent) {
+            errors_.push_back({map_.value_at(pointer_child(pointer_child(pointer, "grid_search"), "by")),
+                               "nodes." + spec.id + ".grid_search.by: " + spec.uses +
+                                   " learns its targets jointly (it does not declare independent_targets), so one "
+                                   "candidate serves them all; use by: joint, or one node per target "
+                                   "(targets: [valence])"});
+            return;
+        }
+        spec.grid_by = asked;
     }
 
     // Inputs exist and suit each kind.

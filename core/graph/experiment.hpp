@@ -34,6 +34,7 @@ struct NodeSpec {
     nlohmann::json grid = nlohmann::json::object();  // parameter → candidate values (regressors)
     int grid_folds = 5;                              // inner cross-validation folds of the grid search
     std::string grid_metric = "r2";                  // what the grid search maximises (or minimises)
+    std::string grid_by = "joint";                   // "target": each target its own candidate; "joint": one for all
     std::string label;                               // name in results.csv (default: the input node)
     // Files whose content enters the node's cache key (capability
     // `fingerprint`): parameter → {"path": absolute path, "sha256": content hash}.

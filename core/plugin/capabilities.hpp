@@ -51,8 +51,9 @@ inline constexpr const char* kWholeTable = "whole_table";
 // regressor: learns each target on its own, sharing nothing between them
 // (one booster or one linear model per target), so fitted on one target at a
 // time it gives each target the model it would get beside the others. Lets
-// the host fit the model's pipeline once per target (see per_target). Value:
-// true.
+// the host fit the model's pipeline once per target (see per_target), and a
+// grid search pick each target's candidate on its own (grid_search.by:
+// target, the default for such models). Value: true.
 inline constexpr const char* kIndependentTargets = "independent_targets";
 
 // transform: what it learns depends on the target (a selection per target).

@@ -210,16 +210,19 @@ evaluation: {split: {kind: kfold, k: 3}}
     const json summary = json::parse(read_file(dir.path() / folder / "summary.json"));
     const json& grid = summary["nodes"]["ridge"]["grid"];
     CHECK(grid["candidates"] == 3);
-    REQUIRE(grid["best_per_fold"].size() == 3);
-    for (const auto& best : grid["best_per_fold"]) CHECK(best["alpha"] == 0.01);
+    CHECK(grid["by"] == "target");  // ridge learns each target on its own
+    for (const char* target : {"valence", "arousal"}) {
+        REQUIRE(grid["best_per_target"][target].size() == 3);
+        for (const auto& best : grid["best_per_target"][target]) CHECK(best["alpha"] == 0.01);
+    }
     const std::string table = read_file(dir.path() / folder / "grid.csv");
     CHECK(count_lines(table) == 1 + 3 * 3 * 2);  // header + folds × candidates × targets
     CHECK_THAT(table, Catch::Contains(R"(ridge,0,1,"{""alpha"":0.01}",valence)"));
+    CHECK_THAT(table, Catch::Contains(",1,target\n"));
     const std::string results = read_file(dir.path() / folder / "results.csv");
-    CHECK_THAT(
-        results,
-        Catch::StartsWith(
-            "feature_set,model,node,target,r2,r2_std,mae,mae_std,rmse,rmse_std\ndata,regressor.ridge,ridge,valence,"));
+    CHECK_THAT(results, Catch::StartsWith("feature_set,model,node,target,r2,r2_std,mae,mae_std,rmse,rmse_std,"
+                                          "selected_params\ndata,regressor.ridge,ridge,valence,"));
+    CHECK_THAT(results, Catch::Contains(R"(,"[{""alpha"":0.01},{""alpha"":0.01},{""alpha"":0.01}]")"));
 }
 
 TEST_CASE("transforms: standardize, PCA and combine behave as documented", "[transforms]") {
