@@ -12,6 +12,14 @@
 
 namespace mer {
 
+// Which songs a model that keeps its best epoch watches
+// (evaluation.early_stopping): "inner", a `fraction` share of its training
+// songs held out of its fit; "scored", the scored fold.
+struct EarlyStoppingSpec {
+    std::string on = "inner";
+    double fraction = 0.15;
+};
+
 struct SplitSpec {
     std::string kind = "holdout";   // "holdout" | "kfold" | "predefined"
     double fraction = 0.2;          // holdout: share of groups held out for validation

@@ -14,6 +14,7 @@
 #include "core/exec/tuning.hpp"
 #include "core/graph/experiment.hpp"
 #include "core/plugin/abi.hpp"
+#include "core/plugin/capabilities.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/run/files.hpp"
 #include "core/run/progress.hpp"
@@ -36,7 +37,8 @@ public:
           results_(results),
           spec_(PipelineSpec::of(setup.experiment, node)),
           pipelines_(spec_, setup.registry, data.target_names, !node.grid.empty() && node.grid_by == "target"),
-          scores_(data.target_names.size()) {}
+          scores_(data.target_names.size()),
+          chunk_scores_(data.target_names.size()) {}
 
     void run() {
         const std::vector<std::string>& groups = exp_.evaluation.group_by == "group" ? data_.groups : data_.song_ids;
@@ -74,12 +76,17 @@ private:
         if (!fs::exists(marker)) return false;
         const nlohmann::json done = read_json_file(marker);
         results_.predictions += done.at("predictions").get<std::string>();
+        auto metrics_of = [](const nlohmann::json& m) {
+            auto value = [&](const char* name) { return m.at(name).is_null() ? NAN : m.at(name).get<double>(); };
+            return RegressionMetrics{value("r2"),      value("rmse"), value("mae"), value("mse"),
+                                     value("pearson"), value("ccc")};
+        };
+        const nlohmann::json chunk_scores = done.value("chunk_scores", nlohmann::json::array());
         for (std::size_t t = 0; t < data_.target_names.size(); ++t) {
-            const auto& m = done.at("scores").at(t);
-            scores_[t].push_back(RegressionMetrics{m.at("r2"), m.at("rmse"), m.at("mae"), m.at("mse"),
-                                                   m.at("pearson").is_null() ? NAN : m.at("pearson").get<double>(),
-                                                   m.at("ccc")});
+            scores_[t].push_back(metrics_of(done.at("scores").at(t)));
+            if (t < chunk_scores.size()) chunk_scores_[t].push_back(metrics_of(chunk_scores.at(t)));
         }
+        selected_on_ = done.value("selected_on", "");
         if (!done.at("selected").is_null()) selected_.push_back(json::parse(done.at("selected").dump()));
         setup_.writer.folder().log(
             fmt::format("node '{}': fold {} finished before the interruption; kept", node_.id, fold));
@@ -102,7 +109,7 @@ private:
         std::vector<nlohmann::json> params(data_.target_names.size(), node_.params);
         if (!node_.grid.empty()) {
             const GridSearch search{node_,          spec_,         setup_.registry, exp_.seed, exp_.evaluation.group_by,
-                                    setup_.threads, setup_.context};
+                                    setup_.threads, setup_.context,  exp_.evaluation.early_stopping};
             TuningResult tuned = tune(search, train_rows, fold.index);
             results_.grid += tuned.grid_rows;
             setup_.writer.folder().log(tuned.log_line);
@@ -113,15 +120,17 @@ private:
             selected_.push_back(picked);
         }
         Eigen::MatrixXd predicted(static_cast<Eigen::Index>(validation_rows.size()), validation_rows.targets.cols());
+        Level chunks;  // chunk level, for chunk models fitted as one pipeline
         std::vector<std::string> widths;
         for (auto& part : pipelines_.parts()) {
             const Sides sides = part.pipeline.fit_transforms(
                 {train_rows.target_columns(part.targets), validation_rows.target_columns(part.targets)},
                 transform_context(fold.index));
-            const Eigen::MatrixXd part_predicted =
+            const Fitted fitted =
                 fit_part(fold.index, part.pipeline, params.at(static_cast<std::size_t>(part.targets.front())), sides);
             for (std::size_t j = 0; j < part.targets.size(); ++j)
-                predicted.col(part.targets[j]) = part_predicted.col(static_cast<Eigen::Index>(j));
+                predicted.col(part.targets[j]) = fitted.songs.col(static_cast<Eigen::Index>(j));
+            if (!pipelines_.per_target()) chunks = fitted.chunks;
             const std::size_t width = sides.first.feature_names.size();
             widths.push_back(pipelines_.per_target() ? fmt::format("{} {}", sides.first.target_names.front(), width)
                                                      : std::to_string(width));
@@ -130,28 +139,50 @@ private:
         last_train_songs_ = train_rows.size();
         last_validation_songs_ = validation_rows.size();
         last_features_ = fmt::format("{}", fmt::join(widths, ", "));
-        return score_fold(fold.index, validation_rows, predicted);
+        return score_fold(fold.index, validation_rows, predicted, chunks);
     }
 
+    // Chunk-level truth and predictions: every chunk of every song, stacked.
+    struct Level {
+        Eigen::MatrixXd truth, predicted;
+    };
+    struct Fitted {
+        Eigen::MatrixXd songs;  // songs × the part's targets
+        Level chunks;           // empty unless the model rates chunks
+    };
+
     // Fits the regressor of one pipeline on its transformed sides, logging its
-    // epochs; returns its validation predictions (songs × the part's targets).
-    Eigen::MatrixXd fit_part(int fold, Pipeline& pipeline, const nlohmann::json& params, const Sides& sides) {
+    // epochs; returns its validation predictions, per song and per chunk.
+    Fitted fit_part(int fold, Pipeline& pipeline, const nlohmann::json& params, const Sides& sides) {
         const SongTable& train = sides.first;
         const SongTable& validation = sides.second;
         if (train.feature_names.empty() && train.tensor_paths.empty())
             throw Error(
                 "its input has no feature columns or tensors; put a features node between the dataset and the model",
                 Location::of_node(node_.id));
+        const bool picks_epoch = node_.plugin->capability(capability::kEarlyStopping, false) == true;
+        const WatchedFit watched =
+            watched_fit(train, exp_.evaluation.early_stopping, exp_.evaluation.group_by, picks_epoch,
+                        derive_seed(exp_.seed, node_.id + "/early-stopping/" + std::to_string(fold)));
+        const SongTable& fit = watched.fit;
+        const SongTable& watch = watched.watch(validation);
+        const std::string watched_split = watched.inner ? "inner_validation" : "validation";
+        selected_on_ = !picks_epoch ? "" : watched.inner ? "inner" : "validation";
         int epochs = 0;
         const EpochCallback on_epoch = [&](const EpochReport& report) {
             ++epochs;
-            log_epoch_rows(fold, report.epoch, "train", report.train_loss, train.target_names, train.targets,
+            // The loss is the model's own: on chunks when it learns from chunks.
+            const bool chunk_loss = report.train_chunk_predictions.size() > 0;
+            auto song_loss = [&](const std::optional<double>& loss) {
+                return chunk_loss ? std::nullopt : loss;
+            };
+            log_epoch_rows(fold, report.epoch, "train", song_loss(report.train_loss), fit.target_names, fit.targets,
                            report.train_predictions);
-            log_epoch_rows(fold, report.epoch, "validation", report.validation_loss, train.target_names,
-                           validation.targets, report.validation_predictions);
-            log_epoch_rows(fold, report.epoch, "train_chunks", report.train_loss, train.target_names,
+            log_epoch_rows(fold, report.epoch, watched_split, song_loss(report.validation_loss), fit.target_names,
+                           watch.targets, report.validation_predictions);
+            log_epoch_rows(fold, report.epoch, "train_chunks", report.train_loss, fit.target_names,
                            report.train_chunk_targets, report.train_chunk_predictions);
-            log_epoch_rows(fold, report.epoch, "validation_chunks", report.validation_loss, train.target_names,
+            log_epoch_rows(fold, report.epoch, watched_split + "_chunks", report.validation_loss, fit.target_names,
                            report.validation_chunk_targets, report.validation_chunk_predictions);
         };
         PluginContext ctx = setup_.context(node_.id, "fold" + std::to_string(fold));
@@ -160,33 +191,66 @@ private:
         // The per-target models of a fold would share its checkpoint folder;
         // the models that may be split (trees, linear) keep none anyway.
         if (pipelines_.per_target()) ctx.work_dir.clear();
-        pipeline.fit_regressor(params, train, &validation, on_epoch, ctx);
-        const Eigen::MatrixXd predicted = pipeline.predict(validation);
+        pipeline.fit_regressor(params, fit, &watch, on_epoch, ctx);
+        Fitted out{pipeline.predict(validation), chunk_level(validation, pipeline.predict_chunks(validation))};
         if (epochs == 0) {
-            log_epoch_rows(fold, 1, "train", std::nullopt, train.target_names, train.targets, pipeline.predict(train));
-            log_epoch_rows(fold, 1, "validation", std::nullopt, train.target_names, validation.targets, predicted);
+            log_epoch_rows(fold, 1, "train", std::nullopt, fit.target_names, fit.targets, pipeline.predict(fit));
+            log_epoch_rows(fold, 1, "validation", std::nullopt, fit.target_names, validation.targets, out.songs);
+        } else if (watched.inner) {
+            // The scored songs, seen once: by the weights kept, after the last epoch.
+            log_epoch_rows(fold, epochs, "validation", std::nullopt, fit.target_names, validation.targets, out.songs);
+            log_epoch_rows(fold, epochs, "validation_chunks", std::nullopt, fit.target_names, out.chunks.truth,
+                           out.chunks.predicted);
         }
-        if (predicted.rows() != validation.targets.rows() || predicted.cols() != validation.targets.cols())
+        if (out.songs.rows() != validation.targets.rows() || out.songs.cols() != validation.targets.cols())
             throw Error(
-                fmt::format("{} returned {}×{} predictions for {} songs × {} targets", node_.uses, predicted.rows(),
-                            predicted.cols(), validation.targets.rows(), validation.targets.cols()),
+                fmt::format("{} returned {}×{} predictions for {} songs × {} targets", node_.uses, out.songs.rows(),
+                            out.songs.cols(), validation.targets.rows(), validation.targets.cols()),
                 Location::of_node(node_.id));
-        return predicted;
+        return out;
+    }
+
+    // Each chunk with its song's labels; empty for models that rate whole songs.
+    static Level chunk_level(const SongTable& songs, const std::vector<Eigen::MatrixXd>& chunks) {
+        Level level;
+        if (chunks.empty()) return level;
+        Eigen::Index rows = 0;
+        for (const auto& song : chunks) rows += song.rows();
+        level.truth.resize(rows, songs.targets.cols());
+        level.predicted.resize(rows, songs.targets.cols());
+        Eigen::Index row = 0;
+        for (std::size_t s = 0; s < chunks.size(); ++s) {
+            for (Eigen::Index c = 0; c < chunks[s].rows(); ++c, ++row) {
+                level.truth.row(row) = songs.targets.row(static_cast<Eigen::Index>(s));
+                level.predicted.row(row) = chunks[s].row(c);
+            }
+        }
+        return level;
+    }
+
+    static json scores_json(const RegressionMetrics& m) {
+        json row = json::object();
+        for (const auto& name : metric_names())
+            row[name] = std::isfinite(m.get(name)) ? json(m.get(name)) : json(nullptr);
+        return row;
     }
 
     // Scores, predictions.csv rows and the fold's done marker.
-    std::string score_fold(int fold, const SongTable& validation, const Eigen::MatrixXd& predicted) {
+    std::string score_fold(int fold, const SongTable& validation, const Eigen::MatrixXd& predicted,
+                           const Level& chunks) {
         check_finite(fold, validation, predicted);
         std::string line, fold_predictions;
-        json fold_scores = json::array();
+        json fold_scores = json::array(), fold_chunk_scores = json::array();
         for (std::size_t t = 0; t < data_.target_names.size(); ++t) {
             const auto ti = static_cast<Eigen::Index>(t);
             const RegressionMetrics m = regression_metrics(validation.targets.col(ti), predicted.col(ti));
             scores_[t].push_back(m);
-            json row = json::object();
-            for (const auto& name : metric_names())
-                row[name] = std::isfinite(m.get(name)) ? json(m.get(name)) : json(nullptr);
-            fold_scores.push_back(row);
+            fold_scores.push_back(scores_json(m));
+            if (chunks.predicted.size() > 0) {
+                const RegressionMetrics c = regression_metrics(chunks.truth.col(ti), chunks.predicted.col(ti));
+                chunk_scores_[t].push_back(c);
+                fold_chunk_scores.push_back(scores_json(c));
+            }
             line += fmt::format(" {} r2={:.3f} rmse={:.3f}", data_.target_names[t], m.r2, m.rmse);
             for (std::size_t r = 0; r < validation.size(); ++r) {
                 const auto ri = static_cast<Eigen::Index>(r);
@@ -200,6 +264,8 @@ private:
         write_file_atomic(fold_dir(fold) / "done.json",
                           json{{"predictions", fold_predictions},
                                {"scores", fold_scores},
+                               {"chunk_scores", fold_chunk_scores},
+                               {"selected_on", selected_on_},
                                {"selected", node_.grid.empty() ? json(nullptr) : selected_.back()}}
                                   .dump() +
                               "\n");
@@ -237,32 +303,42 @@ private:
 
     // results.csv rows and summary.json's entry for the node.
     void summarise(std::size_t folds, double seconds) {
-        json targets = json::object();
-        for (std::size_t t = 0; t < data_.target_names.size(); ++t) {
-            json per_metric = json::object();
-            std::vector<std::string> reported = exp_.evaluation.metrics;
-            for (const char* m : {"r2", "mae", "rmse"})
-                if (std::find(reported.begin(), reported.end(), m) == reported.end()) reported.push_back(m);
+        std::vector<std::string> reported = exp_.evaluation.metrics;
+        for (const char* m : {"r2", "mae", "rmse"})
+            if (std::find(reported.begin(), reported.end(), m) == reported.end()) reported.push_back(m);
+        auto per_metric = [&](const std::vector<RegressionMetrics>& scores) {
+            json out = json::object();
             for (const auto& name : reported) {
                 std::vector<double> values;
-                for (const auto& m : scores_[t]) values.push_back(m.get(name));
+                for (const auto& m : scores) values.push_back(m.get(name));
                 const auto [mean, sd] = mean_and_std(values);
-                per_metric[name] = {{"mean", mean}, {"std", sd}, {"folds", values}};
+                out[name] = {{"mean", mean}, {"std", sd}, {"folds", values}};
             }
-            targets[data_.target_names[t]] = per_metric;
-            const std::string feature_set = node_.label.empty() ? node_.inputs.at(0) : node_.label;
-            results_.results += csv_field(feature_set) + "," + csv_field(node_.uses) + "," + csv_field(node_.id) + "," +
-                                csv_field(data_.target_names[t]);
-            for (const char* m : {"r2", "mae", "rmse"})
-                results_.results += "," + format_number(per_metric[m]["mean"].get<double>()) + "," +
-                                    format_number(per_metric[m]["std"].get<double>());
-            results_.results += "," + (node_.grid.empty() ? std::string() : csv_field(picks_of(data_.target_names[t]).dump()));
-            results_.results += "\n";
+            return out;
+        };
+        json targets = json::object(), chunk_targets = json::object();
+        const std::string feature_set = node_.label.empty() ? node_.inputs.at(0) : node_.label;
+        for (std::size_t t = 0; t < data_.target_names.size(); ++t) {
+            const std::string& target = data_.target_names[t];
+            targets[target] = per_metric(scores_[t]);
+            if (!chunk_scores_[t].empty()) chunk_targets[target] = per_metric(chunk_scores_[t]);
+            for (const json* level : {&targets[target], chunk_scores_[t].empty() ? nullptr : &chunk_targets[target]}) {
+                if (!level) continue;
+                results_.results += csv_field(feature_set) + "," + csv_field(node_.uses) + "," + csv_field(node_.id) +
+                                    "," + csv_field(target) + "," + (level == &targets[target] ? "song" : "chunk");
+                for (const char* m : {"r2", "mae", "rmse"})
+                    results_.results += "," + format_number((*level)[m]["mean"].get<double>()) + "," +
+                                        format_number((*level)[m]["std"].get<double>());
+                results_.results += "," + selected_on_ + "," +
+                                    (node_.grid.empty() ? std::string() : csv_field(picks_of(target).dump())) + "\n";
+            }
         }
         json& entry = results_.summary["nodes"][node_.id];
         entry = json{{"model", node_.uses},   {"version", node_.plugin->version},
                      {"songs", data_.size()}, {"folds", folds},
                      {"seconds", seconds},    {"validation", targets}};
+        if (!chunk_targets.empty()) entry["validation_chunks"] = chunk_targets;
+        if (!selected_on_.empty()) entry["epoch_selected_on"] = selected_on_;
         if (!node_.grid.empty()) {
             entry["grid"] = {{"metric", node_.grid_metric},
                              {"inner_folds", node_.grid_folds},
@@ -320,7 +396,9 @@ private:
     RunResults& results_;
     PipelineSpec spec_;
     TargetPipelines pipelines_;
-    std::vector<std::vector<RegressionMetrics>> scores_;  // per target, per fold
+    std::vector<std::vector<RegressionMetrics>> scores_;        // per target, per fold: song level
+    std::vector<std::vector<RegressionMetrics>> chunk_scores_;  // the same at chunk level (chunk models)
+    std::string selected_on_;  // where the model picked its epoch: "inner", "validation", or "" (it picks none)
     json selected_ = json::array();                       // per fold: target → the grid's pick for it
     std::size_t last_train_songs_ = 0, last_validation_songs_ = 0;
     std::string last_features_;  // the model's input width, per target when fitted per target
@@ -334,9 +412,9 @@ const std::vector<std::string>& prediction_columns() {
 }
 
 const std::vector<std::string>& results_columns() {
-    static const std::vector<std::string> columns{"feature_set", "model", "node",    "target", "r2",
-                                                  "r2_std",      "mae",   "mae_std", "rmse",   "rmse_std",
-                                                  "selected_params"};
+    static const std::vector<std::string> columns{
+        "feature_set", "model",    "node", "target",   "level",       "r2",
+        "r2_std",      "mae",      "mae_std", "rmse", "rmse_std", "selected_on", "selected_params"};
     return columns;
 }
 

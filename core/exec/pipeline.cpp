@@ -6,6 +6,7 @@
 
 #include <set>
 
+#include "core/data/splits.hpp"
 #include "core/error.hpp"
 #include "core/graph/experiment.hpp"
 #include "core/graph/schema.hpp"
@@ -170,6 +171,20 @@ void Pipeline::load(const fs::path& dir) {
                                               dir / "params.json");
     regressor_ = registry_.create<RegressorPlugin>(spec_.regressor.uses, regressor_params_);
     regressor_->load((dir / "regressor").string());
+}
+
+WatchedFit watched_fit(const SongTable& train, const EarlyStoppingSpec& early_stopping, const std::string& group_by,
+                       bool picks_epoch, std::uint64_t seed) {
+    if (!picks_epoch || early_stopping.on != "inner") return {train, std::nullopt};
+    const std::vector<std::string>& groups = group_by == "group" ? train.groups : train.song_ids;
+    const SplitSpec holdout{"holdout", early_stopping.fraction};
+    try {
+        const Fold fold = make_folds(groups, holdout, seed).at(0);
+        return {train.rows(fold.train), train.rows(fold.validation)};
+    } catch (const Error& e) {
+        throw Error("evaluation.early_stopping.on: inner holds training songs out to watch, and " + e.message() +
+                    "; use more songs or on: scored");
+    }
 }
 
 nlohmann::json checked_bundle_params(const PluginRegistry& registry, const std::string& uses,

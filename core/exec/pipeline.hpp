@@ -11,11 +11,13 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/data/song_table.hpp"
+#include "core/data/splits.hpp"
 #include "core/plugin/plugin.hpp"
 #include "core/plugin/regressor.hpp"
 
@@ -89,6 +91,23 @@ private:
     std::shared_ptr<RegressorPlugin> regressor_;
     nlohmann::json regressor_params_;
 };
+
+// What a regressor fits on and which songs it watches. A model that keeps
+// the epoch best on its validation songs (capability early_stopping) watches,
+// under evaluation.early_stopping.on: inner, a held-out share of its
+// (transformed) training songs, grouped like the evaluation, and fits on the
+// rest: the songs it is scored on stay unseen until scoring. Otherwise it
+// fits on every training song and is given the scored songs.
+struct WatchedFit {
+    SongTable fit;
+    std::optional<SongTable> inner;  // the held-out training songs it watches (on: inner)
+
+    const SongTable& watch(const SongTable& scored) const { return inner ? *inner : scored; }
+};
+// `picks_epoch`: the regressor declares early_stopping; `group_by` ("song" or
+// "group") what stays on one side; `seed` draws the held-out songs.
+WatchedFit watched_fit(const SongTable& train, const EarlyStoppingSpec& early_stopping, const std::string& group_by,
+                       bool picks_epoch, std::uint64_t seed);
 
 // A model bundle's parameters for plugin `uses`, checked against the
 // plugin's schema and with its defaults: an edited or damaged bundle is

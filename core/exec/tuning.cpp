@@ -34,6 +34,8 @@ GridScores score_candidates(const GridSearch& search, const std::vector<json>& c
     const int workers =
         concurrent ? static_cast<int>(std::min<std::size_t>(jobs, static_cast<std::size_t>(search.threads))) : 1;
     const int threads_per_job = std::max(1, search.threads / std::max(1, workers));
+    const bool picks_epoch =
+        search.registry.get(search.node.uses).capability(capability::kEarlyStopping, false) == true;
     GridScores scores(candidates.size(), std::vector<std::vector<RegressionMetrics>>(folds.size()));
     std::atomic<std::size_t> next{0};
     std::mutex failure_mutex;
@@ -62,7 +64,13 @@ GridScores score_candidates(const GridSearch& search, const std::vector<json>& c
                     ctx.fold = outer_fold;
                     ctx.work_dir.clear();
                     ctx.artifact = nullptr;
-                    part.pipeline.fit_regressor(candidates[c], sides.first, &sides.second, {}, ctx);
+                    // A model that keeps its best epoch picks it on songs held out
+                    // of this inner fold's training side, not on the songs scored.
+                    const WatchedFit watched = watched_fit(
+                        sides.first, search.early_stopping, search.group_by, picks_epoch,
+                        derive_seed(search.experiment_seed, search.node.id + "/grid/" + std::to_string(outer_fold) +
+                                                                "/" + std::to_string(f) + "/early-stopping"));
+                    part.pipeline.fit_regressor(candidates[c], watched.fit, &watched.watch(sides.second), {}, ctx);
                     const Eigen::MatrixXd part_predicted = part.pipeline.predict(sides.second);
                     if (part_predicted.rows() != predicted.rows() ||
                         part_predicted.cols() != static_cast<Eigen::Index>(part.targets.size()))

@@ -28,6 +28,7 @@ struct GridSearch {
     int threads = 1;
     // The context for a plugin of the pipeline (node id, purpose as in derive_seed).
     std::function<PluginContext(const std::string& node_id, const std::string& purpose)> context;
+    EarlyStoppingSpec early_stopping{};  // what a model that keeps its best epoch watches in an inner fold
 };
 
 struct TuningResult {

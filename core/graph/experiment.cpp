@@ -407,6 +407,9 @@ private:
         exp_.evaluation.group_by = split_.value("group_by", "song");
         for (const auto& m : evaluation.value("metrics", json::array({"r2", "rmse", "mae"})))
             exp_.evaluation.metrics.push_back(m.get<std::string>());
+        const json stopping = evaluation.value("early_stopping", json::object());
+        exp_.evaluation.early_stopping.on = stopping.value("on", "inner");
+        exp_.evaluation.early_stopping.fraction = stopping.value("fraction", 0.15);
     }
 
     // The dataset's own split has no shares to stratify.
@@ -547,6 +550,8 @@ private:
         json resolved = full_;
         resolved["evaluation"] = {{"split", split_}, {"metrics", exp_.evaluation.metrics}};
         resolved["evaluation"]["split"]["kind"] = exp_.evaluation.split.kind;
+        resolved["evaluation"]["early_stopping"] = {{"on", exp_.evaluation.early_stopping.on},
+                                                    {"fraction", exp_.evaluation.early_stopping.fraction}};
         for (const auto& spec : exp_.nodes) resolved["nodes"][spec.id]["params"] = spec.params;
         YAML::Node yaml = json_to_yaml(resolved);
         // Keep the node order of the file rather than JSON's sorted keys.

@@ -45,6 +45,7 @@ struct EvaluationSpec {
     SplitSpec split;
     std::string group_by = "song";     // "song" or "group": what must stay on one side of a split
     std::vector<std::string> metrics;  // reported in summary.json; the first ranks
+    EarlyStoppingSpec early_stopping;  // for models that keep their best epoch (capability early_stopping)
 };
 
 struct Experiment {

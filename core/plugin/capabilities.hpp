@@ -65,6 +65,15 @@ inline constexpr const char* kIndependentTargets = "independent_targets";
 // the instance's parameters (a selection asked for the union says false).
 inline constexpr const char* kPerTarget = "per_target";
 
+// regressor: picks its epoch on the validation songs fit() is given (early
+// stopping, best-epoch weights). The host decides which songs those are
+// (evaluation.early_stopping.on): a share of the training songs held out of
+// the fit (inner, the default), or the scored fold itself (scored, as the
+// report did; results.csv then marks the scores). Missing: the model selects
+// nothing on them, and gets the scored fold only to report per-epoch scores.
+// Value: true.
+inline constexpr const char* kEarlyStopping = "early_stopping";
+
 // regressor: one prediction per time step of a song rather than per song.
 // Value: true. (Reserved for the sequence models of the dynamic issue.)
 inline constexpr const char* kSequence = "sequence";

@@ -47,9 +47,10 @@ class ChunkRegressor : public RegressorPlugin {
 public:
     // Every model built on this loop trains on a device, rates chunks, fits
     // one at a time (weight initialisation and dropout draw from LibTorch's
-    // global generator) and reads 1 × mels × frames chunks (query()).
+    // global generator), reads 1 × mels × frames chunks (query()) and keeps
+    // the epoch best on the validation songs it is given.
     static constexpr const char* kCapabilities =
-        R"({"device": true, "chunks": true, "concurrent_fit": false, "input_shape": true})";
+        R"({"device": true, "chunks": true, "concurrent_fit": false, "input_shape": true, "early_stopping": true})";
 
     explicit ChunkRegressor(const nlohmann::json& params);
     ~ChunkRegressor() override;

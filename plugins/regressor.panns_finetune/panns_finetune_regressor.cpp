@@ -82,7 +82,8 @@ private:
 class PannsFineTuneRegressor : public torchx::ChunkRegressor {
 public:
     static constexpr const char* kCapabilities =
-        R"({"device": true, "chunks": true, "concurrent_fit": false, "input_shape": true, "fingerprint": ["checkpoint"]})";
+        R"({"device": true, "chunks": true, "concurrent_fit": false, "input_shape": true, "fingerprint": ["checkpoint"],
+             "early_stopping": true})";
 
     explicit PannsFineTuneRegressor(const nlohmann::json& p)
         : ChunkRegressor(p),

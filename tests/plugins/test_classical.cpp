@@ -220,8 +220,8 @@ evaluation: {split: {kind: kfold, k: 3}}
     CHECK_THAT(table, Catch::Contains(R"(ridge,0,1,"{""alpha"":0.01}",valence)"));
     CHECK_THAT(table, Catch::Contains(",1,target\n"));
     const std::string results = read_file(dir.path() / folder / "results.csv");
-    CHECK_THAT(results, Catch::StartsWith("feature_set,model,node,target,r2,r2_std,mae,mae_std,rmse,rmse_std,"
-                                          "selected_params\ndata,regressor.ridge,ridge,valence,"));
+    CHECK_THAT(results, Catch::StartsWith("feature_set,model,node,target,level,r2,r2_std,mae,mae_std,rmse,rmse_std,"
+                                          "selected_on,selected_params\ndata,regressor.ridge,ridge,valence,song,"));
     CHECK_THAT(results, Catch::Contains(R"(,"[{""alpha"":0.01},{""alpha"":0.01},{""alpha"":0.01}]")"));
 }
 

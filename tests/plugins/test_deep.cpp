@@ -3,6 +3,7 @@
 // weights for identical seeds on CPU, and song-level predictions that are the
 // mean of their chunks'.
 #include <catch2/catch.hpp>
+#include <set>
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -280,16 +281,32 @@ nodes:
 evaluation: {split: {kind: holdout, fraction: 0.25}}
 )");
     std::string metrics[2], grid[2];
+    fs::path folder;
     for (int run = 0; run < 2; ++run) {
         const auto r = run_mer({"run", "exp.yaml", "--quiet"}, dir.path());
         INFO(r.err);
         REQUIRE(r.exit_code == 0);
-        const fs::path folder = dir.path() / r.out.substr(0, r.out.find('\n'));
+        folder = dir.path() / r.out.substr(0, r.out.find('\n'));
         metrics[run] = read_file(folder / "metrics.csv");
         grid[run] = read_file(folder / "grid.csv");
     }
     CHECK(grid[0] == grid[1]);
     CHECK(metrics[0] == metrics[1]);
+
+    // Both levels, named; the epoch kept on training songs held out, not on the scored ones.
+    const mer::CsvTable results = mer::read_csv(folder / "results.csv");
+    std::set<std::string> levels;
+    for (const auto& row : results.rows) {
+        levels.insert(row[4]);
+        CHECK(row[static_cast<std::size_t>(results.require_column("selected_on"))] == "inner");
+    }
+    CHECK(levels == std::set<std::string>{"song", "chunk"});
+    // The loss is the model's own, on chunks: song-level rows leave it empty.
+    for (const auto& row : mer::read_csv(folder / "metrics.csv").rows) {
+        INFO(row[4]);
+        if (row[4] == "train" || row[4] == "validation" || row[4] == "inner_validation") CHECK(row[6].empty());
+        if (row[4] == "train_chunks" || row[4] == "inner_validation_chunks") CHECK(!row[6].empty());
+    }
 }
 
 TEST_CASE("a model set up for a GPU rates music on a machine without one", "[deep][predict]") {
