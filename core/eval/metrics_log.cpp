@@ -16,6 +16,7 @@ const std::vector<std::string>& MetricsLog::columns() {
     static const std::vector<std::string> columns = [] {
         std::vector<std::string> c{"node", "model", "fold", "epoch", "split", "target", "loss"};
         for (const auto& m : metric_names()) c.push_back(m);
+        c.push_back("seed");
         return c;
     }();
     return columns;
@@ -63,7 +64,7 @@ void MetricsLog::check_written() {
                             (error ? std::strerror(error) : "the write failed (disk full?)"));
 }
 
-void MetricsLog::drop_rows(const std::function<bool(const std::string&, int, int)>& drop) {
+void MetricsLog::drop_rows(const std::function<bool(const std::string&, int, std::uint64_t, int)>& drop) {
     std::lock_guard<std::mutex> lock(mutex_);
     csv_.close();
     jsonl_.close();
@@ -77,7 +78,8 @@ void MetricsLog::drop_rows(const std::function<bool(const std::string&, int, int
             std::vector<std::string> f;
             std::stringstream cells(line);
             for (std::string cell; std::getline(cells, cell, ',') && f.size() < 4;) f.push_back(cell);
-            if (f.size() == 4 && drop(f[0], std::atoi(f[2].c_str()), std::atoi(f[3].c_str()))) continue;
+            const std::uint64_t seed = std::strtoull(line.substr(line.rfind(',') + 1).c_str(), nullptr, 10);
+            if (f.size() == 4 && drop(f[0], std::atoi(f[2].c_str()), seed, std::atoi(f[3].c_str()))) continue;
             csv += line + "\n";
         }
     }
@@ -90,7 +92,8 @@ void MetricsLog::drop_rows(const std::function<bool(const std::string&, int, int
                 throw Error("not a JSON object (edited by hand?); delete that line and resume again",
                             Location((folder_ / "metrics.jsonl").string(), line_number));
             ++line_number;
-            if (drop(row.at("node").get<std::string>(), row.at("fold").get<int>(), row.at("epoch").get<int>()))
+            if (drop(row.at("node").get<std::string>(), row.at("fold").get<int>(),
+                     row.value("seed", std::uint64_t{0}), row.at("epoch").get<int>()))
                 continue;
             jsonl += line + "\n";
         }
@@ -108,6 +111,7 @@ void MetricsLog::append(const MetricsRow& row) {
                        std::to_string(row.epoch) + "," + row.split + "," + csv_field(row.target) + "," +
                        (row.loss ? format_number(*row.loss) : "");
     for (const auto& name : metric_names()) line += "," + format_number(m.get(name));
+    line += "," + std::to_string(row.seed);
 
     nlohmann::ordered_json j{{"node", row.node},   {"model", row.model}, {"fold", row.fold},
                              {"epoch", row.epoch}, {"split", row.split}, {"target", row.target}};
@@ -116,6 +120,7 @@ void MetricsLog::append(const MetricsRow& row) {
         const double v = m.get(name);
         j[name] = std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
     }
+    j["seed"] = row.seed;
     std::lock_guard<std::mutex> lock(mutex_);
     errno = 0;
     csv_ << line << "\n";

@@ -24,14 +24,15 @@ struct MetricsRow {
     std::string target;
     std::optional<double> loss;
     RegressionMetrics metrics;
+    std::uint64_t seed = 0;  // the repetition's seed (the experiment's, without `seeds`)
 };
 
 class MetricsLog {
 public:
     // Writes both headers, or with `append` keeps the rows already there.
     MetricsLog(const std::filesystem::path& folder, bool append = false);
-    // Rewrites both files without the rows for which drop(node, fold, epoch) is true.
-    void drop_rows(const std::function<bool(const std::string&, int, int)>& drop);
+    // Rewrites both files without the rows for which drop(node, fold, seed, epoch) is true.
+    void drop_rows(const std::function<bool(const std::string&, int, std::uint64_t, int)>& drop);
     void append(const MetricsRow& row);
 
     static const char* csv_header();

@@ -356,9 +356,15 @@ private:
     // checkpoint keeps.
     void forget_unfinished(const NodeSpec& node) {
         const fs::path bundle = folder_.path() / "model" / node.id;
-        metrics_.drop_rows([&](const std::string& id, int fold, int epoch) {
+        // Repetition r of fold k is the bundle's fold<r·K + k> (fold_evaluation.cpp).
+        const int fold_count = exp_.evaluation.split.kind == "kfold" ? exp_.evaluation.split.k : 1;
+        metrics_.drop_rows([&](const std::string& id, int fold, std::uint64_t seed, int epoch) {
             if (id != node.id) return false;
-            const std::string name = "fold" + std::to_string(fold);
+            const auto repetition = std::find(exp_.seeds.begin(), exp_.seeds.end(), seed);
+            const int slot =
+                (repetition == exp_.seeds.end() ? 0 : static_cast<int>(repetition - exp_.seeds.begin())) * fold_count +
+                fold;
+            const std::string name = "fold" + std::to_string(slot);
             if (fs::exists(bundle / name / "done.json")) return false;
             const fs::path state = folder_.path() / "checkpoints" / node.id / name / "state.json";
             if (fs::exists(state)) return epoch > read_json_file(state).at("epoch").get<int>();
@@ -410,6 +416,14 @@ private:
                                "every grid-search candidate's inner cross-validation scores; selected marks the "
                                "winner"},
                               results_.grid);
+            });
+        const std::string comparisons = comparisons_csv(results_.summary);
+        if (!comparisons.empty())
+            attempt([&] {
+                writer_.write({"comparisons.csv", "comparisons", "", comparison_columns(),
+                               "every pair of regressor nodes on the same songs, folds and seeds: the mean "
+                               "difference in R² per target with the corrected resampled t-test's p"},
+                              comparisons);
             });
         attempt([&] {
             writer_.write({"summary.json", "summary", "", {},

@@ -10,6 +10,7 @@
 
 #include "core/data/splits.hpp"
 #include "core/error.hpp"
+#include "core/eval/paired.hpp"
 #include "core/exec/target_pipelines.hpp"
 #include "core/exec/tuning.hpp"
 #include "core/graph/experiment.hpp"
@@ -38,7 +39,9 @@ public:
           spec_(PipelineSpec::of(setup.experiment, node)),
           pipelines_(spec_, setup.registry, data.target_names, !node.grid.empty() && node.grid_by == "target"),
           scores_(data.target_names.size()),
-          chunk_scores_(data.target_names.size()) {}
+          chunk_scores_(data.target_names.size()),
+          seeds_(setup.experiment.seeds.empty() ? std::vector<std::uint64_t>{setup.experiment.seed}
+                                                : setup.experiment.seeds) {}
 
     void run() {
         const std::vector<std::string>& groups = exp_.evaluation.group_by == "group" ? data_.groups : data_.song_ids;
@@ -49,25 +52,49 @@ public:
         if (!pipelines_.how().empty())
             setup_.writer.folder().log(fmt::format("node '{}': {}", node_.id, pipelines_.how()));
         const auto node_start = Clock::now();
-        for (const Fold& fold : folds) {
-            const auto fold_start = Clock::now();
-            if (setup_.resuming && restore_fold(fold.index)) continue;
-            const std::string line = evaluate_fold(fold);
-            const double elapsed = seconds_since(node_start);
-            const int done = fold.index + 1, total = static_cast<int>(folds.size());
-            setup_.writer.folder().log(fmt::format(
-                "node '{}' ({}): fold {}/{} ({} train, {} validation songs, {} features, {:.2f} s):{}{}", node_.id,
-                node_.uses, done, total, last_train_songs_, last_validation_songs_, last_features_,
-                seconds_since(fold_start), line,
-                done < total ? ", about " + format_duration(elapsed / done * (total - done)) + " left" : ""));
-        }
+        fold_count_ = static_cast<int>(folds.size());
+        const int total = fold_count_ * static_cast<int>(seeds_.size());
+        for (run_ = 0; run_ < static_cast<int>(seeds_.size()); ++run_)
+            for (const Fold& fold : folds) {
+                const auto fold_start = Clock::now();
+                if (setup_.resuming && restore_fold(fold.index)) continue;
+                const std::string line = evaluate_fold(fold);
+                const double elapsed = seconds_since(node_start);
+                const int done = slot(fold.index) + 1;
+                const std::string which =
+                    repeated() ? fmt::format("seed {} ({}/{}), fold {}/{}", seed(), run_ + 1, seeds_.size(),
+                                             fold.index + 1, fold_count_)
+                               : fmt::format("fold {}/{}", done, total);
+                setup_.writer.folder().log(fmt::format(
+                    "node '{}' ({}): {} ({} train, {} validation songs, {} features, {:.2f} s):{}{}", node_.id,
+                    node_.uses, which, last_train_songs_, last_validation_songs_, last_features_,
+                    seconds_since(fold_start), line,
+                    done < total ? ", about " + format_duration(elapsed / done * (total - done)) + " left" : ""));
+            }
+        run_ = 0;
         summarise(folds.size(), seconds_since(node_start));
-        write_bundle_manifest(folds.size());
+        write_bundle_manifest(static_cast<std::size_t>(total));
     }
 
 private:
+    // With `seeds`, every regressor is repeated over them on the same folds:
+    // repetition run_ of fold k is the bundle's fold<slot> and the plugins'
+    // PluginContext::fold, so checkpoints and done markers stay apart.
+    bool repeated() const { return !exp_.seeds.empty(); }
+    std::uint64_t seed() const { return seeds_.at(static_cast<std::size_t>(run_)); }
+    int slot(int fold) const { return run_ * fold_count_ + fold; }
+
+    // The context for a plugin of the pipeline in fold `fold` of the current
+    // repetition: seeded by the repetition's seed when the experiment has `seeds`.
+    PluginContext context(const std::string& id, int fold, const std::string& purpose) const {
+        PluginContext ctx = setup_.context(id, purpose);
+        if (repeated()) ctx.seed = derive_seed(seed(), id + "/" + purpose);
+        ctx.fold = slot(fold);
+        return ctx;
+    }
+
     fs::path fold_dir(int fold) const {
-        return setup_.writer.folder().path() / "model" / node_.id / ("fold" + std::to_string(fold));
+        return setup_.writer.folder().path() / "model" / node_.id / ("fold" + std::to_string(slot(fold)));
     }
 
     // A fold finished before an interruption: its predictions and scores from its done marker.
@@ -94,11 +121,7 @@ private:
     }
 
     Pipeline::ContextFor transform_context(int fold) const {
-        return [this, fold](const PipelineStep& step) {
-            PluginContext ctx = setup_.context(step.id, "fold" + std::to_string(fold));
-            ctx.fold = fold;
-            return ctx;
-        };
+        return [this, fold](const PipelineStep& step) { return context(step.id, fold, "fold" + std::to_string(fold)); };
     }
 
     // Tunes, fits, scores and saves one fold; returns the log line's scores.
@@ -108,8 +131,19 @@ private:
         // Each target's parameters: the node's, or the grid's pick for it.
         std::vector<nlohmann::json> params(data_.target_names.size(), node_.params);
         if (!node_.grid.empty()) {
-            const GridSearch search{node_,          spec_,         setup_.registry, exp_.seed, exp_.evaluation.group_by,
-                                    setup_.threads, setup_.context,  exp_.evaluation.early_stopping};
+            // Inner folds from the experiment's seed (the same in every
+            // repetition), the plugins seeded by the repetition's.
+            const GridSearch search{
+                node_,
+                spec_,
+                setup_.registry,
+                exp_.seed,
+                exp_.evaluation.group_by,
+                setup_.threads,
+                [this, fold = fold.index](const std::string& id, const std::string& purpose) {
+                    return context(id, fold, purpose);
+                },
+                exp_.evaluation.early_stopping};
             TuningResult tuned = tune(search, train_rows, fold.index);
             results_.grid += tuned.grid_rows;
             setup_.writer.folder().log(tuned.log_line);
@@ -136,6 +170,7 @@ private:
                                                      : std::to_string(width));
         }
         pipelines_.save(fold_dir(fold.index));
+        test_train_ratio_ = static_cast<double>(validation_rows.size()) / static_cast<double>(train_rows.size());
         last_train_songs_ = train_rows.size();
         last_validation_songs_ = validation_rows.size();
         last_features_ = fmt::format("{}", fmt::join(widths, ", "));
@@ -185,8 +220,7 @@ private:
             log_epoch_rows(fold, report.epoch, watched_split + "_chunks", report.validation_loss, fit.target_names,
                            report.validation_chunk_targets, report.validation_chunk_predictions);
         };
-        PluginContext ctx = setup_.context(node_.id, "fold" + std::to_string(fold));
-        ctx.fold = fold;
+        PluginContext ctx = context(node_.id, fold, "fold" + std::to_string(fold));
         ctx.resume = setup_.resuming;
         // The per-target models of a fold would share its checkpoint folder;
         // the models that may be split (trees, linear) keep none anyway.
@@ -257,7 +291,7 @@ private:
                 fold_predictions += csv_field(node_.id) + "," + csv_field(validation.song_ids[r]) + "," +
                                     std::to_string(fold) + "," + csv_field(data_.target_names[t]) + "," +
                                     format_number(validation.targets(ri, ti)) + "," + format_number(predicted(ri, ti)) +
-                                    "\n";
+                                    "," + std::to_string(seed()) + "\n";
             }
         }
         results_.predictions += fold_predictions;
@@ -298,7 +332,7 @@ private:
         for (Eigen::Index t = 0; t < truth.cols(); ++t)
             setup_.metrics.append(MetricsRow{node_.id, node_.uses, fold, epoch, split,
                                              targets[static_cast<std::size_t>(t)], loss,
-                                             regression_metrics(truth.col(t), predicted.col(t))});
+                                             regression_metrics(truth.col(t), predicted.col(t)), seed()});
     }
 
     // results.csv rows and summary.json's entry for the node.
@@ -313,6 +347,15 @@ private:
                 for (const auto& m : scores) values.push_back(m.get(name));
                 const auto [mean, sd] = mean_and_std(values);
                 out[name] = {{"mean", mean}, {"std", sd}, {"folds", values}};
+                if (!repeated() || seeds_.size() < 2) continue;
+                // How much the repetitions disagree: the std of their means over folds.
+                std::vector<double> seed_means;
+                for (std::size_t r = 0; r < seeds_.size(); ++r)
+                    seed_means.push_back(mean_and_std(std::vector<double>(values.begin() + static_cast<std::ptrdiff_t>(r * folds),
+                                                                          values.begin() + static_cast<std::ptrdiff_t>((r + 1) * folds)))
+                                             .first);
+                out[name]["seed_means"] = seed_means;
+                out[name]["seed_std"] = mean_and_std(seed_means).second;
             }
             return out;
         };
@@ -337,6 +380,10 @@ private:
         entry = json{{"model", node_.uses},   {"version", node_.plugin->version},
                      {"songs", data_.size()}, {"folds", folds},
                      {"seconds", seconds},    {"validation", targets}};
+        if (repeated()) entry["seeds"] = seeds_;
+        // What the paired comparisons need to know the runs are the same.
+        entry["songs_sha256"] = sha256_hex(fmt::format("{}", fmt::join(data_.song_ids, "\n")));
+        entry["test_train_ratio"] = test_train_ratio_;
         if (!chunk_targets.empty()) entry["validation_chunks"] = chunk_targets;
         if (!selected_on_.empty()) entry["epoch_selected_on"] = selected_on_;
         if (!node_.grid.empty()) {
@@ -379,7 +426,8 @@ private:
         manifest["targets"] = targets;
         manifest["per_target"] = pipelines_.per_target();
         manifest["folds"] = folds;
-        manifest["aggregation"] = "the mean of the fold models' predictions; chunk models average a song's chunks";
+        if (repeated()) manifest["seeds"] = seeds_;
+        manifest["aggregation"] = "the mean of the fold models' predictions (every fold of every seed); chunk models average a song's chunks";
         setup_.writer.write({"model/" + node_.id + "/model.json",
                              "bundle",
                              node_.id,
@@ -398,6 +446,10 @@ private:
     TargetPipelines pipelines_;
     std::vector<std::vector<RegressionMetrics>> scores_;        // per target, per fold: song level
     std::vector<std::vector<RegressionMetrics>> chunk_scores_;  // the same at chunk level (chunk models)
+    std::vector<std::uint64_t> seeds_;  // the repetitions' seeds: `seeds`, or the experiment's one seed
+    int run_ = 0;                       // the repetition being evaluated
+    int fold_count_ = 1;
+    double test_train_ratio_ = 0;  // validation ÷ training songs of a fold (the last one evaluated)
     std::string selected_on_;  // where the model picked its epoch: "inner", "validation", or "" (it picks none)
     json selected_ = json::array();                       // per fold: target → the grid's pick for it
     std::size_t last_train_songs_ = 0, last_validation_songs_ = 0;
@@ -407,7 +459,7 @@ private:
 }  // namespace
 
 const std::vector<std::string>& prediction_columns() {
-    static const std::vector<std::string> columns{"node", "song_id", "fold", "target", "true", "predicted"};
+    static const std::vector<std::string> columns{"node", "song_id", "fold", "target", "true", "predicted", "seed"};
     return columns;
 }
 
@@ -416,6 +468,42 @@ const std::vector<std::string>& results_columns() {
         "feature_set", "model",    "node", "target",   "level",       "r2",
         "r2_std",      "mae",      "mae_std", "rmse", "rmse_std", "selected_on", "selected_params"};
     return columns;
+}
+
+const std::vector<std::string>& comparison_columns() {
+    static const std::vector<std::string> columns{"node_a", "node_b",    "target",   "metric", "runs", "mean_a",
+                                                  "mean_b", "mean_diff", "diff_std", "t",      "df",   "p"};
+    return columns;
+}
+
+std::string comparisons_csv(const nlohmann::ordered_json& summary) {
+    if (!summary.contains("nodes")) return {};
+    std::string rows;
+    std::vector<std::pair<std::string, const json*>> nodes;
+    for (const auto& [id, entry] : summary["nodes"].items())
+        if (entry.contains("songs_sha256")) nodes.emplace_back(id, &entry);
+    auto same = [](const json& a, const json& b, const char* key) {
+        return a.value(key, json()) == b.value(key, json());
+    };
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+        for (std::size_t j = i + 1; j < nodes.size(); ++j) {
+            const json& a = *nodes[i].second;
+            const json& b = *nodes[j].second;
+            if (!same(a, b, "songs_sha256") || !same(a, b, "folds") || !same(a, b, "seeds")) continue;
+            for (const auto& [target, scores] : a["validation"].items()) {
+                if (!b["validation"].contains(target)) continue;
+                const auto r2_a = scores.at("r2").at("folds").get<std::vector<double>>();
+                const auto r2_b = b["validation"][target].at("r2").at("folds").get<std::vector<double>>();
+                if (r2_a.size() != r2_b.size()) continue;
+                const PairedComparison c = corrected_paired_t(r2_a, r2_b, a.value("test_train_ratio", 0.0));
+                rows += csv_field(nodes[i].first) + "," + csv_field(nodes[j].first) + "," + csv_field(target) +
+                        ",r2," + std::to_string(c.runs) + "," + format_number(c.mean_a) + "," +
+                        format_number(c.mean_b) + "," + format_number(c.mean_diff) + "," +
+                        format_number(c.diff_std) + "," + format_number(c.t) + "," + std::to_string(c.runs - 1) +
+                        "," + format_number(c.p) + "\n";
+            }
+        }
+    return rows.empty() ? std::string() : csv_row(comparison_columns()) + "\n" + rows;
 }
 
 void evaluate_regressor(const EvaluationSetup& setup, const NodeSpec& node, const SongTable& data,

@@ -22,9 +22,10 @@ namespace mer {
 struct Experiment;
 struct NodeSpec;
 
-// The columns of predictions.csv and results.csv.
+// The columns of predictions.csv, results.csv and comparisons.csv.
 const std::vector<std::string>& prediction_columns();
 const std::vector<std::string>& results_columns();
+const std::vector<std::string>& comparison_columns();
 
 // The run-wide tables every regressor node adds its rows to, headers included.
 struct RunResults {
@@ -44,6 +45,12 @@ struct EvaluationSetup {
     // The context for a plugin of the pipeline (node id, purpose as in derive_seed).
     std::function<PluginContext(const std::string& node_id, const std::string& purpose)> context;
 };
+
+// comparisons.csv's rows (header included) from summary.json's nodes: every
+// pair of regressor nodes scored on the same songs, folds and seeds, per
+// target they share, R² compared by the corrected resampled t-test
+// (core/eval/paired.hpp); empty when no pair qualifies.
+std::string comparisons_csv(const nlohmann::ordered_json& summary);
 
 // `data` holds the songs with every target of the node labelled, exactly those targets.
 void evaluate_regressor(const EvaluationSetup& setup, const NodeSpec& node, const SongTable& data, RunResults& results);

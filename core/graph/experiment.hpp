@@ -52,6 +52,10 @@ struct Experiment {
     std::string file;
     std::string name;
     std::uint64_t seed = 42;
+    // Repetitions: every regressor is evaluated once per seed, on the same
+    // folds (split by `seed`), its plugins seeded by the repetition's seed.
+    // Empty: once, with `seed`.
+    std::vector<std::uint64_t> seeds;
     int threads = 0;  // 0: every core
     std::string device = "cpu";
     std::string cache_dir = "cache";
