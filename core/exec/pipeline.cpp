@@ -151,6 +151,11 @@ std::vector<Eigen::MatrixXd> Pipeline::predict_chunks(const SongTable& transform
     return regressor_->predict_chunks(transformed);
 }
 
+Eigen::MatrixXd Pipeline::predict_stages(const SongTable& transformed, int stages) const {
+    if (!regressor_) throw Error("the pipeline's regressor is not fitted");
+    return regressor_->predict_stages(transformed, stages);
+}
+
 void Pipeline::save(const fs::path& dir) const {
     for (const auto& [id, transform] : transforms_) transform->save((dir / "transforms" / id).string());
     regressor_->save((dir / "regressor").string());

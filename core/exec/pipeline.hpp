@@ -77,6 +77,8 @@ public:
     // songs × targets from transformed songs; and per chunk for chunk models.
     Eigen::MatrixXd predict(const SongTable& transformed) const;
     std::vector<Eigen::MatrixXd> predict_chunks(const SongTable& transformed) const;
+    // predict() from the regressor's first `stages` stages (capability staged).
+    Eigen::MatrixXd predict_stages(const SongTable& transformed, int stages) const;
 
     // A fold of a model bundle: transforms/<id>/, regressor/, params.json.
     void save(const std::filesystem::path& fold_dir) const;

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <map>
 #include <chrono>
 #include <mutex>
 #include <thread>
@@ -14,6 +15,7 @@
 #include "core/graph/experiment.hpp"
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/registry.hpp"
+#include "core/plugin/regressor.hpp"
 #include "core/run/files.hpp"
 #include "core/run/progress.hpp"
 
@@ -26,9 +28,53 @@ namespace {
 // scores[candidate][inner fold][target]
 using GridScores = std::vector<std::vector<std::vector<RegressionMetrics>>>;
 
+// Candidates that differ only in the model's staged parameter (capability
+// staged: boosting rounds) share one fit per inner fold, the one with the
+// largest value; the others are scored from its first stages, which is
+// exactly what fitting them would give. Every other candidate is a group of
+// its own.
+struct FitGroup {
+    std::size_t fitted;                // the candidate fitted
+    std::vector<std::size_t> members;  // the candidates scored from it (fitted included)
+    std::string staged;                // the staged parameter; empty when fitted alone
+};
+
+std::vector<FitGroup> fit_groups(const GridSearch& search, const std::vector<json>& candidates) {
+    const std::string& uses = search.node.uses;
+    std::vector<FitGroup> groups;
+    std::map<std::string, std::size_t> group_of;  // the candidate without its staged value → group
+    const bool declares = search.registry.get(uses).capability(capability::kStaged, false) == true;
+    for (std::size_t c = 0; c < candidates.size(); ++c) {
+        std::string staged;
+        if (declares) {
+            const json name = search.registry.create<RegressorPlugin>(uses, candidates[c])->query(capability::kStaged);
+            if (name.is_string() && search.node.grid.contains(name.get<std::string>()) &&
+                candidates[c].at(name.get<std::string>()).is_number_integer())
+                staged = name.get<std::string>();
+        }
+        if (staged.empty()) {
+            groups.push_back({c, {c}, ""});
+            continue;
+        }
+        json rest = candidates[c];
+        rest.erase(staged);
+        const auto [it, added] = group_of.emplace(staged + "\n" + rest.dump(), groups.size());
+        if (added) {
+            groups.push_back({c, {c}, staged});
+            continue;
+        }
+        FitGroup& group = groups[it->second];
+        group.members.push_back(c);
+        if (candidates[c].at(staged).get<long long>() > candidates[group.fitted].at(staged).get<long long>())
+            group.fitted = c;
+    }
+    return groups;
+}
+
 GridScores score_candidates(const GridSearch& search, const std::vector<json>& candidates, const SongTable& train,
                             const std::vector<Fold>& folds, int outer_fold) {
-    const std::size_t jobs = candidates.size() * folds.size();
+    const std::vector<FitGroup> groups = fit_groups(search, candidates);
+    const std::size_t jobs = groups.size() * folds.size();
     const bool concurrent =
         search.registry.get(search.node.uses).capability(capability::kConcurrentFit, true).get<bool>();
     const int workers =
@@ -37,17 +83,22 @@ GridScores score_candidates(const GridSearch& search, const std::vector<json>& c
     const bool picks_epoch =
         search.registry.get(search.node.uses).capability(capability::kEarlyStopping, false) == true;
     GridScores scores(candidates.size(), std::vector<std::vector<RegressionMetrics>>(folds.size()));
-    std::atomic<std::size_t> next{0};
+    const PluginContext progress = search.context(search.node.id, "grid");
+    std::atomic<std::size_t> next{0}, scored{0};
     std::mutex failure_mutex;
     std::exception_ptr failure;
     auto work = [&] {
         for (std::size_t job = next++; job < jobs; job = next++) {
-            const std::size_t c = job / folds.size(), f = job % folds.size();
+            const FitGroup& group = groups[job / folds.size()];
+            const std::size_t f = job % folds.size();
             try {
                 const SongTable inner_train = train.rows(folds[f].train);
                 const SongTable inner_validation = train.rows(folds[f].validation);
                 TargetPipelines pipelines(search.pipeline, search.registry, train.target_names);
-                Eigen::MatrixXd predicted(inner_validation.targets.rows(), inner_validation.targets.cols());
+                // songs × targets per member of the group
+                std::vector<Eigen::MatrixXd> predicted(
+                    group.members.size(),
+                    Eigen::MatrixXd(inner_validation.targets.rows(), inner_validation.targets.cols()));
                 for (auto& part : pipelines.parts()) {
                     const Sides sides = part.pipeline.fit_transforms(
                         {inner_train.target_columns(part.targets), inner_validation.target_columns(part.targets)},
@@ -64,25 +115,37 @@ GridScores score_candidates(const GridSearch& search, const std::vector<json>& c
                     ctx.fold = outer_fold;
                     ctx.work_dir.clear();
                     ctx.artifact = nullptr;
+                    ctx.progress = nullptr;
                     // A model that keeps its best epoch picks it on songs held out
                     // of this inner fold's training side, not on the songs scored.
                     const WatchedFit watched = watched_fit(
                         sides.first, search.early_stopping, search.group_by, picks_epoch,
                         derive_seed(search.experiment_seed, search.node.id + "/grid/" + std::to_string(outer_fold) +
                                                                 "/" + std::to_string(f) + "/early-stopping"));
-                    part.pipeline.fit_regressor(candidates[c], watched.fit, &watched.watch(sides.second), {}, ctx);
-                    const Eigen::MatrixXd part_predicted = part.pipeline.predict(sides.second);
-                    if (part_predicted.rows() != predicted.rows() ||
-                        part_predicted.cols() != static_cast<Eigen::Index>(part.targets.size()))
-                        throw Error(fmt::format("{} returned {}×{} predictions for {} songs × {} targets",
-                                                search.node.uses, part_predicted.rows(), part_predicted.cols(),
-                                                predicted.rows(), part.targets.size()),
-                                    Location::of_node(search.node.id));
-                    for (std::size_t j = 0; j < part.targets.size(); ++j)
-                        predicted.col(part.targets[j]) = part_predicted.col(static_cast<Eigen::Index>(j));
+                    part.pipeline.fit_regressor(candidates[group.fitted], watched.fit, &watched.watch(sides.second),
+                                                {}, ctx);
+                    for (std::size_t m = 0; m < group.members.size(); ++m) {
+                        const json& member = candidates[group.members[m]];
+                        const Eigen::MatrixXd part_predicted =
+                            group.members[m] == group.fitted
+                                ? part.pipeline.predict(sides.second)
+                                : part.pipeline.predict_stages(sides.second, member.at(group.staged).get<int>());
+                        if (part_predicted.rows() != predicted[m].rows() ||
+                            part_predicted.cols() != static_cast<Eigen::Index>(part.targets.size()))
+                            throw Error(fmt::format("{} returned {}×{} predictions for {} songs × {} targets",
+                                                    search.node.uses, part_predicted.rows(), part_predicted.cols(),
+                                                    predicted[m].rows(), part.targets.size()),
+                                        Location::of_node(search.node.id));
+                        for (std::size_t j = 0; j < part.targets.size(); ++j)
+                            predicted[m].col(part.targets[j]) = part_predicted.col(static_cast<Eigen::Index>(j));
+                    }
                 }
-                for (Eigen::Index t = 0; t < predicted.cols(); ++t)
-                    scores[c][f].push_back(regression_metrics(inner_validation.targets.col(t), predicted.col(t)));
+                for (std::size_t m = 0; m < group.members.size(); ++m)
+                    for (Eigen::Index t = 0; t < predicted[m].cols(); ++t)
+                        scores[group.members[m]][f].push_back(
+                            regression_metrics(inner_validation.targets.col(t), predicted[m].col(t)));
+                const std::size_t done = scored += group.members.size();
+                if (progress.progress) progress.progress(done, candidates.size() * folds.size(), "candidate fits");
             } catch (...) {
                 std::lock_guard<std::mutex> lock(failure_mutex);
                 if (!failure) failure = std::current_exception();

@@ -3,7 +3,8 @@
 // grid) scored by k-fold cross-validation on those songs only, through the
 // same pipeline as the evaluation, and the best by the node's grid metric
 // kept. Candidates fit in parallel unless the model declares
-// concurrent_fit: false.
+// concurrent_fit: false. Candidates that differ only in a staged parameter
+// (boosting rounds) share one fit per inner fold, scored at each count.
 #pragma once
 
 #include <cstdint>

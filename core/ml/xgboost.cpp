@@ -225,6 +225,15 @@ Eigen::MatrixXd BoostedTrees::predict(const SongTable& songs) const {
     return out;
 }
 
+Eigen::MatrixXd BoostedTrees::predict_rounds(const SongTable& songs, int rounds) const {
+    if (rounds < 1) throw Error("predict_rounds: " + std::to_string(rounds) + " rounds (expected at least 1)");
+    const DMatrix data(songs.features, nullptr);
+    Eigen::MatrixXd out(songs.features.rows(), static_cast<Eigen::Index>(boosters_.size()));
+    for (std::size_t t = 0; t < boosters_.size(); ++t)
+        out.col(static_cast<Eigen::Index>(t)) = boosters_[t]->predict(data, std::min(rounds, rounds_used_[t]));
+    return out;
+}
+
 Eigen::MatrixXd BoostedTrees::contributions(const SongTable& songs, std::size_t target) const {
     const DMatrix data(songs.features, nullptr);
     return boosters_.at(target)->contributions(data);

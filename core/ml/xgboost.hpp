@@ -64,6 +64,10 @@ public:
     void fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
              const PluginContext& ctx);
     Eigen::MatrixXd predict(const SongTable& songs) const;
+    // The same from the first `rounds` boosting rounds only (fewer where early stopping kept fewer).
+    Eigen::MatrixXd predict_rounds(const SongTable& songs, int rounds) const;
+    // Whether a fit with fewer rounds equals this one's first rounds (no early stopping).
+    bool staged() const { return settings_.early_stopping_rounds == 0; }
     // Contributions of each feature for one target (songs × (features + 1)).
     Eigen::MatrixXd contributions(const SongTable& songs, std::size_t target) const;
     std::vector<std::string> models_json() const;
@@ -81,9 +85,18 @@ private:
 // translate their parameters into XGBoost settings.
 class TreeEnsembleRegressor : public RegressorPlugin {
 public:
-    static constexpr const char* kCapabilities = R"({"independent_targets": true})";
+    // Each round is a stage: n_estimators (the parameter both boosting
+    // plugins count rounds with) is staged unless early stopping is on.
+    static constexpr const char* kCapabilities = R"({"independent_targets": true, "staged": true})";
 
     explicit TreeEnsembleRegressor(BoostedTreesSettings settings) : trees_(std::move(settings)) {}
+    nlohmann::json query(const std::string& capability) const override {
+        if (capability == "staged") return trees_.staged() ? nlohmann::json("n_estimators") : nlohmann::json();
+        return RegressorPlugin::query(capability);
+    }
+    Eigen::MatrixXd predict_stages(const SongTable& songs, int stages) const override {
+        return trees_.predict_rounds(songs, stages);
+    }
     void fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
              const PluginContext& ctx) override {
         trees_.fit(train, validation, on_epoch, ctx);

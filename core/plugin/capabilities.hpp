@@ -74,6 +74,14 @@ inline constexpr const char* kPerTarget = "per_target";
 // Value: true.
 inline constexpr const char* kEarlyStopping = "early_stopping";
 
+// regressor: fitted with parameter P = n, it predicts after its first m ≤ n
+// stages exactly what it would fitted with P = m (boosting rounds without
+// early stopping), through predict_stages(). query() returns P's name, or
+// null where that does not hold for the instance's parameters. A grid search
+// over P then fits the largest value once per inner fold and scores the
+// others from it. Value: true.
+inline constexpr const char* kStaged = "staged";
+
 // regressor: one prediction per time step of a song rather than per song.
 // Value: true. (Reserved for the sequence models of the dynamic issue.)
 inline constexpr const char* kSequence = "sequence";

@@ -52,6 +52,13 @@ public:
     // targets matrix per song, in chunk order (whose mean is predict()'s
     // row). Others return nothing.
     virtual std::vector<Eigen::MatrixXd> predict_chunks(const SongTable& songs) const;
+
+    // Models whose query("staged") names a parameter counting their stages
+    // (boosting rounds: n_estimators): songs × targets from the first
+    // `stages` stages only, exactly what the model fitted with that parameter
+    // set to `stages` predicts. A grid search then fits the largest count once
+    // and scores the smaller ones from it. Others throw.
+    virtual Eigen::MatrixXd predict_stages(const SongTable& songs, int stages) const;
 };
 
 }  // namespace mer

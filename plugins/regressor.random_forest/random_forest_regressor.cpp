@@ -8,7 +8,13 @@ namespace mer::plugins {
 
 class RandomForestRegressor : public xgb::TreeEnsembleRegressor {
 public:
+    // One boosting round of n_estimators parallel trees: nothing to stage.
+    static constexpr const char* kCapabilities = R"({"independent_targets": true})";
+
     explicit RandomForestRegressor(const nlohmann::json& p) : TreeEnsembleRegressor(settings(p)) {}
+    nlohmann::json query(const std::string& capability) const override {
+        return capability == "staged" ? nlohmann::json() : TreeEnsembleRegressor::query(capability);
+    }
 
 private:
     static xgb::BoostedTreesSettings settings(const nlohmann::json& p) {

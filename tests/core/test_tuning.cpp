@@ -6,7 +6,9 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <map>
 #include <set>
+#include <sstream>
 
 #include "core/data/csv.hpp"
 #include "core/exec/pipeline.hpp"
@@ -269,4 +271,65 @@ TEST_CASE("an independent_targets model fitted on all targets predicts each as i
         ++checked;
     }
     CHECK(checked >= 5);  // ridge, lasso, SVR, mean and the tree ensembles at least
+}
+
+TEST_CASE("boosting rounds are staged: one fit scores every n_estimators exactly as fitting each would",
+          "[tuning][grid][staged]") {
+    TempDir dir;
+    write_two_target_table(dir.path());
+    const mer::SongTable songs = load_table(dir.path());
+    mer::PluginContext ctx;
+    ctx.seed = 4;
+    for (const char* plugin : {"regressor.xgboost", "regressor.gradient_boosting"}) {
+        INFO(plugin);
+        REQUIRE(registry().get(plugin).capability(mer::capability::kStaged, false) == true);
+        auto long_fit = registry().create<mer::RegressorPlugin>(plugin, with_defaults(plugin, {{"n_estimators", 30}}));
+        CHECK(long_fit->query(mer::capability::kStaged) == "n_estimators");
+        long_fit->fit(songs, nullptr, {}, ctx);
+        auto short_fit = registry().create<mer::RegressorPlugin>(plugin, with_defaults(plugin, {{"n_estimators", 12}}));
+        short_fit->fit(songs, nullptr, {}, ctx);
+        const Eigen::MatrixXd staged = long_fit->predict_stages(songs, 12);
+        CHECK((staged - short_fit->predict(songs)).cwiseAbs().maxCoeff() == 0.0);
+        CHECK((staged - long_fit->predict(songs)).cwiseAbs().maxCoeff() > 0.0);
+    }
+    // Early stopping cuts rounds by what it watches: no longer a prefix.
+    CHECK(registry()
+              .create<mer::RegressorPlugin>("regressor.xgboost", with_defaults("regressor.xgboost",
+                                                                               {{"early_stopping_rounds", 5}}))
+              ->query(mer::capability::kStaged)
+              .is_null());
+    CHECK(registry().get("regressor.random_forest").capability(mer::capability::kStaged, false) != true);
+
+    // A grid over rounds scores each count exactly as a grid holding only that count.
+    auto grid_rows = [&](const std::string& rounds) {
+        const std::string yaml = R"(name: staged
+seed: 5
+nodes:
+  songs: {uses: dataset.table, params: {path: songs.csv, targets: [clean, noisy]}}
+  ridge:
+    uses: regressor.xgboost
+    inputs: [songs]
+    grid: {max_depth: [2, 3], n_estimators: )" + rounds + R"(}
+    grid_search: {folds: 3}
+evaluation: {split: {kind: kfold, k: 2}}
+)";
+        const mer::Experiment exp = load(dir.path(), yaml);
+        return tune_ridge(dir.path(), exp).grid_rows;
+    };
+    const std::string both = grid_rows("[8, 20]"), alone = grid_rows("[8]");
+    // Candidate ids differ (4 vs 2 candidates); compare each row's params and scores.
+    auto by_params = [](const std::string& rows) {
+        std::map<std::string, std::string> out;
+        std::stringstream in(rows);
+        for (std::string line; std::getline(in, line);) {
+            // node,fold,candidate,"params",target,...: drop the candidate id and the selected flags.
+            const std::size_t third = line.find(',', line.find(',', line.find(',') + 1) + 1);
+            const std::size_t selected = line.rfind(',', line.rfind(',') - 1);
+            out[line.substr(third + 1, selected - third - 1)] = line;
+        }
+        return out;
+    };
+    const auto staged_rows = by_params(both), plain_rows = by_params(alone);
+    REQUIRE(plain_rows.size() == 4);  // 2 depths × 2 targets
+    for (const auto& [key, _] : plain_rows) CHECK(staged_rows.count(key) == 1);
 }

@@ -62,7 +62,7 @@ TEST_CASE("every plugin in the build conforms", "[plugins][conformance]") {
         for (const auto& [name, value] : p.capabilities.items()) {
             INFO("capability " << name);
             CHECK(std::set<std::string>{"device", "chunks", "concurrent_fit", "fingerprint", "output_shape",
-                                        "input_shape", "early_stopping", "sequence", "whole_table", "independent_targets", "per_target"}
+                                        "input_shape", "early_stopping", "staged", "sequence", "whole_table", "independent_targets", "per_target"}
                       .count(name) == 1);
             if (name == "fingerprint")
                 CHECK(value.is_array());
