@@ -16,6 +16,7 @@
 #include "core/graph/schema.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/run/files.hpp"
+#include "core/sweep/sweep.hpp"
 
 namespace {
 
@@ -149,10 +150,14 @@ struct Options {
     bool per_chunk = false;
     mer::SynthCorpusSpec corpus_spec;
     std::string corpus_out;
+    mer::SweepOptions sweep;
+    std::string devices = "cpu";
+    std::string sweep_dir, trial_id, trial_device = "cpu";
+    int trial_threads = 1;
 };
 
 struct Commands {
-    CLI::App *run, *validate, *plugins, *describe, *make_template, *synth_table, *predict, *synth;
+    CLI::App *run, *validate, *plugins, *describe, *make_template, *synth_table, *predict, *synth, *sweep, *trial;
 };
 
 Commands add_commands(CLI::App& app, Options& o) {
@@ -203,6 +208,28 @@ Commands add_commands(CLI::App& app, Options& o) {
     c.synth->add_option("--seconds", o.corpus_spec.seconds, "length of each song")->check(CLI::Range(1.0, 3600.0));
     c.synth->add_option("--seed", o.corpus_spec.seed, "random seed; the same seed gives the same corpus");
     c.synth->add_option("--threads", o.corpus_spec.threads, "threads (0: every core)")->check(CLI::Range(0, 1024));
+
+    c.sweep = app.add_subcommand("sweep", "run many trials of an experiment (its sweep: block and --grid), each its "
+                                          "own process; prints the sweep folder");
+    c.sweep->add_option("experiment", o.sweep.experiment_file, "experiment YAML file")->required();
+    c.sweep->add_option("--grid", o.sweep.grid_arguments,
+                        "sweep a key over values: path.to.key=v1,v2 (YAML values); repeatable, adds to sweep.grid");
+    c.sweep->add_option("--set", o.sweep.overrides, "override a key in every trial: path.to.key=value; repeatable");
+    c.sweep->add_option("--workers", o.sweep.workers, "trials at a time")->check(CLI::Range(1, 1024));
+    c.sweep->add_option("--devices", o.devices,
+                        "cpu, or GPUs for the trials in turn: cuda:0,cuda:1 (each trial sees only its own)");
+    c.sweep->add_option("--retries", o.sweep.retries, "run a failed trial again up to N times")
+        ->check(CLI::Range(0, 100));
+    c.sweep->add_flag("--dry-run", o.sweep.dry_run, "validate every trial and list them; run none");
+    c.sweep->add_option("--out", o.sweep.runs_root, "folder that receives <name>/sweep-<timestamp>/");
+    c.sweep->add_option("--cache", o.sweep.cache_dir, "node cache folder shared by the trials");
+    c.sweep->add_flag("--quiet", o.sweep.quiet, "log to sweep.log only, not to stderr");
+
+    c.trial = app.add_subcommand("trial", "run one trial of a sweep folder (what mer-run sweep starts per trial)");
+    c.trial->add_option("sweep_dir", o.sweep_dir, "the sweep folder")->required();
+    c.trial->add_option("trial_id", o.trial_id, "e.g. trial-0003")->required();
+    c.trial->add_option("--device", o.trial_device, "cpu or cuda:N");
+    c.trial->add_option("--threads", o.trial_threads, "threads for the trial")->check(CLI::Range(1, 1024));
     return c;
 }
 
@@ -332,6 +359,22 @@ int dispatch(const Commands& c, const Options& o, int argc, char** argv) {
     if (*c.predict) return predict_files(o);
     if (*c.synth) return synth_corpus(o);
     if (*c.synth_table) return synth_table(o);
+    if (*c.sweep) {
+        mer::SweepOptions options = o.sweep;
+        options.devices.clear();
+        std::string rest = o.devices;
+        for (std::size_t start = 0; start <= rest.size();) {
+            const std::size_t comma = std::min(rest.find(',', start), rest.size());
+            const std::string device = rest.substr(start, comma - start);
+            if (device != "cpu" && device.rfind("cuda:", 0) != 0)
+                throw mer::Error("--devices: '" + device + "' is neither cpu nor cuda:N");
+            options.devices.push_back(device);
+            start = comma + 1;
+        }
+        for (int i = 0; i < argc; ++i) options.command_line += (i ? " " : "") + std::string(argv[i]);
+        return mer::run_sweep(options, scan_plugins());
+    }
+    if (*c.trial) return mer::run_trial(o.sweep_dir, o.trial_id, o.trial_device, o.trial_threads, scan_plugins());
     return kExitOk;
 }
 

@@ -461,9 +461,10 @@ std::string failure_reason(const Error& error, const std::string& node) {
 
 RunOutcome run_experiment(const Experiment& exp, const PluginRegistry& registry, const RunOptions& options) {
     const bool resuming = !options.resume_folder.empty();
-    RunFolder folder = resuming
-                           ? RunFolder::open(options.resume_folder)
-                           : RunFolder::create(options.runs_root.empty() ? exp.runs_dir : options.runs_root, exp.name);
+    RunFolder folder =
+        resuming                        ? RunFolder::open(options.resume_folder)
+        : !options.exact_folder.empty() ? RunFolder::create_exact(options.exact_folder)
+                                        : RunFolder::create(options.runs_root.empty() ? exp.runs_dir : options.runs_root, exp.name);
     folder.set_quiet(options.quiet);
     RunOutcome outcome;
     outcome.folder = folder.path();
@@ -475,6 +476,7 @@ RunOutcome run_experiment(const Experiment& exp, const PluginRegistry& registry,
                            executor.threads(), exp.device));
 
     for (const auto& node : exp.nodes) {
+        if (options.data_only && node.kind != "dataset" && node.kind != "features") continue;
         try {
             executor.run_node(node);
         } catch (const std::exception& e) {

@@ -22,6 +22,8 @@ struct RunOptions {
     bool quiet = false;                     // no log lines on stderr
     std::vector<std::string> command_line;  // recorded in environment.json
     std::string resume_folder;              // continue this run instead of starting a new one
+    std::string exact_folder;               // create the run folder exactly here (a sweep's trial)
+    bool data_only = false;                 // dataset and features nodes only (a sweep's cache warm-up)
 };
 
 struct RunOutcome {

@@ -393,6 +393,7 @@ private:
         exp_.name = full_.value("name", "experiment");
         exp_.seed = full_.value("seed", std::uint64_t{42});
         for (const auto& s : full_.value("seeds", json::array())) exp_.seeds.push_back(s.get<std::uint64_t>());
+        exp_.sweep = full_.value("sweep", json());
         exp_.threads = full_.value("threads", 0);
         exp_.device = full_.value("device", "cpu");
         exp_.cache_dir = full_.value("cache_dir", "cache");

@@ -56,6 +56,7 @@ struct Experiment {
     // folds (split by `seed`), its plugins seeded by the repetition's seed.
     // Empty: once, with `seed`.
     std::vector<std::uint64_t> seeds;
+    nlohmann::json sweep;  // the `sweep:` block (mer-run sweep), null without one; `run` ignores it
     int threads = 0;  // 0: every core
     std::string device = "cpu";
     std::string cache_dir = "cache";

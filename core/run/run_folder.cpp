@@ -48,6 +48,16 @@ RunFolder RunFolder::create(const fs::path& runs_root, const std::string& experi
     throw Error("cannot find a free run folder name under " + parent.string());
 }
 
+RunFolder RunFolder::create_exact(const fs::path& folder) {
+    if (folder.has_parent_path()) create_folder(folder.parent_path(), "run folder");
+    std::error_code ec;
+    if (!fs::create_directory(folder, ec)) {
+        if (ec) throw environment_error("cannot create the run folder " + folder.string() + ": " + ec.message());
+        throw Error("the run folder already exists", Location(folder.string()));
+    }
+    return RunFolder(folder);
+}
+
 RunFolder RunFolder::open(const fs::path& folder) {
     if (!fs::is_directory(folder) || !fs::exists(folder / "config.yaml"))
         throw Error("not a run folder (no config.yaml)", Location(folder.string()));

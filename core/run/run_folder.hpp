@@ -15,6 +15,8 @@ namespace mer {
 class RunFolder {
 public:
     static RunFolder create(const std::filesystem::path& runs_root, const std::string& experiment_name);
+    // A new run folder at exactly `folder` (a sweep's trial); fails if it exists.
+    static RunFolder create_exact(const std::filesystem::path& folder);
     // An existing run folder, to resume it (the log is appended to).
     static RunFolder open(const std::filesystem::path& folder);
 

@@ -1,0 +1,701 @@
+// Sweep specs, trial lists, and the local runner: trials as child processes
+// (`mer-run trial SWEEP_DIR ID`), N at a time, devices round robin.
+#include "core/sweep/sweep.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "core/data/csv.hpp"
+#include "core/error.hpp"
+#include "core/eval/metrics.hpp"
+#include "core/exec/executor.hpp"
+#include "core/graph/experiment.hpp"
+#include "core/graph/schema.hpp"
+#include "core/run/files.hpp"
+#include "core/run/progress.hpp"
+#include "core/run/run_folder.hpp"
+
+extern char** environ;
+
+namespace mer {
+
+namespace fs = std::filesystem;
+using ojson = nlohmann::ordered_json;
+using Clock = std::chrono::steady_clock;
+
+std::vector<std::string> Trial::overrides() const {
+    std::vector<std::string> out;
+    for (const auto& [key, value] : params.items()) out.push_back(key + "=" + value.dump());
+    return out;
+}
+
+namespace {
+
+// A YAML scalar or flow value from the command line, as JSON.
+ojson parse_value(const std::string& text, const std::string& argument) {
+    try {
+        SourceMap map("--grid");
+        return ojson(yaml_to_json(YAML::Load(text), map));
+    } catch (const YAML::Exception& e) {
+        throw Error("--grid " + argument + ": '" + text + "' is not a YAML value: " + e.msg);
+    }
+}
+
+// A uniform double in [0, 1) from the engine's bits (the standard fixes
+// mt19937_64's output, not its distributions').
+double unit(std::mt19937_64& random) {
+    return static_cast<double>(random() >> 11) * 0x1.0p-53;
+}
+
+ojson draw(const ojson& values, std::mt19937_64& random) {
+    if (values.is_array()) return values[random() % values.size()];
+    const double low = values.at("low").get<double>(), high = values.at("high").get<double>();
+    const bool log = values.value("log", false);
+    const double u = unit(random);
+    const double x = log ? std::exp(std::log(low) + u * (std::log(high) - std::log(low))) : low + u * (high - low);
+    if (values.value("integer", false)) return static_cast<long long>(std::llround(x));
+    return x;
+}
+
+}  // namespace
+
+SweepSpec read_sweep_spec(const nlohmann::json& block, const std::vector<std::string>& grid_arguments) {
+    SweepSpec spec;
+    if (block.is_object()) {
+        spec.grid = ojson(block.value("grid", nlohmann::json::object()));
+        spec.zip = ojson(block.value("zip", nlohmann::json::object()));
+        if (block.contains("random")) {
+            const auto& random = block["random"];
+            spec.samples = random.value("samples", 0);
+            spec.random_seed = random.value("seed", std::uint64_t{0});
+            spec.random = ojson(random.value("params", nlohmann::json::object()));
+        }
+        for (const auto& s : block.value("seeds", nlohmann::json::array())) spec.seeds.push_back(s.get<std::uint64_t>());
+        spec.metric = block.value("metric", "");
+        spec.on_failure = block.value("on_failure", "continue");
+        const std::string metric_name = spec.metric.substr(spec.metric.rfind('.') + 1);
+        spec.mode = block.value("mode", spec.metric.empty() || higher_is_better(metric_name) ? "max" : "min");
+    }
+    for (const auto& argument : grid_arguments) {
+        const auto equals = argument.find('=');
+        if (equals == std::string::npos || equals == 0 || equals + 1 == argument.size())
+            throw Error("--grid " + argument + ": expected KEY=VALUE,VALUE… (e.g. nodes.cnn.params.lr=0.001,0.0003)");
+        const std::string key = argument.substr(0, equals);
+        ojson values = ojson::array();
+        std::string rest = argument.substr(equals + 1);
+        for (std::size_t start = 0; start <= rest.size();) {
+            const std::size_t comma = std::min(rest.find(',', start), rest.size());
+            values.push_back(parse_value(rest.substr(start, comma - start), argument));
+            start = comma + 1;
+        }
+        spec.grid[key] = values;
+    }
+    std::size_t zip_length = 0;
+    std::string zip_first;
+    for (const auto& [key, values] : spec.zip.items()) {
+        if (zip_first.empty()) zip_first = key, zip_length = values.size();
+        if (values.size() != zip_length)
+            throw Error(fmt::format("sweep.zip: '{}' has {} values and '{}' {}; zipped keys move together and need "
+                                    "as many values each",
+                                    zip_first, zip_length, key, values.size()));
+    }
+    for (const auto& [key, _] : spec.zip.items())
+        if (spec.grid.contains(key) || spec.random.contains(key))
+            throw Error("sweep: '" + key + "' is swept twice (in zip and in grid or random); keep it in one");
+    for (const auto& [key, _] : spec.random.items())
+        if (spec.grid.contains(key)) throw Error("sweep: '" + key + "' is in both grid and random; keep it in one");
+    if (!spec.random.empty() && spec.samples < 1) throw Error("sweep.random: samples must be at least 1");
+    return spec;
+}
+
+std::vector<Trial> expand_trials(const SweepSpec& spec) {
+    std::vector<ojson> combos{ojson::object()};
+    for (const auto& [key, values] : spec.grid.items()) {
+        std::vector<ojson> next;
+        for (const auto& c : combos)
+            for (const auto& v : values) {
+                ojson with = c;
+                with[key] = v;
+                next.push_back(with);
+            }
+        combos = std::move(next);
+    }
+    if (!spec.zip.empty()) {
+        std::vector<ojson> next;
+        const std::size_t length = spec.zip.begin()->size();
+        for (const auto& c : combos)
+            for (std::size_t i = 0; i < length; ++i) {
+                ojson with = c;
+                for (const auto& [key, values] : spec.zip.items()) with[key] = values[i];
+                next.push_back(with);
+            }
+        combos = std::move(next);
+    }
+    if (!spec.random.empty()) {
+        std::mt19937_64 random(spec.random_seed);
+        std::vector<ojson> next;
+        for (const auto& c : combos)
+            for (int s = 0; s < spec.samples; ++s) {
+                ojson with = c;
+                for (const auto& [key, values] : spec.random.items()) with[key] = draw(values, random);
+                next.push_back(with);
+            }
+        combos = std::move(next);
+    }
+    std::vector<Trial> trials;
+    const std::vector<std::uint64_t> seeds = spec.seeds.empty() ? std::vector<std::uint64_t>{} : spec.seeds;
+    for (const auto& c : combos) {
+        if (seeds.empty()) {
+            trials.push_back({"", c});
+            continue;
+        }
+        for (std::uint64_t seed : seeds) {
+            ojson with = c;
+            with["seed"] = seed;
+            trials.push_back({"", with});
+        }
+    }
+    for (std::size_t t = 0; t < trials.size(); ++t) trials[t].id = fmt::format("trial-{:04d}", t);
+    return trials;
+}
+
+namespace {
+
+// What a trial's folder says about it.
+struct TrialState {
+    std::string status = "pending";  // pending | running | finished | failed | interrupted
+    std::string reason;
+    int attempts = 0;
+    std::string device;
+    double seconds = 0;
+};
+
+std::string params_text(const Trial& trial) {
+    std::vector<std::string> parts;
+    for (const auto& [key, value] : trial.params.items()) parts.push_back(key + "=" + value.dump());
+    return fmt::format("{}", fmt::join(parts, " "));
+}
+
+// The trial's ranking metric (NaN when absent) from its summary.json.
+double trial_metric(const fs::path& folder, const std::string& metric) {
+    const fs::path file = folder / "summary.json";
+    if (metric.empty() || !fs::exists(file)) return NAN;
+    const std::size_t first = metric.find('.'), last = metric.rfind('.');
+    if (first == last) return NAN;
+    try {
+        const nlohmann::json summary = read_json_file(file);
+        const auto& value = summary.at("nodes")
+                                .at(metric.substr(0, first))
+                                .at("validation")
+                                .at(metric.substr(first + 1, last - first - 1))
+                                .at(metric.substr(last + 1))
+                                .at("mean");
+        return value.is_number() ? value.get<double>() : NAN;
+    } catch (const std::exception&) {
+        return NAN;
+    }
+}
+
+// The last epoch metrics.csv holds for `node` (every node when empty).
+int epochs_reached(const fs::path& folder, const std::string& node) {
+    if (!fs::exists(folder / "metrics.csv")) return 0;
+    int last = 0;
+    try {
+        const CsvTable table = read_csv(folder / "metrics.csv");
+        for (const auto& row : table.rows)
+            if (row.size() > 3 && (node.empty() || row[0] == node)) last = std::max(last, std::atoi(row[3].c_str()));
+    } catch (const std::exception&) {
+    }
+    return last;
+}
+
+std::string summary_status(const fs::path& folder, std::string* reason) {
+    if (!fs::exists(folder / "summary.json")) return "";
+    try {
+        const nlohmann::json summary = read_json_file(folder / "summary.json");
+        if (reason && summary.contains("failed"))
+            *reason = summary["failed"].value("node", "") + ": " + summary["failed"].value("reason", "");
+        return summary.value("status", "");
+    } catch (const std::exception&) {
+        return "";
+    }
+}
+
+// The last non-empty line of a file (a crashed trial's stderr).
+std::string last_line(const fs::path& file) {
+    if (!fs::exists(file)) return "";
+    const std::string text = read_text_file(file);
+    std::size_t end = text.find_last_not_of("\n\r ");
+    if (end == std::string::npos) return "";
+    const std::size_t start = text.rfind('\n', end);
+    return text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
+std::atomic<int> g_interrupted{0};
+void on_signal(int signal) {
+    g_interrupted = signal;
+}
+
+class SweepRunner {
+public:
+    SweepRunner(const SweepOptions& options, const PluginRegistry& registry) : options_(options), registry_(registry) {}
+
+    int run() {
+        // The base experiment: its sweep block, name and folders.
+        Experiment base;
+        {
+            LoadedExperiment loaded = load_experiment(options_.experiment_file, options_.overrides, registry_);
+            if (!loaded.errors.empty()) {
+                for (const auto& d : loaded.errors) std::cerr << d.str() << "\n";
+                std::cerr << loaded.errors.size() << " error(s) in " << options_.experiment_file << "\n";
+                return 2;
+            }
+            base = std::move(loaded.experiment);
+        }
+        spec_ = read_sweep_spec(base.sweep, options_.grid_arguments);
+        trials_ = expand_trials(spec_);
+        if (trials_.size() == 1 && trials_[0].params.empty())
+            throw Error("nothing to sweep: give the experiment a sweep: block (grid, zip, random, seeds) or --grid "
+                        "KEY=V1,V2");
+        if (!validate_trials()) return 2;
+        if (options_.dry_run) {
+            for (const auto& t : trials_) std::cout << t.id << "  " << params_text(t) << "\n";
+            std::cerr << trials_.size() << " trials; every one valid\n";
+            return 0;
+        }
+        open_folder(base);
+        warm_cache();
+        return run_trials();
+    }
+
+private:
+    bool validate_trials() {
+        std::size_t bad = 0;
+        for (const auto& trial : trials_) {
+            std::vector<std::string> overrides = options_.overrides;
+            for (const auto& o : trial.overrides()) overrides.push_back(o);
+            const LoadedExperiment loaded = load_experiment(options_.experiment_file, overrides, registry_);
+            if (loaded.errors.empty()) continue;
+            ++bad;
+            for (const auto& d : loaded.errors) std::cerr << trial.id << " (" << params_text(trial) << "): " << d.str() << "\n";
+        }
+        if (bad) std::cerr << bad << " of " << trials_.size() << " trials invalid; no trial was run\n";
+        return bad == 0;
+    }
+
+    // runs/<name>/sweep-<timestamp>/, or the unfinished folder of the same sweep.
+    void open_folder(const Experiment& base) {
+        const std::string experiment_text = read_text_file(options_.experiment_file);
+        key_ = sha256_hex(experiment_text + "\n" + fmt::format("{}", fmt::join(options_.overrides, "\n")) + "\n" +
+                          fmt::format("{}", fmt::join(options_.grid_arguments, "\n")));
+        const fs::path parent = fs::path(options_.runs_root.empty() ? base.runs_dir : options_.runs_root) / base.name;
+        cache_dir_ = fs::absolute(options_.cache_dir.empty() ? base.cache_dir : options_.cache_dir).string();
+        std::vector<fs::path> same;
+        if (fs::is_directory(parent))
+            for (const auto& entry : fs::directory_iterator(parent)) {
+                const fs::path file = entry.path() / "sweep.json";
+                if (entry.path().filename().string().rfind("sweep-", 0) != 0 || !fs::exists(file)) continue;
+                try {
+                    if (read_json_file(file).value("key", "") == key_) same.push_back(entry.path());
+                } catch (const std::exception&) {
+                }
+            }
+        std::sort(same.begin(), same.end());
+        if (!same.empty()) {
+            folder_ = same.back();
+            resumed_ = true;
+        } else {
+            fs::create_directories(parent);
+            const std::string stamp = utc_timestamp_iso();
+            std::string compact;
+            for (char c : stamp)
+                if (c != '-' && c != ':') compact += c;
+            folder_ = parent / ("sweep-" + compact);
+            for (int n = 2; fs::exists(folder_); ++n) folder_ = parent / fmt::format("sweep-{}-{}", compact, n);
+            fs::create_directories(folder_ / "trials");
+        }
+        ojson trials = ojson::array();
+        for (const auto& t : trials_) trials.push_back({{"id", t.id}, {"params", t.params}});
+        ojson spec{{"grid", spec_.grid},     {"zip", spec_.zip},       {"random", spec_.random},
+                   {"samples", spec_.samples}, {"random_seed", spec_.random_seed}, {"seeds", spec_.seeds},
+                   {"metric", spec_.metric}, {"mode", spec_.mode},   {"on_failure", spec_.on_failure}};
+        const ojson manifest{{"format", 1},
+                             {"key", key_},
+                             {"experiment", fs::absolute(options_.experiment_file).string()},
+                             {"overrides", options_.overrides},
+                             {"grid_arguments", options_.grid_arguments},
+                             {"cache_dir", cache_dir_},
+                             {"command_line", options_.command_line},
+                             {"spec", spec},
+                             {"trials", trials}};
+        write_file_atomic(folder_ / "sweep.json", manifest.dump(2) + "\n");
+        log(fmt::format("{} sweep folder: {} ({} trials, {} at a time on {})", resumed_ ? "resuming" : "new",
+                        folder_.string(), trials_.size(), options_.workers, fmt::join(options_.devices, ", ")));
+    }
+
+    void log(const std::string& line) {
+        const std::string stamped = "[" + utc_timestamp_iso().substr(11, 8) + "] " + line;
+        if (!options_.quiet) std::cerr << stamped << "\n";
+        std::lock_guard<std::mutex> lock(log_mutex_);
+        std::ofstream(folder_ / "sweep.log", std::ios::app) << stamped << "\n";
+    }
+
+    // Data nodes the trials share are computed once, by the sweep, before any
+    // trial: trials then find them in the cache and never compute one twice
+    // or at once.
+    void warm_cache() {
+        std::map<std::string, const Trial*> signatures;
+        for (const auto& trial : trials_) {
+            std::vector<std::string> overrides = options_.overrides;
+            for (const auto& o : trial.overrides()) overrides.push_back(o);
+            const LoadedExperiment loaded = load_experiment(options_.experiment_file, overrides, registry_);
+            nlohmann::json data = nlohmann::json::array();
+            for (const auto& node : loaded.experiment.nodes)
+                if (node.kind == "dataset" || node.kind == "features")
+                    data.push_back({node.id, node.uses, node.inputs, node.params, node.files});
+            signatures.emplace(data.dump(), &trial);
+        }
+        int k = 0;
+        for (const auto& [_, trial] : signatures) {
+            const fs::path warm = folder_ / "warmup" / std::to_string(k++);
+            if (fs::exists(warm / "summary.json") && summary_status(warm, nullptr) == "finished") continue;
+            fs::remove_all(warm);
+            std::vector<std::string> overrides = options_.overrides;
+            for (const auto& o : trial->overrides()) overrides.push_back(o);
+            LoadedExperiment loaded = load_experiment(options_.experiment_file, overrides, registry_);
+            RunOptions run;
+            run.exact_folder = warm.string();
+            run.cache_dir = cache_dir_;
+            run.quiet = true;
+            run.data_only = true;
+            log(fmt::format("warm-up: the data nodes of {} trial(s) like {}, computed once into the cache ({})",
+                            trials_.size() / signatures.size(), trial->id, warm.string()));
+            const RunOutcome outcome = run_experiment(loaded.experiment, registry_, run);
+            if (!outcome.ok)
+                throw Error("warm-up: node '" + outcome.failed_node + "' failed: " + outcome.reason +
+                            "; no trial was run (" + (warm / "log.txt").string() + ")");
+        }
+    }
+
+    fs::path trial_dir(const Trial& t) const { return folder_ / "trials" / t.id; }
+
+    int run_trials() {
+        std::vector<TrialState> states(trials_.size());
+        // A rerun keeps what the previous one counted.
+        if (fs::exists(folder_ / "trials.csv")) {
+            const CsvTable previous = read_csv(folder_ / "trials.csv");
+            const auto attempts = previous.column("attempts");
+            for (const auto& row : previous.rows)
+                for (std::size_t t = 0; t < trials_.size(); ++t)
+                    if (row[0] == trials_[t].id && attempts >= 0)
+                        states[t].attempts = std::atoi(row[static_cast<std::size_t>(attempts)].c_str());
+        }
+        std::vector<std::size_t> pending;
+        for (std::size_t t = 0; t < trials_.size(); ++t) {
+            if (summary_status(trial_dir(trials_[t]), nullptr) == "finished") {
+                states[t].status = "finished";
+                continue;
+            }
+            pending.push_back(t);
+        }
+        if (resumed_)
+            log(fmt::format("{} of {} trials finished before; running the other {}", trials_.size() - pending.size(),
+                            trials_.size(), pending.size()));
+        struct sigaction action {};
+        action.sa_handler = on_signal;
+        sigemptyset(&action.sa_mask);
+        struct sigaction old_int {}, old_term {};
+        sigaction(SIGINT, &action, &old_int);
+        sigaction(SIGTERM, &action, &old_term);
+
+        const int cores = std::max(1u, std::thread::hardware_concurrency());
+        const int workers = std::max(1, options_.workers);
+        const int threads = std::max(1, cores / workers);
+        struct Running {
+            std::size_t trial;
+            int slot;
+            Clock::time_point start;
+        };
+        std::map<pid_t, Running> running;
+        std::vector<bool> slot_busy(static_cast<std::size_t>(workers), false);
+        bool stop = false;
+        const auto sweep_start = Clock::now();
+        std::size_t next = 0;
+        while ((next < pending.size() && !stop) || !running.empty()) {
+            while (!stop && !g_interrupted && next < pending.size() && static_cast<int>(running.size()) < workers) {
+                const std::size_t t = pending[next++];
+                const int slot = static_cast<int>(std::find(slot_busy.begin(), slot_busy.end(), false) - slot_busy.begin());
+                slot_busy[static_cast<std::size_t>(slot)] = true;
+                const std::string device = options_.devices[static_cast<std::size_t>(slot) % options_.devices.size()];
+                states[t].device = device;
+                states[t].status = "running";
+                ++states[t].attempts;
+                running[spawn(trials_[t], device, threads)] = {t, slot, Clock::now()};
+                log(fmt::format("{} started on {} (attempt {}): {}", trials_[t].id, device, states[t].attempts,
+                                params_text(trials_[t])));
+            }
+            write_table(states);
+            if (running.empty()) break;
+            int status = 0;
+            const pid_t pid = ::waitpid(-1, &status, 0);
+            if (pid < 0) {
+                if (errno == EINTR && g_interrupted) {
+                    log("interrupted: telling the running trials to stop");
+                    for (const auto& [child, _] : running) ::kill(child, SIGTERM);
+                    stop = true;
+                    g_interrupted = 0;
+                    interrupted_ = true;
+                }
+                continue;
+            }
+            const auto it = running.find(pid);
+            if (it == running.end()) continue;
+            const Running done = it->second;
+            running.erase(it);
+            slot_busy[static_cast<std::size_t>(done.slot)] = false;
+            TrialState& state = states[done.trial];
+            state.seconds = std::chrono::duration<double>(Clock::now() - done.start).count();
+            const Trial& trial = trials_[done.trial];
+            std::string reason;
+            const std::string summary = summary_status(trial_dir(trial), &reason);
+            if (summary == "finished" && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+                state.status = "finished";
+                state.reason.clear();
+            } else if (interrupted_) {
+                state.status = "interrupted";
+            } else {
+                state.status = "failed";
+                if (reason.empty()) {
+                    const std::string tail = last_line(folder_ / "logs" / (trial.id + ".err"));
+                    reason = WIFSIGNALED(status) ? fmt::format("killed by signal {}{}", WTERMSIG(status),
+                                                               tail.empty() ? "" : ": " + tail)
+                                                 : tail.empty() ? fmt::format("exit code {}", WEXITSTATUS(status)) : tail;
+                }
+                state.reason = reason;
+                if (state.attempts <= options_.retries) {
+                    log(fmt::format("{} failed ({}); retrying", trial.id, reason));
+                    pending.push_back(done.trial);
+                } else if (spec_.on_failure == "fail_fast") {
+                    log(fmt::format("{} failed ({}); on_failure: fail_fast stops the sweep", trial.id, reason));
+                    for (const auto& [child, _] : running) ::kill(child, SIGTERM);
+                    stop = true;
+                }
+            }
+            log(fmt::format("{} {} in {} ({}){}", trial.id, state.status, format_duration(state.seconds),
+                            params_text(trial), state.reason.empty() ? "" : ": " + state.reason));
+            progress_line(states, sweep_start);
+        }
+        sigaction(SIGINT, &old_int, nullptr);
+        sigaction(SIGTERM, &old_term, nullptr);
+        write_table(states);
+        return finish(states);
+    }
+
+    pid_t spawn(const Trial& trial, const std::string& device, int threads) {
+        fs::create_directories(folder_ / "logs");
+        const std::string log_file = (folder_ / "logs" / (trial.id + ".err")).string();
+        const std::string exe = fs::read_symlink("/proc/self/exe").string();
+        std::vector<std::string> args{exe,       "trial", folder_.string(), trial.id, "--device",
+                                      device.rfind("cuda", 0) == 0 ? "cuda:0" : device,
+                                      "--threads", std::to_string(threads)};
+        std::vector<std::string> env;
+        for (char** e = environ; *e; ++e)
+            if (std::string(*e).rfind("CUDA_VISIBLE_DEVICES=", 0) != 0) env.emplace_back(*e);
+        // The trial sees only its GPU, as cuda:0.
+        if (device.rfind("cuda:", 0) == 0) env.push_back("CUDA_VISIBLE_DEVICES=" + device.substr(5));
+        std::vector<char*> argv, envp;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        for (auto& e : env) envp.push_back(e.data());
+        envp.push_back(nullptr);
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                         0644);
+        pid_t pid = 0;
+        const int error = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), envp.data());
+        posix_spawn_file_actions_destroy(&actions);
+        if (error != 0) throw environment_error("cannot start a trial process: " + std::string(std::strerror(error)));
+        return pid;
+    }
+
+    void progress_line(const std::vector<TrialState>& states, Clock::time_point start) {
+        std::size_t finished = 0, failed = 0, running = 0, finished_now = 0;
+        for (const auto& s : states) {
+            finished += s.status == "finished";
+            failed += s.status == "failed";
+            running += s.status == "running";
+            finished_now += s.status == "finished" && s.seconds > 0;
+        }
+        std::string best;
+        if (const auto b = best_trial(states); b < trials_.size())
+            best = fmt::format(" · best {} {:.4f} ({})", spec_.metric, trial_metric(trial_dir(trials_[b]), spec_.metric),
+                               trials_[b].id);
+        const std::size_t left = trials_.size() - finished - failed;
+        std::string eta;
+        if (finished_now > 0 && left > 0) {
+            const double per_trial = std::chrono::duration<double>(Clock::now() - start).count() /
+                                     static_cast<double>(finished_now);
+            eta = ", about " + format_duration(per_trial * static_cast<double>(left)) + " left";
+        }
+        log(fmt::format("sweep: {}/{} finished, {} running, {} failed{}{}", finished, trials_.size(), running, failed,
+                        best, eta));
+    }
+
+    std::size_t best_trial(const std::vector<TrialState>& states) const {
+        std::size_t best = trials_.size();
+        double best_value = NAN;
+        for (std::size_t t = 0; t < trials_.size(); ++t) {
+            if (states[t].status != "finished") continue;
+            const double v = trial_metric(trial_dir(trials_[t]), spec_.metric);
+            if (std::isnan(v)) continue;
+            if (best == trials_.size() || (spec_.mode == "max" ? v > best_value : v < best_value)) best = t, best_value = v;
+        }
+        return best;
+    }
+
+    // trials.csv: one row per trial, rewritten whenever one changes.
+    void write_table(const std::vector<TrialState>& states) {
+        std::vector<std::string> swept;
+        for (const auto& t : trials_)
+            for (const auto& [key, _] : t.params.items())
+                if (std::find(swept.begin(), swept.end(), key) == swept.end()) swept.push_back(key);
+        std::vector<std::string> scores;  // node.target.r2 of every finished trial
+        std::map<std::size_t, nlohmann::json> summaries;
+        for (std::size_t t = 0; t < trials_.size(); ++t) {
+            const fs::path file = trial_dir(trials_[t]) / "summary.json";
+            if (states[t].status != "finished" || !fs::exists(file)) continue;
+            try {
+                summaries[t] = read_json_file(file);
+                const nlohmann::json nodes = summaries[t].value("nodes", nlohmann::json::object());
+                for (const auto& [node, entry] : nodes.items()) {
+                    const nlohmann::json validation = entry.value("validation", nlohmann::json::object());
+                    for (const auto& [target, _] : validation.items()) {
+                        const std::string column = node + "." + target + ".r2";
+                        if (std::find(scores.begin(), scores.end(), column) == scores.end()) scores.push_back(column);
+                    }
+                }
+            } catch (const std::exception&) {
+            }
+        }
+        std::vector<std::string> header{"trial", "status", "attempts", "device", "seconds", "epochs", "metric"};
+        header.insert(header.end(), swept.begin(), swept.end());
+        header.insert(header.end(), scores.begin(), scores.end());
+        header.insert(header.end(), {"reason", "folder"});
+        std::string text = csv_row(header) + "\n";
+        const std::string metric_node = spec_.metric.substr(0, spec_.metric.find('.'));
+        for (std::size_t t = 0; t < trials_.size(); ++t) {
+            const TrialState& s = states[t];
+            const fs::path dir = trial_dir(trials_[t]);
+            std::vector<std::string> row{trials_[t].id,
+                                         s.status,
+                                         std::to_string(s.attempts),
+                                         s.device,
+                                         s.seconds > 0 ? fmt::format("{:.1f}", s.seconds) : "",
+                                         std::to_string(epochs_reached(dir, spec_.metric.empty() ? "" : metric_node)),
+                                         s.status == "finished" ? format_number(trial_metric(dir, spec_.metric)) : ""};
+            for (const auto& key : swept) row.push_back(trials_[t].params.contains(key) ? trials_[t].params[key].dump() : "");
+            for (const auto& column : scores) {
+                const std::size_t a = column.find('.'), b = column.rfind('.');
+                std::string value;
+                if (summaries.count(t)) {
+                    const auto& v = summaries[t]["nodes"][column.substr(0, a)]["validation"][column.substr(a + 1, b - a - 1)];
+                    if (v.contains("r2") && v["r2"]["mean"].is_number()) value = format_number(v["r2"]["mean"].get<double>());
+                }
+                row.push_back(value);
+            }
+            row.push_back(s.reason);
+            row.push_back(fs::relative(dir, folder_).string());
+            text += csv_row(row) + "\n";
+        }
+        write_file_atomic(folder_ / "trials.csv", text);
+    }
+
+    int finish(const std::vector<TrialState>& states) {
+        std::size_t finished = 0, failed = 0;
+        for (const auto& s : states) finished += s.status == "finished", failed += s.status == "failed";
+        log(fmt::format("sweep {}: {} of {} trials finished, {} failed; trials.csv in {}",
+                        interrupted_ ? "interrupted" : "done", finished, trials_.size(), failed, folder_.string()));
+        if (const auto b = best_trial(states); b < trials_.size()) {
+            std::string rerun = "mer-run run " + options_.experiment_file;
+            for (const auto& o : options_.overrides) rerun += " --set '" + o + "'";
+            for (const auto& o : trials_[b].overrides()) rerun += " --set '" + o + "'";
+            log(fmt::format("best: {} ({} {:.4f}): {}", trials_[b].id, spec_.metric,
+                            trial_metric(trial_dir(trials_[b]), spec_.metric), params_text(trials_[b])));
+            log("rerun it alone: " + rerun);
+        }
+        std::cout << folder_.string() << "\n";
+        if (interrupted_) return 130;
+        return failed == 0 && finished == trials_.size() ? 0 : 1;
+    }
+
+    const SweepOptions& options_;
+    const PluginRegistry& registry_;
+    SweepSpec spec_;
+    std::vector<Trial> trials_;
+    fs::path folder_;
+    std::string key_, cache_dir_;
+    bool resumed_ = false, interrupted_ = false;
+    std::mutex log_mutex_;
+};
+
+}  // namespace
+
+int run_sweep(const SweepOptions& options, const PluginRegistry& registry) {
+    return SweepRunner(options, registry).run();
+}
+
+int run_trial(const fs::path& sweep_dir, const std::string& trial_id, const std::string& device, int threads,
+              const PluginRegistry& registry) {
+    const nlohmann::json manifest = read_json_file(sweep_dir / "sweep.json");
+    const fs::path folder = sweep_dir / "trials" / trial_id;
+    RunOptions run;
+    run.cache_dir = manifest.at("cache_dir").get<std::string>();
+    run.quiet = true;
+    std::string file;
+    std::vector<std::string> overrides;
+    if (fs::exists(folder / "config.yaml")) {  // an earlier attempt: continue it
+        run.resume_folder = folder.string();
+        file = (folder / "config.yaml").string();
+    } else {
+        bool found = false;
+        for (const auto& trial : manifest.at("trials")) {
+            if (trial.at("id") != trial_id) continue;
+            found = true;
+            overrides = manifest.at("overrides").get<std::vector<std::string>>();
+            for (const auto& [key, value] : trial.at("params").items()) overrides.push_back(key + "=" + value.dump());
+        }
+        if (!found) throw Error("no trial '" + trial_id + "' in this sweep", Location((sweep_dir / "sweep.json").string()));
+        overrides.push_back("device=" + device);
+        overrides.push_back("threads=" + std::to_string(threads));
+        file = manifest.at("experiment").get<std::string>();
+        run.exact_folder = folder.string();
+    }
+    LoadedExperiment loaded = load_experiment(file, overrides, registry);
+    if (!loaded.errors.empty()) {
+        for (const auto& d : loaded.errors) std::cerr << d.str() << "\n";
+        return 2;
+    }
+    const RunOutcome outcome = run_experiment(loaded.experiment, registry, run);
+    if (outcome.ok) return 0;
+    std::cerr << "error: node '" << outcome.failed_node << "' failed: " << outcome.reason << "\n";
+    return outcome.kind == ErrorKind::environment ? 3 : 1;
+}
+
+}  // namespace mer

@@ -1,0 +1,173 @@
+// Sweeps on a workstation: trials as child processes of a real mer-run,
+// trials.csv, a crashing trial, a sweep killed midway and rerun, the shared
+// feature cache, validation of every trial before the first runs.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/data/csv.hpp"
+#include "core/sweep/sweep.hpp"
+#include "tests/support/test_support.hpp"
+
+using namespace mer::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kSweep = R"(name: sweep
+seed: 3
+nodes:
+  songs: {uses: dataset.table, params: {path: songs.csv}}
+  ridge: {uses: regressor.ridge, inputs: [songs]}
+evaluation: {split: {kind: kfold, k: 3}}
+sweep:
+  grid: {nodes.ridge.params.alpha: [0.1, 1, 10, 100]}
+  seeds: [1, 2]
+  metric: ridge.valence.r2
+)";
+
+std::map<std::string, std::map<std::string, std::string>> read_trials(const fs::path& sweep) {
+    const mer::CsvTable table = mer::read_csv(sweep / "trials.csv");
+    std::map<std::string, std::map<std::string, std::string>> out;
+    for (const auto& row : table.rows)
+        for (std::size_t c = 0; c < table.header.size(); ++c) out[row[0]][table.header[c]] = row[c];
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("sweep specs expand to trials: grid × zip × random × seeds, in a fixed order", "[sweep]") {
+    const nlohmann::json block = nlohmann::json::parse(R"({
+        "grid": {"a": [1, 2]},
+        "zip": {"b": [10, 20, 30], "c": ["x", "y", "z"]},
+        "random": {"samples": 2, "seed": 7, "params": {"d": {"low": 0.001, "high": 0.1, "log": true}}},
+        "seeds": [5, 6]})");
+    const mer::SweepSpec spec = mer::read_sweep_spec(block, {"e=0.5,1.5"});
+    const auto trials = mer::expand_trials(spec);
+    CHECK(trials.size() == 2 * 2 * 3 * 2 * 2);  // a × e × zip × samples × seeds
+    CHECK(trials.front().id == "trial-0000");
+    CHECK(trials.back().id == "trial-0047");
+    for (const auto& t : trials) {
+        CHECK(t.params["d"].get<double>() >= 0.001);
+        CHECK(t.params["d"].get<double>() < 0.1);
+        const int b = t.params["b"].get<int>();
+        CHECK(t.params["c"] == (b == 10 ? "x" : b == 20 ? "y" : "z"));  // zipped keys move together
+    }
+    CHECK(trials[0].overrides() == std::vector<std::string>{"a=1", "e=0.5", "b=10", "c=\"x\"", "d=" + trials[0].params["d"].dump(), "seed=5"});
+    // The same spec gives the same trials; another random seed other draws.
+    CHECK(mer::expand_trials(spec)[3].params == trials[3].params);
+    nlohmann::json other = block;
+    other["random"]["seed"] = 8;
+    CHECK(mer::expand_trials(mer::read_sweep_spec(other, {"e=0.5,1.5"}))[0].params["d"] != trials[0].params["d"]);
+    // Zipped keys need as many values each; --grid needs KEY=VALUES.
+    CHECK_THROWS_WITH(mer::read_sweep_spec(nlohmann::json::parse(R"({"zip": {"b": [1, 2], "c": [1]}})"), {}),
+                      Catch::Contains("'b' has 2 values and 'c' 1"));
+    CHECK_THROWS_WITH(mer::read_sweep_spec(nlohmann::json::object(), {"nodes.x"}), Catch::Contains("KEY=VALUE"));
+}
+
+TEST_CASE("an 8-trial sweep runs with 2 workers, fills the cache once and collects trials.csv", "[sweep][cli]") {
+    TempDir dir;
+    write_synthetic_table(dir.path(), 60);
+    write_file(dir / "exp.yaml", kSweep);
+
+    // Every trial is validated first; --dry-run lists them.
+    const auto dry = run_mer({"sweep", "exp.yaml", "--dry-run"}, dir.path());
+    INFO(dry.err);
+    REQUIRE(dry.exit_code == 0);
+    CHECK(count_lines(dry.out) == 8);
+    CHECK_THAT(dry.out, Catch::Contains("trial-0007  nodes.ridge.params.alpha=100 seed=2"));
+    const auto invalid = run_mer({"sweep", "exp.yaml", "--grid", "nodes.ridge.params.alpha=1,-5"}, dir.path());
+    CHECK(invalid.exit_code == 2);
+    CHECK_THAT(invalid.err, Catch::Contains("nodes.ridge.params.alpha=-5") && Catch::Contains("trials invalid"));
+
+    const auto r = run_mer({"sweep", "exp.yaml", "--workers", "2"}, dir.path());
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const fs::path sweep = dir.path() / run_folder_of(r);
+    REQUIRE(fs::exists(sweep / "sweep.json"));
+    const auto trials = read_trials(sweep);
+    REQUIRE(trials.size() == 8);
+    for (const auto& [id, row] : trials) {
+        INFO(id);
+        CHECK(row.at("status") == "finished");
+        CHECK(!row.at("metric").empty());
+        CHECK(row.at("ridge.valence.r2") == row.at("metric"));
+        // The data node came from the cache the warm-up filled, in every trial.
+        CHECK_THAT(read_file(sweep / row.at("folder") / "log.txt"),
+                   Catch::Contains("node 'songs' (dataset.table): cached"));
+    }
+    CHECK(trials.at("trial-0001").at("seed") == "2");
+    CHECK(trials.at("trial-0001").at("nodes.ridge.params.alpha") == "0.1");
+    const std::string log = read_file(sweep / "sweep.log");
+    CHECK_THAT(log, Catch::Contains("warm-up") && Catch::Contains("best: trial-") &&
+                        Catch::Contains("rerun it alone: mer-run run exp.yaml --set 'nodes.ridge.params.alpha="));
+    CHECK_THAT(read_file(sweep / "warmup" / "0" / "log.txt"), Catch::Contains("node 'songs' (dataset.table): computed"));
+
+    // Rerunning the same command finds the sweep finished and runs nothing.
+    const auto again = run_mer({"sweep", "exp.yaml", "--workers", "2"}, dir.path());
+    REQUIRE(again.exit_code == 0);
+    CHECK(run_folder_of(again) == run_folder_of(r));
+    CHECK_THAT(read_file(sweep / "sweep.log"), Catch::Contains("8 of 8 trials finished before; running the other 0"));
+}
+
+TEST_CASE("a trial that fails is recorded with its reason while the others finish", "[sweep][cli]") {
+    TempDir dir;
+    write_synthetic_table(dir.path(), 40);
+    write_file(dir / "exp.yaml", R"(name: crash
+nodes:
+  songs: {uses: dataset.table, params: {path: songs.csv}}
+  model: {uses: regressor.failing, inputs: [songs], params: {fail_at_epoch: 0}}
+evaluation: {split: {kind: kfold, k: 2}}
+sweep:
+  grid: {nodes.model.params.fail_at_epoch: [0, 2, 0]}
+  metric: model.valence.r2
+)");
+    const auto r = run_mer({"sweep", "exp.yaml", "--workers", "2", "--retries", "1"}, dir.path(),
+                           test_plugin_dir("good").string());
+    INFO(r.err);
+    CHECK(r.exit_code == 1);
+    const auto trials = read_trials(dir.path() / run_folder_of(r));
+    CHECK(trials.at("trial-0000").at("status") == "finished");
+    CHECK(trials.at("trial-0002").at("status") == "finished");
+    CHECK(trials.at("trial-0001").at("status") == "failed");
+    CHECK(trials.at("trial-0001").at("attempts") == "2");  // once more with --retries 1
+    CHECK_THAT(trials.at("trial-0001").at("reason"), Catch::Contains("deliberate failure at epoch 2"));
+}
+
+TEST_CASE("a sweep killed midway finishes only the missing trials when rerun", "[sweep][cli]") {
+    TempDir dir;
+    write_synthetic_table(dir.path(), 60);
+    write_file(dir / "exp.yaml", kSweep);
+    // The parent is killed (SIGKILL: no chance to clean up) once two trials are done.
+    const std::string script =
+        "(env -u MER_PLUGIN_PATH " + mer_run().string() +
+        " sweep exp.yaml --workers 1 --quiet > out.txt 2> err.txt & pid=$!; "
+        "for i in $(seq 1 600); do "
+        "  n=$(cat runs/sweep/sweep-*/trials.csv 2>/dev/null | grep -c ',finished,'); "
+        "  if [ \"$n\" -ge 2 ]; then kill -9 $pid; break; fi; sleep 0.05; done; wait $pid; true)";
+    REQUIRE(std::system(("cd '" + dir.path().string() + "' && " + script).c_str()) == 0);
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // the orphaned trial finishes or dies
+    std::map<std::string, fs::file_time_type> finished_before;
+    fs::path sweep;
+    for (const auto& entry : fs::directory_iterator(dir / "runs" / "sweep")) sweep = entry.path();
+    for (const auto& entry : fs::directory_iterator(sweep / "trials"))
+        if (fs::exists(entry.path() / "summary.json") &&
+            read_file(entry.path() / "summary.json").find("\"finished\"") != std::string::npos)
+            finished_before[entry.path().filename().string()] = fs::last_write_time(entry.path() / "summary.json");
+    REQUIRE(finished_before.size() >= 2);
+    REQUIRE(finished_before.size() < 8);
+
+    const auto r = run_mer({"sweep", "exp.yaml", "--workers", "2"}, dir.path());
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(dir.path() / run_folder_of(r) == sweep);
+    const auto trials = read_trials(sweep);
+    for (const auto& [id, row] : trials) CHECK(row.at("status") == "finished");
+    // Trials finished before the kill were not run again.
+    for (const auto& [id, time] : finished_before)
+        CHECK(fs::last_write_time(sweep / "trials" / id / "summary.json") == time);
+    CHECK_THAT(read_file(sweep / "sweep.log"),
+               Catch::Contains(std::to_string(finished_before.size()) + " of 8 trials finished before"));
+}
