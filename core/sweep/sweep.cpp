@@ -90,6 +90,15 @@ SweepSpec read_sweep_spec(const nlohmann::json& block, const std::vector<std::st
         spec.on_failure = block.value("on_failure", "continue");
         const std::string metric_name = spec.metric.substr(spec.metric.rfind('.') + 1);
         spec.mode = block.value("mode", spec.metric.empty() || higher_is_better(metric_name) ? "max" : "min");
+        if (block.contains("scheduler")) {
+            const auto& scheduler = block["scheduler"];
+            spec.scheduler = scheduler.value("type", "asha");
+            spec.asha_min_epochs = scheduler.value("min_epochs", 1);
+            spec.asha_reduction = scheduler.value("reduction_factor", 2.0);
+            if (spec.metric.empty())
+                throw Error("sweep.scheduler: asha compares the trials' curves of sweep.metric; give a metric "
+                            "(NODE.TARGET.METRIC)");
+        }
     }
     for (const auto& argument : grid_arguments) {
         const auto equals = argument.find('=');
@@ -178,12 +187,38 @@ namespace {
 
 // What a trial's folder says about it.
 struct TrialState {
-    std::string status = "pending";  // pending | running | finished | failed | interrupted
+    std::string status = "pending";  // pending | running | finished | failed | stopped | interrupted
     std::string reason;
     int attempts = 0;
     std::string device;
     double seconds = 0;
+    int stopped_at = 0;  // ASHA: the rung epoch it was stopped at
 };
+
+// A trial's per-epoch metric from its metrics.csv: the watched songs'
+// song-level rows (inner_validation when the model keeps its best epoch on
+// held-out training songs, else validation), fold 0, for the metric's node
+// and target. epoch → value.
+std::map<int, double> metric_curve(const fs::path& folder, const std::string& metric) {
+    std::map<int, double> inner, scored;
+    const std::size_t first = metric.find('.'), last = metric.rfind('.');
+    if (first == last || !fs::exists(folder / "metrics.csv")) return {};
+    const std::string node = metric.substr(0, first), target = metric.substr(first + 1, last - first - 1);
+    try {
+        const CsvTable table = read_csv(folder / "metrics.csv");
+        const int column = table.column(metric.substr(last + 1));
+        if (column < 0) return {};
+        for (const auto& row : table.rows) {
+            if (row.size() <= static_cast<std::size_t>(column) || row[0] != node || row[2] != "0" || row[5] != target)
+                continue;
+            auto& curve = row[4] == "inner_validation" ? inner : row[4] == "validation" ? scored : scored;
+            if (row[4] != "inner_validation" && row[4] != "validation") continue;
+            curve[std::atoi(row[3].c_str())] = std::strtod(row[static_cast<std::size_t>(column)].c_str(), nullptr);
+        }
+    } catch (const std::exception&) {  // a row being written
+    }
+    return inner.empty() ? scored : inner;
+}
 
 std::string params_text(const Trial& trial) {
     std::vector<std::string> parts;
@@ -331,7 +366,7 @@ private:
         }
         ojson trials = ojson::array();
         for (const auto& t : trials_) trials.push_back({{"id", t.id}, {"params", t.params}});
-        ojson spec{{"grid", spec_.grid},     {"zip", spec_.zip},       {"random", spec_.random},
+        ojson spec{{"scheduler", spec_.scheduler}, {"grid", spec_.grid},     {"zip", spec_.zip},       {"random", spec_.random},
                    {"samples", spec_.samples}, {"random_seed", spec_.random_seed}, {"seeds", spec_.seeds},
                    {"metric", spec_.metric}, {"mode", spec_.mode},   {"on_failure", spec_.on_failure}};
         const ojson manifest{{"format", 1},
@@ -405,8 +440,10 @@ private:
                     if (row[0] == trials_[t].id && attempts >= 0)
                         states[t].attempts = std::atoi(row[static_cast<std::size_t>(attempts)].c_str());
         }
+        load_asha(states);
         std::vector<std::size_t> pending;
         for (std::size_t t = 0; t < trials_.size(); ++t) {
+            if (states[t].status == "stopped") continue;  // ASHA's decision stands
             if (summary_status(trial_dir(trials_[t]), nullptr) == "finished") {
                 states[t].status = "finished";
                 continue;
@@ -436,6 +473,7 @@ private:
         bool stop = false;
         const auto sweep_start = Clock::now();
         std::size_t next = 0;
+        bool dirty = true;  // trials.csv is rewritten when a trial starts or ends
         while ((next < pending.size() && !stop) || !running.empty()) {
             while (!stop && !g_interrupted && next < pending.size() && static_cast<int>(running.size()) < workers) {
                 const std::size_t t = pending[next++];
@@ -448,13 +486,20 @@ private:
                 running[spawn(trials_[t], device, threads)] = {t, slot, Clock::now()};
                 log(fmt::format("{} started on {} (attempt {}): {}", trials_[t].id, device, states[t].attempts,
                                 params_text(trials_[t])));
+                dirty = true;
             }
-            write_table(states);
+            if (dirty) write_table(states);
+            dirty = false;
             if (running.empty()) break;
             int status = 0;
-            const pid_t pid = ::waitpid(-1, &status, 0);
-            if (pid < 0) {
-                if (errno == EINTR && g_interrupted) {
+            const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+            if (pid == 0 && !g_interrupted) {  // every trial still running
+                check_rungs(running, states);
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                continue;
+            }
+            if (pid <= 0) {
+                if (g_interrupted) {
                     log("interrupted: telling the running trials to stop");
                     for (const auto& [child, _] : running) ::kill(child, SIGTERM);
                     stop = true;
@@ -466,7 +511,9 @@ private:
             const auto it = running.find(pid);
             if (it == running.end()) continue;
             const Running done = it->second;
+            check_rungs(pid, done.trial, states, false);  // its last epochs, for the trials after it
             running.erase(it);
+            dirty = true;
             slot_busy[static_cast<std::size_t>(done.slot)] = false;
             TrialState& state = states[done.trial];
             state.seconds = std::chrono::duration<double>(Clock::now() - done.start).count();
@@ -476,6 +523,8 @@ private:
             if (summary == "finished" && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
                 state.status = "finished";
                 state.reason.clear();
+            } else if (state.status == "stopped") {
+                state.reason = fmt::format("stopped by ASHA at epoch {}", state.stopped_at);
             } else if (interrupted_) {
                 state.status = "interrupted";
             } else {
@@ -536,8 +585,9 @@ private:
     }
 
     void progress_line(const std::vector<TrialState>& states, Clock::time_point start) {
-        std::size_t finished = 0, failed = 0, running = 0, finished_now = 0;
+        std::size_t finished = 0, failed = 0, running = 0, finished_now = 0, stopped = 0;
         for (const auto& s : states) {
+            stopped += s.status == "stopped";
             finished += s.status == "finished";
             failed += s.status == "failed";
             running += s.status == "running";
@@ -547,15 +597,15 @@ private:
         if (const auto b = best_trial(states); b < trials_.size())
             best = fmt::format(" · best {} {:.4f} ({})", spec_.metric, trial_metric(trial_dir(trials_[b]), spec_.metric),
                                trials_[b].id);
-        const std::size_t left = trials_.size() - finished - failed;
+        const std::size_t left = trials_.size() - finished - failed - stopped;
         std::string eta;
         if (finished_now > 0 && left > 0) {
             const double per_trial = std::chrono::duration<double>(Clock::now() - start).count() /
                                      static_cast<double>(finished_now);
             eta = ", about " + format_duration(per_trial * static_cast<double>(left)) + " left";
         }
-        log(fmt::format("sweep: {}/{} finished, {} running, {} failed{}{}", finished, trials_.size(), running, failed,
-                        best, eta));
+        log(fmt::format("sweep: {}/{} finished, {} running, {} failed{}{}{}", finished, trials_.size(), running, failed,
+                        spec_.scheduler == "asha" ? fmt::format(", {} stopped", stopped) : "", best, eta));
     }
 
     std::size_t best_trial(const std::vector<TrialState>& states) const {
@@ -608,7 +658,9 @@ private:
                                          std::to_string(s.attempts),
                                          s.device,
                                          s.seconds > 0 ? fmt::format("{:.1f}", s.seconds) : "",
-                                         std::to_string(epochs_reached(dir, spec_.metric.empty() ? "" : metric_node)),
+                                         std::to_string(s.status == "stopped" && s.stopped_at > 0
+                                                            ? s.stopped_at
+                                                            : epochs_reached(dir, spec_.metric.empty() ? "" : metric_node)),
                                          s.status == "finished" ? format_number(trial_metric(dir, spec_.metric)) : ""};
             for (const auto& key : swept) row.push_back(trials_[t].params.contains(key) ? trials_[t].params[key].dump() : "");
             for (const auto& column : scores) {
@@ -628,8 +680,9 @@ private:
     }
 
     int finish(const std::vector<TrialState>& states) {
-        std::size_t finished = 0, failed = 0;
-        for (const auto& s : states) finished += s.status == "finished", failed += s.status == "failed";
+        std::size_t finished = 0, failed = 0, stopped = 0;
+        for (const auto& s : states)
+            finished += s.status == "finished", failed += s.status == "failed", stopped += s.status == "stopped";
         log(fmt::format("sweep {}: {} of {} trials finished, {} failed; trials.csv in {}",
                         interrupted_ ? "interrupted" : "done", finished, trials_.size(), failed, folder_.string()));
         if (const auto b = best_trial(states); b < trials_.size()) {
@@ -642,11 +695,90 @@ private:
         }
         std::cout << folder_.string() << "\n";
         if (interrupted_) return 130;
-        return failed == 0 && finished == trials_.size() ? 0 : 1;
+        return failed == 0 && finished + stopped == trials_.size() ? 0 : 1;
+    }
+
+    // ASHA's rungs: rung epoch → trial → its metric there; stopped trials.
+    // Kept in asha.json, so a rerun keeps its decisions.
+    void load_asha(std::vector<TrialState>& states) {
+        if (spec_.scheduler != "asha" || !fs::exists(folder_ / "asha.json")) return;
+        const nlohmann::json saved = read_json_file(folder_ / "asha.json");
+        for (const auto& [rung, trials] : saved.at("rungs").items())
+            for (const auto& [trial, value] : trials.items()) rungs_[std::stoi(rung)][trial] = value.get<double>();
+        for (const auto& [trial, epoch] : saved.at("stopped").items())
+            for (std::size_t t = 0; t < trials_.size(); ++t)
+                if (trials_[t].id == trial) states[t].status = "stopped", states[t].stopped_at = epoch.get<int>();
+    }
+
+    void save_asha(const std::vector<TrialState>& states) const {
+        nlohmann::json rungs = nlohmann::json::object(), stopped = nlohmann::json::object();
+        for (const auto& [rung, trials] : rungs_)
+            for (const auto& [trial, value] : trials) rungs[std::to_string(rung)][trial] = value;
+        for (std::size_t t = 0; t < trials_.size(); ++t)
+            if (states[t].status == "stopped") stopped[trials_[t].id] = states[t].stopped_at;
+        write_file_atomic(folder_ / "asha.json",
+                          nlohmann::json{{"min_epochs", spec_.asha_min_epochs},
+                                         {"reduction_factor", spec_.asha_reduction},
+                                         {"rungs", rungs},
+                                         {"stopped", stopped}}
+                                  .dump(2) +
+                              "\n");
+    }
+
+    // Whether `value` is in the top 1/η of the values recorded at a rung
+    // (itself included): at or past the (1 − 1/η) quantile, linear
+    // interpolation, as Ray Tune's ASHA cuts.
+    bool promoted(const std::map<std::string, double>& recorded, double value) const {
+        std::vector<double> values;
+        for (const auto& [_, v] : recorded) values.push_back(spec_.mode == "max" ? v : -v);
+        std::sort(values.begin(), values.end());
+        const double position = (1 - 1 / spec_.asha_reduction) * static_cast<double>(values.size() - 1);
+        const auto below = static_cast<std::size_t>(std::floor(position));
+        const std::size_t above = std::min(below + 1, values.size() - 1);
+        const double cutoff = values[below] + (position - static_cast<double>(below)) * (values[above] - values[below]);
+        return (spec_.mode == "max" ? value : -value) >= cutoff;
+    }
+
+    // Reads each running trial's curve; records it at every rung it reached
+    // and stops it (SIGTERM) at the first rung where it is not promoted.
+    template <class Running>
+    void check_rungs(const std::map<pid_t, Running>& running, std::vector<TrialState>& states) {
+        for (const auto& [pid, r] : running) check_rungs(pid, r.trial, states, true);
+    }
+
+    // One trial; `may_stop` false for a trial that has already ended (its
+    // rungs are recorded for the others to be compared with).
+    void check_rungs(pid_t pid, std::size_t trial, std::vector<TrialState>& states, bool may_stop) {
+        if (spec_.scheduler != "asha") return;
+        bool changed = false;
+        {
+            TrialState& state = states[trial];
+            if (state.status != "running") return;
+            const std::string& id = trials_[trial].id;
+            const auto curve = metric_curve(trial_dir(trials_[trial]), spec_.metric);
+            for (double rung = spec_.asha_min_epochs; !curve.empty() && rung <= curve.rbegin()->first;
+                 rung *= spec_.asha_reduction) {
+                const int epoch = static_cast<int>(std::lround(rung));
+                const auto at = curve.find(epoch);
+                if (at == curve.end() || rungs_[epoch].count(id)) continue;
+                rungs_[epoch][id] = at->second;
+                changed = true;
+                if (!may_stop || promoted(rungs_[epoch], at->second)) continue;
+                state.status = "stopped";
+                state.stopped_at = epoch;
+                ::kill(pid, SIGTERM);
+                log(fmt::format("{} stopped by ASHA at epoch {}: {} {:.4f} is not in the top 1/{} of the {} trials "
+                                "that reached it",
+                                id, epoch, spec_.metric, at->second, spec_.asha_reduction, rungs_[epoch].size()));
+                break;
+            }
+        }
+        if (changed) save_asha(states);
     }
 
     const SweepOptions& options_;
     const PluginRegistry& registry_;
+    std::map<int, std::map<std::string, double>> rungs_;
     SweepSpec spec_;
     std::vector<Trial> trials_;
     fs::path folder_;

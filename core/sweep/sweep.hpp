@@ -24,6 +24,13 @@ struct SweepSpec {
     std::string metric;                // "node.target.metric": what ranks trials
     std::string mode = "max";
     std::string on_failure = "continue";  // or "fail_fast"
+    // scheduler: asha — asynchronous successive halving on the metric's
+    // per-epoch curve: rungs at epochs min_epochs · reduction^k; a trial
+    // continues past a rung only if it is in the top 1/reduction of the
+    // trials that reached that rung so far.
+    std::string scheduler;  // "" or "asha"
+    int asha_min_epochs = 1;
+    double asha_reduction = 2;
 };
 
 struct Trial {

@@ -171,3 +171,44 @@ TEST_CASE("a sweep killed midway finishes only the missing trials when rerun", "
     CHECK_THAT(read_file(sweep / "sweep.log"),
                Catch::Contains(std::to_string(finished_before.size()) + " of 8 trials finished before"));
 }
+
+TEST_CASE("ASHA stops exactly the trials below the top 1/η at a rung, and a rerun keeps its decisions",
+          "[sweep][asha][cli]") {
+    TempDir dir;
+    write_synthetic_table(dir.path(), 40);
+    // One worker, so the trials reach the rungs in order: quality 0.5 (alone:
+    // continues), 0.8 (above the median of {0.5, 0.8}), 0.3 (below the median
+    // of {0.5, 0.8, 0.3} at epoch 1: stopped there), 0.9 (the best).
+    write_file(dir / "exp.yaml", R"(name: asha
+nodes:
+  songs: {uses: dataset.table, params: {path: songs.csv}}
+  model: {uses: regressor.curve, inputs: [songs], params: {epochs: 8, epoch_ms: 150}}
+evaluation: {split: {kind: holdout, fraction: 0.25}}
+sweep:
+  grid: {nodes.model.params.quality: [0.5, 0.8, 0.3, 0.9]}
+  metric: model.valence.r2
+  scheduler: {type: asha, min_epochs: 1, reduction_factor: 2}
+)");
+    const auto r = run_mer({"sweep", "exp.yaml", "--workers", "1"}, dir.path(), test_plugin_dir("good").string());
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);  // a stopped trial is not a failure
+    const fs::path sweep = dir.path() / run_folder_of(r);
+    auto trials = read_trials(sweep);
+    CHECK(trials.at("trial-0000").at("status") == "finished");
+    CHECK(trials.at("trial-0001").at("status") == "finished");
+    CHECK(trials.at("trial-0002").at("status") == "stopped");
+    CHECK(trials.at("trial-0002").at("epochs") == "1");
+    CHECK_THAT(trials.at("trial-0002").at("reason"), Catch::Contains("stopped by ASHA at epoch 1"));
+    CHECK(trials.at("trial-0003").at("status") == "finished");
+    const nlohmann::json asha = nlohmann::json::parse(read_file(sweep / "asha.json"));
+    CHECK(asha["rungs"]["1"].size() == 4);
+    CHECK(asha["rungs"]["8"].size() == 3);
+    CHECK(asha["stopped"] == nlohmann::json{{"trial-0002", 1}});
+
+    // Rerunning keeps the stopped trial stopped and runs nothing.
+    const auto again = run_mer({"sweep", "exp.yaml", "--workers", "1"}, dir.path(), test_plugin_dir("good").string());
+    REQUIRE(again.exit_code == 0);
+    trials = read_trials(sweep);
+    CHECK(trials.at("trial-0002").at("status") == "stopped");
+    CHECK_THAT(read_file(sweep / "sweep.log"), Catch::Contains("running the other 0"));
+}
