@@ -152,7 +152,7 @@ struct Options {
     std::string corpus_out;
     mer::SweepOptions sweep;
     std::string devices = "cpu";
-    std::string sweep_dir, trial_id, trial_device = "cpu";
+    std::string sweep_dir, trial_id, trial_device = "cpu", sweep_status;
     int trial_threads = 1;
 };
 
@@ -211,7 +211,16 @@ Commands add_commands(CLI::App& app, Options& o) {
 
     c.sweep = app.add_subcommand("sweep", "run many trials of an experiment (its sweep: block and --grid), each its "
                                           "own process; prints the sweep folder");
-    c.sweep->add_option("experiment", o.sweep.experiment_file, "experiment YAML file")->required();
+    c.sweep->add_option("experiment", o.sweep.experiment_file, "experiment YAML file");
+    c.sweep->add_option("--status", o.sweep_status, "where each trial of this sweep folder stands; rewrites trials.csv");
+    c.sweep->add_option("--launcher", o.sweep.launcher, "local (child processes) or slurm (a job array via sbatch)")
+        ->check(CLI::IsMember({"local", "slurm"}));
+    c.sweep->add_option("--partition", o.sweep.slurm.partition, "slurm: the partition");
+    c.sweep->add_option("--gres", o.sweep.slurm.gres, "slurm: generic resources per trial, e.g. gpu:1");
+    c.sweep->add_option("--time", o.sweep.slurm.time, "slurm: time limit per trial, e.g. 02:00:00");
+    c.sweep->add_option("--mem", o.sweep.slurm.mem, "slurm: memory per trial, e.g. 16G");
+    c.sweep->add_option("--cpus-per-task", o.sweep.slurm.cpus_per_task, "slurm: CPUs per trial (its threads)")
+        ->check(CLI::Range(1, 1024));
     c.sweep->add_option("--grid", o.sweep.grid_arguments,
                         "sweep a key over values: path.to.key=v1,v2 (YAML values); repeatable, adds to sweep.grid");
     c.sweep->add_option("--set", o.sweep.overrides, "override a key in every trial: path.to.key=value; repeatable");
@@ -360,6 +369,8 @@ int dispatch(const Commands& c, const Options& o, int argc, char** argv) {
     if (*c.synth) return synth_corpus(o);
     if (*c.synth_table) return synth_table(o);
     if (*c.sweep) {
+        if (!o.sweep_status.empty()) return mer::sweep_status(o.sweep_status, scan_plugins());
+        if (o.sweep.experiment_file.empty()) throw mer::Error("sweep needs an experiment file (or --status SWEEP_DIR)");
         mer::SweepOptions options = o.sweep;
         options.devices.clear();
         std::string rest = o.devices;

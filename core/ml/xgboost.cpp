@@ -41,6 +41,13 @@ DMatrix::DMatrix(const Eigen::MatrixXd& features, const Eigen::VectorXd* labels)
     }
 }
 
+void DMatrix::set_zero_base_margin() {
+    bst_ulong rows = 0;
+    check(XGDMatrixNumRow(handle_, &rows), "XGDMatrixNumRow");
+    const std::vector<float> zeros(static_cast<std::size_t>(rows), 0.0f);
+    check(XGDMatrixSetFloatInfo(handle_, "base_margin", zeros.data(), rows), "XGDMatrixSetFloatInfo");
+}
+
 DMatrix::~DMatrix() {
     if (handle_) XGDMatrixFree(handle_);
 }
@@ -125,6 +132,25 @@ Eigen::VectorXd Booster::predict(const DMatrix& data, int rounds) const {
     return predict_with(handle_, data, config, 1).col(0);
 }
 
+Eigen::VectorXf Booster::predict_range(const DMatrix& data, int begin, int end) const {
+    const std::string config = fmt::format(
+        R"({{"type": 0, "training": false, "iteration_begin": {}, "iteration_end": {}, "strict_shape": false}})", begin,
+        end);
+    return predict_with(handle_, data, config, 1).col(0).cast<float>();
+}
+
+float Booster::base_score() const {
+    bst_ulong length = 0;
+    const char* text = nullptr;
+    check(XGBoosterSaveJsonConfig(handle_, &length, &text), "XGBoosterSaveJsonConfig");
+    try {
+        const auto config = nlohmann::json::parse(std::string(text, length));
+        return std::stof(config.at("learner").at("learner_model_param").at("base_score").get<std::string>());
+    } catch (const std::exception& e) {
+        throw Error(std::string("XGBoost's configuration has no readable base_score: ") + e.what());
+    }
+}
+
 Eigen::MatrixXd Booster::contributions(const DMatrix& data) const {
     bst_ulong columns = 0;
     check(XGDMatrixNumCol(data.handle(), &columns), "XGDMatrixNumCol");
@@ -194,8 +220,21 @@ void BoostedTrees::fit(const SongTable& train, const SongTable* validation, cons
         if (watch) rounds_used_[t] = best_round + 1;
     }
     // Every round's predictions until the last target stopped; a stopped
-    // target's from its best round on.
+    // target's from its best round on. Each round adds its trees to the
+    // previous round's sums, as XGBoost itself sums them (in float, from the
+    // base score, tree by tree), instead of predicting from every tree again:
+    // the same numbers in time linear in the rounds.
     const int rounds_run = std::min(settings_.rounds, *std::max_element(stopped_at.begin(), stopped_at.end()) + 1);
+    if (on_epoch) {
+        full_train->set_zero_base_margin();
+        if (valid) valid->set_zero_base_margin();
+    }
+    std::vector<Eigen::VectorXf> train_sum(targets), valid_sum(targets);
+    for (std::size_t t = 0; on_epoch && t < targets; ++t) {
+        const float base = boosters_[t]->base_score();
+        train_sum[t] = Eigen::VectorXf::Constant(train.features.rows(), base);
+        if (valid) valid_sum[t] = Eigen::VectorXf::Constant(validation->features.rows(), base);
+    }
     for (int round = 0; on_epoch && round < rounds_run; ++round) {
         EpochReport report;
         report.epoch = round + 1;
@@ -203,10 +242,19 @@ void BoostedTrees::fit(const SongTable& train, const SongTable* validation, cons
         if (valid)
             report.validation_predictions.resize(validation->features.rows(), static_cast<Eigen::Index>(targets));
         for (std::size_t t = 0; t < targets; ++t) {
-            const int used = round >= stopped_at[t] ? rounds_used_[t] : round + 1;
-            report.train_predictions.col(static_cast<Eigen::Index>(t)) = boosters_[t]->predict(*full_train, used);
-            if (valid)
-                report.validation_predictions.col(static_cast<Eigen::Index>(t)) = boosters_[t]->predict(*valid, used);
+            if (round < stopped_at[t] || (round == stopped_at[t] && rounds_used_[t] == round + 1)) {
+                train_sum[t] += boosters_[t]->predict_range(*full_train, round, round + 1);
+                if (valid) valid_sum[t] += boosters_[t]->predict_range(*valid, round, round + 1);
+            } else if (round == stopped_at[t]) {  // from here on, the best round's predictions
+                train_sum[t] = Eigen::VectorXf::Constant(train.features.rows(), boosters_[t]->base_score());
+                if (valid) valid_sum[t] = Eigen::VectorXf::Constant(validation->features.rows(), boosters_[t]->base_score());
+                for (int r = 0; r < rounds_used_[t]; ++r) {
+                    train_sum[t] += boosters_[t]->predict_range(*full_train, r, r + 1);
+                    if (valid) valid_sum[t] += boosters_[t]->predict_range(*valid, r, r + 1);
+                }
+            }
+            report.train_predictions.col(static_cast<Eigen::Index>(t)) = train_sum[t].cast<double>();
+            if (valid) report.validation_predictions.col(static_cast<Eigen::Index>(t)) = valid_sum[t].cast<double>();
         }
         report.train_loss =
             (report.train_predictions - train.targets).squaredNorm() / static_cast<double>(train.targets.size());

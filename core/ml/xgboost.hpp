@@ -24,6 +24,9 @@ public:
     DMatrix(const DMatrix&) = delete;
     DMatrix& operator=(const DMatrix&) = delete;
     void* handle() const { return handle_; }
+    // Predictions then start from 0 instead of the booster's base score, so
+    // that a range of rounds gives exactly the sum of its trees' leaves.
+    void set_zero_base_margin();
 
 private:
     void* handle_ = nullptr;
@@ -40,6 +43,10 @@ public:
     void update(int iteration, const DMatrix& train);
     // Predictions using boosting rounds [0, rounds) (0: all).
     Eigen::VectorXd predict(const DMatrix& data, int rounds = 0) const;
+    // Rounds [begin, end) only, in XGBoost's float.
+    Eigen::VectorXf predict_range(const DMatrix& data, int begin, int end) const;
+    // The score every prediction starts from (learner_model_param.base_score).
+    float base_score() const;
     // TreeSHAP contributions: songs × (features + 1); the last column is the bias.
     Eigen::MatrixXd contributions(const DMatrix& data) const;
     std::string to_json() const;

@@ -59,6 +59,11 @@ struct SweepOptions {
     bool dry_run = false;
     bool quiet = false;
     std::string command_line;  // recorded in sweep.json
+    std::string launcher = "local";  // or "slurm"
+    struct Slurm {
+        std::string partition, gres, time, mem;
+        int cpus_per_task = 1;
+    } slurm;
 };
 
 // Runs (or lists, with dry_run) the sweep; returns the exit code: 0 every
@@ -66,7 +71,11 @@ struct SweepOptions {
 // interrupted. Prints the sweep folder on stdout.
 int run_sweep(const SweepOptions& options, const PluginRegistry& registry);
 
-// One trial of a sweep folder, into SWEEP_DIR/trials/<id>/ (continued when
+// Where every trial of a sweep folder stands (its folder, Slurm's queue);
+// rewrites trials.csv and prints a summary.
+int sweep_status(const std::filesystem::path& sweep_dir, const PluginRegistry& registry);
+
+// One trial of a sweep folder (trial_id "warmup": the feature-cache warm-up), into SWEEP_DIR/trials/<id>/ (continued when
 // it exists): what each worker process runs. Returns run's exit code.
 int run_trial(const std::filesystem::path& sweep_dir, const std::string& trial_id, const std::string& device,
               int threads, const PluginRegistry& registry);

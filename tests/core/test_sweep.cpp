@@ -212,3 +212,66 @@ sweep:
     CHECK(trials.at("trial-0002").at("status") == "stopped");
     CHECK_THAT(read_file(sweep / "sweep.log"), Catch::Contains("running the other 0"));
 }
+
+TEST_CASE("a 4-trial sweep runs as a job array on a real single-node Slurm", "[sweep][slurm][cli]") {
+    TempDir dir;
+    write_synthetic_table(dir.path(), 40);
+    write_file(dir / "exp.yaml", R"(name: cluster
+nodes:
+  songs: {uses: dataset.table, params: {path: songs.csv}}
+  ridge: {uses: regressor.ridge, inputs: [songs]}
+evaluation: {split: {kind: kfold, k: 2}}
+sweep:
+  grid: {nodes.ridge.params.alpha: [0.1, 1, 10, 100]}
+  metric: ridge.arousal.r2
+)");
+    const fs::path slurm = dir / "slurm";
+    fs::create_directories(slurm);
+    const std::string script = (source_dir() / "tests" / "slurm" / "slurm.sh").string();
+    const int started = std::system(("'" + script + "' start '" + slurm.string() + "' > '" +
+                                     (slurm / "start.txt").string() + "' 2>&1")
+                                        .c_str());
+    if (started != 0) {
+        // Said loudly: the array was not run here. The scripts are still written and checked.
+        WARN("SLURM NOT RUN: a single-node Slurm could not start on this machine: " + read_file(slurm / "start.txt"));
+        const auto r = run_mer({"sweep", "exp.yaml", "--launcher", "slurm"}, dir.path(), "",
+                               "export PATH=/nonexistent:/usr/bin:/bin;");
+        CHECK(r.exit_code != 0);
+        return;
+    }
+    struct Stop {
+        std::string script, folder;
+        ~Stop() { std::system(("'" + script + "' stop '" + folder + "' >/dev/null 2>&1").c_str()); }
+    } stop{script, slurm.string()};
+    const std::string env = "export SLURM_CONF='" + (slurm / "slurm.conf").string() + "';";
+    const auto r = run_mer({"sweep", "exp.yaml", "--launcher", "slurm", "--time", "00:10:00"}, dir.path(), "", env);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const fs::path sweep = dir.path() / run_folder_of(r);
+    const std::string array = read_file(sweep / "slurm" / "trials.sbatch");
+    CHECK_THAT(array, Catch::Contains("#SBATCH --array=0,1,2,3") && Catch::Contains(" trial ") &&
+                          Catch::Contains("#SBATCH --time=00:10:00"));
+    const nlohmann::json jobs = nlohmann::json::parse(read_file(sweep / "slurm" / "jobs.json"));
+    REQUIRE(jobs.contains("warmup"));
+
+    // The array waits for the warm-up (afterok), then every trial finishes.
+    std::map<std::string, std::map<std::string, std::string>> trials;
+    for (int poll = 0; poll < 600; ++poll) {
+        const auto status = run_mer({"sweep", "--status", sweep.string()}, dir.path(), "", env);
+        REQUIRE(status.exit_code == 0);
+        trials = read_trials(sweep);
+        int finished = 0;
+        for (const auto& [id, row] : trials) finished += row.at("status") == "finished";
+        if (finished == 4) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    REQUIRE(trials.size() == 4);
+    for (const auto& [id, row] : trials) {
+        INFO(id << " " << row.at("reason"));
+        CHECK(row.at("status") == "finished");
+        CHECK(!row.at("metric").empty());
+        CHECK_THAT(read_file(sweep / row.at("folder") / "log.txt"),
+                   Catch::Contains("node 'songs' (dataset.table): cached"));
+    }
+    CHECK_THAT(read_file(sweep / "warmup" / "0" / "log.txt"), Catch::Contains("node 'songs' (dataset.table): computed"));
+}

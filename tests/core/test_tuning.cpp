@@ -285,7 +285,14 @@ TEST_CASE("boosting rounds are staged: one fit scores every n_estimators exactly
         REQUIRE(registry().get(plugin).capability(mer::capability::kStaged, false) == true);
         auto long_fit = registry().create<mer::RegressorPlugin>(plugin, with_defaults(plugin, {{"n_estimators", 30}}));
         CHECK(long_fit->query(mer::capability::kStaged) == "n_estimators");
-        long_fit->fit(songs, nullptr, {}, ctx);
+        // Per-round predictions (accumulated tree by tree) are the model's own after that many rounds.
+        std::vector<Eigen::MatrixXd> rounds;
+        long_fit->fit(songs, &songs, [&](const mer::EpochReport& r) { rounds.push_back(r.validation_predictions); },
+                      ctx);
+        REQUIRE(rounds.size() == 30);
+        for (int r : {1, 2, 13, 30})
+            CHECK((rounds[static_cast<std::size_t>(r - 1)] - long_fit->predict_stages(songs, r)).cwiseAbs().maxCoeff() ==
+                  0.0);
         auto short_fit = registry().create<mer::RegressorPlugin>(plugin, with_defaults(plugin, {{"n_estimators", 12}}));
         short_fit->fit(songs, nullptr, {}, ctx);
         const Eigen::MatrixXd staged = long_fit->predict_stages(songs, 12);
