@@ -10,8 +10,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <string_view>
+
+#include "core/plugin/abi.hpp"
+#include "core/run/files.hpp"
 
 namespace mer {
 
@@ -110,7 +114,70 @@ std::vector<fs::path> PluginRegistry::default_folders() {
     return folders;
 }
 
+fs::path plugin_index_file() {
+    if (const char* env = std::getenv("MER_PLUGIN_INDEX")) return std::string(env) == "off" ? fs::path() : fs::path(env);
+    if (const char* cache = std::getenv("XDG_CACHE_HOME"); cache && *cache) return fs::path(cache) / "mer" / "plugin-index.json";
+    if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".cache" / "mer" / "plugin-index.json";
+    return {};
+}
+
+namespace {
+
+std::string text_of(const char* s) {
+    return s ? std::string(s) : std::string();
+}
+
+// A file's identity for the index: its size and modification time.
+nlohmann::json file_stamp(const fs::path& file) {
+    std::error_code ec;
+    const auto size = fs::file_size(file, ec);
+    const auto time = fs::last_write_time(file, ec);
+    if (ec) return nullptr;
+    return {size, static_cast<long long>(time.time_since_epoch().count())};
+}
+
+nlohmann::json read_index() {
+    const fs::path file = plugin_index_file();
+    std::error_code ec;
+    if (file.empty() || !fs::is_regular_file(file, ec)) return nlohmann::json::object();
+    try {
+        nlohmann::json index = nlohmann::json::parse(read_text_file(file));
+        if (index.value("format", 0) == 1 && index.value("host_abi", "") == host_abi_tag() &&
+            index.contains("files") && index["files"].is_object())
+            return index["files"];
+    } catch (const std::exception&) {  // damaged: rebuilt from the libraries
+    }
+    return nlohmann::json::object();
+}
+
+void write_index(const nlohmann::json& files) {
+    const fs::path file = plugin_index_file();
+    if (file.empty()) return;
+    try {
+        fs::create_directories(file.parent_path());
+        write_file_atomic(file, nlohmann::json{{"format", 1}, {"host_abi", host_abi_tag()}, {"files", files}}.dump() + "\n");
+    } catch (const std::exception&) {  // a read-only home: every scan loads the libraries
+    }
+}
+
+}  // namespace
+
 void PluginRegistry::scan(const std::vector<fs::path>& folders) {
+    index_ = read_index();
+    const std::string before = index_.dump();
+    scan_folders(folders);
+    // Forget files that are gone; keep those of folders not scanned this time.
+    for (auto it = index_.begin(); it != index_.end();) {
+        std::error_code ec;
+        if (fs::exists(it.key(), ec))
+            ++it;
+        else
+            it = index_.erase(it);
+    }
+    if (index_.dump() != before) write_index(index_);
+}
+
+void PluginRegistry::scan_folders(const std::vector<fs::path>& folders) {
     std::set<fs::path> seen;
     for (const auto& folder : folders) {
         std::error_code ec;
@@ -150,6 +217,28 @@ void PluginRegistry::load_file(const fs::path& file) {
     }
     if (const std::string diff = abi_mismatch(tag, host_abi_tag()); !diff.empty())
         return refuse("ABI mismatch: " + diff + "; rebuild this plugin against the mer SDK of this mer-run");
+
+    // Known unchanged from an earlier scan: its metadata without loading it.
+    const nlohmann::json stamp = file_stamp(file);
+    if (index_.contains(path) && !stamp.is_null() && index_[path].value("stamp", nlohmann::json()) == stamp &&
+        index_[path].value("abi_tag", "") == tag) {
+        const nlohmann::json& entry = index_[path];
+        PluginRecord record;
+        try {
+            record.name = entry.at("name");
+            record.kind = entry.at("kind");
+            record.version = entry.at("version");
+            record.description = entry.at("description");
+            record.inputs = entry.at("inputs");
+            record.schema = entry.at("schema");
+            record.capabilities = entry.at("capabilities");
+            record.file = path;
+            record.abi_tag = tag;
+            return add(std::move(record));
+        } catch (const nlohmann::json::exception&) {  // a damaged entry: load the library instead
+            index_.erase(path);
+        }
+    }
 
     auto library = std::make_shared<boost::dll::shared_library>();
     try {
@@ -200,14 +289,49 @@ void PluginRegistry::load_file(const fs::path& file) {
     if (!record.capabilities.is_object()) return refuse("metadata: capabilities must be a JSON object (name → value)");
     record.factory = &library->get_alias<PluginFactory>("mer_plugin_create");
     record.library = library;
+    if (!stamp.is_null())
+        index_[path] = {{"stamp", stamp},
+                        {"abi_tag", tag},
+                        {"name", record.name},
+                        {"kind", record.kind},
+                        {"version", record.version},
+                        {"description", record.description},
+                        {"inputs", record.inputs},
+                        {"schema", record.schema},
+                        {"capabilities", record.capabilities}};
+    add(std::move(record));
+}
 
+void PluginRegistry::add(PluginRecord record) {
     for (const auto& existing : plugins_)
         if (existing.name == record.name) {
-            conflicts_.emplace_back(record.name, path);
-            return refuse("plugin name '" + record.name + "' is already claimed by " + existing.file +
-                          "; remove one of the two files or take its folder off MER_PLUGIN_PATH");
+            conflicts_.emplace_back(record.name, record.file);
+            refused_.push_back({record.file, "plugin name '" + record.name + "' is already claimed by " +
+                                                 existing.file +
+                                                 "; remove one of the two files or take its folder off MER_PLUGIN_PATH"});
+            return;
         }
     plugins_.push_back(std::move(record));
+}
+
+// A plugin listed from the index is loaded when its first instance is made.
+void PluginRegistry::load_library(const PluginRecord& record) const {
+    static std::mutex mutex;
+    std::lock_guard<std::mutex> lock(mutex);
+    if (record.loaded()) return;
+    auto library = std::make_shared<boost::dll::shared_library>();
+    try {
+        const auto mode = static_cast<boost::dll::load_mode::type>(RTLD_LAZY | RTLD_LOCAL | RTLD_NODELETE);
+        library->load(record.file, mode);
+    } catch (const std::exception& e) {
+        throw Error("plugin '" + record.name + "' cannot be loaded from " + record.file + ": " + e.what());
+    }
+    if (!library->has("mer_plugin_metadata") || !library->has("mer_plugin_create") ||
+        text_of(library->get_alias<const PluginMetadata>("mer_plugin_metadata").name) != record.name)
+        throw Error("plugin '" + record.name + "': " + record.file +
+                    " changed while mer-run was starting; run the command again");
+    record.factory = &library->get_alias<PluginFactory>("mer_plugin_create");
+    record.library = library;
 }
 
 const PluginRecord* PluginRegistry::find(const std::string& name) const {
@@ -248,6 +372,7 @@ const PluginRecord& PluginRegistry::get(const std::string& name) const {
 
 std::shared_ptr<PluginBase> PluginRegistry::create_base(const std::string& name, const nlohmann::json& params) const {
     const PluginRecord& record = get(name);
+    load_library(record);
     PluginBase* raw = record.factory(params);
     std::shared_ptr<void> library = record.library;
     return std::shared_ptr<PluginBase>(raw, [library](PluginBase* p) { delete p; });

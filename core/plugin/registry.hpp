@@ -4,6 +4,12 @@
 // refused file was refused. Loaded libraries are never unloaded (LibTorch
 // does not survive dlclose) and every object a plugin creates holds its
 // library.
+//
+// Loading a library costs (LibTorch's take a second): an index of every
+// accepted file's metadata (plugin-index.json in the user's cache folder,
+// keyed by path, size and modification time) lets a scan list plugins
+// without loading them, and a library is loaded when its first instance is
+// created. A changed file is loaded and checked again.
 #pragma once
 
 #include <filesystem>
@@ -34,8 +40,11 @@ struct PluginRecord {
         return capabilities.contains(name) ? capabilities.at(name) : fallback;
     }
 
-    std::shared_ptr<void> library;  // keeps the library loaded
-    PluginFactory* factory = nullptr;
+    // Loaded on first use (PluginRegistry::create): the library, kept loaded,
+    // and its factory; null until then when the metadata came from the index.
+    mutable std::shared_ptr<void> library;
+    mutable PluginFactory* factory = nullptr;
+    bool loaded() const { return factory != nullptr; }
 };
 
 struct RefusedFile {
@@ -81,13 +90,23 @@ public:
 
 private:
     std::shared_ptr<PluginBase> create_base(const std::string& name, const nlohmann::json& params) const;
+    void scan_folders(const std::vector<std::filesystem::path>& folders);
     void load_file(const std::filesystem::path& file);
+    void add(PluginRecord record);
     const PluginRecord* find_unchecked(const std::string& name) const;
+
+    void load_library(const PluginRecord& record) const;
 
     std::vector<PluginRecord> plugins_;
     std::vector<RefusedFile> refused_;
+    nlohmann::json index_;  // path → {size, mtime, metadata}: what the last scans accepted
     std::vector<std::pair<std::string, std::string>> conflicts_;  // name, second file
 };
+
+// The plugin index's file: $MER_PLUGIN_INDEX, else
+// $XDG_CACHE_HOME/mer/plugin-index.json, else ~/.cache/mer/plugin-index.json;
+// empty (no index) when MER_PLUGIN_INDEX is "off" or there is no home.
+std::filesystem::path plugin_index_file();
 
 // The contents of the `.mer_abi` section of an ELF shared library. Throws
 // mer::Error saying why the file is not a mer plugin.

@@ -197,3 +197,43 @@ TEST_CASE("crafted ELF files, pipes, folders and symlink loops named *.so are re
     CHECK_THAT(refusal_of(r, "loop.so"), Catch::Contains("cannot be resolved"));
     CHECK(r.find("regressor.mean") != nullptr);  // the real plugins still load
 }
+
+TEST_CASE("the plugin index lists plugins without loading them; a library loads at its first instance",
+          "[plugins][index]") {
+    TempDir dir;
+    const fs::path index = dir / "plugin-index.json";
+    ::setenv("MER_PLUGIN_INDEX", index.c_str(), 1);
+    struct Restore {
+        ~Restore() { ::unsetenv("MER_PLUGIN_INDEX"); }
+    } restore;
+    const fs::path copy = dir / "plugins";
+    fs::create_directories(copy);
+    for (const char* name : {"regressor.ridge.so", "regressor.mean.so"})
+        fs::copy_file(plugin_dir() / name, copy / name);
+
+    mer::PluginRegistry first;  // no index yet: every library loaded, the index written
+    first.scan({copy});
+    REQUIRE(first.plugins().size() == 2);
+    for (const auto& p : first.plugins()) CHECK(p.loaded());
+    REQUIRE(fs::exists(index));
+
+    mer::PluginRegistry second;  // from the index: the same metadata, nothing loaded
+    second.scan({copy});
+    REQUIRE(second.plugins().size() == 2);
+    for (std::size_t i = 0; i < 2; ++i) {
+        CHECK_FALSE(second.plugins()[i].loaded());
+        CHECK(second.plugins()[i].name == first.plugins()[i].name);
+        CHECK(second.plugins()[i].schema == first.plugins()[i].schema);
+        CHECK(second.plugins()[i].capabilities == first.plugins()[i].capabilities);
+    }
+    auto ridge = second.create<mer::RegressorPlugin>("regressor.ridge", with_defaults("regressor.ridge"));
+    CHECK(second.get("regressor.ridge").loaded());
+    CHECK_FALSE(second.get("regressor.mean").loaded());
+
+    // A changed file is loaded and checked again: here it is no plugin any more.
+    write_file(copy / "regressor.mean.so", "not a library");
+    mer::PluginRegistry third;
+    third.scan({copy});
+    CHECK(third.plugins().size() == 1);
+    CHECK(refusal_of(third, "regressor.mean.so") != "(not refused)");
+}
