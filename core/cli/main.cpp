@@ -148,6 +148,7 @@ struct Options {
     std::string model_path, predict_node, predict_format = "csv", predict_out, predict_cache = "cache";
     std::vector<std::string> predict_inputs;
     bool per_chunk = false;
+    bool clip = false;
     mer::SynthCorpusSpec corpus_spec;
     std::string corpus_out;
     mer::SweepOptions sweep;
@@ -199,6 +200,8 @@ Commands add_commands(CLI::App& app, Options& o) {
     c.predict->add_option("--out", o.predict_out, "write to this file instead of stdout");
     c.predict->add_option("--cache", o.predict_cache, "feature cache folder (reused when a file was seen before)");
     c.predict->add_flag("--per-chunk", o.per_chunk, "add a row per chunk (time offset) for log-mel chunk models");
+    c.predict->add_flag("--clip", o.clip,
+                        "clamp ratings into the training labels' range (outside_range still names them)");
     c.predict->add_option("files", o.predict_inputs, "audio files or folders (searched recursively)")->required();
 
     c.synth = app.add_subcommand("synth", "write a synthetic corpus in the DEAM layout (MP3 audio + annotations)");
@@ -278,6 +281,7 @@ std::string ratings_json(const mer::Ratings& ratings, bool per_chunk) {
         json row{{"path", r.path}};
         for (std::size_t t = 0; t < r.values.size(); ++t) row[ratings.targets[t]] = r.values[t];
         if (!r.quadrant.empty()) row["quadrant"] = r.quadrant;
+        if (!r.outside.empty()) row["outside_range"] = r.outside;
         if (!r.error.empty()) row["error"] = r.error;
         if (per_chunk) {
             row["chunks"] = json::array();
@@ -296,16 +300,18 @@ std::string ratings_json(const mer::Ratings& ratings, bool per_chunk) {
 std::string ratings_csv(const mer::Ratings& ratings, bool per_chunk) {
     std::string text = per_chunk ? "path,chunk,offset_seconds" : "path";
     for (const auto& t : ratings.targets) text += "," + t;
-    text += ",quadrant,error\n";
+    text += ",quadrant,outside_range,error\n";
     for (const auto& r : ratings.rows) {
         text += mer::csv_field(r.path) + (per_chunk ? ",," : "");
         for (std::size_t t = 0; t < ratings.targets.size(); ++t)
             text += "," + (t < r.values.size() ? mer::format_number(r.values[t]) : std::string());
-        text += "," + r.quadrant + "," + mer::csv_field(r.error) + "\n";
+        std::string outside;
+        for (const auto& t : r.outside) outside += (outside.empty() ? "" : ";") + t;
+        text += "," + r.quadrant + "," + outside + "," + mer::csv_field(r.error) + "\n";
         for (const auto& c : r.chunks) {
             text += mer::csv_field(r.path) + "," + std::to_string(c.chunk) + "," + mer::format_number(c.offset_seconds);
             for (double v : c.values) text += "," + mer::format_number(v);
-            text += ",,\n";
+            text += ",,,\n";
         }
     }
     return text;
@@ -317,15 +323,27 @@ int predict_files(const Options& o) {
     options.node = o.predict_node;
     options.cache_dir = o.predict_cache;
     options.per_chunk = o.per_chunk;
+    options.clip = o.clip;
     const mer::Ratings ratings = mer::predict_files(o.model_path, o.predict_inputs, registry, options);
     const std::string text =
         o.predict_format == "json" ? ratings_json(ratings, o.per_chunk) : ratings_csv(ratings, o.per_chunk);
-    int rated = 0;
+    int rated = 0, outside = 0;
     for (const auto& r : ratings.rows) {
         if (r.error.empty())
             ++rated;
         else
             std::cerr << r.path << ": " << r.error << "\n";
+        outside += !r.outside.empty();
+    }
+    if (outside > 0) {
+        std::string ranges;
+        for (std::size_t t = 0; t < ratings.targets.size(); ++t)
+            ranges += (t ? ", " : "") + ratings.targets[t] + " " + mer::format_number(ratings.minima[t]) + "–" +
+                      mer::format_number(ratings.maxima[t]);
+        std::cerr << "warning: " << outside << " of " << rated
+                  << " files rated outside the range of the training labels (" << ranges
+                  << "): column outside_range names the targets; "
+                  << (o.clip ? "--clip clamped them" : "--clip clamps them") << "\n";
     }
     if (o.predict_out.empty())
         std::cout << text;

@@ -148,7 +148,7 @@ SongTable extract_features(const PipelineSpec& spec, const std::vector<std::stri
 // Each file's row: the fold mean, its chunks, its quadrant, or why it has none.
 void fill_ratings(Ratings& out, const SongTable& table, const Eigen::MatrixXd& mean,
                   const std::vector<Eigen::MatrixXd>& chunk_sums, int folds,
-                  std::map<std::string, std::string>& failures) {
+                  std::map<std::string, std::string>& failures, bool clip) {
     std::map<std::string, Eigen::Index> row_of;
     for (std::size_t r = 0; r < table.size(); ++r) row_of[table.song_ids[r]] = static_cast<Eigen::Index>(r);
     const auto v = std::find(out.targets.begin(), out.targets.end(), "valence") - out.targets.begin();
@@ -163,7 +163,16 @@ void fill_ratings(Ratings& out, const SongTable& table, const Eigen::MatrixXd& m
             rating.error = "rated NaN or infinity (are its samples far beyond full scale?)";
             continue;
         }
-        for (Eigen::Index t = 0; t < mean.cols(); ++t) rating.values.push_back(mean(it->second, t));
+        for (Eigen::Index t = 0; t < mean.cols(); ++t) {
+            // A rating beyond what the model was trained on is an extrapolation: say so.
+            double value = mean(it->second, t);
+            const auto k = static_cast<std::size_t>(t);
+            if (value < out.minima[k] || value > out.maxima[k]) {
+                rating.outside.push_back(out.targets[k]);
+                if (clip) value = std::clamp(value, out.minima[k], out.maxima[k]);
+            }
+            rating.values.push_back(value);
+        }
         if (!chunk_sums.empty()) {
             const Eigen::MatrixXd chunks = chunk_sums[static_cast<std::size_t>(it->second)] / std::max(1, folds);
             for (Eigen::Index c = 0; c < chunks.rows(); ++c) {
@@ -202,6 +211,8 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
         for (const auto& t : manifest.at("targets")) {
             out.targets.push_back(t.at("name").get<std::string>());
             out.midpoints.push_back((t.at("min").get<double>() + t.at("max").get<double>()) / 2);
+            out.minima.push_back(t.at("min").get<double>());
+            out.maxima.push_back(t.at("max").get<double>());
         }
         folds = manifest.at("folds").get<int>();
         per_target = manifest.value("per_target", false);
@@ -226,7 +237,7 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
 
     std::map<std::string, std::string> failures;
     const std::vector<std::string> files = audio_files(inputs);
-    for (const auto& file : files) out.rows.push_back(Rating{file, {}, "", "", {}});
+    for (const auto& file : files) out.rows.push_back(Rating{file, {}, "", "", {}, {}});
     const SongTable table = extract_features(spec, files, registry, options, failures);
 
     // Every fold's fitted pipeline, as training saved it; the ratings are their mean.
@@ -258,7 +269,7 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
         else
             for (std::size_t s = 0; s < chunks.size(); ++s) chunk_sums[s] += chunks[s];
     }
-    fill_ratings(out, table, sum / std::max(1, folds), chunk_sums, folds, failures);
+    fill_ratings(out, table, sum / std::max(1, folds), chunk_sums, folds, failures, options.clip);
     return out;
 }
 

@@ -17,6 +17,7 @@ struct PredictOptions {
     std::string cache_dir = "cache";
     int threads = 0;         // 0: every core
     bool per_chunk = false;  // also rate every chunk (chunk models)
+    bool clip = false;       // clamp ratings into the training labels' range
 };
 
 struct ChunkRating {
@@ -31,11 +32,13 @@ struct Rating {
     std::string quadrant;             // needs valence and arousal
     std::string error;                // why the file could not be rated
     std::vector<ChunkRating> chunks;  // with per_chunk, for chunk models
+    std::vector<std::string> outside;  // targets rated outside the training labels' range (clamped with clip)
 };
 
 struct Ratings {
     std::vector<std::string> targets;
     std::vector<double> midpoints;  // per target: the middle of its training range
+    std::vector<double> minima, maxima;  // per target: the training labels' range
     std::vector<Rating> rows;
 };
 

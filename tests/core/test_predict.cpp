@@ -75,7 +75,7 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
     CHECK_THAT(rated.err, Catch::Contains("missing.mp3: file does not exist"));
     std::istringstream out(rated.out);
     std::getline(out, line);
-    CHECK(line == "path,valence,arousal,quadrant,error");
+    CHECK(line == "path,valence,arousal,quadrant,outside_range,error");
     int checked = 0;
     while (std::getline(out, line)) {
         const std::vector<std::string> f = fields(line);
@@ -87,10 +87,42 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
             ++checked;
         } else {
             CHECK(f[1].empty());
-            CHECK(f.size() == 5);  // an error message in the last column
+            CHECK(f.size() == 6);  // an error message in the last column
         }
     }
     CHECK(checked == 3);
+
+    // Ratings beyond the training labels' range are flagged (column and a
+    // count on stderr), and --clip clamps them: here a bundle whose training
+    // range was narrowed to one value per target.
+    fs::copy(dir / "bundle", dir / "narrow", fs::copy_options::recursive);
+    nlohmann::json narrowed = nlohmann::json::parse(read_file(dir / "narrow" / "model.json"));
+    for (auto& target : narrowed["targets"]) target["min"] = target["max"] = target["mean"];
+    write_file(dir / "narrow" / "model.json", narrowed.dump(2));
+    std::vector<std::string> songs;
+    for (const auto& [song, _] : expected) songs.push_back("corpus/MEMD_audio/" + song + ".mp3");
+    for (const bool clip : {false, true}) {
+        std::vector<std::string> narrow{"predict", "--model", "narrow"};
+        if (clip) narrow.push_back("--clip");
+        narrow.insert(narrow.end(), songs.begin(), songs.end());
+        const auto r = run_mer(narrow, dir.path());
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        CHECK_THAT(r.err, Catch::Contains("warning: 3 of 3 files rated outside the range of the training labels"));
+        std::istringstream rows(r.out);
+        std::getline(rows, line);
+        while (std::getline(rows, line)) {
+            const std::vector<std::string> f = fields(line);
+            const std::string song = fs::path(f[0]).stem().string();
+            CHECK(f[4] == "valence;arousal");
+            if (clip) {
+                CHECK(std::stod(f[1]) == Approx(narrowed["targets"][0]["mean"].get<double>()));
+                CHECK(std::stod(f[2]) == Approx(narrowed["targets"][1]["mean"].get<double>()));
+            } else {
+                CHECK(f[1] == expected[song]["valence"]);
+            }
+        }
+    }
 
     // Audio far beyond full scale gets an error row, never a NaN or 1e29 rating.
     std::vector<float> loud(4 * 22050);
@@ -98,7 +130,7 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
     write_float_wav(dir / "loud.wav", loud, 22050);
     const auto loud_rated = run_mer({"predict", "--model", "bundle", "loud.wav"}, dir.path());
     CHECK(loud_rated.exit_code == 1);  // nothing rated
-    CHECK_THAT(loud_rated.out, Catch::Contains("loud.wav,,,,") && Catch::Contains("far louder than full scale"));
+    CHECK_THAT(loud_rated.out, Catch::Contains("loud.wav,,,,,") && Catch::Contains("far louder than full scale"));
 
     // A damaged bundle is refused naming the file, never read out of bounds.
     const fs::path regressor = dir / "bundle" / "fold0" / "regressor";
@@ -174,5 +206,5 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
     const auto csv =
         run_mer({"predict", "--model", run.string(), "--per-chunk", "corpus/MEMD_audio/1.mp3"}, dir.path());
     CHECK(count_lines(csv.out) == 1 + 1 + 2);  // header, the song, its two chunks
-    CHECK_THAT(csv.out, Catch::StartsWith("path,chunk,offset_seconds,valence,arousal,quadrant,error\n"));
+    CHECK_THAT(csv.out, Catch::StartsWith("path,chunk,offset_seconds,valence,arousal,quadrant,outside_range,error\n"));
 }
