@@ -417,6 +417,19 @@ int main(int argc, char** argv) {
     const Commands commands = add_commands(app, options);
 
     const std::vector<std::string> args = arguments(argc, argv);
+    // A mistyped subcommand gets a suggestion rather than CLI11's generic error.
+    if (!args.empty() && !args[0].empty() && args[0][0] != '-') {
+        std::vector<std::string> names;
+        for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+        if (std::find(names.begin(), names.end(), args[0]) == names.end()) {
+            const std::string near = mer::nearest_name(args[0], names);
+            std::cerr << "error: unknown command '" << args[0] << "'"
+                      << (near.empty() ? "" : " (did you mean '" + near + "'?)") << "; commands: ";
+            for (std::size_t i = 0; i < names.size(); ++i) std::cerr << (i ? ", " : "") << names[i];
+            std::cerr << "\n";
+            return kExitInvalid;
+        }
+    }
     try {
         std::vector<std::string> reversed(args.rbegin(), args.rend());
         app.parse(reversed);

@@ -369,9 +369,11 @@ private:
                 if (!level) continue;
                 results_.results += csv_field(feature_set) + "," + csv_field(node_.uses) + "," + csv_field(node_.id) +
                                     "," + csv_field(target) + "," + (level == &targets[target] ? "song" : "chunk");
+                // One score (a holdout, one seed) has no spread: std is left empty, not 0.
+                const bool spread = (*level)["r2"]["folds"].size() > 1;
                 for (const char* m : {"r2", "mae", "rmse"})
                     results_.results += "," + format_number((*level)[m]["mean"].get<double>()) + "," +
-                                        format_number((*level)[m]["std"].get<double>());
+                                        (spread ? format_number((*level)[m]["std"].get<double>()) : std::string());
                 results_.results += "," + selected_on_ + "," +
                                     (node_.grid.empty() ? std::string() : csv_field(picks_of(target).dump())) + "\n";
             }

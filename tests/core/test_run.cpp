@@ -7,6 +7,7 @@
 
 #include "core/plugin/abi.hpp"
 #include "core/run/run_folder.hpp"
+#include "core/data/csv.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace mer::test;
@@ -204,4 +205,26 @@ TEST_CASE("a resumed run keeps finished nodes and reruns an interrupted one once
     CHECK_THAT(read_file(folder / "log.txt"),
                Catch::Contains("node 'ridge': fold 1 finished before the interruption; kept"));
     CHECK(run_mer({"run", "exp.yaml", "--resume", folder.string()}, cwd.path()).exit_code == 2);
+}
+
+TEST_CASE("a mistyped command gets a suggestion; a holdout reports no spread", "[cli]") {
+    TempDir cwd;
+    const auto typo = run_mer({"runn", "exp.yaml"}, cwd.path());
+    CHECK(typo.exit_code == 2);
+    CHECK_THAT(typo.err, Catch::Contains("unknown command 'runn' (did you mean 'run'?)"));
+
+    write_synthetic_table(cwd.path(), 40);
+    write_file(cwd / "exp.yaml", R"(name: spread
+nodes:
+  songs: {uses: dataset.table, params: {path: songs.csv}}
+  ridge: {uses: regressor.ridge, inputs: [songs]}
+evaluation: {split: {kind: holdout, fraction: 0.25}}
+)");
+    const auto r = run_mer({"run", "exp.yaml", "--quiet"}, cwd.path());
+    REQUIRE(r.exit_code == 0);
+    const mer::CsvTable results = mer::read_csv(cwd.path() / run_folder_of(r) / "results.csv");
+    for (const auto& row : results.rows) {
+        CHECK(!row[static_cast<std::size_t>(results.require_column("r2"))].empty());
+        CHECK(row[static_cast<std::size_t>(results.require_column("r2_std"))].empty());  // one fold: no std
+    }
 }
