@@ -98,7 +98,7 @@ std::vector<float> tone(double hz, double seconds, double amplitude) {
 
 }  // namespace
 
-TEST_CASE("a full disk stops the run with exit 3 naming the file; --resume finishes it once there is room",
+TEST_CASE("a full disk stops the run with exit 3 naming the file, --resume finishes it once there is room",
           "[faults][resume][cli]") {
     TempDir cwd;
     const fs::path reference = finished_run(cwd.path(), 120);
@@ -163,7 +163,7 @@ TEST_CASE("a run on a tmpfs that fills up fails with exit 3 and resumes once the
     CHECK(files_under(folder, ".tmp-").empty());
 }
 
-TEST_CASE("two mer-runs never write one run folder; the second says who holds it", "[faults][resume][cli]") {
+TEST_CASE("two mer-runs never write one run folder, the second says who holds it", "[faults][resume][cli]") {
     TempDir cwd;
     const fs::path folder = finished_run(cwd.path(), 40);
     {
@@ -259,7 +259,7 @@ TEST_CASE("labels and features no model can learn from are caught where they ari
     }
 }
 
-TEST_CASE("log-mel tensors in the cache are checked; a cache that cannot be written fails the node",
+TEST_CASE("log-mel tensors in the cache are checked, a cache that cannot be written fails the node",
           "[faults][cache]") {
     TempDir dir;
     mer::SongTable songs;

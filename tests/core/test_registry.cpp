@@ -198,7 +198,7 @@ TEST_CASE("crafted ELF files, pipes, folders and symlink loops named *.so are re
     CHECK(r.find("regressor.mean") != nullptr);  // the real plugins still load
 }
 
-TEST_CASE("the plugin index lists plugins without loading them; a library loads at its first instance",
+TEST_CASE("the plugin index lists plugins without loading them, a library loads at its first instance",
           "[plugins][index]") {
     TempDir dir;
     const fs::path index = dir / "plugin-index.json";
@@ -231,6 +231,7 @@ TEST_CASE("the plugin index lists plugins without loading them; a library loads 
     CHECK_FALSE(second.get("regressor.mean").loaded());
 
     // A changed file is loaded and checked again: here it is no plugin any more.
+    fs::remove(copy / "regressor.mean.so");  // a new file: the loaded one stays mapped
     write_file(copy / "regressor.mean.so", "not a library");
     mer::PluginRegistry third;
     third.scan({copy});

@@ -117,7 +117,7 @@ TEST_CASE("overrides and the output folder change the run", "[run][cli]") {
     CHECK(summary["nodes"]["ridge"]["folds"] == 3);
 }
 
-TEST_CASE("a failing node stops the run with its id; finished work stays", "[run][cli]") {
+TEST_CASE("a failing node stops the run with its id, finished work stays", "[run][cli]") {
     TempDir cwd;
     write_synthetic_table(cwd.path(), 40);
     std::string yaml = kExperiment;
@@ -207,7 +207,7 @@ TEST_CASE("a resumed run keeps finished nodes and reruns an interrupted one once
     CHECK(run_mer({"run", "exp.yaml", "--resume", folder.string()}, cwd.path()).exit_code == 2);
 }
 
-TEST_CASE("a mistyped command gets a suggestion; a holdout reports no spread", "[cli]") {
+TEST_CASE("a mistyped command gets a suggestion, a holdout reports no spread", "[cli]") {
     TempDir cwd;
     const auto typo = run_mer({"runn", "exp.yaml"}, cwd.path());
     CHECK(typo.exit_code == 2);

@@ -112,7 +112,7 @@ GridTable read_grid(const fs::path& file) {
 
 }  // namespace
 
-TEST_CASE("a per-target model is tuned per target by default; joint models jointly", "[tuning][grid]") {
+TEST_CASE("a per-target model is tuned per target by default, joint models jointly", "[tuning][grid]") {
     TempDir dir;
     write_two_target_table(dir.path());
     CHECK(load(dir.path(), ridge_experiment("{folds: 3}")).node("ridge").grid_by == "target");
@@ -138,7 +138,7 @@ nodes:
                Catch::Contains("grid_search.by") && Catch::Contains("jointly") && Catch::Contains("refused.yaml:9"));
 }
 
-TEST_CASE("per-target tuning gives each target its own ridge alpha; joint tuning one for both", "[tuning][grid]") {
+TEST_CASE("per-target tuning gives each target its own ridge alpha, joint tuning one for both", "[tuning][grid]") {
     TempDir dir;
     write_two_target_table(dir.path());
 

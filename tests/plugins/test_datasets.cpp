@@ -300,7 +300,7 @@ TEST_CASE("dataset.manifest reads paths relative to the CSV, groups and splits",
                       Catch::Contains("manifest.csv:2") && Catch::Contains("split 'holdout' must be train"));
 }
 
-TEST_CASE("skipped songs reach skipped.csv; too many fail the node", "[dataset.deam][run][cli]") {
+TEST_CASE("skipped songs reach skipped.csv, too many fail the node", "[dataset.deam][run][cli]") {
     TempDir dir;
     write_mini_deam(dir / "DEAM");
     const std::string experiment =
