@@ -449,7 +449,8 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
             if (on_epoch) on_epoch(report);
             ctx.info(fmt::format("fold {}: epoch {}/{}: train loss {:.4f}{}", ctx.fold, epoch, settings_.epochs,
                                  *report.train_loss,
-                                 validation ? fmt::format(", validation song-level R² {:.3f}", score) : std::string()));
+                                 validation ? fmt::format(", song-level R² {:.3f} on the watched songs", score)
+                                            : std::string()));
 
             if (score > best_score) {
                 best_score = score;
@@ -472,7 +473,7 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
             for (auto& p : state_->net->parameters()) p.copy_(best_weights[i++]);
             for (auto& b : state_->net->buffers()) b.copy_(best_weights[i++]);
         }
-        ctx.info(fmt::format("fold {}: best epoch {} (song-level validation R² {:.3f})", ctx.fold, state_->best_epoch,
+        ctx.info(fmt::format("fold {}: best epoch {} (song-level R² {:.3f} on the watched songs)", ctx.fold, state_->best_epoch,
                              best_score));
     } catch (const c10::Error& e) {
         throw torch_error(e, "training");
