@@ -127,6 +127,14 @@ std::string text_of(const char* s) {
     return s ? std::string(s) : std::string();
 }
 
+// Loads a plugin library; throws std::exception when the loader refuses it.
+// RTLD_NODELETE: the library stays mapped even if a handle is closed.
+std::shared_ptr<boost::dll::shared_library> open_library(const std::string& path) {
+    auto library = std::make_shared<boost::dll::shared_library>();
+    library->load(path, static_cast<boost::dll::load_mode::type>(RTLD_LAZY | RTLD_LOCAL | RTLD_NODELETE));
+    return library;
+}
+
 // A file's identity for the index: its size and modification time.
 nlohmann::json file_stamp(const fs::path& file) {
     std::error_code ec;
@@ -240,11 +248,9 @@ void PluginRegistry::load_file(const fs::path& file) {
         }
     }
 
-    auto library = std::make_shared<boost::dll::shared_library>();
+    std::shared_ptr<boost::dll::shared_library> library;
     try {
-        // RTLD_NODELETE: the library stays mapped even if a handle is closed.
-        const auto mode = static_cast<boost::dll::load_mode::type>(RTLD_LAZY | RTLD_LOCAL | RTLD_NODELETE);
-        library->load(path, mode);
+        library = open_library(path);
     } catch (const std::exception& e) {
         return refuse(std::string("cannot be loaded: ") + e.what());
     }
@@ -257,7 +263,7 @@ void PluginRegistry::load_file(const fs::path& file) {
         return refuse("metadata record version " + std::to_string(meta.metadata_version) +
                       " is older than this mer-run reads (2); rebuild the plugin against this mer SDK");
     PluginRecord record;
-    auto text = [](const char* s) { return s ? std::string(s) : std::string(); };
+    const auto text = text_of;
     record.name = text(meta.name);
     record.kind = text(meta.kind);
     record.version = text(meta.version);
@@ -319,10 +325,9 @@ void PluginRegistry::load_library(const PluginRecord& record) const {
     static std::mutex mutex;
     std::lock_guard<std::mutex> lock(mutex);
     if (record.loaded()) return;
-    auto library = std::make_shared<boost::dll::shared_library>();
+    std::shared_ptr<boost::dll::shared_library> library;
     try {
-        const auto mode = static_cast<boost::dll::load_mode::type>(RTLD_LAZY | RTLD_LOCAL | RTLD_NODELETE);
-        library->load(record.file, mode);
+        library = open_library(record.file);
     } catch (const std::exception& e) {
         throw Error("plugin '" + record.name + "' cannot be loaded from " + record.file + ": " + e.what());
     }

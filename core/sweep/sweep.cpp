@@ -213,9 +213,9 @@ std::map<int, double> metric_curve(const fs::path& folder, const std::string& me
         for (const auto& row : table.rows) {
             if (row.size() <= static_cast<std::size_t>(column) || row[0] != node || row[2] != "0" || row[5] != target)
                 continue;
-            auto& curve = row[4] == "inner_validation" ? inner : row[4] == "validation" ? scored : scored;
             if (row[4] != "inner_validation" && row[4] != "validation") continue;
-            curve[std::atoi(row[3].c_str())] = std::strtod(row[static_cast<std::size_t>(column)].c_str(), nullptr);
+            (row[4] == "inner_validation" ? inner : scored)[std::atoi(row[3].c_str())] =
+                std::strtod(row[static_cast<std::size_t>(column)].c_str(), nullptr);
         }
     } catch (const std::exception&) {  // a row being written
     }
@@ -479,13 +479,31 @@ public:
     }
 
 private:
+    // The trial's experiment: the file, the sweep's --set, then the trial's keys.
+    LoadedExperiment load_trial(const Trial& trial) const {
+        std::vector<std::string> overrides = base_overrides_;
+        for (const auto& o : trial.overrides()) overrides.push_back(o);
+        return load_experiment(experiment_file_, overrides, registry_);
+    }
+
+    // What the trial's dataset and features nodes compute: trials alike here
+    // share their cached tables.
+    static std::string data_signature(const Experiment& experiment) {
+        nlohmann::json data = nlohmann::json::array();
+        for (const auto& node : experiment.nodes)
+            if (node.kind == "dataset" || node.kind == "features")
+                data.push_back({node.id, node.uses, node.inputs, node.params, node.files});
+        return data.dump();
+    }
+
     bool validate_trials() {
         std::size_t bad = 0;
         for (const auto& trial : trials_) {
-            std::vector<std::string> overrides = options_.overrides;
-            for (const auto& o : trial.overrides()) overrides.push_back(o);
-            const LoadedExperiment loaded = load_experiment(options_.experiment_file, overrides, registry_);
-            if (loaded.errors.empty()) continue;
+            const LoadedExperiment loaded = load_trial(trial);
+            if (loaded.errors.empty()) {
+                signatures_.emplace(data_signature(loaded.experiment), &trial);
+                continue;
+            }
             ++bad;
             for (const auto& d : loaded.errors) std::cerr << trial.id << " (" << params_text(trial) << "): " << d.str() << "\n";
         }
@@ -554,25 +572,15 @@ private:
     // trial: trials then find them in the cache and never compute one twice
     // or at once.
     void warm_cache() {
-        std::map<std::string, const Trial*> signatures;
-        for (const auto& trial : trials_) {
-            std::vector<std::string> overrides = base_overrides_;
-            for (const auto& o : trial.overrides()) overrides.push_back(o);
-            const LoadedExperiment loaded = load_experiment(experiment_file_, overrides, registry_);
-            nlohmann::json data = nlohmann::json::array();
-            for (const auto& node : loaded.experiment.nodes)
-                if (node.kind == "dataset" || node.kind == "features")
-                    data.push_back({node.id, node.uses, node.inputs, node.params, node.files});
-            signatures.emplace(data.dump(), &trial);
-        }
+        if (signatures_.empty())  // a sweep folder's own warm-up job: not validated in this process
+            for (const auto& trial : trials_) signatures_.emplace(data_signature(load_trial(trial).experiment), &trial);
+        const auto& signatures = signatures_;
         int k = 0;
         for (const auto& [_, trial] : signatures) {
             const fs::path warm = folder_ / "warmup" / std::to_string(k++);
             if (fs::exists(warm / "summary.json") && summary_status(warm, nullptr) == "finished") continue;
             fs::remove_all(warm);
-            std::vector<std::string> overrides = base_overrides_;
-            for (const auto& o : trial->overrides()) overrides.push_back(o);
-            LoadedExperiment loaded = load_experiment(experiment_file_, overrides, registry_);
+            LoadedExperiment loaded = load_trial(*trial);
             RunOptions run;
             run.exact_folder = warm.string();
             run.cache_dir = cache_dir_;
@@ -939,6 +947,7 @@ private:
     const SweepOptions& options_;
     const PluginRegistry& registry_;
     std::map<int, std::map<std::string, double>> rungs_;
+    std::map<std::string, const Trial*> signatures_;  // data signature → its first trial
     std::string experiment_file_;              // as given (trials resolve paths from the working directory)
     std::vector<std::string> base_overrides_;  // --set, in every trial
     SweepSpec spec_;
