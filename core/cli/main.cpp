@@ -15,6 +15,7 @@
 #include "core/graph/experiment.hpp"
 #include "core/graph/schema.hpp"
 #include "core/plugin/registry.hpp"
+#include "core/report/report.hpp"
 #include "core/run/files.hpp"
 #include "core/sweep/sweep.hpp"
 
@@ -155,10 +156,12 @@ struct Options {
     std::string devices = "cpu";
     std::string sweep_dir, trial_id, trial_device = "cpu", sweep_status;
     int trial_threads = 1;
+    std::vector<std::string> report_inputs;
+    std::string report_out;
 };
 
 struct Commands {
-    CLI::App *run, *validate, *plugins, *describe, *make_template, *synth_table, *predict, *synth, *sweep, *trial;
+    CLI::App *run, *validate, *plugins, *describe, *make_template, *synth_table, *predict, *synth, *sweep, *trial, *report;
 };
 
 Commands add_commands(CLI::App& app, Options& o) {
@@ -242,6 +245,13 @@ Commands add_commands(CLI::App& app, Options& o) {
     c.trial->add_option("trial_id", o.trial_id, "e.g. trial-0003")->required();
     c.trial->add_option("--device", o.trial_device, "cpu or cuda:N");
     c.trial->add_option("--threads", o.trial_threads, "threads for the trial")->check(CLI::Range(1, 1024));
+
+    c.report = app.add_subcommand("report", "(re)build the HTML report of a run or sweep folder; several run folders "
+                                            "make one comparison page (-o)");
+    c.report->add_option("folders", o.report_inputs, "a run folder, a sweep folder, or several run folders")
+        ->required();
+    c.report->add_option("-o,--out", o.report_out,
+                         "the comparison page to write (several runs; default compare.html here)");
     return c;
 }
 
@@ -273,6 +283,22 @@ int run_or_validate(const Options& o, bool validate_only, int argc, char** argv)
     std::cerr << "error: node '" << outcome.failed_node << "' failed: " << outcome.reason
               << "\nfinished work is kept in " << outcome.folder.string() << "\n";
     return outcome.kind == mer::ErrorKind::environment ? kExitEnvironment : kExitFailed;
+}
+
+int build_report(const Options& o) {
+    fs::path page;
+    if (o.report_inputs.size() == 1 && o.report_out.empty()) {
+        const fs::path folder = o.report_inputs.front();
+        if (fs::exists(folder / "sweep.json"))
+            page = mer::write_sweep_report(folder);
+        else
+            page = mer::write_run_report(folder);
+    } else {
+        std::vector<fs::path> runs(o.report_inputs.begin(), o.report_inputs.end());
+        page = mer::write_comparison_report(runs, o.report_out.empty() ? "compare.html" : o.report_out);
+    }
+    std::cout << page.string() << "\n";
+    return kExitOk;
 }
 
 std::string ratings_json(const mer::Ratings& ratings, bool per_chunk) {
@@ -403,6 +429,7 @@ int dispatch(const Commands& c, const Options& o, int argc, char** argv) {
         for (int i = 0; i < argc; ++i) options.command_line += (i ? " " : "") + std::string(argv[i]);
         return mer::run_sweep(options, scan_plugins());
     }
+    if (*c.report) return build_report(o);
     if (*c.trial) return mer::run_trial(o.sweep_dir, o.trial_id, o.trial_device, o.trial_threads, scan_plugins());
     return kExitOk;
 }

@@ -25,6 +25,7 @@
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/plugin/transform.hpp"
+#include "core/report/report.hpp"
 #include "core/run/files.hpp"
 #include "core/run/progress.hpp"
 #include "core/run/run_folder.hpp"
@@ -110,6 +111,20 @@ public:
         if (!failed_node.empty()) results_.summary["failed"] = {{"node", failed_node}, {"reason", reason}};
         write_results();
         log_results_table();
+    }
+
+    // report.html from what the folder holds now; a page that cannot be
+    // built costs the run nothing (mer-run report rebuilds it).
+    void write_report() {
+        try {
+            writer_.record({"report.html", "report", "", {}, "the run's report: results, learning curves and the "
+                                                               "report's figures, offline in one file"});
+            writer_.record({"report_data/", "report_data", "", {}, "the data behind every figure of report.html, "
+                                                                     "one CSV per figure"});
+            folder_.log("report: " + write_run_report(folder_.path()).string());
+        } catch (const std::exception& e) {
+            folder_.log(std::string("report.html could not be written (rebuild it with mer-run report): ") + e.what());
+        }
     }
 
 private:
@@ -255,13 +270,17 @@ private:
 
     void write_feature_tables(const std::string& id, const SongTable& t) {
         const FeatureTables tables = feature_tables(t);
-        writer_.write(
-            {"features_" + id + ".csv", "feature_table", id, feature_table_columns(t), "every song's feature values"},
-            tables.features);
+        // A node whose features are tensors (log-mel chunks) has no columns to list or correlate.
+        const bool columns = !t.feature_names.empty();
+        if (columns)
+            writer_.write({"features_" + id + ".csv", "feature_table", id, feature_table_columns(t),
+                           "every song's feature values"},
+                          tables.features);
         if (tables.pearson.empty()) return;
-        writer_.write({"pearson_" + id + ".csv", "pearson", id, pearson_columns(),
-                       "each feature's Pearson r with each target, ranked by |r|; top15 marks the 15 largest"},
-                      tables.pearson);
+        if (columns)
+            writer_.write({"pearson_" + id + ".csv", "pearson", id, pearson_columns(),
+                           "each feature's Pearson r with each target, ranked by |r|; top15 marks the 15 largest"},
+                          tables.pearson);
         writer_.write({"labels_" + id + ".csv", "label_histogram", id, label_columns(),
                        "histogram of each target's labels in half-unit bins"},
                       tables.labels);
@@ -492,10 +511,12 @@ RunOutcome run_experiment(const Experiment& exp, const PluginRegistry& registry,
             } catch (const std::exception& also) {  // e.g. the disk that failed the node is still full
                 folder.log(std::string("the run's results could not be written either: ") + also.what());
             }
+            if (!options.data_only) executor.write_report();
             return outcome;
         }
     }
     executor.finish("finished");
+    if (!options.data_only) executor.write_report();
     folder.log("finished");
     return outcome;
 }

@@ -28,6 +28,7 @@
 #include "core/exec/executor.hpp"
 #include "core/graph/experiment.hpp"
 #include "core/graph/schema.hpp"
+#include "core/report/report.hpp"
 #include "core/run/files.hpp"
 #include "core/run/progress.hpp"
 #include "core/run/run_folder.hpp"
@@ -860,6 +861,11 @@ private:
             log(fmt::format("best: {} ({} {:.4f}): {}", trials_[b].id, spec_.metric,
                             trial_metric(trial_dir(trials_[b]), spec_.metric), params_text(trials_[b])));
             log("rerun it alone: " + rerun);
+        }
+        try {
+            log("report: " + write_sweep_report(folder_).string());
+        } catch (const std::exception& e) {
+            log(std::string("report.html could not be written (rebuild it with mer-run report): ") + e.what());
         }
         std::cout << folder_.string() << "\n";
         if (interrupted_) return 130;

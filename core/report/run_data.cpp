@@ -1,0 +1,167 @@
+#include "core/report/run_data.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <set>
+
+#include "core/data/csv.hpp"
+#include "core/error.hpp"
+#include "core/run/files.hpp"
+
+namespace mer::report {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+std::vector<ManifestEntry> Manifest::of(const std::string& kind) const {
+    std::vector<ManifestEntry> out;
+    for (const auto& e : entries)
+        if (e.kind == kind) out.push_back(e);
+    return out;
+}
+
+Manifest read_manifest(const fs::path& run_dir) {
+    const fs::path file = run_dir / "run.json";
+    if (!fs::exists(file))
+        throw Error(run_dir.string() + " is not a run folder: it has no run.json (give the folder mer-run run printed)");
+    Manifest m;
+    m.dir = run_dir;
+    m.entries = read_run_manifest(run_dir);
+    m.experiment = read_json_file(file).value("experiment", run_dir.parent_path().filename().string());
+    return m;
+}
+
+const nlohmann::ordered_json& member(const nlohmann::ordered_json& j, const std::string& key) {
+    static const nlohmann::ordered_json empty = nlohmann::ordered_json::object();
+    return j.is_object() && j.contains(key) ? j[key] : empty;
+}
+
+const json& member(const json& j, const std::string& key) {
+    static const json empty = json::object();
+    return j.is_object() && j.contains(key) ? j[key] : empty;
+}
+
+double number(const std::string& text) {
+    if (text.empty()) return std::nan("");
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    return end && *end == '\0' ? v : std::nan("");
+}
+
+json plot_number(double value) {
+    if (!std::isfinite(value)) return nullptr;
+    return std::stod(fmt::format("{:.6g}", value));
+}
+
+std::vector<EpochRow> read_epochs(const fs::path& metrics_csv) {
+    std::vector<EpochRow> out;
+    if (!fs::exists(metrics_csv)) return out;
+    const CsvTable t = read_csv(metrics_csv);
+    const int node = t.require_column("node"), fold = t.require_column("fold"), epoch = t.require_column("epoch"),
+              split = t.require_column("split"), target = t.require_column("target"), loss = t.require_column("loss"),
+              r2 = t.require_column("r2"), rmse = t.require_column("rmse"), mae = t.require_column("mae"),
+              seed = t.column("seed");
+    out.reserve(t.rows.size());
+    for (const auto& row : t.rows) {
+        EpochRow r;
+        r.node = row[node];
+        r.split = row[split];
+        r.target = row[target];
+        r.seed = seed >= 0 ? row[seed] : "";
+        r.fold = static_cast<int>(number(row[fold]));
+        r.epoch = static_cast<int>(number(row[epoch]));
+        r.loss = number(row[loss]);
+        r.r2 = number(row[r2]);
+        r.rmse = number(row[rmse]);
+        r.mae = number(row[mae]);
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+BestEpochs best_epochs(const std::vector<EpochRow>& rows) {
+    // node → run (seed/fold) → split → epoch → (sum of R², targets)
+    std::map<std::string, std::map<std::string, std::map<std::string, std::map<int, std::pair<double, int>>>>> scores;
+    for (const auto& r : rows) {
+        if (r.split != "inner_validation" && r.split != "validation") continue;
+        if (!std::isfinite(r.r2)) continue;
+        auto& cell = scores[r.node][r.seed + "/" + std::to_string(r.fold)][r.split][r.epoch];
+        cell.first += r.r2;
+        cell.second += 1;
+    }
+    BestEpochs best;
+    for (const auto& [node, runs] : scores) {
+        for (const auto& [run, splits] : runs) {
+            const auto& epochs = splits.count("inner_validation") ? splits.at("inner_validation") : splits.begin()->second;
+            if (epochs.size() < 2) continue;
+            int chosen = 0;
+            double top = -INFINITY;
+            for (const auto& [epoch, sum] : epochs) {
+                const double mean = sum.first / sum.second;
+                if (mean > top) top = mean, chosen = epoch;
+            }
+            best[node][run] = chosen;
+        }
+    }
+    return best;
+}
+
+namespace {
+
+// "mean ± std"; the mean alone from one score (a holdout split), where a std says nothing.
+std::string mean_std(const nlohmann::ordered_json& m) {
+    if (!m.contains("mean") || !m["mean"].is_number()) return "";
+    const double mean = m["mean"].get<double>();
+    const bool has_std = m.contains("std") && m["std"].is_number() && std::isfinite(m["std"].get<double>()) &&
+                         m.contains("folds") && m["folds"].size() > 1;
+    return has_std ? fmt::format("{:.4f} ± {:.4f}", mean, m["std"].get<double>()) : fmt::format("{:.4f}", mean);
+}
+
+std::string epochs_text(const std::map<std::string, int>& runs) {
+    std::set<int> distinct;
+    std::string out;
+    for (const auto& [run, epoch] : runs) out += (out.empty() ? "" : " ") + std::to_string(epoch), distinct.insert(epoch);
+    if (distinct.size() == 1) return std::to_string(*distinct.begin());
+    return out;
+}
+
+}  // namespace
+
+Table results_table(const nlohmann::ordered_json& summary, const BestEpochs& best, const std::string& label) {
+    // The metrics any node reported, in the order the first node lists them.
+    std::vector<std::string> metrics;
+    const auto nodes = summary.contains("nodes") ? summary["nodes"] : nlohmann::ordered_json::object();
+    for (const auto& [id, node] : nodes.items())
+        for (const auto& [target, values] : member(node, "validation").items())
+            for (const auto& [metric, v] : values.items())
+                if (std::find(metrics.begin(), metrics.end(), metric) == metrics.end()) metrics.push_back(metric);
+    Table table;
+    if (!label.empty()) table.columns.push_back("run");
+    for (const char* c : {"node", "model", "target", "level", "folds"}) table.columns.push_back(c);
+    for (const auto& m : metrics) table.columns.push_back(m);
+    table.columns.push_back("best epoch");
+    for (const auto& [id, node] : nodes.items()) {
+        const auto found = best.find(id);
+        const std::string epochs = found == best.end() ? "" : epochs_text(found->second);
+        for (const char* level : {"validation", "validation_chunks"}) {
+            if (!node.contains(level)) continue;
+            for (const auto& [target, values] : node[level].items()) {
+                std::vector<std::string> row;
+                if (!label.empty()) row.push_back(label);
+                row.push_back(id);
+                row.push_back(node.value("model", ""));
+                row.push_back(target);
+                row.push_back(std::string(level) == "validation" ? "song" : "chunk");
+                row.push_back(node.contains("folds") ? node["folds"].dump() : "");
+                for (const auto& m : metrics) row.push_back(values.contains(m) ? mean_std(values[m]) : "");
+                row.push_back(epochs);
+                table.rows.push_back(std::move(row));
+            }
+        }
+    }
+    return table;
+}
+
+}  // namespace mer::report

@@ -1,0 +1,341 @@
+// A sweep's report.html (leaderboard, score against each swept key, the top
+// trials' validation curves, ASHA's rungs) and the comparison page of
+// several runs (one results table, overlaid curves, paired differences).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "core/data/csv.hpp"
+#include "core/error.hpp"
+#include "core/eval/paired.hpp"
+#include "core/report/report.hpp"
+#include "core/report/run_data.hpp"
+#include "core/run/files.hpp"
+
+namespace mer {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using ojson = nlohmann::ordered_json;
+using report::DataTable;
+using report::number;
+using report::plot_number;
+
+namespace {
+
+constexpr std::size_t kTopTrials = 5;
+
+// Per epoch, the mean over folds (and seeds) of `metric` for `node`/`target`
+// on the watched songs (inner_validation where the run has it, else validation).
+std::map<int, double> validation_curve(const std::vector<report::EpochRow>& rows, const std::string& node,
+                                       const std::string& target, const std::string& metric) {
+    bool inner = false;
+    for (const auto& r : rows)
+        if (r.node == node && r.split == "inner_validation") inner = true;
+    std::map<int, std::pair<double, int>> sums;
+    for (const auto& r : rows) {
+        if (r.node != node || r.target != target || r.split != (inner ? "inner_validation" : "validation")) continue;
+        const double v = metric == "r2" ? r.r2 : metric == "rmse" ? r.rmse : metric == "mae" ? r.mae : r.loss;
+        if (!std::isfinite(v)) continue;
+        sums[r.epoch].first += v;
+        sums[r.epoch].second += 1;
+    }
+    std::map<int, double> out;
+    for (const auto& [epoch, s] : sums) out[epoch] = s.first / s.second;
+    return out;
+}
+
+std::string metric_label(const std::string& metric) { return metric == "r2" ? "R²" : metric; }
+
+}  // namespace
+
+fs::path write_sweep_report(const fs::path& sweep_dir) {
+    const fs::path manifest_file = sweep_dir / "sweep.json";
+    if (!fs::exists(manifest_file)) throw Error(sweep_dir.string() + " is not a sweep folder: it has no sweep.json");
+    const ojson manifest = read_json_file<ojson>(manifest_file);
+    const ojson spec = manifest.value("spec", ojson::object());
+    const std::string metric = spec.value("metric", "");
+    const bool maximize = spec.value("mode", "max") != "min";
+    report::Page page("mer sweep: " + fs::path(manifest.value("experiment", "")).filename().string() + " — " +
+                      sweep_dir.filename().string());
+
+    if (!fs::exists(sweep_dir / "trials.csv"))
+        throw Error(sweep_dir.string() + " has no trials.csv yet (mer-run sweep --status " + sweep_dir.string() +
+                    " writes it)");
+    const CsvTable trials = read_csv(sweep_dir / "trials.csv");
+    const int col_trial = trials.require_column("trial"), col_status = trials.require_column("status"),
+              col_metric = trials.require_column("metric"), col_folder = trials.require_column("folder");
+    std::map<std::string, int> statuses;
+    for (const auto& row : trials.rows) ++statuses[row[static_cast<std::size_t>(col_status)]];
+    std::string counts;
+    for (const auto& [status, n] : statuses) counts += (counts.empty() ? "" : ", ") + fmt::format("{} {}", n, status);
+
+    page.heading("Sweep");
+    page.facts({{"experiment", manifest.value("experiment", "")},
+                {"metric", metric.empty() ? "(none: trials are not ranked)" : metric + (maximize ? " (higher is better)" : " (lower is better)")},
+                {"scheduler", spec.value("scheduler", "").empty() ? "none (every trial runs to its end)" : spec.value("scheduler", "")},
+                {"trials", fmt::format("{} ({})", trials.rows.size(), counts)},
+                {"command", manifest.value("command_line", "")},
+                {"folder", fs::absolute(sweep_dir).lexically_normal().string()}});
+
+    // Leaderboard, best first.
+    std::vector<std::size_t> order(trials.rows.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    auto score = [&](std::size_t i) {
+        const double v = number(trials.rows[i][static_cast<std::size_t>(col_metric)]);
+        return std::isfinite(v) ? (maximize ? v : -v) : -INFINITY;
+    };
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return score(a) > score(b); });
+    report::Table board{trials.header, {}, true};
+    board.columns.insert(board.columns.begin(), "rank");
+    for (std::size_t k = 0; k < order.size(); ++k) {
+        std::vector<std::string> row = trials.rows[order[k]];
+        // Scores to 4 decimals on screen; trials.csv keeps every digit.
+        for (auto& cell : row)
+            if (cell.find('.') != std::string::npos && std::isfinite(number(cell)) && cell.size() > 8)
+                cell = fmt::format("{:.4f}", number(cell));
+        row.insert(row.begin(), std::to_string(k + 1));
+        board.rows.push_back(std::move(row));
+    }
+    page.heading("Leaderboard");
+    page.paragraph("Every trial, best first by the sweep's metric; click a column to sort by it, type to filter. "
+                   "Each trial's own report is folder/report.html.");
+    page.table(board);
+
+    // Score against each swept key (the columns between metric and the per-node scores).
+    std::vector<std::string> swept;
+    for (const auto& [key, values] : report::member(spec, "grid").items()) swept.push_back(key);
+    for (const auto& [key, values] : report::member(spec, "zip").items()) swept.push_back(key);
+    const ojson random = spec.value("random", ojson::object());
+    if (random.contains("params"))
+        for (const auto& [key, values] : random["params"].items()) swept.push_back(key);
+    if (!metric.empty()) {
+        DataTable data{{"trial", "key", "value", "order", "metric", "status"}, {}};
+        for (const auto& key : swept) {
+            const int col = trials.column(key);
+            if (col < 0) continue;
+            for (const auto& row : trials.rows) {
+                const double m = number(row[static_cast<std::size_t>(col_metric)]);
+                if (!std::isfinite(m)) continue;
+                const std::string& text = row[static_cast<std::size_t>(col)];
+                const double as_number = number(text);
+                data.add({row[static_cast<std::size_t>(col_trial)], key, text,
+                          std::isfinite(as_number) ? json(as_number) : json(text), plot_number(m),
+                          row[static_cast<std::size_t>(col_status)]});
+            }
+        }
+        if (!data.rows.empty()) {
+            const json x = {{"field", "value"}, {"type", "ordinal"}, {"sort", {{"field", "order"}}}, {"title", nullptr}};
+            json chart = {
+                {"facet", {{"column", {{"field", "key"}, {"type", "nominal"}, {"title", "swept key"}}}}},
+                {"spec",
+                 {{"width", 240},
+                  {"height", 220},
+                  {"layer",
+                   json::array({{{"mark", {{"type", "point"}, {"filled", true}, {"size", 40}}},
+                                 {"encoding",
+                                  {{"x", x},
+                                   {"y", {{"field", "metric"}, {"type", "quantitative"}, {"title", metric}, {"scale", {{"zero", false}}}}},
+                                   {"tooltip", json::array({{{"field", "trial"}}, {{"field", "value"}}, {{"field", "metric"}, {"format", ".4f"}}})}}}},
+                                {{"mark", {{"type", "line"}, {"color", "#999"}}},
+                                 {"encoding", {{"x", x}, {"y", {{"aggregate", "mean"}, {"field", "metric"}, {"type", "quantitative"}}}}}}})}}},
+                {"resolve", {{"scale", {{"x", "independent"}}}}}};
+            page.figure({"sweep_scores", "sweep_scores", "Score against each swept key",
+                         "Each finished trial's " + metric + " (points) and the mean over the other keys (line).",
+                         chart, std::move(data)});
+        }
+    }
+
+    // The top trials' validation curves.
+    const std::size_t first_dot = metric.find('.'), last_dot = metric.rfind('.');
+    if (!metric.empty() && first_dot != std::string::npos && last_dot > first_dot) {
+        const std::string node = metric.substr(0, first_dot), target = metric.substr(first_dot + 1, last_dot - first_dot - 1),
+                          name = metric.substr(last_dot + 1);
+        DataTable data{{"trial", "epoch", "value"}, {}};
+        std::size_t shown = 0;
+        for (std::size_t k = 0; k < order.size() && shown < kTopTrials; ++k) {
+            const auto& row = trials.rows[order[k]];
+            if (!std::isfinite(number(row[static_cast<std::size_t>(col_metric)]))) continue;
+            const fs::path folder = sweep_dir / row[static_cast<std::size_t>(col_folder)];
+            const auto curve = validation_curve(report::read_epochs(folder / "metrics.csv"), node, target, name);
+            if (curve.size() < 2) continue;
+            ++shown;
+            for (const auto& [epoch, value] : curve)
+                data.add({row[static_cast<std::size_t>(col_trial)], epoch, plot_number(value)});
+        }
+        if (!data.rows.empty()) {
+            json chart = {{"width", 560},
+                          {"height", 260},
+                          {"mark", {{"type", "line"}, {"point", true}}},
+                          {"encoding",
+                           {{"x", {{"field", "epoch"}, {"type", "quantitative"}, {"axis", {{"tickMinStep", 1}}}}},
+                            {"y", {{"field", "value"}, {"type", "quantitative"}, {"title", metric_label(name) + " (" + target + ")"}, {"scale", {{"zero", false}}}}},
+                            {"color", {{"field", "trial"}, {"type", "nominal"}}},
+                            {"tooltip", json::array({{{"field", "trial"}}, {{"field", "epoch"}}, {{"field", "value"}, {"format", ".4f"}}})}}}};
+            page.figure({"sweep_curves", "sweep_curves", fmt::format("Learning curves of the top {} trials", shown),
+                         "Per epoch, " + name + " of node '" + node + "' for " + target +
+                             " on the watched validation songs, mean over folds.",
+                         chart, std::move(data)});
+        }
+    }
+
+    // ASHA: each trial's metric at each rung, and where it stopped.
+    if (fs::exists(sweep_dir / "asha.json")) {
+        const json asha = read_json_file(sweep_dir / "asha.json");
+        DataTable data{{"trial", "rung_epoch", "value", "outcome"}, {}};
+        const json stopped = asha.value("stopped", json::object());
+        for (const auto& [rung, values] : report::member(asha, "rungs").items())
+            for (const auto& [trial, value] : values.items()) {
+                const int epoch = std::stoi(rung);
+                const bool stopped_here = stopped.contains(trial) && stopped[trial].get<int>() == epoch;
+                data.add({trial, epoch, plot_number(value.get<double>()), stopped_here ? "stopped here" : "continued"});
+            }
+        if (!data.rows.empty()) {
+            const json x = {{"field", "rung_epoch"}, {"type", "quantitative"}, {"title", "rung (epoch)"}, {"axis", {{"tickMinStep", 1}}}};
+            json chart = {{"width", 560},
+                          {"height", 260},
+                          {"layer",
+                           json::array({{{"mark", {{"type", "line"}, {"color", "#bbb"}, {"strokeWidth", 1}}},
+                                         {"encoding", {{"x", x}, {"y", {{"field", "value"}, {"type", "quantitative"}}}, {"detail", {{"field", "trial"}}}}}},
+                                        {{"mark", {{"type", "point"}, {"filled", true}, {"size", 50}}},
+                                         {"encoding",
+                                          {{"x", x},
+                                           {"y", {{"field", "value"}, {"type", "quantitative"}, {"title", metric}, {"scale", {{"zero", false}}}}},
+                                           {"color", {{"field", "outcome"}, {"type", "nominal"},
+                                                      {"scale", {{"domain", json::array({"continued", "stopped here"})}, {"range", json::array({"#4c78a8", "#e45756"})}}}}},
+                                           {"tooltip", json::array({{{"field", "trial"}}, {{"field", "rung_epoch"}}, {{"field", "value"}, {"format", ".4f"}}})}}}}})}};
+            page.figure({"asha_rungs", "asha_rungs", "ASHA rungs",
+                         fmt::format("Each trial's {} when it reached a rung (min_epochs {}, reduction factor {}); red: "
+                                     "stopped there, below the top 1/η of the trials that reached the rung.",
+                                     metric, asha.value("min_epochs", json()).dump(), asha.value("reduction_factor", json()).dump()),
+                         chart, std::move(data)});
+        }
+    }
+    const fs::path out = sweep_dir / "report.html";
+    page.write(out);
+    return out;
+}
+
+fs::path write_comparison_report(const std::vector<fs::path>& run_dirs, const fs::path& out) {
+    if (run_dirs.size() < 2) throw Error("a comparison needs two run folders or more");
+    struct Run {
+        report::Manifest manifest;
+        std::string label;
+        ojson summary;
+        json environment;
+        std::vector<report::EpochRow> epochs;
+    };
+    std::vector<Run> runs;
+    std::set<std::string> labels;
+    for (const auto& dir : run_dirs) {
+        Run r{report::read_manifest(dir), "", ojson::object(), json::object(), {}};
+        r.label = r.manifest.experiment + "/" + fs::absolute(dir).lexically_normal().filename().string();
+        if (!labels.insert(r.label).second) throw Error(dir.string() + " is given twice");
+        if (fs::exists(dir / "summary.json")) r.summary = read_json_file<ojson>(dir / "summary.json");
+        if (fs::exists(dir / "environment.json")) r.environment = read_json_file(dir / "environment.json");
+        r.epochs = report::read_epochs(dir / "metrics.csv");
+        runs.push_back(std::move(r));
+    }
+    report::Page page(fmt::format("mer comparison of {} runs", runs.size()));
+    page.heading("Runs");
+    std::vector<std::pair<std::string, std::string>> facts;
+    for (const auto& r : runs)
+        facts.push_back({r.label, fs::absolute(r.manifest.dir).lexically_normal().string() + " (" +
+                                      r.summary.value("status", "unknown") + ", git " +
+                                      r.environment.value("git_revision", "?").substr(0, 10) + ")"});
+    page.facts(facts);
+
+    page.heading("Results");
+    page.paragraph("Every run's validation scores per node and target (mean ± std over folds); click to sort.");
+    report::Table all;
+    for (const auto& r : runs) {
+        report::Table t = report::results_table(r.summary, report::best_epochs(r.epochs), r.label);
+        if (all.columns.empty()) all.columns = t.columns;
+        for (auto& row : t.rows) {
+            // Align by column name: runs may report different metrics.
+            std::vector<std::string> aligned(all.columns.size());
+            for (std::size_t c = 0; c < t.columns.size(); ++c) {
+                const auto at = std::find(all.columns.begin(), all.columns.end(), t.columns[c]);
+                if (at != all.columns.end()) aligned[static_cast<std::size_t>(at - all.columns.begin())] = row[c];
+            }
+            all.rows.push_back(std::move(aligned));
+        }
+    }
+    page.table(all);
+
+    DataTable curves{{"run_node", "target", "epoch", "r2"}, {}};
+    std::vector<std::string> target_order;
+    for (const auto& r : runs)
+        for (const auto& [node, entry] : report::member(r.summary, "nodes").items())
+            for (const auto& [target, values] : report::member(entry, "validation").items()) {
+                if (std::find(target_order.begin(), target_order.end(), target) == target_order.end())
+                    target_order.push_back(target);
+                const auto curve = validation_curve(r.epochs, node, target, "r2");
+                if (curve.size() > 1)
+                    for (const auto& [epoch, value] : curve) curves.add({r.label + " · " + node, target, epoch, plot_number(value)});
+            }
+    if (!curves.rows.empty()) {
+        json chart = {
+            {"facet", {{"column", {{"field", "target"}, {"type", "nominal"}, {"title", nullptr}, {"sort", target_order}}}}},
+            {"spec",
+             {{"width", 360},
+              {"height", 240},
+              {"mark", {{"type", "line"}, {"point", true}}},
+              {"encoding",
+               {{"x", {{"field", "epoch"}, {"type", "quantitative"}, {"axis", {{"tickMinStep", 1}}}}},
+                {"y", {{"field", "r2"}, {"type", "quantitative"}, {"title", "validation R² (mean over folds)"}, {"scale", {{"zero", false}}}}},
+                {"color", {{"field", "run_node"}, {"type", "nominal"}, {"title", "run · node"}, {"legend", {{"orient", "bottom"}, {"columns", 1}}}}},
+                {"tooltip", json::array({{{"field", "run_node"}}, {{"field", "epoch"}}, {{"field", "r2"}, {"format", ".4f"}}})}}}}}};
+        page.figure({"compare_curves", "compare_curves", "Validation curves, overlaid",
+                     "Per epoch, song-level R² on the watched validation songs, mean over folds, for every model "
+                     "node trained for more than one epoch.",
+                     chart, std::move(curves)});
+    }
+
+    // Paired differences between nodes of different runs scored on the same songs, split, folds and seeds.
+    report::Table paired{{"run · node A", "run · node B", "target", "pairs", "mean R² A", "mean R² B", "difference",
+                          "t", "p"},
+                         {}};
+    for (std::size_t i = 0; i < runs.size(); ++i)
+        for (std::size_t j = i + 1; j < runs.size(); ++j) {
+            const Run &a = runs[i], &b = runs[j];
+            if (a.summary.value("split", ojson()) != b.summary.value("split", ojson()) ||
+                a.environment.value("seed", json()) != b.environment.value("seed", json()))
+                continue;
+            for (const auto& [node_a, ea] : report::member(a.summary, "nodes").items())
+                for (const auto& [node_b, eb] : report::member(b.summary, "nodes").items()) {
+                    if (ea.value("songs_sha256", "") != eb.value("songs_sha256", "") || ea.value("songs_sha256", "").empty() ||
+                        ea.value("folds", ojson()) != eb.value("folds", ojson()) ||
+                        ea.value("seeds", ojson()) != eb.value("seeds", ojson()))
+                        continue;
+                    for (const auto& [target, scores] : report::member(ea, "validation").items()) {
+                        const auto& vb = report::member(eb, "validation");
+                        if (!vb.contains(target) || !scores.contains("r2") || !vb[target].contains("r2")) continue;
+                        const auto ra = scores["r2"].value("folds", std::vector<double>{});
+                        const auto rb = vb[target]["r2"].value("folds", std::vector<double>{});
+                        if (ra.size() != rb.size() || ra.empty()) continue;
+                        const PairedComparison c = corrected_paired_t(ra, rb, ea.value("test_train_ratio", 0.0));
+                        paired.rows.push_back({a.label + " · " + node_a, b.label + " · " + node_b, target,
+                                               std::to_string(c.runs), fmt::format("{:.4f}", c.mean_a),
+                                               fmt::format("{:.4f}", c.mean_b), fmt::format("{:+.4f}", c.mean_diff),
+                                               fmt::format("{:.3g}", c.t), fmt::format("{:.3g}", c.p)});
+                    }
+                }
+        }
+    page.heading("Paired differences");
+    if (paired.rows.empty()) {
+        page.paragraph("No two runs share songs, split, seed, folds and seeds, so no difference can be paired fold by "
+                       "fold; compare the means above with their spread.");
+    } else {
+        page.paragraph("Node pairs from different runs scored on the same songs and folds: mean R² difference A − B "
+                       "with the corrected resampled t-test (Nadeau & Bengio).");
+        page.table(paired);
+    }
+    page.write(out);
+    return out;
+}
+
+}  // namespace mer
