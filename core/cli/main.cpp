@@ -150,6 +150,7 @@ struct Options {
     std::vector<std::string> predict_inputs;
     bool per_chunk = false;
     bool clip = false;
+    bool keep_checkpoints = false;
     mer::SynthCorpusSpec corpus_spec;
     std::string corpus_out;
     mer::SweepOptions sweep;
@@ -176,6 +177,9 @@ Commands add_commands(CLI::App& app, Options& o) {
                       "folder that receives <name>/<timestamp>-<id>/ (default: the experiment's runs_dir)");
     c.run->add_option("--cache", o.cache_dir, "node cache folder (default: the experiment's cache_dir)");
     c.run->add_flag("--quiet", o.quiet, "log to log.txt only, not to stderr");
+    c.run->add_flag("--keep-checkpoints", o.keep_checkpoints,
+                    "keep checkpoints/ (per-epoch training state) after the run finished; a failed or "
+                    "interrupted run always keeps it for --resume");
 
     c.validate = app.add_subcommand("validate", "check an experiment without running it; exit 2 lists every error");
     c.validate->add_option("experiment", o.experiment_file, "experiment YAML file")->required();
@@ -275,6 +279,7 @@ int run_or_validate(const Options& o, bool validate_only, int argc, char** argv)
     options.runs_root = o.out_dir;
     options.cache_dir = o.cache_dir;
     options.quiet = o.quiet;
+    options.keep_checkpoints = o.keep_checkpoints;
     options.command_line.assign(argv, argv + argc);
     options.resume_folder = o.resume_dir;
     const mer::RunOutcome outcome = mer::run_experiment(experiment, registry, options);

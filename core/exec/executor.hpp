@@ -24,6 +24,7 @@ struct RunOptions {
     std::string resume_folder;              // continue this run instead of starting a new one
     std::string exact_folder;               // create the run folder exactly here (a sweep's trial)
     bool data_only = false;                 // dataset and features nodes only (a sweep's cache warm-up)
+    bool keep_checkpoints = false;          // keep checkpoints/ after the run finished (it only serves --resume)
 };
 
 struct RunOutcome {

@@ -2,6 +2,8 @@
 // file is added, so it is true even for a run that was killed.
 #include "core/exec/run_writer.hpp"
 
+#include <algorithm>
+
 #include <mutex>
 
 #include "core/error.hpp"
@@ -55,6 +57,15 @@ void RunWriter::record(const ArtifactEntry& entry) {
         }
     artifacts_.push_back(entry);
     save_manifest();
+}
+
+void RunWriter::forget(const std::string& prefix) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto before = artifacts_.size();
+    artifacts_.erase(std::remove_if(artifacts_.begin(), artifacts_.end(),
+                                    [&](const ArtifactEntry& e) { return e.file.rfind(prefix, 0) == 0; }),
+                     artifacts_.end());
+    if (artifacts_.size() != before) save_manifest();
 }
 
 void RunWriter::write_plugin_artifact(const std::string& node, const Artifact& artifact, const std::string& content) {

@@ -34,6 +34,8 @@ public:
     void write(const ArtifactEntry& entry, const std::string& content);
     // Records a file or folder something else wrote (the metric logs, model bundles).
     void record(const ArtifactEntry& entry);
+    // Drops the entries whose file starts with `prefix` (a folder deleted).
+    void forget(const std::string& prefix);
     // A plugin's artifact: named <kind>_<node>[_<part>].csv, its first line
     // checked against the declared columns.
     void write_plugin_artifact(const std::string& node, const Artifact& artifact, const std::string& content);

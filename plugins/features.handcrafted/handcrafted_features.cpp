@@ -66,7 +66,8 @@ public:
           n_fft_(p.at("n_fft").get<int>()),
           hop_(p.at("hop").get<int>()),
           min_seconds_(p.at("min_seconds").get<double>()),
-          cache_(p.at("cache").get<bool>()) {
+          cache_(p.at("cache").get<bool>()),
+          cache_frames_(p.at("cache_frames").get<bool>()) {
         const auto wanted = p.at("groups").get<std::vector<std::string>>();
         for (const auto& g : kGroupOrder)
             if (std::find(wanted.begin(), wanted.end(), g) != wanted.end()) groups_.push_back(g);
@@ -127,8 +128,11 @@ private:
     std::string cache_key(const fs::path& audio) const {
         const auto f = file_fingerprint(audio);
         if (!f) return "";
+        // What is kept does not change the values: entries made with or without frames serve both.
+        nlohmann::json values = params_;
+        values.erase("cache_frames");
         return sha256_hex(fmt::format("{}|{}|{}.{}|{}|{}|", kVersion, f->size, f->mtime_seconds, f->mtime_nanoseconds,
-                                      params_.dump(), f->head_sha256));
+                                      values.dump(), f->head_sha256));
     }
 
     Eigen::VectorXd song_vector(const std::string& path, const std::string& cache_dir, bool& from_cache) const {
@@ -137,7 +141,8 @@ private:
             const std::string key = cache_key(path);
             if (!key.empty()) entry = fs::path(cache_dir) / key.substr(0, 2) / key;
             std::error_code ec;
-            if (!entry.empty() && fs::exists(entry / "summary.npy", ec)) {
+            const bool frames_there = !cache_frames_ || fs::exists(entry / (groups_.front() + ".npy"), ec);
+            if (!entry.empty() && frames_there && fs::exists(entry / "summary.npy", ec)) {
                 try {
                     const Eigen::MatrixXd v = read_npy(entry / "summary.npy");
                     if (v.rows() == static_cast<Eigen::Index>(columns_.size()) && v.cols() == 1) {
@@ -154,7 +159,10 @@ private:
         const Eigen::VectorXd v = compute(audio.samples, entry.empty() ? nullptr : &frames);
         if (!entry.empty()) {
             fs::create_directories(entry);
-            for (const auto& [group, m] : frames) write_npy(entry / (group + ".npy"), m);
+            // Frame matrices only on request (cache_frames): at 128 mel bands they are ~2 MB per
+            // 45-s song, and nothing in mer reads them back; float32 is plenty for looking at them.
+            if (cache_frames_)
+                for (const auto& [group, m] : frames) write_npy(entry / (group + ".npy"), Eigen::MatrixXf(m.cast<float>()));
             nlohmann::json meta{{"audio", path},       {"plugin", "features.handcrafted"},
                                 {"version", kVersion}, {"params", params_},
                                 {"columns", columns_}, {"frames_hop_seconds", double(hop_) / sr_}};
@@ -207,7 +215,7 @@ private:
     std::vector<std::string> groups_, stats_, columns_;
     int n_mfcc_, n_mels_, sr_, n_fft_, hop_;
     double min_seconds_;
-    bool cache_;
+    bool cache_, cache_frames_;
     Eigen::SparseMatrix<float, Eigen::RowMajor> mel_;
     Eigen::MatrixXf dct_;
     mutable mer::dsp::CqtFilterCache cqt_filters_;  // shared by the song threads

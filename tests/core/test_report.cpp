@@ -292,9 +292,20 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
     const auto kinds = expected_kinds(run);
     CHECK(kinds.count("learning_curves") == 1);
     CHECK(kinds.count("attention") == 1);
+    // The finished run dropped its per-epoch checkpoints (they serve --resume only) and says so.
+    CHECK_FALSE(fs::exists(run / "checkpoints"));
+    CHECK_THAT(read_file(run / "log.txt"), Catch::Contains("deleted checkpoints/"));
+    for (const auto& a : mer::read_run_manifest(run)) CHECK(a.file.rfind("checkpoints/", 0) != 0);
     // Log-mel chunks are tensors: no empty feature or Pearson tables beside them.
     CHECK_FALSE(fs::exists(run / "features_chunks.csv"));
     CHECK_FALSE(fs::exists(run / "pearson_chunks.csv"));
     CHECK(fs::exists(run / "labels_chunks.csv"));
     check_page(run / "report.html", kinds, dir / "chromium");
+
+    // --keep-checkpoints keeps them (from the cache: the features are not extracted again).
+    const auto kept = run_mer({"run", "exp.yaml", "--quiet", "--keep-checkpoints", "--set",
+                               "nodes.attention.params.epochs=1"},
+                              dir.path());
+    REQUIRE(kept.exit_code == 0);
+    CHECK(fs::exists(dir.path() / run_folder_of(kept) / "checkpoints" / "attention"));
 }

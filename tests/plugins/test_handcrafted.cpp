@@ -27,7 +27,8 @@ json params(int n_mfcc = 40, std::vector<std::string> stats = {"mean", "std"}) {
             {"n_fft", 2048},
             {"hop", 512},
             {"min_seconds", 1.0},
-            {"cache", true}};
+            {"cache", true},
+            {"cache_frames", false}};
 }
 
 const std::vector<std::string> kFixtures{"c_major_triad", "a_minor_triad", "chirp_noise", "clicks_bass"};
@@ -99,7 +100,7 @@ TEST_CASE("the 386- and 346-column vectors match librosa on every fixture", "[fe
     }
 }
 
-TEST_CASE("song vectors and frames are cached as .npy and reused", "[features.handcrafted][cache]") {
+TEST_CASE("song vectors are cached as .npy and reused, frames only on request", "[features.handcrafted][cache]") {
     TempDir dir;
     fs::copy(fixtures_dir() / "audio" / "clicks_bass.wav", dir / "song.wav");
     const mer::SongTable songs = songs_from({dir / "song.wav"});
@@ -109,7 +110,7 @@ TEST_CASE("song vectors and frames are cached as .npy and reused", "[features.ha
     CHECK_THAT(second.log, Catch::Contains("1 from the feature cache, 0 extracted"));
     CHECK(first.table.features == second.table.features);
 
-    // The entry holds numpy-readable files: the summary and each group's frames.
+    // The entry holds the song's vector, numpy-readable, and by default nothing else big.
     fs::path entry;
     for (const auto& e : fs::recursive_directory_iterator(dir / "cache"))
         if (e.path().filename() == "summary.npy") entry = e.path().parent_path();
@@ -117,6 +118,13 @@ TEST_CASE("song vectors and frames are cached as .npy and reused", "[features.ha
     const Eigen::MatrixXd summary = mer::read_npy(entry / "summary.npy");
     CHECK(summary.rows() == 386);
     CHECK(summary.col(0) == first.table.features.row(0).transpose());
+    CHECK_FALSE(fs::exists(entry / "mel.npy"));
+    // cache_frames: the same entry (same values) gains each group's frames, extracted once more for them.
+    json with_frames = params();
+    with_frames["cache_frames"] = true;
+    CHECK_THAT(extract(with_frames, songs, dir / "cache").log, Catch::Contains("0 from the feature cache"));
+    CHECK_THAT(extract(with_frames, songs, dir / "cache").log, Catch::Contains("1 from the feature cache"));
+    CHECK_THAT(extract(params(), songs, dir / "cache").log, Catch::Contains("1 from the feature cache"));
     CHECK(mer::read_npy(entry / "mfcc.npy").rows() == 40);
     CHECK(mer::read_npy(entry / "mel.npy").cols() == 259);
     CHECK(mer::read_npy(entry / "tonnetz.npy").rows() == 6);
