@@ -93,8 +93,18 @@ std::string range_of(const json& s) {
     return (low.empty() ? "(-inf" : low) + ", " + (high.empty() ? "inf)" : high);
 }
 
-int describe_plugin(const mer::PluginRegistry& registry, const std::string& name) {
+int describe_plugin(const mer::PluginRegistry& registry, const std::string& name, bool as_json) {
     const mer::PluginRecord& p = registry.get(name);
+    if (as_json) {  // for editors and tools: everything the registry knows of the plugin
+        std::cout << json{{"name", p.name},         {"kind", p.kind},
+                          {"version", p.version},   {"description", p.description},
+                          {"file", p.file},         {"abi_tag", p.abi_tag},
+                          {"inputs", p.inputs},     {"capabilities", p.capabilities},
+                          {"params_schema", p.schema}}
+                         .dump(2)
+                  << "\n";
+        return 0;
+    }
     std::cout << p.name << " " << p.version << " (" << p.kind << ")\n" << p.description << "\n" << p.file << "\n\n";
     const json properties = p.schema.value("properties", json::object());
     if (properties.empty()) std::cout << "no parameters\n";
@@ -151,6 +161,7 @@ struct Options {
     bool per_chunk = false;
     bool clip = false;
     bool keep_checkpoints = false;
+    bool describe_json = false;
     mer::SynthCorpusSpec corpus_spec;
     std::string corpus_out;
     mer::SweepOptions sweep;
@@ -189,6 +200,8 @@ Commands add_commands(CLI::App& app, Options& o) {
     c.plugins->add_flag("--json", o.as_json, "machine-readable output");
     c.describe = c.plugins->add_subcommand("describe", "every parameter of a plugin: type, default, range, meaning");
     c.describe->add_option("name", o.plugin_name, "plugin name, e.g. regressor.ridge")->required();
+    c.describe->add_flag("--json", o.describe_json,
+                         "machine-readable: name, kind, version, file, ABI tag, capabilities, parameter schema");
     c.make_template = c.plugins->add_subcommand("template", "a ready-to-edit YAML node for a plugin");
     c.make_template->add_option("name", o.plugin_name, "plugin name, e.g. regressor.ridge")->required();
 
@@ -410,7 +423,7 @@ int dispatch(const Commands& c, const Options& o, int argc, char** argv) {
     if (*c.run || *c.validate) return run_or_validate(o, static_cast<bool>(*c.validate), argc, argv);
     if (*c.plugins) {
         const mer::PluginRegistry registry = scan_plugins();
-        if (*c.describe) return describe_plugin(registry, o.plugin_name);
+        if (*c.describe) return describe_plugin(registry, o.plugin_name, o.describe_json);
         if (*c.make_template) return template_plugin(registry, o.plugin_name);
         return list_plugins(registry, o.as_json);
     }

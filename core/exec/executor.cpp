@@ -326,11 +326,24 @@ private:
         folder_.log(fmt::format("node '{}': skipped {} of {} songs ({:.1f}%), reasons in skipped.csv; first: {}: {}",
                                 node.id, result.skipped.size(), total, 100 * lost, result.skipped[0].song_id,
                                 result.skipped[0].reason));
-        if (lost > exp_.max_skipped_fraction)
+        if (lost > exp_.max_skipped_fraction) {
+            // The commonest reasons first: usually one cause (a wrong folder, an unsupported format) explains most.
+            std::map<std::string, std::size_t> reasons;
+            for (const auto& s : result.skipped) ++reasons[s.reason];
+            std::vector<std::pair<std::size_t, std::string>> ranked;
+            for (const auto& [reason, n] : reasons) ranked.push_back({n, reason});
+            std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+            std::string worst;
+            for (std::size_t i = 0; i < std::min<std::size_t>(3, ranked.size()); ++i)
+                worst += fmt::format("{}{} × {}", i ? "; " : "", ranked[i].first, ranked[i].second);
             throw Error(fmt::format("{} of {} songs ({:.1f}%) could not be used, more than max_skipped_fraction "
-                                    "({:.1f}%); the reasons are in skipped.csv",
-                                    result.skipped.size(), total, 100 * lost, 100 * exp_.max_skipped_fraction),
+                                    "({:.1f}%). Commonest reasons: {}{}. Every song with its reason is in "
+                                    "skipped.csv; to accept more losses set max_skipped_fraction (top level, "
+                                    "or --set max_skipped_fraction=0.2)",
+                                    result.skipped.size(), total, 100 * lost, 100 * exp_.max_skipped_fraction, worst,
+                                    ranked.size() > 3 ? fmt::format(" (and {} other reasons)", ranked.size() - 3) : ""),
                         Location::of_node(node.id));
+        }
     }
 
     // The songs with every target of the regressor labelled, with exactly those targets.

@@ -1,12 +1,14 @@
 // The fold loop of a regressor node, its bundle and its summary.
 #include "core/exec/fold_evaluation.hpp"
 
+
 #include <fmt/format.h>
 
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <optional>
+#include <sstream>
 
 #include "core/data/splits.hpp"
 #include "core/error.hpp"
@@ -40,6 +42,8 @@ public:
           pipelines_(spec_, setup.registry, data.target_names, !node.grid.empty() && node.grid_by == "target"),
           scores_(data.target_names.size()),
           chunk_scores_(data.target_names.size()),
+          pooled_truth_(data.target_names.size()),
+          pooled_predicted_(data.target_names.size()),
           seeds_(setup.experiment.seeds.empty() ? std::vector<std::uint64_t>{setup.experiment.seed}
                                                 : setup.experiment.seeds) {}
 
@@ -114,6 +118,20 @@ private:
             if (t < chunk_scores.size()) chunk_scores_[t].push_back(metrics_of(chunk_scores.at(t)));
         }
         selected_on_ = done.value("selected_on", "");
+        if (done.contains("best_epoch") && !done["best_epoch"].is_null()) best_epochs_.push_back(json::parse(done["best_epoch"].dump()));
+        // The pooled scores need the fold's predictions back: node,song_id,fold,target,true,predicted,seed.
+        std::istringstream lines(done.at("predictions").get<std::string>());
+        for (std::string line; std::getline(lines, line);) {
+            const std::size_t seed_comma = line.rfind(','), predicted_comma = line.rfind(',', seed_comma - 1),
+                              true_comma = line.rfind(',', predicted_comma - 1),
+                              target_comma = line.rfind(',', true_comma - 1);
+            const std::string target = line.substr(target_comma + 1, true_comma - target_comma - 1);
+            const auto t = std::find(data_.target_names.begin(), data_.target_names.end(), target);
+            if (t == data_.target_names.end()) continue;
+            const auto ti = static_cast<std::size_t>(t - data_.target_names.begin());
+            pooled_truth_[ti].push_back(std::stod(line.substr(true_comma + 1, predicted_comma - true_comma - 1)));
+            pooled_predicted_[ti].push_back(std::stod(line.substr(predicted_comma + 1, seed_comma - predicted_comma - 1)));
+        }
         if (!done.at("selected").is_null()) selected_.push_back(json::parse(done.at("selected").dump()));
         setup_.writer.folder().log(
             fmt::format("node '{}': fold {} finished before the interruption; kept", node_.id, fold));
@@ -204,8 +222,20 @@ private:
         const std::string watched_split = watched.inner ? "inner_validation" : "validation";
         selected_on_ = !picks_epoch ? "" : watched.inner ? "inner" : "validation";
         int epochs = 0;
+        // The epoch the model keeps, as the training loop picks it: the first with the highest song-level
+        // R² (mean over targets) on the watched songs.
+        double best_score = -INFINITY, last_score = NAN;
+        int best_epoch = 0;
         const EpochCallback on_epoch = [&](const EpochReport& report) {
             ++epochs;
+            if (picks_epoch && report.validation_predictions.size() > 0 &&
+                report.validation_predictions.rows() == watch.targets.rows()) {
+                double sum = 0;
+                for (Eigen::Index t = 0; t < watch.targets.cols(); ++t)
+                    sum += regression_metrics(watch.targets.col(t), report.validation_predictions.col(t)).r2;
+                last_score = sum / static_cast<double>(watch.targets.cols());
+                if (last_score > best_score) best_score = last_score, best_epoch = report.epoch;
+            }
             // The loss is the model's own: on chunks when it learns from chunks.
             const bool chunk_loss = report.train_chunk_predictions.size() > 0;
             auto song_loss = [&](const std::optional<double>& loss) {
@@ -226,6 +256,9 @@ private:
         // the models that may be split (trees, linear) keep none anyway.
         if (pipelines_.per_target()) ctx.work_dir.clear();
         pipeline.fit_regressor(params, fit, &watch, on_epoch, ctx);
+        if (best_epoch > 0)
+            best_epochs_.push_back({{"epoch", best_epoch}, {"epochs", epochs}, {"score_at_best", best_score},
+                                    {"score_at_last", std::isfinite(last_score) ? json(last_score) : json(nullptr)}});
         Fitted out{pipeline.predict(validation), chunk_level(validation, pipeline.predict_chunks(validation))};
         if (epochs == 0) {
             log_epoch_rows(fold, 1, "train", std::nullopt, fit.target_names, fit.targets, pipeline.predict(fit));
@@ -285,6 +318,10 @@ private:
                 chunk_scores_[t].push_back(c);
                 fold_chunk_scores.push_back(scores_json(c));
             }
+            for (Eigen::Index r = 0; r < predicted.rows(); ++r) {
+                pooled_truth_[t].push_back(validation.targets(r, ti));
+                pooled_predicted_[t].push_back(predicted(r, ti));
+            }
             line += fmt::format(" {} r2={:.3f} rmse={:.3f}", data_.target_names[t], m.r2, m.rmse);
             for (std::size_t r = 0; r < validation.size(); ++r) {
                 const auto ri = static_cast<Eigen::Index>(r);
@@ -300,6 +337,7 @@ private:
                                {"scores", fold_scores},
                                {"chunk_scores", fold_chunk_scores},
                                {"selected_on", selected_on_},
+                               {"best_epoch", best_epochs_.empty() ? json(nullptr) : best_epochs_.back()},
                                {"selected", node_.grid.empty() ? json(nullptr) : selected_.back()}}
                                   .dump() +
                               "\n");
@@ -364,6 +402,15 @@ private:
         for (std::size_t t = 0; t < data_.target_names.size(); ++t) {
             const std::string& target = data_.target_names[t];
             targets[target] = per_metric(scores_[t]);
+            // Every out-of-fold prediction scored at once: on a small corpus a fold's R² swings with its
+            // few songs; the pooled score does not.
+            const Eigen::Map<const Eigen::VectorXd> truth(pooled_truth_[t].data(), static_cast<Eigen::Index>(pooled_truth_[t].size()));
+            const Eigen::Map<const Eigen::VectorXd> predicted(pooled_predicted_[t].data(), static_cast<Eigen::Index>(pooled_predicted_[t].size()));
+            if (truth.size() > 1) {
+                const RegressionMetrics pooled = regression_metrics(truth, predicted);
+                for (const auto& name : reported)
+                    targets[target][name]["pooled"] = std::isfinite(pooled.get(name)) ? json(pooled.get(name)) : json(nullptr);
+            }
             if (!chunk_scores_[t].empty()) chunk_targets[target] = per_metric(chunk_scores_[t]);
             for (const json* level : {&targets[target], chunk_scores_[t].empty() ? nullptr : &chunk_targets[target]}) {
                 if (!level) continue;
@@ -388,6 +435,14 @@ private:
         entry["test_train_ratio"] = test_train_ratio_;
         if (!chunk_targets.empty()) entry["validation_chunks"] = chunk_targets;
         if (!selected_on_.empty()) entry["epoch_selected_on"] = selected_on_;
+        if (!best_epochs_.empty()) {
+            json best = {{"score", "song-level R², mean over targets, on the watched songs"}};
+            for (const char* key : {"epoch", "epochs", "score_at_best", "score_at_last"}) {
+                best[key] = json::array();
+                for (const auto& fold : best_epochs_) best[key].push_back(fold[key]);
+            }
+            entry["best_epoch"] = best;
+        }
         if (!node_.grid.empty()) {
             entry["grid"] = {{"metric", node_.grid_metric},
                              {"inner_folds", node_.grid_folds},
@@ -448,6 +503,9 @@ private:
     TargetPipelines pipelines_;
     std::vector<std::vector<RegressionMetrics>> scores_;        // per target, per fold: song level
     std::vector<std::vector<RegressionMetrics>> chunk_scores_;  // the same at chunk level (chunk models)
+    // Per target, every out-of-fold prediction with its label, over all folds and repetitions.
+    std::vector<std::vector<double>> pooled_truth_, pooled_predicted_;
+    json best_epochs_ = json::array();  // per fold (models that keep their best epoch): epoch, score there and last
     std::vector<std::uint64_t> seeds_;  // the repetitions' seeds: `seeds`, or the experiment's one seed
     int run_ = 0;                       // the repetition being evaluated
     int fold_count_ = 1;

@@ -141,6 +141,7 @@ Table results_table(const nlohmann::ordered_json& summary, const BestEpochs& bes
     if (!label.empty()) table.columns.push_back("run");
     for (const char* c : {"node", "model", "target", "level", "folds"}) table.columns.push_back(c);
     for (const auto& m : metrics) table.columns.push_back(m);
+    table.columns.push_back("r2 pooled");
     table.columns.push_back("best epoch");
     for (const auto& [id, node] : nodes.items()) {
         const auto found = best.find(id);
@@ -156,6 +157,8 @@ Table results_table(const nlohmann::ordered_json& summary, const BestEpochs& bes
                 row.push_back(std::string(level) == "validation" ? "song" : "chunk");
                 row.push_back(node.contains("folds") ? node["folds"].dump() : "");
                 for (const auto& m : metrics) row.push_back(values.contains(m) ? mean_std(values[m]) : "");
+                const bool pooled = values.contains("r2") && values["r2"].contains("pooled") && values["r2"]["pooled"].is_number();
+                row.push_back(pooled ? fmt::format("{:.4f}", values["r2"]["pooled"].get<double>()) : "");
                 row.push_back(epochs);
                 table.rows.push_back(std::move(row));
             }

@@ -190,7 +190,8 @@ private:
     void results() {
         page_.heading("Results");
         page_.paragraph(
-            "Validation scores per model node and target: mean ± std over folds (and seeds). Song level averages "
+            "Validation scores per model node and target: mean ± std over folds (and seeds); r2 pooled scores every "
+            "out-of-fold prediction at once (steadier than the per-fold mean on small corpora). Song level averages "
             "each song's chunk predictions; chunk level scores every chunk. Best epoch: the epoch whose weights each "
             "fold kept (highest song-level R² on the watched songs), one number per fold where they differ. "
             "Click a column to sort.");

@@ -132,6 +132,14 @@ TEST_CASE("mer-run plugins lists found and refused files", "[plugins][cli]") {
     const auto describe = run_mer({"plugins", "describe", "regressor.ridge"}, cwd.path());
     CHECK(describe.exit_code == 0);
     CHECK_THAT(describe.out, Catch::Contains("alpha\n    type: a number\n    default: 1.0\n    range: [0, inf)"));
+    // --json, for tools: the schema as the plugin carries it, and what the registry knows.
+    const auto described = run_mer({"plugins", "describe", "regressor.ridge", "--json"}, cwd.path());
+    REQUIRE(described.exit_code == 0);
+    const auto about = nlohmann::json::parse(described.out);
+    CHECK(about["kind"] == "regressor");
+    CHECK(about["params_schema"]["properties"]["alpha"]["default"] == 1.0);
+    CHECK(about["capabilities"].contains("independent_targets"));
+    CHECK_THAT(about["file"].get<std::string>(), Catch::EndsWith("regressor.ridge.so"));
 
     const auto tmpl = run_mer({"plugins", "template", "dataset.table"}, cwd.path());
     CHECK_THAT(tmpl.out, Catch::Contains("uses: dataset.table") && Catch::Contains("path: REQUIRED"));

@@ -256,6 +256,21 @@ nodes:
         REQUIRE(r.exit_code == 0);
         runs.push_back((dir.path() / run_folder_of(r)).string());
     }
+    // summary.json scores every out-of-fold prediction at once too (pooled), as predictions.csv has them.
+    {
+        const auto summary = nlohmann::json::parse(read_file(fs::path(runs[0]) / "summary.json"));
+        const mer::CsvTable predictions = mer::read_csv(fs::path(runs[0]) / "predictions.csv");
+        std::vector<double> truth, predicted;
+        for (const auto& row : predictions.rows)
+            if (row[3] == "valence") truth.push_back(std::stod(row[4])), predicted.push_back(std::stod(row[5]));
+        REQUIRE(truth.size() == 60);
+        double mean = 0, ss_res = 0, ss_tot = 0;
+        for (const double v : truth) mean += v / 60.0;
+        for (std::size_t i = 0; i < truth.size(); ++i)
+            ss_res += (truth[i] - predicted[i]) * (truth[i] - predicted[i]), ss_tot += (truth[i] - mean) * (truth[i] - mean);
+        CHECK(summary["nodes"]["ridge"]["validation"]["valence"]["r2"]["pooled"].get<double>() ==
+              Approx(1 - ss_res / ss_tot).epsilon(1e-12));
+    }
     const auto r = run_mer({"report", runs[0], runs[1], "-o", "compare.html"}, dir.path());
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
@@ -292,6 +307,14 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
     const auto kinds = expected_kinds(run);
     CHECK(kinds.count("learning_curves") == 1);
     CHECK(kinds.count("attention") == 1);
+    // summary.json names the epoch kept, as the training log does.
+    const auto summary = nlohmann::json::parse(read_file(run / "summary.json"));
+    const auto& best = summary["nodes"]["attention"]["best_epoch"];
+    REQUIRE(best["epoch"].size() == 1);
+    CHECK(best["epochs"][0] == 3);
+    CHECK_THAT(read_file(run / "log.txt"),
+               Catch::Contains("best epoch " + best["epoch"][0].dump() + " (song-level R²"));
+    CHECK(best["score_at_best"][0].get<double>() >= best["score_at_last"][0].get<double>());
     // The finished run dropped its per-epoch checkpoints (they serve --resume only) and says so.
     CHECK_FALSE(fs::exists(run / "checkpoints"));
     CHECK_THAT(read_file(run / "log.txt"), Catch::Contains("deleted checkpoints/"));

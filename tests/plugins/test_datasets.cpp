@@ -327,4 +327,7 @@ TEST_CASE("skipped songs reach skipped.csv, too many fail the node", "[dataset.d
     CHECK(strict.exit_code == 1);
     CHECK_THAT(strict.err,
                Catch::Contains("2 of 6 songs (33.3%) could not be used, more than max_skipped_fraction (5.0%)"));
+    // The error says why, commonest reason first, and how to accept more.
+    CHECK_THAT(strict.err, Catch::Contains("Commonest reasons: 1 × audio file missing") &&
+                               Catch::Contains("--set max_skipped_fraction="));
 }
