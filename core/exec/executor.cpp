@@ -25,6 +25,7 @@
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/plugin/transform.hpp"
+#include "core/exec/run_index.hpp"
 #include "core/report/report.hpp"
 #include "core/run/files.hpp"
 #include "core/run/progress.hpp"
@@ -509,6 +510,17 @@ std::string failure_reason(const Error& error, const std::string& node) {
     return location.empty() ? error.message() : location + ": " + error.message();
 }
 
+// A run of its own (not a sweep's trial or warm-up) joins runs/index.csv
+// and becomes its experiment's `latest`; failing to do so costs the run nothing.
+void index(RunFolder& folder, const RunOptions& options) {
+    if (!options.exact_folder.empty() || options.data_only) return;
+    try {
+        index_run(folder.path(), options.command_line);
+    } catch (const std::exception& e) {
+        folder.log(std::string("runs index not updated: ") + e.what());
+    }
+}
+
 }  // namespace
 
 RunOutcome run_experiment(const Experiment& exp, const PluginRegistry& registry, const RunOptions& options) {
@@ -545,12 +557,14 @@ RunOutcome run_experiment(const Experiment& exp, const PluginRegistry& registry,
                 folder.log(std::string("the run's results could not be written either: ") + also.what());
             }
             if (!options.data_only) executor.write_report();
+            index(folder, options);
             return outcome;
         }
     }
     executor.finish("finished");
     if (!options.keep_checkpoints) executor.drop_checkpoints();
     if (!options.data_only) executor.write_report();
+    index(folder, options);
     folder.log("finished");
     return outcome;
 }

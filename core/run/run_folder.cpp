@@ -1,6 +1,8 @@
 // Run folder creation and the run log.
 #include "core/run/run_folder.hpp"
 
+#include <chrono>
+
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/file.h>
@@ -38,10 +40,15 @@ RunFolder RunFolder::create(const fs::path& runs_root, const std::string& experi
     std::error_code ec;
     std::random_device entropy;
     for (int attempt = 0; attempt < 100; ++attempt) {
-        const std::tm tm = utc_now();
+        // Milliseconds in the name: runs started within one second still sort by time.
+        const auto now = std::chrono::system_clock::now();
+        const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+        const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+        std::tm tm{};
+        gmtime_r(&seconds, &tm);
         char stamp[32];
-        std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-        const fs::path candidate = parent / fmt::format("{}-{:06x}", stamp, entropy() & 0xffffffu);
+        std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
+        const fs::path candidate = parent / fmt::format("{}.{:03d}Z-{:06x}", stamp, static_cast<int>(millis), entropy() & 0xffffffu);
         if (fs::create_directory(candidate, ec)) return RunFolder(candidate);
         if (ec) throw environment_error("cannot create the run folder " + candidate.string() + ": " + ec.message());
     }

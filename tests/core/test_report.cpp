@@ -168,6 +168,10 @@ TEST_CASE("a quickstart run's report draws every figure offline, with skipped so
     CHECK(fs::exists(run / "report_data" / "predicted_ridge.csv"));
     CHECK_THAT(read_file(run / "log.txt"), Catch::Contains("report: "));
 
+    const mer::CsvTable index = mer::read_csv(dir / "runs" / "index.csv");
+    REQUIRE(index.rows.size() == 1);
+    CHECK(index.rows[0][5] == "nodes.deam.params.root=corpus evaluation.split.k=3");
+
     auto kinds = expected_kinds(run);
     CHECK(kinds.count("pearson") == 1);
     kinds.insert("labels_scatter");
@@ -256,6 +260,16 @@ nodes:
         REQUIRE(r.exit_code == 0);
         runs.push_back((dir.path() / run_folder_of(r)).string());
     }
+    // runs/index.csv has a row per run with its overrides-free scores, and latest is the second run;
+    // names sort by start time even within one second.
+    CHECK(fs::path(runs[0]).filename().string() < fs::path(runs[1]).filename().string());
+    const mer::CsvTable index = mer::read_csv(dir / "runs" / "index.csv");
+    REQUIRE(index.rows.size() == 2);
+    CHECK(index.rows[1][0] == "ridge-alpha/" + fs::path(runs[1]).filename().string());
+    CHECK(index.rows[1][3] == "finished");
+    CHECK_THAT(index.rows[1][6], Catch::StartsWith("ridge.valence="));
+    CHECK(fs::read_symlink(dir / "runs" / "ridge-alpha" / "latest") == fs::path(runs[1]).filename());
+    CHECK(fs::exists(dir / "runs" / "ridge-alpha" / "latest" / "report.html"));
     // summary.json scores every out-of-fold prediction at once too (pooled), as predictions.csv has them.
     {
         const auto summary = nlohmann::json::parse(read_file(fs::path(runs[0]) / "summary.json"));
