@@ -173,7 +173,8 @@ struct Options {
 };
 
 struct Commands {
-    CLI::App *run, *validate, *plugins, *describe, *make_template, *synth_table, *predict, *synth, *sweep, *trial, *report;
+    CLI::App *run, *validate, *plugins, *describe, *make_template, *synth_table, *predict, *synth, *sweep, *trial, *report,
+        *schema;
 };
 
 Commands add_commands(CLI::App& app, Options& o) {
@@ -263,6 +264,9 @@ Commands add_commands(CLI::App& app, Options& o) {
     c.trial->add_option("--device", o.trial_device, "cpu or cuda:N");
     c.trial->add_option("--threads", o.trial_threads, "threads for the trial")->check(CLI::Range(1, 1024));
 
+    c.schema = app.add_subcommand("schema",
+                                  "print the experiment JSON Schema with every installed plugin's name and parameters, "
+                                  "for editors: mer-run schema > mer.schema.json");
     c.report = app.add_subcommand("report", "(re)build the HTML report of a run or sweep folder; several run folders "
                                             "make one comparison page (-o)");
     c.report->add_option("folders", o.report_inputs, "a run folder, a sweep folder, or several run folders")
@@ -448,6 +452,10 @@ int dispatch(const Commands& c, const Options& o, int argc, char** argv) {
         return mer::run_sweep(options, scan_plugins());
     }
     if (*c.report) return build_report(o);
+    if (*c.schema) {
+        std::cout << mer::editor_schema(scan_plugins()).dump(2) << "\n";
+        return kExitOk;
+    }
     if (*c.trial) return mer::run_trial(o.sweep_dir, o.trial_id, o.trial_device, o.trial_threads, scan_plugins());
     return kExitOk;
 }

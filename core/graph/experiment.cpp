@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include <filesystem>
@@ -28,6 +29,27 @@ extern const char kExperimentSchemaText[];  // generated from schemas/experiment
 
 const json& experiment_schema() {
     static const json schema = json::parse(kExperimentSchemaText);
+    return schema;
+}
+
+json editor_schema(const PluginRegistry& registry) {
+    json schema = experiment_schema();
+    schema.erase("$id");
+    json& node = schema["definitions"]["node"];
+    json names = json::array(), rules = json::array();
+    std::vector<const PluginRecord*> plugins;
+    for (const auto& p : registry.plugins()) plugins.push_back(&p);
+    std::sort(plugins.begin(), plugins.end(), [](const auto* a, const auto* b) { return a->name < b->name; });
+    for (const auto* p : plugins) {
+        names.push_back(p->name);
+        json params = p->schema;
+        params.erase("$schema");  // a subschema here, not a document
+        params["description"] = p->description + " (mer-run plugins describe " + p->name + ")";
+        rules.push_back({{"if", {{"properties", {{"uses", {{"const", p->name}}}}}, {"required", {"uses"}}}},
+                         {"then", {{"properties", {{"params", params}}}}}});
+    }
+    node["properties"]["uses"]["enum"] = names;
+    node["allOf"] = rules;
     return schema;
 }
 

@@ -72,6 +72,12 @@ struct Experiment {
 // The experiment schema compiled into mer-run (schemas/experiment.schema.json).
 const nlohmann::json& experiment_schema();
 
+// The experiment schema for editors (`mer-run schema`): a node's `uses` is
+// one of the registry's plugin names, and its `params` are checked against
+// that plugin's own schema (if/then per name), so a YAML language server
+// completes and checks plugin names and parameters as mer-run validate does.
+nlohmann::json editor_schema(const PluginRegistry& registry);
+
 struct LoadedExperiment {
     Experiment experiment;
     Diagnostics errors;  // empty when the experiment is valid

@@ -2,8 +2,11 @@
 #include <catch2/catch.hpp>
 
 #include "core/graph/schema.hpp"
+#include "tests/support/test_support.hpp"
 
 using nlohmann::json;
+using namespace mer::test;
+namespace fs = std::filesystem;
 
 TEST_CASE("YAML scalars become typed JSON, quoted ones stay strings", "[schema]") {
     const YAML::Node doc = YAML::Load("a: 5\nb: 2.5\nc: true\nd: '5'\ne: ~\nf: hello\ng: [1, x]\nh: 1e-3\n");
@@ -54,4 +57,42 @@ TEST_CASE("defaults are filled in without touching given values", "[schema]") {
     const mer::SchemaValidator validator(schema);
     const json filled = validator.with_defaults(json{{"a", 3}});
     CHECK(filled == json{{"a", 3}, {"b", "x"}});
+}
+
+TEST_CASE("mer-run schema checks plugin names and parameters as an editor would", "[schema][cli]") {
+    TempDir dir;
+    const auto r = run_mer({"schema"}, dir.path());
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const json schema = json::parse(r.out);
+    CHECK(schema["definitions"]["node"]["properties"]["uses"]["enum"].size() >= 20);
+    const mer::SchemaValidator validator(schema);
+    auto problems = [&](const std::string& yaml, const std::string& file) {
+        mer::SourceMap map(file);
+        return validator.validate(mer::yaml_to_json(YAML::Load(yaml), map), map);
+    };
+    // Every shipped experiment passes.
+    int checked = 0;
+    for (const auto& e : fs::directory_iterator(source_dir() / "experiments")) {
+        if (e.path().extension() != ".yaml") continue;
+        INFO(e.path().string());
+        const auto found = problems(read_file(e.path()), e.path().string());
+        CHECK(found.empty());
+        if (!found.empty()) WARN(found.front().str());
+        ++checked;
+    }
+    CHECK(checked >= 10);
+    // A misspelt plugin name and a misspelt parameter do not.
+    const std::string good = "name: x\nnodes:\n  songs: {uses: dataset.table, params: {path: s.csv}}\n"
+                             "  ridge: {uses: regressor.ridge, inputs: [songs], params: {alpha: 10}}\n";
+    CHECK(problems(good, "good.yaml").empty());
+    std::string misspelt_plugin = good, misspelt_param = good;
+    misspelt_plugin.replace(misspelt_plugin.find("regressor.ridge"), 15, "regressor.ridg");
+    misspelt_param.replace(misspelt_param.find("alpha"), 5, "alpah");
+    CHECK_FALSE(problems(misspelt_plugin, "plugin.yaml").empty());
+    CHECK_FALSE(problems(misspelt_param, "param.yaml").empty());
+    // The wrong type for a known parameter too.
+    std::string wrong_type = good;
+    wrong_type.replace(wrong_type.find("alpha: 10"), 9, "alpha: lots");
+    CHECK_FALSE(problems(wrong_type, "type.yaml").empty());
 }
