@@ -156,7 +156,8 @@ struct Options {
     std::string plugin_name;
     mer::SyntheticTableSpec table_spec;
     std::string table_out;
-    std::string model_path, predict_node, predict_format = "csv", predict_out, predict_cache = "cache";
+    std::string model_path, predict_format = "csv", predict_out, predict_cache = "cache";
+    std::vector<std::string> predict_nodes;
     std::vector<std::string> predict_inputs;
     bool per_chunk = false;
     bool clip = false;
@@ -216,7 +217,10 @@ Commands add_commands(CLI::App& app, Options& o) {
 
     c.predict = app.add_subcommand("predict", "rate audio files with a trained run's model: path, targets, quadrant");
     c.predict->add_option("--model", o.model_path, "run folder or model bundle (RUN/model/NODE)")->required();
-    c.predict->add_option("--node", o.predict_node, "which regressor node's model, when the run has several");
+    c.predict->add_option("--node", o.predict_nodes,
+                          "which regressor node's model, when the run has several; repeat it to combine separate "
+                          "models (--node valence --node arousal: one row per file, with its quadrant)")
+        ->allow_extra_args(false);  // one value per --node: the files follow
     c.predict->add_option("--format", o.predict_format, "csv or json")->check(CLI::IsMember({"csv", "json"}));
     c.predict->add_option("--out", o.predict_out, "write to this file instead of stdout");
     c.predict->add_option("--cache", o.predict_cache, "feature cache folder (reused when a file was seen before)");
@@ -368,7 +372,7 @@ std::string ratings_csv(const mer::Ratings& ratings, bool per_chunk) {
 int predict_files(const Options& o) {
     const mer::PluginRegistry registry = scan_plugins();
     mer::PredictOptions options;
-    options.node = o.predict_node;
+    options.nodes = o.predict_nodes;
     options.cache_dir = o.predict_cache;
     options.per_chunk = o.per_chunk;
     options.clip = o.clip;

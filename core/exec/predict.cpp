@@ -151,8 +151,6 @@ void fill_ratings(Ratings& out, const SongTable& table, const Eigen::MatrixXd& m
                   std::map<std::string, std::string>& failures, bool clip) {
     std::map<std::string, Eigen::Index> row_of;
     for (std::size_t r = 0; r < table.size(); ++r) row_of[table.song_ids[r]] = static_cast<Eigen::Index>(r);
-    const auto v = std::find(out.targets.begin(), out.targets.end(), "valence") - out.targets.begin();
-    const auto a = std::find(out.targets.begin(), out.targets.end(), "arousal") - out.targets.begin();
     for (auto& rating : out.rows) {
         auto it = row_of.find(rating.path);
         if (it == row_of.end()) {
@@ -182,22 +180,31 @@ void fill_ratings(Ratings& out, const SongTable& table, const Eigen::MatrixXd& m
                 rating.chunks.push_back(std::move(chunk));
             }
         }
-        if (v < static_cast<long>(out.targets.size()) && a < static_cast<long>(out.targets.size())) {
-            const bool pleasant =
-                rating.values[static_cast<std::size_t>(v)] >= out.midpoints[static_cast<std::size_t>(v)];
-            const bool energetic =
-                rating.values[static_cast<std::size_t>(a)] >= out.midpoints[static_cast<std::size_t>(a)];
-            rating.quadrant = pleasant ? (energetic ? "happy/excited" : "calm/relaxed")
-                                       : (energetic ? "angry/tense" : "sad/depressed");
-        }
+    }
+}
+
+// Russell's quadrant of each rated file, from valence and arousal against the middle of their training ranges.
+void assign_quadrants(Ratings& out) {
+    const auto v = static_cast<std::size_t>(std::find(out.targets.begin(), out.targets.end(), "valence") - out.targets.begin());
+    const auto a = static_cast<std::size_t>(std::find(out.targets.begin(), out.targets.end(), "arousal") - out.targets.begin());
+    if (v >= out.targets.size() || a >= out.targets.size()) return;
+    for (auto& rating : out.rows) {
+        if (!rating.error.empty() || rating.values.size() != out.targets.size()) continue;
+        const bool pleasant = rating.values[v] >= out.midpoints[v];
+        const bool energetic = rating.values[a] >= out.midpoints[a];
+        rating.quadrant = pleasant ? (energetic ? "happy/excited" : "calm/relaxed")
+                                   : (energetic ? "angry/tense" : "sad/depressed");
     }
 }
 
 }  // namespace
 
-Ratings predict_files(const fs::path& model, const std::vector<std::string>& inputs, const PluginRegistry& registry,
-                      const PredictOptions& options) {
-    const fs::path bundle = bundle_folder(model, options.node);
+namespace {
+
+// One bundle's ratings (no quadrants yet: the targets may come from several bundles).
+Ratings predict_bundle(const fs::path& model, const std::string& node, const std::vector<std::string>& inputs,
+                       const PluginRegistry& registry, const PredictOptions& options) {
+    const fs::path bundle = bundle_folder(model, node);
     const fs::path manifest_file = bundle / "model.json";
     const json manifest = read_json_file(manifest_file);
     PipelineSpec spec;
@@ -270,6 +277,52 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
             for (std::size_t s = 0; s < chunks.size(); ++s) chunk_sums[s] += chunks[s];
     }
     fill_ratings(out, table, sum / std::max(1, folds), chunk_sums, folds, failures, options.clip);
+    return out;
+}
+
+}  // namespace
+
+Ratings predict_files(const fs::path& model, const std::vector<std::string>& inputs, const PluginRegistry& registry,
+                      const PredictOptions& options) {
+    if (options.nodes.size() <= 1) {
+        Ratings out = predict_bundle(model, options.nodes.empty() ? "" : options.nodes.front(), inputs, registry, options);
+        assign_quadrants(out);
+        return out;
+    }
+    if (options.per_chunk) throw Error("--per-chunk rates the chunks of one model; give one --node with it");
+    // Separate models per target (the report trains valence and arousal apart): one row per file.
+    // Two models for one target is a mistake, refused before any audio is decoded.
+    std::map<std::string, std::string> owner;  // target → the node rating it
+    for (const auto& node : options.nodes) {
+        const fs::path manifest = bundle_folder(model, node) / "model.json";
+        const json targets = read_json_file(manifest).value("targets", json::array());
+        for (const auto& t : targets)
+            if (t.is_object() && t.contains("name") && !owner.emplace(t["name"].dump(), node).second)
+                throw Error("--node " + owner[t["name"].dump()] + " and --node " + node + " both rate " +
+                            t["name"].dump() + "; give one model per target");
+    }
+    Ratings out;
+    for (const auto& node : options.nodes) {
+        Ratings part = predict_bundle(model, node, inputs, registry, options);
+        if (out.rows.empty()) {
+            out = std::move(part);
+            continue;
+        }
+        out.targets.insert(out.targets.end(), part.targets.begin(), part.targets.end());
+        out.midpoints.insert(out.midpoints.end(), part.midpoints.begin(), part.midpoints.end());
+        out.minima.insert(out.minima.end(), part.minima.begin(), part.minima.end());
+        out.maxima.insert(out.maxima.end(), part.maxima.begin(), part.maxima.end());
+        for (std::size_t r = 0; r < out.rows.size(); ++r) {
+            Rating& row = out.rows[r];
+            const Rating& more = part.rows[r];  // the same files in the same order
+            if (row.error.empty() && !more.error.empty()) row.error = node + ": " + more.error;
+            row.values.insert(row.values.end(), more.values.begin(), more.values.end());
+            row.outside.insert(row.outside.end(), more.outside.begin(), more.outside.end());
+        }
+    }
+    for (auto& row : out.rows)
+        if (!row.error.empty()) row.values.clear(), row.outside.clear();
+    assign_quadrants(out);
     return out;
 }
 

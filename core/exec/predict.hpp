@@ -13,7 +13,9 @@
 namespace mer {
 
 struct PredictOptions {
-    std::string node;  // which regressor node's bundle, when a run has several
+    // Which regressor nodes' bundles, when a run has several; more than one
+    // (separate valence and arousal models) combine into one row per file.
+    std::vector<std::string> nodes;
     std::string cache_dir = "cache";
     int threads = 0;         // 0: every core
     bool per_chunk = false;  // also rate every chunk (chunk models)

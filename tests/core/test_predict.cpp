@@ -181,6 +181,50 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
     CHECK_THAT(refused.err, Catch::Contains("made with regressor.ridge 0.9.0, this mer-run has 1.0.0"));
 }
 
+TEST_CASE("separate valence and arousal models combine into one row with its quadrant", "[predict][cli]") {
+    TempDir dir;
+    const fs::path run = trained_run(dir.path(), 12, "4", "9", R"(name: apart
+nodes:
+  data: {uses: dataset.deam, params: {root: corpus}}
+  features: {uses: features.handcrafted, inputs: [data], params: {groups: [mfcc, chroma]}}
+  valence: {uses: regressor.ridge, inputs: [features], targets: [valence], params: {alpha: 10}}
+  arousal: {uses: regressor.ridge, inputs: [features], targets: [arousal], params: {alpha: 100}}
+  both: {uses: regressor.ridge, inputs: [features], params: {alpha: 10}}
+evaluation: {split: {kind: holdout, fraction: 0.25}}
+)");
+    const std::vector<std::string> songs{"corpus/MEMD_audio/1.mp3", "corpus/MEMD_audio/2.mp3"};
+    auto rate = [&](std::vector<std::string> nodes) {
+        std::vector<std::string> args{"predict", "--model", run.string()};
+        for (const auto& n : nodes) args.insert(args.end(), {"--node", n});
+        args.insert(args.end(), songs.begin(), songs.end());
+        return run_mer(args, dir.path());
+    };
+    const auto alone_v = rate({"valence"}), alone_a = rate({"arousal"}), combined = rate({"valence", "arousal"});
+    INFO(combined.err);
+    REQUIRE(combined.exit_code == 0);
+    std::istringstream v_lines(alone_v.out), a_lines(alone_a.out), lines(combined.out);
+    std::string v_line, a_line, line;
+    std::getline(v_lines, v_line), std::getline(a_lines, a_line), std::getline(lines, line);
+    CHECK(v_line == "path,valence,quadrant,outside_range,error");
+    CHECK(line == "path,valence,arousal,quadrant,outside_range,error");
+    int rows = 0;
+    while (std::getline(lines, line)) {
+        std::getline(v_lines, v_line), std::getline(a_lines, a_line);
+        const auto f = fields(line), fv = fields(v_line), fa = fields(a_line);
+        CHECK(f[0] == fv[0]);
+        CHECK(f[1] == fv[1]);  // each model's own rating, unchanged
+        CHECK(f[2] == fa[1]);
+        CHECK(fv[2].empty());  // one model alone has no quadrant
+        CHECK_FALSE(f[3].empty());
+        ++rows;
+    }
+    CHECK(rows == 2);
+    // Two models for one target is a mistake, said before any audio is read.
+    const auto twice = rate({"valence", "both"});
+    CHECK(twice.exit_code != 0);
+    CHECK_THAT(twice.err, Catch::Contains("--node valence and --node both both rate \"valence\""));
+}
+
 TEST_CASE("predict --per-chunk rates every chunk of a chunk model", "[predict][deep][cli][torch]") {
     TempDir dir;
     const fs::path run = trained_run(dir.path(), 8, "6.5", "4", R"(name: chunks
