@@ -99,6 +99,17 @@ std::string apply_override(YAML::Node& root, const std::string& assignment,
         YAML::Node child = parent[keys[i]];
         pointer = pointer_child(pointer, keys[i]);
         if (!child.IsDefined() || child.IsNull()) {
+            // A new node needs its plugin first; a mistyped id gets the nearest existing one.
+            if (i == 1 && keys[0] == "nodes" && !(keys.size() == 3 && keys[2] == "uses")) {
+                std::vector<std::string> ids;
+                for (const auto& n : parent) ids.push_back(n.first.as<std::string>());
+                const std::string near = nearest_name(keys[1], ids);
+                std::string listed;
+                for (const auto& id : ids) listed += (listed.empty() ? "" : ", ") + id;
+                return "--set '" + assignment + "': there is no node '" + keys[1] + "'" +
+                       (near.empty() ? "" : " (did you mean '" + near + "'?)") + "; the nodes are: " + listed +
+                       " (a new node needs --set nodes." + keys[1] + ".uses=PLUGIN first)";
+            }
             parent[keys[i]] = YAML::Node(YAML::NodeType::Map);
             child = parent[keys[i]];
         } else if (!child.IsMap()) {

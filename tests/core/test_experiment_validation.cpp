@@ -203,6 +203,16 @@ TEST_CASE("overrides change the experiment before validation", "[validate]") {
     CHECK(loaded.experiment.seed == 11);
     CHECK(loaded.experiment.node("ridge").params["alpha"] == 7.5);
     CHECK(loaded.experiment.resolved["nodes"]["ridge"]["params"]["alpha"].as<double>() == 7.5);
+
+    // A mistyped node id in --set points at --set with the nearest id, not at a line of the file.
+    const auto typo = mer::load_experiment((dir / "exp.yaml").string(), {"nodes.ridg.params.alpha=3"}, registry());
+    REQUIRE(typo.errors.size() == 1);
+    CHECK_THAT(typo.errors[0].str(), Catch::StartsWith("--set: --set 'nodes.ridg.params.alpha=3': there is no node 'ridg' "
+                                                       "(did you mean 'ridge'?)"));
+    // A new node given its plugin first is fine.
+    const auto added = mer::load_experiment((dir / "exp.yaml").string(),
+                                            {"nodes.other.uses=regressor.mean", "nodes.other.inputs=[songs]"}, registry());
+    CHECK(added.errors.empty());
 }
 
 TEST_CASE("hostile experiment files are refused with a located reason, never hang or exhaust memory",
