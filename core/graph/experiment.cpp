@@ -67,18 +67,19 @@ std::string join(const std::vector<std::string>& items, const std::string& separ
     return out;
 }
 
-// Applies "a.b.c=value" to the document; returns an error message or "".
+// Applies "a.b.c=value" to the document; returns an error message or ""
+// (reported as "--set a.b.c=value: message").
 std::string apply_override(YAML::Node& root, const std::string& assignment,
                            std::vector<std::pair<std::string, std::string>>& origins) {
     const auto eq = assignment.find('=');
     if (eq == std::string::npos || eq == 0)
-        return "--set '" + assignment + "': expected path.to.key=value, e.g. --set nodes.ridge.params.alpha=10";
+        return "expected path.to.key=value, e.g. --set nodes.ridge.params.alpha=10";
     const std::string path = assignment.substr(0, eq);
     YAML::Node value;
     try {
         value = YAML::Load(assignment.substr(eq + 1));
     } catch (const YAML::Exception& e) {
-        return "--set '" + assignment + "': the value is not valid YAML: " + e.msg;
+        return "the value is not valid YAML: " + e.msg;
     }
     std::vector<std::string> keys;
     std::size_t start = 0;
@@ -89,7 +90,7 @@ std::string apply_override(YAML::Node& root, const std::string& assignment,
         start = dot + 1;
     }
     if (std::any_of(keys.begin(), keys.end(), [](const std::string& k) { return k.empty(); }))
-        return "--set '" + assignment + "': empty key in '" + path + "'";
+        return "empty key in '" + path + "'";
     if (!root.IsMap()) root = YAML::Node(YAML::NodeType::Map);
     // yaml-cpp nodes are handles: walking with copies edits the tree in place.
     std::vector<YAML::Node> chain{root};
@@ -106,14 +107,14 @@ std::string apply_override(YAML::Node& root, const std::string& assignment,
                 const std::string near = nearest_name(keys[1], ids);
                 std::string listed;
                 for (const auto& id : ids) listed += (listed.empty() ? "" : ", ") + id;
-                return "--set '" + assignment + "': there is no node '" + keys[1] + "'" +
+                return "there is no node '" + keys[1] + "'" +
                        (near.empty() ? "" : " (did you mean '" + near + "'?)") + "; the nodes are: " + listed +
                        " (a new node needs --set nodes." + keys[1] + ".uses=PLUGIN first)";
             }
             parent[keys[i]] = YAML::Node(YAML::NodeType::Map);
             child = parent[keys[i]];
         } else if (!child.IsMap()) {
-            return "--set '" + assignment + "': " + dotted(pointer) + " is not a mapping, so it has no key '" +
+            return dotted(pointer) + " is not a mapping, so it has no key '" +
                    keys[i + 1] + "'";
         }
         chain.push_back(child);
@@ -193,7 +194,7 @@ private:
         std::vector<std::pair<std::string, std::string>> origins;
         for (const auto& assignment : overrides)
             if (std::string problem = apply_override(root_, assignment, origins); !problem.empty())
-                errors_.push_back({Location{"--set"}, problem});
+                errors_.push_back({Location{"--set " + assignment}, problem});
         try {
             doc_ = yaml_to_json(root_, map_);
         } catch (const Error& e) {

@@ -160,7 +160,7 @@ TEST_CASE("bad experiment files: each mistake is named with line and column", "[
                    Catch::Contains("sample_rate_hz 11025 is too low for the contrast group"));
     }
     SECTION("a bad --set override") {
-        CHECK_THAT(errors_of(kValid, {"seed"}), Catch::Contains("--set: --set 'seed': expected path.to.key=value"));
+        CHECK_THAT(errors_of(kValid, {"seed"}), Catch::Contains("--set seed: expected path.to.key=value"));
         CHECK_THAT(errors_of(kValid, {"nodes.ridge.params.alpha=-5"}),
                    Catch::Contains("--set nodes.ridge.params.alpha=-5: nodes.ridge.params.alpha = -5 is out of range"));
     }
@@ -207,7 +207,7 @@ TEST_CASE("overrides change the experiment before validation", "[validate]") {
     // A mistyped node id in --set points at --set with the nearest id, not at a line of the file.
     const auto typo = mer::load_experiment((dir / "exp.yaml").string(), {"nodes.ridg.params.alpha=3"}, registry());
     REQUIRE(typo.errors.size() == 1);
-    CHECK_THAT(typo.errors[0].str(), Catch::StartsWith("--set: --set 'nodes.ridg.params.alpha=3': there is no node 'ridg' "
+    CHECK_THAT(typo.errors[0].str(), Catch::StartsWith("--set nodes.ridg.params.alpha=3: there is no node 'ridg' "
                                                        "(did you mean 'ridge'?)"));
     // A new node given its plugin first is fine.
     const auto added = mer::load_experiment((dir / "exp.yaml").string(),
