@@ -5,15 +5,19 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <functional>
 #include <map>
+#include <numeric>
+#include <random>
 #include <optional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "core/data/node_cache.hpp"
+#include "core/data/splits.hpp"
 #include "core/eval/metrics_log.hpp"
 #include "core/exec/environment.hpp"
 #include "core/exec/feature_tables.hpp"
@@ -241,6 +245,21 @@ private:
         }
         record_skipped(node, result);
         if (how == "computed") cache_.store(key, result, description);
+        if (node.limit > 0 && node.limit < result.table.size()) {
+            // A quick run: a seeded sample of the songs (the cache keeps them all); later nodes key on it.
+            std::vector<std::size_t> order(result.table.size());
+            std::iota(order.begin(), order.end(), std::size_t{0});
+            std::mt19937_64 random(derive_seed(exp_.seed, "limit/" + node.id));
+            std::shuffle(order.begin(), order.end(), random);
+            order.resize(node.limit);
+            std::sort(order.begin(), order.end());
+            folder_.log(fmt::format("node '{}': limit {}: a seeded sample of {} of its {} songs", node.id, node.limit,
+                                    node.limit, result.table.size()));
+            result.table = result.table.rows(order);
+            description["limit"] = node.limit;
+            description["limit_seed"] = exp_.seed;
+            keys_[node.id] = NodeCache::key(description);
+        }
         outputs_[node.id] = std::move(result.table);
         const SongTable& t = outputs_.at(node.id);
         folder_.log(fmt::format("node '{}' ({}): {} — {} songs, {} features, {} targets ({:.2f} s)", node.id, node.uses,

@@ -254,6 +254,13 @@ private:
         }
         read_grid_by(spec, node, pointer);
         spec.label = node.value("label", "");
+        if (node.contains("limit") && node["limit"].is_number_integer()) {
+            spec.limit = node["limit"].get<std::size_t>();
+            if (spec.kind != "dataset")
+                errors_.push_back({map_.key_at(pointer_child(pointer, "limit")),
+                                   "nodes." + id + ".limit: only dataset nodes take a sample of their songs; " +
+                                       spec.uses + " is a " + spec.kind + " plugin"});
+        }
         if (!spec.targets.empty() && spec.kind != "regressor")
             errors_.push_back({map_.key_at(pointer_child(pointer, "targets")),
                                "nodes." + id + ".targets: only regressor nodes learn targets; " + spec.uses + " is a " +

@@ -36,6 +36,7 @@ struct NodeSpec {
     std::string grid_metric = "r2";                  // what the grid search maximises (or minimises)
     std::string grid_by = "joint";                   // "target": each target its own candidate; "joint": one for all
     std::string label;                               // name in results.csv (default: the input node)
+    std::size_t limit = 0;                           // dataset nodes: keep a seeded sample of this many songs (0: all)
     // Files whose content enters the node's cache key (capability
     // `fingerprint`): parameter → {"path": absolute path, "sha256": content hash}.
     nlohmann::json files = nlohmann::json::object();

@@ -117,6 +117,32 @@ TEST_CASE("overrides and the output folder change the run", "[run][cli]") {
     CHECK(summary["nodes"]["ridge"]["folds"] == 3);
 }
 
+TEST_CASE("a dataset node's limit runs on a seeded sample of its songs", "[run][cli]") {
+    TempDir cwd;
+    write_synthetic_table(cwd.path(), 60);
+    write_file(cwd / "exp.yaml", kExperiment);
+    auto sampled = [&](const std::string& seed) {
+        const auto r = run_mer({"run", "exp.yaml", "--quiet", "--set", "nodes.songs.limit=20", "--set", "seed=" + seed},
+                               cwd.path());
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        const fs::path folder = cwd.path() / run_folder_of(r);
+        CHECK(json::parse(read_file(folder / "summary.json"))["nodes"]["ridge"]["songs"] == 20);
+        CHECK_THAT(read_file(folder / "log.txt"), Catch::Contains("limit 20: a seeded sample of 20 of its 60 songs"));
+        std::set<std::string> songs;
+        for (const auto& row : mer::read_csv(folder / "predictions.csv").rows) songs.insert(row[1]);
+        return songs;
+    };
+    const auto first = sampled("5");
+    CHECK(first.size() == 20);
+    CHECK(sampled("5") == first);  // the same seed, the same songs
+    CHECK(sampled("6") != first);
+    // Only dataset nodes take a sample.
+    const auto wrong = run_mer({"validate", "exp.yaml", "--set", "nodes.ridge.limit=5"}, cwd.path());
+    CHECK(wrong.exit_code == 2);
+    CHECK_THAT(wrong.err, Catch::Contains("nodes.ridge.limit: only dataset nodes take a sample"));
+}
+
 TEST_CASE("a failing node stops the run with its id, finished work stays", "[run][cli]") {
     TempDir cwd;
     write_synthetic_table(cwd.path(), 40);
