@@ -292,7 +292,15 @@ int run_or_validate(const Options& o, bool validate_only, int argc, char** argv)
     const mer::PluginRegistry registry = scan_plugins();
     mer::Experiment experiment;
     if (!load_valid(experiment_file, o.overrides, registry, experiment)) return kExitInvalid;
+    std::vector<std::string> paths;
+    const mer::Diagnostics missing = mer::check_data_paths(experiment, &paths);
+    for (const auto& d : missing) std::cerr << d.str() << "\n";
+    if (!missing.empty()) {
+        std::cerr << missing.size() << (missing.size() == 1 ? " error" : " errors") << " in " << experiment_file << "\n";
+        return kExitInvalid;
+    }
     if (validate_only) {
+        for (const auto& p : paths) std::cerr << "  " << p << "\n";
         std::cerr << experiment_file << ": valid (" << experiment.nodes.size() << " nodes)\n";
         return kExitOk;
     }

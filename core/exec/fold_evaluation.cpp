@@ -65,10 +65,12 @@ public:
                 const std::string line = evaluate_fold(fold);
                 const double elapsed = seconds_since(node_start);
                 const int done = slot(fold.index) + 1;
+                // Folds by the number the files use (predictions.csv, model/<node>/fold<k>, the models'
+                // own lines), counted from 0, with how far along the node is.
                 const std::string which =
-                    repeated() ? fmt::format("seed {} ({}/{}), fold {}/{}", seed(), run_ + 1, seeds_.size(),
-                                             fold.index + 1, fold_count_)
-                               : fmt::format("fold {}/{}", done, total);
+                    repeated() ? fmt::format("seed {} ({} of {}), fold {} ({} of {})", seed(), run_ + 1, seeds_.size(),
+                                             slot(fold.index), done, total)
+                               : fmt::format("fold {} ({} of {})", fold.index, done, total);
                 setup_.writer.folder().log(fmt::format(
                     "node '{}' ({}): {} ({} train, {} validation songs, {} features, {:.2f} s):{}{}", node_.id,
                     node_.uses, which, last_train_songs_, last_validation_songs_, last_features_,

@@ -32,6 +32,33 @@ const json& experiment_schema() {
     return schema;
 }
 
+Diagnostics check_data_paths(const Experiment& experiment, std::vector<std::string>* resolved) {
+    Diagnostics errors;
+    for (const auto& node : experiment.nodes) {
+        if (!node.plugin || !node.plugin->schema.contains("properties")) continue;
+        for (const auto& [key, property] : node.plugin->schema["properties"].items()) {
+            if (!property.is_object() || !property.contains("x-mer-path") || !node.params.contains(key) ||
+                !node.params[key].is_string())
+                continue;
+            const std::string given = node.params[key].get<std::string>();
+            if (given.empty()) continue;  // "found under root" and the like
+            const bool folder = property["x-mer-path"] == "folder";
+            std::error_code ec;
+            const fs::path absolute = fs::absolute(given, ec).lexically_normal();
+            const std::string name = "nodes." + node.id + ".params." + key;
+            if (resolved) resolved->push_back(name + " = " + absolute.string());
+            const bool exists = fs::exists(absolute, ec);
+            if (exists && fs::is_directory(absolute, ec) == folder) continue;
+            errors.push_back({node.where, fmt::format("{}: {} '{}' {} (relative paths start at the working directory "
+                                                      "{}, which makes it {})",
+                                                      name, folder ? "the folder" : "the file", given,
+                                                      !exists ? "does not exist" : folder ? "is not a folder" : "is a folder",
+                                                      fs::current_path(ec).string(), absolute.string())});
+        }
+    }
+    return errors;
+}
+
 json editor_schema(const PluginRegistry& registry) {
     json schema = experiment_schema();
     schema.erase("$id");

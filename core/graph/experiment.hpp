@@ -73,6 +73,13 @@ struct Experiment {
 // The experiment schema compiled into mer-run (schemas/experiment.schema.json).
 const nlohmann::json& experiment_schema();
 
+// The data paths of the experiment's nodes (parameters their plugin's schema
+// marks "x-mer-path": "file" or "folder"), resolved against the working
+// directory: `resolved` gets "nodes.data.params.root = /abs/path" lines, the
+// result one error per path that does not exist (or is not of its kind), so
+// a run started from another folder stops before anything runs.
+Diagnostics check_data_paths(const Experiment& experiment, std::vector<std::string>* resolved = nullptr);
+
 // The experiment schema for editors (`mer-run schema`): a node's `uses` is
 // one of the registry's plugin names, and its `params` are checked against
 // that plugin's own schema (if/then per name), so a YAML language server

@@ -43,7 +43,8 @@ figure.mer-figure .data { color: #777; font-size: 12px; }
 )css";
 
 // Sortable tables, row filters, and every figure drawn with vega-embed; the
-// body's data-rendered says when all figures are done ("ok") or one failed.
+// body's data-rendered says when all figures are done ("ok") or one failed,
+// data-render-ms how long after the page's start (bench/report measures it).
 const char* kScript = R"js(
 (function () {
   function cellValue(td) {
@@ -103,6 +104,7 @@ const char* kScript = R"js(
   });
   Promise.all(jobs).then(function (done) {
     document.body.setAttribute('data-rendered', done.every(function (d) { return d; }) ? 'ok' : 'failed');
+    document.body.setAttribute('data-render-ms', String(Math.round(performance.now())));
   });
 })();
 )js";

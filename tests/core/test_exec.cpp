@@ -197,9 +197,13 @@ TEST_CASE("exit codes say the phase: input 2, node 1, environment 3", "[run][cli
     TempDir cwd;
     pipeline_experiment(cwd.path());
     CHECK(run_mer({"run", "exp.yaml", "--set", "nodes.ridge.params.alpha=-1"}, cwd.path()).exit_code == 2);
+    // A data file that is not there is refused before the run starts; one that cannot be read fails its node.
     CHECK(
         run_mer({"run", "exp.yaml", "--set", "nodes.songs.params.path=missing.csv", "--quiet"}, cwd.path()).exit_code ==
-        1);
+        2);
+    write_file(cwd / "broken.csv", "song_id,valence\n1,not a number\n");
+    CHECK(run_mer({"run", "exp.yaml", "--set", "nodes.songs.params.path=broken.csv", "--quiet"}, cwd.path()).exit_code ==
+          1);
     // The run folder cannot be made: a file stands where its parent should be.
     write_file(cwd / "blocked", "a file, not a folder\n");
     const auto blocked = run_mer({"run", "exp.yaml", "--out", "blocked/runs", "--quiet"}, cwd.path());

@@ -169,8 +169,17 @@ TEST_CASE("validate exits 2 listing FILE:LINE:COL errors, 0 when valid", "[valid
     bad.replace(bad.find("seed: 5"), 7, "seed: five");
     bad.replace(bad.find("regressor.ridge"), 15, "regressor.ridgee");
     write_file(cwd / "bad.yaml", bad);
+    // The data path is checked and printed resolved: from another folder the run stops before it starts.
+    fs::create_directories(cwd / "elsewhere");
+    const auto away = run_mer({"run", "../good.yaml"}, cwd / "elsewhere");
+    CHECK(away.exit_code == 2);
+    CHECK_THAT(away.err, Catch::Contains("good.yaml:4:3: nodes.songs.params.path: the file 'songs.csv' does not exist") &&
+                             Catch::Contains((cwd / "elsewhere" / "songs.csv").string()));
+    CHECK_FALSE(fs::exists(cwd / "elsewhere" / "runs"));
+    write_synthetic_table(cwd.path(), 20);
     const auto good = run_mer({"validate", "good.yaml"}, cwd.path());
     CHECK(good.exit_code == 0);
+    CHECK_THAT(good.err, Catch::Contains("nodes.songs.params.path = " + (cwd / "songs.csv").string()));
     const auto r = run_mer({"validate", "bad.yaml"}, cwd.path());
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains("bad.yaml:2:7: seed must be an integer"));
