@@ -23,6 +23,10 @@ cd "$work"
 "$build_dir/bin/mer-run" plugins >plugins.txt
 grep -q "^regressor.knn  1.0.0  (regressor)" plugins.txt \
   || { echo "regressor.knn not listed:"; cat plugins.txt; exit 1; }
+# The conformance checks the in-tree plugins get, on this one.
+"$build_dir/bin/mer-run" plugins check "$work/plugins/regressor.knn.so" >check.txt \
+  || { echo "plugins check failed:"; cat check.txt; exit 1; }
+grep -q "all checks passed" check.txt || { cat check.txt; exit 1; }
 "$build_dir/bin/mer-run" synth-table --out songs.csv --songs 100 >/dev/null
 cat > knn.yaml <<'YAML'
 name: knn

@@ -3,6 +3,7 @@
 // into exit codes (0 ok, 1 a node failed, 2 input refused before anything
 // ran, 3 the environment: disk, permissions, device).
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include "core/data/synthetic_table.hpp"
 #include "core/error.hpp"
 #include "core/exec/executor.hpp"
+#include "core/exec/plugin_check.hpp"
 #include "core/exec/predict.hpp"
 #include "core/graph/experiment.hpp"
 #include "core/graph/schema.hpp"
@@ -121,6 +123,34 @@ int describe_plugin(const mer::PluginRegistry& registry, const std::string& name
     return 0;
 }
 
+// The library alone in a folder of its own (a registry scans folders), checked.
+int check_plugin_library(const std::string& library) {
+    const fs::path file = fs::absolute(library);
+    if (!fs::is_regular_file(file)) throw mer::Error(library + ": no such plugin file");
+    const fs::path folder = fs::temp_directory_path() / ("mer-plugin-check-" + std::to_string(::getpid()));
+    fs::remove_all(folder);
+    fs::create_directories(folder);
+    fs::create_symlink(file, folder / file.filename());
+    mer::PluginRegistry registry;
+    registry.scan({folder});
+    fs::remove_all(folder);
+    for (const auto& refused : registry.refused()) {
+        std::cerr << library << ": refused: " << refused.reason << "\n";
+        return kExitInvalid;
+    }
+    if (registry.plugins().size() != 1) throw mer::Error(library + ": not a mer plugin library");
+    const mer::PluginRecord& plugin = registry.plugins().front();
+    std::cout << plugin.name << " " << plugin.version << " (" << plugin.kind << "), " << file.string() << "\n";
+    int failed = 0;
+    for (const auto& check : mer::check_plugin(registry, plugin)) {
+        std::cout << (check.passed ? "  ok    " : "  FAIL  ") << check.what
+                  << (check.detail.empty() ? "" : ": " + check.detail) << "\n";
+        failed += !check.passed;
+    }
+    std::cout << (failed ? std::to_string(failed) + " checks failed" : "all checks passed") << "\n";
+    return failed ? kExitFailed : kExitOk;
+}
+
 int template_plugin(const mer::PluginRegistry& registry, const std::string& name) {
     const mer::PluginRecord& p = registry.get(name);
     const std::string id = p.name.substr(p.name.find('.') + 1);
@@ -163,6 +193,7 @@ struct Options {
     bool clip = false;
     bool keep_checkpoints = false;
     bool describe_json = false;
+    std::string plugin_library;
     mer::SynthCorpusSpec corpus_spec;
     std::string corpus_out;
     mer::SweepOptions sweep;
@@ -174,8 +205,8 @@ struct Options {
 };
 
 struct Commands {
-    CLI::App *run, *validate, *plugins, *describe, *make_template, *synth_table, *predict, *synth, *sweep, *trial, *report,
-        *schema;
+    CLI::App *run, *validate, *plugins, *describe, *make_template, *check_plugin, *synth_table, *predict, *synth, *sweep,
+        *trial, *report, *schema;
 };
 
 Commands add_commands(CLI::App& app, Options& o) {
@@ -204,6 +235,9 @@ Commands add_commands(CLI::App& app, Options& o) {
     c.describe->add_option("name", o.plugin_name, "plugin name, e.g. regressor.ridge")->required();
     c.describe->add_flag("--json", o.describe_json,
                          "machine-readable: name, kind, version, file, ABI tag, capabilities, parameter schema");
+    c.check_plugin = c.plugins->add_subcommand(
+        "check", "the conformance checks of the in-tree plugins, on one plugin library (an out-of-tree build)");
+    c.check_plugin->add_option("library", o.plugin_library, "the plugin's .so file")->required();
     c.make_template = c.plugins->add_subcommand("template", "a ready-to-edit YAML node for a plugin");
     c.make_template->add_option("name", o.plugin_name, "plugin name, e.g. regressor.ridge")->required();
 
@@ -438,6 +472,7 @@ int synth_table(const Options& o) {
 int dispatch(const Commands& c, const Options& o, int argc, char** argv) {
     if (*c.run || *c.validate) return run_or_validate(o, static_cast<bool>(*c.validate), argc, argv);
     if (*c.plugins) {
+        if (*c.check_plugin) return check_plugin_library(o.plugin_library);
         const mer::PluginRegistry registry = scan_plugins();
         if (*c.describe) return describe_plugin(registry, o.plugin_name, o.describe_json);
         if (*c.make_template) return template_plugin(registry, o.plugin_name);

@@ -1,0 +1,186 @@
+#include "core/exec/plugin_check.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <random>
+#include <set>
+
+#include "core/graph/schema.hpp"
+#include "core/plugin/dataset.hpp"
+#include "core/plugin/features.hpp"
+#include "core/plugin/regressor.hpp"
+#include "core/plugin/transform.hpp"
+#include "core/run/files.hpp"
+
+namespace mer {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+const std::set<std::string> kKnownCapabilities{"device",         "chunks",     "concurrent_fit", "fingerprint",
+                                               "output_shape",   "input_shape", "early_stopping", "staged",
+                                               "sequence",       "whole_table", "independent_targets",
+                                               "per_target"};
+
+json wrong_value_for(const json& property) {
+    const std::string type = property.value("type", "");
+    if (type == "string" || type == "array" || type == "object") return 12345;
+    return "not-a-" + (type.empty() ? std::string("value") : type);
+}
+
+// 60 songs × 6 features, valence and arousal linear in them plus noise: what a table model can fit in a moment.
+SongTable small_table() {
+    SongTable t;
+    std::mt19937_64 random(11);
+    std::normal_distribution<double> normal;
+    const int songs = 60, features = 6;
+    t.features.resize(songs, features);
+    t.targets.resize(songs, 2);
+    for (int c = 0; c < features; ++c) t.feature_names.push_back(fmt::format("f{}", c + 1));
+    t.target_names = {"valence", "arousal"};
+    for (int r = 0; r < songs; ++r) {
+        t.song_ids.push_back(std::to_string(r + 1));
+        t.groups.push_back(t.song_ids.back());
+        for (int c = 0; c < features; ++c) t.features(r, c) = normal(random);
+        t.targets(r, 0) = 5 + t.features(r, 0) - 0.5 * t.features(r, 1) + 0.3 * normal(random);
+        t.targets(r, 1) = 5 + 0.8 * t.features(r, 2) + 0.3 * normal(random);
+    }
+    return t;
+}
+
+PluginContext quiet_context() {
+    PluginContext ctx;
+    ctx.node = "check";
+    ctx.seed = 1;
+    ctx.log = [](const std::string&) {};
+    ctx.progress = [](std::size_t, std::size_t, const char*) {};
+    ctx.skip = [](const std::string&, const std::string&, const std::string&) {};
+    ctx.artifact = [](const Artifact&, const std::string&) {};
+    ctx.note = [](const std::string&, const json&) {};
+    return ctx;
+}
+
+}  // namespace
+
+std::vector<PluginCheck> check_plugin(const PluginRegistry& registry, const PluginRecord& p) {
+    std::vector<PluginCheck> out;
+    auto check = [&out](const std::string& what, const std::vector<std::string>& problems) {
+        std::string detail;
+        for (const auto& problem : problems) detail += (detail.empty() ? "" : "; ") + problem;
+        out.push_back({what, problems.empty(), detail});
+    };
+
+    std::vector<std::string> problems;
+    if (p.description.empty()) problems.push_back("no description in MER_PLUGIN()");
+    if (p.version.find('.') == std::string::npos) problems.push_back("version '" + p.version + "' is not x.y.z");
+    if (p.name.rfind(p.kind + ".", 0) != 0) problems.push_back("the name must start with its kind: " + p.kind + ".");
+    check("metadata", problems);
+
+    problems.clear();
+    const json properties = p.schema.value("properties", json::object());
+    const json required = p.schema.value("required", json::array());
+    if (p.schema.value("additionalProperties", true) != false)
+        problems.push_back("params.schema.json needs \"additionalProperties\": false, so misspelt keys are caught");
+    for (const auto& [key, property] : properties.items()) {
+        const bool is_required = std::find(required.begin(), required.end(), key) != required.end();
+        if (!property.contains("description")) problems.push_back("'" + key + "' has no description");
+        if (!property.contains("default") && !is_required)
+            problems.push_back("'" + key + "' has neither a default nor a place in required");
+        if (is_required && !property.contains("examples"))
+            problems.push_back("required '" + key + "' has no examples (mer-run plugins template shows one)");
+    }
+    check("parameter schema", problems);
+
+    problems.clear();
+    for (const auto& [name, value] : p.capabilities.items()) {
+        if (!kKnownCapabilities.count(name)) problems.push_back("unknown capability '" + name + "'");
+        else if (name == "fingerprint" ? !value.is_array() : !value.is_boolean())
+            problems.push_back("capability '" + name + "' has a value of the wrong type");
+    }
+    check("capabilities", problems);
+
+    // Creation with the schema's defaults (and the examples of required keys): what a plugin's code
+    // reads must be in its schema, or it fails here rather than with a raw JSON exception mid-run.
+    json params = json::object();
+    for (const auto& key : required)
+        if (properties.contains(key.get<std::string>()) && properties[key.get<std::string>()].contains("examples"))
+            params[key.get<std::string>()] = properties[key.get<std::string>()]["examples"][0];
+    const SchemaValidator validator(p.schema);
+    params = validator.with_defaults(params);
+    std::shared_ptr<PluginBase> instance;
+    try {
+        if (p.kind == "dataset") instance = registry.create<DatasetPlugin>(p.name, params);
+        if (p.kind == "features") instance = registry.create<FeaturesPlugin>(p.name, params);
+        if (p.kind == "transform") instance = registry.create<TransformPlugin>(p.name, params);
+        if (p.kind == "regressor") instance = registry.create<RegressorPlugin>(p.name, params);
+        check("created with the schema's defaults " + params.dump(), instance ? std::vector<std::string>{}
+                                                                              : std::vector<std::string>{"unknown kind"});
+    } catch (const std::exception& e) {
+        check("created with the schema's defaults " + params.dump(),
+              {std::string(e.what()) + " (does the code read a parameter the schema gives no default?)"});
+        return out;
+    }
+
+    problems.clear();
+    SourceMap map("check.yaml");
+    json unknown = params;
+    unknown["definitely_not_a_parameter"] = 1;
+    if (validator.validate(unknown, map).empty()) problems.push_back("an unknown parameter was accepted");
+    for (const auto& [key, property] : properties.items()) {
+        json wrong = params;
+        wrong[key] = wrong_value_for(property);
+        const auto errors = validator.validate(wrong, map);
+        if (errors.empty()) problems.push_back("'" + key + "' accepted " + wrong[key].dump());
+        else if (errors[0].message.find(key) == std::string::npos)
+            problems.push_back("the error for a bad '" + key + "' does not name it: " + errors[0].message);
+    }
+    check("bad parameters refused by name", problems);
+
+    // Fitted state survives save() and load() exactly: what mer-run predict relies on.
+    const bool tensors = p.capability("chunks") == true || p.capability("input_shape") == true ||
+                         p.capability("sequence") == true || p.capability("whole_table") == true;
+    if ((p.kind != "regressor" && p.kind != "transform") || tensors || p.inputs != 1) return out;
+    const SongTable table = small_table();
+    const fs::path dir = fs::temp_directory_path() / fmt::format("mer-plugin-check-{}", ::getpid());
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    problems.clear();
+    try {
+        const PluginContext ctx = quiet_context();
+        if (p.kind == "regressor") {
+            auto fitted = registry.create<RegressorPlugin>(p.name, params);
+            fitted->fit(table, &table, [](const EpochReport&) {}, ctx);
+            const Eigen::MatrixXd before = fitted->predict(table);
+            if (before.rows() != static_cast<Eigen::Index>(table.size()) || before.cols() != 2)
+                problems.push_back(fmt::format("predict() returned {}×{} for 60 songs × 2 targets", before.rows(), before.cols()));
+            fitted->save(dir.string());
+            auto loaded = registry.create<RegressorPlugin>(p.name, params);
+            loaded->load(dir.string());
+            if (problems.empty() && loaded->predict(table) != before)
+                problems.push_back("a reloaded model predicts differently from the fitted one");
+        } else {
+            auto fitted = registry.create<TransformPlugin>(p.name, params);
+            fitted->fit({&table}, ctx);
+            const SongTable before = fitted->apply({&table});
+            fitted->save(dir.string());
+            auto loaded = registry.create<TransformPlugin>(p.name, params);
+            loaded->load(dir.string());
+            const SongTable after = loaded->apply({&table});
+            if (after.features != before.features || after.feature_names != before.feature_names)
+                problems.push_back("a reloaded transform applies differently from the fitted one");
+        }
+    } catch (const std::exception& e) {
+        problems.push_back(e.what());
+    }
+    fs::remove_all(dir);
+    check("fit on a 60-song table, save and load: the same output", problems);
+    return out;
+}
+
+}  // namespace mer
