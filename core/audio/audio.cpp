@@ -128,7 +128,19 @@ std::string audio_problem(const fs::path& path, bool open_header) {
     }
 }
 
-DecodedAudio load_audio(const fs::path& path, int sample_rate_hz, double min_seconds) {
+AudioCrop AudioCrop::of(const nlohmann::json& params) {
+    return {params.value("offset_seconds", 0.0), params.value("duration_seconds", 0.0)};
+}
+
+nlohmann::json without_whole_crop(nlohmann::json params) {
+    if (AudioCrop::of(params).whole()) {
+        params.erase("offset_seconds");
+        params.erase("duration_seconds");
+    }
+    return params;
+}
+
+DecodedAudio load_audio(const fs::path& path, int sample_rate_hz, double min_seconds, const AudioCrop& crop) {
     SF_INFO info;
     SndfileHandle file = open_for_reading(path, info);
     DecodedAudio out;
@@ -167,9 +179,22 @@ DecodedAudio load_audio(const fs::path& path, int sample_rate_hz, double min_sec
     for (float v : mono)
         if (!std::isfinite(v)) throw Error("decoded samples contain NaN or infinity", Location(path.string()));
     out.source.duration_seconds = static_cast<double>(mono.size()) / info.samplerate;
-    if (out.source.duration_seconds < min_seconds)
+    if (!crop.whole()) {
+        const auto first = static_cast<std::size_t>(std::llround(crop.offset_seconds * info.samplerate));
+        if (first >= mono.size())
+            throw Error(fmt::format("the excerpt starts at {:.2f} s, past the end ({:.2f} s)", crop.offset_seconds,
+                                    out.source.duration_seconds),
+                        Location(path.string()));
+        std::size_t last = mono.size();
+        if (crop.duration_seconds > 0)
+            last = std::min(last, first + static_cast<std::size_t>(std::llround(crop.duration_seconds * info.samplerate)));
+        mono = std::vector<float>(mono.begin() + static_cast<std::ptrdiff_t>(first),
+                                  mono.begin() + static_cast<std::ptrdiff_t>(last));
+    }
+    if (static_cast<double>(mono.size()) / info.samplerate < min_seconds)
         throw Error(
-            fmt::format("too short: {:.2f} s, at least {:.2f} s needed", out.source.duration_seconds, min_seconds),
+            fmt::format("too short: {:.2f} s{}, at least {:.2f} s needed", static_cast<double>(mono.size()) / info.samplerate,
+                        crop.whole() ? "" : " from the excerpt's start", min_seconds),
             Location(path.string()));
 
     const int rate = sample_rate_hz > 0 ? sample_rate_hz : info.samplerate;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -35,9 +36,26 @@ AudioInfo probe_audio(const std::filesystem::path& path);
 // Datasets pass the reason to PluginContext::skip_song.
 std::string audio_problem(const std::filesystem::path& path, bool open_header);
 
-// Decodes, downmixes and resamples to `sample_rate_hz` (0 keeps the file's
-// rate). Throws mer::Error when the file is shorter than `min_seconds`.
-DecodedAudio load_audio(const std::filesystem::path& path, int sample_rate_hz, double min_seconds = 0.0);
+// An excerpt: `duration_seconds` (0: to the end) from `offset_seconds` on —
+// the offset_seconds and duration_seconds parameters every audio features
+// plugin takes (core/audio/crop.schema.json).
+struct AudioCrop {
+    double offset_seconds = 0;
+    double duration_seconds = 0;
+    bool whole() const { return offset_seconds == 0 && duration_seconds == 0; }
+    static AudioCrop of(const nlohmann::json& params);  // from a plugin's parameters
+};
+
+// A plugin's parameters as its cache key should see them: without the crop
+// keys when they ask for the whole song, so caches made before the keys
+// existed stay valid.
+nlohmann::json without_whole_crop(nlohmann::json params);
+
+// Decodes, downmixes, crops and resamples to `sample_rate_hz` (0 keeps the
+// file's rate). Throws mer::Error when the file (its excerpt) is shorter than
+// `min_seconds`, or the offset lies beyond its end.
+DecodedAudio load_audio(const std::filesystem::path& path, int sample_rate_hz, double min_seconds = 0.0,
+                        const AudioCrop& crop = {});
 
 // libsoxr, high quality (SOXR_HQ), float32 mono.
 std::vector<float> resample(const std::vector<float>& samples, int from_hz, int to_hz);

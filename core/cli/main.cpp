@@ -188,6 +188,8 @@ struct Options {
     std::string table_out;
     std::string model_path, predict_format = "csv", predict_out, predict_cache = "cache";
     std::vector<std::string> predict_nodes;
+    double predict_offset = 0, predict_duration = 0;
+    int predict_excerpts = 0;
     std::vector<std::string> predict_inputs;
     bool per_chunk = false;
     bool clip = false;
@@ -261,6 +263,15 @@ Commands add_commands(CLI::App& app, Options& o) {
     c.predict->add_flag("--per-chunk", o.per_chunk, "add a row per chunk (time offset) for log-mel chunk models");
     c.predict->add_flag("--clip", o.clip,
                         "clamp ratings into the training labels' range (outside_range still names them)");
+    c.predict->add_option("--offset", o.predict_offset, "rate the excerpt starting this many seconds in")
+        ->check(CLI::NonNegativeNumber);
+    c.predict->add_option("--duration", o.predict_duration,
+                          "rate at most this many seconds (from --offset); with --excerpts, each excerpt's length "
+                          "(default 45, DEAM's clips)")
+        ->check(CLI::NonNegativeNumber);
+    c.predict->add_option("--excerpts", o.predict_excerpts,
+                          "rate N evenly spaced excerpts of every file and report their mean and spread (<target>_std)")
+        ->check(CLI::Range(1, 1000));
     c.predict->add_option("files", o.predict_inputs, "audio files or folders (searched recursively)")->required();
 
     c.synth = app.add_subcommand("synth", "write a synthetic corpus in the DEAM layout (MP3 audio + annotations)");
@@ -374,6 +385,8 @@ std::string ratings_json(const mer::Ratings& ratings, bool per_chunk) {
     for (const auto& r : ratings.rows) {
         json row{{"path", r.path}};
         for (std::size_t t = 0; t < r.values.size(); ++t) row[ratings.targets[t]] = r.values[t];
+        for (std::size_t t = 0; t < r.spread.size(); ++t) row[ratings.targets[t] + "_std"] = r.spread[t];
+        if (ratings.excerpts > 0 && r.error.empty()) row["excerpts"] = ratings.excerpts;
         if (!r.quadrant.empty()) row["quadrant"] = r.quadrant;
         if (!r.outside.empty()) row["outside_range"] = r.outside;
         if (!r.error.empty()) row["error"] = r.error;
@@ -394,11 +407,20 @@ std::string ratings_json(const mer::Ratings& ratings, bool per_chunk) {
 std::string ratings_csv(const mer::Ratings& ratings, bool per_chunk) {
     std::string text = per_chunk ? "path,chunk,offset_seconds" : "path";
     for (const auto& t : ratings.targets) text += "," + t;
+    if (ratings.excerpts > 0) {  // the ratings are means over excerpts: their spread and count
+        for (const auto& t : ratings.targets) text += "," + t + "_std";
+        text += ",excerpts";
+    }
     text += ",quadrant,outside_range,error\n";
     for (const auto& r : ratings.rows) {
         text += mer::csv_field(r.path) + (per_chunk ? ",," : "");
         for (std::size_t t = 0; t < ratings.targets.size(); ++t)
             text += "," + (t < r.values.size() ? mer::format_number(r.values[t]) : std::string());
+        if (ratings.excerpts > 0) {
+            for (std::size_t t = 0; t < ratings.targets.size(); ++t)
+                text += "," + (t < r.spread.size() ? mer::format_number(r.spread[t]) : std::string());
+            text += "," + (r.error.empty() ? std::to_string(ratings.excerpts) : std::string());
+        }
         std::string outside;
         for (const auto& t : r.outside) outside += (outside.empty() ? "" : ";") + t;
         text += "," + r.quadrant + "," + outside + "," + mer::csv_field(r.error) + "\n";
@@ -418,6 +440,11 @@ int predict_files(const Options& o) {
     options.cache_dir = o.predict_cache;
     options.per_chunk = o.per_chunk;
     options.clip = o.clip;
+    options.offset_seconds = o.predict_offset;
+    options.duration_seconds = o.predict_duration;
+    options.excerpts = o.predict_excerpts;
+    if (o.predict_excerpts > 0 && o.predict_offset > 0)
+        throw mer::Error("--excerpts places its excerpts itself; give --duration for their length, not --offset");
     const mer::Ratings ratings = mer::predict_files(o.model_path, o.predict_inputs, registry, options);
     const std::string text =
         o.predict_format == "json" ? ratings_json(ratings, o.per_chunk) : ratings_csv(ratings, o.per_chunk);

@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <regex>
 #include <set>
 #include <thread>
 
+#include "core/audio/audio.hpp"
 #include "core/exec/pipeline.hpp"
 #include "core/exec/target_pipelines.hpp"
 #include "core/plugin/capabilities.hpp"
@@ -237,6 +239,20 @@ Ratings predict_bundle(const fs::path& model, const std::string& node, const std
         return plugin;
     };
     for (auto& step : spec.data) check(step);
+    const AudioCrop crop{options.offset_seconds, options.duration_seconds};
+    if (!crop.whole()) {
+        // The excerpt, for every step that reads audio.
+        bool taken = false;
+        for (auto& step : spec.data) {
+            if (!registry.get(step.uses).schema.value("properties", json::object()).contains("offset_seconds")) continue;
+            step.params["offset_seconds"] = crop.offset_seconds;
+            step.params["duration_seconds"] = crop.duration_seconds;
+            taken = true;
+        }
+        if (!taken)
+            throw Error("--offset/--duration/--excerpts: this model's features plugins read no audio (a table "
+                        "dataset?), so there is no excerpt to take");
+    }
     for (auto& step : spec.transforms) check(step);
     const PluginRecord& regressor = check(spec.regressor);
     if (options.per_chunk && !regressor.has(capability::kChunks))
@@ -244,7 +260,7 @@ Ratings predict_bundle(const fs::path& model, const std::string& node, const std
 
     std::map<std::string, std::string> failures;
     const std::vector<std::string> files = audio_files(inputs);
-    for (const auto& file : files) out.rows.push_back(Rating{file, {}, "", "", {}, {}});
+    for (const auto& file : files) out.rows.push_back(Rating{file, {}, "", "", {}, {}, {}});
     const SongTable table = extract_features(spec, files, registry, options, failures);
 
     // Every fold's fitted pipeline, as training saved it; the ratings are their mean.
@@ -283,7 +299,67 @@ Ratings predict_bundle(const fs::path& model, const std::string& node, const std
 }  // namespace
 
 Ratings predict_files(const fs::path& model, const std::vector<std::string>& inputs, const PluginRegistry& registry,
+                      const PredictOptions& options);
+
+namespace {
+
+// Real songs last minutes, the models learned from clips: N evenly spaced
+// excerpts of the clip length per file, each rated, reported as their mean
+// (the rating) and standard deviation (how much the song changes).
+Ratings predict_excerpts(const fs::path& model, const std::vector<std::string>& inputs, const PluginRegistry& registry,
+                         const PredictOptions& options) {
+    if (options.per_chunk) throw Error("--excerpts rates whole excerpts; --per-chunk cannot go with it");
+    PredictOptions one = options;
+    one.excerpts = 0;
+    one.duration_seconds = options.duration_seconds > 0 ? options.duration_seconds : 45.0;
+    Ratings out;
+    out.excerpts = options.excerpts;
+    for (const auto& file : audio_files(inputs)) {
+        std::vector<Ratings> parts;
+        double length = 0;
+        try {
+            length = probe_audio(file).duration_seconds;
+        } catch (const Error& e) {
+            Rating failed{file, {}, "", e.message(), {}, {}, {}};
+            out.rows.push_back(failed);
+            continue;
+        }
+        const double room = std::max(0.0, length - one.duration_seconds);
+        for (int k = 0; k < options.excerpts; ++k) {
+            one.offset_seconds = options.excerpts == 1 ? room / 2 : room * k / (options.excerpts - 1);
+            parts.push_back(predict_files(model, {file}, registry, one));
+        }
+        if (out.targets.empty()) {
+            out.targets = parts.front().targets;
+            out.midpoints = parts.front().midpoints;
+            out.minima = parts.front().minima;
+            out.maxima = parts.front().maxima;
+        }
+        Rating row{file, {}, "", "", {}, {}, {}};
+        for (const auto& part : parts)
+            if (row.error.empty() && !part.rows.front().error.empty()) row.error = part.rows.front().error;
+        if (row.error.empty()) {
+            for (std::size_t t = 0; t < out.targets.size(); ++t) {
+                double sum = 0, squares = 0;
+                for (const auto& part : parts) sum += part.rows.front().values[t];
+                const double mean = sum / static_cast<double>(parts.size());
+                for (const auto& part : parts) squares += std::pow(part.rows.front().values[t] - mean, 2);
+                row.values.push_back(mean);
+                row.spread.push_back(parts.size() > 1 ? std::sqrt(squares / static_cast<double>(parts.size() - 1)) : 0.0);
+                if (mean < out.minima[t] || mean > out.maxima[t]) row.outside.push_back(out.targets[t]);
+            }
+        }
+        out.rows.push_back(std::move(row));
+    }
+    assign_quadrants(out);
+    return out;
+}
+
+}  // namespace
+
+Ratings predict_files(const fs::path& model, const std::vector<std::string>& inputs, const PluginRegistry& registry,
                       const PredictOptions& options) {
+    if (options.excerpts > 0) return predict_excerpts(model, inputs, registry, options);
     if (options.nodes.size() <= 1) {
         Ratings out = predict_bundle(model, options.nodes.empty() ? "" : options.nodes.front(), inputs, registry, options);
         assign_quadrants(out);

@@ -20,6 +20,12 @@ struct PredictOptions {
     int threads = 0;         // 0: every core
     bool per_chunk = false;  // also rate every chunk (chunk models)
     bool clip = false;       // clamp ratings into the training labels' range
+    // An excerpt of every file (the features plugins' offset_seconds and
+    // duration_seconds; 0: from the start, to the end).
+    double offset_seconds = 0, duration_seconds = 0;
+    // > 0: rate this many evenly spaced excerpts of duration_seconds (45 when
+    // 0: DEAM's clips) of every file, and report their mean and spread.
+    int excerpts = 0;
 };
 
 struct ChunkRating {
@@ -35,9 +41,11 @@ struct Rating {
     std::string error;                // why the file could not be rated
     std::vector<ChunkRating> chunks;  // with per_chunk, for chunk models
     std::vector<std::string> outside;  // targets rated outside the training labels' range (clamped with clip)
+    std::vector<double> spread;        // with excerpts: each target's std over the excerpts (values: their mean)
 };
 
 struct Ratings {
+    int excerpts = 0;  // > 0: each row is the mean of this many excerpts, spread their std
     std::vector<std::string> targets;
     std::vector<double> midpoints;  // per target: the middle of its training range
     std::vector<double> minima, maxima;  // per target: the training labels' range

@@ -67,7 +67,8 @@ public:
           hop_(p.at("hop").get<int>()),
           min_seconds_(p.at("min_seconds").get<double>()),
           cache_(p.at("cache").get<bool>()),
-          cache_frames_(p.at("cache_frames").get<bool>()) {
+          cache_frames_(p.at("cache_frames").get<bool>()),
+          crop_(AudioCrop::of(p)) {
         const auto wanted = p.at("groups").get<std::vector<std::string>>();
         for (const auto& g : kGroupOrder)
             if (std::find(wanted.begin(), wanted.end(), g) != wanted.end()) groups_.push_back(g);
@@ -129,7 +130,7 @@ private:
         const auto f = file_fingerprint(audio);
         if (!f) return "";
         // What is kept does not change the values: entries made with or without frames serve both.
-        nlohmann::json values = params_;
+        nlohmann::json values = without_whole_crop(params_);
         values.erase("cache_frames");
         return sha256_hex(fmt::format("{}|{}|{}.{}|{}|{}|", kVersion, f->size, f->mtime_seconds, f->mtime_nanoseconds,
                                       values.dump(), f->head_sha256));
@@ -154,7 +155,7 @@ private:
                 }
             }
         }
-        const DecodedAudio audio = load_audio(path, sr_, min_seconds_);
+        const DecodedAudio audio = load_audio(path, sr_, min_seconds_, crop_);
         std::map<std::string, Eigen::MatrixXd> frames;
         const Eigen::VectorXd v = compute(audio.samples, entry.empty() ? nullptr : &frames);
         if (!entry.empty()) {
@@ -216,6 +217,7 @@ private:
     int n_mfcc_, n_mels_, sr_, n_fft_, hop_;
     double min_seconds_;
     bool cache_, cache_frames_;
+    AudioCrop crop_;
     Eigen::SparseMatrix<float, Eigen::RowMajor> mel_;
     Eigen::MatrixXf dct_;
     mutable mer::dsp::CqtFilterCache cqt_filters_;  // shared by the song threads

@@ -88,7 +88,7 @@ private:
         const auto f = file_fingerprint(path);
         if (!f) throw Error("audio file missing");
         const std::string key = sha256_hex(fmt::format("{}|{}|{}.{}|{}|{}", kVersion, f->size, f->mtime_seconds,
-                                                       f->mtime_nanoseconds, params_.dump(), f->head_sha256));
+                                                       f->mtime_nanoseconds, without_whole_crop(params_).dump(), f->head_sha256));
         const fs::path file = fs::path(ctx.cache_dir) / key.substr(0, 2) / (key + ".npy");
         const fs::path sidecar = fs::path(file).replace_extension(".json");
         std::error_code ec;
@@ -100,7 +100,7 @@ private:
                 ctx.info("cached tensor " + file.string() + " is damaged (" + damage + "); recomputing it");
             }
         }
-        const DecodedAudio audio = load_audio(path, sr_, static_cast<double>(chunk_samples_) / sr_);
+        const DecodedAudio audio = load_audio(path, sr_, static_cast<double>(chunk_samples_) / sr_, AudioCrop::of(params_));
         const std::vector<float> chunks = chunk_tensor(audio.samples);
         create_folder(file.parent_path(), "cache folder");
         const std::size_t count = chunks.size() / static_cast<std::size_t>(n_mels_ * frames_);

@@ -174,7 +174,7 @@ private:
     fs::path cache_file(const std::string& audio) const {
         const auto f = file_fingerprint(audio);
         if (!f) throw Error("audio file missing");
-        nlohmann::json params = params_;
+        nlohmann::json params = without_whole_crop(params_);
         params.erase("checkpoint");
         params.erase("pooling");  // pooled from the cached chunk vectors
         params.erase("batch_size");
@@ -230,7 +230,7 @@ private:
 
     // A song's chunks, (chunks × samples), at 32 kHz mono.
     torch::Tensor song_chunks(const std::string& path) const {
-        std::vector<float> y = load_audio(path, kCnn14SampleRateHz).samples;
+        std::vector<float> y = load_audio(path, kCnn14SampleRateHz, 0.0, AudioCrop::of(params_)).samples;
         if (static_cast<int64_t>(y.size()) < torchx::kCnn14MinSamples)
             throw Error(fmt::format("the audio is {:.2f} s long; CNN14 needs at least {:.2f} s",
                                     static_cast<double>(y.size()) / kCnn14SampleRateHz,

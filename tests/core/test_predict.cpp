@@ -8,7 +8,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/audio/audio.hpp"
 #include "core/data/npy.hpp"
+#include "core/run/files.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace mer::test;
@@ -223,6 +225,58 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
     const auto twice = rate({"valence", "both"});
     CHECK(twice.exit_code != 0);
     CHECK_THAT(twice.err, Catch::Contains("--node valence and --node both both rate \"valence\""));
+}
+
+TEST_CASE("predict rates an excerpt, or the mean and spread of evenly spaced excerpts", "[predict][cli]") {
+    TempDir dir;
+    const fs::path run = trained_run(dir.path(), 12, "6", "9", R"(name: excerpts
+nodes:
+  data: {uses: dataset.deam, params: {root: corpus}}
+  features: {uses: features.handcrafted, inputs: [data], params: {groups: [mfcc, chroma]}}
+  ridge: {uses: regressor.ridge, inputs: [features], params: {alpha: 10}}
+evaluation: {split: {kind: holdout, fraction: 0.25}}
+)");
+    const fs::path song = dir / "corpus" / "MEMD_audio" / "3.mp3";
+    auto rate = [&](std::vector<std::string> extra, const fs::path& file) {
+        std::vector<std::string> args{"predict", "--model", run.string()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        args.push_back(file.string());
+        const auto r = run_mer(args, dir.path());
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        std::istringstream lines(r.out);
+        std::string header, row;
+        std::getline(lines, header), std::getline(lines, row);
+        return std::make_pair(header, fields(row));
+    };
+    // --offset 1 --duration 2 rates exactly those samples: the same as a file holding only them.
+    const mer::DecodedAudio whole = mer::load_audio(song, 0);
+    const int rate_hz = whole.sample_rate_hz;
+    write_float_wav(dir / "cut.wav",
+                    std::vector<float>(whole.samples.begin() + rate_hz, whole.samples.begin() + 3 * rate_hz), rate_hz);
+    const auto excerpt = rate({"--offset", "1", "--duration", "2"}, song);
+    const auto cut = rate({}, dir / "cut.wav");
+    CHECK(excerpt.second[1] == cut.second[1]);
+    CHECK(excerpt.second[2] == cut.second[2]);
+    CHECK(excerpt.second[1] != rate({}, song).second[1]);  // not the whole song's rating
+
+    // --excerpts 3 --duration 2: the mean of the excerpts at the start, the middle and the end, and their spread.
+    const auto three = rate({"--excerpts", "3", "--duration", "2"}, song);
+    CHECK(three.first == "path,valence,arousal,valence_std,arousal_std,excerpts,quadrant,outside_range,error");
+    CHECK(three.second[5] == "3");
+    const double room = mer::probe_audio(song).duration_seconds - 2;
+    std::vector<double> valence;
+    for (const double offset : {0.0, room / 2, room})
+        valence.push_back(std::stod(rate({"--offset", mer::format_number(offset), "--duration", "2"}, song).second[1]));
+    const double mean = (valence[0] + valence[1] + valence[2]) / 3;
+    CHECK(std::stod(three.second[1]) == Approx(mean).epsilon(1e-12));
+    double squares = 0;
+    for (const double v : valence) squares += (v - mean) * (v - mean);
+    CHECK(std::stod(three.second[3]) == Approx(std::sqrt(squares / 2)).epsilon(1e-9));
+
+    // An offset past the end is that file's error, not a crash.
+    const auto past = run_mer({"predict", "--model", run.string(), "--offset", "99", song.string()}, dir.path());
+    CHECK_THAT(past.out + past.err, Catch::Contains("the excerpt starts at 99.00 s, past the end"));
 }
 
 TEST_CASE("predict --per-chunk rates every chunk of a chunk model", "[predict][deep][cli][torch]") {
