@@ -17,6 +17,7 @@ const std::vector<std::string>& MetricsLog::columns() {
         std::vector<std::string> c{"node", "model", "fold", "epoch", "split", "target", "loss"};
         for (const auto& m : metric_names()) c.push_back(m);
         c.push_back("seed");
+        c.push_back("best");
         return c;
     }();
     return columns;
@@ -64,7 +65,7 @@ void MetricsLog::check_written() {
                             (error ? std::strerror(error) : "the write failed (disk full?)"));
 }
 
-void MetricsLog::drop_rows(const std::function<bool(const std::string&, int, std::uint64_t, int)>& drop) {
+void MetricsLog::rewrite(const std::function<Edit(const std::string&, int, std::uint64_t, int)>& edit) {
     std::lock_guard<std::mutex> lock(mutex_);
     csv_.close();
     jsonl_.close();
@@ -75,11 +76,17 @@ void MetricsLog::drop_rows(const std::function<bool(const std::string&, int, std
         std::getline(lines, line);
         csv = line + "\n";
         while (std::getline(lines, line)) {
+            // node,model,fold,epoch,... and the last two fields seed,best (node ids and plugin names hold no comma).
             std::vector<std::string> f;
             std::stringstream cells(line);
             for (std::string cell; std::getline(cells, cell, ',') && f.size() < 4;) f.push_back(cell);
-            const std::uint64_t seed = std::strtoull(line.substr(line.rfind(',') + 1).c_str(), nullptr, 10);
-            if (f.size() == 4 && drop(f[0], std::atoi(f[2].c_str()), seed, std::atoi(f[3].c_str()))) continue;
+            const std::size_t best_comma = line.rfind(',');
+            const std::size_t seed_comma = line.rfind(',', best_comma - 1);
+            const std::uint64_t seed =
+                std::strtoull(line.substr(seed_comma + 1, best_comma - seed_comma - 1).c_str(), nullptr, 10);
+            const Edit e = f.size() == 4 ? edit(f[0], std::atoi(f[2].c_str()), seed, std::atoi(f[3].c_str())) : Edit::keep;
+            if (e == Edit::drop) continue;
+            if (e != Edit::keep) line = line.substr(0, best_comma + 1) + (e == Edit::mark_best ? "1" : "");
             csv += line + "\n";
         }
     }
@@ -87,14 +94,18 @@ void MetricsLog::drop_rows(const std::function<bool(const std::string&, int, std
         std::istringstream lines(read_text_file(folder_ / "metrics.jsonl"));
         int line_number = 1;
         for (std::string line; std::getline(lines, line);) {
-            const auto row = nlohmann::json::parse(line, nullptr, false);
+            auto row = nlohmann::ordered_json::parse(line, nullptr, false);
             if (row.is_discarded() || !row.is_object())
                 throw Error("not a JSON object (edited by hand?); delete that line and resume again",
                             Location((folder_ / "metrics.jsonl").string(), line_number));
             ++line_number;
-            if (drop(row.at("node").get<std::string>(), row.at("fold").get<int>(),
-                     row.value("seed", std::uint64_t{0}), row.at("epoch").get<int>()))
-                continue;
+            const Edit e = edit(row.at("node").get<std::string>(), row.at("fold").get<int>(),
+                                row.value("seed", std::uint64_t{0}), row.at("epoch").get<int>());
+            if (e == Edit::drop) continue;
+            if (e != Edit::keep) {
+                row["best"] = e == Edit::mark_best ? nlohmann::ordered_json(1) : nlohmann::ordered_json(nullptr);
+                line = row.dump();
+            }
             jsonl += line + "\n";
         }
     }
@@ -105,13 +116,26 @@ void MetricsLog::drop_rows(const std::function<bool(const std::string&, int, std
     check_written();
 }
 
+void MetricsLog::drop_rows(const std::function<bool(const std::string&, int, std::uint64_t, int)>& drop) {
+    rewrite([&](const std::string& node, int fold, std::uint64_t seed, int epoch) {
+        return drop(node, fold, seed, epoch) ? Edit::drop : Edit::keep;
+    });
+}
+
+void MetricsLog::mark_best(const std::string& node, int fold, std::uint64_t seed, int epoch) {
+    rewrite([&](const std::string& n, int f, std::uint64_t s, int e) {
+        if (n != node || f != fold || s != seed) return Edit::keep;
+        return e == epoch ? Edit::mark_best : Edit::clear_best;
+    });
+}
+
 void MetricsLog::append(const MetricsRow& row) {
     const RegressionMetrics& m = row.metrics;
     std::string line = csv_field(row.node) + "," + csv_field(row.model) + "," + std::to_string(row.fold) + "," +
                        std::to_string(row.epoch) + "," + row.split + "," + csv_field(row.target) + "," +
                        (row.loss ? format_number(*row.loss) : "");
     for (const auto& name : metric_names()) line += "," + format_number(m.get(name));
-    line += "," + std::to_string(row.seed);
+    line += "," + std::to_string(row.seed) + ",";  // best: marked once the fold's training ends
 
     nlohmann::ordered_json j{{"node", row.node},   {"model", row.model}, {"fold", row.fold},
                              {"epoch", row.epoch}, {"split", row.split}, {"target", row.target}};
@@ -121,6 +145,7 @@ void MetricsLog::append(const MetricsRow& row) {
         j[name] = std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
     }
     j["seed"] = row.seed;
+    j["best"] = nullptr;
     std::lock_guard<std::mutex> lock(mutex_);
     errno = 0;
     csv_ << line << "\n";

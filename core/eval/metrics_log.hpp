@@ -1,6 +1,7 @@
 // metrics.csv and metrics.jsonl: one row per epoch (round, fold) per model,
 // split and target, appended and flushed as each epoch finishes, so a run that
-// is killed keeps every finished epoch.
+// is killed keeps every finished epoch. The last column, best, marks the
+// epoch a model kept, once its fold has finished training.
 #pragma once
 
 #include <filesystem>
@@ -34,11 +35,18 @@ public:
     // Rewrites both files without the rows for which drop(node, fold, seed, epoch) is true.
     void drop_rows(const std::function<bool(const std::string&, int, std::uint64_t, int)>& drop);
     void append(const MetricsRow& row);
+    // Marks the epoch a model kept for one fold (and repetition): best is 1
+    // on that epoch's rows of `node`, empty on its other rows. Rewrites both
+    // files (the epoch is known only once training ends).
+    void mark_best(const std::string& node, int fold, std::uint64_t seed, int epoch);
 
     static const char* csv_header();
     static const std::vector<std::string>& columns();  // csv_header's, in order
 
 private:
+    enum class Edit { keep, drop, mark_best, clear_best };
+    // Rewrites both files, each row as edit(node, fold, seed, epoch) says.
+    void rewrite(const std::function<Edit(const std::string&, int, std::uint64_t, int)>& edit);
     void check_written();  // throws an environment error naming the file when a write failed
     std::filesystem::path folder_;
     std::ofstream csv_, jsonl_;

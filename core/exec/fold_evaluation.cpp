@@ -258,9 +258,11 @@ private:
         // the models that may be split (trees, linear) keep none anyway.
         if (pipelines_.per_target()) ctx.work_dir.clear();
         pipeline.fit_regressor(params, fit, &watch, on_epoch, ctx);
-        if (best_epoch > 0)
+        if (best_epoch > 0) {
             best_epochs_.push_back({{"epoch", best_epoch}, {"epochs", epochs}, {"score_at_best", best_score},
                                     {"score_at_last", std::isfinite(last_score) ? json(last_score) : json(nullptr)}});
+            setup_.metrics.mark_best(node_.id, fold, seed(), best_epoch);
+        }
         Fitted out{pipeline.predict(validation), chunk_level(validation, pipeline.predict_chunks(validation))};
         if (epochs == 0) {
             log_epoch_rows(fold, 1, "train", std::nullopt, fit.target_names, fit.targets, pipeline.predict(fit));

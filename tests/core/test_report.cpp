@@ -329,6 +329,18 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
     CHECK_THAT(read_file(run / "log.txt"),
                Catch::Contains("best epoch " + best["epoch"][0].dump() + " (song-level R²"));
     CHECK(best["score_at_best"][0].get<double>() >= best["score_at_last"][0].get<double>());
+    // metrics.csv marks that epoch's rows, and only those, in its best column.
+    const mer::CsvTable metrics = mer::read_csv(run / "metrics.csv");
+    const int col_epoch = metrics.require_column("epoch"), col_best = metrics.require_column("best"),
+              col_node = metrics.require_column("node");
+    int marked = 0;
+    for (const auto& row : metrics.rows) {
+        if (row[static_cast<std::size_t>(col_best)] != "1") continue;
+        CHECK(row[static_cast<std::size_t>(col_node)] == "attention");
+        CHECK(row[static_cast<std::size_t>(col_epoch)] == best["epoch"][0].dump());
+        ++marked;
+    }
+    CHECK(marked >= 4);  // train and watched rows (songs and chunks) for both targets
     // The finished run dropped its per-epoch checkpoints (they serve --resume only) and says so.
     CHECK_FALSE(fs::exists(run / "checkpoints"));
     CHECK_THAT(read_file(run / "log.txt"), Catch::Contains("deleted checkpoints/"));

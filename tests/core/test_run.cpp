@@ -51,7 +51,7 @@ TEST_CASE("a run leaves every promised file and learns the signal", "[run][cli]"
     // 2 models × 4 folds × 2 splits × 2 targets, plus the header.
     const std::string metrics = read_file(folder / "metrics.csv");
     CHECK(count_lines(metrics) == 1 + 32);
-    CHECK(metrics.rfind("node,model,fold,epoch,split,target,loss,r2,rmse,mae,mse,pearson,ccc,seed\n", 0) == 0);
+    CHECK(metrics.rfind("node,model,fold,epoch,split,target,loss,r2,rmse,mae,mse,pearson,ccc,seed,best\n", 0) == 0);
     CHECK(count_lines(read_file(folder / "metrics.jsonl")) == 32);
     // Every song validated once per target per model.
     CHECK(count_lines(read_file(folder / "predictions.csv")) == 1 + 2 * 120 * 2);
