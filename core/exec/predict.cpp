@@ -5,13 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
 #include <map>
 #include <regex>
 #include <set>
 #include <thread>
 
 #include "core/audio/audio.hpp"
+#include "core/eval/metrics.hpp"
 #include "core/exec/pipeline.hpp"
 #include "core/exec/target_pipelines.hpp"
 #include "core/plugin/capabilities.hpp"
@@ -340,12 +340,11 @@ Ratings predict_excerpts(const fs::path& model, const std::vector<std::string>& 
             if (row.error.empty() && !part.rows.front().error.empty()) row.error = part.rows.front().error;
         if (row.error.empty()) {
             for (std::size_t t = 0; t < out.targets.size(); ++t) {
-                double sum = 0, squares = 0;
-                for (const auto& part : parts) sum += part.rows.front().values[t];
-                const double mean = sum / static_cast<double>(parts.size());
-                for (const auto& part : parts) squares += std::pow(part.rows.front().values[t] - mean, 2);
+                std::vector<double> values;
+                for (const auto& part : parts) values.push_back(part.rows.front().values[t]);
+                const auto [mean, sd] = mean_and_std(values);
                 row.values.push_back(mean);
-                row.spread.push_back(parts.size() > 1 ? std::sqrt(squares / static_cast<double>(parts.size() - 1)) : 0.0);
+                row.spread.push_back(sd);
                 if (mean < out.minima[t] || mean > out.maxima[t]) row.outside.push_back(out.targets[t]);
             }
         }

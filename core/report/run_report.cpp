@@ -14,6 +14,7 @@
 
 #include "core/data/csv.hpp"
 #include "core/error.hpp"
+#include "core/eval/metrics.hpp"
 #include "core/report/report.hpp"
 #include "core/report/run_data.hpp"
 #include "core/run/files.hpp"
@@ -501,7 +502,8 @@ private:
                 a.push_back(labels.at("arousal"));
                 data.add({song, plot_number(v.back()), plot_number(a.back())});
             }
-            const double r = correlation(v, a);
+            const double r = pearson_r(Eigen::Map<const Eigen::VectorXd>(v.data(), static_cast<Eigen::Index>(v.size())),
+                                       Eigen::Map<const Eigen::VectorXd>(a.data(), static_cast<Eigen::Index>(a.size())));
             json spec = {{"width", 360},
                          {"height", 360},
                          {"title", fmt::format("Pearson r = {:.3f} over {} songs", r, v.size())},
@@ -530,11 +532,7 @@ private:
             for (int b = 0; b < bins; ++b)
                 hist.add({target, "histogram", plot_number(lo + b * width), plot_number(lo + (b + 1) * width), count[b]});
             // Gaussian kernel density (Scott's bandwidth), scaled to songs per bin.
-            double mean = 0, var = 0;
-            for (const double value : x) mean += value;
-            mean /= static_cast<double>(x.size());
-            for (const double value : x) var += (value - mean) * (value - mean);
-            const double sd = std::sqrt(var / static_cast<double>(x.size() - 1));
+            const double sd = mean_and_std(x).second;
             const double h = std::max(1e-9, 1.06 * sd * std::pow(static_cast<double>(x.size()), -0.2));
             for (int i = 0; i <= 100; ++i) {
                 const double at = lo - width + (hi - lo + 2 * width) * i / 100.0;
@@ -567,16 +565,6 @@ private:
                       "Histogram of each target's annotations (20 bins) with a Gaussian kernel density estimate "
                       "(Scott's bandwidth) scaled to songs per bin.",
                       spec, std::move(hist)});
-    }
-
-    static double correlation(const std::vector<double>& a, const std::vector<double>& b) {
-        const double n = static_cast<double>(a.size());
-        double ma = 0, mb = 0;
-        for (std::size_t i = 0; i < a.size(); ++i) ma += a[i] / n, mb += b[i] / n;
-        double sab = 0, saa = 0, sbb = 0;
-        for (std::size_t i = 0; i < a.size(); ++i)
-            sab += (a[i] - ma) * (b[i] - mb), saa += (a[i] - ma) * (a[i] - ma), sbb += (b[i] - mb) * (b[i] - mb);
-        return sab / std::sqrt(saa * sbb);
     }
 
     // Figs. 4-5: the 15 features most correlated with each target.
