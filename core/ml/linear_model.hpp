@@ -22,4 +22,10 @@ struct LinearModel {
     void load(const std::string& dir);
 };
 
+// Ridge regression in closed form: inputs standardised over `x`'s rows,
+// targets centred, so alpha means the same whatever the features' units (as
+// scikit-learn's Ridge after a StandardScaler); every target at once, each
+// with its own weight column.
+LinearModel fit_ridge(const Eigen::MatrixXd& x, const Eigen::MatrixXd& y, double alpha);
+
 }  // namespace mer

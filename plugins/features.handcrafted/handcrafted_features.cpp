@@ -3,6 +3,9 @@
 // summarised over frames — computed as librosa 0.10 computes them. Songs are
 // extracted in parallel; each song's vector and frame matrices are cached as
 // .npy files keyed by the file's content, the plugin version and parameters.
+// With window_seconds, the same columns are also summarised over short
+// windows (1 s every 0.5 s: DEAM's 2 Hz annotation frames), one row per
+// window, for the sequence models of the dynamic task (docs/dynamic.md).
 #include <fmt/format.h>
 
 #include <Eigen/SparseCore>
@@ -68,7 +71,9 @@ public:
           min_seconds_(p.at("min_seconds").get<double>()),
           cache_(p.at("cache").get<bool>()),
           cache_frames_(p.at("cache_frames").get<bool>()),
-          crop_(AudioCrop::of(p)) {
+          crop_(AudioCrop::of(p)),
+          window_seconds_(p.at("window_seconds").get<double>()),
+          window_hop_seconds_(p.at("window_hop_seconds").get<double>()) {
         const auto wanted = p.at("groups").get<std::vector<std::string>>();
         for (const auto& g : kGroupOrder)
             if (std::find(wanted.begin(), wanted.end(), g) != wanted.end()) groups_.push_back(g);
@@ -87,6 +92,11 @@ public:
         };
         needs("contrast", 12801, "its top band starts at 6400 Hz, which must lie below Nyquist");
         needs("tonnetz", 8410, "its constant-Q filters reach 4.2 kHz");
+        if (windows() && crop_.offset_seconds > 0)
+            throw Error(fmt::format("window_seconds with offset_seconds {}: the windows' times would no longer be "
+                                    "the song's, and DEAM's annotations could not be aligned to them; leave "
+                                    "offset_seconds at 0",
+                                    crop_.offset_seconds));
         mel_ = mer::dsp::mel_filterbank(sr_, n_fft_, n_mels_, 0.0, sr_ / 2.0).sparseView();
         dct_ = mer::dsp::dct_ortho(n_mfcc_, n_mels_).cast<float>();
         for (const auto& g : groups_)
@@ -99,14 +109,24 @@ public:
             throw Error(
                 "features.handcrafted needs songs with audio; use a dataset such as dataset.deam or dataset.manifest",
                 Location::of_node(ctx.node));
+        if (windows() && (!cache_ || ctx.cache_dir.empty()))
+            throw Error("window_seconds keeps each song's windows as a tensor file in the feature cache: "
+                        "set cache: true and run with a cache folder (the default; not --no-cache)",
+                        Location::of_node(ctx.node));
         std::vector<Eigen::VectorXd> vectors(songs.size());
+        std::vector<std::string> window_files(songs.size());
         std::atomic<std::size_t> cached{0};
         const std::vector<std::size_t> kept = for_each_song(songs, ctx, [&](std::size_t i) {
             bool from_cache = false;
-            vectors[i] = song_vector(songs.audio_paths[i], ctx.cache_dir, from_cache);
+            vectors[i] = song_vector(songs.audio_paths[i], ctx.cache_dir, from_cache, window_files[i]);
             if (from_cache) ++cached;
         });
         SongTable out = songs.rows(kept);
+        if (windows()) {
+            out.tensor_paths.clear();
+            for (std::size_t i : kept) out.tensor_paths.push_back(window_files[i]);
+            out.chunk_timing = {window_seconds_, window_hop_seconds_, static_cast<double>(hop_) / sr_};
+        }
         out.feature_names = columns_;
         out.features.resize(static_cast<Eigen::Index>(kept.size()), static_cast<Eigen::Index>(columns_.size()));
         for (std::size_t r = 0; r < kept.size(); ++r) out.features.row(static_cast<Eigen::Index>(r)) = vectors[kept[r]];
@@ -131,18 +151,32 @@ private:
         if (!f) return "";
         // What is kept does not change the values: entries made with or without frames serve both.
         nlohmann::json values = without_whole_crop(params_);
-        values.erase("cache_frames");
+        for (const char* kept_apart : {"cache_frames", "window_seconds", "window_hop_seconds"}) values.erase(kept_apart);
         return sha256_hex(fmt::format("{}|{}|{}.{}|{}|{}|", kVersion, f->size, f->mtime_seconds, f->mtime_nanoseconds,
                                       values.dump(), f->head_sha256));
     }
 
-    Eigen::VectorXd song_vector(const std::string& path, const std::string& cache_dir, bool& from_cache) const {
+    bool windows() const { return window_seconds_ > 0; }
+
+    // The windows' file in a cache entry, named by the windows' layout (an
+    // entry serves every layout; each gets a file of its own).
+    std::string windows_file_name() const {
+        return fmt::format("windows-{}s-every-{}s.npy", window_seconds_, window_hop_seconds_);
+    }
+
+    // The song's vector; with windows, `window_file` gets the path of its windows × columns tensor.
+    Eigen::VectorXd song_vector(const std::string& path, const std::string& cache_dir, bool& from_cache,
+                                std::string& window_file) const {
         fs::path entry;
         if (cache_ && !cache_dir.empty()) {
             const std::string key = cache_key(path);
             if (!key.empty()) entry = fs::path(cache_dir) / key.substr(0, 2) / key;
+            if (windows() && entry.empty())
+                throw Error("cannot read the file to key its cache entry", Location(path));
+            if (windows()) window_file = (entry / windows_file_name()).string();
             std::error_code ec;
-            const bool frames_there = !cache_frames_ || fs::exists(entry / (groups_.front() + ".npy"), ec);
+            const bool frames_there = (!cache_frames_ || fs::exists(entry / (groups_.front() + ".npy"), ec)) &&
+                                      (!windows() || fs::exists(window_file, ec));
             if (!entry.empty() && frames_there && fs::exists(entry / "summary.npy", ec)) {
                 try {
                     const Eigen::MatrixXd v = read_npy(entry / "summary.npy");
@@ -164,6 +198,7 @@ private:
             // 45-s song, and nothing in mer reads them back; float32 is plenty for looking at them.
             if (cache_frames_)
                 for (const auto& [group, m] : frames) write_npy(entry / (group + ".npy"), Eigen::MatrixXf(m.cast<float>()));
+            if (windows()) write_npy(window_file, window_matrix(frames, audio.samples.size()));
             nlohmann::json meta{{"audio", path},       {"plugin", "features.handcrafted"},
                                 {"version", kVersion}, {"params", params_},
                                 {"columns", columns_}, {"frames_hop_seconds", double(hop_) / sr_}};
@@ -171,6 +206,32 @@ private:
             write_npy(entry / "summary.npy", v);  // last: its presence marks a complete entry
         }
         return v;
+    }
+
+    // One row per window: every group's rows summarised, as for the song,
+    // over the frames whose centres (f · hop / sr, the STFT being centred)
+    // lie in [i · window_hop_seconds, i · window_hop_seconds + window_seconds).
+    // A song shorter than one window gets one window over all its frames.
+    Eigen::MatrixXf window_matrix(const std::map<std::string, Eigen::MatrixXd>& frames, std::size_t samples) const {
+        const double seconds = static_cast<double>(samples) / sr_;
+        const auto count = static_cast<Eigen::Index>(
+            seconds < window_seconds_ ? 1 : std::floor((seconds - window_seconds_) / window_hop_seconds_ + 1e-9) + 1);
+        const double frame_seconds = static_cast<double>(hop_) / sr_;
+        Eigen::MatrixXf out(count, static_cast<Eigen::Index>(columns_.size()));
+        for (Eigen::Index w = 0; w < count; ++w) {
+            const double start = static_cast<double>(w) * window_hop_seconds_, end = start + window_seconds_;
+            Eigen::Index c = 0;
+            for (const auto& g : groups_) {
+                const Eigen::MatrixXd& m = frames.at(g);
+                const auto first = std::min<Eigen::Index>(m.cols() - 1, static_cast<Eigen::Index>(std::ceil(start / frame_seconds - 1e-9)));
+                const auto last = std::clamp<Eigen::Index>(static_cast<Eigen::Index>(std::ceil(end / frame_seconds - 1e-9)),
+                                                           first + 1, m.cols());
+                for (const auto& s : stats_)
+                    for (Eigen::Index r = 0; r < m.rows(); ++r)
+                        out(w, c++) = static_cast<float>(statistic(s, m.row(r).segment(first, last - first)));
+            }
+        }
+        return out;
     }
 
     bool wants(const std::string& group) const {
@@ -218,6 +279,7 @@ private:
     double min_seconds_;
     bool cache_, cache_frames_;
     AudioCrop crop_;
+    double window_seconds_, window_hop_seconds_;
     Eigen::SparseMatrix<float, Eigen::RowMajor> mel_;
     Eigen::MatrixXf dct_;
     mutable mer::dsp::CqtFilterCache cqt_filters_;  // shared by the song threads

@@ -28,7 +28,9 @@ json params(int n_mfcc = 40, std::vector<std::string> stats = {"mean", "std"}) {
             {"hop", 512},
             {"min_seconds", 1.0},
             {"cache", true},
-            {"cache_frames", false}};
+            {"cache_frames", false},
+            {"window_seconds", 0.0},
+            {"window_hop_seconds", 0.5}};
 }
 
 const std::vector<std::string> kFixtures{"c_major_triad", "a_minor_triad", "chirp_noise", "clicks_bass"};

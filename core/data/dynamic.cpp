@@ -1,0 +1,89 @@
+// Alignment of 2 Hz annotations to windows, and curve metrics (dynamic.hpp).
+#include "core/data/dynamic.hpp"
+
+#include <cmath>
+#include <limits>
+#include <tuple>
+
+#include "core/error.hpp"
+#include "core/eval/metrics.hpp"
+
+namespace mer {
+
+double window_centre_seconds(const ChunkTiming& timing, std::size_t window) {
+    return static_cast<double>(window) * timing.chunk_hop_seconds + timing.chunk_seconds / 2;
+}
+
+Eigen::MatrixXd window_labels(const DynamicLabels& labels, const ChunkTiming& timing, std::size_t windows,
+                              std::size_t* unreached) {
+    if (timing.chunk_hop_seconds <= 0 || timing.chunk_seconds <= 0)
+        throw Error("the features node says nothing about where its windows lie in time (chunk_seconds, "
+                    "chunk_hop_seconds); a sequence model needs windows such as features.handcrafted's "
+                    "window_seconds, features.logmel_chunks' or features.panns_cnn14's chunks");
+    const Eigen::Index targets = labels.values.cols();
+    Eigen::MatrixXd out = Eigen::MatrixXd::Constant(static_cast<Eigen::Index>(windows), targets,
+                                                    std::numeric_limits<double>::quiet_NaN());
+    const Eigen::Index frames = labels.values.rows();
+    if (frames == 0 || labels.step_seconds <= 0) return out;
+    std::vector<bool> reached(static_cast<std::size_t>(frames), false);
+    for (std::size_t w = 0; w < windows; ++w) {
+        const double position = (window_centre_seconds(timing, w) - labels.start_seconds) / labels.step_seconds;
+        const double k = std::round(position);
+        if (std::abs(position - k) > 0.25 || k < 0 || k >= static_cast<double>(frames)) continue;
+        const auto frame = static_cast<Eigen::Index>(k);
+        out.row(static_cast<Eigen::Index>(w)) = labels.values.row(frame);
+        reached[static_cast<std::size_t>(frame)] = true;
+    }
+    if (unreached)
+        for (Eigen::Index k = 0; k < frames; ++k)
+            if (!reached[static_cast<std::size_t>(k)] && labels.values.row(k).array().isFinite().any()) ++*unreached;
+    return out;
+}
+
+CurveMetrics curve_metrics(const std::vector<Eigen::VectorXd>& truth, const std::vector<Eigen::VectorXd>& predicted) {
+    if (truth.size() != predicted.size()) throw Error("curve_metrics: truth and predictions differ in songs");
+    CurveMetrics m;
+    std::vector<double> rmse, pearson, ccc;
+    Eigen::Index total = 0;
+    for (const auto& t : truth) total += t.size();
+    Eigen::VectorXd all_truth(total), all_predicted(total);
+    Eigen::Index at = 0;
+    for (std::size_t s = 0; s < truth.size(); ++s) {
+        const Eigen::VectorXd& t = truth[s];
+        const Eigen::VectorXd& p = predicted[s];
+        if (t.size() != p.size()) throw Error("curve_metrics: a song's truth and prediction differ in frames");
+        if (t.size() == 0) continue;
+        ++m.songs;
+        all_truth.segment(at, t.size()) = t;
+        all_predicted.segment(at, t.size()) = p;
+        at += t.size();
+        rmse.push_back(std::sqrt(mean_squared_error(t, p)));
+        ccc.push_back(concordance_cc(t, p));
+        const double r = pearson_r(t, p);
+        if (std::isfinite(r))
+            pearson.push_back(r);
+        else
+            ++m.constant_songs;
+    }
+    m.frames = static_cast<std::size_t>(total);
+    const auto nan = std::numeric_limits<double>::quiet_NaN();
+    auto summarise = [&](const std::vector<double>& v, double& mean, double& sd) {
+        if (v.empty()) {
+            mean = sd = nan;
+            return;
+        }
+        std::tie(mean, sd) = mean_and_std(v);
+    };
+    summarise(rmse, m.rmse_mean, m.rmse_std);
+    summarise(pearson, m.pearson_mean, m.pearson_std);
+    summarise(ccc, m.ccc_mean, m.ccc_std);
+    if (total > 1) {
+        const RegressionMetrics g = regression_metrics(all_truth, all_predicted);
+        m.global_rmse = g.rmse, m.global_pearson = g.pearson, m.global_ccc = g.ccc, m.global_r2 = g.r2;
+    } else {
+        m.global_rmse = m.global_pearson = m.global_ccc = m.global_r2 = nan;
+    }
+    return m;
+}
+
+}  // namespace mer

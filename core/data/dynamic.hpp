@@ -1,0 +1,45 @@
+// Emotion over time (DEAM's 2 Hz annotations, the MediaEval "Emotion in
+// Music" task): a song's annotations aligned to the windows a features node
+// cut from its audio (ChunkTiming), and the task's metrics of predicted
+// curves — per song, then averaged over songs, and over all frames at once.
+#pragma once
+
+#include <Eigen/Core>
+#include <vector>
+
+#include "core/data/song_table.hpp"
+
+namespace mer {
+
+// The time window `window` of a song's tensor stands for: its centre, in seconds.
+double window_centre_seconds(const ChunkTiming& timing, std::size_t window);
+
+// One row per window (`windows` × the labels' targets): the annotation made at
+// the window's centre, NaN where there is none. An annotation counts as made
+// at a centre when it lies within a quarter of the annotation step of it, so
+// 1-s windows every 0.5 s meet DEAM's frames (15.0 s, 15.5 s, …) exactly and
+// windows between two frames (a finer hop) get no label. Audio and
+// annotations that disagree in length by a frame or two (DEAM has such
+// songs) are scored on the frames both have; `unreached`, when given, is
+// increased by the annotated frames no window reaches.
+Eigen::MatrixXd window_labels(const DynamicLabels& labels, const ChunkTiming& timing, std::size_t windows,
+                              std::size_t* unreached = nullptr);
+
+// The task's figures for one target over a set of songs: each song's curve
+// scored on its own (RMSE, Pearson's r, Lin's CCC), their mean and std over
+// songs, and every frame of every song pooled. A song whose annotation or
+// prediction does not move has no Pearson's r: it is left out of the
+// Pearson mean and counted in `constant_songs` (RMSE and CCC keep it).
+struct CurveMetrics {
+    std::size_t songs = 0, frames = 0, constant_songs = 0;
+    double rmse_mean = 0, rmse_std = 0;
+    double pearson_mean = 0, pearson_std = 0;
+    double ccc_mean = 0, ccc_std = 0;
+    double global_rmse = 0, global_pearson = 0, global_ccc = 0, global_r2 = 0;
+};
+
+// `truth[s]` and `predicted[s]`: song s's labelled frames, in time order
+// (NaN labels already left out). Songs without frames are skipped.
+CurveMetrics curve_metrics(const std::vector<Eigen::VectorXd>& truth, const std::vector<Eigen::VectorXd>& predicted);
+
+}  // namespace mer
