@@ -192,6 +192,7 @@ struct Options {
     int predict_excerpts = 0;
     std::vector<std::string> predict_inputs;
     bool per_chunk = false;
+    bool dynamic = false;
     bool clip = false;
     bool keep_checkpoints = false;
     bool describe_json = false;
@@ -261,6 +262,9 @@ Commands add_commands(CLI::App& app, Options& o) {
     c.predict->add_option("--out", o.predict_out, "write to this file instead of stdout");
     c.predict->add_option("--cache", o.predict_cache, "feature cache folder (reused when a file was seen before)");
     c.predict->add_flag("--per-chunk", o.per_chunk, "add a row per chunk (time offset) for log-mel chunk models");
+    c.predict->add_flag("--dynamic", o.dynamic,
+                        "sequence models: rate every window over time instead (path, time_s, one column per target; "
+                        "docs/dynamic.md)");
     c.predict->add_flag("--clip", o.clip,
                         "clamp ratings into the training labels' range (outside_range still names them)");
     c.predict->add_option("--offset", o.predict_offset, "rate the excerpt starting this many seconds in")
@@ -403,6 +407,46 @@ std::string ratings_json(const mer::Ratings& ratings, bool per_chunk) {
     return rows.dump(2) + "\n";
 }
 
+// With --dynamic: one row per window of every file (its centre's time), or
+// one row with the reason for a file that could not be rated.
+std::string dynamic_csv(const mer::Ratings& ratings) {
+    std::string text = "path,time_s";
+    for (const auto& t : ratings.targets) text += "," + t;
+    text += ",error\n";
+    for (const auto& r : ratings.rows) {
+        if (!r.error.empty()) {
+            text += mer::csv_field(r.path) + "," + std::string(ratings.targets.size(), ',') + "," +
+                    mer::csv_field(r.error) + "\n";
+            continue;
+        }
+        for (const auto& c : r.chunks) {
+            text += mer::csv_field(r.path) + "," + mer::format_number(c.centre_seconds);
+            for (double v : c.values) text += "," + mer::format_number(v);
+            text += ",\n";
+        }
+    }
+    return text;
+}
+
+std::string dynamic_json(const mer::Ratings& ratings) {
+    json rows = json::array();
+    for (const auto& r : ratings.rows) {
+        json row{{"path", r.path}};
+        if (!r.error.empty()) {
+            row["error"] = r.error;
+        } else {
+            row["frames"] = json::array();
+            for (const auto& c : r.chunks) {
+                json frame{{"time_s", c.centre_seconds}};
+                for (std::size_t t = 0; t < c.values.size(); ++t) frame[ratings.targets[t]] = c.values[t];
+                row["frames"].push_back(frame);
+            }
+        }
+        rows.push_back(row);
+    }
+    return rows.dump(2) + "\n";
+}
+
 // With --per-chunk, chunk rows follow each song's row: chunk and offset filled.
 std::string ratings_csv(const mer::Ratings& ratings, bool per_chunk) {
     std::string text = per_chunk ? "path,chunk,offset_seconds" : "path";
@@ -439,6 +483,7 @@ int predict_files(const Options& o) {
     options.nodes = o.predict_nodes;
     options.cache_dir = o.predict_cache;
     options.per_chunk = o.per_chunk;
+    options.dynamic = o.dynamic;
     options.clip = o.clip;
     options.offset_seconds = o.predict_offset;
     options.duration_seconds = o.predict_duration;
@@ -446,8 +491,9 @@ int predict_files(const Options& o) {
     if (o.predict_excerpts > 0 && o.predict_offset > 0)
         throw mer::Error("--excerpts places its excerpts itself; give --duration for their length, not --offset");
     const mer::Ratings ratings = mer::predict_files(o.model_path, o.predict_inputs, registry, options);
-    const std::string text =
-        o.predict_format == "json" ? ratings_json(ratings, o.per_chunk) : ratings_csv(ratings, o.per_chunk);
+    const std::string text = o.dynamic ? (o.predict_format == "json" ? dynamic_json(ratings) : dynamic_csv(ratings))
+                             : o.predict_format == "json" ? ratings_json(ratings, o.per_chunk)
+                                                          : ratings_csv(ratings, o.per_chunk);
     int rated = 0, outside = 0;
     for (const auto& r : ratings.rows) {
         if (r.error.empty())

@@ -162,6 +162,8 @@ private:
         results_.predictions = read_or("predictions.csv", results_.predictions);
         results_.results = read_or("results.csv", results_.results);
         results_.grid = read_or("grid.csv", results_.grid);
+        results_.frame_predictions = read_or("frame_predictions.csv", results_.frame_predictions);
+        results_.curves = read_or("curves.csv", results_.curves);
         if (fs::exists(dir / "summary.json")) {
             const nlohmann::json previous = read_json_file(dir / "summary.json");
             if (previous.contains("nodes")) results_.summary["nodes"] = previous["nodes"];
@@ -489,6 +491,20 @@ private:
                                "winner"},
                               results_.grid);
             });
+        if (results_.curves != RunResults().curves) {
+            attempt([&] {
+                writer_.write({"frame_predictions.csv", "frame_predictions", "", frame_prediction_columns(),
+                               "sequence models: every window of every validation song, its time (the window's "
+                               "centre), prediction and annotation (empty where none) per target"},
+                              results_.frame_predictions);
+            });
+            attempt([&] {
+                writer_.write({"curves.csv", "curves", "", curve_columns(),
+                               "sequence models: the dynamic task's metrics per node and target — per-song RMSE, "
+                               "Pearson's r and CCC averaged over the validation songs, and over all frames at once"},
+                              results_.curves);
+            });
+        }
         const std::string comparisons = comparisons_csv(results_.summary);
         if (!comparisons.empty())
             attempt([&] {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <sstream>
 
+#include "core/data/dynamic.hpp"
 #include "core/data/splits.hpp"
 #include "core/error.hpp"
 #include "core/eval/paired.hpp"
@@ -40,10 +41,13 @@ public:
           results_(results),
           spec_(PipelineSpec::of(setup.experiment, node)),
           pipelines_(spec_, setup.registry, data.target_names, !node.grid.empty() && node.grid_by == "target"),
+          sequence_(node.plugin->capability(capability::kSequence, false) == true),
           scores_(data.target_names.size()),
           chunk_scores_(data.target_names.size()),
           pooled_truth_(data.target_names.size()),
           pooled_predicted_(data.target_names.size()),
+          curve_truth_(data.target_names.size()),
+          curve_predicted_(data.target_names.size()),
           seeds_(setup.experiment.seeds.empty() ? std::vector<std::uint64_t>{setup.experiment.seed}
                                                 : setup.experiment.seeds) {}
 
@@ -120,6 +124,16 @@ private:
             if (t < chunk_scores.size()) chunk_scores_[t].push_back(metrics_of(chunk_scores.at(t)));
         }
         selected_on_ = done.value("selected_on", "");
+        if (done.contains("curves") && !done["curves"].is_null()) {
+            results_.frame_predictions += done.value("frame_predictions", "");
+            for (std::size_t t = 0; t < data_.target_names.size(); ++t)
+                for (const char* side : {"truth", "predicted"})
+                    for (const auto& song : done["curves"].at(side).at(t)) {
+                        const auto values = song.get<std::vector<double>>();
+                        (side[0] == 't' ? curve_truth_ : curve_predicted_)[t].push_back(
+                            Eigen::Map<const Eigen::VectorXd>(values.data(), static_cast<Eigen::Index>(values.size())));
+                    }
+        }
         if (done.contains("best_epoch") && !done["best_epoch"].is_null()) best_epochs_.push_back(json::parse(done["best_epoch"].dump()));
         // The pooled scores need the fold's predictions back: node,song_id,fold,target,true,predicted,seed.
         std::istringstream lines(done.at("predictions").get<std::string>());
@@ -174,7 +188,7 @@ private:
             selected_.push_back(picked);
         }
         Eigen::MatrixXd predicted(static_cast<Eigen::Index>(validation_rows.size()), validation_rows.targets.cols());
-        Level chunks;  // chunk level, for chunk models fitted as one pipeline
+        Fitted whole;  // chunk and window levels, for models fitted as one pipeline
         std::vector<std::string> widths;
         for (auto& part : pipelines_.parts()) {
             const Sides sides = part.pipeline.fit_transforms(
@@ -184,7 +198,7 @@ private:
                 fit_part(fold.index, part.pipeline, params.at(static_cast<std::size_t>(part.targets.front())), sides);
             for (std::size_t j = 0; j < part.targets.size(); ++j)
                 predicted.col(part.targets[j]) = fitted.songs.col(static_cast<Eigen::Index>(j));
-            if (!pipelines_.per_target()) chunks = fitted.chunks;
+            if (!pipelines_.per_target()) whole = fitted;
             const std::size_t width = sides.first.feature_names.size();
             widths.push_back(pipelines_.per_target() ? fmt::format("{} {}", sides.first.target_names.front(), width)
                                                      : std::to_string(width));
@@ -194,7 +208,7 @@ private:
         last_train_songs_ = train_rows.size();
         last_validation_songs_ = validation_rows.size();
         last_features_ = fmt::format("{}", fmt::join(widths, ", "));
-        return score_fold(fold.index, validation_rows, predicted, chunks);
+        return score_fold(fold.index, validation_rows, predicted, whole);
     }
 
     // Chunk-level truth and predictions: every chunk of every song, stacked.
@@ -203,8 +217,48 @@ private:
     };
     struct Fitted {
         Eigen::MatrixXd songs;  // songs × the part's targets
-        Level chunks;           // empty unless the model rates chunks
+        Level chunks;           // empty unless the model rates chunks; for sequence models, the annotated windows
+        // Sequence models: each validation song's windows × targets, predicted
+        // and annotated (NaN where no annotation meets the window), and where
+        // the windows lie in time.
+        std::vector<Eigen::MatrixXd> windows, window_truth;
+        ChunkTiming timing;
     };
+
+    // The annotation at each window of each song (core/data/dynamic.hpp).
+    std::vector<Eigen::MatrixXd> aligned_labels(const SongTable& songs, const std::vector<Eigen::MatrixXd>& windows,
+                                                std::size_t* unreached = nullptr) const {
+        if (songs.dynamic.size() != songs.size())
+            throw Error(node_.uses + " rates music over time, and the songs have no annotations over time: set "
+                        "dynamic: true on the dataset (docs/dynamic.md)",
+                        Location::of_node(node_.id));
+        std::vector<Eigen::MatrixXd> out;
+        for (std::size_t s = 0; s < songs.size(); ++s) {
+            DynamicLabels d = songs.dynamic[s];
+            if (d.values.size() == 0) d.values.resize(0, songs.targets.cols());
+            out.push_back(window_labels(d, songs.chunk_timing, static_cast<std::size_t>(windows.at(s).rows()), unreached));
+        }
+        return out;
+    }
+
+    // The windows where every target is annotated, stacked over songs.
+    static Level frame_level(const std::vector<Eigen::MatrixXd>& truth, const std::vector<Eigen::MatrixXd>& predicted) {
+        Level level;
+        Eigen::Index rows = 0;
+        for (const auto& song : truth)
+            for (Eigen::Index r = 0; r < song.rows(); ++r) rows += song.row(r).allFinite();
+        if (truth.empty()) return level;
+        level.truth.resize(rows, truth.front().cols());
+        level.predicted.resize(rows, truth.front().cols());
+        Eigen::Index at = 0;
+        for (std::size_t s = 0; s < truth.size(); ++s)
+            for (Eigen::Index r = 0; r < truth[s].rows(); ++r)
+                if (truth[s].row(r).allFinite()) {
+                    level.truth.row(at) = truth[s].row(r);
+                    level.predicted.row(at++) = predicted[s].row(r);
+                }
+        return level;
+    }
 
     // Fits the regressor of one pipeline on its transformed sides, logging its
     // epochs; returns its validation predictions, per song and per chunk.
@@ -224,13 +278,24 @@ private:
         const std::string watched_split = watched.inner ? "inner_validation" : "validation";
         selected_on_ = !picks_epoch ? "" : watched.inner ? "inner" : "validation";
         int epochs = 0;
+        // The split suffix of the rows below a song: a chunk model's chunks, a sequence model's windows.
+        const std::string part_level = sequence_ ? "_frames" : "_chunks";
         // The epoch the model keeps, as the training loop picks it: the first with the highest song-level
         // R² (mean over targets) on the watched songs.
         double best_score = -INFINITY, last_score = NAN;
         int best_epoch = 0;
         const EpochCallback on_epoch = [&](const EpochReport& report) {
             ++epochs;
-            if (picks_epoch && report.validation_predictions.size() > 0 &&
+            if (sequence_ && picks_epoch && report.validation_chunk_predictions.rows() > 1) {
+                // A sequence model keeps the epoch best on the watched songs' annotated windows.
+                double sum = 0;
+                for (Eigen::Index t = 0; t < watch.targets.cols(); ++t)
+                    sum += regression_metrics(report.validation_chunk_targets.col(t),
+                                              report.validation_chunk_predictions.col(t))
+                               .r2;
+                last_score = sum / static_cast<double>(watch.targets.cols());
+                if (last_score > best_score) best_score = last_score, best_epoch = report.epoch;
+            } else if (!sequence_ && picks_epoch && report.validation_predictions.size() > 0 &&
                 report.validation_predictions.rows() == watch.targets.rows()) {
                 double sum = 0;
                 for (Eigen::Index t = 0; t < watch.targets.cols(); ++t)
@@ -247,9 +312,9 @@ private:
                            report.train_predictions);
             log_epoch_rows(fold, report.epoch, watched_split, song_loss(report.validation_loss), fit.target_names,
                            watch.targets, report.validation_predictions);
-            log_epoch_rows(fold, report.epoch, "train_chunks", report.train_loss, fit.target_names,
+            log_epoch_rows(fold, report.epoch, "train" + part_level, report.train_loss, fit.target_names,
                            report.train_chunk_targets, report.train_chunk_predictions);
-            log_epoch_rows(fold, report.epoch, watched_split + "_chunks", report.validation_loss, fit.target_names,
+            log_epoch_rows(fold, report.epoch, watched_split + part_level, report.validation_loss, fit.target_names,
                            report.validation_chunk_targets, report.validation_chunk_predictions);
         };
         PluginContext ctx = context(node_.id, fold, "fold" + std::to_string(fold));
@@ -263,14 +328,35 @@ private:
                                     {"score_at_last", std::isfinite(last_score) ? json(last_score) : json(nullptr)}});
             setup_.metrics.mark_best(node_.id, fold, seed(), best_epoch);
         }
-        Fitted out{pipeline.predict(validation), chunk_level(validation, pipeline.predict_chunks(validation))};
+        Fitted out{pipeline.predict(validation), {}, {}, {}, validation.chunk_timing};
+        if (sequence_) {
+            out.windows = pipeline.predict_chunks(validation);
+            std::size_t unreached = 0;
+            out.window_truth = aligned_labels(validation, out.windows, &unreached);
+            out.chunks = frame_level(out.window_truth, out.windows);
+            if (unreached > 0)
+                setup_.writer.folder().log(fmt::format(
+                    "node '{}': fold {}: {} annotated frames of the validation songs lie beyond their audio's last "
+                    "window and are not scored (docs/dynamic.md, alignment)",
+                    node_.id, fold, unreached));
+        } else {
+            out.chunks = chunk_level(validation, pipeline.predict_chunks(validation));
+        }
         if (epochs == 0) {
             log_epoch_rows(fold, 1, "train", std::nullopt, fit.target_names, fit.targets, pipeline.predict(fit));
             log_epoch_rows(fold, 1, "validation", std::nullopt, fit.target_names, validation.targets, out.songs);
+            if (sequence_) {
+                const std::vector<Eigen::MatrixXd> train_windows = pipeline.predict_chunks(fit);
+                const Level train_frames = frame_level(aligned_labels(fit, train_windows), train_windows);
+                log_epoch_rows(fold, 1, "train_frames", std::nullopt, fit.target_names, train_frames.truth,
+                               train_frames.predicted);
+                log_epoch_rows(fold, 1, "validation_frames", std::nullopt, fit.target_names, out.chunks.truth,
+                               out.chunks.predicted);
+            }
         } else if (watched.inner) {
             // The scored songs, seen once: by the weights kept, after the last epoch.
             log_epoch_rows(fold, epochs, "validation", std::nullopt, fit.target_names, validation.targets, out.songs);
-            log_epoch_rows(fold, epochs, "validation_chunks", std::nullopt, fit.target_names, out.chunks.truth,
+            log_epoch_rows(fold, epochs, "validation" + part_level, std::nullopt, fit.target_names, out.chunks.truth,
                            out.chunks.predicted);
         }
         if (out.songs.rows() != validation.targets.rows() || out.songs.cols() != validation.targets.cols())
@@ -308,7 +394,8 @@ private:
 
     // Scores, predictions.csv rows and the fold's done marker.
     std::string score_fold(int fold, const SongTable& validation, const Eigen::MatrixXd& predicted,
-                           const Level& chunks) {
+                           const Fitted& fitted) {
+        const Level& chunks = fitted.chunks;
         check_finite(fold, validation, predicted);
         std::string line, fold_predictions;
         json fold_scores = json::array(), fold_chunk_scores = json::array();
@@ -336,16 +423,64 @@ private:
             }
         }
         results_.predictions += fold_predictions;
+        json done{{"predictions", fold_predictions}};
+        if (sequence_) line += score_curves(fold, validation, fitted, done);
         write_file_atomic(fold_dir(fold) / "done.json",
                           json{{"predictions", fold_predictions},
                                {"scores", fold_scores},
                                {"chunk_scores", fold_chunk_scores},
                                {"selected_on", selected_on_},
                                {"best_epoch", best_epochs_.empty() ? json(nullptr) : best_epochs_.back()},
-                               {"selected", node_.grid.empty() ? json(nullptr) : selected_.back()}}
+                               {"selected", node_.grid.empty() ? json(nullptr) : selected_.back()},
+                               {"frame_predictions", done.value("frame_predictions", "")},
+                               {"curves", done.value("curves", json(nullptr))}}
                                   .dump() +
                               "\n");
         return line;
+    }
+
+    // A sequence model's fold: every window's row of frame_predictions.csv,
+    // each validation song's annotated curve kept for curves.csv (and in
+    // `done`, for --resume), and the log line's per-song figures.
+    std::string score_curves(int fold, const SongTable& validation, const Fitted& fitted, json& done) {
+        std::string rows;
+        json truth_json = json::array(), predicted_json = json::array();
+        std::string line = "; frames:";
+        for (std::size_t t = 0; t < data_.target_names.size(); ++t) {
+            const auto ti = static_cast<Eigen::Index>(t);
+            std::vector<Eigen::VectorXd> truth, predicted;
+            json truth_songs = json::array(), predicted_songs = json::array();
+            for (std::size_t s = 0; s < validation.size(); ++s) {
+                const Eigen::MatrixXd& windows = fitted.windows[s];
+                const Eigen::MatrixXd& labels = fitted.window_truth[s];
+                std::vector<double> known_truth, known_predicted;
+                for (Eigen::Index w = 0; w < windows.rows(); ++w) {
+                    const double label = labels(w, ti);
+                    rows += csv_field(node_.id) + "," + csv_field(validation.song_ids[s]) + "," +
+                            std::to_string(fold) + "," + std::to_string(seed()) + "," +
+                            format_number(window_centre_seconds(fitted.timing, static_cast<std::size_t>(w))) + "," +
+                            csv_field(data_.target_names[t]) + "," +
+                            (std::isfinite(label) ? format_number(label) : std::string()) + "," +
+                            format_number(windows(w, ti)) + "\n";
+                    if (std::isfinite(label)) known_truth.push_back(label), known_predicted.push_back(windows(w, ti));
+                }
+                if (known_truth.empty()) continue;
+                truth_songs.push_back(known_truth);
+                predicted_songs.push_back(known_predicted);
+                truth.push_back(Eigen::Map<const Eigen::VectorXd>(known_truth.data(), static_cast<Eigen::Index>(known_truth.size())));
+                predicted.push_back(Eigen::Map<const Eigen::VectorXd>(known_predicted.data(), static_cast<Eigen::Index>(known_predicted.size())));
+            }
+            const CurveMetrics m = curve_metrics(truth, predicted);
+            line += fmt::format(" {} rmse={:.3f} r={:.3f}", data_.target_names[t], m.rmse_mean, m.pearson_mean);
+            curve_truth_[t].insert(curve_truth_[t].end(), truth.begin(), truth.end());
+            curve_predicted_[t].insert(curve_predicted_[t].end(), predicted.begin(), predicted.end());
+            truth_json.push_back(truth_songs);
+            predicted_json.push_back(predicted_songs);
+        }
+        results_.frame_predictions += rows;
+        done["frame_predictions"] = rows;
+        done["curves"] = {{"truth", truth_json}, {"predicted", predicted_json}};
+        return line + " (per song)";
     }
 
     // NaN or infinite predictions make every score NaN: the node fails
@@ -419,7 +554,8 @@ private:
             for (const json* level : {&targets[target], chunk_scores_[t].empty() ? nullptr : &chunk_targets[target]}) {
                 if (!level) continue;
                 results_.results += csv_field(feature_set) + "," + csv_field(node_.uses) + "," + csv_field(node_.id) +
-                                    "," + csv_field(target) + "," + (level == &targets[target] ? "song" : "chunk");
+                                    "," + csv_field(target) + "," +
+                                    (level == &targets[target] ? "song" : sequence_ ? "frame" : "chunk");
                 // One score (a holdout, one seed) has no spread: std is left empty, not 0.
                 const bool spread = (*level)["r2"]["folds"].size() > 1;
                 for (const char* m : {"r2", "mae", "rmse"})
@@ -437,10 +573,12 @@ private:
         // What the paired comparisons need to know the runs are the same.
         entry["songs_sha256"] = sha256_hex(fmt::format("{}", fmt::join(data_.song_ids, "\n")));
         entry["test_train_ratio"] = test_train_ratio_;
-        if (!chunk_targets.empty()) entry["validation_chunks"] = chunk_targets;
+        if (!chunk_targets.empty()) entry[sequence_ ? "validation_frames" : "validation_chunks"] = chunk_targets;
+        if (sequence_) entry["curves"] = summarise_curves();
         if (!selected_on_.empty()) entry["epoch_selected_on"] = selected_on_;
         if (!best_epochs_.empty()) {
-            json best = {{"score", "song-level R², mean over targets, on the watched songs"}};
+            json best = {{"score", sequence_ ? "frame-level R², mean over targets, on the watched songs' annotated windows"
+                                             : "song-level R², mean over targets, on the watched songs"}};
             for (const char* key : {"epoch", "epochs", "score_at_best", "score_at_last"}) {
                 best[key] = json::array();
                 for (const auto& fold : best_epochs_) best[key].push_back(fold[key]);
@@ -457,6 +595,35 @@ private:
             entry["grid"]["best_per_target"] = per_target;
             if (node_.grid_by == "joint") entry["grid"]["best_per_fold"] = picks_of(data_.target_names.front());
         }
+    }
+
+    // The dynamic task's figures over every validation song of every fold
+    // (and repetition): summary.json's curves and curves.csv's rows.
+    json summarise_curves() {
+        json out = json::object();
+        auto value = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+        for (std::size_t t = 0; t < data_.target_names.size(); ++t) {
+            const CurveMetrics m = curve_metrics(curve_truth_[t], curve_predicted_[t]);
+            out[data_.target_names[t]] = {
+                {"songs", m.songs},
+                {"frames", m.frames},
+                {"per_song",
+                 {{"rmse", {{"mean", value(m.rmse_mean)}, {"std", value(m.rmse_std)}}},
+                  {"pearson", {{"mean", value(m.pearson_mean)}, {"std", value(m.pearson_std)}}},
+                  {"ccc", {{"mean", value(m.ccc_mean)}, {"std", value(m.ccc_std)}}},
+                  {"constant_songs", m.constant_songs}}},
+                {"global",
+                 {{"rmse", value(m.global_rmse)}, {"pearson", value(m.global_pearson)}, {"ccc", value(m.global_ccc)}, {"r2", value(m.global_r2)}}}};
+            results_.curves += csv_field(node_.id) + "," + csv_field(node_.uses) + "," + csv_field(data_.target_names[t]) +
+                               "," + std::to_string(m.songs) + "," + std::to_string(m.frames);
+            for (double v : {m.rmse_mean, m.rmse_std, m.pearson_mean, m.pearson_std, m.ccc_mean, m.ccc_std})
+                results_.curves += "," + (std::isfinite(v) ? format_number(v) : std::string());
+            results_.curves += "," + std::to_string(m.constant_songs);
+            for (double v : {m.global_rmse, m.global_pearson, m.global_ccc, m.global_r2})
+                results_.curves += "," + (std::isfinite(v) ? format_number(v) : std::string());
+            results_.curves += "\n";
+        }
+        return out;
     }
 
     // The grid values fitted for `target` in each fold.
@@ -505,10 +672,13 @@ private:
     RunResults& results_;
     PipelineSpec spec_;
     TargetPipelines pipelines_;
+    const bool sequence_;  // the model rates every window (capability "sequence")
     std::vector<std::vector<RegressionMetrics>> scores_;        // per target, per fold: song level
-    std::vector<std::vector<RegressionMetrics>> chunk_scores_;  // the same at chunk level (chunk models)
+    std::vector<std::vector<RegressionMetrics>> chunk_scores_;  // the same at chunk level (chunk models; windows for sequence models)
     // Per target, every out-of-fold prediction with its label, over all folds and repetitions.
     std::vector<std::vector<double>> pooled_truth_, pooled_predicted_;
+    // Sequence models: per target, each validation song's annotated windows and their predictions.
+    std::vector<std::vector<Eigen::VectorXd>> curve_truth_, curve_predicted_;
     json best_epochs_ = json::array();  // per fold (models that keep their best epoch): epoch, score there and last
     std::vector<std::uint64_t> seeds_;  // the repetitions' seeds: `seeds`, or the experiment's one seed
     int run_ = 0;                       // the repetition being evaluated
@@ -524,6 +694,18 @@ private:
 
 const std::vector<std::string>& prediction_columns() {
     static const std::vector<std::string> columns{"node", "song_id", "fold", "target", "true", "predicted", "seed"};
+    return columns;
+}
+
+const std::vector<std::string>& frame_prediction_columns() {
+    static const std::vector<std::string> columns{"node", "song_id", "fold", "seed", "time_s", "target", "true", "predicted"};
+    return columns;
+}
+
+const std::vector<std::string>& curve_columns() {
+    static const std::vector<std::string> columns{
+        "node", "model", "target", "songs", "frames", "rmse_mean", "rmse_std", "pearson_mean", "pearson_std",
+        "ccc_mean", "ccc_std", "constant_songs", "global_rmse", "global_pearson", "global_ccc", "global_r2"};
     return columns;
 }
 

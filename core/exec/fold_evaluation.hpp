@@ -26,12 +26,19 @@ struct NodeSpec;
 const std::vector<std::string>& prediction_columns();
 const std::vector<std::string>& results_columns();
 const std::vector<std::string>& comparison_columns();
+// The dynamic task's tables (sequence models only): every window's prediction
+// with its annotation (frame_predictions.csv), and the curve metrics per node
+// and target (curves.csv).
+const std::vector<std::string>& frame_prediction_columns();
+const std::vector<std::string>& curve_columns();
 
 // The run-wide tables every regressor node adds its rows to, headers included.
 struct RunResults {
     std::string predictions = csv_row(prediction_columns()) + "\n";
     std::string results = csv_row(results_columns()) + "\n";
     std::string grid = grid_csv_header();
+    std::string frame_predictions = csv_row(frame_prediction_columns()) + "\n";
+    std::string curves = csv_row(curve_columns()) + "\n";
     nlohmann::ordered_json summary;
 };
 

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/audio/audio.hpp"
+#include "core/data/dynamic.hpp"
 #include "core/eval/metrics.hpp"
 #include "core/exec/pipeline.hpp"
 #include "core/exec/target_pipelines.hpp"
@@ -176,8 +177,8 @@ void fill_ratings(Ratings& out, const SongTable& table, const Eigen::MatrixXd& m
         if (!chunk_sums.empty()) {
             const Eigen::MatrixXd chunks = chunk_sums[static_cast<std::size_t>(it->second)] / std::max(1, folds);
             for (Eigen::Index c = 0; c < chunks.rows(); ++c) {
-                ChunkRating chunk{
-                    static_cast<int>(c), static_cast<double>(c) * table.chunk_timing.chunk_hop_seconds, {}};
+                ChunkRating chunk{static_cast<int>(c), static_cast<double>(c) * table.chunk_timing.chunk_hop_seconds,
+                                  window_centre_seconds(table.chunk_timing, static_cast<std::size_t>(c)), {}};
                 for (Eigen::Index t = 0; t < chunks.cols(); ++t) chunk.values.push_back(chunks(c, t));
                 rating.chunks.push_back(std::move(chunk));
             }
@@ -255,6 +256,10 @@ Ratings predict_bundle(const fs::path& model, const std::string& node, const std
     }
     for (auto& step : spec.transforms) check(step);
     const PluginRecord& regressor = check(spec.regressor);
+    if (options.dynamic && !regressor.has(capability::kSequence))
+        throw Error("--dynamic: " + spec.regressor.uses +
+                    " rates whole songs, not music over time; train a sequence model such as regressor.seq_gru "
+                    "(docs/dynamic.md)");
     if (options.per_chunk && !regressor.has(capability::kChunks))
         throw Error("--per-chunk: " + spec.regressor.uses + " rates whole songs, not chunks");
 
@@ -285,8 +290,9 @@ Ratings predict_bundle(const fs::path& model, const std::string& node, const std
             throw Error(std::string("damaged model bundle: ") + e.what(), Location(fold_dir.string()));
         }
         std::vector<Eigen::MatrixXd> chunks;
-        sum += pipelines.predict(table, options.per_chunk ? &chunks : nullptr);
-        if (!options.per_chunk) continue;
+        const bool windows = options.per_chunk || options.dynamic;
+        sum += pipelines.predict(table, windows ? &chunks : nullptr);
+        if (!windows) continue;
         if (chunk_sums.empty())
             chunk_sums = chunks;
         else
@@ -358,6 +364,16 @@ Ratings predict_excerpts(const fs::path& model, const std::vector<std::string>& 
 
 Ratings predict_files(const fs::path& model, const std::vector<std::string>& inputs, const PluginRegistry& registry,
                       const PredictOptions& options) {
+    if (options.dynamic) {
+        const char* clash = options.excerpts > 0       ? "--excerpts"
+                            : options.per_chunk         ? "--per-chunk"
+                            : options.nodes.size() > 1  ? "more than one --node"
+                            : options.offset_seconds > 0 ? "--offset"
+                                                         : nullptr;
+        if (clash)
+            throw Error(std::string("--dynamic rates every window of each whole file with one sequence model; ") +
+                        clash + " cannot go with it");
+    }
     if (options.excerpts > 0) return predict_excerpts(model, inputs, registry, options);
     if (options.nodes.size() <= 1) {
         Ratings out = predict_bundle(model, options.nodes.empty() ? "" : options.nodes.front(), inputs, registry, options);

@@ -19,6 +19,7 @@ struct PredictOptions {
     std::string cache_dir = "cache";
     int threads = 0;         // 0: every core
     bool per_chunk = false;  // also rate every chunk (chunk models)
+    bool dynamic = false;    // rate every window over time (sequence models; docs/dynamic.md)
     bool clip = false;       // clamp ratings into the training labels' range
     // An excerpt of every file (the features plugins' offset_seconds and
     // duration_seconds; 0: from the start, to the end).
@@ -31,6 +32,7 @@ struct PredictOptions {
 struct ChunkRating {
     int chunk = 0;
     double offset_seconds = 0;  // chunk start from the song's start
+    double centre_seconds = 0;  // the time it stands for (a sequence model's frame time)
     std::vector<double> values;
 };
 
@@ -39,7 +41,7 @@ struct Rating {
     std::vector<double> values;       // in the bundle's target order
     std::string quadrant;             // needs valence and arousal
     std::string error;                // why the file could not be rated
-    std::vector<ChunkRating> chunks;  // with per_chunk, for chunk models
+    std::vector<ChunkRating> chunks;  // with per_chunk (chunk models) or dynamic (sequence models)
     std::vector<std::string> outside;  // targets rated outside the training labels' range (clamped with clip)
     std::vector<double> spread;        // with excerpts: each target's std over the excerpts (values: their mean)
 };

@@ -82,8 +82,12 @@ inline constexpr const char* kEarlyStopping = "early_stopping";
 // others from it. Value: true.
 inline constexpr const char* kStaged = "staged";
 
-// regressor: one prediction per time step of a song rather than per song.
-// Value: true. (Reserved for the sequence models of the dynamic issue.)
+// regressor: rates a song over time (the dynamic task, docs/dynamic.md): it
+// learns from the songs' annotations over time (SongTable::dynamic) aligned
+// to the windows of its input tensor (SongTable::chunk_timing), and
+// predict_chunks() returns one row per window. The host scores those rows
+// against the annotations (frame level, curves.csv) and `mer-run predict
+// --dynamic` writes them. Declared with "chunks". Value: true.
 inline constexpr const char* kSequence = "sequence";
 
 }  // namespace mer::capability

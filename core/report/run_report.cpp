@@ -33,6 +33,8 @@ namespace {
 
 // Scatter plots above this many points show an even sample (said on the plot).
 constexpr std::size_t kMaxPoints = 6000;
+// Emotion over time draws this many validation songs' curves per sequence model.
+constexpr std::size_t kCurveSongs = 6;
 // Learning curves draw at most about this many epochs per line.
 constexpr int kMaxCurvePoints = 100;
 
@@ -50,6 +52,9 @@ std::string split_title(const std::string& split) {
     if (split == "validation") return "validation (scored)";
     if (split == "validation_chunks") return "validation (chunks)";
     if (split == "train_chunks") return "train (chunks)";
+    if (split == "inner_validation_frames") return "held-out training songs (frames)";
+    if (split == "validation_frames") return "validation (frames)";
+    if (split == "train_frames") return "train (frames)";
     return split;
 }
 
@@ -77,6 +82,8 @@ public:
         epochs_ = report::read_epochs(dir / "metrics.csv");
         best_ = report::best_epochs(epochs_);
         if (m_.has("predictions")) predictions_ = read_csv(dir / m_.of("predictions").front().file);
+        if (m_.has("frame_predictions")) frames_ = read_csv(dir / m_.of("frame_predictions").front().file);
+        if (m_.has("curves")) curve_metrics_ = read_csv(dir / m_.of("curves").front().file);
         for (const auto& [node, entry] : report::member(summary_, "nodes").items())
             for (const auto& [target, values] : report::member(entry, "validation").items())
                 if (std::find(target_order_.begin(), target_order_.end(), target) == target_order_.end())
@@ -218,6 +225,7 @@ private:
         page_.heading("Model node '" + node + "' (" + entry.value("model", "") + ")");
         curves(node);
         predicted_vs_true(node);
+        over_time(node);
         grid(node);
         for (const auto& e : m_.of("attention"))
             if (e.node == node) attention(node);
@@ -238,7 +246,10 @@ private:
         std::set<std::string> splits;
         for (const auto& r : epochs_) {
             if (r.node != node || !shown(r.epoch)) continue;
-            const bool chunk_split = r.split.size() > 7 && r.split.compare(r.split.size() - 7, 7, "_chunks") == 0;
+            auto ends_with = [&](const std::string& tail) {
+                return r.split.size() > tail.size() && r.split.compare(r.split.size() - tail.size(), tail.size(), tail) == 0;
+            };
+            const bool chunk_split = ends_with("_chunks") || ends_with("_frames");
             const std::string run = r.seed + "/" + std::to_string(r.fold);
             const double values[] = {r.loss, r.r2, r.rmse, r.mae};
             for (std::size_t m = 0; m < kCurveMetrics.size(); ++m) {
@@ -295,6 +306,75 @@ private:
                       "Loss and validation R², RMSE, MAE per epoch; thin lines are folds (and seeds), bold lines "
                       "their mean. 'held-out training songs' are the songs early stopping watched, never scored." +
                           best_note,
+                      spec, std::move(data)});
+    }
+
+    // Sequence models: the dynamic task's metrics, and predicted against
+    // annotated curves of a few validation songs spread over the fold order.
+    void over_time(const std::string& node) {
+        if (!curve_metrics_.rows.empty()) {
+            report::Table table{{"target", "songs", "frames", "RMSE per song", "Pearson r per song", "CCC per song",
+                                 "constant songs", "RMSE all frames", "Pearson r all frames"},
+                                {}};
+            auto f = [&](const std::vector<std::string>& row, const char* c) {
+                return row[static_cast<std::size_t>(curve_metrics_.require_column(c))];
+            };
+            auto pm = [&](const std::vector<std::string>& row, const std::string& m) {
+                return fmt::format("{:.3f} ± {:.3f}", number(f(row, (m + "_mean").c_str())), number(f(row, (m + "_std").c_str())));
+            };
+            for (const auto& row : curve_metrics_.rows)
+                if (f(row, "node") == node)
+                    table.rows.push_back({f(row, "target"), f(row, "songs"), f(row, "frames"), pm(row, "rmse"),
+                                          pm(row, "pearson"), pm(row, "ccc"), f(row, "constant_songs"),
+                                          fmt::format("{:.3f}", number(f(row, "global_rmse"))),
+                                          fmt::format("{:.3f}", number(f(row, "global_pearson")))});
+            if (!table.rows.empty()) {
+                page_.paragraph("Emotion over time (curves.csv): each validation song's curve scored on its own, "
+                                "mean ± std over songs (songs whose annotation does not move have no r), and every "
+                                "annotated frame at once.");
+                page_.table(table);
+            }
+        }
+        if (frames_.rows.empty()) return;
+        const auto col = [&](const char* c) { return static_cast<std::size_t>(frames_.require_column(c)); };
+        const std::size_t c_node = col("node"), c_song = col("song_id"), c_seed = col("seed"), c_time = col("time_s"),
+                          c_target = col("target"), c_true = col("true"), c_pred = col("predicted");
+        std::vector<std::string> songs;
+        std::set<std::string> seen;
+        std::string seed;
+        for (const auto& row : frames_.rows) {
+            if (row[c_node] != node) continue;
+            if (seed.empty()) seed = row[c_seed];
+            if (row[c_seed] == seed && seen.insert(row[c_song]).second) songs.push_back(row[c_song]);
+        }
+        if (songs.empty()) return;
+        const std::size_t shown_count = std::min<std::size_t>(kCurveSongs, songs.size());
+        std::set<std::string> shown;
+        for (std::size_t i = 0; i < shown_count; ++i) shown.insert(songs[i * songs.size() / shown_count]);
+        DataTable data{{"song_id", "time_s", "target", "curve", "value"}, {}};
+        for (const auto& row : frames_.rows) {
+            if (row[c_node] != node || row[c_seed] != seed || !shown.count(row[c_song])) continue;
+            data.add({row[c_song], number(row[c_time]), row[c_target], "predicted", plot_number(number(row[c_pred]))});
+            if (!row[c_true].empty())
+                data.add({row[c_song], number(row[c_time]), row[c_target], "annotated", plot_number(number(row[c_true]))});
+        }
+        const json spec = {
+            {"facet",
+             {{"row", {{"field", "song_id"}, {"type", "nominal"}, {"title", "song"}}}, {"column", target_facet()}}},
+            {"spec",
+             {{"width", 300},
+              {"height", 110},
+              {"mark", {{"type", "line"}, {"strokeWidth", 1.6}}},
+              {"encoding",
+               {{"x", {{"field", "time_s"}, {"type", "quantitative"}, {"title", "time (s)"}}},
+                {"y", {{"field", "value"}, {"type", "quantitative"}, {"title", nullptr}, {"scale", {{"zero", false}}}}},
+                {"color", {{"field", "curve"}, {"type", "nominal"}, {"title", nullptr}, {"sort", json::array({"annotated", "predicted"})}}},
+                {"tooltip", json::array({{{"field", "curve"}}, {{"field", "time_s"}, {"title", "time (s)"}}, {{"field", "value"}, {"format", ".3f"}}})}}}}}};
+        page_.figure({"over_time_" + node, "emotion_over_time", "Emotion over time — " + node,
+                      fmt::format("Predicted (out of fold) against annotated curves of {} of the {} validation songs, "
+                                  "spread over the file's order{}; the prediction covers every window, the annotation "
+                                  "the frames it has (from 15 s on DEAM). From frame_predictions.csv.",
+                                  shown_count, songs.size(), seed.empty() ? "" : " (seed " + seed + ")"),
                       spec, std::move(data)});
     }
 
@@ -711,6 +791,7 @@ private:
     std::vector<report::EpochRow> epochs_;
     report::BestEpochs best_;
     CsvTable predictions_;
+    CsvTable frames_, curve_metrics_;  // sequence models: frame_predictions.csv, curves.csv
     std::vector<std::string> target_order_;
 };
 

@@ -74,8 +74,6 @@ Chunks load_chunk_files(const SongTable& songs, std::size_t rank, const std::str
     return out;
 }
 
-namespace {
-
 torch::Tensor to_tensor(const Eigen::MatrixXd& m) {
     torch::Tensor t = torch::empty({m.rows(), m.cols()}, torch::kFloat32);
     auto a = t.accessor<float, 2>();
@@ -92,6 +90,28 @@ Eigen::MatrixXd to_matrix(const torch::Tensor& t) {
         for (Eigen::Index col = 0; col < m.cols(); ++col) m(r, col) = a[r][col];
     return m;
 }
+
+Error torch_error(const c10::Error& e, const std::string& while_doing) {
+    return Error("LibTorch failed while " + while_doing + ": " + e.what_without_backtrace());
+}
+
+torch::Device start_training(const std::string& device_param, const PluginContext& ctx) {
+    keep_large_blocks_in_heap();  // every batch allocates and frees tens of MiB of activations
+    torch::manual_seed(ctx.seed);
+    at::set_num_threads(std::max(1, ctx.threads));
+    const std::string asked = device_param.empty() ? ctx.device : device_param;
+    const torch::Device device = resolve_device(asked);
+    ctx.record("device", {{"asked", asked}, {"used", device.str()}});
+    if (asked != "cpu" && !device.is_cuda())
+        ctx.info("device '" + asked + "' was asked for and LibTorch sees no CUDA device: training on the CPU");
+    if (device.is_cuda()) {  // the same kernels every run, not the fastest of an autotuning pass
+        at::globalContext().setDeterministicCuDNN(true);
+        at::globalContext().setBenchmarkCuDNN(false);
+    }
+    return device;
+}
+
+namespace {
 
 // Each chunk gets its song's targets.
 Eigen::MatrixXd chunk_targets(const SongTable& songs, const Chunks& chunks) {
@@ -113,12 +133,14 @@ Eigen::MatrixXd song_means(const Eigen::MatrixXd& per_chunk, const Chunks& chunk
     return sums;
 }
 
+}  // namespace
+
 // What Adam trains: every parameter at `learning_rate` (one group, as
 // always), or, for a network with parameters at rates of their own (a
 // pretrained backbone), those groups and one for the remaining trainable
 // parameters; frozen ones (no gradient) are left out.
-std::vector<torch::optim::OptimizerParamGroup> parameter_groups(const ChunkNet& net, double learning_rate,
-                                                               double weight_decay) {
+static std::vector<torch::optim::OptimizerParamGroup> parameter_groups(const ChunkNet& net, double learning_rate,
+                                                                      double weight_decay) {
     const auto own = net.own_learning_rates();
     if (own.empty()) return {torch::optim::OptimizerParamGroup(net.parameters())};
     std::vector<torch::optim::OptimizerParamGroup> groups;
@@ -135,13 +157,6 @@ std::vector<torch::optim::OptimizerParamGroup> parameter_groups(const ChunkNet& 
                                   torch::optim::AdamOptions(learning_rate).weight_decay(weight_decay)));
     return groups;
 }
-
-// LibTorch's own exception, as mer's: the sentence without the C++ backtrace.
-Error torch_error(const c10::Error& e, const std::string& while_doing) {
-    return Error("LibTorch failed while " + while_doing + ": " + e.what_without_backtrace());
-}
-
-}  // namespace
 
 struct ChunkRegressor::State {
     int64_t outputs = 0;
@@ -298,18 +313,7 @@ void ChunkRegressor::load(const std::string& dir) {
 void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
                          const PluginContext& ctx) {
     try {
-        keep_large_blocks_in_heap();  // every batch allocates and frees tens of MiB of activations
-        torch::manual_seed(ctx.seed);
-        at::set_num_threads(std::max(1, ctx.threads));
-        const std::string asked = settings_.device.empty() ? ctx.device : settings_.device;
-        state_->device = resolve_device(asked);
-        ctx.record("device", {{"asked", asked}, {"used", state_->device.str()}});
-        if (asked != "cpu" && !state_->device.is_cuda())
-            ctx.info("device '" + asked + "' was asked for and LibTorch sees no CUDA device: training on the CPU");
-        if (state_->device.is_cuda()) {  // the same kernels every run, not the fastest of an autotuning pass
-            at::globalContext().setDeterministicCuDNN(true);
-            at::globalContext().setBenchmarkCuDNN(false);
-        }
+        state_->device = start_training(settings_.device, ctx);
         const Chunks train_chunks = load_inputs(train);
         const Chunks valid_chunks = validation ? load_inputs(*validation) : Chunks{};
         state_->input_width = train_chunks.x.size(0) ? train_chunks.x.numel() / train_chunks.x.size(0) : 0;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "core/error.hpp"
 #include "core/plugin/regressor.hpp"
 #include "core/torch/blocks.hpp"
 
@@ -30,6 +31,16 @@ struct TrainingSettings {
 
 // torch::Device for "cpu", "cuda:N", "auto" (CUDA when LibTorch sees a GPU).
 torch::Device resolve_device(const std::string& name);
+
+// A song-level matrix as a float32 tensor, and back (from any device).
+torch::Tensor to_tensor(const Eigen::MatrixXd& m);
+Eigen::MatrixXd to_matrix(const torch::Tensor& t);
+// LibTorch's own exception, as mer's: the sentence without the C++ backtrace.
+Error torch_error(const c10::Error& e, const std::string& while_doing);
+// What every training loop does first: seeds LibTorch's generator, sets its
+// threads, resolves the device (the parameter, else the experiment's) and
+// records it, and makes CUDA pick deterministic kernels.
+torch::Device start_training(const std::string& device_param, const PluginContext& ctx);
 
 struct Chunks {
     torch::Tensor x;                     // chunks × 1 × mels × frames, float32, on the CPU

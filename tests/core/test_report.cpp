@@ -93,6 +93,7 @@ std::set<std::string> expected_kinds(const fs::path& run) {
         if (a.kind == "pearson") kinds.insert("pearson");
         if (a.kind == "grid") kinds.insert("grid_search");
         if (a.kind == "attention") kinds.insert("attention");
+        if (a.kind == "frame_predictions") kinds.insert("emotion_over_time");
         if (a.kind == "shap") kinds.insert("shap");
         if (a.kind == "tsne") kinds.insert("tsne");
     }

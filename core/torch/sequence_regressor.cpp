@@ -1,0 +1,379 @@
+// The sequence models' training loop (see sequence_regressor.hpp).
+#include "core/torch/sequence_regressor.hpp"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <functional>
+#include <numeric>
+#include <random>
+
+#include "core/data/dynamic.hpp"
+#include "core/data/npy.hpp"
+#include "core/error.hpp"
+#include "core/eval/metrics.hpp"
+#include "core/run/files.hpp"
+
+namespace mer::torchx {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The rows where every target is annotated, stacked over songs.
+struct Frames {
+    Eigen::MatrixXd truth, predicted;
+};
+
+Frames labelled_frames(const std::vector<Eigen::MatrixXd>& labels, const std::vector<Eigen::MatrixXd>& predicted) {
+    Eigen::Index rows = 0, cols = predicted.empty() ? 0 : predicted.front().cols();
+    for (const auto& l : labels)
+        for (Eigen::Index r = 0; r < l.rows(); ++r) rows += l.row(r).allFinite();
+    Frames out{Eigen::MatrixXd(rows, cols), Eigen::MatrixXd(rows, cols)};
+    Eigen::Index at = 0;
+    for (std::size_t s = 0; s < labels.size(); ++s)
+        for (Eigen::Index r = 0; r < labels[s].rows(); ++r)
+            if (labels[s].row(r).allFinite()) {
+                out.truth.row(at) = labels[s].row(r);
+                out.predicted.row(at++) = predicted[s].row(r);
+            }
+    return out;
+}
+
+Eigen::MatrixXd song_means(const std::vector<Eigen::MatrixXd>& per_window) {
+    Eigen::MatrixXd out(static_cast<Eigen::Index>(per_window.size()), per_window.empty() ? 0 : per_window.front().cols());
+    for (std::size_t s = 0; s < per_window.size(); ++s) out.row(static_cast<Eigen::Index>(s)) = per_window[s].colwise().mean();
+    return out;
+}
+
+// Songs `which` of `songs` as one zero-padded batch (B, T, window…) and their lengths.
+std::pair<torch::Tensor, torch::Tensor> pad(const std::vector<torch::Tensor>& songs, const std::vector<std::size_t>& which) {
+    int64_t longest = 0;
+    for (std::size_t s : which) longest = std::max(longest, songs[s].size(0));
+    std::vector<int64_t> shape{static_cast<int64_t>(which.size()), longest};
+    for (int64_t d = 1; d < songs[which.front()].dim(); ++d) shape.push_back(songs[which.front()].size(d));
+    torch::Tensor x = torch::zeros(shape, torch::kFloat32);
+    torch::Tensor lengths = torch::empty({static_cast<int64_t>(which.size())}, torch::kInt64);
+    for (std::size_t b = 0; b < which.size(); ++b) {
+        const torch::Tensor& song = songs[which[b]];
+        x[static_cast<int64_t>(b)].narrow(0, 0, song.size(0)).copy_(song);
+        lengths[static_cast<int64_t>(b)] = song.size(0);
+    }
+    return {x, lengths};
+}
+
+double mean_r2(const Frames& frames) {
+    if (frames.truth.rows() < 2) return -std::numeric_limits<double>::infinity();
+    double sum = 0;
+    for (Eigen::Index t = 0; t < frames.truth.cols(); ++t) sum += r2_score(frames.truth.col(t), frames.predicted.col(t));
+    return sum / static_cast<double>(frames.truth.cols());
+}
+
+}  // namespace
+
+struct SequenceRegressor::State {
+    std::vector<int64_t> window_shape;  // the axes of one window
+    int64_t outputs = 0;
+    std::shared_ptr<SequenceNet> net;
+    torch::Device device = torch::kCPU;
+    torch::Tensor input_mean, input_scale;  // undefined: inputs as they are
+    Eigen::RowVectorXd target_mean, target_scale;
+    int best_epoch = 0;
+};
+
+SequenceRegressor::SequenceRegressor(const nlohmann::json& params, std::size_t window_rank)
+    : settings_(TrainingSettings::from(params)), window_rank_(window_rank), state_(std::make_unique<State>()) {}
+
+SequenceRegressor::~SequenceRegressor() = default;
+
+std::vector<torch::Tensor> SequenceRegressor::load_songs(const SongTable& songs) const {
+    if (songs.tensor_paths.size() != songs.size())
+        throw Error("a sequence model reads each song's windows, and its input has none: put a features node that "
+                    "writes them before it (features.handcrafted with window_seconds, features.logmel_chunks, "
+                    "features.panns_cnn14; docs/dynamic.md)");
+    std::vector<torch::Tensor> out;
+    for (const auto& path : songs.tensor_paths) {
+        std::vector<std::size_t> shape;
+        std::vector<float> values = read_npy_float32(path, shape);
+        std::vector<int64_t> dims(shape.begin(), shape.end());
+        if (shape.size() != window_rank_ + 1 || shape[0] == 0)
+            throw Error(fmt::format("expected {} windows × {} tensor, found shape ({})",
+                                    window_rank_ == 1 ? "a" : "an", window_rank_ == 1 ? "values" : "1 × mels × frames",
+                                    fmt::join(shape, ", ")),
+                        Location(path));
+        if (!state_->window_shape.empty() && !std::equal(dims.begin() + 1, dims.end(), state_->window_shape.begin()))
+            throw Error(fmt::format("its windows are ({}), the model was fitted on ({})",
+                                    fmt::join(dims.begin() + 1, dims.end(), ", "), fmt::join(state_->window_shape, ", ")),
+                        Location(path));
+        out.push_back(torch::from_blob(values.data(), dims, torch::kFloat32).clone());
+    }
+    return out;
+}
+
+std::vector<Eigen::MatrixXd> SequenceRegressor::predict_songs(const std::vector<torch::Tensor>& songs) const {
+    if (!state_->net) throw Error("the model is not fitted");
+    torch::NoGradGuard no_grad;
+    state_->net->eval();
+    std::vector<Eigen::MatrixXd> out(songs.size());
+    const auto batch = static_cast<std::size_t>(std::max(1, settings_.batch_size));
+    for (std::size_t start = 0; start < songs.size(); start += batch) {
+        std::vector<std::size_t> which(std::min(batch, songs.size() - start));
+        std::iota(which.begin(), which.end(), start);
+        auto [x, lengths] = pad(songs, which);
+        if (state_->input_mean.defined()) x = (x - state_->input_mean) / state_->input_scale;
+        const torch::Tensor y = state_->net->forward(x.to(state_->device), lengths).to(torch::kCPU);
+        for (std::size_t b = 0; b < which.size(); ++b) {
+            const Eigen::MatrixXd m = to_matrix(y[static_cast<int64_t>(b)].narrow(0, 0, songs[which[b]].size(0)));
+            out[which[b]] =
+                ((m.array().rowwise() * state_->target_scale.array()).rowwise() + state_->target_mean.array()).matrix();
+        }
+    }
+    return out;
+}
+
+std::vector<Eigen::MatrixXd> SequenceRegressor::predict_chunks(const SongTable& songs) const {
+    try {
+        return predict_songs(load_songs(songs));
+    } catch (const c10::Error& e) {
+        throw torch_error(e, "rating windows");
+    }
+}
+
+Eigen::MatrixXd SequenceRegressor::predict(const SongTable& songs) const {
+    return song_means(predict_chunks(songs));
+}
+
+void SequenceRegressor::fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
+                            const PluginContext& ctx) {
+    try {
+        state_->device = start_training(settings_.device, ctx);
+        auto labels_of = [&](const SongTable& songs, const std::vector<torch::Tensor>& x) {
+            if (songs.dynamic.size() != songs.size())
+                throw Error("a sequence model learns from each song's annotations over time, and its songs have "
+                            "none: set dynamic: true on dataset.deam (docs/dynamic.md)",
+                            Location::of_node(ctx.node));
+            std::vector<Eigen::MatrixXd> labels;
+            for (std::size_t s = 0; s < songs.size(); ++s) {
+                if (songs.dynamic[s].values.size() > 0 && songs.dynamic[s].values.cols() != songs.targets.cols())
+                    throw Error("the songs' annotations over time and their targets differ in number",
+                                Location::of_node(ctx.node));
+                DynamicLabels d = songs.dynamic[s];
+                if (d.values.size() == 0) d.values.resize(0, songs.targets.cols());
+                labels.push_back(window_labels(d, songs.chunk_timing, static_cast<std::size_t>(x[s].size(0))));
+            }
+            return labels;
+        };
+        state_->window_shape.clear();
+        const std::vector<torch::Tensor> train_x = load_songs(train);
+        const std::vector<Eigen::MatrixXd> train_labels = labels_of(train, train_x);
+        const std::vector<torch::Tensor> watch_x = validation ? load_songs(*validation) : std::vector<torch::Tensor>{};
+        const std::vector<Eigen::MatrixXd> watch_labels =
+            validation ? labels_of(*validation, watch_x) : std::vector<Eigen::MatrixXd>{};
+        state_->window_shape.assign(train_x.front().sizes().begin() + 1, train_x.front().sizes().end());
+        state_->outputs = train.targets.cols();
+
+        // Inputs and targets standardised over the training songs' windows.
+        const torch::Tensor all = torch::cat(train_x, 0);
+        state_->input_mean = state_->input_scale = torch::Tensor();
+        if (settings_.normalize == "feature") {
+            state_->input_mean = all.mean(0);
+            const torch::Tensor spread = all.std(0, false);
+            state_->input_scale = torch::where(spread > 1e-6, spread, torch::ones_like(spread));
+        } else if (settings_.normalize == "dataset") {
+            state_->input_mean = all.mean();
+            state_->input_scale = all.std().clamp_min(1e-6);
+        }
+        const Frames train_frames = labelled_frames(train_labels, train_labels);
+        if (train_frames.truth.rows() < 2)
+            throw Error(fmt::format("the {} training songs have {} annotated windows; a sequence model needs songs "
+                                    "whose annotations meet their windows (docs/dynamic.md, alignment)",
+                                    train.size(), train_frames.truth.rows()),
+                        Location::of_node(ctx.node));
+        state_->target_mean = train_frames.truth.colwise().mean();
+        state_->target_scale =
+            ((train_frames.truth.rowwise() - state_->target_mean).array().square().colwise().mean().sqrt().max(1e-6)).matrix();
+
+        // Per song: its standardised labels and where they exist.
+        std::vector<torch::Tensor> y, mask;
+        std::vector<std::size_t> trainable;
+        for (std::size_t s = 0; s < train_labels.size(); ++s) {
+            const Eigen::ArrayXXd standard =
+                (train_labels[s].rowwise() - state_->target_mean).array().rowwise() / state_->target_scale.array();
+            const Eigen::MatrixXd known = standard.isFinite().cast<double>().matrix();
+            y.push_back(to_tensor(standard.isFinite().select(standard, 0.0).matrix()));
+            mask.push_back(to_tensor(known));
+            if (known.sum() > 0) trainable.push_back(s);
+        }
+        if (trainable.size() < train.size())
+            ctx.info(fmt::format("fold {}: {} of {} training songs have no annotated window and teach nothing",
+                                 ctx.fold, train.size() - trainable.size(), train.size()));
+
+        state_->net = make_network(state_->window_shape, state_->outputs, settings_.dropout);
+        state_->net->to(state_->device);
+        torch::optim::Adam optimiser(state_->net->parameters(),
+                                     torch::optim::AdamOptions(settings_.learning_rate).weight_decay(settings_.weight_decay));
+        std::mt19937_64 shuffle(ctx.seed);
+        double best_score = -std::numeric_limits<double>::infinity();
+        std::vector<torch::Tensor> best_weights;
+        int since_best = 0;
+        const auto batch = static_cast<std::size_t>(settings_.batch_size);
+        for (int epoch = 1; epoch <= settings_.epochs && since_best < settings_.patience; ++epoch) {
+            state_->net->train();
+            std::vector<std::size_t> order = trainable;
+            for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle() % i]);
+            double loss_sum = 0;
+            std::size_t seen = 0;
+            for (std::size_t start = 0; start < order.size(); start += batch) {
+                const std::vector<std::size_t> which(order.begin() + static_cast<std::ptrdiff_t>(start),
+                                                     order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), start + batch)));
+                auto [x, lengths] = pad(train_x, which);
+                if (state_->input_mean.defined()) x = (x - state_->input_mean) / state_->input_scale;
+                std::vector<torch::Tensor> y_batch, m_batch;
+                for (std::size_t s : which) y_batch.push_back(y[s]), m_batch.push_back(mask[s]);
+                const auto yb = torch::nn::utils::rnn::pad_sequence(y_batch, true).to(state_->device);
+                const auto mb = torch::nn::utils::rnn::pad_sequence(m_batch, true).to(state_->device);
+                const auto out = state_->net->forward(x.to(state_->device), lengths);
+                // Each target's mean squared error over its annotated windows, summed over targets.
+                const std::vector<int64_t> songs_and_steps{0, 1};
+                const torch::Tensor loss =
+                    ((out - yb).pow(2) * mb).sum(songs_and_steps).div(mb.sum(songs_and_steps).clamp_min(1)).sum();
+                optimiser.zero_grad();
+                loss.backward();
+                if (settings_.grad_clip > 0)
+                    torch::nn::utils::clip_grad_norm_(state_->net->parameters(), settings_.grad_clip);
+                optimiser.step();
+                loss_sum += loss.item<double>() * static_cast<double>(which.size());
+                seen += which.size();
+                ctx.report_progress(seen, order.size(), "songs");
+            }
+
+            EpochReport report;
+            report.epoch = epoch;
+            report.train_loss = loss_sum / static_cast<double>(std::max<std::size_t>(1, seen));
+            const std::vector<Eigen::MatrixXd> train_predicted = predict_songs(train_x);
+            const Frames train_seen = labelled_frames(train_labels, train_predicted);
+            report.train_predictions = song_means(train_predicted);
+            report.train_chunk_predictions = train_seen.predicted;
+            report.train_chunk_targets = train_seen.truth;
+            double score = -*report.train_loss;
+            if (validation) {
+                const std::vector<Eigen::MatrixXd> watch_predicted = predict_songs(watch_x);
+                const Frames watched = labelled_frames(watch_labels, watch_predicted);
+                report.validation_predictions = song_means(watch_predicted);
+                report.validation_chunk_predictions = watched.predicted;
+                report.validation_chunk_targets = watched.truth;
+                if (watched.truth.rows() > 0)
+                    report.validation_loss =
+                        ((watched.predicted - watched.truth).array().rowwise() / state_->target_scale.array())
+                            .square()
+                            .colwise()
+                            .mean()
+                            .sum();
+                score = mean_r2(watched);
+            }
+            if (on_epoch) on_epoch(report);
+            ctx.info(fmt::format("fold {}: epoch {}/{}: train loss {:.4f}{}", ctx.fold, epoch, settings_.epochs,
+                                 *report.train_loss,
+                                 validation ? fmt::format(", frame-level R² {:.3f} on the watched songs", score)
+                                            : std::string()));
+            if (score > best_score || best_weights.empty()) {
+                best_score = score;
+                state_->best_epoch = epoch;
+                since_best = 0;
+                best_weights.clear();
+                for (const auto& p : state_->net->parameters()) best_weights.push_back(p.detach().clone());
+                for (const auto& b : state_->net->buffers()) best_weights.push_back(b.detach().clone());
+            } else if (++since_best >= settings_.patience) {
+                ctx.info(fmt::format("fold {}: early stop after epoch {} (best epoch {})", ctx.fold, epoch,
+                                     state_->best_epoch));
+            }
+        }
+        {
+            torch::NoGradGuard no_grad;
+            std::size_t i = 0;
+            for (auto& p : state_->net->parameters()) p.copy_(best_weights[i++]);
+            for (auto& b : state_->net->buffers()) b.copy_(best_weights[i++]);
+        }
+        ctx.info(fmt::format("fold {}: best epoch {} (frame-level R² {:.3f} on the watched songs)", ctx.fold,
+                             state_->best_epoch, best_score));
+    } catch (const c10::Error& e) {
+        throw torch_error(e, "training");
+    }
+}
+
+void SequenceRegressor::save(const std::string& dir) const {
+    try {
+        if (!state_->net) throw Error("the model is not fitted");
+        fs::create_directories(dir);
+        torch::serialize::OutputArchive archive;
+        state_->net->save(archive);
+        archive.save_to((fs::path(dir) / "model.pt").string());
+        auto values = [](const torch::Tensor& t) {
+            if (!t.defined()) return nlohmann::json(nullptr);
+            const torch::Tensor c = t.contiguous().to(torch::kCPU);
+            return nlohmann::json(std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel()));
+        };
+        nlohmann::json meta{{"window_shape", state_->window_shape},
+                            {"outputs", state_->outputs},
+                            {"best_epoch", state_->best_epoch},
+                            {"normalize", settings_.normalize},
+                            {"input_mean", values(state_->input_mean)},
+                            {"input_scale", values(state_->input_scale)},
+                            {"target_mean", std::vector<double>(state_->target_mean.data(), state_->target_mean.data() + state_->target_mean.size())},
+                            {"target_scale", std::vector<double>(state_->target_scale.data(), state_->target_scale.data() + state_->target_scale.size())}};
+        write_file_atomic(fs::path(dir) / "model.json", meta.dump(2) + "\n");
+    } catch (const c10::Error& e) {
+        throw torch_error(e, "saving the model");
+    }
+}
+
+void SequenceRegressor::load(const std::string& dir) {
+    const fs::path file = fs::path(dir) / "model.json";
+    try {
+        const nlohmann::json meta = read_json_file(file);
+        auto fail = [&](const std::string& what) { return Error(what, Location(file.string())); };
+        const auto shape = meta.at("window_shape").get<std::vector<int64_t>>();
+        if (shape.size() != window_rank_ || std::any_of(shape.begin(), shape.end(), [](int64_t d) { return d < 1 || d > (1 << 20); }))
+            throw fail(fmt::format("window_shape must be {} positive sizes", window_rank_));
+        const auto outputs = meta.at("outputs").get<int64_t>();
+        const auto target_mean = meta.at("target_mean").get<std::vector<double>>();
+        const auto target_scale = meta.at("target_scale").get<std::vector<double>>();
+        if (outputs < 1 || target_mean.size() != static_cast<std::size_t>(outputs) || target_scale.size() != target_mean.size())
+            throw fail("outputs, target_mean and target_scale disagree");
+        const int64_t window_values = std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());
+        auto tensor = [&](const char* key, bool per_value) {
+            if (meta.at(key).is_null()) return torch::Tensor();
+            auto v = meta.at(key).get<std::vector<float>>();
+            if (static_cast<int64_t>(v.size()) != (per_value ? window_values : 1))
+                throw fail(fmt::format("{} has {} values, expected {}", key, v.size(), per_value ? window_values : 1));
+            const torch::Tensor t = torch::from_blob(v.data(), {static_cast<int64_t>(v.size())}, torch::kFloat32).clone();
+            return per_value ? t.reshape(shape) : t.reshape({});
+        };
+        const bool per_value = settings_.normalize == "feature";
+        state_->input_mean = tensor("input_mean", per_value);
+        state_->input_scale = tensor("input_scale", per_value);
+        if (settings_.normalize != "none" && (!state_->input_mean.defined() || !state_->input_scale.defined()))
+            throw fail("normalize is '" + settings_.normalize + "' but input_mean or input_scale is missing");
+        state_->window_shape = shape;
+        state_->outputs = outputs;
+        state_->best_epoch = meta.at("best_epoch").get<int>();
+        state_->target_mean = Eigen::Map<const Eigen::RowVectorXd>(target_mean.data(), outputs);
+        state_->target_scale = Eigen::Map<const Eigen::RowVectorXd>(target_scale.data(), outputs);
+        state_->net = make_network(shape, outputs, settings_.dropout);
+        torch::serialize::InputArchive archive;
+        archive.load_from((fs::path(dir) / "model.pt").string(), torch::Device(torch::kCPU));
+        state_->net->load(archive);
+        try {
+            state_->device = resolve_device(settings_.device);
+        } catch (const Error&) {
+            state_->device = torch::kCPU;
+        }
+        state_->net->to(state_->device);
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(std::string("not a sequence model's description: ") + e.what(), Location(file.string()));
+    } catch (const c10::Error& e) {
+        throw torch_error(e, "loading the model");
+    }
+}
+
+}  // namespace mer::torchx
