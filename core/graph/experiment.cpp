@@ -555,6 +555,7 @@ private:
     // (capabilities output_shape and input_shape), before anything runs.
     void check_connections() {
         for (const auto& model : exp_.nodes) {
+            if (model.plugin && model.plugin->has(capability::kSequence)) check_windows(model);
             if (!model.plugin || !model.plugin->has(capability::kInputShape)) continue;
             const NodeSpec* source = tensor_source(model);
             if (!source || !source->plugin->has(capability::kOutputShape)) continue;
@@ -564,6 +565,27 @@ private:
             if (const std::string problem = shape_mismatch(*source, produced, model, wanted); !problem.empty())
                 errors_.push_back({map_.key_at(pointer_child(pointer_child("/nodes", model.id), "inputs")), problem});
         }
+    }
+
+    // A sequence model pairs each window with the annotation made at its
+    // time in the song: its features node must cut windows, from the song's start.
+    void check_windows(const NodeSpec& model) {
+        const NodeSpec* source = tensor_source(model);
+        if (!source) return;
+        const std::string at = pointer_child(pointer_child("/nodes", model.id), "inputs");
+        if (source->params.is_object() && source->params.value("window_seconds", 1.0) == 0.0)
+            errors_.push_back({map_.key_at(at),
+                               fmt::format("nodes.{}: {} rates each song's windows, and its input '{}' cuts none; set "
+                                           "nodes.{}.params.window_seconds (1.0 with window_hop_seconds 0.5: one "
+                                           "window per 2 Hz annotation frame; docs/dynamic.md)",
+                                           model.id, model.uses, source->id, source->id)});
+        if (source->params.is_object() && source->params.value("offset_seconds", 0.0) > 0.0)
+            errors_.push_back({map_.key_at(at),
+                               fmt::format("nodes.{}: {} pairs each window with the annotation made at its time in "
+                                           "the song, and nodes.{}.params.offset_seconds {} would shift every "
+                                           "window; leave it at 0 (docs/dynamic.md)",
+                                           model.id, model.uses, source->id,
+                                           source->params.at("offset_seconds").get<double>())});
     }
 
     // The features node whose tensors reach a model (through transforms).

@@ -154,6 +154,25 @@ TEST_CASE("handcrafted window features follow the music in time", "[dynamic][fea
                       Catch::Contains("offset_seconds"));
 }
 
+TEST_CASE("a sequence model without windows, or with shifted ones, is refused before anything runs", "[dynamic][cli]") {
+    TempDir dir;
+    fs::create_directories(dir / "corpus");
+    write_file(dir / "exp.yaml", R"(name: dynamic
+nodes:
+  data: {uses: dataset.deam, params: {root: corpus, dynamic: true}}
+  features: {uses: features.handcrafted, inputs: [data]}
+  windows: {uses: features.logmel_chunks, inputs: [data], params: {chunk_seconds: 1.0, hop_seconds: 0.5, frames: 44, offset_seconds: 30}}
+  gru: {uses: regressor.seq_gru, inputs: [features]}
+  cnn: {uses: regressor.cnn_gru_seq, inputs: [windows]}
+)");
+    const auto r = run_mer({"validate", "exp.yaml"}, dir.path());
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("exp.yaml:6:") &&
+                          Catch::Contains("its input 'features' cuts none; set nodes.features.params.window_seconds"));
+    CHECK_THAT(r.err, Catch::Contains("exp.yaml:7:") &&
+                          Catch::Contains("nodes.windows.params.offset_seconds 30 would shift every window"));
+}
+
 TEST_CASE("sequence models track the synthetic corpus's emotion over time", "[dynamic][torch][cli]") {
     TempDir dir;
     REQUIRE(run_mer({"synth", "--out", "corpus", "--songs", "40", "--seconds", "45", "--seed", "3"}, dir.path())
