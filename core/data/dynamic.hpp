@@ -5,9 +5,11 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <string>
 #include <vector>
 
 #include "core/data/song_table.hpp"
+#include "core/error.hpp"
 
 namespace mer {
 
@@ -24,6 +26,24 @@ double window_centre_seconds(const ChunkTiming& timing, std::size_t window);
 // increased by the annotated frames no window reaches.
 Eigen::MatrixXd window_labels(const DynamicLabels& labels, const ChunkTiming& timing, std::size_t windows,
                               std::size_t* unreached = nullptr);
+
+// window_labels for every song of `songs`, song s having `windows[s]`
+// windows; throws, naming `who` at `where`, when the songs carry no
+// annotations over time (a dataset loaded without dynamic: true).
+std::vector<Eigen::MatrixXd> songs_window_labels(const SongTable& songs, const std::vector<Eigen::Index>& windows,
+                                                 const std::string& who, const Location& where,
+                                                 std::size_t* unreached = nullptr);
+
+// The windows where every target is annotated, stacked over songs: their
+// labels, and the same rows of `values` (each song's predictions, or its
+// windows' features).
+struct AnnotatedRows {
+    Eigen::MatrixXd labels, values;
+};
+AnnotatedRows annotated_rows(const std::vector<Eigen::MatrixXd>& labels, const std::vector<Eigen::MatrixXd>& values);
+
+// Each song's rating from its windows' ratings: their mean (songs × targets).
+Eigen::MatrixXd window_means(const std::vector<Eigen::MatrixXd>& per_window);
 
 // The task's figures for one target over a set of songs: each song's curve
 // scored on its own (RMSE, Pearson's r, Lin's CCC), their mean and std over

@@ -228,36 +228,15 @@ private:
     // The annotation at each window of each song (core/data/dynamic.hpp).
     std::vector<Eigen::MatrixXd> aligned_labels(const SongTable& songs, const std::vector<Eigen::MatrixXd>& windows,
                                                 std::size_t* unreached = nullptr) const {
-        if (songs.dynamic.size() != songs.size())
-            throw Error(node_.uses + " rates music over time, and the songs have no annotations over time: set "
-                        "dynamic: true on the dataset (docs/dynamic.md)",
-                        Location::of_node(node_.id));
-        std::vector<Eigen::MatrixXd> out;
-        for (std::size_t s = 0; s < songs.size(); ++s) {
-            DynamicLabels d = songs.dynamic[s];
-            if (d.values.size() == 0) d.values.resize(0, songs.targets.cols());
-            out.push_back(window_labels(d, songs.chunk_timing, static_cast<std::size_t>(windows.at(s).rows()), unreached));
-        }
-        return out;
+        std::vector<Eigen::Index> counts;
+        for (const auto& song : windows) counts.push_back(song.rows());
+        return songs_window_labels(songs, counts, node_.uses, Location::of_node(node_.id), unreached);
     }
 
     // The windows where every target is annotated, stacked over songs.
     static Level frame_level(const std::vector<Eigen::MatrixXd>& truth, const std::vector<Eigen::MatrixXd>& predicted) {
-        Level level;
-        Eigen::Index rows = 0;
-        for (const auto& song : truth)
-            for (Eigen::Index r = 0; r < song.rows(); ++r) rows += song.row(r).allFinite();
-        if (truth.empty()) return level;
-        level.truth.resize(rows, truth.front().cols());
-        level.predicted.resize(rows, truth.front().cols());
-        Eigen::Index at = 0;
-        for (std::size_t s = 0; s < truth.size(); ++s)
-            for (Eigen::Index r = 0; r < truth[s].rows(); ++r)
-                if (truth[s].row(r).allFinite()) {
-                    level.truth.row(at) = truth[s].row(r);
-                    level.predicted.row(at++) = predicted[s].row(r);
-                }
-        return level;
+        AnnotatedRows rows = annotated_rows(truth, predicted);
+        return {std::move(rows.labels), std::move(rows.values)};
     }
 
     // Fits the regressor of one pipeline on its transformed sides, logging its
@@ -328,9 +307,11 @@ private:
                                     {"score_at_last", std::isfinite(last_score) ? json(last_score) : json(nullptr)}});
             setup_.metrics.mark_best(node_.id, fold, seed(), best_epoch);
         }
-        Fitted out{pipeline.predict(validation), {}, {}, {}, validation.chunk_timing};
+        Fitted out{{}, {}, {}, {}, validation.chunk_timing};
         if (sequence_) {
+            // A sequence model's song is the mean of its windows: one pass over the validation songs gives both.
             out.windows = pipeline.predict_chunks(validation);
+            out.songs = window_means(out.windows);
             std::size_t unreached = 0;
             out.window_truth = aligned_labels(validation, out.windows, &unreached);
             out.chunks = frame_level(out.window_truth, out.windows);
@@ -340,13 +321,16 @@ private:
                     "window and are not scored (docs/dynamic.md, alignment)",
                     node_.id, fold, unreached));
         } else {
+            out.songs = pipeline.predict(validation);
             out.chunks = chunk_level(validation, pipeline.predict_chunks(validation));
         }
         if (epochs == 0) {
-            log_epoch_rows(fold, 1, "train", std::nullopt, fit.target_names, fit.targets, pipeline.predict(fit));
+            const std::vector<Eigen::MatrixXd> train_windows =
+                sequence_ ? pipeline.predict_chunks(fit) : std::vector<Eigen::MatrixXd>{};
+            log_epoch_rows(fold, 1, "train", std::nullopt, fit.target_names, fit.targets,
+                           sequence_ ? window_means(train_windows) : pipeline.predict(fit));
             log_epoch_rows(fold, 1, "validation", std::nullopt, fit.target_names, validation.targets, out.songs);
             if (sequence_) {
-                const std::vector<Eigen::MatrixXd> train_windows = pipeline.predict_chunks(fit);
                 const Level train_frames = frame_level(aligned_labels(fit, train_windows), train_windows);
                 log_epoch_rows(fold, 1, "train_frames", std::nullopt, fit.target_names, train_frames.truth,
                                train_frames.predicted);

@@ -85,7 +85,8 @@ inline constexpr const char* kStaged = "staged";
 // regressor: rates a song over time (the dynamic task, docs/dynamic.md): it
 // learns from the songs' annotations over time (SongTable::dynamic) aligned
 // to the windows of its input tensor (SongTable::chunk_timing), and
-// predict_chunks() returns one row per window. The host scores those rows
+// predict_chunks() returns one row per window, whose mean is the song's
+// predict() row (the host scores songs from them). The host scores those rows
 // against the annotations (frame level, curves.csv) and `mer-run predict
 // --dynamic` writes them. Declared with "chunks". Value: true.
 inline constexpr const char* kSequence = "sequence";

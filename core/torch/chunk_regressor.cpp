@@ -111,6 +111,20 @@ torch::Device start_training(const std::string& device_param, const PluginContex
     return device;
 }
 
+std::vector<torch::Tensor> copy_weights(const torch::nn::Module& net) {
+    std::vector<torch::Tensor> weights;
+    for (const auto& p : net.parameters()) weights.push_back(p.detach().clone());
+    for (const auto& b : net.buffers()) weights.push_back(b.detach().clone());
+    return weights;
+}
+
+void restore_weights(torch::nn::Module& net, const std::vector<torch::Tensor>& weights) {
+    torch::NoGradGuard no_grad;
+    std::size_t i = 0;
+    for (auto& p : net.parameters()) p.copy_(weights.at(i++));
+    for (auto& b : net.buffers()) b.copy_(weights.at(i++));
+}
+
 namespace {
 
 // Each chunk gets its song's targets.
@@ -460,9 +474,7 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
                 best_score = score;
                 state_->best_epoch = epoch;
                 since_best = 0;
-                best_weights.clear();
-                for (const auto& p : state_->net->parameters()) best_weights.push_back(p.detach().clone());
-                for (const auto& b : state_->net->buffers()) best_weights.push_back(b.detach().clone());
+                best_weights = copy_weights(*state_->net);
             } else if (++since_best >= settings_.patience) {
                 ctx.info(fmt::format("fold {}: early stop after epoch {} (best epoch {})", ctx.fold, epoch,
                                      state_->best_epoch));
@@ -471,12 +483,7 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
         }
         if (best_weights.empty()) throw Error("no epoch was trained (the checkpoint already reached every epoch?)");
         // Keep the best epoch's weights (parameters and batch-norm statistics).
-        {
-            torch::NoGradGuard no_grad;
-            std::size_t i = 0;
-            for (auto& p : state_->net->parameters()) p.copy_(best_weights[i++]);
-            for (auto& b : state_->net->buffers()) b.copy_(best_weights[i++]);
-        }
+        restore_weights(*state_->net, best_weights);
         ctx.info(fmt::format("fold {}: best epoch {} (song-level R² {:.3f} on the watched songs)", ctx.fold, state_->best_epoch,
                              best_score));
     } catch (const c10::Error& e) {

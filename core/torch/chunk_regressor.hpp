@@ -42,6 +42,11 @@ Error torch_error(const c10::Error& e, const std::string& while_doing);
 // records it, and makes CUDA pick deterministic kernels.
 torch::Device start_training(const std::string& device_param, const PluginContext& ctx);
 
+// A network's parameters and buffers (batch-norm statistics), copied: the
+// weights of the epoch a training loop keeps; restore_weights puts them back.
+std::vector<torch::Tensor> copy_weights(const torch::nn::Module& net);
+void restore_weights(torch::nn::Module& net, const std::vector<torch::Tensor>& weights);
+
 struct Chunks {
     torch::Tensor x;                     // chunks × 1 × mels × frames, float32, on the CPU
     std::vector<int64_t> song_of_chunk;  // row of the song in its table

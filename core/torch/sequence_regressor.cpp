@@ -20,32 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The rows where every target is annotated, stacked over songs.
-struct Frames {
-    Eigen::MatrixXd truth, predicted;
-};
-
-Frames labelled_frames(const std::vector<Eigen::MatrixXd>& labels, const std::vector<Eigen::MatrixXd>& predicted) {
-    Eigen::Index rows = 0, cols = predicted.empty() ? 0 : predicted.front().cols();
-    for (const auto& l : labels)
-        for (Eigen::Index r = 0; r < l.rows(); ++r) rows += l.row(r).allFinite();
-    Frames out{Eigen::MatrixXd(rows, cols), Eigen::MatrixXd(rows, cols)};
-    Eigen::Index at = 0;
-    for (std::size_t s = 0; s < labels.size(); ++s)
-        for (Eigen::Index r = 0; r < labels[s].rows(); ++r)
-            if (labels[s].row(r).allFinite()) {
-                out.truth.row(at) = labels[s].row(r);
-                out.predicted.row(at++) = predicted[s].row(r);
-            }
-    return out;
-}
-
-Eigen::MatrixXd song_means(const std::vector<Eigen::MatrixXd>& per_window) {
-    Eigen::MatrixXd out(static_cast<Eigen::Index>(per_window.size()), per_window.empty() ? 0 : per_window.front().cols());
-    for (std::size_t s = 0; s < per_window.size(); ++s) out.row(static_cast<Eigen::Index>(s)) = per_window[s].colwise().mean();
-    return out;
-}
-
 // Songs `which` of `songs` as one zero-padded batch (B, T, window…) and their lengths.
 std::pair<torch::Tensor, torch::Tensor> pad(const std::vector<torch::Tensor>& songs, const std::vector<std::size_t>& which) {
     int64_t longest = 0;
@@ -62,14 +36,20 @@ std::pair<torch::Tensor, torch::Tensor> pad(const std::vector<torch::Tensor>& so
     return {x, lengths};
 }
 
-double mean_r2(const Frames& frames) {
-    if (frames.truth.rows() < 2) return -std::numeric_limits<double>::infinity();
+double mean_r2(const AnnotatedRows& frames) {
+    if (frames.labels.rows() < 2) return -std::numeric_limits<double>::infinity();
     double sum = 0;
-    for (Eigen::Index t = 0; t < frames.truth.cols(); ++t) sum += r2_score(frames.truth.col(t), frames.predicted.col(t));
-    return sum / static_cast<double>(frames.truth.cols());
+    for (Eigen::Index t = 0; t < frames.labels.cols(); ++t) sum += r2_score(frames.labels.col(t), frames.values.col(t));
+    return sum / static_cast<double>(frames.labels.cols());
 }
 
 }  // namespace
+
+torch::Tensor packed_gru(torch::nn::GRU& gru, const torch::Tensor& x, const torch::Tensor& lengths) {
+    const auto packed = torch::nn::utils::rnn::pack_padded_sequence(x, lengths, true, false);
+    return std::get<0>(torch::nn::utils::rnn::pad_packed_sequence(std::get<0>(gru->forward_with_packed_input(packed)),
+                                                                  true, 0.0, x.size(1)));
+}
 
 struct SequenceRegressor::State {
     std::vector<int64_t> window_shape;  // the axes of one window
@@ -140,7 +120,7 @@ std::vector<Eigen::MatrixXd> SequenceRegressor::predict_chunks(const SongTable& 
 }
 
 Eigen::MatrixXd SequenceRegressor::predict(const SongTable& songs) const {
-    return song_means(predict_chunks(songs));
+    return window_means(predict_chunks(songs));
 }
 
 void SequenceRegressor::fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
@@ -148,20 +128,9 @@ void SequenceRegressor::fit(const SongTable& train, const SongTable* validation,
     try {
         state_->device = start_training(settings_.device, ctx);
         auto labels_of = [&](const SongTable& songs, const std::vector<torch::Tensor>& x) {
-            if (songs.dynamic.size() != songs.size())
-                throw Error("a sequence model learns from each song's annotations over time, and its songs have "
-                            "none: set dynamic: true on dataset.deam (docs/dynamic.md)",
-                            Location::of_node(ctx.node));
-            std::vector<Eigen::MatrixXd> labels;
-            for (std::size_t s = 0; s < songs.size(); ++s) {
-                if (songs.dynamic[s].values.size() > 0 && songs.dynamic[s].values.cols() != songs.targets.cols())
-                    throw Error("the songs' annotations over time and their targets differ in number",
-                                Location::of_node(ctx.node));
-                DynamicLabels d = songs.dynamic[s];
-                if (d.values.size() == 0) d.values.resize(0, songs.targets.cols());
-                labels.push_back(window_labels(d, songs.chunk_timing, static_cast<std::size_t>(x[s].size(0))));
-            }
-            return labels;
+            std::vector<Eigen::Index> windows;
+            for (const auto& song : x) windows.push_back(song.size(0));
+            return songs_window_labels(songs, windows, "a sequence model", Location::of_node(ctx.node));
         };
         state_->window_shape.clear();
         const std::vector<torch::Tensor> train_x = load_songs(train);
@@ -183,15 +152,15 @@ void SequenceRegressor::fit(const SongTable& train, const SongTable* validation,
             state_->input_mean = all.mean();
             state_->input_scale = all.std().clamp_min(1e-6);
         }
-        const Frames train_frames = labelled_frames(train_labels, train_labels);
-        if (train_frames.truth.rows() < 2)
+        const AnnotatedRows train_frames = annotated_rows(train_labels, train_labels);
+        if (train_frames.labels.rows() < 2)
             throw Error(fmt::format("the {} training songs have {} annotated windows; a sequence model needs songs "
                                     "whose annotations meet their windows (docs/dynamic.md, alignment)",
-                                    train.size(), train_frames.truth.rows()),
+                                    train.size(), train_frames.labels.rows()),
                         Location::of_node(ctx.node));
-        state_->target_mean = train_frames.truth.colwise().mean();
+        state_->target_mean = train_frames.labels.colwise().mean();
         state_->target_scale =
-            ((train_frames.truth.rowwise() - state_->target_mean).array().square().colwise().mean().sqrt().max(1e-6)).matrix();
+            ((train_frames.labels.rowwise() - state_->target_mean).array().square().colwise().mean().sqrt().max(1e-6)).matrix();
 
         // Per song: its standardised labels and where they exist.
         std::vector<torch::Tensor> y, mask;
@@ -251,20 +220,20 @@ void SequenceRegressor::fit(const SongTable& train, const SongTable* validation,
             report.epoch = epoch;
             report.train_loss = loss_sum / static_cast<double>(std::max<std::size_t>(1, seen));
             const std::vector<Eigen::MatrixXd> train_predicted = predict_songs(train_x);
-            const Frames train_seen = labelled_frames(train_labels, train_predicted);
-            report.train_predictions = song_means(train_predicted);
-            report.train_chunk_predictions = train_seen.predicted;
-            report.train_chunk_targets = train_seen.truth;
+            const AnnotatedRows train_seen = annotated_rows(train_labels, train_predicted);
+            report.train_predictions = window_means(train_predicted);
+            report.train_chunk_predictions = train_seen.values;
+            report.train_chunk_targets = train_seen.labels;
             double score = -*report.train_loss;
             if (validation) {
                 const std::vector<Eigen::MatrixXd> watch_predicted = predict_songs(watch_x);
-                const Frames watched = labelled_frames(watch_labels, watch_predicted);
-                report.validation_predictions = song_means(watch_predicted);
-                report.validation_chunk_predictions = watched.predicted;
-                report.validation_chunk_targets = watched.truth;
-                if (watched.truth.rows() > 0)
+                const AnnotatedRows watched = annotated_rows(watch_labels, watch_predicted);
+                report.validation_predictions = window_means(watch_predicted);
+                report.validation_chunk_predictions = watched.values;
+                report.validation_chunk_targets = watched.labels;
+                if (watched.labels.rows() > 0)
                     report.validation_loss =
-                        ((watched.predicted - watched.truth).array().rowwise() / state_->target_scale.array())
+                        ((watched.values - watched.labels).array().rowwise() / state_->target_scale.array())
                             .square()
                             .colwise()
                             .mean()
@@ -280,20 +249,13 @@ void SequenceRegressor::fit(const SongTable& train, const SongTable* validation,
                 best_score = score;
                 state_->best_epoch = epoch;
                 since_best = 0;
-                best_weights.clear();
-                for (const auto& p : state_->net->parameters()) best_weights.push_back(p.detach().clone());
-                for (const auto& b : state_->net->buffers()) best_weights.push_back(b.detach().clone());
+                best_weights = copy_weights(*state_->net);
             } else if (++since_best >= settings_.patience) {
                 ctx.info(fmt::format("fold {}: early stop after epoch {} (best epoch {})", ctx.fold, epoch,
                                      state_->best_epoch));
             }
         }
-        {
-            torch::NoGradGuard no_grad;
-            std::size_t i = 0;
-            for (auto& p : state_->net->parameters()) p.copy_(best_weights[i++]);
-            for (auto& b : state_->net->buffers()) b.copy_(best_weights[i++]);
-        }
+        restore_weights(*state_->net, best_weights);
         ctx.info(fmt::format("fold {}: best epoch {} (frame-level R² {:.3f} on the watched songs)", ctx.fold,
                              state_->best_epoch, best_score));
     } catch (const c10::Error& e) {

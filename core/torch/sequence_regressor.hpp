@@ -22,6 +22,11 @@ public:
     virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& lengths) = 0;
 };
 
+// A GRU over padded songs (B, T, values) with their lengths, packed so that
+// the backward direction starts at each song's own last window, not in its
+// padding: (B, T, hidden · directions), zero past each length.
+torch::Tensor packed_gru(torch::nn::GRU& gru, const torch::Tensor& x, const torch::Tensor& lengths);
+
 class SequenceRegressor : public RegressorPlugin {
 public:
     // Trains on a device, rates every window (predict_chunks: one row per

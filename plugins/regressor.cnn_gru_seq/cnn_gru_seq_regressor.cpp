@@ -21,11 +21,7 @@ struct CnnGruSeqNet : torchx::SequenceNet {
         const auto windows = x.flatten(0, 1).index_select(0, index);
         const auto vectors = trunk->forward(windows).mean({2, 3});
         auto h = torch::zeros({batch * steps, vectors.size(1)}, vectors.options()).index_copy(0, index, vectors);
-        h = h.view({batch, steps, -1});
-        const auto packed = torch::nn::utils::rnn::pack_padded_sequence(h, lengths, true, false);
-        h = std::get<0>(torch::nn::utils::rnn::pad_packed_sequence(std::get<0>(gru->forward_with_packed_input(packed)),
-                                                                   true, 0.0, steps));
-        return out->forward(drop->forward(h));
+        return out->forward(drop->forward(torchx::packed_gru(gru, h.view({batch, steps, -1}), lengths)));
     }
     torchx::SeCnnTrunk trunk;
     torch::nn::GRU gru;

@@ -19,33 +19,18 @@ public:
     explicit FrameRidgeRegressor(const nlohmann::json& params) : alpha_(params.at("alpha").get<double>()) {}
 
     void fit(const SongTable& train, const SongTable*, const EpochCallback&, const PluginContext& ctx) override {
-        if (train.dynamic.size() != train.size())
-            throw Error("regressor.frame_ridge learns from each song's annotations over time, and its songs have "
-                        "none: set dynamic: true on dataset.deam (docs/dynamic.md)",
-                        Location::of_node(ctx.node));
         const std::vector<Eigen::MatrixXd> windows = read_windows(train);
-        Eigen::Index rows = 0;
-        std::vector<Eigen::MatrixXd> labels;
-        for (std::size_t s = 0; s < train.size(); ++s) {
-            DynamicLabels d = train.dynamic[s];
-            if (d.values.size() == 0) d.values.resize(0, train.targets.cols());
-            labels.push_back(window_labels(d, train.chunk_timing, static_cast<std::size_t>(windows[s].rows())));
-            for (Eigen::Index r = 0; r < labels.back().rows(); ++r) rows += labels.back().row(r).allFinite();
-        }
-        if (rows < 2)
+        std::vector<Eigen::Index> counts;
+        for (const auto& w : windows) counts.push_back(w.rows());
+        // Every annotated window of every song: its features, and its frame's labels.
+        const AnnotatedRows rows = annotated_rows(
+            songs_window_labels(train, counts, "regressor.frame_ridge", Location::of_node(ctx.node)), windows);
+        if (rows.labels.rows() < 2)
             throw Error(fmt::format("the {} training songs have {} annotated windows (docs/dynamic.md, alignment)",
-                                    train.size(), rows),
+                                    train.size(), rows.labels.rows()),
                         Location::of_node(ctx.node));
-        Eigen::MatrixXd x(rows, windows.front().cols()), y(rows, train.targets.cols());
-        Eigen::Index at = 0;
-        for (std::size_t s = 0; s < train.size(); ++s)
-            for (Eigen::Index r = 0; r < labels[s].rows(); ++r)
-                if (labels[s].row(r).allFinite()) {
-                    x.row(at) = windows[s].row(r);
-                    y.row(at++) = labels[s].row(r);
-                }
-        model_ = fit_ridge(x, y, alpha_);
-        ctx.info(fmt::format("fitted on {} annotated windows of {} songs", rows, train.size()));
+        model_ = fit_ridge(rows.values, rows.labels, alpha_);
+        ctx.info(fmt::format("fitted on {} annotated windows of {} songs", rows.labels.rows(), train.size()));
     }
 
     std::vector<Eigen::MatrixXd> predict_chunks(const SongTable& songs) const override {
@@ -54,12 +39,7 @@ public:
         return out;
     }
 
-    Eigen::MatrixXd predict(const SongTable& songs) const override {
-        const std::vector<Eigen::MatrixXd> per_window = predict_chunks(songs);
-        Eigen::MatrixXd out(static_cast<Eigen::Index>(songs.size()), model_.weights.cols());
-        for (std::size_t s = 0; s < per_window.size(); ++s) out.row(static_cast<Eigen::Index>(s)) = per_window[s].colwise().mean();
-        return out;
-    }
+    Eigen::MatrixXd predict(const SongTable& songs) const override { return window_means(predict_chunks(songs)); }
 
     void save(const std::string& dir) const override { model_.save(dir); }
     void load(const std::string& dir) override { model_.load(dir); }

@@ -16,11 +16,7 @@ struct SeqGruNet : torchx::SequenceNet {
           drop(register_module("dropout", torch::nn::Dropout(dropout))),
           out(register_module("out", torch::nn::Linear(hidden * (bidirectional ? 2 : 1), outputs))) {}
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& lengths) override {
-        // Packed, so the backward direction starts at each song's own last window, not in its padding.
-        const auto packed = torch::nn::utils::rnn::pack_padded_sequence(x, lengths, true, false);
-        const auto h = std::get<0>(torch::nn::utils::rnn::pad_packed_sequence(
-            std::get<0>(gru->forward_with_packed_input(packed)), true, 0.0, x.size(1)));
-        return out->forward(drop->forward(h));
+        return out->forward(drop->forward(torchx::packed_gru(gru, x, lengths)));
     }
     torch::nn::GRU gru;
     torch::nn::Dropout drop;
