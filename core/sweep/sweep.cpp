@@ -16,10 +16,12 @@
 #include <cmath>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <random>
 #include <set>
 #include <sstream>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "core/data/csv.hpp"
@@ -32,6 +34,7 @@
 #include "core/run/files.hpp"
 #include "core/run/progress.hpp"
 #include "core/run/run_folder.hpp"
+#include "core/sweep/asha.hpp"
 
 extern char** environ;
 
@@ -337,6 +340,8 @@ public:
             spec_.mode = spec.value("mode", "max");
             spec_.on_failure = spec.value("on_failure", "continue");
             spec_.scheduler = spec.value("scheduler", "");
+            spec_.asha_min_epochs = spec.value("min_epochs", 1);
+            spec_.asha_reduction = spec.value("reduction_factor", 2.0);
             for (const auto& t : manifest.at("trials")) trials_.push_back({t.at("id"), ojson(t.at("params"))});
         } catch (const nlohmann::json::exception& e) {
             throw Error(std::string("damaged sweep manifest: ") + e.what(), Location((folder / "sweep.json").string()));
@@ -348,9 +353,12 @@ public:
     // Slurm: one warm-up job, then one job array of the unfinished trials
     // that depends on it (afterok); each array task runs `mer-run trial`.
     int submit_slurm() {
+        std::vector<TrialState> states(trials_.size());
+        load_asha(states);
         std::vector<std::size_t> pending;
         for (std::size_t t = 0; t < trials_.size(); ++t)
-            if (summary_status(trial_dir(trials_[t]), nullptr) != "finished") pending.push_back(t);
+            if (states[t].status != "stopped" && summary_status(trial_dir(trials_[t]), nullptr) != "finished")
+                pending.push_back(t);
         if (pending.empty()) {
             log("every trial finished before; nothing to submit");
             std::cout << folder_.string() << "\n";
@@ -547,7 +555,8 @@ private:
         for (const auto& t : trials_) trials.push_back({{"id", t.id}, {"params", t.params}});
         ojson spec{{"scheduler", spec_.scheduler}, {"grid", spec_.grid},     {"zip", spec_.zip},       {"random", spec_.random},
                    {"samples", spec_.samples}, {"random_seed", spec_.random_seed}, {"seeds", spec_.seeds},
-                   {"metric", spec_.metric}, {"mode", spec_.mode},   {"on_failure", spec_.on_failure}};
+                   {"metric", spec_.metric}, {"mode", spec_.mode},   {"on_failure", spec_.on_failure},
+                   {"min_epochs", spec_.asha_min_epochs}, {"reduction_factor", spec_.asha_reduction}};
         const ojson manifest{{"format", 1},
                              {"key", key_},
                              {"experiment", fs::absolute(options_.experiment_file).string()},
@@ -663,7 +672,6 @@ private:
             int status = 0;
             const pid_t pid = ::waitpid(-1, &status, WNOHANG);
             if (pid == 0 && !g_interrupted) {  // every trial still running
-                check_rungs(running, states);
                 std::this_thread::sleep_for(std::chrono::milliseconds(100));
                 continue;
             }
@@ -680,7 +688,6 @@ private:
             const auto it = running.find(pid);
             if (it == running.end()) continue;
             const Running done = it->second;
-            check_rungs(pid, done.trial, states, false);  // its last epochs, for the trials after it
             running.erase(it);
             dirty = true;
             slot_busy[static_cast<std::size_t>(done.slot)] = false;
@@ -689,11 +696,15 @@ private:
             const Trial& trial = trials_[done.trial];
             std::string reason;
             const std::string summary = summary_status(trial_dir(trial), &reason);
-            if (summary == "finished" && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+            load_asha(states);  // the trial may have stopped itself
+            if (state.status == "stopped") {
+                const std::string tail = last_line(folder_ / "logs" / (trial.id + ".err"));
+                state.reason = tail.rfind("stopped by ASHA", 0) == 0
+                                   ? tail
+                                   : fmt::format("stopped by ASHA at epoch {}", state.stopped_at);
+            } else if (summary == "finished" && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
                 state.status = "finished";
                 state.reason.clear();
-            } else if (state.status == "stopped") {
-                state.reason = fmt::format("stopped by ASHA at epoch {}", state.stopped_at);
             } else if (interrupted_) {
                 state.status = "interrupted";
             } else {
@@ -872,87 +883,20 @@ private:
         return failed == 0 && finished + stopped == trials_.size() ? 0 : 1;
     }
 
-    // ASHA's rungs: rung epoch → trial → its metric there; stopped trials.
-    // Kept in asha.json, so a rerun keeps its decisions.
+    AshaSettings asha_settings() const { return {spec_.asha_min_epochs, spec_.asha_reduction, spec_.mode}; }
+
+    // The trials ASHA has stopped (asha.json: each trial process records its
+    // own rungs and stops itself, see run_trial); a rerun keeps them stopped.
     void load_asha(std::vector<TrialState>& states) {
-        if (spec_.scheduler != "asha" || !fs::exists(folder_ / "asha.json")) return;
-        const nlohmann::json saved = read_json_file(folder_ / "asha.json");
-        for (const auto& [rung, trials] : saved.at("rungs").items())
-            for (const auto& [trial, value] : trials.items()) rungs_[std::stoi(rung)][trial] = value.get<double>();
-        for (const auto& [trial, epoch] : saved.at("stopped").items())
-            for (std::size_t t = 0; t < trials_.size(); ++t)
-                if (trials_[t].id == trial) states[t].status = "stopped", states[t].stopped_at = epoch.get<int>();
-    }
-
-    void save_asha(const std::vector<TrialState>& states) const {
-        nlohmann::json rungs = nlohmann::json::object(), stopped = nlohmann::json::object();
-        for (const auto& [rung, trials] : rungs_)
-            for (const auto& [trial, value] : trials) rungs[std::to_string(rung)][trial] = value;
-        for (std::size_t t = 0; t < trials_.size(); ++t)
-            if (states[t].status == "stopped") stopped[trials_[t].id] = states[t].stopped_at;
-        write_file_atomic(folder_ / "asha.json",
-                          nlohmann::json{{"min_epochs", spec_.asha_min_epochs},
-                                         {"reduction_factor", spec_.asha_reduction},
-                                         {"rungs", rungs},
-                                         {"stopped", stopped}}
-                                  .dump(2) +
-                              "\n");
-    }
-
-    // Whether `value` is in the top 1/η of the values recorded at a rung
-    // (itself included): at or past the (1 − 1/η) quantile, linear
-    // interpolation, as Ray Tune's ASHA cuts.
-    bool promoted(const std::map<std::string, double>& recorded, double value) const {
-        std::vector<double> values;
-        for (const auto& [_, v] : recorded) values.push_back(spec_.mode == "max" ? v : -v);
-        std::sort(values.begin(), values.end());
-        const double position = (1 - 1 / spec_.asha_reduction) * static_cast<double>(values.size() - 1);
-        const auto below = static_cast<std::size_t>(std::floor(position));
-        const std::size_t above = std::min(below + 1, values.size() - 1);
-        const double cutoff = values[below] + (position - static_cast<double>(below)) * (values[above] - values[below]);
-        return (spec_.mode == "max" ? value : -value) >= cutoff;
-    }
-
-    // Reads each running trial's curve; records it at every rung it reached
-    // and stops it (SIGTERM) at the first rung where it is not promoted.
-    template <class Running>
-    void check_rungs(const std::map<pid_t, Running>& running, std::vector<TrialState>& states) {
-        for (const auto& [pid, r] : running) check_rungs(pid, r.trial, states, true);
-    }
-
-    // One trial; `may_stop` false for a trial that has already ended (its
-    // rungs are recorded for the others to be compared with).
-    void check_rungs(pid_t pid, std::size_t trial, std::vector<TrialState>& states, bool may_stop) {
         if (spec_.scheduler != "asha") return;
-        bool changed = false;
-        {
-            TrialState& state = states[trial];
-            if (state.status != "running") return;
-            const std::string& id = trials_[trial].id;
-            const auto curve = metric_curve(trial_dir(trials_[trial]), spec_.metric);
-            for (double rung = spec_.asha_min_epochs; !curve.empty() && rung <= curve.rbegin()->first;
-                 rung *= spec_.asha_reduction) {
-                const int epoch = static_cast<int>(std::lround(rung));
-                const auto at = curve.find(epoch);
-                if (at == curve.end() || rungs_[epoch].count(id)) continue;
-                rungs_[epoch][id] = at->second;
-                changed = true;
-                if (!may_stop || promoted(rungs_[epoch], at->second)) continue;
-                state.status = "stopped";
-                state.stopped_at = epoch;
-                ::kill(pid, SIGTERM);
-                log(fmt::format("{} stopped by ASHA at epoch {}: {} {:.4f} is not in the top 1/{} of the {} trials "
-                                "that reached it",
-                                id, epoch, spec_.metric, at->second, spec_.asha_reduction, rungs_[epoch].size()));
-                break;
-            }
-        }
-        if (changed) save_asha(states);
+        const auto stopped = AshaBoard(folder_, asha_settings()).stopped();
+        for (std::size_t t = 0; t < trials_.size(); ++t)
+            if (const auto it = stopped.find(trials_[t].id); it != stopped.end())
+                states[t].status = "stopped", states[t].stopped_at = it->second;
     }
 
     const SweepOptions& options_;
     const PluginRegistry& registry_;
-    std::map<int, std::map<std::string, double>> rungs_;
     std::map<std::string, const Trial*> signatures_;  // data signature → its first trial
     std::string experiment_file_;              // as given (trials resolve paths from the working directory)
     std::vector<std::string> base_overrides_;  // --set, in every trial
@@ -962,6 +906,63 @@ private:
     std::string key_, cache_dir_;
     bool resumed_ = false, interrupted_ = false;
     std::mutex log_mutex_;
+};
+
+// ASHA inside a trial process: every 100 ms it reads the trial's curve and
+// records it at the rungs reached; when the trial is not promoted it says so
+// on stderr (the trial's log) and ends the process with exit code 0 — a
+// stopped trial is not a failure, for the local sweep as for Slurm.
+class AshaWatch {
+public:
+    AshaWatch(AshaBoard board, std::string trial, fs::path folder, std::string metric)
+        : board_(std::move(board)), trial_(std::move(trial)), folder_(std::move(folder)), metric_(std::move(metric)),
+          thread_([this] { watch(); }) {}
+    ~AshaWatch() { stop(); }
+
+    // The run has ended: its last rungs are recorded for the trials after it.
+    void finish() {
+        stop();
+        try {
+            board_.record(trial_, metric_curve(folder_, metric_), false);
+        } catch (const std::exception& e) {
+            std::cerr << "ASHA: " << e.what() << "\n";
+        }
+    }
+
+private:
+    void stop() {
+        done_ = true;
+        if (thread_.joinable()) thread_.join();
+    }
+
+    void watch() {
+        std::size_t seen = 0;
+        while (!done_) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            const auto curve = metric_curve(folder_, metric_);
+            if (curve.size() == seen) continue;
+            seen = curve.size();
+            try {
+                const AshaBoard::Decision d = board_.record(trial_, curve, true);
+                if (d.stopped_at == 0) continue;
+                std::cerr << fmt::format("stopped by ASHA at epoch {}: {} {:.4f} is not in the top 1/{} of the {} trials "
+                                         "that reached it\n",
+                                         d.stopped_at, metric_, d.value, board_.settings().reduction, d.compared)
+                          << std::flush;
+                std::_Exit(0);
+            } catch (const std::exception& e) {  // the trial goes on without ASHA
+                std::cerr << "ASHA: " << e.what() << "; this trial runs to its end\n";
+                return;
+            }
+        }
+    }
+
+    AshaBoard board_;
+    std::string trial_;
+    fs::path folder_;
+    std::string metric_;
+    std::atomic<bool> done_{false};
+    std::thread thread_;
 };
 
 }  // namespace
@@ -1016,7 +1017,13 @@ int run_trial(const fs::path& sweep_dir, const std::string& trial_id, const std:
         for (const auto& d : loaded.errors) std::cerr << d.str() << "\n";
         return 2;
     }
+    std::unique_ptr<AshaWatch> asha;
+    if (const auto& spec = manifest.at("spec"); spec.value("scheduler", "") == "asha")
+        asha = std::make_unique<AshaWatch>(
+            AshaBoard(sweep_dir, {spec.value("min_epochs", 1), spec.value("reduction_factor", 2.0), spec.value("mode", "max")}),
+            trial_id, folder, spec.value("metric", ""));
     const RunOutcome outcome = run_experiment(loaded.experiment, registry, run);
+    if (asha) asha->finish();
     if (outcome.ok) return 0;
     std::cerr << "error: node '" << outcome.failed_node << "' failed: " << outcome.reason << "\n";
     return outcome.kind == ErrorKind::environment ? 3 : 1;

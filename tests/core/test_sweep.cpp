@@ -7,7 +7,11 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "core/data/csv.hpp"
+#include "core/sweep/asha.hpp"
 #include "core/sweep/sweep.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -172,6 +176,49 @@ TEST_CASE("a sweep killed midway finishes only the missing trials when rerun", "
                Catch::Contains(std::to_string(finished_before.size()) + " of 8 trials finished before"));
 }
 
+TEST_CASE("ASHA's record loses no trial when processes write it at once", "[sweep][asha]") {
+    // Twelve processes (as Slurm array tasks on several nodes would) record
+    // their rungs in one sweep folder at the same moment; each read-modify-write
+    // holds the lock, so every value is there and the cuts are consistent.
+    TempDir dir;
+    const mer::AshaSettings settings{1, 2, "max"};
+    const int trials = 12;
+    std::vector<pid_t> children;
+    for (int t = 0; t < trials; ++t) {
+        const pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            int code = 0;
+            try {
+                mer::AshaBoard board(dir.path(), settings);
+                for (int epoch = 1; epoch <= 4; ++epoch) {  // rungs 1, 2, 4; may_stop off: all recorded
+                    std::map<int, double> curve;
+                    for (int e = 1; e <= epoch; ++e) curve[e] = t + e / 10.0;
+                    board.record("trial-" + std::to_string(t), curve, false);
+                }
+            } catch (...) {
+                code = 1;
+            }
+            ::_exit(code);
+        }
+        children.push_back(pid);
+    }
+    for (pid_t pid : children) {
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    }
+    const nlohmann::json record = nlohmann::json::parse(read_file(dir / "asha.json"));
+    for (const char* rung : {"1", "2", "4"}) CHECK(record["rungs"][rung].size() == static_cast<std::size_t>(trials));
+    CHECK(record["stopped"].empty());
+    // Then one more trial, the worst, is cut at the first rung against all twelve.
+    mer::AshaBoard board(dir.path(), settings);
+    const auto decision = board.record("trial-late", {{1, -1.0}, {2, -1.0}}, true);
+    CHECK(decision.stopped_at == 1);
+    CHECK(decision.compared == static_cast<std::size_t>(trials + 1));
+    CHECK(board.stopped() == std::map<std::string, int>{{"trial-late", 1}});
+}
+
 TEST_CASE("ASHA stops exactly the trials below the top 1/η at a rung, and a rerun keeps its decisions",
           "[sweep][asha][cli]") {
     TempDir dir;
@@ -213,18 +260,27 @@ sweep:
     CHECK_THAT(read_file(sweep / "sweep.log"), Catch::Contains("running the other 0"));
 }
 
-TEST_CASE("a 4-trial sweep runs as a job array on a real single-node Slurm", "[sweep][slurm][cli]") {
+TEST_CASE("a 4-trial sweep runs as a job array on a real single-node Slurm, ASHA across its tasks",
+          "[sweep][slurm][asha][cli]") {
     TempDir dir;
     write_synthetic_table(dir.path(), 40);
+    // Three equal trials (none is ever below the others' cut, whichever order
+    // Slurm runs them in) and a fourth, the worst and the slowest to reach
+    // epoch 1: by then the others have recorded rung 1 in the sweep folder,
+    // so it stops itself there.
     write_file(dir / "exp.yaml", R"(name: cluster
 nodes:
   songs: {uses: dataset.table, params: {path: songs.csv}}
-  ridge: {uses: regressor.ridge, inputs: [songs]}
-evaluation: {split: {kind: kfold, k: 2}}
+  model: {uses: regressor.curve, inputs: [songs], params: {epochs: 4}}
+evaluation: {split: {kind: holdout, fraction: 0.25}}
 sweep:
-  grid: {nodes.ridge.params.alpha: [0.1, 1, 10, 100]}
-  metric: ridge.arousal.r2
+  zip:
+    nodes.model.params.quality: [0.8, 0.8, 0.8, 0.1]
+    nodes.model.params.epoch_ms: [100, 100, 100, 2500]
+  metric: model.valence.r2
+  scheduler: {type: asha, min_epochs: 1, reduction_factor: 2}
 )");
+    const std::string plugins = test_plugin_dir("good").string();
     const fs::path slurm = dir / "slurm";
     fs::create_directories(slurm);
     const std::string script = (source_dir() / "tests" / "slurm" / "slurm.sh").string();
@@ -234,7 +290,7 @@ sweep:
     if (started != 0) {
         // Said loudly: the array was not run here. The scripts are still written and checked.
         WARN("SLURM NOT RUN: a single-node Slurm could not start on this machine: " + read_file(slurm / "start.txt"));
-        const auto r = run_mer({"sweep", "exp.yaml", "--launcher", "slurm"}, dir.path(), "",
+        const auto r = run_mer({"sweep", "exp.yaml", "--launcher", "slurm"}, dir.path(), plugins,
                                "export PATH=/nonexistent:/usr/bin:/bin;");
         CHECK(r.exit_code != 0);
         return;
@@ -244,7 +300,7 @@ sweep:
         ~Stop() { std::system(("'" + script + "' stop '" + folder + "' >/dev/null 2>&1").c_str()); }
     } stop{script, slurm.string()};
     const std::string env = "export SLURM_CONF='" + (slurm / "slurm.conf").string() + "';";
-    const auto r = run_mer({"sweep", "exp.yaml", "--launcher", "slurm", "--time", "00:10:00"}, dir.path(), "", env);
+    const auto r = run_mer({"sweep", "exp.yaml", "--launcher", "slurm", "--time", "00:10:00"}, dir.path(), plugins, env);
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     const fs::path sweep = dir.path() / run_folder_of(r);
@@ -254,24 +310,35 @@ sweep:
     const nlohmann::json jobs = nlohmann::json::parse(read_file(sweep / "slurm" / "jobs.json"));
     REQUIRE(jobs.contains("warmup"));
 
-    // The array waits for the warm-up (afterok), then every trial finishes.
+    // The array waits for the warm-up (afterok), then every trial ends: three
+    // finish, the worst stops itself at rung 1 (ASHA through asha.json).
     std::map<std::string, std::map<std::string, std::string>> trials;
     for (int poll = 0; poll < 600; ++poll) {
-        const auto status = run_mer({"sweep", "--status", sweep.string()}, dir.path(), "", env);
+        const auto status = run_mer({"sweep", "--status", sweep.string()}, dir.path(), plugins, env);
         REQUIRE(status.exit_code == 0);
         trials = read_trials(sweep);
-        int finished = 0;
-        for (const auto& [id, row] : trials) finished += row.at("status") == "finished";
-        if (finished == 4) break;
+        int ended = 0;
+        for (const auto& [id, row] : trials) ended += row.at("status") == "finished" || row.at("status") == "stopped";
+        // A finished trial records its last rung just before its process ends.
+        if (ended == 4 && fs::exists(sweep / "asha.json") &&
+            nlohmann::json::parse(read_file(sweep / "asha.json"))["rungs"]["4"].size() == 3)
+            break;
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     REQUIRE(trials.size() == 4);
     for (const auto& [id, row] : trials) {
         INFO(id << " " << row.at("reason"));
-        CHECK(row.at("status") == "finished");
-        CHECK(!row.at("metric").empty());
+        CHECK(row.at("status") == (id == "trial-0003" ? "stopped" : "finished"));
+        CHECK(row.at("metric").empty() == (id == "trial-0003"));
         CHECK_THAT(read_file(sweep / row.at("folder") / "log.txt"),
                    Catch::Contains("node 'songs' (dataset.table): cached"));
     }
+    CHECK(trials.at("trial-0003").at("epochs") == "1");
+    const nlohmann::json asha = nlohmann::json::parse(read_file(sweep / "asha.json"));
+    CHECK(asha["stopped"] == nlohmann::json{{"trial-0003", 1}});
+    CHECK(asha["rungs"]["1"].size() == 4);
+    CHECK(asha["rungs"]["4"].size() == 3);
+    // The stopped task ended as Slurm counts success, and said why in its log.
+    CHECK_THAT(read_file(sweep / "logs" / "trial-0003.err"), Catch::Contains("stopped by ASHA at epoch 1"));
     CHECK_THAT(read_file(sweep / "warmup" / "0" / "log.txt"), Catch::Contains("node 'songs' (dataset.table): computed"));
 }
