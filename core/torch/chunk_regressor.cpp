@@ -2,6 +2,8 @@
 #include "core/torch/chunk_regressor.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -31,6 +33,7 @@ TrainingSettings TrainingSettings::from(const nlohmann::json& p) {
     s.dropout = p.at("dropout").get<double>();
     s.normalize = p.at("normalize").get<std::string>();
     s.device = p.at("device").get<std::string>();
+    s.precision = p.value("precision", "fp32");
     return s;
 }
 
@@ -147,6 +150,91 @@ Eigen::MatrixXd song_means(const Eigen::MatrixXd& per_chunk, const Chunks& chunk
     return sums;
 }
 
+// LibTorch's autocast for the forward passes in its scope, on the device's
+// type, in 16 bits (precision bf16 or fp16); nothing for fp32. Leaving the
+// scope turns it off again and drops the cached 16-bit copies of the weights.
+class Autocast {
+public:
+    Autocast(const torch::Device& device, const std::string& precision) {
+        if (precision == "fp32") return;
+        const at::ScalarType type = precision == "fp16" ? at::kHalf : at::kBFloat16;
+        cuda_ = device.is_cuda();
+        set(true, type);
+    }
+    ~Autocast() {
+        if (!on_) return;
+        set(false, std::nullopt);
+        at::autocast::clear_cache();
+    }
+    Autocast(const Autocast&) = delete;
+    Autocast& operator=(const Autocast&) = delete;
+
+private:
+    void set(bool on, std::optional<at::ScalarType> type) {
+        on_ = on;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+        const at::DeviceType kind = cuda_ ? at::kCUDA : at::kCPU;
+        if (type) at::autocast::set_autocast_dtype(kind, *type);
+        at::autocast::set_autocast_enabled(kind, on);
+#else
+        if (cuda_) {
+            if (type) at::autocast::set_autocast_gpu_dtype(*type);
+            at::autocast::set_enabled(on);
+        } else {
+            if (type) at::autocast::set_autocast_cpu_dtype(*type);
+            at::autocast::set_cpu_enabled(on);
+        }
+#endif
+    }
+    bool cuda_ = false, on_ = false;
+};
+
+// clip_grad_norm_ without waiting for the device: LibTorch's C++ version
+// reads the total norm back to the host to return it, every batch. The same
+// arithmetic otherwise (per-parameter 2-norms, their 2-norm, the factor
+// max_norm / (norm + 1e-6) clamped at 1, in the gradients' type).
+void clip_gradients(const std::vector<torch::Tensor>& parameters, double max_norm) {
+    std::vector<torch::Tensor> grads, norms;
+    for (const auto& p : parameters)
+        if (p.grad().defined()) grads.push_back(p.grad()), norms.push_back(p.grad().norm(2));
+    if (grads.empty()) return;
+    const torch::Tensor total = norms.size() == 1 ? norms[0] : torch::stack(norms).norm(2);
+    const torch::Tensor coef = torch::clamp(max_norm / (total + 1e-6), c10::nullopt, 1.0);
+    torch::NoGradGuard no_grad;
+    for (auto& g : grads) g.mul_(coef);
+}
+
+// fp16 training's dynamic loss scale, as PyTorch's GradScaler keeps it: the
+// loss is multiplied by the scale before backward, the gradients divided by
+// it after; a step whose gradients overflowed is skipped and the scale
+// halved, and it doubles after 2 000 steps without overflow.
+class LossScale {
+public:
+    LossScale(bool on, const torch::Device& device) : on_(on) {
+        if (!on_) return;
+        scale_ = torch::full({1}, 65536.0f, torch::TensorOptions().device(device));
+        growth_ = torch::zeros({1}, torch::TensorOptions().dtype(torch::kInt32).device(device));
+    }
+    torch::Tensor scaled(const torch::Tensor& loss) const { return on_ ? loss * scale_ : loss; }
+    // Unscales the gradients; false when they overflowed (skip the step).
+    bool unscale(const std::vector<torch::Tensor>& parameters) {
+        if (!on_) return true;
+        std::vector<torch::Tensor> grads;
+        for (const auto& p : parameters)
+            if (p.grad().defined()) grads.push_back(p.grad());
+        found_inf_ = torch::zeros({1}, scale_.options());
+        at::_amp_foreach_non_finite_check_and_unscale_(grads, found_inf_, scale_.reciprocal());
+        return found_inf_.item<float>() == 0;  // a host sync per step, as GradScaler's
+    }
+    void update() {
+        if (on_) at::_amp_update_scale_(scale_, growth_, found_inf_, 2.0, 0.5, 2000);
+    }
+
+private:
+    bool on_;
+    torch::Tensor scale_, growth_, found_inf_;
+};
+
 }  // namespace
 
 // What Adam trains: every parameter at `learning_rate` (one group, as
@@ -180,6 +268,36 @@ struct ChunkRegressor::State {
     torch::Tensor feature_mean, feature_scale;   // feature normalisation: per input value
     int64_t input_width = 0;
     int best_epoch = 0;
+
+    // x normalised, on the training device, in one tensor: a GPU keeps a
+    // fold's chunks resident (every batch is gathered there, none copied from
+    // the host); on the CPU x itself is overwritten, block by block.
+    torch::Tensor prepare(torch::Tensor x, const std::string& mode) const {
+        torch::Tensor out = device.is_cpu() ? x : torch::empty(x.sizes(), x.options().device(device));
+        const int64_t n = x.size(0), block = 1024;
+        for (int64_t start = 0; start < n; start += block) {
+            const int64_t end = std::min(n, start + block);
+            out.slice(0, start, end).copy_(normalise(x.slice(0, start, end), mode));
+        }
+        return out;
+    }
+
+    // The network's outputs (rows × targets, float32, on the device) for
+    // rows already prepared, or raw rows normalised batch by batch.
+    torch::Tensor forward_all(const torch::Tensor& x, bool prepared, int64_t batch, const std::string& mode,
+                              const std::string& precision) const {
+        torch::NoGradGuard no_grad;
+        net->eval();
+        std::vector<torch::Tensor> outputs;
+        const int64_t n = x.size(0);
+        for (int64_t start = 0; start < n; start += batch) {
+            const torch::Tensor rows = x.slice(0, start, std::min(n, start + batch));
+            const torch::Tensor in = prepared ? rows : normalise(rows, mode).to(device);
+            const Autocast autocast(device, precision);
+            outputs.push_back(net->forward(in).to(torch::kFloat32));
+        }
+        return torch::cat(outputs, 0);
+    }
 
     torch::Tensor normalise(const torch::Tensor& x, const std::string& mode) const {
         if (mode == "dataset") return (x - mean) / scale;
@@ -216,15 +334,8 @@ void ChunkRegressor::set_input_width(int64_t width) {
 Eigen::MatrixXd ChunkRegressor::predict_chunks(const Chunks& chunks) const {
     try {
         if (!state_->net) throw Error("the model is not fitted");
-        torch::NoGradGuard no_grad;
-        state_->net->eval();
-        std::vector<torch::Tensor> outputs;
-        const int64_t n = chunks.x.size(0), batch = std::max(1, settings_.batch_size) * 4;
-        for (int64_t start = 0; start < n; start += batch) {
-            const auto x = state_->normalise(chunks.x.slice(0, start, std::min(n, start + batch)), settings_.normalize);
-            outputs.push_back(state_->net->forward(x.to(state_->device)).to(torch::kCPU));
-        }
-        return to_matrix(torch::cat(outputs, 0));
+        return to_matrix(state_->forward_all(chunks.x, false, std::max(1, settings_.batch_size) * 4,
+                                             settings_.normalize, settings_.precision));
     } catch (const c10::Error& e) {
         throw torch_error(e, "rating chunks");
     }
@@ -328,12 +439,14 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
                          const PluginContext& ctx) {
     try {
         state_->device = start_training(settings_.device, ctx);
-        const Chunks train_chunks = load_inputs(train);
-        const Chunks valid_chunks = validation ? load_inputs(*validation) : Chunks{};
+        if (settings_.precision == "fp16" && !state_->device.is_cuda())
+            throw Error("precision: fp16 needs a CUDA device (LibTorch's CPU autocast runs bf16): use precision: bf16 "
+                        "or fp32 on the CPU");
+        Chunks train_chunks = load_inputs(train);
+        Chunks valid_chunks = validation ? load_inputs(*validation) : Chunks{};
         state_->input_width = train_chunks.x.size(0) ? train_chunks.x.numel() / train_chunks.x.size(0) : 0;
         const Eigen::MatrixXd train_y = chunk_targets(train, train_chunks);
         const Eigen::MatrixXd valid_y = validation ? chunk_targets(*validation, valid_chunks) : Eigen::MatrixXd();
-        const torch::Tensor y = to_tensor(train_y);
 
         if (settings_.normalize == "dataset") {
             state_->mean = train_chunks.x.mean().item<float>();
@@ -346,15 +459,26 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
             const torch::Tensor spread = train_chunks.x.std(0, false);
             state_->feature_scale = torch::where(spread > 1e-6, spread, torch::ones_like(spread));
         }
+        // Normalised once and kept on the training device for the whole fit;
+        // the labels too.
+        const torch::Tensor train_x = state_->prepare(train_chunks.x, settings_.normalize);
+        const torch::Tensor valid_x = validation ? state_->prepare(valid_chunks.x, settings_.normalize) : torch::Tensor();
+        train_chunks.x = valid_chunks.x = torch::Tensor();  // on a GPU: the host copies go
+        const torch::Tensor y = to_tensor(train_y).to(state_->device);
+        const int64_t n = train_x.size(0), eval_batch = std::max(1, settings_.batch_size) * 4;
+        auto rate = [&](const torch::Tensor& x) {
+            return to_matrix(state_->forward_all(x, true, eval_batch, settings_.normalize, settings_.precision));
+        };
+
         state_->outputs = train.targets.cols();
         state_->net = make_network(state_->outputs, settings_.dropout);
         state_->net->to(state_->device);
+        LossScale loss_scale(settings_.precision == "fp16", state_->device);
         torch::optim::Adam optimiser(
             parameter_groups(*state_->net, settings_.learning_rate, settings_.weight_decay),
             torch::optim::AdamOptions(settings_.learning_rate).weight_decay(settings_.weight_decay));
 
         std::mt19937_64 shuffle(ctx.seed);
-        const int64_t n = train_chunks.x.size(0);
         std::vector<int64_t> order(static_cast<std::size_t>(n));
         double best_score = -std::numeric_limits<double>::infinity();
         std::vector<torch::Tensor> best_weights;
@@ -421,35 +545,45 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
             state_->net->train();
             std::iota(order.begin(), order.end(), 0);
             for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle() % i]);
-            double loss_sum = 0;
+            // The epoch's order goes to the device once; batches are gathered
+            // there, and the loss sums there: no batch waits on the host.
+            const torch::Tensor epoch_order =
+                torch::from_blob(order.data(), {n}, torch::kInt64).to(state_->device, /*non_blocking=*/false, /*copy=*/true);
+            torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(state_->device));
             int64_t seen = 0;
             for (int64_t start = 0; start < n; start += settings_.batch_size) {
                 const int64_t end = std::min(n, start + settings_.batch_size);
-                const auto index = torch::from_blob(order.data() + start, {end - start}, torch::kInt64).clone();
-                const auto xb =
-                    state_->normalise(train_chunks.x.index_select(0, index), settings_.normalize).to(state_->device);
-                const auto yb = y.index_select(0, index).to(state_->device);
-                // Summed MSE over targets: one model learns one target or both jointly.
-                const auto loss = (state_->net->forward(xb) - yb).pow(2).mean(0).sum();
+                const torch::Tensor index = epoch_order.slice(0, start, end);
+                const torch::Tensor xb = train_x.index_select(0, index), yb = y.index_select(0, index);
+                torch::Tensor out;
+                {
+                    const Autocast autocast(state_->device, settings_.precision);
+                    out = state_->net->forward(xb);
+                }
+                // Summed MSE over targets (fp32): one model learns one target or both jointly.
+                const torch::Tensor loss = (out.to(torch::kFloat32) - yb).pow(2).mean(0).sum();
                 optimiser.zero_grad();
-                loss.backward();
-                if (settings_.grad_clip > 0)
-                    torch::nn::utils::clip_grad_norm_(state_->net->parameters(), settings_.grad_clip);
-                optimiser.step();
-                loss_sum += loss.item<double>() * static_cast<double>(end - start);
+                loss_scale.scaled(loss).backward();
+                const auto parameters = state_->net->parameters();
+                if (loss_scale.unscale(parameters)) {
+                    if (settings_.grad_clip > 0) clip_gradients(parameters, settings_.grad_clip);
+                    optimiser.step();
+                }
+                loss_scale.update();
+                loss_sum += loss.detach().to(torch::kFloat64) * static_cast<double>(end - start);
                 seen += end - start;
                 ctx.report_progress(static_cast<std::size_t>(seen), static_cast<std::size_t>(n), "chunks");
             }
 
             EpochReport report;
             report.epoch = epoch;
-            report.train_loss = loss_sum / static_cast<double>(std::max<int64_t>(1, seen));
-            report.train_chunk_predictions = predict_chunks(train_chunks);
+            report.train_loss = loss_sum.item<double>() / static_cast<double>(std::max<int64_t>(1, seen));
+            report.train_chunk_predictions = rate(train_x);
             report.train_chunk_targets = train_y;
             report.train_predictions = song_means(report.train_chunk_predictions, train_chunks);
             double score = 0;
             if (validation) {
-                report.validation_chunk_predictions = predict_chunks(valid_chunks);
+                report.validation_chunk_predictions = rate(valid_x);
                 report.validation_chunk_targets = valid_y;
                 report.validation_predictions = song_means(report.validation_chunk_predictions, valid_chunks);
                 report.validation_loss = (report.validation_chunk_predictions - valid_y).colwise().squaredNorm().sum() /

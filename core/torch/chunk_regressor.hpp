@@ -26,6 +26,7 @@ struct TrainingSettings {
     double dropout = 0.3;
     std::string normalize = "dataset";
     std::string device;  // empty: the experiment's
+    std::string precision = "fp32";  // or bf16, fp16: autocast of the forward passes
     static TrainingSettings from(const nlohmann::json& params);
 };
 

@@ -153,6 +153,34 @@ TEST_CASE("every chunk model trains: shapes, falling loss, song = mean of chunks
     }
 }
 
+TEST_CASE("bf16 autocast trains every chunk model on the CPU, fp16 asks for a GPU", "[deep][precision]") {
+    TempDir dir;
+    const mer::SongTable train = tiny_corpus(dir.path(), 8, 1), validation = tiny_corpus(dir / "v", 4, 2);
+    for (const auto& plugin : chunk_models()) {
+        INFO(plugin);
+        const json params{{"epochs", 4}, {"batch_size", 8}, {"learning_rate", 0.003}, {"patience", 10}};
+        auto fp32 = model(plugin, params);
+        fp32->fit(train, &validation, {}, context());
+        json bf16_params = params;
+        bf16_params["precision"] = "bf16";
+        auto bf16 = model(plugin, bf16_params);
+        std::vector<double> losses;
+        bf16->fit(train, &validation, [&](const mer::EpochReport& r) { losses.push_back(*r.train_loss); }, context());
+        REQUIRE(losses.size() == 4);
+        CHECK(std::isfinite(losses.back()));
+        CHECK(losses.back() < losses.front());
+        const Eigen::MatrixXd a = fp32->predict(validation), b = bf16->predict(validation);
+        CHECK(b.allFinite());
+        // The same seed and batches: only the arithmetic differs, visibly
+        // (bf16 keeps 8 bits of mantissa) but not by much.
+        CHECK(a != b);
+        CHECK((a - b).cwiseAbs().maxCoeff() < 0.5 * (a.maxCoeff() - a.minCoeff() + 1));
+    }
+    json fp16 = {{"epochs", 1}, {"precision", "fp16"}};
+    auto m = model("regressor.cnn", fp16);
+    CHECK_THROWS_WITH(m->fit(train, nullptr, {}, context()), Catch::Contains("fp16 needs a CUDA device"));
+}
+
 TEST_CASE("the same seed gives identical weights on CPU", "[deep][determinism]") {
     TempDir dir;
     const mer::SongTable train = tiny_corpus(dir.path(), 8, 3);
