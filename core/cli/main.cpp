@@ -201,6 +201,7 @@ struct Options {
     std::string corpus_out;
     mer::SweepOptions sweep;
     std::string devices = "cpu";
+    int trials_per_device = 0;  // 0: not given
     std::string sweep_dir, trial_id, trial_device = "cpu", sweep_status;
     int trial_threads = 1;
     std::vector<std::string> report_inputs;
@@ -301,9 +302,14 @@ Commands add_commands(CLI::App& app, Options& o) {
     c.sweep->add_option("--grid", o.sweep.grid_arguments,
                         "sweep a key over values: path.to.key=v1,v2 (YAML values); repeatable, adds to sweep.grid");
     c.sweep->add_option("--set", o.sweep.overrides, "override a key in every trial: path.to.key=value; repeatable");
-    c.sweep->add_option("--workers", o.sweep.workers, "trials at a time")->check(CLI::Range(1, 1024));
+    auto* workers = c.sweep->add_option("--workers", o.sweep.workers, "trials at a time (with GPUs: one per GPU)")
+                        ->check(CLI::Range(1, 1024));
     c.sweep->add_option("--devices", o.devices,
                         "cpu, or GPUs for the trials in turn: cuda:0,cuda:1 (each trial sees only its own)");
+    c.sweep->add_option("--trials-per-device", o.trials_per_device,
+                        "with GPUs: trials packed on each GPU at once (small models), default 1")
+        ->check(CLI::Range(1, 64))
+        ->excludes(workers);
     c.sweep->add_option("--retries", o.sweep.retries, "run a failed trial again up to N times")
         ->check(CLI::Range(0, 100));
     c.sweep->add_flag("--dry-run", o.sweep.dry_run, "validate every trial and list them; run none");
@@ -568,6 +574,13 @@ int dispatch(const Commands& c, const Options& o, int argc, char** argv) {
             options.devices.push_back(device);
             start = comma + 1;
         }
+        // GPUs: one trial on each at a time unless --workers or
+        // --trials-per-device says otherwise (slots take the GPUs in turn).
+        const bool gpus = options.devices.front() != "cpu";
+        if (o.trials_per_device > 0 && !gpus)
+            throw mer::Error("--trials-per-device packs trials on GPUs: give --devices cuda:0,… (on the CPU, --workers)");
+        if (gpus && c.sweep->count("--workers") == 0)
+            options.workers = static_cast<int>(options.devices.size()) * std::max(1, o.trials_per_device);
         for (int i = 0; i < argc; ++i) options.command_line += (i ? " " : "") + std::string(argv[i]);
         return mer::run_sweep(options, scan_plugins());
     }

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -174,6 +175,35 @@ TEST_CASE("a sweep killed midway finishes only the missing trials when rerun", "
         CHECK(fs::last_write_time(sweep / "trials" / id / "summary.json") == time);
     CHECK_THAT(read_file(sweep / "sweep.log"),
                Catch::Contains(std::to_string(finished_before.size()) + " of 8 trials finished before"));
+}
+
+TEST_CASE("GPU sweeps run one trial per GPU, or --trials-per-device of them", "[sweep][cli]") {
+    TempDir dir;
+    write_synthetic_table(dir.path(), 40);
+    write_file(dir / "exp.yaml", kSweep);
+    // No GPU here, but a ridge trial never asks LibTorch for one: the sweep
+    // packs and places the trials as it would on a GPU machine.
+    for (const auto& [packing, expected] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{}, "8 trials, 2 at a time on cuda:0, cuda:1"},
+             {{"--trials-per-device", "3"}, "8 trials, 6 at a time on cuda:0, cuda:1"}}) {
+        std::vector<std::string> args{"sweep", "exp.yaml", "--devices", "cuda:0,cuda:1", "--out",
+                                      "runs" + std::to_string(packing.size())};
+        args.insert(args.end(), packing.begin(), packing.end());
+        const auto r = run_mer(args, dir.path());
+        INFO(r.err);
+        CHECK(r.exit_code == 0);
+        CHECK_THAT(r.err, Catch::Contains(expected));
+        std::set<std::string> devices;  // slots take the GPUs in turn; which trial lands where is timing
+        for (const auto& [id, row] : read_trials(dir.path() / run_folder_of(r))) devices.insert(row.at("device"));
+        CHECK(devices == std::set<std::string>{"cuda:0", "cuda:1"});
+    }
+    const auto cpu = run_mer({"sweep", "exp.yaml", "--trials-per-device", "2"}, dir.path());
+    CHECK(cpu.exit_code != 0);
+    CHECK_THAT(cpu.err, Catch::Contains("--trials-per-device packs trials on GPUs"));
+    const auto both = run_mer({"sweep", "exp.yaml", "--devices", "cuda:0", "--workers", "2", "--trials-per-device", "2"},
+                              dir.path());
+    CHECK(both.exit_code != 0);
+    CHECK_THAT(both.err, Catch::Contains("excludes"));
 }
 
 TEST_CASE("ASHA's record loses no trial when processes write it at once", "[sweep][asha]") {
