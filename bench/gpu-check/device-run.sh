@@ -3,7 +3,9 @@
 # none of mer's Debian packages: builds mer's LibTorch subset (the core
 # pieces it needs, libmer_torch, every LibTorch plugin of the build, mer-bench-deep, mer-bench-panns) with
 # g++ against that LibTorch and the kit from make-kit.sh, then runs
-# mer-bench-deep on cuda:0 and on the CPU and mer-bench-panns on cuda:0 (batches 15, 64, 256).
+# mer-bench-deep on cuda:0 (batch 32 and 256, fp32 and bf16) and on the CPU,
+# one and four CNN-GRU trials packed on the GPU with nvidia-smi's utilisation,
+# and mer-bench-panns on cuda:0 (batches 15, 64, 256).
 #
 #   bench/gpu-check/device-run.sh [PYTHON] [SONGS]     (from the repository root,
 #                                                       with build/gpu-kit carried)
@@ -77,9 +79,35 @@ echo "built in $(( $(date +%s) - start )) s"
 set +e
 export MER_PLUGIN_PATH=
 status=0
-for device in cuda:0 cpu; do
-  "$OUT/bin/mer-bench-deep" --songs "$SONGS" --device "$device" --threads "$(nproc)" || status=1
+# Chunks/s of the four log-mel models on the GPU: batch 32 and 256, fp32 and
+# bf16 (the training set resident on the device), then the CPU for scale.
+for batch in 32 256; do
+  for precision in fp32 bf16; do
+    "$OUT/bin/mer-bench-deep" --songs "$SONGS" --device cuda:0 --threads "$(nproc)" --batch "$batch" \
+      --precision "$precision" || status=1
+  done
 done
+"$OUT/bin/mer-bench-deep" --songs "$SONGS" --device cpu --threads "$(nproc)" || status=1
+# GPU utilisation with 1 and with 4 trials packed on the GPU: CNN-GRU at
+# batch 32 (a small model), 3 epochs each, nvidia-smi sampled every 200 ms.
+if command -v nvidia-smi >/dev/null; then
+  for packed in 1 4; do
+    nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader,nounits -lms 200 > "$OUT/smi-$packed.csv" &
+    smi=$!
+    t0=$(date +%s%N); pids=()
+    for k in $(seq 1 "$packed"); do
+      "$OUT/bin/mer-bench-deep" --songs "$SONGS" --device cuda:0 --threads $(( $(nproc) / packed )) --batch 32 \
+        --model regressor.cnn_gru --epochs 3 > "$OUT/packed-$packed-$k.txt" 2>&1 & pids+=($!)
+    done
+    wait "${pids[@]}"
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    kill "$smi" 2>/dev/null; wait "$smi" 2>/dev/null
+    awk -F', ' -v n="$packed" -v ms="$ms" -v chunks="$(( SONGS * 15 * 3 * packed ))" \
+      '{u+=$1; m=($2>m?$2:m); k++} END {printf "%d trial(s) on one GPU: GPU utilisation %.0f %% (mean of %d samples), peak memory %d MiB, %.1f s, %.0f chunks/s over all trials (3 epochs each, evaluation included)\n", n, u/k, k, m, ms/1000, chunks*1000/ms}' \
+      "$OUT/smi-$packed.csv"
+    grep -h "regressor.cnn_gru " "$OUT"/packed-"$packed"-*.txt
+  done
+fi
 # CNN14 songs/s on the GPU at batch 64 (the test checkpoint: speed does not depend on the values).
 if $PY "$SRC/tests/panns/make_checkpoint.py" "$OUT/cnn14.pth" >/dev/null; then
   for batch in 15 64 256; do "$OUT/bin/mer-bench-panns" --checkpoint "$OUT/cnn14.pth" --device cuda:0 --batch "$batch" || status=1; done
