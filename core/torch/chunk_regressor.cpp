@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -199,7 +200,7 @@ void clip_gradients(const std::vector<torch::Tensor>& parameters, double max_nor
         if (p.grad().defined()) grads.push_back(p.grad()), norms.push_back(p.grad().norm(2));
     if (grads.empty()) return;
     const torch::Tensor total = norms.size() == 1 ? norms[0] : torch::stack(norms).norm(2);
-    const torch::Tensor coef = torch::clamp(max_norm / (total + 1e-6), c10::nullopt, 1.0);
+    const torch::Tensor coef = (max_norm / (total + 1e-6)).clamp_max(1.0);
     torch::NoGradGuard no_grad;
     for (auto& g : grads) g.mul_(coef);
 }
