@@ -26,6 +26,9 @@
 //   fit    the whole fit (train + eval + keeping the best weights), the figure
 //          this benchmark printed before issue 14;
 //   cpu    process CPU time ÷ wall time over the span: the cores it kept busy.
+// On a GPU the loop no longer waits for the device after each batch, so the
+// last progress report comes when the last batch is queued, not done: the
+// train/eval split leans towards eval there; `fit` is exact on any device.
 // bench/deep/run.sh sets this beside the same models in PyTorch.
 //
 // The parameter count is not printed: the network lives behind the

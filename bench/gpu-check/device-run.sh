@@ -89,21 +89,28 @@ for batch in 32 256; do
 done
 "$OUT/bin/mer-bench-deep" --songs "$SONGS" --device cpu --threads "$(nproc)" || status=1
 # GPU utilisation with 1 and with 4 trials packed on the GPU: CNN-GRU at
-# batch 32 (a small model), 3 epochs each, nvidia-smi sampled every 200 ms.
+# batch 32 (a small model), 3 epochs each, nvidia-smi sampled every 200 ms;
+# each trial in its own temporary folder. On a GPU read the `fit` figures:
+# the train/eval split is taken when work is queued, not when it is done.
 if command -v nvidia-smi >/dev/null; then
   for packed in 1 4; do
-    nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader,nounits -lms 200 > "$OUT/smi-$packed.csv" &
+    nvidia-smi -i 0 --query-gpu=utilization.gpu,memory.used --format=csv,noheader,nounits -lms 200 \
+      -f "$OUT/smi-$packed.csv" &
     smi=$!
-    t0=$(date +%s%N); pids=()
+    t0=$(date +%s%N); pids=(); tmps=()
     for k in $(seq 1 "$packed"); do
-      "$OUT/bin/mer-bench-deep" --songs "$SONGS" --device cuda:0 --threads $(( $(nproc) / packed )) --batch 32 \
-        --model regressor.cnn_gru --epochs 3 > "$OUT/packed-$packed-$k.txt" 2>&1 & pids+=($!)
+      tmp=$(mktemp -d); tmps+=("$tmp")
+      TMPDIR=$tmp "$OUT/bin/mer-bench-deep" --songs "$SONGS" --device cuda:0 --threads $(( $(nproc) / packed )) \
+        --batch 32 --model regressor.cnn_gru --epochs 3 > "$OUT/packed-$packed-$k.txt" 2>&1 & pids+=($!)
     done
-    wait "${pids[@]}"
+    for p in "${pids[@]}"; do wait "$p" || status=1; done
     ms=$(( ($(date +%s%N) - t0) / 1000000 ))
     kill "$smi" 2>/dev/null; wait "$smi" 2>/dev/null
-    awk -F', ' -v n="$packed" -v ms="$ms" -v chunks="$(( SONGS * 15 * 3 * packed ))" \
-      '{u+=$1; m=($2>m?$2:m); k++} END {printf "%d trial(s) on one GPU: GPU utilisation %.0f %% (mean of %d samples), peak memory %d MiB, %.1f s, %.0f chunks/s over all trials (3 epochs each, evaluation included)\n", n, u/k, k, m, ms/1000, chunks*1000/ms}' \
+    rm -rf "${tmps[@]}"
+    awk -F', ' -v n="$packed" -v ms="$ms" '
+      $1 ~ /^[0-9]+$/ {u+=$1; m=($2>m?$2:m); k++}
+      END {if (k == 0 || ms == 0) {print n " trial(s): no nvidia-smi samples"; exit}
+           printf "%d trial(s) on one GPU: GPU utilisation %.0f %% (mean of %d samples over %.1f s, data set-up and reloads included), peak memory %d MiB\n", n, u/k, k, ms/1000, m}' \
       "$OUT/smi-$packed.csv"
     grep -h "regressor.cnn_gru " "$OUT"/packed-"$packed"-*.txt
   done

@@ -576,9 +576,13 @@ int dispatch(const Commands& c, const Options& o, int argc, char** argv) {
         }
         // GPUs: one trial on each at a time unless --workers or
         // --trials-per-device says otherwise (slots take the GPUs in turn).
-        const bool gpus = options.devices.front() != "cpu";
+        const bool gpus = std::all_of(options.devices.begin(), options.devices.end(),
+                                      [](const std::string& d) { return d.rfind("cuda:", 0) == 0; });
         if (o.trials_per_device > 0 && !gpus)
             throw mer::Error("--trials-per-device packs trials on GPUs: give --devices cuda:0,… (on the CPU, --workers)");
+        if (o.trials_per_device > 0 && options.launcher == "slurm")
+            throw mer::Error("--trials-per-device packs trials on this machine's GPUs; with --launcher slurm each "
+                             "array task gets what --gres asks for");
         if (gpus && c.sweep->count("--workers") == 0)
             options.workers = static_cast<int>(options.devices.size()) * std::max(1, o.trials_per_device);
         for (int i = 0; i < argc; ++i) options.command_line += (i ? " " : "") + std::string(argv[i]);

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -36,7 +37,9 @@ namespace {
 // An exclusive POSIX lock on SWEEP_DIR/asha.lock for as long as it lives.
 class BoardLock {
 public:
-    explicit BoardLock(const fs::path& dir) {
+    // fcntl locks belong to the process: the mutex keeps two threads of one
+    // process from both "holding" it.
+    explicit BoardLock(const fs::path& dir) : guard_(mutex()) {
         const fs::path file = dir / "asha.lock";
         fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (fd_ < 0) throw environment_error("cannot open ASHA's lock file: " + std::string(std::strerror(errno)), Location(file.string()));
@@ -55,6 +58,11 @@ public:
     BoardLock& operator=(const BoardLock&) = delete;
 
 private:
+    static std::mutex& mutex() {
+        static std::mutex m;
+        return m;
+    }
+    std::lock_guard<std::mutex> guard_;
     int fd_ = -1;
 };
 
@@ -81,15 +89,16 @@ Record read_record(const fs::path& file) {
 
 AshaBoard::AshaBoard(fs::path sweep_dir, AshaSettings settings) : dir_(std::move(sweep_dir)), settings_(std::move(settings)) {}
 
-AshaBoard::Decision AshaBoard::record(const std::string& trial, const std::map<int, double>& curve, bool may_stop) {
+AshaBoard::Decision AshaBoard::record(const std::string& trial, const std::map<int, double>& curve, bool may_stop,
+                                     int last_epoch) {
     Decision decision;
     if (curve.empty()) return decision;
     const BoardLock lock(dir_);
     const fs::path file = dir_ / "asha.json";
     Record record = read_record(file);
-    if (record.stopped.count(trial)) {
-        decision.stopped_at = record.stopped[trial];
-        return decision;
+    if (const auto it = record.stopped.find(trial); it != record.stopped.end()) {  // stopped before
+        auto& rung = record.rungs[it->second];
+        return {it->second, rung.count(trial) ? rung[trial] : 0, rung.size()};
     }
     bool changed = false;
     for (double rung = settings_.min_epochs; rung <= curve.rbegin()->first; rung *= settings_.reduction) {
@@ -98,7 +107,9 @@ AshaBoard::Decision AshaBoard::record(const std::string& trial, const std::map<i
         if (at == curve.end() || record.rungs[epoch].count(trial)) continue;
         record.rungs[epoch][trial] = at->second;
         changed = true;
-        if (!may_stop || asha_promoted(record.rungs[epoch], at->second, settings_)) continue;
+        if (!may_stop || (last_epoch > 0 && epoch >= last_epoch) ||
+            asha_promoted(record.rungs[epoch], at->second, settings_))
+            continue;
         record.stopped[trial] = epoch;
         decision = {epoch, at->second, record.rungs[epoch].size()};
         break;

@@ -37,7 +37,9 @@ public:
     // such rung where it is not promoted stops it: recorded as stopped, and
     // the decision says where. A trial that has ended records its last rungs
     // with may_stop false, for the trials after it to be compared with.
-    Decision record(const std::string& trial, const std::map<int, double>& curve, bool may_stop);
+    // A rung at or past last_epoch (the trial's final epoch; 0: unknown)
+    // stops nothing: the trial has finished there (as in Ray Tune, max_t is no rung).
+    Decision record(const std::string& trial, const std::map<int, double>& curve, bool may_stop, int last_epoch = 0);
 
     // Trials stopped so far → the rung epoch each was stopped at.
     std::map<std::string, int> stopped() const;

@@ -696,7 +696,11 @@ private:
             const Trial& trial = trials_[done.trial];
             std::string reason;
             const std::string summary = summary_status(trial_dir(trial), &reason);
-            load_asha(states);  // the trial may have stopped itself
+            try {
+                load_asha(states);  // the trial may have stopped itself
+            } catch (const std::exception& e) {
+                log(std::string("ASHA's record could not be read: ") + e.what());
+            }
             if (state.status == "stopped") {
                 const std::string tail = last_line(folder_ / "logs" / (trial.id + ".err"));
                 state.reason = tail.rfind("stopped by ASHA", 0) == 0
@@ -914,9 +918,11 @@ private:
 // stopped trial is not a failure, for the local sweep as for Slurm.
 class AshaWatch {
 public:
-    AshaWatch(AshaBoard board, std::string trial, fs::path folder, std::string metric)
+    // last_epoch: the epochs the trial trains at most (0: unknown); a trial
+    // that reaches it has finished, so a rung there records it but stops nothing.
+    AshaWatch(AshaBoard board, std::string trial, fs::path folder, std::string metric, int last_epoch)
         : board_(std::move(board)), trial_(std::move(trial)), folder_(std::move(folder)), metric_(std::move(metric)),
-          thread_([this] { watch(); }) {}
+          last_epoch_(last_epoch), thread_([this] { watch(); }) {}
     ~AshaWatch() { stop(); }
 
     // The run has ended: its last rungs are recorded for the trials after it.
@@ -937,22 +943,26 @@ private:
 
     void watch() {
         std::size_t seen = 0;
+        int failures = 0;
         while (!done_) {
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            const auto curve = metric_curve(folder_, metric_);
-            if (curve.size() == seen) continue;
-            seen = curve.size();
             try {
-                const AshaBoard::Decision d = board_.record(trial_, curve, true);
+                const auto curve = metric_curve(folder_, metric_);
+                if (curve.size() == seen) continue;
+                const AshaBoard::Decision d = board_.record(trial_, curve, !done_, last_epoch_);
+                seen = curve.size();
+                failures = 0;
                 if (d.stopped_at == 0) continue;
                 std::cerr << fmt::format("stopped by ASHA at epoch {}: {} {:.4f} is not in the top 1/{} of the {} trials "
                                          "that reached it\n",
                                          d.stopped_at, metric_, d.value, board_.settings().reduction, d.compared)
                           << std::flush;
                 std::_Exit(0);
-            } catch (const std::exception& e) {  // the trial goes on without ASHA
-                std::cerr << "ASHA: " << e.what() << "; this trial runs to its end\n";
-                return;
+            } catch (const std::exception& e) {  // tried again at the next poll; after 50 in a row, given up
+                if (++failures == 50) {
+                    std::cerr << "ASHA: " << e.what() << "; this trial runs to its end\n";
+                    return;
+                }
             }
         }
     }
@@ -961,6 +971,7 @@ private:
     std::string trial_;
     fs::path folder_;
     std::string metric_;
+    int last_epoch_;
     std::atomic<bool> done_{false};
     std::thread thread_;
 };
@@ -1018,10 +1029,18 @@ int run_trial(const fs::path& sweep_dir, const std::string& trial_id, const std:
         return 2;
     }
     std::unique_ptr<AshaWatch> asha;
-    if (const auto& spec = manifest.at("spec"); spec.value("scheduler", "") == "asha")
+    if (const auto& spec = manifest.at("spec"); spec.value("scheduler", "") == "asha") {
+        const std::string metric = spec.value("metric", "");
+        int last_epoch = 0;  // the metric's node's epochs (or boosting rounds), where it says
+        for (const auto& node : loaded.experiment.nodes)
+            if (node.id == metric.substr(0, metric.find('.')))
+                for (const char* key : {"epochs", "n_estimators"})
+                    if (node.params.contains(key) && node.params[key].is_number_integer())
+                        last_epoch = node.params[key].get<int>();
         asha = std::make_unique<AshaWatch>(
             AshaBoard(sweep_dir, {spec.value("min_epochs", 1), spec.value("reduction_factor", 2.0), spec.value("mode", "max")}),
-            trial_id, folder, spec.value("metric", ""));
+            trial_id, folder, metric, last_epoch);
+    }
     const RunOutcome outcome = run_experiment(loaded.experiment, registry, run);
     if (asha) asha->finish();
     if (outcome.ok) return 0;

@@ -152,12 +152,14 @@ Eigen::MatrixXd song_means(const Eigen::MatrixXd& per_chunk, const Chunks& chunk
 }
 
 // LibTorch's autocast for the forward passes in its scope, on the device's
-// type, in 16 bits (precision bf16 or fp16); nothing for fp32. Leaving the
-// scope turns it off again and drops the cached 16-bit copies of the weights.
+// type, in 16 bits (precision bf16 or fp16); nothing for fp32, nor for fp16
+// on the CPU (a model trained in fp16 on a GPU rates music on a machine
+// without one in fp32). Leaving the scope turns it off again and drops the
+// cached 16-bit copies of the weights; scopes are never nested.
 class Autocast {
 public:
     Autocast(const torch::Device& device, const std::string& precision) {
-        if (precision == "fp32") return;
+        if (precision == "fp32" || (precision == "fp16" && !device.is_cuda())) return;
         const at::ScalarType type = precision == "fp16" ? at::kHalf : at::kBFloat16;
         cuda_ = device.is_cuda();
         set(true, type);
@@ -230,6 +232,18 @@ public:
     void update() {
         if (on_) at::_amp_update_scale_(scale_, growth_, found_inf_, 2.0, 0.5, 2000);
     }
+    // Kept in the checkpoint, so a resumed fp16 run scales as the uninterrupted one.
+    void save(torch::serialize::OutputArchive& archive) const {
+        if (on_) archive.write("loss_scale", scale_), archive.write("loss_scale_growth", growth_);
+    }
+    void load(torch::serialize::InputArchive& archive) {
+        if (!on_) return;
+        torch::Tensor scale, growth;
+        archive.read("loss_scale", scale);
+        archive.read("loss_scale_growth", growth);
+        scale_.copy_(scale);
+        growth_.copy_(growth);
+    }
 
 private:
     bool on_;
@@ -291,10 +305,10 @@ struct ChunkRegressor::State {
         net->eval();
         std::vector<torch::Tensor> outputs;
         const int64_t n = x.size(0);
+        const Autocast autocast(device, precision);  // the weights cast once per pass
         for (int64_t start = 0; start < n; start += batch) {
             const torch::Tensor rows = x.slice(0, start, std::min(n, start + batch));
             const torch::Tensor in = prepared ? rows : normalise(rows, mode).to(device);
-            const Autocast autocast(device, precision);
             outputs.push_back(net->forward(in).to(torch::kFloat32));
         }
         return torch::cat(outputs, 0);
@@ -501,6 +515,7 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
             weights.save_to((checkpoint / "weights.pt").string());
             for (std::size_t i = 0; i < best_weights.size(); ++i) best.write("w" + std::to_string(i), best_weights[i]);
             best.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
+            loss_scale.save(best);
             best.save_to((checkpoint / "best.pt").string());
             optimiser.save(optimiser_state);
             optimiser_state.save_to((checkpoint / "optimiser.pt").string());
@@ -529,6 +544,7 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
             }
             torch::Tensor rng_state;
             best.read("torch_rng", rng_state);
+            loss_scale.load(best);
             at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to the global generator
             generator.set_state(rng_state);
             optimiser_state.load_from((checkpoint / "optimiser.pt").string(), state_->device);
@@ -551,7 +567,7 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
             const torch::Tensor epoch_order =
                 torch::from_blob(order.data(), {n}, torch::kInt64).to(state_->device, /*non_blocking=*/false, /*copy=*/true);
             torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(state_->device));
-            int64_t seen = 0;
+            int64_t seen = 0, counted = 0;
             for (int64_t start = 0; start < n; start += settings_.batch_size) {
                 const int64_t end = std::min(n, start + settings_.batch_size);
                 const torch::Tensor index = epoch_order.slice(0, start, end);
@@ -569,16 +585,18 @@ void ChunkRegressor::fit(const SongTable& train, const SongTable* validation, co
                 if (loss_scale.unscale(parameters)) {
                     if (settings_.grad_clip > 0) clip_gradients(parameters, settings_.grad_clip);
                     optimiser.step();
+                    // The epoch's loss: the steps taken (fp16 skips those that overflowed).
+                    loss_sum += loss.detach().to(torch::kFloat64) * static_cast<double>(end - start);
+                    counted += end - start;
                 }
                 loss_scale.update();
-                loss_sum += loss.detach().to(torch::kFloat64) * static_cast<double>(end - start);
                 seen += end - start;
                 ctx.report_progress(static_cast<std::size_t>(seen), static_cast<std::size_t>(n), "chunks");
             }
 
             EpochReport report;
             report.epoch = epoch;
-            report.train_loss = loss_sum.item<double>() / static_cast<double>(std::max<int64_t>(1, seen));
+            report.train_loss = loss_sum.item<double>() / static_cast<double>(std::max<int64_t>(1, counted));
             report.train_chunk_predictions = rate(train_x);
             report.train_chunk_targets = train_y;
             report.train_predictions = song_means(report.train_chunk_predictions, train_chunks);

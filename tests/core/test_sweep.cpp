@@ -247,6 +247,10 @@ TEST_CASE("ASHA's record loses no trial when processes write it at once", "[swee
     CHECK(decision.stopped_at == 1);
     CHECK(decision.compared == static_cast<std::size_t>(trials + 1));
     CHECK(board.stopped() == std::map<std::string, int>{{"trial-late", 1}});
+    // A trial whose last epoch is the rung has finished there: recorded, not stopped.
+    const auto finished = board.record("trial-short", {{1, -2.0}}, true, 1);
+    CHECK(finished.stopped_at == 0);
+    CHECK(board.stopped().count("trial-short") == 0);
 }
 
 TEST_CASE("ASHA stops exactly the trials below the top 1/η at a rung, and a rerun keeps its decisions",

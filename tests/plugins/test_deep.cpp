@@ -179,6 +179,12 @@ TEST_CASE("bf16 autocast trains every chunk model on the CPU, fp16 asks for a GP
     json fp16 = {{"epochs", 1}, {"precision", "fp16"}};
     auto m = model("regressor.cnn", fp16);
     CHECK_THROWS_WITH(m->fit(train, nullptr, {}, context()), Catch::Contains("fp16 needs a CUDA device"));
+    // A model set up for fp16 (trained on a GPU) rates music on the CPU, in fp32.
+    auto trained = model("regressor.cnn", {{"epochs", 1}});
+    trained->fit(train, nullptr, {}, context());
+    trained->save((dir / "fp32").string());
+    m->load((dir / "fp32").string());
+    CHECK(m->predict(validation) == trained->predict(validation));
 }
 
 TEST_CASE("the same seed gives identical weights on CPU", "[deep][determinism]") {
