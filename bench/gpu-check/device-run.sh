@@ -30,7 +30,7 @@ mkdir -p "$OUT/bin" "$OUT/plugins" "$OUT/obj" "$OUT/lib"
 FLAGS=(-O2 -g1 -std=c++17 -fPIC -w -D_GLIBCXX_USE_CXX11_ABI="$ABI" -I"$SRC"
        -isystem "$KIT/include" -isystem "$KIT/include/eigen3" -isystem "$KIT/include/x86_64-linux-gnu"
        -isystem "$TORCH/include" -isystem "$TORCH/include/torch/csrc/api/include"
-       -DMER_BUILD_TORCH_VERSION="\"$TV\"" -DMER_BUILD_CUDA_VERSION="\"$CV\""
+       -DMER_SOURCE_DIR="\"$SRC\"" -DMER_BUILD_TORCH_VERSION="\"$TV\"" -DMER_BUILD_CUDA_VERSION="\"$CV\""
        -DMER_PLUGIN_TORCH_VERSION="\"$TV\"" -DMER_PLUGIN_CUDA_VERSION="\"$CV\"" -DFMT_HEADER_ONLY -DBOOST_ALL_NO_LIB)
 TORCH_LIBS=(-L"$TORCH/lib" -Wl,-rpath,"$TORCH/lib" -Wl,--no-as-needed -ltorch -ltorch_cpu -lc10)
 [ -e "$TORCH/lib/libtorch_cuda.so" ] && TORCH_LIBS+=(-ltorch_cuda -lc10_cuda)
@@ -63,7 +63,7 @@ set -e
 core_objs=(); for f in "${core_sources[@]}"; do core_objs+=("$(obj "$f")"); done
 g++ -shared -o "$OUT/lib/libmer_core.so" "${core_objs[@]}" "${KIT_LIBS[@]}" -ldl
 torch_objs=(); for f in "${torch_sources[@]}"; do torch_objs+=("$(obj "$f")"); done
-g++ -shared -o "$OUT/lib/libmer_torch.so" "${torch_objs[@]}" -L"$OUT/lib" -lmer_core "${TORCH_LIBS[@]}"
+g++ -shared -o "$OUT/lib/libmer_torch.so" "${torch_objs[@]}" -L"$OUT/lib" -lmer_core "${TORCH_LIBS[@]}" -Wl,-rpath,"$OUT/lib"
 for m in "${models[@]}"; do
   objs=(); for s in ${model_sources[$m]}; do objs+=("$(obj "$s")"); done
   g++ -shared -o "$OUT/plugins/$m.so" "${objs[@]}" "$OUT/obj/${m}_schema.o" -L"$OUT/lib" -lmer_torch -lmer_core \
