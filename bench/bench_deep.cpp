@@ -46,6 +46,7 @@
 #include <cstring>
 #include <filesystem>
 #include <random>
+#include <stdexcept>
 
 #include "core/data/npy.hpp"
 #include "core/graph/schema.hpp"
@@ -96,15 +97,18 @@ bool reads_logmel_chunks(const mer::RegressorPlugin& model) {
 int run(int argc, char** argv) {
     int songs = 32, threads = 2, batch = 0, epochs = 1;
     std::string device = "cpu", keep, only, precision;
+    if (argc % 2 == 0) throw std::runtime_error(std::string("each option takes a value: ") + argv[argc - 1]);
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--songs")) songs = std::atoi(argv[i + 1]);
-        if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
-        if (!std::strcmp(argv[i], "--batch")) batch = std::atoi(argv[i + 1]);
-        if (!std::strcmp(argv[i], "--device")) device = argv[i + 1];
-        if (!std::strcmp(argv[i], "--keep")) keep = argv[i + 1];
-        if (!std::strcmp(argv[i], "--model")) only = argv[i + 1];
-        if (!std::strcmp(argv[i], "--epochs")) epochs = std::atoi(argv[i + 1]);
-        if (!std::strcmp(argv[i], "--precision")) precision = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--batch")) batch = std::atoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--device")) device = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--keep")) keep = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--model")) only = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--epochs")) epochs = std::atoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--precision")) precision = argv[i + 1];
+        else throw std::runtime_error(std::string("unknown option ") + argv[i] +
+                                      " (--songs --threads --batch --device --keep --model --epochs --precision)");
     }
     const fs::path dir = fs::temp_directory_path() / "mer-bench-deep";
     fs::create_directories(dir);
