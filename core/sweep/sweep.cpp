@@ -226,6 +226,11 @@ std::map<int, double> metric_curve(const fs::path& folder, const std::string& me
     return inner.empty() ? scored : inner;
 }
 
+// ASHA's settings as sweep.json's spec records them (older folders: 1 and 2).
+AshaSettings manifest_asha_settings(const nlohmann::json& spec) {
+    return {spec.value("min_epochs", 1), spec.value("reduction_factor", 2.0), spec.value("mode", "max")};
+}
+
 std::string params_text(const Trial& trial) {
     std::vector<std::string> parts;
     for (const auto& [key, value] : trial.params.items()) parts.push_back(key + "=" + value.dump());
@@ -337,11 +342,12 @@ public:
             cache_dir_ = manifest.at("cache_dir").get<std::string>();
             const auto& spec = manifest.at("spec");
             spec_.metric = spec.value("metric", "");
-            spec_.mode = spec.value("mode", "max");
+            const AshaSettings asha = manifest_asha_settings(spec);
+            spec_.mode = asha.mode;
             spec_.on_failure = spec.value("on_failure", "continue");
             spec_.scheduler = spec.value("scheduler", "");
-            spec_.asha_min_epochs = spec.value("min_epochs", 1);
-            spec_.asha_reduction = spec.value("reduction_factor", 2.0);
+            spec_.asha_min_epochs = asha.min_epochs;
+            spec_.asha_reduction = asha.reduction;
             for (const auto& t : manifest.at("trials")) trials_.push_back({t.at("id"), ojson(t.at("params"))});
         } catch (const nlohmann::json::exception& e) {
             throw Error(std::string("damaged sweep manifest: ") + e.what(), Location((folder / "sweep.json").string()));
@@ -1037,9 +1043,8 @@ int run_trial(const fs::path& sweep_dir, const std::string& trial_id, const std:
                 for (const char* key : {"epochs", "n_estimators"})
                     if (node.params.contains(key) && node.params[key].is_number_integer())
                         last_epoch = node.params[key].get<int>();
-        asha = std::make_unique<AshaWatch>(
-            AshaBoard(sweep_dir, {spec.value("min_epochs", 1), spec.value("reduction_factor", 2.0), spec.value("mode", "max")}),
-            trial_id, folder, metric, last_epoch);
+        asha = std::make_unique<AshaWatch>(AshaBoard(sweep_dir, manifest_asha_settings(spec)), trial_id, folder, metric,
+                                           last_epoch);
     }
     const RunOutcome outcome = run_experiment(loaded.experiment, registry, run);
     if (asha) asha->finish();
