@@ -56,6 +56,12 @@ double student_t_two_sided_p(double t, double df) {
     return regularized_beta(df / 2, 0.5, df / (df + t * t));
 }
 
+bool scores_are_resamples(const nlohmann::ordered_json& node_entry) {
+    if (node_entry.value("folds", 0) < 2) return false;
+    const bool repeated = node_entry.contains("seeds") && node_entry["seeds"].size() > 1;
+    return !repeated || node_entry.value("resampled", false);
+}
+
 PairedComparison corrected_paired_t(const std::vector<double>& a, const std::vector<double>& b,
                                     double test_train_ratio) {
     if (a.size() != b.size()) throw std::invalid_argument("paired scores of unequal length");

@@ -5,10 +5,13 @@
 // the correction inflates the variance of the mean difference by the test
 // share: var = (1/J + n_test/n_train) · s², with J paired scores and s² their
 // differences' sample variance (n − 1), t = mean / sqrt(var), J − 1 degrees
-// of freedom, two-sided p from Student's t.
+// of freedom, two-sided p from Student's t. Over r repetitions of k-fold,
+// each drawing its own folds, J = k · r: the corrected repeated k-fold
+// t-test of Bouckaert & Frank (PAKDD 2004).
 #pragma once
 
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 namespace mer {
@@ -25,6 +28,13 @@ struct PairedComparison {
 // `test_train_ratio`: n_test / n_train of one fold (k-fold: 1 / (k − 1)).
 PairedComparison corrected_paired_t(const std::vector<double>& a, const std::vector<double>& b,
                                     double test_train_ratio);
+
+// Whether a summary.json node entry's per-fold scores are resamples the
+// test may count: k-fold folds (more than one), and with `seeds`, each
+// repetition on folds of its own (`resampled`). Repetitions of one holdout
+// or predefined split, and repeated runs written before repetitions drew
+// their own folds, measure initialisation alone: no p-value.
+bool scores_are_resamples(const nlohmann::ordered_json& node_entry);
 
 // P(|T| ≥ |t|) for Student's t with `df` degrees of freedom.
 double student_t_two_sided_p(double t, double df);

@@ -177,6 +177,7 @@ private:
         PluginContext ctx;
         ctx.node = node.id;
         ctx.seed = derive_seed(exp_.seed, node.id + "/" + purpose);
+        ctx.split_seed = derive_seed(exp_.seed, "holdout");  // fold evaluation sets the fold's
         ctx.threads = threads_;
         ctx.device = exp_.device;
         ctx.work_dir = folder_.path().string();

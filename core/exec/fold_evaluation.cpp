@@ -4,11 +4,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <optional>
 #include <sstream>
+#include <tuple>
 
 #include "core/data/dynamic.hpp"
 #include "core/data/splits.hpp"
@@ -52,18 +54,13 @@ public:
                                                 : setup.experiment.seeds) {}
 
     void run() {
-        const std::vector<std::string>& groups = exp_.evaluation.group_by == "group" ? data_.groups : data_.song_ids;
-        const std::vector<Fold> folds =
-            exp_.evaluation.split.kind == "predefined"
-                ? std::vector<Fold>{predefined_fold(data_.assigned_split)}
-                : make_folds(groups, exp_.evaluation.split, derive_seed(exp_.seed, "split"), data_.targets);
         if (!pipelines_.how().empty())
             setup_.writer.folder().log(fmt::format("node '{}': {}", node_.id, pipelines_.how()));
         const auto node_start = Clock::now();
-        fold_count_ = static_cast<int>(folds.size());
+        fold_count_ = static_cast<int>(repetition_folds(0).size());
         const int total = fold_count_ * static_cast<int>(seeds_.size());
         for (run_ = 0; run_ < static_cast<int>(seeds_.size()); ++run_)
-            for (const Fold& fold : folds) {
+            for (const Fold& fold : repetition_folds(run_)) {
                 const auto fold_start = Clock::now();
                 if (setup_.resuming && restore_fold(fold.index)) continue;
                 const std::string line = evaluate_fold(fold);
@@ -82,14 +79,30 @@ public:
                     done < total ? ", about " + format_duration(elapsed / done * (total - done)) + " left" : ""));
             }
         run_ = 0;
-        summarise(folds.size(), seconds_since(node_start));
+        summarise(static_cast<std::size_t>(fold_count_), seconds_since(node_start));
         write_bundle_manifest(static_cast<std::size_t>(total));
     }
 
 private:
-    // With `seeds`, every regressor is repeated over them on the same folds:
-    // repetition run_ of fold k is the bundle's fold<slot> and the plugins'
-    // PluginContext::fold, so checkpoints and done markers stay apart.
+    // The outer folds of repetition `repetition`. K-fold is repeated k-fold:
+    // each repetition draws its own folds, the first exactly those of a run
+    // without `seeds`, so the paired test sees k · r resamples. A holdout or a
+    // predefined split is the same in every repetition: its repetitions
+    // measure initialisation alone.
+    std::vector<Fold> repetition_folds(int repetition) const {
+        if (exp_.evaluation.split.kind == "predefined") return {predefined_fold(data_.assigned_split)};
+        const std::vector<std::string>& groups = exp_.evaluation.group_by == "group" ? data_.groups : data_.song_ids;
+        const bool resampled = exp_.evaluation.split.kind == "kfold" && repetition > 0;
+        return make_folds(groups, exp_.evaluation.split,
+                          resampled ? derive_seed(exp_.seed, "split/repetition/" + std::to_string(repetition))
+                                    : derive_seed(exp_.seed, "split"),
+                          data_.targets);
+    }
+    bool resampled() const { return repeated() && seeds_.size() > 1 && exp_.evaluation.split.kind == "kfold"; }
+
+    // With `seeds`, every regressor is repeated over them: repetition run_ of
+    // fold k is the bundle's fold<slot> and the plugins' PluginContext::fold,
+    // so checkpoints and done markers stay apart.
     bool repeated() const { return !exp_.seeds.empty(); }
     std::uint64_t seed() const { return seeds_.at(static_cast<std::size_t>(run_)); }
     int slot(int fold) const { return run_ * fold_count_ + fold; }
@@ -99,6 +112,7 @@ private:
     PluginContext context(const std::string& id, int fold, const std::string& purpose) const {
         PluginContext ctx = setup_.context(id, purpose);
         if (repeated()) ctx.seed = derive_seed(seed(), id + "/" + purpose);
+        ctx.split_seed = derive_seed(seed(), "holdout/" + std::to_string(slot(fold)));
         ctx.fold = slot(fold);
         return ctx;
     }
@@ -165,13 +179,13 @@ private:
         // Each target's parameters: the node's, or the grid's pick for it.
         std::vector<nlohmann::json> params(data_.target_names.size(), node_.params);
         if (!node_.grid.empty()) {
-            // Inner folds from the experiment's seed (the same in every
-            // repetition), the plugins seeded by the repetition's.
+            // Inner folds from the repetition's seed and the fold, never the
+            // node: every node of the experiment searches on the same splits.
             const GridSearch search{
                 node_,
                 spec_,
                 setup_.registry,
-                exp_.seed,
+                derive_seed(seed(), "grid/" + std::to_string(slot(fold.index))),
                 exp_.evaluation.group_by,
                 setup_.threads,
                 [this, fold = fold.index](const std::string& id, const std::string& purpose) {
@@ -249,9 +263,11 @@ private:
                 "its input has no feature columns or tensors; put a features node between the dataset and the model",
                 Location::of_node(node_.id));
         const bool picks_epoch = node_.plugin->capability(capability::kEarlyStopping, false) == true;
+        // The watched songs come from the repetition's seed and the fold, not the node: every node of
+        // the experiment holds out the same songs, so their scores stay paired.
         const WatchedFit watched =
             watched_fit(train, exp_.evaluation.early_stopping, exp_.evaluation.group_by, picks_epoch,
-                        derive_seed(exp_.seed, node_.id + "/early-stopping/" + std::to_string(fold)));
+                        derive_seed(seed(), "early-stopping/" + std::to_string(slot(fold))));
         const SongTable& fit = watched.fit;
         const SongTable& watch = watched.watch(validation);
         const std::string watched_split = watched.inner ? "inner_validation" : "validation";
@@ -259,12 +275,17 @@ private:
         int epochs = 0;
         // The split suffix of the rows below a song: a chunk model's chunks, a sequence model's windows.
         const std::string part_level = sequence_ ? "_frames" : "_chunks";
-        // The epoch the model keeps, as the training loop picks it: the first with the highest song-level
-        // R² (mean over targets) on the watched songs.
+        // The epoch the model keeps: the training loop's own word (EpochReport::kept_epoch), or for a
+        // model that says nothing, the first with the highest song-level R² (mean over targets) on the
+        // watched songs.
         double best_score = -INFINITY, last_score = NAN;
         int best_epoch = 0;
         const EpochCallback on_epoch = [&](const EpochReport& report) {
-            ++epochs;
+            epochs = report.epoch;  // after --resume, the loop's count, not the reports since
+            if (picks_epoch && report.kept_epoch > 0) {
+                best_epoch = report.kept_epoch;
+                best_score = report.kept_score;
+            }
             if (sequence_ && picks_epoch && report.validation_chunk_predictions.rows() > 1) {
                 // A sequence model keeps the epoch best on the watched songs' annotated windows.
                 double sum = 0;
@@ -273,14 +294,14 @@ private:
                                               report.validation_chunk_predictions.col(t))
                                .r2;
                 last_score = sum / static_cast<double>(watch.targets.cols());
-                if (last_score > best_score) best_score = last_score, best_epoch = report.epoch;
+                if (report.kept_epoch == 0 && last_score > best_score) best_score = last_score, best_epoch = report.epoch;
             } else if (!sequence_ && picks_epoch && report.validation_predictions.size() > 0 &&
                 report.validation_predictions.rows() == watch.targets.rows()) {
                 double sum = 0;
                 for (Eigen::Index t = 0; t < watch.targets.cols(); ++t)
                     sum += regression_metrics(watch.targets.col(t), report.validation_predictions.col(t)).r2;
                 last_score = sum / static_cast<double>(watch.targets.cols());
-                if (last_score > best_score) best_score = last_score, best_epoch = report.epoch;
+                if (report.kept_epoch == 0 && last_score > best_score) best_score = last_score, best_epoch = report.epoch;
             }
             // The loss is the model's own: on chunks when it learns from chunks.
             const bool chunk_loss = report.train_chunk_predictions.size() > 0;
@@ -553,7 +574,11 @@ private:
         entry = json{{"model", node_.uses},   {"version", node_.plugin->version},
                      {"songs", data_.size()}, {"folds", folds},
                      {"seconds", seconds},    {"validation", targets}};
-        if (repeated()) entry["seeds"] = seeds_;
+        if (repeated()) {
+            entry["seeds"] = seeds_;
+            // k-fold repetitions draw their own folds; a holdout's share one split (initialisation alone).
+            entry["resampled"] = resampled();
+        }
         // What the paired comparisons need to know the runs are the same.
         entry["songs_sha256"] = sha256_hex(fmt::format("{}", fmt::join(data_.song_ids, "\n")));
         entry["test_train_ratio"] = test_train_ratio_;
@@ -578,7 +603,53 @@ private:
             for (const auto& target : data_.target_names) per_target[target] = picks_of(target);
             entry["grid"]["best_per_target"] = per_target;
             if (node_.grid_by == "joint") entry["grid"]["best_per_fold"] = picks_of(data_.target_names.front());
+            const json edges = grid_edges();
+            if (!edges.empty()) entry["grid"]["edges"] = edges;
+            for (const auto& edge : edges)
+                setup_.writer.folder().log(fmt::format("node '{}': {}", node_.id, edge.at("message").get<std::string>()));
         }
+    }
+
+    // The numeric grid axes (three or more values) whose smallest or largest
+    // value won in most folds of a target: the best value probably lies
+    // outside the grid, and the score is understated.
+    json grid_edges() const {
+        json edges = json::array();
+        const std::vector<std::string> targets =
+            node_.grid_by == "joint" ? std::vector<std::string>{data_.target_names.front()} : data_.target_names;
+        for (const auto& [key, values] : node_.grid.items()) {
+            if (!values.is_array() || values.size() < 3) continue;
+            std::vector<double> axis;
+            for (const auto& v : values)
+                if (v.is_number()) axis.push_back(v.get<double>());
+            if (axis.size() != values.size()) continue;
+            const auto [low, high] = std::minmax_element(axis.begin(), axis.end());
+            for (const auto& target : targets) {
+                const json picks = picks_of(target);
+                int at_low = 0, at_high = 0;
+                for (const auto& pick : picks) {
+                    if (!pick.contains(key) || !pick[key].is_number()) continue;
+                    const double v = pick[key].get<double>();
+                    at_low += v == *low;
+                    at_high += v == *high;
+                }
+                const auto folds = static_cast<int>(picks.size());
+                for (const auto& [count, side, value] : {std::tuple{at_low, "smallest", *low}, std::tuple{at_high, "largest", *high}}) {
+                    if (2 * count <= folds) continue;
+                    const std::string whose = node_.grid_by == "joint" ? "" : " for " + target;
+                    edges.push_back({{"parameter", key},
+                                     {"target", node_.grid_by == "joint" ? json(nullptr) : json(target)},
+                                     {"edge", side},
+                                     {"value", value},
+                                     {"folds", count},
+                                     {"of", folds},
+                                     {"message", fmt::format("{}: the {} value tried ({}) won in {} of {} folds{}; "
+                                                             "consider a wider grid",
+                                                             key, side, format_number(value), count, folds, whose)}});
+                }
+            }
+        }
+        return edges;
     }
 
     // The dynamic task's figures over every validation song of every fold
@@ -726,11 +797,13 @@ std::string comparisons_csv(const nlohmann::ordered_json& summary) {
                 const auto r2_b = b["validation"][target].at("r2").at("folds").get<std::vector<double>>();
                 if (r2_a.size() != r2_b.size()) continue;
                 const PairedComparison c = corrected_paired_t(r2_a, r2_b, a.value("test_train_ratio", 0.0));
+                // Repetitions of one split are no resamples: the difference and its spread, no test.
+                const bool tested = scores_are_resamples(a) || c.runs < 2;
                 rows += csv_field(nodes[i].first) + "," + csv_field(nodes[j].first) + "," + csv_field(target) +
                         ",r2," + std::to_string(c.runs) + "," + format_number(c.mean_a) + "," +
                         format_number(c.mean_b) + "," + format_number(c.mean_diff) + "," +
-                        format_number(c.diff_std) + "," + format_number(c.t) + "," + std::to_string(c.runs - 1) +
-                        "," + format_number(c.p) + "\n";
+                        format_number(c.diff_std) + "," + (tested ? format_number(c.t) : "") + "," +
+                        (tested ? std::to_string(c.runs - 1) : "") + "," + (tested ? format_number(c.p) : "") + "\n";
             }
         }
     return rows.empty() ? std::string() : csv_row(comparison_columns()) + "\n" + rows;

@@ -118,10 +118,10 @@ GridScores score_candidates(const GridSearch& search, const std::vector<json>& c
                     ctx.progress = nullptr;
                     // A model that keeps its best epoch picks it on songs held out
                     // of this inner fold's training side, not on the songs scored.
-                    const WatchedFit watched = watched_fit(
-                        sides.first, search.early_stopping, search.group_by, picks_epoch,
-                        derive_seed(search.experiment_seed, search.node.id + "/grid/" + std::to_string(outer_fold) +
-                                                                "/" + std::to_string(f) + "/early-stopping"));
+                    ctx.split_seed = derive_seed(search.split_seed, std::to_string(f) + "/holdout");
+                    const WatchedFit watched =
+                        watched_fit(sides.first, search.early_stopping, search.group_by, picks_epoch,
+                                    derive_seed(search.split_seed, std::to_string(f) + "/early-stopping"));
                     part.pipeline.fit_regressor(candidates[group.fitted], watched.fit, &watched.watch(sides.second),
                                                 {}, ctx);
                     for (std::size_t m = 0; m < group.members.size(); ++m) {
@@ -214,7 +214,7 @@ Search search_candidates(const GridSearch& search, const std::vector<json>& cand
     const std::vector<std::string>& groups = search.group_by == "group" ? train.groups : train.song_ids;
     const SplitSpec inner{"kfold", 0.2, node.grid_folds};
     const std::vector<Fold> folds =
-        make_folds(groups, inner, derive_seed(search.experiment_seed, node.id + "/grid/" + std::to_string(outer_fold)));
+        make_folds(groups, inner, search.split_seed);
     const GridScores scores = score_candidates(search, candidates, train, folds, outer_fold);
 
     const bool higher = higher_is_better(node.grid_metric);

@@ -24,7 +24,9 @@ struct GridSearch {
     const NodeSpec& node;
     const PipelineSpec& pipeline;
     const PluginRegistry& registry;
-    std::uint64_t experiment_seed = 0;
+    // Seeds the inner folds and their early-stopping holdouts: from the
+    // repetition's seed and the outer fold, the same for every node.
+    std::uint64_t split_seed = 0;
     std::string group_by = "song";  // what must stay on one side of an inner split
     int threads = 1;
     // The context for a plugin of the pipeline (node id, purpose as in derive_seed).

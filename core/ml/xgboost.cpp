@@ -179,7 +179,7 @@ void BoostedTrees::fit(const SongTable& train, const SongTable* validation, cons
     std::vector<std::size_t> fit_rows, watch_rows;
     if (settings_.early_stopping_rounds > 0) {
         SplitSpec holdout{"holdout", settings_.early_stopping_fraction, 2};
-        const Fold f = make_folds(train.groups, holdout, derive_seed(ctx.seed, "early-stopping"))[0];
+        const Fold f = make_folds(train.groups, holdout, derive_seed(ctx.split_seed, "early-stopping"))[0];
         fit_rows = f.train;
         watch_rows = f.validation;
     } else {

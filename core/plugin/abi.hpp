@@ -18,7 +18,7 @@
 #include <boost/version.hpp>
 #include <string>
 
-#define MER_PLUGIN_ABI 14
+#define MER_PLUGIN_ABI 15
 
 #ifndef MER_PLUGIN_TORCH_VERSION
 #define MER_PLUGIN_TORCH_VERSION "none"

@@ -56,6 +56,11 @@ struct PluginContext {
     int fold = -1;               // evaluation fold being fitted (-1: none)
     bool resume = false;         // continue from this fold's checkpoint in work_dir, if any
     std::uint64_t seed = 0;      // derived from the experiment seed, node id and fold
+    // The seed of any holdout a plugin draws from its training songs (e.g.
+    // XGBoost's early-stopping songs): derived from the repetition's seed and
+    // the fold only, so every node of an experiment holds out the same songs
+    // and their scores stay paired.
+    std::uint64_t split_seed = 0;
     int threads = 1;             // how many threads this plugin may use
     std::string device = "cpu";  // "cpu" or "cuda:N"
     std::string work_dir;        // private state that must survive a restart (checkpoints); empty: none

@@ -23,6 +23,14 @@ struct EpochReport {
     // the chunks' targets (logged as splits train_chunks / validation_chunks).
     Eigen::MatrixXd train_chunk_predictions, train_chunk_targets;
     Eigen::MatrixXd validation_chunk_predictions, validation_chunk_targets;
+
+    // Models that keep their best epoch (capability "early_stopping") say
+    // which epoch's weights they keep so far, and its score by their own
+    // criterion: the last report's is the fold's kept epoch, the one number
+    // metrics.csv, summary.json and the report show. 0: the model keeps no
+    // epoch of its own.
+    int kept_epoch = 0;
+    double kept_score = 0;
 };
 
 using EpochCallback = std::function<void(const EpochReport&)>;

@@ -62,7 +62,7 @@ std::vector<EpochRow> read_epochs(const fs::path& metrics_csv) {
     const int node = t.require_column("node"), fold = t.require_column("fold"), epoch = t.require_column("epoch"),
               split = t.require_column("split"), target = t.require_column("target"), loss = t.require_column("loss"),
               r2 = t.require_column("r2"), rmse = t.require_column("rmse"), mae = t.require_column("mae"),
-              seed = t.column("seed");
+              seed = t.column("seed"), best = t.column("best");
     out.reserve(t.rows.size());
     for (const auto& row : t.rows) {
         EpochRow r;
@@ -76,12 +76,17 @@ std::vector<EpochRow> read_epochs(const fs::path& metrics_csv) {
         r.r2 = number(row[r2]);
         r.rmse = number(row[rmse]);
         r.mae = number(row[mae]);
+        r.best = best >= 0 && row[static_cast<std::size_t>(best)] == "1";
         out.push_back(std::move(r));
     }
     return out;
 }
 
 BestEpochs best_epochs(const std::vector<EpochRow>& rows) {
+    BestEpochs marked;
+    for (const auto& r : rows)
+        if (r.best) marked[r.node][r.seed + "/" + std::to_string(r.fold)] = r.epoch;
+    if (!marked.empty()) return marked;
     // node → run (seed/fold) → split → epoch → (sum of R², targets)
     std::map<std::string, std::map<std::string, std::map<std::string, std::map<int, std::pair<double, int>>>>> scores;
     for (const auto& r : rows) {
@@ -128,6 +133,50 @@ std::string epochs_text(const std::map<std::string, int>& runs) {
 }
 
 }  // namespace
+
+Table fold_scores_table(const nlohmann::ordered_json& summary, const std::string& metric) {
+    Table table;
+    std::size_t widest = 0;
+    bool seeded = false;
+    for (const auto& [id, node] : member(summary, "nodes").items()) {
+        const std::size_t folds = node.value("folds", std::size_t{0});
+        widest = std::max(widest, folds);
+        seeded = seeded || node.contains("seeds");
+    }
+    table.columns = {"node", "target"};
+    if (seeded) table.columns.push_back("seed");
+    for (std::size_t k = 0; k < widest; ++k) table.columns.push_back(fmt::format("fold {}", k));
+    table.columns.push_back("mean");
+    for (const auto& [id, node] : member(summary, "nodes").items()) {
+        const std::size_t folds = node.value("folds", std::size_t{0});
+        if (folds == 0) continue;
+        const std::vector<std::uint64_t> seeds =
+            node.contains("seeds") ? node["seeds"].get<std::vector<std::uint64_t>>() : std::vector<std::uint64_t>{};
+        for (const auto& [target, values] : member(node, "validation").items()) {
+            if (!values.contains(metric) || !values[metric].contains("folds")) continue;
+            const auto& scores = values[metric]["folds"];
+            const std::size_t repetitions = std::max<std::size_t>(1, seeds.size());
+            for (std::size_t r = 0; r < repetitions && (r + 1) * folds <= scores.size(); ++r) {
+                std::vector<std::string> row{id, target};
+                if (seeded) row.push_back(seeds.empty() ? "" : std::to_string(seeds[r]));
+                double sum = 0;
+                for (std::size_t k = 0; k < widest; ++k) {
+                    if (k >= folds) {
+                        row.emplace_back();
+                        continue;
+                    }
+                    const auto& v = scores[r * folds + k];
+                    const double value = v.is_number() ? v.get<double>() : std::nan("");
+                    sum += value;
+                    row.push_back(std::isfinite(value) ? fmt::format("{:.4f}", value) : "");
+                }
+                row.push_back(fmt::format("{:.4f}", sum / static_cast<double>(folds)));
+                table.rows.push_back(std::move(row));
+            }
+        }
+    }
+    return table;
+}
 
 Table results_table(const nlohmann::ordered_json& summary, const BestEpochs& best, const std::string& label) {
     // The metrics any node reported, in the order the first node lists them.

@@ -42,18 +42,26 @@ struct EpochRow {
     std::string node, split, target, seed;
     int fold = 0, epoch = 0;
     double loss = 0, r2 = 0, rmse = 0, mae = 0;
+    bool best = false;  // the `best` column: the epoch the training loop kept
 };
 std::vector<EpochRow> read_epochs(const std::filesystem::path& metrics_csv);
 
-// The epoch whose weights a LibTorch model kept, per node and "seed/fold":
-// the first epoch with the highest song-level R² (mean over targets) on the
-// watched songs (inner_validation rows, else validation), as the training
-// loop chooses it. Nodes trained for one epoch are absent.
+// The epoch whose weights a model kept, per node and "seed/fold": the rows
+// metrics.csv marks `best` (the training loop's own choice: for sequence
+// models by frame-level R²). Run folders written before that column existed
+// fall back to the first epoch with the highest song-level R² (mean over
+// targets) on the watched songs (inner_validation rows, else validation).
+// Nodes trained for one epoch are absent.
 using BestEpochs = std::map<std::string, std::map<std::string, int>>;
 BestEpochs best_epochs(const std::vector<EpochRow>& rows);
 
 // Node × target × level rows of summary.json with mean ± std of each metric
 // and the best epochs; `label` (a run's name) becomes a first column when set.
 Table results_table(const nlohmann::ordered_json& summary, const BestEpochs& best, const std::string& label = "");
+
+// Every fold's song-level score of every model node, per target and seed
+// (one row each; the columns are the folds), with the mean: what the mean ±
+// std of results_table is made of.
+Table fold_scores_table(const nlohmann::ordered_json& summary, const std::string& metric = "r2");
 
 }  // namespace mer::report

@@ -15,6 +15,7 @@
 #include "core/data/csv.hpp"
 #include "core/error.hpp"
 #include "core/eval/metrics.hpp"
+#include "core/eval/paired.hpp"
 #include "core/report/report.hpp"
 #include "core/report/run_data.hpp"
 #include "core/run/files.hpp"
@@ -196,24 +197,44 @@ private:
     }
 
     void results() {
+        bool seeded = false, one_split = false;
+        for (const auto& [node, entry] : report::member(summary_, "nodes").items())
+            if (entry.contains("seeds") && entry["seeds"].size() > 1) {
+                seeded = true;
+                one_split = one_split || !scores_are_resamples(entry);
+            }
+        const std::string over = seeded ? "folds and seeds" : "folds";
         page_.heading("Results");
         page_.paragraph(
-            "Validation scores per model node and target: mean ± std over folds (and seeds); r2 pooled scores every "
-            "out-of-fold prediction at once (steadier than the per-fold mean on small corpora). Song level averages "
-            "each song's chunk predictions; chunk level scores every chunk. Best epoch: the epoch whose weights each "
-            "fold kept (highest song-level R² on the watched songs), one number per fold where they differ. "
-            "Click a column to sort.");
+            "Validation scores per model node and target: mean ± std over " + over +
+            "; r2 pooled scores every out-of-fold prediction at once (steadier than the per-fold mean on small "
+            "corpora). Song level averages each song's chunk predictions; chunk level scores every chunk. Best "
+            "epoch: the epoch whose weights each fold kept, as its training loop chose it (metrics.csv's best "
+            "column), one number per fold where they differ. Click a column to sort.");
+        if (one_split)
+            page_.paragraph(
+                "The seeds repeat one split (a holdout or the dataset's own): their spread is the models' "
+                "initialisation noise alone, not a resampling estimate of how well they generalise, and no "
+                "p-value is given for it. Use split: kfold to resample.");
         page_.table(report::results_table(summary_, best_));
+        const report::Table folds = report::fold_scores_table(summary_);
+        if (!folds.rows.empty()) {
+            page_.paragraph("Song-level R² of every fold" + std::string(seeded ? " and seed" : "") +
+                            " (summary.json's folds lists): the scores behind the mean ± std above.");
+            page_.table(folds);
+        }
         for (const auto& e : m_.of("comparisons")) {
             const CsvTable t = read_csv(m_.dir / e.file);
             if (t.rows.empty()) continue;
             page_.paragraph("Paired differences (" + e.file +
-                            "): mean R² difference of node_a − node_b on the same songs and folds, with the "
-                            "corrected resampled t-test's p (Nadeau & Bengio).");
+                            "): mean R² difference of node_a − node_b on the same songs and " + over +
+                            ", with the corrected resampled t-test's p (Nadeau & Bengio; over repeated k-fold, "
+                            "Bouckaert & Frank's k · r − 1 degrees of freedom); no p where the seeds repeat one "
+                            "split.");
             report::Table table{{"node_a", "node_b", "target", "mean_a", "mean_b", "mean_diff", "t", "df", "p"}, {}};
             for (const auto& row : t.rows) {
                 auto f = [&](const char* c) { return row[static_cast<std::size_t>(t.require_column(c))]; };
-                auto g = [&](const char* c) { return fmt::format("{:.4g}", number(f(c))); };
+                auto g = [&](const char* c) { return f(c).empty() ? std::string() : fmt::format("{:.4g}", number(f(c))); };
                 table.rows.push_back({f("node_a"), f("node_b"), f("target"), g("mean_a"), g("mean_b"), g("mean_diff"),
                                       g("t"), f("df"), g("p")});
             }
@@ -487,6 +508,9 @@ private:
                 }
             }
             if (data.rows.empty()) continue;
+            // A winner on the edge of its axis in most folds: the grid was probably too small.
+            const auto& edges = report::member(report::member(report::member(report::member(summary_, "nodes"), node), "grid"), "edges");
+            for (const auto& edge : edges) page_.paragraph("⚠ " + edge.value("message", ""));
             const json x = {{"field", "value"}, {"type", "ordinal"}, {"sort", {{"field", "order"}}}, {"title", nullptr}};
             json spec = {
                 {"facet", {{"column", {{"field", "parameter"}, {"type", "nominal"}, {"title", "searched parameter"}}}}},

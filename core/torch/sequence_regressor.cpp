@@ -240,20 +240,25 @@ void SequenceRegressor::fit(const SongTable& train, const SongTable* validation,
                             .sum();
                 score = mean_r2(watched);
             }
+            const bool improved = score > best_score || best_weights.empty();
+            if (improved) {
+                best_score = score;
+                state_->best_epoch = epoch;
+                since_best = 0;
+                best_weights = copy_weights(*state_->net);
+            } else {
+                ++since_best;
+            }
+            report.kept_epoch = state_->best_epoch;
+            report.kept_score = best_score;
             if (on_epoch) on_epoch(report);
             ctx.info(fmt::format("fold {}: epoch {}/{}: train loss {:.4f}{}", ctx.fold, epoch, settings_.epochs,
                                  *report.train_loss,
                                  validation ? fmt::format(", frame-level R² {:.3f} on the watched songs", score)
                                             : std::string()));
-            if (score > best_score || best_weights.empty()) {
-                best_score = score;
-                state_->best_epoch = epoch;
-                since_best = 0;
-                best_weights = copy_weights(*state_->net);
-            } else if (++since_best >= settings_.patience) {
+            if (!improved && since_best >= settings_.patience)
                 ctx.info(fmt::format("fold {}: early stop after epoch {} (best epoch {})", ctx.fold, epoch,
                                      state_->best_epoch));
-            }
         }
         restore_weights(*state_->net, best_weights);
         ctx.info(fmt::format("fold {}: best epoch {} (frame-level R² {:.3f} on the watched songs)", ctx.fold,

@@ -2,6 +2,7 @@
 // the plugins of this build.
 #include <catch2/catch.hpp>
 #include <regex>
+#include <yaml-cpp/yaml.h>
 
 #include "tests/support/test_support.hpp"
 
@@ -40,4 +41,15 @@ TEST_CASE("every file in experiments/ is a valid experiment", "[experiments][cli
         ++count;
     }
     CHECK(count >= 2);
+}
+
+TEST_CASE("phase3-panns-mlp.yaml trains the report's EmotionMLP with plain Adam", "[experiments]") {
+    // The shared loop regularises by default (weight decay 1e-4, gradient
+    // clipping at 5); the report's EmotionMLP has neither.
+    const YAML::Node root = YAML::LoadFile((source_dir() / "experiments" / "phase3-panns-mlp.yaml").string());
+    const YAML::Node params = root["nodes"]["mlp"]["params"];
+    REQUIRE(params["weight_decay"]);
+    REQUIRE(params["grad_clip"]);
+    CHECK(params["weight_decay"].as<double>() == 0.0);
+    CHECK(params["grad_clip"].as<double>() == 0.0);
 }

@@ -57,7 +57,7 @@ nodes:
   ridge:
     uses: regressor.ridge
     inputs: [songs]
-    grid: {alpha: [0.01, 1, 100, 100000]}
+    grid: {alpha: [0.01, 1, 10, 100000]}
     grid_search: )" +
            grid_search + R"(
 evaluation: {split: {kind: kfold, k: 2}}
@@ -208,6 +208,19 @@ TEST_CASE("a run tuned per target says which candidate won for which target, and
     CHECK(tuned["best_per_target"]["clean"] == json::parse(R"([{"alpha":0.01},{"alpha":0.01}])"));
     CHECK(tuned["best_per_target"]["noisy"] == json::parse(R"([{"alpha":100000},{"alpha":100000}])"));
     CHECK(!tuned.contains("best_per_fold"));  // no single choice per fold to report
+
+    // Both winners sit on an edge of the alpha axis in every fold: said in summary.json, the log and the page.
+    REQUIRE(tuned.contains("edges"));
+    REQUIRE(tuned["edges"].size() == 2);
+    CHECK(tuned["edges"][0]["target"] == "clean");
+    CHECK(tuned["edges"][0]["edge"] == "smallest");
+    CHECK(tuned["edges"][0]["folds"] == 2);
+    CHECK(tuned["edges"][1]["target"] == "noisy");
+    CHECK(tuned["edges"][1]["edge"] == "largest");
+    const std::string message = "alpha: the largest value tried (100000) won in 2 of 2 folds for noisy; consider a wider grid";
+    CHECK(tuned["edges"][1]["message"] == message);
+    CHECK_THAT(read_file(run / "log.txt"), Catch::Contains(message));
+    CHECK_THAT(read_file(run / "report.html"), Catch::Contains(message));
 
     // metrics.csv still has a row per split and target of the fold's model.
     const std::string metrics = read_file(run / "metrics.csv");

@@ -13,6 +13,7 @@
 #include "core/eval/metrics.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
+#include "core/report/run_data.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace mer::test;
@@ -237,6 +238,11 @@ evaluation: {split: {kind: kfold, k: 4}}
           Approx(value("gru/arousal", "pearson_mean")));
     CHECK(summary["nodes"]["gru"].contains("validation_frames"));
     CHECK_FALSE(summary["nodes"]["static"].contains("curves"));
+    // One kept epoch: the loop's (by frame-level R²), in summary.json, metrics.csv's best column and the report.
+    const json& kept = summary["nodes"]["gru"]["best_epoch"]["epoch"];
+    REQUIRE(kept.size() == 4);
+    const mer::report::BestEpochs best = mer::report::best_epochs(mer::report::read_epochs(run / "metrics.csv"));
+    for (int k = 0; k < 4; ++k) CHECK(best.at("gru").at("5/" + std::to_string(k)) == kept[k].get<int>());
     // The report draws predicted against annotated curves of a sample of validation songs.
     const std::string drawn = read_file(run / "report_data" / "over_time_gru.csv");
     CHECK_THAT(drawn, Catch::Contains(",annotated,") && Catch::Contains(",predicted,"));
