@@ -180,7 +180,8 @@ std::vector<std::string> arguments(int argc, char** argv) {
 // Every option of every subcommand.
 struct Options {
     std::string experiment_file, out_dir, cache_dir, resume_dir;
-    std::vector<std::string> overrides;
+    std::vector<std::string> overrides;  // --set, then (after parsing) --set and --unset in order
+    std::vector<std::string> unsets;     // --unset, read through overrides_in_order
     bool quiet = false;
     bool as_json = false;
     std::string plugin_name;
@@ -213,6 +214,30 @@ struct Commands {
         *trial, *report, *schema;
 };
 
+// --unset KEY beside every --set. Its values are read back in command-line
+// order with the --set ones (overrides_in_order).
+void add_unset(CLI::App& command, std::vector<std::string>& keys) {
+    CLI::Option* unset = command.add_option("--unset", keys,
+                                            "remove a key: path.to.key (it must exist), e.g. --unset nodes.ridge.grid; "
+                                            "repeatable, applied in order with --set");
+    unset->type_name("KEY")->allow_extra_args(false);  // one key per --unset: the experiment file may follow
+}
+
+// The --set and --unset values of `command` in command-line order, an --unset
+// as "~KEY": the form load_experiment takes and sweep.json records, so a
+// sweep's trial processes remove the key too.
+std::vector<std::string> overrides_in_order(const CLI::App& command) {
+    const CLI::Option* set = command.get_option_no_throw("--set");
+    const CLI::Option* unset = command.get_option_no_throw("--unset");
+    std::vector<std::string> out;
+    std::size_t sets = 0, unsets = 0;
+    for (const CLI::Option* option : command.parse_order()) {
+        if (option == set && sets < set->results().size()) out.push_back(set->results()[sets++]);
+        if (option == unset && unsets < unset->results().size()) out.push_back("~" + unset->results()[unsets++]);
+    }
+    return out;
+}
+
 Commands add_commands(CLI::App& app, Options& o) {
     Commands c{};
     c.run = app.add_subcommand("run", "validate and run an experiment; prints the run folder");
@@ -221,6 +246,7 @@ Commands add_commands(CLI::App& app, Options& o) {
                       "continue an interrupted run in its own folder: finished nodes and folds are kept, "
                       "LibTorch models continue from their last finished epoch");
     c.run->add_option("--set", o.overrides, "override a key: path.to.key=value (YAML value); repeatable");
+    add_unset(*c.run, o.unsets);
     c.run->add_option("--out", o.out_dir,
                       "folder that receives <name>/<timestamp>-<id>/ (default: the experiment's runs_dir)");
     c.run->add_option("--cache", o.cache_dir, "node cache folder (default: the experiment's cache_dir)");
@@ -232,6 +258,7 @@ Commands add_commands(CLI::App& app, Options& o) {
     c.validate = app.add_subcommand("validate", "check an experiment without running it; exit 2 lists every error");
     c.validate->add_option("experiment", o.experiment_file, "experiment YAML file")->required();
     c.validate->add_option("--set", o.overrides, "override a key: path.to.key=value; repeatable");
+    add_unset(*c.validate, o.unsets);
 
     c.plugins = app.add_subcommand("plugins", "list plugins found and files refused (with the reason)");
     c.plugins->add_flag("--json", o.as_json, "machine-readable output");
@@ -302,6 +329,7 @@ Commands add_commands(CLI::App& app, Options& o) {
     c.sweep->add_option("--grid", o.sweep.grid_arguments,
                         "sweep a key over values: path.to.key=v1,v2 (YAML values); repeatable, adds to sweep.grid");
     c.sweep->add_option("--set", o.sweep.overrides, "override a key in every trial: path.to.key=value; repeatable");
+    add_unset(*c.sweep, o.unsets);
     auto* workers = c.sweep->add_option("--workers", o.sweep.workers, "trials at a time (with GPUs: one per GPU)")
                         ->check(CLI::Range(1, 1024));
     c.sweep->add_option("--devices", o.devices,
@@ -335,15 +363,26 @@ Commands add_commands(CLI::App& app, Options& o) {
     return c;
 }
 
+// "seed=3" where the experiment file goes is Hydra's habit, not a file.
+void refuse_assignment_as_file(const std::string& file) {
+    std::error_code ec;
+    if (const auto eq = file.find('='); eq != std::string::npos && eq > 0 && !fs::exists(file, ec))
+        throw mer::Error("'" + file + "' is not an experiment file (did you mean --set " + file +
+                         "?); give the experiment YAML file first, then --set KEY=VALUE");
+}
+
 int run_or_validate(const Options& o, bool validate_only, int argc, char** argv) {
     std::string experiment_file = o.experiment_file;
     if (!validate_only && !o.resume_dir.empty()) {
         if (!experiment_file.empty() || !o.overrides.empty())
-            throw mer::Error("--resume continues a run with its own config.yaml; give no experiment file or --set");
+            throw mer::Error(
+                "--resume continues a run with its own config.yaml; give no experiment file, --set or "
+                "--unset");
         experiment_file = (fs::path(o.resume_dir) / "config.yaml").string();
     } else if (experiment_file.empty()) {
         throw mer::Error("run needs an experiment file (or --resume RUN_DIR)");
     }
+    refuse_assignment_as_file(experiment_file);
     const mer::PluginRegistry registry = scan_plugins();
     mer::Experiment experiment;
     if (!load_valid(experiment_file, o.overrides, registry, experiment)) return kExitInvalid;
@@ -563,6 +602,7 @@ int dispatch(const Commands& c, const Options& o, int argc, char** argv) {
     if (*c.sweep) {
         if (!o.sweep_status.empty()) return mer::sweep_status(o.sweep_status, scan_plugins());
         if (o.sweep.experiment_file.empty()) throw mer::Error("sweep needs an experiment file (or --status SWEEP_DIR)");
+        refuse_assignment_as_file(o.sweep.experiment_file);
         mer::SweepOptions options = o.sweep;
         options.devices.clear();
         std::string rest = o.devices;
@@ -597,6 +637,62 @@ int dispatch(const Commands& c, const Options& o, int argc, char** argv) {
     return kExitOk;
 }
 
+// What CLI11 left over ("The following arguments were not expected"), as one
+// hint each: a config key given as --KEY VALUE or KEY=VALUE → --set, any
+// other unknown option → the nearest option of that command. Empty when
+// nothing was left over.
+std::vector<std::string> hints_for_leftovers(const CLI::App& app, const std::vector<std::string>& args) {
+    std::vector<std::string> keys;  // the experiment's top-level keys: seed, threads, nodes, …
+    for (const auto& [key, property] : mer::experiment_schema().at("properties").items()) keys.push_back(key);
+    std::vector<const CLI::App*> chain{&app};  // the parsed commands: mer-run, plugins, describe …
+    while (!chain.back()->get_subcommands().empty()) chain.push_back(chain.back()->get_subcommands().front());
+    std::vector<std::string> hints;
+    for (const CLI::App* command : chain) {
+        const std::string name = command == &app ? "mer-run" : command->get_name();
+        const bool takes_set = command->get_option_no_throw("--set") != nullptr;
+        const std::vector<std::string> left = command->remaining();
+        for (std::size_t i = 0; i < left.size(); ++i) {
+            const std::string& arg = left[i];
+            if (arg.size() < 2 || arg[0] != '-') {
+                const auto eq = arg.find('=');
+                hints.push_back(
+                    name + ": unexpected argument '" + arg + "'" +
+                    (takes_set && eq != std::string::npos && eq > 0 ? " (did you mean --set " + arg + "?)" : ""));
+                continue;
+            }
+            // --KEY=VALUE, or --KEY followed by its value (not reported again).
+            std::string option = arg, value;
+            if (const auto eq = arg.find('='); eq != std::string::npos) {
+                option = arg.substr(0, eq);
+                value = arg.substr(eq + 1);
+            } else if (const auto at = std::find(args.begin(), args.end(), arg);
+                       at != args.end() && at + 1 != args.end() && !(at + 1)->empty() && (*(at + 1))[0] != '-') {
+                value = *(at + 1);
+                if (i + 1 < left.size() && left[i + 1] == value) ++i;
+            }
+            const auto first = option.find_first_not_of('-');
+            const std::string key = first == std::string::npos ? "" : option.substr(first);
+            if (takes_set && std::find(keys.begin(), keys.end(), key.substr(0, key.find('.'))) != keys.end()) {
+                hints.push_back(name + ": unknown option '" + option + "' (" + key +
+                                " is a key of the experiment: did you mean --set " + key + "=" +
+                                (value.empty() ? "VALUE" : value) + "?)");
+                continue;
+            }
+            std::vector<std::string> options;
+            for (const CLI::Option* o : command->get_options()) {
+                for (const auto& l : o->get_lnames()) options.push_back("--" + l);
+                for (const auto& s : o->get_snames()) options.push_back("-" + s);
+            }
+            const std::string near = mer::nearest_name(option, options);
+            std::string listed;
+            for (const auto& o : options) listed += (listed.empty() ? "" : ", ") + o;
+            hints.push_back(name + ": unknown option '" + option + "'" +
+                            (near.empty() ? "" : " (did you mean '" + near + "'?)") + "; its options: " + listed);
+        }
+    }
+    return hints;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -607,6 +703,10 @@ int main(int argc, char** argv) {
     const Commands commands = add_commands(app, options);
 
     const std::vector<std::string> args = arguments(argc, argv);
+    if (args.empty()) {  // the usage, not CLI11's "A subcommand is required"
+        std::cerr << app.help();
+        return kExitInvalid;
+    }
     // A mistyped subcommand gets a suggestion rather than CLI11's generic error.
     if (!args.empty() && !args[0].empty() && args[0][0] != '-') {
         std::vector<std::string> names;
@@ -623,9 +723,22 @@ int main(int argc, char** argv) {
     try {
         std::vector<std::string> reversed(args.rbegin(), args.rend());
         app.parse(reversed);
+    } catch (const CLI::ExtrasError& e) {
+        const std::vector<std::string> hints = hints_for_leftovers(app, args);
+        if (hints.empty()) return app.exit(e) == 0 ? kExitOk : kExitInvalid;
+        for (const auto& hint : hints) std::cerr << "error: " << hint << "\n";
+        return kExitInvalid;
+    } catch (const CLI::RequiredError& e) {
+        if (!app.get_subcommands().empty()) return app.exit(e) == 0 ? kExitOk : kExitInvalid;
+        for (const auto& hint : hints_for_leftovers(app, args)) std::cerr << "error: " << hint << "\n";
+        std::cerr << app.help();  // options but no command (mer-run --quiet): the usage
+        return kExitInvalid;
     } catch (const CLI::ParseError& e) {
         return app.exit(e) == 0 ? kExitOk : kExitInvalid;
     }
+    for (CLI::App* command : {commands.run, commands.validate})
+        if (*command) options.overrides = overrides_in_order(*command);
+    if (*commands.sweep) options.sweep.overrides = overrides_in_order(*commands.sweep);
     // Whatever escapes a subcommand was refused before it ran (a bad bundle,
     // an unreadable file) or is about the machine; a foreign exception here
     // is a bug that still gets one line rather than an abort.

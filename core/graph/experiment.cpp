@@ -94,20 +94,8 @@ std::string join(const std::vector<std::string>& items, const std::string& separ
     return out;
 }
 
-// Applies "a.b.c=value" to the document; returns an error message or ""
-// (reported as "--set a.b.c=value: message").
-std::string apply_override(YAML::Node& root, const std::string& assignment,
-                           std::vector<std::pair<std::string, std::string>>& origins) {
-    const auto eq = assignment.find('=');
-    if (eq == std::string::npos || eq == 0)
-        return "expected path.to.key=value, e.g. --set nodes.ridge.params.alpha=10";
-    const std::string path = assignment.substr(0, eq);
-    YAML::Node value;
-    try {
-        value = YAML::Load(assignment.substr(eq + 1));
-    } catch (const YAML::Exception& e) {
-        return "the value is not valid YAML: " + e.msg;
-    }
+// "a.b.c" → {a, b, c}; empty when a key is empty ("a..c", ".a").
+std::vector<std::string> dotted_keys(const std::string& path) {
     std::vector<std::string> keys;
     std::size_t start = 0;
     while (true) {
@@ -116,8 +104,64 @@ std::string apply_override(YAML::Node& root, const std::string& assignment,
         if (dot == std::string::npos) break;
         start = dot + 1;
     }
-    if (std::any_of(keys.begin(), keys.end(), [](const std::string& k) { return k.empty(); }))
-        return "empty key in '" + path + "'";
+    if (std::any_of(keys.begin(), keys.end(), [](const std::string& k) { return k.empty(); })) return {};
+    return keys;
+}
+
+// Removes "a.b.c" from the document (--unset a.b.c); returns an error message
+// or "" (reported as "--unset a.b.c: message"). A key that is not there is an
+// error naming the nearest key that is, so a typo does not pass for a removal.
+std::string apply_removal(YAML::Node& root, const std::string& path) {
+    if (path.find('=') != std::string::npos)
+        return "expected a key without a value, e.g. --unset nodes.ridge.grid (to change a value: --set " + path + ")";
+    const std::vector<std::string> keys = dotted_keys(path);
+    if (keys.empty()) return "empty key in '" + path + "'";
+    // yaml-cpp nodes are handles: `node` walks the tree and removes in place.
+    YAML::Node node = root;
+    std::string walked;  // the dotted path of `node`
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        const std::string here = walked.empty() ? keys[i] : walked + "." + keys[i];
+        if (!node.IsMap())
+            return (walked.empty() ? "the document" : walked) + " is not a mapping, so it has no key '" + keys[i] + "'";
+        std::vector<std::string> names;
+        for (const auto& kv : node) names.push_back(kv.first.as<std::string>());
+        if (std::find(names.begin(), names.end(), keys[i]) == names.end()) {
+            const std::string near = nearest_name(keys[i], names);
+            std::string listed;
+            for (const auto& n : names) listed += (listed.empty() ? "" : ", ") + n;
+            return "there is no key '" + here + "' to remove" +
+                   (near.empty() ? "" : " (did you mean '" + (walked.empty() ? near : walked + "." + near) + "'?)") +
+                   "; " + (walked.empty() ? "the top-level keys" : walked + "'s keys") +
+                   " are: " + (listed.empty() ? "none" : listed);
+        }
+        if (i + 1 == keys.size()) {
+            node.remove(keys[i]);
+            return "";
+        }
+        node.reset(node[keys[i]]);
+        walked = here;
+    }
+    return "";
+}
+
+// Applies "a.b.c=value" to the document, or removes the key for "~a.b.c"
+// (--unset, Hydra's spelling; sweep.json records it so); returns an error
+// message or "" (reported as "--set a.b.c=value: message").
+std::string apply_override(YAML::Node& root, const std::string& assignment,
+                           std::vector<std::pair<std::string, std::string>>& origins) {
+    if (!assignment.empty() && assignment[0] == '~') return apply_removal(root, assignment.substr(1));
+    const auto eq = assignment.find('=');
+    if (eq == std::string::npos || eq == 0)
+        return "expected path.to.key=value, e.g. --set nodes.ridge.params.alpha=10 (to remove a key: --unset KEY)";
+    const std::string path = assignment.substr(0, eq);
+    YAML::Node value;
+    try {
+        value = YAML::Load(assignment.substr(eq + 1));
+    } catch (const YAML::Exception& e) {
+        return "the value is not valid YAML: " + e.msg;
+    }
+    const std::vector<std::string> keys = dotted_keys(path);
+    if (keys.empty()) return "empty key in '" + path + "'";
     if (!root.IsMap()) root = YAML::Node(YAML::NodeType::Map);
     // yaml-cpp nodes are handles: walking with copies edits the tree in place.
     std::vector<YAML::Node> chain{root};
@@ -221,7 +265,9 @@ private:
         std::vector<std::pair<std::string, std::string>> origins;
         for (const auto& assignment : overrides)
             if (std::string problem = apply_override(root_, assignment, origins); !problem.empty())
-                errors_.push_back({Location{"--set " + assignment}, problem});
+                errors_.push_back({Location{assignment.rfind('~', 0) == 0 ? "--unset " + assignment.substr(1)
+                                                                          : "--set " + assignment},
+                                   problem});
         try {
             doc_ = yaml_to_json(root_, map_);
         } catch (const Error& e) {

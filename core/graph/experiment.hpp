@@ -91,7 +91,9 @@ struct LoadedExperiment {
     Diagnostics errors;  // empty when the experiment is valid
 };
 
-// `overrides` are "path.to.key=value" strings; values are parsed as YAML.
+// `overrides` are "path.to.key=value" strings (--set; values are parsed as
+// YAML) and "~path.to.key" strings (--unset: the key is removed, and must
+// exist), applied in order before validation.
 LoadedExperiment load_experiment(const std::string& file, const std::vector<std::string>& overrides,
                                  const PluginRegistry& registry);
 

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <yaml-cpp/yaml.h>
 
 #include "core/plugin/abi.hpp"
 #include "core/run/run_folder.hpp"
@@ -262,4 +263,107 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
         CHECK(!row[static_cast<std::size_t>(results.require_column("r2"))].empty());
         CHECK(row[static_cast<std::size_t>(results.require_column("r2_std"))].empty());  // one fold: no std
     }
+}
+
+TEST_CASE("no arguments print the usage, unknown options and Hydra habits get the option to use", "[cli]") {
+    TempDir cwd;
+    write_synthetic_table(cwd.path(), 20);
+    write_file(cwd / "exp.yaml", kExperiment);
+
+    const auto bare = run_mer({}, cwd.path());
+    CHECK(bare.exit_code == 2);
+    CHECK_THAT(bare.err, Catch::Contains("Usage:") && Catch::Contains("validate and run an experiment") &&
+                             Catch::Contains("check an experiment without running it"));
+    CHECK_THAT(bare.err, !Catch::Contains("A subcommand is required"));
+    const auto no_command = run_mer({"--quiet"}, cwd.path());
+    CHECK(no_command.exit_code == 2);
+    CHECK_THAT(no_command.err, Catch::Contains("mer-run: unknown option '--quiet'") && Catch::Contains("Usage:"));
+
+    // A mistyped option: the nearest option of that command, not "arguments were not expected".
+    const auto sett = run_mer({"validate", "exp.yaml", "--sett", "seed=3"}, cwd.path());
+    CHECK(sett.exit_code == 2);
+    CHECK_THAT(sett.err, Catch::Contains("validate: unknown option '--sett' (did you mean '--set'?)"));
+    const auto sed = run_mer({"synth", "--out", "corpus", "--sed", "3"}, cwd.path());
+    CHECK(sed.exit_code == 2);
+    CHECK_THAT(sed.err, Catch::Contains("synth: unknown option '--sed' (did you mean '--seed'?)"));
+    CHECK_THAT(sed.err, !Catch::Contains("unexpected argument '3'"));  // the option's value, not a second problem
+
+    // KEY=VALUE (Hydra's habit) and --KEY VALUE for a key of the experiment: --set.
+    const auto hydra = run_mer({"run", "exp.yaml", "seed=3"}, cwd.path());
+    CHECK(hydra.exit_code == 2);
+    CHECK_THAT(hydra.err, Catch::Contains("run: unexpected argument 'seed=3' (did you mean --set seed=3?)"));
+    const auto first = run_mer({"validate", "seed=3"}, cwd.path());
+    CHECK(first.exit_code == 2);
+    CHECK_THAT(first.err, Catch::Contains("'seed=3' is not an experiment file (did you mean --set seed=3?)"));
+    const auto seed = run_mer({"validate", "exp.yaml", "--seed", "3"}, cwd.path());
+    CHECK(seed.exit_code == 2);
+    CHECK_THAT(seed.err, Catch::Contains("validate: unknown option '--seed' (seed is a key of the experiment: did you "
+                                         "mean --set seed=3?)"));
+    CHECK_THAT(seed.err, !Catch::Contains("unexpected argument '3'"));
+    const auto dotted = run_mer({"sweep", "exp.yaml", "--nodes.ridge.params.alpha=10"}, cwd.path());
+    CHECK(dotted.exit_code == 2);
+    CHECK_THAT(dotted.err, Catch::Contains("did you mean --set nodes.ridge.params.alpha=10?"));
+    CHECK_FALSE(fs::exists(cwd / "runs"));  // nothing ran
+}
+
+TEST_CASE("--unset removes a key before validation, in order with --set, and names a missing key", "[cli][validate]") {
+    TempDir cwd;
+    write_synthetic_table(cwd.path(), 40);
+    std::string yaml = kExperiment;
+    yaml.replace(yaml.find("    uses: regressor.ridge\n"), 0, "    grid: {alpha: [0.1, 10]}\n");
+    write_file(cwd / "exp.yaml", yaml);
+    auto config_of = [&](const std::vector<std::string>& args) {
+        std::vector<std::string> all{"run", "exp.yaml", "--quiet"};
+        all.insert(all.end(), args.begin(), args.end());
+        const auto r = run_mer(all, cwd.path());
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        return YAML::LoadFile((cwd.path() / run_folder_of(r) / "config.yaml").string());
+    };
+    CHECK(config_of({})["nodes"]["ridge"]["grid"].IsDefined());  // positive control
+    const YAML::Node unset = config_of({"--unset", "nodes.ridge.grid", "--unset", "seed"});
+    CHECK_FALSE(unset["nodes"]["ridge"]["grid"].IsDefined());
+    CHECK(unset["seed"].as<int>() == 42);  // the default again, not the file's 5
+    // Applied in command-line order.
+    const YAML::Node regrown = config_of({"--unset", "nodes.ridge.grid", "--set", "nodes.ridge.grid.alpha=[3]"});
+    CHECK(regrown["nodes"]["ridge"]["grid"]["alpha"].as<std::vector<double>>() == std::vector<double>{3});
+    CHECK(config_of({"--set", "nodes.ridge.params.alpha=7", "--unset",
+                     "nodes.ridge.params"})["nodes"]["ridge"]["params"]["alpha"]
+              .as<double>() != 7);
+
+    const auto typo = run_mer({"validate", "exp.yaml", "--unset", "nodes.ridge.gird"}, cwd.path());
+    CHECK(typo.exit_code == 2);
+    CHECK_THAT(typo.err, Catch::Contains("--unset nodes.ridge.gird: there is no key 'nodes.ridge.gird' to remove (did "
+                                         "you mean 'nodes.ridge.grid'?); nodes.ridge's keys are: grid, uses, inputs"));
+    const auto node = run_mer({"validate", "exp.yaml", "--unset", "nodes.rigde.grid"}, cwd.path());
+    CHECK(node.exit_code == 2);
+    CHECK_THAT(node.err, Catch::Contains("there is no key 'nodes.rigde' to remove (did you mean 'nodes.ridge'?)"));
+    const auto valued = run_mer({"validate", "exp.yaml", "--unset", "seed=3"}, cwd.path());
+    CHECK(valued.exit_code == 2);
+    CHECK_THAT(valued.err, Catch::Contains("--unset seed=3: expected a key without a value"));
+    const auto resume = run_mer({"run", "--resume", "runs/e2e", "--unset", "seed"}, cwd.path());
+    CHECK(resume.exit_code == 2);
+    CHECK_THAT(resume.err, Catch::Contains("give no experiment file, --set or --unset"));
+}
+
+TEST_CASE("a sweep's --unset reaches every trial process", "[cli][sweep]") {
+    TempDir cwd;
+    write_synthetic_table(cwd.path(), 40);
+    std::string yaml = kExperiment;
+    yaml.replace(yaml.find("    uses: regressor.ridge\n"), 0, "    grid: {alpha: [0.1, 10]}\n");
+    write_file(cwd / "exp.yaml", yaml);
+    const auto r =
+        run_mer({"sweep", "exp.yaml", "--grid", "seed=1,2", "--unset", "nodes.ridge.grid", "--quiet"}, cwd.path());
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const fs::path sweep = cwd.path() / run_folder_of(r);
+    CHECK(json::parse(read_file(sweep / "sweep.json"))["overrides"] == json::array({"~nodes.ridge.grid"}));
+    int trials = 0;
+    for (const auto& entry : fs::directory_iterator(sweep / "trials")) {
+        const YAML::Node config = YAML::LoadFile((entry.path() / "config.yaml").string());
+        CHECK(config["nodes"]["ridge"].IsDefined());
+        CHECK_FALSE(config["nodes"]["ridge"]["grid"].IsDefined());
+        ++trials;
+    }
+    CHECK(trials == 2);
 }
