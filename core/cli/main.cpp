@@ -207,6 +207,7 @@ struct Options {
     int trial_threads = 1;
     std::vector<std::string> report_inputs;
     std::string report_out;
+    std::vector<std::string> report_labels;  // --label NAME=RUN_DIR
 };
 
 struct Commands {
@@ -359,7 +360,12 @@ Commands add_commands(CLI::App& app, Options& o) {
     c.report->add_option("folders", o.report_inputs, "a run folder, a sweep folder, or several run folders")
         ->required();
     c.report->add_option("-o,--out", o.report_out,
-                         "the comparison page to write (several runs; default compare.html here)");
+                         "the comparison page to write (several runs; default compare.html here; its figures' CSVs "
+                         "go to NAME_data/ beside it)");
+    CLI::Option* label =
+        c.report->add_option("--label", o.report_labels,
+                             "name a run on the comparison page: NAME=RUN_DIR (one of the folders given); repeatable");
+    label->type_name("NAME=RUN")->allow_extra_args(false);  // one label per --label: the folders follow
     return c;
 }
 
@@ -413,9 +419,41 @@ int run_or_validate(const Options& o, bool validate_only, int argc, char** argv)
     return outcome.kind == mer::ErrorKind::environment ? kExitEnvironment : kExitFailed;
 }
 
+// --label NAME=RUN_DIR, one name per run given (empty: the default name).
+std::vector<std::string> run_labels(const std::vector<std::string>& runs, const std::vector<std::string>& given) {
+    std::vector<std::string> labels(given.empty() ? 0 : runs.size());
+    auto same_folder = [](const fs::path& a, const fs::path& b) {
+        std::error_code ec;
+        return fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec);
+    };
+    for (const auto& label : given) {
+        const auto eq = label.find('=');
+        if (eq == std::string::npos || eq == 0 || eq + 1 == label.size())
+            throw mer::Error("--label " + label + ": expected NAME=RUN_DIR, e.g. --label alpha10=" +
+                             (runs.empty() ? "runs/exp/RUN" : runs.front()));
+        const std::string name = label.substr(0, eq), run = label.substr(eq + 1);
+        std::size_t i = 0;
+        while (i < runs.size() && !same_folder(runs[i], run)) ++i;
+        if (i == runs.size()) {
+            std::string listed;
+            for (const auto& r : runs) listed += (listed.empty() ? "" : ", ") + r;
+            throw mer::Error("--label " + label + ": " + run + " is not one of the runs compared (" + listed + ")");
+        }
+        for (std::size_t j = 0; j < labels.size(); ++j)
+            if (labels[j] == name)
+                throw mer::Error("--label " + label + ": the name '" + name + "' is already given to " + runs[j]);
+        if (!labels[i].empty())
+            throw mer::Error("--label " + label + ": " + runs[i] + " is already labelled '" + labels[i] + "'");
+        labels[i] = name;
+    }
+    return labels;
+}
+
 int build_report(const Options& o) {
     fs::path page;
     if (o.report_inputs.size() == 1 && o.report_out.empty()) {
+        if (!o.report_labels.empty())
+            throw mer::Error("--label names runs on a comparison page: give two run folders or more");
         const fs::path folder = o.report_inputs.front();
         if (fs::exists(folder / "sweep.json"))
             page = mer::write_sweep_report(folder);
@@ -423,7 +461,8 @@ int build_report(const Options& o) {
             page = mer::write_run_report(folder);
     } else {
         std::vector<fs::path> runs(o.report_inputs.begin(), o.report_inputs.end());
-        page = mer::write_comparison_report(runs, o.report_out.empty() ? "compare.html" : o.report_out);
+        page = mer::write_comparison_report(runs, o.report_out.empty() ? "compare.html" : o.report_out,
+                                            run_labels(o.report_inputs, o.report_labels));
     }
     std::cout << page.string() << "\n";
     return kExitOk;

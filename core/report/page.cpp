@@ -221,11 +221,18 @@ void Page::figure(Figure figure) {
              "\" data-kind=\"" + escape_html(figure.kind) + "\"><figcaption><h3>" + escape_html(figure.title) +
              "</h3>";
     if (!figure.caption.empty()) body_ += "<p>" + escape_html(figure.caption) + "</p>";
-    body_ += "<p class=\"data\">data: report_data/" + figure.id + ".csv</p></figcaption><div class=\"plot\"></div></figure>\n";
+    body_ += "<p class=\"data\">data: ";
+    data_folder_at_.push_back(body_.size());  // the folder's name is known when the page is written
+    body_ += "/" + figure.id + ".csv</p></figcaption><div class=\"plot\"></div></figure>\n";
     figures_.push_back(std::move(figure));
 }
 
-std::string Page::html() const {
+std::filesystem::path data_folder(const std::filesystem::path& page) {
+    if (page.filename() == "report.html") return page.parent_path() / "report_data";
+    return page.parent_path() / (page.stem().string() + "_data");
+}
+
+std::string Page::html(const std::string& data_folder_name) const {
     json figures = json::array();
     for (const auto& f : figures_) {
         // The figure's CSV itself, parsed in the page: a third of the size of JSON objects.
@@ -240,7 +247,15 @@ std::string Page::html() const {
             "'unsafe-eval'; style-src 'unsafe-inline'; img-src data:; font-src data:\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>" +
             escape_html(title_) + "</title>\n<style>" + kStyle + "</style></head>\n<body>\n<header><h1>" +
-            escape_html(title_) + "</h1></header>\n<main>\n" + body_ + "</main>\n";
+            escape_html(title_) + "</h1></header>\n<main>\n";
+    std::size_t copied = 0;
+    for (const std::size_t at : data_folder_at_) {
+        page.append(body_, copied, at - copied);
+        page += escape_html(data_folder_name);
+        copied = at;
+    }
+    page.append(body_, copied, std::string::npos);
+    page += "</main>\n";
     page += "<script>";
     page += kVegaJs;
     page += "</script>\n<script>";
@@ -255,10 +270,10 @@ std::string Page::html() const {
 }
 
 void Page::write(const std::filesystem::path& page) const {
-    const auto data_dir = page.parent_path() / "report_data";
+    const auto data_dir = data_folder(page);
     create_folder(data_dir, "report data folder");
     for (const auto& f : figures_) write_file_atomic(data_dir / (f.id + ".csv"), f.data.csv());
-    write_file_atomic(page, html());
+    write_file_atomic(page, html(data_dir.filename().string()));
 }
 
 json quantitative(const std::string& field, const std::string& title) {

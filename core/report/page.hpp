@@ -2,8 +2,9 @@
 // Vega-Lite figures whose data is inlined, with Vega, Vega-Lite and
 // Vega-Embed (third_party/vega/) inlined too, so the file opens from disk
 // with no server and no network. A Content-Security-Policy forbids every
-// request. Each figure's data is also written as report_data/<figure>.csv
-// beside the page, for a researcher's own tools.
+// request. Each figure's data is also written as <figure>.csv into the
+// page's own data folder beside it (data_folder()), for a researcher's own
+// tools.
 //
 // Every string placed in the page goes through escape_html() or
 // script_json(): song ids, file names, CSV cells and YAML values are data,
@@ -33,7 +34,7 @@ struct DataTable {
 };
 
 struct Figure {
-    std::string id;       // unique in the page; also the CSV's name (report_data/<id>.csv)
+    std::string id;       // unique in the page; also the CSV's name (<data folder>/<id>.csv)
     std::string kind;     // what it shows: learning_curves, predicted_vs_true, ... (docs/reports.md)
     std::string title;    // the heading above it
     std::string caption;  // what to read off it, and where its data came from
@@ -57,16 +58,23 @@ public:
     void figure(Figure figure);
     std::size_t figures() const { return figures_.size(); }
 
-    // Writes `page` and report_data/ beside it (each file atomically).
+    // Writes `page` and its data folder beside it (each file atomically).
     void write(const std::filesystem::path& page) const;
-    std::string html() const;
+    // The page, its figure captions naming `data_folder_name`/<figure>.csv.
+    std::string html(const std::string& data_folder_name = "report_data") const;
 
 private:
     std::string title_;
     std::string body_;
+    std::vector<std::size_t> data_folder_at_;  // where in body_ each figure names its data folder
     std::vector<Figure> figures_;
     int tables_ = 0;
 };
+
+// The folder a page's figure CSVs go to, beside it: report.html (a run's or a
+// sweep's page) → report_data/, as run.json lists it; any other page, e.g.
+// compare.html → compare_data/, so two pages in one folder keep their own.
+std::filesystem::path data_folder(const std::filesystem::path& page);
 
 // Plain Vega-Lite spec pieces used by several pages.
 nlohmann::json quantitative(const std::string& field, const std::string& title);

@@ -18,9 +18,13 @@ std::filesystem::path write_run_report(const std::filesystem::path& run_dir);
 // trials' learning curves, ASHA's rungs.
 std::filesystem::path write_sweep_report(const std::filesystem::path& sweep_dir);
 
-// Runs side by side in `page`: one results table, overlaid validation curves,
-// paired differences where two runs share songs, folds and seeds.
+// Runs side by side in `page` (its figures' CSVs in report::data_folder(page)):
+// each run's config difference from the first, one results table, overlaid
+// validation curves, paired differences where two runs share songs, folds and
+// seeds. `labels` (empty, or one per run; an empty one keeps the default
+// experiment/folder) name the runs everywhere on the page.
 std::filesystem::path write_comparison_report(const std::vector<std::filesystem::path>& run_dirs,
-                                              const std::filesystem::path& page);
+                                              const std::filesystem::path& page,
+                                              const std::vector<std::string>& labels = {});
 
 }  // namespace mer

@@ -2,6 +2,7 @@
 // trials' validation curves, ASHA's rungs) and the comparison page of
 // several runs (one results table, overlaid curves, paired differences).
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cmath>
@@ -49,6 +50,38 @@ std::map<int, double> validation_curve(const std::vector<report::EpochRow>& rows
 }
 
 std::string metric_label(const std::string& metric) { return metric == "r2" ? "R²" : metric; }
+
+// A run's resolved experiment (its manifest's "config" file, config.yaml) as
+// dotted key → value, in the file's order; a list or any other non-mapping
+// value is one value, written as YAML flow ([r2, ccc]).
+using FlatConfig = std::vector<std::pair<std::string, std::string>>;
+
+void flatten(const YAML::Node& node, const std::string& prefix, FlatConfig& out) {
+    if (node.IsMap() && node.size() > 0) {
+        for (const auto& kv : node)
+            flatten(kv.second, prefix.empty() ? kv.first.Scalar() : prefix + "." + kv.first.Scalar(), out);
+        return;
+    }
+    YAML::Emitter text;
+    text << YAML::Flow << node;
+    out.emplace_back(prefix, node.IsNull() ? "null" : text.c_str());
+}
+
+// The config, or the reason there is none to compare.
+FlatConfig read_config(const report::Manifest& manifest, std::string& problem) {
+    FlatConfig out;
+    const auto entries = manifest.of("config");
+    if (entries.empty() || !fs::exists(manifest.dir / entries.front().file)) {
+        problem = "no config.yaml in run.json or on disk";
+        return out;
+    }
+    try {
+        flatten(YAML::LoadFile((manifest.dir / entries.front().file).string()), "", out);
+    } catch (const YAML::Exception& e) {
+        problem = entries.front().file + " could not be read: " + e.what();
+    }
+    return out;
+}
 
 }  // namespace
 
@@ -219,8 +252,11 @@ fs::path write_sweep_report(const fs::path& sweep_dir) {
     return out;
 }
 
-fs::path write_comparison_report(const std::vector<fs::path>& run_dirs, const fs::path& out) {
+fs::path write_comparison_report(const std::vector<fs::path>& run_dirs, const fs::path& out,
+                                 const std::vector<std::string>& run_labels) {
     if (run_dirs.size() < 2) throw Error("a comparison needs two run folders or more");
+    if (!run_labels.empty() && run_labels.size() != run_dirs.size())
+        throw Error(fmt::format("{} labels for {} runs", run_labels.size(), run_dirs.size()));
     struct Run {
         report::Manifest manifest;
         std::string label;
@@ -230,10 +266,14 @@ fs::path write_comparison_report(const std::vector<fs::path>& run_dirs, const fs
     };
     std::vector<Run> runs;
     std::set<std::string> labels;
-    for (const auto& dir : run_dirs) {
+    for (std::size_t i = 0; i < run_dirs.size(); ++i) {
+        const fs::path& dir = run_dirs[i];
         Run r{report::read_manifest(dir), "", ojson::object(), json::object(), {}};
-        r.label = r.manifest.experiment + "/" + fs::absolute(dir).lexically_normal().filename().string();
-        if (!labels.insert(r.label).second) throw Error(dir.string() + " is given twice");
+        const bool labelled = !run_labels.empty() && !run_labels[i].empty();
+        r.label = labelled ? run_labels[i]
+                           : r.manifest.experiment + "/" + fs::absolute(dir).lexically_normal().filename().string();
+        if (!labels.insert(r.label).second)
+            throw Error(labelled ? "the label '" + r.label + "' names two runs" : dir.string() + " is given twice");
         if (fs::exists(dir / "summary.json")) r.summary = read_json_file<ojson>(dir / "summary.json");
         if (fs::exists(dir / "environment.json")) r.environment = read_json_file(dir / "environment.json");
         r.epochs = report::read_epochs(dir / "metrics.csv");
@@ -247,6 +287,40 @@ fs::path write_comparison_report(const std::vector<fs::path>& run_dirs, const fs
                                       r.summary.value("status", "unknown") + ", git " +
                                       r.environment.value("git_revision", "?").substr(0, 10) + ")"});
     page.facts(facts);
+
+    // What each run changed: its config.yaml against the first run's, key by key.
+    page.heading("Configuration differences");
+    page.paragraph(
+        "Each run's resolved experiment (config.yaml: the file, its --set and --unset, every default) "
+        "against the first run's, " +
+        runs.front().label + ": the keys whose values differ, and keys only one of them has.");
+    std::string first_problem;
+    const FlatConfig first = read_config(runs.front().manifest, first_problem);
+    report::Table differences{{"run", "key", runs.front().label, "this run"}, {}};
+    for (std::size_t i = 1; i < runs.size(); ++i) {
+        const std::string& label = runs[i].label;
+        std::string problem;
+        const FlatConfig config = read_config(runs[i].manifest, problem);
+        if (!first_problem.empty() || !problem.empty()) {
+            differences.rows.push_back({label, "(not compared)", first_problem, problem});
+            continue;
+        }
+        const std::size_t before = differences.rows.size();
+        auto find = [](const FlatConfig& c, const std::string& key) {
+            return std::find_if(c.begin(), c.end(), [&](const auto& kv) { return kv.first == key; });
+        };
+        for (const auto& [key, value] : first) {
+            const auto other = find(config, key);
+            if (other == config.end())
+                differences.rows.push_back({label, key, value, "(absent)"});
+            else if (other->second != value)
+                differences.rows.push_back({label, key, value, other->second});
+        }
+        for (const auto& [key, value] : config)
+            if (find(first, key) == first.end()) differences.rows.push_back({label, key, "(absent)", value});
+        if (differences.rows.size() == before) differences.rows.push_back({label, "(none: the same config)", "", ""});
+    }
+    page.table(differences);
 
     page.heading("Results");
     page.paragraph("Every run's validation scores per node and target (mean ± std over folds); click to sort.");

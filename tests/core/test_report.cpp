@@ -359,3 +359,75 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
     REQUIRE(kept.exit_code == 0);
     CHECK(fs::exists(dir.path() / run_folder_of(kept) / "checkpoints" / "attention"));
 }
+
+TEST_CASE("a comparison page shows each run's config difference under its label, its data beside it",
+          "[report][browser][cli]") {
+    TempDir dir;
+    write_synthetic_table(dir.path(), 40);
+    write_file(dir / "exp.yaml", R"(name: curves
+description: the first run's text
+nodes:
+  songs: {uses: dataset.table, params: {path: songs.csv}}
+  model: {uses: regressor.curve, inputs: [songs], params: {epochs: 3, epoch_ms: 0}}
+evaluation: {split: {kind: kfold, k: 3}}
+)");
+    const std::string plugins = test_plugin_dir("good").string();
+    auto run = [&](const std::vector<std::string>& overrides) {
+        std::vector<std::string> args{"run", "exp.yaml", "--quiet"};
+        args.insert(args.end(), overrides.begin(), overrides.end());
+        const auto r = run_mer(args, dir.path(), plugins);
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        return (dir.path() / run_folder_of(r)).string();
+    };
+    const std::string a = run({}), b = run({"--set", "nodes.model.params.quality=0.9", "--unset", "description",
+                                            "--set", "nodes.model.label=fast"});
+    const auto labelled = run_mer({"report", a, b, "-o", "one.html", "--label", "slow=" + a, "--label", "quick=" + b},
+                                  dir.path(), plugins);
+    INFO(labelled.err);
+    REQUIRE(labelled.exit_code == 0);
+    const auto plain = run_mer({"report", a, b, "-o", "two.html"}, dir.path(), plugins);
+    REQUIRE(plain.exit_code == 0);
+
+    // Each page keeps its own data folder, named in its captions; a run's page keeps report_data/.
+    CHECK_FALSE(fs::exists(dir / "report_data"));
+    const std::string one = read_file(dir / "one.html"), two = read_file(dir / "two.html");
+    CHECK_THAT(one, Catch::Contains("data: one_data/compare_curves.csv"));
+    CHECK_THAT(two, Catch::Contains("data: two_data/compare_curves.csv"));
+    CHECK_THAT(read_file(fs::path(a) / "report.html"), Catch::Contains("data: report_data/"));
+    // The labels name the runs in the data too; the unlabelled page keeps experiment/folder.
+    const std::string one_curves = read_file(dir / "one_data" / "compare_curves.csv");
+    CHECK_THAT(one_curves, Catch::Contains("slow · model") && Catch::Contains("quick · model"));
+    CHECK_THAT(read_file(dir / "two_data" / "compare_curves.csv"),
+               Catch::Contains("curves/" + fs::path(b).filename().string() + " · model"));
+
+    // What differs from the first run: a changed value, an added key and a removed one; nothing else.
+    auto row = [](const std::vector<std::string>& cells) {
+        std::string html = "<tr>";
+        for (const auto& c : cells)
+            html += (c == "0.5" || c == "0.9" ? "<td class=\"num\" data-sort=\"" + c + "\">" : "<td>") + c + "</td>";
+        return html + "</tr>";
+    };
+    CHECK_THAT(one, Catch::Contains("Configuration differences"));
+    CHECK_THAT(one, Catch::Contains(row({"quick", "nodes.model.params.quality", "0.5", "0.9"})));
+    CHECK_THAT(one, Catch::Contains(row({"quick", "nodes.model.label", "(absent)", "fast"})));
+    CHECK_THAT(one, Catch::Contains(row({"quick", "description", "the first run&#39;s text", "(absent)"})));
+    const std::size_t table = one.find("id=\"table-1\""), end = one.find("</table>", table);
+    REQUIRE(end != std::string::npos);
+    CHECK(count_lines(one.substr(table, end - table)) == 1 + 3);  // the header's line, then one per difference
+
+    // Labels that cannot name a compared run are refused by name.
+    const auto no_equals = run_mer({"report", a, b, "--label", "slow"}, dir.path(), plugins);
+    CHECK(no_equals.exit_code == 2);
+    CHECK_THAT(no_equals.err, Catch::Contains("--label slow: expected NAME=RUN_DIR"));
+    const auto stranger = run_mer({"report", a, b, "--label", "x=" + dir.path().string()}, dir.path(), plugins);
+    CHECK(stranger.exit_code == 2);
+    CHECK_THAT(stranger.err, Catch::Contains("is not one of the runs compared"));
+    const auto twice = run_mer({"report", a, b, "--label", "same=" + a, "--label", "same=" + b}, dir.path(), plugins);
+    CHECK(twice.exit_code == 2);
+    CHECK_THAT(twice.err, Catch::Contains("the name 'same' is already given to " + a));
+
+    Rendered page;
+    if (!check_page(dir / "one.html", {"compare_curves"}, dir / "chromium", &page)) return;
+    CHECK_THAT(page.dom, Catch::Contains("nodes.model.params.quality"));
+}
