@@ -383,7 +383,8 @@ fs::path write_comparison_report(const std::vector<fs::path>& run_dirs, const fs
                 for (const auto& [node_b, eb] : report::member(b.summary, "nodes").items()) {
                     if (ea.value("songs_sha256", "") != eb.value("songs_sha256", "") || ea.value("songs_sha256", "").empty() ||
                         ea.value("folds", ojson()) != eb.value("folds", ojson()) ||
-                        ea.value("seeds", ojson()) != eb.value("seeds", ojson()))
+                        ea.value("seeds", ojson()) != eb.value("seeds", ojson()) ||
+                        ea.value("resampled", ojson()) != eb.value("resampled", ojson()))  // folds of their own per seed, or not
                         continue;
                     for (const auto& [target, scores] : report::member(ea, "validation").items()) {
                         const auto& vb = report::member(eb, "validation");
@@ -392,10 +393,13 @@ fs::path write_comparison_report(const std::vector<fs::path>& run_dirs, const fs
                         const auto rb = vb[target]["r2"].value("folds", std::vector<double>{});
                         if (ra.size() != rb.size() || ra.empty()) continue;
                         const PairedComparison c = corrected_paired_t(ra, rb, ea.value("test_train_ratio", 0.0));
+                        // Repetitions of one split are no resamples: the difference, no test.
+                        const bool tested = scores_are_resamples(ea) || c.runs < 2;
                         paired.rows.push_back({a.label + " · " + node_a, b.label + " · " + node_b, target,
                                                std::to_string(c.runs), fmt::format("{:.4f}", c.mean_a),
                                                fmt::format("{:.4f}", c.mean_b), fmt::format("{:+.4f}", c.mean_diff),
-                                               fmt::format("{:.3g}", c.t), fmt::format("{:.3g}", c.p)});
+                                               tested ? fmt::format("{:.3g}", c.t) : "",
+                                               tested ? fmt::format("{:.3g}", c.p) : ""});
                     }
                 }
         }
@@ -405,7 +409,9 @@ fs::path write_comparison_report(const std::vector<fs::path>& run_dirs, const fs
                        "fold; compare the means above with their spread.");
     } else {
         page.paragraph("Node pairs from different runs scored on the same songs and folds: mean R² difference A − B "
-                       "with the corrected resampled t-test (Nadeau & Bengio).");
+                       "with the corrected resampled t-test (Nadeau & Bengio; over repeated k-fold, Bouckaert & "
+                       "Frank). No t or p where the seeds repeat one holdout split: those repetitions measure "
+                       "initialisation alone.");
         page.table(paired);
     }
     page.write(out);
