@@ -295,7 +295,8 @@ Commands add_commands(CLI::App& app, Options& o) {
                         "sequence models: rate every window over time instead (path, time_s, one column per target; "
                         "docs/dynamic.md)");
     c.predict->add_flag("--clip", o.clip,
-                        "clamp ratings into the training labels' range (outside_range still names them)");
+                        "clamp ratings into their target's range: the dataset's label scale, else the training labels' "
+                        "(outside_range still names them)");
     c.predict->add_option("--offset", o.predict_offset, "rate the excerpt starting this many seconds in")
         ->check(CLI::NonNegativeNumber);
     c.predict->add_option("--duration", o.predict_duration,
@@ -477,6 +478,7 @@ std::string ratings_json(const mer::Ratings& ratings, bool per_chunk) {
         if (ratings.excerpts > 0 && r.error.empty()) row["excerpts"] = ratings.excerpts;
         if (!r.quadrant.empty()) row["quadrant"] = r.quadrant;
         if (!r.outside.empty()) row["outside_range"] = r.outside;
+        if (!r.audio_flag.empty()) row["audio_flag"] = r.audio_flag;
         if (!r.error.empty()) row["error"] = r.error;
         if (per_chunk) {
             row["chunks"] = json::array();
@@ -496,17 +498,19 @@ std::string ratings_json(const mer::Ratings& ratings, bool per_chunk) {
 std::string dynamic_csv(const mer::Ratings& ratings) {
     std::string text = "path,time_s";
     for (const auto& t : ratings.targets) text += "," + t;
-    text += ",error\n";
+    text += ",outside_range,audio_flag,error\n";
     for (const auto& r : ratings.rows) {
         if (!r.error.empty()) {
-            text += mer::csv_field(r.path) + "," + std::string(ratings.targets.size(), ',') + "," +
-                    mer::csv_field(r.error) + "\n";
+            text += mer::csv_field(r.path) + "," + std::string(ratings.targets.size(), ',') + ",," + r.audio_flag +
+                    "," + mer::csv_field(r.error) + "\n";
             continue;
         }
         for (const auto& c : r.chunks) {
             text += mer::csv_field(r.path) + "," + mer::format_number(c.centre_seconds);
             for (double v : c.values) text += "," + mer::format_number(v);
-            text += ",\n";
+            std::string outside;
+            for (const auto& t : c.outside) outside += (outside.empty() ? "" : ";") + t;
+            text += "," + outside + "," + r.audio_flag + ",\n";
         }
     }
     return text;
@@ -516,6 +520,7 @@ std::string dynamic_json(const mer::Ratings& ratings) {
     json rows = json::array();
     for (const auto& r : ratings.rows) {
         json row{{"path", r.path}};
+        if (!r.audio_flag.empty()) row["audio_flag"] = r.audio_flag;
         if (!r.error.empty()) {
             row["error"] = r.error;
         } else {
@@ -523,6 +528,7 @@ std::string dynamic_json(const mer::Ratings& ratings) {
             for (const auto& c : r.chunks) {
                 json frame{{"time_s", c.centre_seconds}};
                 for (std::size_t t = 0; t < c.values.size(); ++t) frame[ratings.targets[t]] = c.values[t];
+                if (!c.outside.empty()) frame["outside_range"] = c.outside;
                 row["frames"].push_back(frame);
             }
         }
@@ -539,7 +545,7 @@ std::string ratings_csv(const mer::Ratings& ratings, bool per_chunk) {
         for (const auto& t : ratings.targets) text += "," + t + "_std";
         text += ",excerpts";
     }
-    text += ",quadrant,outside_range,error\n";
+    text += ",quadrant,outside_range,audio_flag,error\n";
     for (const auto& r : ratings.rows) {
         text += mer::csv_field(r.path) + (per_chunk ? ",," : "");
         for (std::size_t t = 0; t < ratings.targets.size(); ++t)
@@ -551,11 +557,11 @@ std::string ratings_csv(const mer::Ratings& ratings, bool per_chunk) {
         }
         std::string outside;
         for (const auto& t : r.outside) outside += (outside.empty() ? "" : ";") + t;
-        text += "," + r.quadrant + "," + outside + "," + mer::csv_field(r.error) + "\n";
+        text += "," + r.quadrant + "," + outside + "," + r.audio_flag + "," + mer::csv_field(r.error) + "\n";
         for (const auto& c : r.chunks) {
             text += mer::csv_field(r.path) + "," + std::to_string(c.chunk) + "," + mer::format_number(c.offset_seconds);
             for (double v : c.values) text += "," + mer::format_number(v);
-            text += ",,,\n";
+            text += ",,,,\n";
         }
     }
     return text;
@@ -578,24 +584,38 @@ int predict_files(const Options& o) {
     const std::string text = o.dynamic ? (o.predict_format == "json" ? dynamic_json(ratings) : dynamic_csv(ratings))
                              : o.predict_format == "json" ? ratings_json(ratings, o.per_chunk)
                                                           : ratings_csv(ratings, o.per_chunk);
-    int rated = 0, outside = 0;
+    int rated = 0, outside = 0, flagged = 0;
     for (const auto& r : ratings.rows) {
         if (r.error.empty())
             ++rated;
         else
             std::cerr << r.path << ": " << r.error << "\n";
-        outside += !r.outside.empty();
+        bool windows_outside = false;
+        for (const auto& c : r.chunks) windows_outside = windows_outside || !c.outside.empty();
+        outside += !r.outside.empty() || windows_outside;
+        if (!r.audio_flag.empty()) std::cerr << r.path << ": " << r.audio_detail << "\n", ++flagged;
     }
+    std::string undeclared;
+    for (std::size_t t = 0; t < ratings.targets.size(); ++t)
+        if (!ratings.declared_scale[t]) undeclared += (undeclared.empty() ? "" : ", ") + ratings.targets[t];
+    if (!undeclared.empty())
+        std::cerr << "note: the model records no label scale for " << undeclared
+                  << " (trained before mer recorded it, or its dataset declares no label_range): the quadrant uses the "
+                     "midpoint of the training labels and outside_range their range\n";
     if (outside > 0) {
         std::string ranges;
         for (std::size_t t = 0; t < ratings.targets.size(); ++t)
             ranges += (t ? ", " : "") + ratings.targets[t] + " " + mer::format_number(ratings.minima[t]) + "–" +
-                      mer::format_number(ratings.maxima[t]);
-        std::cerr << "warning: " << outside << " of " << rated
-                  << " files rated outside the range of the training labels (" << ranges
-                  << "): column outside_range names the targets; "
+                      mer::format_number(ratings.maxima[t]) +
+                      (ratings.declared_scale[t] ? " (label scale)" : " (training labels)");
+        std::cerr << "warning: " << outside << " of " << rated << " files rated outside their target's range ("
+                  << ranges << "): column outside_range names the targets; "
                   << (o.clip ? "--clip clamped them" : "--clip clamps them") << "\n";
     }
+    if (flagged > 0)
+        std::cerr << "warning: " << flagged << " of " << ratings.rows.size()
+                  << " files are silent or constant audio, not music (column audio_flag): their ratings mean "
+                     "nothing and they get no quadrant\n";
     if (o.predict_out.empty())
         std::cout << text;
     else

@@ -8,7 +8,9 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <tuple>
 
@@ -21,6 +23,7 @@
 #include "core/graph/experiment.hpp"
 #include "core/plugin/abi.hpp"
 #include "core/plugin/capabilities.hpp"
+#include "core/plugin/dataset.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/run/files.hpp"
 #include "core/run/progress.hpp"
@@ -698,13 +701,35 @@ private:
                       {"experiment", exp_.name},
                       {"node", node_.id}};
         spec_.to_json(manifest);
+        // The scale each target's labels are on, as the dataset declares it
+        // (capability label_range): predict's quadrants split at its middle
+        // and outside_range uses its bounds. Recorded only where every
+        // dataset feeding the model that rates the target agrees on it.
+        std::map<std::string, std::set<std::vector<double>>> scales;
+        std::set<std::string> undeclared;
+        for (const auto& step : spec_.data) {
+            if (step.kind != "dataset") continue;
+            const nlohmann::json declared = setup_.registry.get(step.uses).has(capability::kLabelRange)
+                                                ? setup_.registry.create<DatasetPlugin>(step.uses, step.params)
+                                                      ->query(capability::kLabelRange)
+                                                : nlohmann::json();
+            for (const auto& name : data_.target_names) {
+                if (declared.is_object() && declared.contains(name))
+                    scales[name].insert(declared[name].get<std::vector<double>>());
+                else
+                    undeclared.insert(name);
+            }
+        }
         json targets = json::array();
         for (std::size_t t = 0; t < data_.target_names.size(); ++t) {
             const auto column = data_.targets.col(static_cast<Eigen::Index>(t));
-            targets.push_back({{"name", data_.target_names[t]},
+            const std::string& name = data_.target_names[t];
+            targets.push_back({{"name", name},
                                {"min", column.minCoeff()},
                                {"max", column.maxCoeff()},
                                {"mean", column.mean()}});
+            if (scales[name].size() == 1 && !undeclared.count(name))
+                targets.back()["label_range"] = *scales[name].begin();
         }
         manifest["targets"] = targets;
         manifest["per_target"] = pipelines_.per_target();

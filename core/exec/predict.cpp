@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/audio/audio.hpp"
+#include "core/audio/signal_check.hpp"
 #include "core/data/dynamic.hpp"
 #include "core/eval/metrics.hpp"
 #include "core/exec/pipeline.hpp"
@@ -151,7 +152,7 @@ SongTable extract_features(const PipelineSpec& spec, const std::vector<std::stri
 // Each file's row: the fold mean, its chunks, its quadrant, or why it has none.
 void fill_ratings(Ratings& out, const SongTable& table, const Eigen::MatrixXd& mean,
                   const std::vector<Eigen::MatrixXd>& chunk_sums, int folds,
-                  std::map<std::string, std::string>& failures, bool clip) {
+                  std::map<std::string, std::string>& failures, bool clip, bool dynamic) {
     std::map<std::string, Eigen::Index> row_of;
     for (std::size_t r = 0; r < table.size(); ++r) row_of[table.song_ids[r]] = static_cast<Eigen::Index>(r);
     for (auto& rating : out.rows) {
@@ -177,22 +178,35 @@ void fill_ratings(Ratings& out, const SongTable& table, const Eigen::MatrixXd& m
         if (!chunk_sums.empty()) {
             const Eigen::MatrixXd chunks = chunk_sums[static_cast<std::size_t>(it->second)] / std::max(1, folds);
             for (Eigen::Index c = 0; c < chunks.rows(); ++c) {
-                ChunkRating chunk{static_cast<int>(c), static_cast<double>(c) * table.chunk_timing.chunk_hop_seconds,
-                                  window_centre_seconds(table.chunk_timing, static_cast<std::size_t>(c)), {}};
-                for (Eigen::Index t = 0; t < chunks.cols(); ++t) chunk.values.push_back(chunks(c, t));
+                ChunkRating chunk;
+                chunk.chunk = static_cast<int>(c);
+                chunk.offset_seconds = static_cast<double>(c) * table.chunk_timing.chunk_hop_seconds;
+                chunk.centre_seconds = window_centre_seconds(table.chunk_timing, static_cast<std::size_t>(c));
+                for (Eigen::Index t = 0; t < chunks.cols(); ++t) {
+                    double value = chunks(c, t);
+                    const auto k = static_cast<std::size_t>(t);
+                    if (dynamic && (value < out.minima[k] || value > out.maxima[k])) {
+                        chunk.outside.push_back(out.targets[k]);  // a window over time is a rating too
+                        if (clip) value = std::clamp(value, out.minima[k], out.maxima[k]);
+                    }
+                    chunk.values.push_back(value);
+                }
                 rating.chunks.push_back(std::move(chunk));
             }
         }
     }
 }
 
-// Russell's quadrant of each rated file, from valence and arousal against the middle of their training ranges.
+// Russell's quadrant of each rated file, from valence and arousal against the
+// middle of their ranges (the label scale, else the training labels'); none
+// for audio that is no music (silent, constant).
 void assign_quadrants(Ratings& out) {
     const auto v = static_cast<std::size_t>(std::find(out.targets.begin(), out.targets.end(), "valence") - out.targets.begin());
     const auto a = static_cast<std::size_t>(std::find(out.targets.begin(), out.targets.end(), "arousal") - out.targets.begin());
     if (v >= out.targets.size() || a >= out.targets.size()) return;
     for (auto& rating : out.rows) {
-        if (!rating.error.empty() || rating.values.size() != out.targets.size()) continue;
+        if (!rating.error.empty() || !rating.audio_flag.empty() || rating.values.size() != out.targets.size())
+            continue;
         const bool pleasant = rating.values[v] >= out.midpoints[v];
         const bool energetic = rating.values[a] >= out.midpoints[a];
         rating.quadrant = pleasant ? (energetic ? "happy/excited" : "calm/relaxed")
@@ -220,9 +234,20 @@ Ratings predict_bundle(const fs::path& model, const std::string& node, const std
         spec = PipelineSpec::from_json(manifest);
         for (const auto& t : manifest.at("targets")) {
             out.targets.push_back(t.at("name").get<std::string>());
-            out.midpoints.push_back((t.at("min").get<double>() + t.at("max").get<double>()) / 2);
-            out.minima.push_back(t.at("min").get<double>());
-            out.maxima.push_back(t.at("max").get<double>());
+            // The dataset's label scale where training recorded it; bundles
+            // from before label_range (and datasets declaring none) have the
+            // training labels' range only.
+            const bool declared = t.contains("label_range");
+            const auto range = declared ? t.at("label_range").get<std::vector<double>>()
+                                        : std::vector<double>{t.at("min").get<double>(), t.at("max").get<double>()};
+            if (declared && (range.size() != 2 || !(range[0] < range[1])))
+                throw Error("damaged bundle manifest: target '" + out.targets.back() +
+                                "' has label_range " + t.at("label_range").dump() + "; expected [low, high], low < high",
+                            Location(manifest_file.string()));
+            out.midpoints.push_back((range[0] + range[1]) / 2);
+            out.minima.push_back(range[0]);
+            out.maxima.push_back(range[1]);
+            out.declared_scale.push_back(declared);
         }
         folds = manifest.at("folds").get<int>();
         per_target = manifest.value("per_target", false);
@@ -265,7 +290,7 @@ Ratings predict_bundle(const fs::path& model, const std::string& node, const std
 
     std::map<std::string, std::string> failures;
     const std::vector<std::string> files = audio_files(inputs);
-    for (const auto& file : files) out.rows.push_back(Rating{file, {}, "", "", {}, {}, {}});
+    for (const auto& file : files) out.rows.emplace_back().path = file;
     const SongTable table = extract_features(spec, files, registry, options, failures);
 
     // Every fold's fitted pipeline, as training saved it; the ratings are their mean.
@@ -298,8 +323,25 @@ Ratings predict_bundle(const fs::path& model, const std::string& node, const std
         else
             for (std::size_t s = 0; s < chunks.size(); ++s) chunk_sums[s] += chunks[s];
     }
-    fill_ratings(out, table, sum / std::max(1, folds), chunk_sums, folds, failures, options.clip);
+    fill_ratings(out, table, sum / std::max(1, folds), chunk_sums, folds, failures, options.clip, options.dynamic);
     return out;
+}
+
+// Flags the files whose audio (the excerpt rated) is silent or constant: a
+// model returns numbers for them all the same. Decoded here rather than in a
+// features plugin, so the flag is the same whatever features the model reads;
+// a file that cannot be decoded already has its error row.
+void flag_audio(Ratings& out, const PredictOptions& options) {
+    const AudioCrop crop{options.offset_seconds, options.duration_seconds};
+    for (auto& rating : out.rows) {
+        try {
+            const DecodedAudio audio = load_audio(rating.path, 0, 0.0, crop);
+            const SignalCheck check = check_signal(audio.samples, audio.sample_rate_hz);
+            rating.audio_flag = check.flag;
+            rating.audio_detail = check.detail;
+        } catch (const Error&) {
+        }
+    }
 }
 
 }  // namespace
@@ -326,8 +368,9 @@ Ratings predict_excerpts(const fs::path& model, const std::vector<std::string>& 
         try {
             length = probe_audio(file).duration_seconds;
         } catch (const Error& e) {
-            Rating failed{file, {}, "", e.message(), {}, {}, {}};
-            out.rows.push_back(failed);
+            Rating& failed = out.rows.emplace_back();
+            failed.path = file;
+            failed.error = e.message();
             continue;
         }
         const double room = std::max(0.0, length - one.duration_seconds);
@@ -340,10 +383,18 @@ Ratings predict_excerpts(const fs::path& model, const std::vector<std::string>& 
             out.midpoints = parts.front().midpoints;
             out.minima = parts.front().minima;
             out.maxima = parts.front().maxima;
+            out.declared_scale = parts.front().declared_scale;
         }
-        Rating row{file, {}, "", "", {}, {}, {}};
-        for (const auto& part : parts)
-            if (row.error.empty() && !part.rows.front().error.empty()) row.error = part.rows.front().error;
+        Rating row;
+        row.path = file;
+        for (std::size_t k = 0; k < parts.size(); ++k) {
+            const Rating& part = parts[k].rows.front();
+            if (row.error.empty() && !part.error.empty()) row.error = part.error;
+            if (row.audio_flag.empty() && !part.audio_flag.empty()) {  // one excerpt of no music spoils the mean
+                row.audio_flag = part.audio_flag;
+                row.audio_detail = fmt::format("excerpt {} of {}: {}", k + 1, parts.size(), part.audio_detail);
+            }
+        }
         if (row.error.empty()) {
             for (std::size_t t = 0; t < out.targets.size(); ++t) {
                 std::vector<double> values;
@@ -377,6 +428,7 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
     if (options.excerpts > 0) return predict_excerpts(model, inputs, registry, options);
     if (options.nodes.size() <= 1) {
         Ratings out = predict_bundle(model, options.nodes.empty() ? "" : options.nodes.front(), inputs, registry, options);
+        flag_audio(out, options);
         assign_quadrants(out);
         return out;
     }
@@ -403,6 +455,7 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
         out.midpoints.insert(out.midpoints.end(), part.midpoints.begin(), part.midpoints.end());
         out.minima.insert(out.minima.end(), part.minima.begin(), part.minima.end());
         out.maxima.insert(out.maxima.end(), part.maxima.begin(), part.maxima.end());
+        out.declared_scale.insert(out.declared_scale.end(), part.declared_scale.begin(), part.declared_scale.end());
         for (std::size_t r = 0; r < out.rows.size(); ++r) {
             Rating& row = out.rows[r];
             const Rating& more = part.rows[r];  // the same files in the same order
@@ -413,6 +466,7 @@ Ratings predict_files(const fs::path& model, const std::vector<std::string>& inp
     }
     for (auto& row : out.rows)
         if (!row.error.empty()) row.values.clear(), row.outside.clear();
+    flag_audio(out, options);
     assign_quadrants(out);
     return out;
 }

@@ -20,7 +20,7 @@ struct PredictOptions {
     int threads = 0;         // 0: every core
     bool per_chunk = false;  // also rate every chunk (chunk models)
     bool dynamic = false;    // rate every window over time (sequence models; docs/dynamic.md)
-    bool clip = false;       // clamp ratings into the training labels' range
+    bool clip = false;       // clamp ratings into their target's range (Ratings::minima/maxima)
     // An excerpt of every file (the features plugins' offset_seconds and
     // duration_seconds; 0: from the start, to the end).
     double offset_seconds = 0, duration_seconds = 0;
@@ -34,6 +34,7 @@ struct ChunkRating {
     double offset_seconds = 0;  // chunk start from the song's start
     double centre_seconds = 0;  // the time it stands for (a sequence model's frame time)
     std::vector<double> values;
+    std::vector<std::string> outside;  // with dynamic: targets rated outside their range in this window
 };
 
 struct Rating {
@@ -44,13 +45,22 @@ struct Rating {
     std::vector<ChunkRating> chunks;  // with per_chunk (chunk models) or dynamic (sequence models)
     std::vector<std::string> outside;  // targets rated outside the training labels' range (clamped with clip)
     std::vector<double> spread;        // with excerpts: each target's std over the excerpts (values: their mean)
+    // "silent" or "constant" (core/audio/signal_check.hpp) when the audio
+    // rated is no music, so the rating means nothing: then no quadrant.
+    std::string audio_flag;
+    std::string audio_detail;  // the measurement behind audio_flag, for stderr
 };
 
 struct Ratings {
     int excerpts = 0;  // > 0: each row is the mean of this many excerpts, spread their std
     std::vector<std::string> targets;
-    std::vector<double> midpoints;  // per target: the middle of its training range
-    std::vector<double> minima, maxima;  // per target: the training labels' range
+    // Per target: the range ratings are judged against — the dataset's label
+    // scale (model.json's label_range) where the bundle records one, else the
+    // training labels' range (bundles from before label_range, datasets that
+    // declare none) — its middle splitting the quadrants, and which it is.
+    std::vector<double> midpoints;
+    std::vector<double> minima, maxima;
+    std::vector<bool> declared_scale;
     std::vector<Rating> rows;
 };
 

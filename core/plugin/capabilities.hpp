@@ -91,4 +91,19 @@ inline constexpr const char* kStaged = "staged";
 // --dynamic` writes them. Declared with "chunks". Value: true.
 inline constexpr const char* kSequence = "sequence";
 
+// dataset: the scale its labels are on — not the range the songs happen to
+// cover (DEAM: 1–9 whatever the ratings given). query() returns an object
+// target name → [low, high] for the instance's parameters (only the targets
+// whose scale it knows; null: none). The host records it in the model
+// bundle; `mer-run predict` splits quadrants at its middle and flags ratings
+// outside it. Missing: predict uses the training labels' range. Value: true.
+inline constexpr const char* kLabelRange = "label_range";
+
+// dataset: reads its rows before anything runs (`mer-run validate`, and
+// `mer-run run` before the run folder exists) and reports every problem
+// rather than stopping at the first, as load() does. query() returns an array
+// of {"file", "line", "column", "message"} (line 0 / column "" where not
+// known; empty: the data is fine). Value: true.
+inline constexpr const char* kCheckData = "check_data";
+
 }  // namespace mer::capability

@@ -12,6 +12,7 @@
 
 #include "core/audio/audio.hpp"
 #include "core/data/csv.hpp"
+#include "core/plugin/capabilities.hpp"
 #include "core/plugin/dataset.hpp"
 #include "core/run/files.hpp"
 
@@ -60,6 +61,8 @@ std::string song_id_text(const std::string& cell, const Location& where) {
 
 class DeamDataset : public DatasetPlugin {
 public:
+    static constexpr const char* kCapabilities = R"({"label_range": true})";
+
     explicit DeamDataset(const nlohmann::json& p)
         : root_(p.at("root").get<std::string>()),
           annotations_dir_(p.at("annotations_dir").get<std::string>()),
@@ -69,7 +72,22 @@ public:
           scale_(p.at("label_scale").get<std::string>()),
           labels_(p.at("labels").get<std::string>()),
           dynamic_(p.at("dynamic").get<bool>()),
-          check_audio_(p.at("check_audio").get<bool>()) {}
+          check_audio_(p.at("check_audio").get<bool>()),
+          label_range_(p.at("label_range").get<std::vector<double>>()) {
+        if (label_range_.size() != 2 || !(label_range_[0] < label_range_[1]))
+            throw Error("label_range must be [low, high] with low < high (the scale of the static annotation files, "
+                        "[1, 9] in DEAM); got " +
+                        p.at("label_range").dump());
+    }
+
+    // The scale of the labels this instance gives: label_range mapped by label_scale.
+    nlohmann::json query(const std::string& capability) const override {
+        if (capability != capability::kLabelRange) return nullptr;
+        const std::vector<double> range{scale_static(label_range_[0]), scale_static(label_range_[1])};
+        nlohmann::json ranges = nlohmann::json::object();
+        for (const auto& t : targets_) ranges[t] = range;
+        return ranges;
+    }
 
     std::string content_fingerprint() const override {
         // Sizes and mtimes of every annotation and audio file: cheap, and any
@@ -120,8 +138,15 @@ public:
                 std::vector<double> values;
                 Location where = csv.at(r);
                 where.song = song;
-                for (int c : columns)
-                    values.push_back(scale_static(parse_csv_number(csv.rows[r][c], where, csv.header[c])));
+                for (int c : columns) {
+                    const double raw = parse_csv_number(csv.rows[r][c], where, csv.header[c]);
+                    if (raw < label_range_[0] || raw > label_range_[1])
+                        throw Error(fmt::format("column '{}': {} lies outside label_range [{}, {}]; set label_range "
+                                                "to the scale of the annotation files",
+                                                csv.header[c], csv.rows[r][c], label_range_[0], label_range_[1]),
+                                    where);
+                    values.push_back(scale_static(raw));
+                }
                 const fs::path path = audio / (song + ".mp3");
                 if (const std::string why = audio_problem(path, check_audio_); !why.empty()) {
                     ctx.skip_song(song, path.string(), why);
@@ -164,15 +189,19 @@ private:
         return first_folder({root / "MEMD_audio", root / "DEAM_audio" / "MEMD_audio", root / "DEAM_audio"});
     }
 
-    double scale_static(double x) const {  // DEAM static ratings are on 1–9
-        if (scale_ == "unit") return (x - 1.0) / 8.0;
-        if (scale_ == "signed") return (x - 5.0) / 4.0;
+    // Static ratings are on label_range (DEAM: 1–9); unit maps it to [0, 1], signed to [−1, 1].
+    double scale_static(double x) const {
+        const double low = label_range_[0], high = label_range_[1];
+        const double middle = (low + high) / 2.0, half = (high - low) / 2.0;
+        if (scale_ == "unit") return (x - low) / (high - low);
+        if (scale_ == "signed") return (x - middle) / half;
         return x;
     }
 
     double scale_dynamic(double x) const {  // DEAM dynamic ratings are on [−1, 1]
+        const double middle = (label_range_[0] + label_range_[1]) / 2.0, half = (label_range_[1] - label_range_[0]) / 2.0;
         if (scale_ == "unit") return (x + 1.0) / 2.0;
-        if (scale_ == "raw") return 5.0 + 4.0 * x;
+        if (scale_ == "raw") return middle + half * x;
         return x;
     }
 
@@ -252,6 +281,7 @@ private:
     std::vector<std::string> targets_;
     std::string scale_, labels_;
     bool dynamic_, check_audio_;
+    std::vector<double> label_range_;  // [low, high] of the static annotation files
 };
 
 }  // namespace mer::plugins

@@ -1,12 +1,16 @@
 // dataset.manifest: any corpus that is not DEAM (PMEmo, EmoMusic, a lab's own
 // songs) described by one CSV: path, valence, arousal, and optionally
 // song_id, split (train / validation / test) and group (artist, album...).
+// The labels are on whatever scale the corpus uses; label_range declares it.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <functional>
 #include <set>
 
 #include "core/audio/audio.hpp"
 #include "core/data/csv.hpp"
+#include "core/plugin/capabilities.hpp"
 #include "core/plugin/dataset.hpp"
 #include "core/run/files.hpp"
 
@@ -16,10 +20,35 @@ namespace fs = std::filesystem;
 
 class ManifestDataset : public DatasetPlugin {
 public:
+    static constexpr const char* kCapabilities = R"({"label_range": true, "check_data": true})";
+
     explicit ManifestDataset(const nlohmann::json& p)
         : path_(p.at("path").get<std::string>()),
           targets_(p.at("targets").get<std::vector<std::string>>()),
-          check_audio_(p.at("check_audio").get<bool>()) {}
+          check_audio_(p.at("check_audio").get<bool>()),
+          label_range_(p.at("label_range").get<std::vector<double>>()) {
+        if (!label_range_.empty() && (label_range_.size() != 2 || !(label_range_[0] < label_range_[1])))
+            throw Error("label_range must be [low, high] with low < high (the scale of the label columns, e.g. "
+                        "[1, 9] or [-10, 10]), or [] when the scale is not known; got " +
+                        p.at("label_range").dump());
+    }
+
+    nlohmann::json query(const std::string& capability) const override {
+        if (capability == capability::kLabelRange) {
+            if (label_range_.empty()) return nullptr;
+            nlohmann::json ranges = nlohmann::json::object();
+            for (const auto& t : targets_) ranges[t] = label_range_;
+            return ranges;
+        }
+        if (capability == capability::kCheckData) {
+            nlohmann::json problems = nlohmann::json::array();
+            read(nullptr, [&](const Location& where, const std::string& column, const std::string& message) {
+                problems.push_back({{"file", where.file}, {"line", where.line}, {"column", column}, {"message", message}});
+            });
+            return problems;
+        }
+        return nullptr;
+    }
 
     std::string content_fingerprint() const override {
         std::string listing;
@@ -41,44 +70,108 @@ public:
     }
 
     SongTable load(const PluginContext& ctx) override {
-        if (!fs::exists(path_))
-            throw Error(
-                "the manifest does not exist (a CSV with columns path, valence, arousal[, song_id, split, group])",
-                Location(path_));
-        const CsvTable csv = read_csv(path_);
-        const int path_column = csv.require_column("path");
+        SongTable table = read(&ctx, [](const Location& where, const std::string&, const std::string& message) {
+            throw Error(message, where);
+        });
+        ctx.info(fmt::format("{} songs from {}", table.size(), path_));
+        return table;
+    }
+
+private:
+    using Problem = std::function<void(const Location& where, const std::string& column, const std::string& message)>;
+
+    // The one reader of the manifest, for load() (`ctx` set: an audio file
+    // that cannot be used is skipped, the first problem throws) and for
+    // check_data (no `ctx`: every problem is reported, a missing audio file
+    // among them, and reading goes on).
+    SongTable read(const PluginContext* ctx, const Problem& problem) const {
+        SongTable table;
+        table.target_names = targets_;
+        if (!fs::exists(path_)) {
+            problem(Location(path_), "",
+                    "the manifest does not exist (a CSV with columns path, valence, arousal[, song_id, split, group])");
+            return table;
+        }
+        CsvTable csv;
+        try {
+            csv = read_csv(path_);
+        } catch (const Error& e) {
+            problem(e.where(), "", e.message());
+            return table;
+        }
+        std::string known;
+        for (const auto& h : csv.header) known += (known.empty() ? "" : ", ") + h;
+        auto required = [&](const std::string& name) {
+            const int c = csv.column(name);
+            if (c < 0) problem(Location(csv.file, 1), name, "no column '" + name + "' (the header has: " + known + ")");
+            return c;
+        };
+        const int path_column = required("path");
+        std::vector<int> target_columns;
+        for (const auto& t : targets_) target_columns.push_back(required(t));
+        if (path_column < 0 || std::find(target_columns.begin(), target_columns.end(), -1) != target_columns.end())
+            return table;
         const int id_column = csv.column("song_id");
         const int split_column = csv.column("split");
         const int group_column = csv.column("group");
-        std::vector<int> target_columns;
-        for (const auto& t : targets_) target_columns.push_back(csv.require_column(t));
 
-        SongTable table;
-        table.target_names = targets_;
         std::vector<std::vector<double>> labels;
         std::set<std::string> seen;
         for (std::size_t r = 0; r < csv.rows.size(); ++r) {
             const auto& row = csv.rows[r];
-            if (row[path_column].empty()) throw Error("empty path", csv.at(r));
+            const Location line = csv.at(r);
+            if (row[path_column].empty()) {
+                problem(line, "path", "column 'path' is empty: each row names its song's audio file");
+                continue;
+            }
             const fs::path audio = resolve(row[path_column]);
             const std::string song = id_column >= 0 && !row[id_column].empty()
                                          ? row[id_column]
                                          : fs::path(row[path_column]).replace_extension().string();
-            if (!seen.insert(song).second) throw Error("song id '" + song + "' appears twice", csv.at(r));
+            bool usable = true;
+            if (!seen.insert(song).second) {
+                problem(line, id_column >= 0 ? "song_id" : "path", "song id '" + song + "' appears twice");
+                usable = false;
+            }
             std::string split;
             if (split_column >= 0) {
                 split = row[split_column];
-                if (split != "train" && split != "validation" && split != "test" && !split.empty())
-                    throw Error("split '" + split + "' must be train, validation, test or empty", csv.at(r));
+                if (split != "train" && split != "validation" && split != "test" && !split.empty()) {
+                    problem(line, "split", "split '" + split + "' must be train, validation, test or empty");
+                    usable = false;
+                }
             }
             std::vector<double> values;
             for (int c : target_columns) {
-                Location where = csv.at(r);
+                Location where = line;
                 where.song = song;
-                values.push_back(parse_csv_number(row[c], where, csv.header[c]));
+                try {
+                    values.push_back(parse_csv_number(row[c], where, csv.header[c]));
+                } catch (const Error& e) {
+                    problem(e.where(), csv.header[c], e.message());
+                    usable = false;
+                    continue;
+                }
+                if (!label_range_.empty() && (values.back() < label_range_[0] || values.back() > label_range_[1])) {
+                    problem(where, csv.header[c],
+                            fmt::format("column '{}': {} lies outside label_range [{}, {}]; fix the label, or "
+                                        "declare the scale the labels are on",
+                                        csv.header[c], row[c], label_range_[0], label_range_[1]));
+                    usable = false;
+                }
             }
+            if (!ctx) {
+                // Validation: a path that names no file is a broken row (a typo, a folder moved).
+                std::error_code ec;
+                if (check_audio_ && !fs::exists(audio, ec))
+                    problem(line, "path",
+                            "column 'path': the audio file " + audio.string() +
+                                " does not exist (paths are relative to the manifest's folder)");
+                continue;
+            }
+            if (!usable) continue;
             if (const std::string why = audio_problem(audio, check_audio_); !why.empty()) {
-                ctx.skip_song(song, audio.string(), why);
+                ctx->skip_song(song, audio.string(), why);
                 continue;
             }
             table.song_ids.push_back(song);
@@ -89,11 +182,9 @@ public:
         }
         table.targets = rows_to_matrix(labels, targets_.size());
         table.features.resize(table.targets.rows(), 0);
-        ctx.info(fmt::format("{} songs from {}", table.size(), path_));
         return table;
     }
 
-private:
     fs::path resolve(const std::string& relative) const {
         const fs::path p(relative);
         return p.is_absolute() ? p : fs::path(path_).parent_path() / p;
@@ -102,6 +193,7 @@ private:
     std::string path_;
     std::vector<std::string> targets_;
     bool check_audio_;
+    std::vector<double> label_range_;  // [low, high], or empty: the scale is not declared
 };
 
 }  // namespace mer::plugins

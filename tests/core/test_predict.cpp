@@ -4,7 +4,9 @@
 // bundle made with another plugin version.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <functional>
 #include <map>
+#include <random>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -77,7 +79,7 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
     CHECK_THAT(rated.err, Catch::Contains("missing.mp3: file does not exist"));
     std::istringstream out(rated.out);
     std::getline(out, line);
-    CHECK(line == "path,valence,arousal,quadrant,outside_range,error");
+    CHECK(line == "path,valence,arousal,quadrant,outside_range,audio_flag,error");
     int checked = 0;
     while (std::getline(out, line)) {
         const std::vector<std::string> f = fields(line);
@@ -89,7 +91,7 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
             ++checked;
         } else {
             CHECK(f[1].empty());
-            CHECK(f.size() == 6);  // an error message in the last column
+            CHECK(f.size() == 7);  // an error message in the last column
         }
     }
     CHECK(checked == 3);
@@ -99,7 +101,7 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
     // range was narrowed to one value per target.
     fs::copy(dir / "bundle", dir / "narrow", fs::copy_options::recursive);
     nlohmann::json narrowed = nlohmann::json::parse(read_file(dir / "narrow" / "model.json"));
-    for (auto& target : narrowed["targets"]) target["min"] = target["max"] = target["mean"];
+    for (auto& target : narrowed["targets"]) target["label_range"] = {target["mean"], target["mean"].get<double>() + 1e-9};
     write_file(dir / "narrow" / "model.json", narrowed.dump(2));
     std::vector<std::string> songs;
     for (const auto& [song, _] : expected) songs.push_back("corpus/MEMD_audio/" + song + ".mp3");
@@ -110,7 +112,8 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
         const auto r = run_mer(narrow, dir.path());
         INFO(r.err);
         REQUIRE(r.exit_code == 0);
-        CHECK_THAT(r.err, Catch::Contains("warning: 3 of 3 files rated outside the range of the training labels"));
+        CHECK_THAT(r.err, Catch::Contains("warning: 3 of 3 files rated outside their target's range (valence ") &&
+                              Catch::Contains(" (label scale)"));
         std::istringstream rows(r.out);
         std::getline(rows, line);
         while (std::getline(rows, line)) {
@@ -118,8 +121,8 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
             const std::string song = fs::path(f[0]).stem().string();
             CHECK(f[4] == "valence;arousal");
             if (clip) {
-                CHECK(std::stod(f[1]) == Approx(narrowed["targets"][0]["mean"].get<double>()));
-                CHECK(std::stod(f[2]) == Approx(narrowed["targets"][1]["mean"].get<double>()));
+                CHECK(std::stod(f[1]) == Approx(narrowed["targets"][0]["mean"].get<double>()).margin(1e-6));
+                CHECK(std::stod(f[2]) == Approx(narrowed["targets"][1]["mean"].get<double>()).margin(1e-6));
             } else {
                 CHECK(f[1] == expected[song]["valence"]);
             }
@@ -132,7 +135,7 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
     write_float_wav(dir / "loud.wav", loud, 22050);
     const auto loud_rated = run_mer({"predict", "--model", "bundle", "loud.wav"}, dir.path());
     CHECK(loud_rated.exit_code == 1);  // nothing rated
-    CHECK_THAT(loud_rated.out, Catch::Contains("loud.wav,,,,,") && Catch::Contains("far louder than full scale"));
+    CHECK_THAT(loud_rated.out, Catch::Contains("loud.wav,,,,,,") && Catch::Contains("far louder than full scale"));
 
     // A damaged bundle is refused naming the file, never read out of bounds.
     const fs::path regressor = dir / "bundle" / "fold0" / "regressor";
@@ -207,8 +210,8 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
     std::istringstream v_lines(alone_v.out), a_lines(alone_a.out), lines(combined.out);
     std::string v_line, a_line, line;
     std::getline(v_lines, v_line), std::getline(a_lines, a_line), std::getline(lines, line);
-    CHECK(v_line == "path,valence,quadrant,outside_range,error");
-    CHECK(line == "path,valence,arousal,quadrant,outside_range,error");
+    CHECK(v_line == "path,valence,quadrant,outside_range,audio_flag,error");
+    CHECK(line == "path,valence,arousal,quadrant,outside_range,audio_flag,error");
     int rows = 0;
     while (std::getline(lines, line)) {
         std::getline(v_lines, v_line), std::getline(a_lines, a_line);
@@ -262,7 +265,8 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
 
     // --excerpts 3 --duration 2: the mean of the excerpts at the start, the middle and the end, and their spread.
     const auto three = rate({"--excerpts", "3", "--duration", "2"}, song);
-    CHECK(three.first == "path,valence,arousal,valence_std,arousal_std,excerpts,quadrant,outside_range,error");
+    CHECK(three.first ==
+          "path,valence,arousal,valence_std,arousal_std,excerpts,quadrant,outside_range,audio_flag,error");
     CHECK(three.second[5] == "3");
     const double room = mer::probe_audio(song).duration_seconds - 2;
     std::vector<double> valence;
@@ -304,5 +308,121 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
     const auto csv =
         run_mer({"predict", "--model", run.string(), "--per-chunk", "corpus/MEMD_audio/1.mp3"}, dir.path());
     CHECK(count_lines(csv.out) == 1 + 1 + 2);  // header, the song, its two chunks
-    CHECK_THAT(csv.out, Catch::StartsWith("path,chunk,offset_seconds,valence,arousal,quadrant,outside_range,error\n"));
+    CHECK_THAT(csv.out, Catch::StartsWith("path,chunk,offset_seconds,valence,arousal,quadrant,outside_range,audio_flag,error\n"));
+}
+
+TEST_CASE("predict flags silent and constant audio, and judges ratings on the dataset's label scale",
+          "[predict][cli]") {
+    TempDir dir;
+    const fs::path run = trained_run(dir.path(), 12, "4", "9", R"(name: scale
+nodes:
+  data: {uses: dataset.deam, params: {root: corpus}}
+  features: {uses: features.handcrafted, inputs: [data], params: {groups: [mfcc, chroma, contrast]}}
+  ridge: {uses: regressor.ridge, inputs: [features], params: {alpha: 10}}
+evaluation: {split: {kind: holdout, fraction: 0.25}}
+)");
+    // Audio that is no music, 4 s at 22.05 kHz: what a new user tries first.
+    const int rate = 22050;
+    std::vector<float> silence(4 * rate, 0.0f), dc(4 * rate, 0.25f), sine(4 * rate), noise(4 * rate);
+    std::mt19937_64 random(1);
+    std::uniform_real_distribution<float> uniform(-0.3f, 0.3f);
+    for (std::size_t i = 0; i < sine.size(); ++i) {
+        sine[i] = static_cast<float>(0.5 * std::sin(2 * M_PI * 440.0 * static_cast<double>(i) / rate));
+        noise[i] = uniform(random);
+    }
+    fs::create_directories(dir / "odd");
+    mer::write_audio(dir / "odd" / "silence.wav", silence, rate);
+    mer::write_audio(dir / "odd" / "dc.wav", dc, rate);
+    mer::write_audio(dir / "odd" / "sine.wav", sine, rate);
+    mer::write_audio(dir / "odd" / "sine.mp3", sine, rate);
+    mer::write_audio(dir / "odd" / "noise.wav", noise, rate);
+    const std::map<std::string, std::string> flag_of{
+        {"silence.wav", "silent"}, {"dc.wav", "constant"}, {"sine.wav", "constant"},
+        {"sine.mp3", "constant"},  {"noise.wav", "constant"}};
+
+    const auto rated = run_mer({"predict", "--model", run.string(), "odd", "corpus/MEMD_audio"}, dir.path());
+    INFO(rated.err);
+    REQUIRE(rated.exit_code == 0);
+    std::istringstream lines(rated.out);
+    std::string line;
+    std::getline(lines, line);
+    CHECK(line == "path,valence,arousal,quadrant,outside_range,audio_flag,error");
+    int music = 0, odd = 0;
+    while (std::getline(lines, line)) {
+        const std::vector<std::string> f = fields(line);
+        INFO(line);
+        REQUIRE(f.size() >= 6);
+        CHECK_FALSE(f[1].empty());  // every file is rated: the flag says what the rating is worth
+        const std::string name = fs::path(f[0]).filename().string();
+        if (flag_of.count(name)) {
+            CHECK(f[5] == flag_of.at(name));
+            CHECK(f[3].empty());  // no quadrant for what is not music
+            ++odd;
+        } else {
+            CHECK(f[5].empty());  // the synthetic corpus's music is never flagged
+            CHECK_FALSE(f[3].empty());
+            ++music;
+        }
+    }
+    CHECK(odd == 5);
+    CHECK(music == 12);
+    CHECK_THAT(rated.err, Catch::Contains("silence.wav: silent: RMS level -inf dBFS") &&
+                              Catch::Contains("sine.wav: constant: its spectrum varies by") &&
+                              Catch::Contains("dc.wav: constant: a DC offset only") &&
+                              Catch::Contains("warning: 5 of 17 files are silent or constant audio"));
+
+    // The bundle records the dataset's scale (DEAM's 1-9) beside the training labels' range.
+    const json manifest = json::parse(read_file(run / "model" / "ridge" / "model.json"));
+    for (const auto& target : manifest["targets"]) CHECK(target["label_range"] == json::array({1, 9}));
+
+    // Quadrants split at the scale's midpoint and outside_range uses its bounds, whatever the
+    // training labels covered: here the training range is narrowed to a point, the scale moved.
+    auto rate_with = [&](const std::function<void(json&)>& edit) {
+        json changed = manifest;
+        for (auto& target : changed["targets"]) {
+            target["min"] = target["max"] = target["mean"];
+            edit(target);
+        }
+        fs::remove_all(dir / "edited");
+        fs::copy(run / "model" / "ridge", dir / "edited", fs::copy_options::recursive);
+        write_file(dir / "edited" / "model.json", changed.dump(2));
+        const auto r = run_mer({"predict", "--model", "edited", "corpus/MEMD_audio"}, dir.path());
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        std::vector<std::vector<std::string>> rows;
+        std::istringstream out(r.out);
+        std::getline(out, line);
+        while (std::getline(out, line)) rows.push_back(fields(line));
+        REQUIRE(rows.size() == 12);
+        return std::make_pair(rows, r.err);
+    };
+    const auto wide = rate_with([](json& t) { t["label_range"] = {-100, 100}; });
+    for (const auto& f : wide.first) {
+        CHECK(f[3] == "happy/excited");  // every rating lies above 0, the middle of [-100, 100]
+        CHECK(f[4].empty());
+    }
+    CHECK_THAT(wide.second, !Catch::Contains("outside") && !Catch::Contains("no label scale"));
+    const auto high = rate_with([](json& t) { t["label_range"] = {50, 60}; });
+    for (const auto& f : high.first) {
+        CHECK(f[3] == "sad/depressed");
+        CHECK(f[4] == "valence;arousal");
+    }
+    CHECK_THAT(high.second, Catch::Contains("valence 50–60 (label scale)"));
+
+    // A bundle from before label_range: the training labels' range as before, and a note saying so, once.
+    const auto old = rate_with([](json& t) {
+        t.erase("label_range");
+        t["min"] = 4.5;
+        t["max"] = 5.5;
+    });
+    const std::string note = "note: the model records no label scale for valence, arousal";
+    CHECK(old.second.find(note) != std::string::npos);
+    CHECK(old.second.find(note) == old.second.rfind(note));
+    for (const auto& f : old.first) {
+        const bool pleasant = std::stod(f[1]) >= 5.0, energetic = std::stod(f[2]) >= 5.0;
+        CHECK(f[3] == (pleasant ? (energetic ? "happy/excited" : "calm/relaxed")
+                                : (energetic ? "angry/tense" : "sad/depressed")));
+        const bool outside_v = std::stod(f[1]) < 4.5 || std::stod(f[1]) > 5.5;
+        CHECK((f[4].find("valence") != std::string::npos) == outside_v);
+    }
 }

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/audio/audio.hpp"
+#include "core/plugin/capabilities.hpp"
 #include "core/plugin/dataset.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/run/files.hpp"
@@ -72,7 +73,8 @@ json deam_params(const fs::path& root, const std::string& songs = "all", const s
             {"label_scale", scale},
             {"labels", labels},
             {"dynamic", dynamic},
-            {"check_audio", true}};
+            {"check_audio", true},
+            {"label_range", {1, 9}}};
 }
 
 struct Loaded {
@@ -284,7 +286,8 @@ TEST_CASE("dataset.manifest reads paths relative to the CSV, groups and splits",
                "audio/gone.mp3, 0, 0, , train, artist3\n");
     const json params{{"path", (dir / "corpus" / "manifest.csv").string()},
                       {"targets", {"valence", "arousal"}},
-                      {"check_audio", true}};
+                      {"check_audio", true},
+                      {"label_range", json::array()}};
     const Loaded m = load("dataset.manifest", params);
     CHECK(m.table.song_ids == std::vector<std::string>{"audio/a", "song_b", "audio/c"});
     CHECK(m.table.groups == std::vector<std::string>{"artist1", "artist1", "artist2"});
@@ -330,4 +333,88 @@ TEST_CASE("skipped songs reach skipped.csv, too many fail the node", "[dataset.d
     // The error says why, commonest reason first, and how to accept more.
     CHECK_THAT(strict.err, Catch::Contains("Commonest reasons: 1 × audio file missing") &&
                                Catch::Contains("--set max_skipped_fraction="));
+}
+
+TEST_CASE("datasets declare the scale their labels are on, and refuse labels beyond it",
+          "[dataset.deam][dataset.manifest][label_range]") {
+    TempDir dir;
+    write_mini_deam(dir.path());
+    auto scale_of = [&](const std::string& plugin, const json& params) {
+        return registry().create<mer::DatasetPlugin>(plugin, params)->query(mer::capability::kLabelRange);
+    };
+    // DEAM's files are on 1-9; label_scale maps the scale as it maps the labels.
+    CHECK(scale_of("dataset.deam", deam_params(dir.path())) == json{{"valence", {1, 9}}, {"arousal", {1, 9}}});
+    CHECK(scale_of("dataset.deam", deam_params(dir.path(), "all", "unit"))["valence"] == json::array({0, 1}));
+    CHECK(scale_of("dataset.deam", deam_params(dir.path(), "all", "signed"))["arousal"] == json::array({-1, 1}));
+    // A static label outside the declared scale is refused where it is.
+    json narrow = deam_params(dir.path());
+    narrow["label_range"] = {3, 9};
+    CHECK_THROWS_WITH(load("dataset.deam", narrow),
+                      Catch::Contains("static_annotations_averaged_songs_1_2000.csv:") &&
+                          Catch::Contains("lies outside label_range [3, 9]"));
+    narrow["label_range"] = {9, 1};
+    CHECK_THROWS_WITH(load("dataset.deam", narrow), Catch::Contains("label_range must be [low, high] with low < high"));
+
+    // A manifest on [-10, 10], as the issue's corpus.
+    fs::create_directories(dir / "corpus");
+    mer::write_audio(dir / "corpus" / "a.wav", short_tone(220), 22050);
+    mer::write_audio(dir / "corpus" / "b.wav", short_tone(330), 22050);
+    write_file(dir / "corpus" / "manifest.csv", "path,valence,arousal\na.wav,-9.5,3\nb.wav,10,-10\n");
+    json manifest{{"path", (dir / "corpus" / "manifest.csv").string()},
+                  {"targets", {"valence", "arousal"}},
+                  {"check_audio", true},
+                  {"label_range", {-10, 10}}};
+    CHECK(scale_of("dataset.manifest", manifest) == json{{"valence", {-10, 10}}, {"arousal", {-10, 10}}});
+    CHECK(load("dataset.manifest", manifest).table.size() == 2);
+    manifest["label_range"] = {-5, 5};
+    CHECK_THROWS_WITH(load("dataset.manifest", manifest),
+                      Catch::Contains("manifest.csv:2") &&
+                          Catch::Contains("column 'valence': -9.5 lies outside label_range [-5, 5]"));
+    manifest["label_range"] = json::array();  // not declared: no scale, any label
+    CHECK(scale_of("dataset.manifest", manifest).is_null());
+    CHECK(load("dataset.manifest", manifest).table.size() == 2);
+}
+
+TEST_CASE("dataset.manifest reports every broken row before a run, with its line and column",
+          "[dataset.manifest][validate]") {
+    TempDir dir;
+    fs::create_directories(dir / "corpus");
+    mer::write_audio(dir / "corpus" / "a.wav", short_tone(220), 22050);
+    mer::write_audio(dir / "corpus" / "b.wav", short_tone(330), 22050);
+    write_file(dir / "corpus" / "manifest.csv",
+               "path,valence,arousal,split\n"
+               "a.wav,5,5,train\n"
+               "gone.wav,5,5,train\n"
+               "a.wav,five,5,train\n"
+               ",5,5,train\n"
+               "b.wav,5,12,holdout\n");
+    const json params{{"path", (dir / "corpus" / "manifest.csv").string()},
+                      {"targets", {"valence", "arousal"}},
+                      {"check_audio", true},
+                      {"label_range", {1, 9}}};
+    const json problems =
+        registry().create<mer::DatasetPlugin>("dataset.manifest", params)->query(mer::capability::kCheckData);
+    REQUIRE(problems.is_array());
+    std::vector<std::string> found;
+    for (const auto& p : problems)
+        found.push_back(std::to_string(p["line"].get<int>()) + " " + p["column"].get<std::string>() + ": " +
+                        p["message"].get<std::string>());
+    INFO(problems.dump(2));
+    REQUIRE(found.size() == 6);
+    CHECK_THAT(found[0], Catch::StartsWith("3 path: column 'path': the audio file") && Catch::Contains("does not exist"));
+    CHECK_THAT(found[1], Catch::StartsWith("4 path: song id 'a' appears twice"));
+    CHECK_THAT(found[2], Catch::StartsWith("4 valence: column 'valence': 'five' is not a number"));
+    CHECK_THAT(found[3], Catch::StartsWith("5 path: column 'path' is empty"));
+    CHECK_THAT(found[4], Catch::StartsWith("6 split: split 'holdout' must be train, validation, test or empty"));
+    CHECK_THAT(found[5], Catch::StartsWith("6 arousal: column 'arousal': 12 lies outside label_range [1, 9]"));
+    for (const auto& p : problems) CHECK(p["file"] == (dir / "corpus" / "manifest.csv").string());
+
+    // A header without a label column: one problem on line 1, naming the column and the header.
+    write_file(dir / "corpus" / "manifest.csv", "path,valence\na.wav,5\n");
+    const json header =
+        registry().create<mer::DatasetPlugin>("dataset.manifest", params)->query(mer::capability::kCheckData);
+    REQUIRE(header.size() == 1);
+    CHECK(header[0]["line"] == 1);
+    CHECK(header[0]["column"] == "arousal");
+    CHECK_THAT(header[0]["message"].get<std::string>(), Catch::Contains("no column 'arousal' (the header has: path, valence)"));
 }

@@ -258,13 +258,13 @@ evaluation: {split: {kind: kfold, k: 4}}
     std::istringstream lines(rated.out);
     std::string line;
     std::getline(lines, line);
-    CHECK(line == "path,time_s,valence,arousal,error");
+    CHECK(line == "path,time_s,valence,arousal,outside_range,audio_flag,error");
     std::vector<double> times;
     std::string broken;
     while (std::getline(lines, line)) {
         const auto f = fields(line);
-        REQUIRE(f.size() == 5);
-        if (f[0] == "broken.mp3") broken = f[4];
+        REQUIRE(f.size() == 7);
+        if (f[0] == "broken.mp3") broken = f[6];
         else times.push_back(std::stod(f[1]));
     }
     REQUIRE(times.size() == 89);  // 1-s windows every 0.5 s of a 45-s song
@@ -277,4 +277,49 @@ evaluation: {split: {kind: kfold, k: 4}}
                                  dir.path());
     CHECK(refused.exit_code != 0);
     CHECK_THAT(refused.err, Catch::Contains("regressor.ridge rates whole songs"));
+}
+
+TEST_CASE("predict --dynamic names the targets each window rates outside their range", "[dynamic][predict][cli]") {
+    TempDir dir;
+    REQUIRE(run_mer({"synth", "--out", "corpus", "--songs", "8", "--seconds", "20", "--seed", "4"}, dir.path())
+                .exit_code == 0);
+    write_file(dir / "exp.yaml", R"(name: windows
+nodes:
+  data: {uses: dataset.deam, params: {root: corpus, dynamic: true}}
+  features: {uses: features.handcrafted, inputs: [data], params: {window_seconds: 1.0, groups: [mfcc]}}
+  ridge: {uses: regressor.frame_ridge, inputs: [features], params: {alpha: 10}}
+evaluation: {split: {kind: holdout, fraction: 0.25}}
+)");
+    const auto trained = run_mer({"run", "exp.yaml", "--quiet"}, dir.path());
+    INFO(trained.err);
+    REQUIRE(trained.exit_code == 0);
+    const fs::path bundle = dir / run_folder_of(trained) / "model" / "ridge";
+    auto windows = [&](const fs::path& model) {
+        const auto r = run_mer({"predict", "--model", model.string(), "--dynamic", "corpus/MEMD_audio/1.mp3"}, dir.path());
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        std::istringstream lines(r.out);
+        std::string line;
+        std::getline(lines, line);
+        CHECK(line == "path,time_s,valence,arousal,outside_range,audio_flag,error");
+        std::vector<std::vector<std::string>> rows;
+        while (std::getline(lines, line)) rows.push_back(fields(line));
+        return std::make_pair(rows, r.err);
+    };
+    // On DEAM's scale (1-9, what the bundle records) the ratings of the corpus's own music lie inside.
+    const auto inside = windows(bundle);
+    REQUIRE(inside.first.size() == 39);  // 1-s windows every 0.5 s of a 20-s song
+    for (const auto& f : inside.first) CHECK(f[4].empty());
+    // A scale the ratings cannot reach: every window names both targets, and stderr counts the file.
+    fs::copy(bundle, dir / "moved", fs::copy_options::recursive);
+    json manifest = json::parse(read_file(dir / "moved" / "model.json"));
+    for (auto& target : manifest["targets"]) {
+        REQUIRE(target["label_range"] == json::array({1, 9}));
+        target["label_range"] = {50, 60};
+    }
+    write_file(dir / "moved" / "model.json", manifest.dump(2));
+    const auto outside = windows(dir / "moved");
+    REQUIRE(outside.first.size() == 39);
+    for (const auto& f : outside.first) CHECK(f[4] == "valence;arousal");
+    CHECK_THAT(outside.second, Catch::Contains("warning: 1 of 1 files rated outside their target's range"));
 }

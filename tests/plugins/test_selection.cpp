@@ -293,7 +293,7 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
     REQUIRE(rated.exit_code == 0);
     std::istringstream out(rated.out);
     std::getline(out, line);
-    REQUIRE(line == "path,valence,arousal,quadrant,outside_range,error");
+    REQUIRE(line == "path,valence,arousal,quadrant,outside_range,audio_flag,error");
     int checked = 0;
     while (std::getline(out, line)) {
         const std::string song = fs::path(line.substr(0, line.find(','))).stem().string();
