@@ -394,7 +394,8 @@ int run_or_validate(const Options& o, bool validate_only, int argc, char** argv)
     mer::Experiment experiment;
     if (!load_valid(experiment_file, o.overrides, registry, experiment)) return kExitInvalid;
     std::vector<std::string> paths;
-    const mer::Diagnostics missing = mer::check_data_paths(experiment, &paths);
+    mer::Diagnostics missing = mer::check_data_paths(experiment, &paths);
+    if (missing.empty()) missing = mer::check_dataset_rows(experiment, registry);
     for (const auto& d : missing) std::cerr << d.str() << "\n";
     if (!missing.empty()) {
         std::cerr << missing.size() << (missing.size() == 1 ? " error" : " errors") << " in " << experiment_file << "\n";

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "core/plugin/capabilities.hpp"
+#include "core/plugin/dataset.hpp"
 #include "core/run/files.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
@@ -54,6 +55,26 @@ Diagnostics check_data_paths(const Experiment& experiment, std::vector<std::stri
                                                       name, folder ? "the folder" : "the file", given,
                                                       !exists ? "does not exist" : folder ? "is not a folder" : "is a folder",
                                                       fs::current_path(ec).string(), absolute.string())});
+        }
+    }
+    return errors;
+}
+
+Diagnostics check_dataset_rows(const Experiment& experiment, const PluginRegistry& registry) {
+    Diagnostics errors;
+    for (const auto& node : experiment.nodes) {
+        if (node.kind != "dataset" || !node.plugin || !node.plugin->has(capability::kCheckData)) continue;
+        const std::string who = "nodes." + node.id + " (" + node.uses + ")";
+        try {
+            const json problems = registry.create<DatasetPlugin>(node.uses, node.params)->query(capability::kCheckData);
+            for (const auto& p : problems.is_array() ? problems : json::array()) {
+                Location where(p.value("file", ""), p.value("line", 0));
+                if (where.file.empty()) where = node.where;
+                errors.push_back({where, who + ": " + p.value("message", std::string("unreadable data"))});
+            }
+        } catch (const std::exception& e) {
+            const Error error = as_error(e, node.where);
+            errors.push_back({error.where(), who + ": " + error.message()});
         }
     }
     return errors;

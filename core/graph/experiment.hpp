@@ -80,6 +80,13 @@ const nlohmann::json& experiment_schema();
 // a run started from another folder stops before anything runs.
 Diagnostics check_data_paths(const Experiment& experiment, std::vector<std::string>* resolved = nullptr);
 
+// The rows of every dataset node that can read them ahead (capability
+// check_data: dataset.manifest's columns, numbers, labels within label_range
+// and audio files), one error per problem at the data file's line, so that
+// validate catches a broken manifest and a run refuses it before its folder
+// exists.
+Diagnostics check_dataset_rows(const Experiment& experiment, const PluginRegistry& registry);
+
 // The experiment schema for editors (`mer-run schema`): a node's `uses` is
 // one of the registry's plugin names, and its `params` are checked against
 // that plugin's own schema (if/then per name), so a YAML language server

@@ -4,12 +4,16 @@
 #include <yaml-cpp/yaml.h>
 
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <filesystem>
 
+#include "core/audio/audio.hpp"
 #include "core/graph/experiment.hpp"
 #include "core/plugin/registry.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace mer::test;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -288,4 +292,38 @@ TEST_CASE("parameters are typed by their schema, so a run's own config.yaml give
     CHECK(as_int.experiment.node("mel").params.dump() == key);
     CHECK(again.experiment.node("mel").params.dump() == key);
     CHECK(again.experiment.node("ridge").params.dump() == as_float.experiment.node("ridge").params.dump());
+}
+
+TEST_CASE("validate and run read a manifest's rows before any run folder exists", "[validate][cli][dataset.manifest]") {
+    TempDir dir;
+    fs::create_directories(dir / "audio");
+    std::vector<float> tone(22050);
+    for (std::size_t i = 0; i < tone.size(); ++i) tone[i] = static_cast<float>(0.3 * std::sin(0.06 * i));
+    mer::write_audio(dir / "audio" / "a.wav", tone, 22050);
+    write_file(dir / "songs.csv",
+               "path,valence,arousal\n"
+               "audio/a.wav,5,5\n"
+               "audio/gone.wav,5,5\n"
+               "audio/a.wav,x,5\n");
+    write_file(dir / "exp.yaml",
+               "name: rows\nnodes:\n"
+               "  songs: {uses: dataset.manifest, params: {path: songs.csv, label_range: [1, 9]}}\n"
+               "  features: {uses: features.handcrafted, inputs: [songs], params: {groups: [mfcc]}}\n"
+               "  ridge: {uses: regressor.ridge, inputs: [features]}\n");
+    for (const std::string command : {"validate", "run"}) {
+        const auto r = run_mer({command, "exp.yaml"}, dir.path());
+        INFO(command << ": " << r.err);
+        CHECK(r.exit_code == 2);  // refused before anything ran, as any validation error
+        CHECK_THAT(r.err, Catch::Contains("songs.csv:3: nodes.songs (dataset.manifest): column 'path': the audio file") &&
+                              Catch::Contains("gone.wav does not exist"));
+        CHECK_THAT(r.err, Catch::Contains("songs.csv:4: nodes.songs (dataset.manifest): song id 'audio/a' appears twice"));
+        CHECK_THAT(r.err, Catch::Contains("songs.csv:4: nodes.songs (dataset.manifest): column 'valence': 'x' is not a "
+                                          "number"));
+        CHECK_THAT(r.err, Catch::Contains("3 errors in exp.yaml"));
+        CHECK_FALSE(fs::exists(dir / "runs"));  // no failed run folder left behind
+    }
+    write_file(dir / "songs.csv", "path,valence,arousal\naudio/a.wav,5,5\n");
+    const auto fixed = run_mer({"validate", "exp.yaml"}, dir.path());
+    INFO(fixed.err);
+    CHECK(fixed.exit_code == 0);
 }
