@@ -237,9 +237,9 @@ Ratings predict_bundle(const fs::path& model, const std::string& node, const std
             // The dataset's label scale where training recorded it; bundles
             // from before label_range (and datasets declaring none) have the
             // training labels' range only.
+            const std::vector<double> trained{t.at("min").get<double>(), t.at("max").get<double>()};
             const bool declared = t.contains("label_range");
-            const auto range = declared ? t.at("label_range").get<std::vector<double>>()
-                                        : std::vector<double>{t.at("min").get<double>(), t.at("max").get<double>()};
+            const auto range = declared ? t.at("label_range").get<std::vector<double>>() : trained;
             if (declared && (range.size() != 2 || !(range[0] < range[1])))
                 throw Error("damaged bundle manifest: target '" + out.targets.back() +
                                 "' has label_range " + t.at("label_range").dump() + "; expected [low, high], low < high",
