@@ -26,7 +26,7 @@ namespace {
 const std::set<std::string> kKnownCapabilities{"device",         "chunks",     "concurrent_fit", "fingerprint",
                                                "output_shape",   "input_shape", "early_stopping", "staged",
                                                "sequence",       "whole_table", "independent_targets",
-                                               "per_target"};
+                                               "per_target",     "label_range", "check_data"};
 
 json wrong_value_for(const json& property) {
     const std::string type = property.value("type", "");
