@@ -4,11 +4,21 @@
 #include <fmt/format.h>
 #include <xgboost/c_api.h>
 
+#include <sched.h>
+#include <strings.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "core/data/splits.hpp"
 #include "core/data/state.hpp"
@@ -166,11 +176,69 @@ std::string Booster::to_json() const {
     return std::string(bytes, length);
 }
 
+int booster_threads(int asked, int cpus, int busy_cpus) {
+    if (asked <= 1) return 1;
+    return std::clamp(cpus - busy_cpus, 1, asked);
+}
+
+namespace {
+
+// Tasks running or runnable now, machine-wide: /proc/loadavg's fourth field (-1: unreadable).
+int running_tasks() {
+    std::ifstream in("/proc/loadavg");
+    double average = 0;
+    int running = 0;
+    char slash = 0;
+    if (!(in >> average >> average >> average >> running >> slash) || slash != '/') return -1;
+    return running;
+}
+
+// This process's threads running now (the calling one included; libgomp's
+// idle workers spin a while after each parallel region before they sleep).
+int running_threads_of_ours() {
+    int running = 0;
+    std::error_code error;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", error)) {
+        std::ifstream in(task.path() / "stat");
+        std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const auto name_end = stat.rfind(')');  // "pid (name) S ...": the name may hold spaces
+        if (name_end != std::string::npos && name_end + 2 < stat.size() && stat[name_end + 2] == 'R') ++running;
+    }
+    return std::max(1, running);
+}
+
+}  // namespace
+
+bool openmp_waits_passively() {
+    const char* policy = std::getenv("OMP_WAIT_POLICY");
+    const char* spins = std::getenv("GOMP_SPINCOUNT");
+    return (policy && strcasecmp(policy, "passive") == 0) || (spins && std::string(spins) == "0");
+}
+
+CpuLoad cpu_load() {
+    CpuLoad load;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    const long online = sysconf(_SC_NPROCESSORS_ONLN);
+    load.cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : static_cast<int>(online);
+    load.cpus = std::max(1, load.cpus);
+    if (online > load.cpus) return load;  // others' tasks may run on CPUs outside ours
+    // The fewest of a few looks, so that a task that only woke for a moment does not count.
+    int busy = std::numeric_limits<int>::max();
+    for (int look = 0; look < 3; ++look) {
+        if (look > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        const int machine = running_tasks();
+        if (machine < 0) return load;
+        busy = std::min(busy, machine - running_threads_of_ours());
+    }
+    load.busy = std::max(0, busy);
+    return load;
+}
+
 void BoostedTrees::fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
                        const PluginContext& ctx) {
     auto params = settings_.params;
-    if (!params.count("nthread") || params["nthread"] == "0")
-        params["nthread"] = std::to_string(std::max(1, ctx.threads));
+    const bool threads_ours = !params.count("nthread") || params["nthread"] == "0";  // else the user's
     if (!params.count("seed")) params["seed"] = std::to_string(ctx.seed % 2147483647);
     params["verbosity"] = "0";
 
@@ -205,6 +273,15 @@ void BoostedTrees::fit(const SongTable& train, const SongTable* validation, cons
     for (std::size_t t = 0; t < targets; ++t) {
         const Eigen::VectorXd y = fit_part.targets.col(static_cast<Eigen::Index>(t));
         train_sets.push_back(std::make_unique<DMatrix>(fit_part.features, &y));
+        if (threads_ours) {  // looked at per booster: the machine's load changes
+            CpuLoad load = ctx.threads > 1 ? cpu_load() : CpuLoad{};
+            if (openmp_waits_passively()) load.busy = 0;  // a preempted thread costs its team nothing
+            const int threads = booster_threads(ctx.threads, load.cpus, load.busy);
+            if (threads < ctx.threads)
+                ctx.info(fmt::format("fold {}: target {} trains on {} of {} threads: {} other tasks running on {} CPUs",
+                                     ctx.fold, t, threads, ctx.threads, load.busy, load.cpus));
+            params["nthread"] = std::to_string(threads);
+        }
         boosters_.push_back(std::make_unique<Booster>(std::vector<const DMatrix*>{train_sets.back().get()}, params));
         rounds_used_.push_back(settings_.rounds);
         double best_loss = std::numeric_limits<double>::infinity();

@@ -62,6 +62,31 @@ struct BoostedTreesSettings {
     double early_stopping_fraction = 0.15;  // share of training songs held out to watch
 };
 
+// The threads XGBoost trains a booster with when its `nthread` is 0 (the
+// experiment's share, `asked`): at most one per CPU that other running tasks
+// leave idle, and at least one. XGBoost's OpenMP threads meet at barriers
+// many times per boosting round, and libgomp waits there by spinning: when a
+// busy machine preempts one of them, the others burn their time slices
+// until it runs again (a 2-thread refit beside two busy processes on 2 cores
+// took 1.5-3.6x the 1-thread one). One thread never waits at a barrier, and
+// the trees do not depend on the thread count.
+// docs/experiments.md#threads-on-a-busy-machine
+int booster_threads(int asked, int cpus, int busy_cpus);
+
+// Whether libgomp was told to wait at barriers by sleeping (OMP_WAIT_POLICY=passive
+// or GOMP_SPINCOUNT=0 in the environment the process started with): then
+// busy CPUs cost a team little and the share of threads is kept.
+bool openmp_waits_passively();
+
+// CPUs this process may run on, and how many tasks of others are running on
+// them now (0 when that cannot be told: inside a CPU set smaller than the
+// machine, such as a Slurm job's cores, the CPUs are taken to be ours).
+struct CpuLoad {
+    int cpus = 1;
+    int busy = 0;
+};
+CpuLoad cpu_load();
+
 // Trees for every target of a SongTable.
 class BoostedTrees {
 public:
