@@ -394,8 +394,14 @@ int run_or_validate(const Options& o, bool validate_only, int argc, char** argv)
     mer::Experiment experiment;
     if (!load_valid(experiment_file, o.overrides, registry, experiment)) return kExitInvalid;
     std::vector<std::string> paths;
-    mer::Diagnostics missing = mer::check_data_paths(experiment, &paths);
-    if (missing.empty()) missing = mer::check_dataset_rows(experiment, registry);
+    mer::Diagnostics missing = mer::check_data_paths(experiment, &paths), warnings;
+    if (missing.empty()) missing = mer::check_dataset_rows(experiment, registry, &warnings);
+    // What the run copes with (songs whose audio is missing are skipped and counted), said once up front.
+    constexpr std::size_t kWarningsShown = 10;
+    for (std::size_t w = 0; w < std::min(warnings.size(), kWarningsShown); ++w)
+        std::cerr << "warning: " << warnings[w].str() << "\n";
+    if (warnings.size() > kWarningsShown)
+        std::cerr << "warning: and " << warnings.size() - kWarningsShown << " more like these\n";
     for (const auto& d : missing) std::cerr << d.str() << "\n";
     if (!missing.empty()) {
         std::cerr << missing.size() << (missing.size() == 1 ? " error" : " errors") << " in " << experiment_file << "\n";

@@ -60,7 +60,7 @@ Diagnostics check_data_paths(const Experiment& experiment, std::vector<std::stri
     return errors;
 }
 
-Diagnostics check_dataset_rows(const Experiment& experiment, const PluginRegistry& registry) {
+Diagnostics check_dataset_rows(const Experiment& experiment, const PluginRegistry& registry, Diagnostics* warnings) {
     Diagnostics errors;
     for (const auto& node : experiment.nodes) {
         if (node.kind != "dataset" || !node.plugin || !node.plugin->has(capability::kCheckData)) continue;
@@ -70,7 +70,9 @@ Diagnostics check_dataset_rows(const Experiment& experiment, const PluginRegistr
             for (const auto& p : problems.is_array() ? problems : json::array()) {
                 Location where(p.value("file", ""), p.value("line", 0));
                 if (where.file.empty()) where = node.where;
-                errors.push_back({where, who + ": " + p.value("message", std::string("unreadable data"))});
+                Diagnostic d{where, who + ": " + p.value("message", std::string("unreadable data"))};
+                if (!p.value("warning", false)) errors.push_back(std::move(d));
+                else if (warnings) warnings->push_back(std::move(d));
             }
         } catch (const std::exception& e) {
             const Error error = as_error(e, node.where);

@@ -84,8 +84,10 @@ Diagnostics check_data_paths(const Experiment& experiment, std::vector<std::stri
 // check_data: dataset.manifest's columns, numbers, labels within label_range
 // and audio files), one error per problem at the data file's line, so that
 // validate catches a broken manifest and a run refuses it before its folder
-// exists.
-Diagnostics check_dataset_rows(const Experiment& experiment, const PluginRegistry& registry);
+// exists. What the run copes with (an audio file that does not exist: the
+// song is skipped and counted) goes to `warnings` instead.
+Diagnostics check_dataset_rows(const Experiment& experiment, const PluginRegistry& registry,
+                               Diagnostics* warnings = nullptr);
 
 // The experiment schema for editors (`mer-run schema`): a node's `uses` is
 // one of the registry's plugin names, and its `params` are checked against

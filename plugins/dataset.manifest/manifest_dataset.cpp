@@ -42,9 +42,13 @@ public:
         }
         if (capability == capability::kCheckData) {
             nlohmann::json problems = nlohmann::json::array();
-            read(nullptr, [&](const Location& where, const std::string& column, const std::string& message) {
-                problems.push_back({{"file", where.file}, {"line", where.line}, {"column", column}, {"message", message}});
-            });
+            auto record = [&](bool warning) {
+                return [&problems, warning](const Location& where, const std::string& column, const std::string& message) {
+                    problems.push_back({{"file", where.file}, {"line", where.line}, {"column", column},
+                                        {"message", message}, {"warning", warning}});
+                };
+            };
+            read(nullptr, record(false), record(true));
             return problems;
         }
         return nullptr;
@@ -82,9 +86,10 @@ private:
 
     // The one reader of the manifest, for load() (`ctx` set: an audio file
     // that cannot be used is skipped, the first problem throws) and for
-    // check_data (no `ctx`: every problem is reported, a missing audio file
-    // among them, and reading goes on).
-    SongTable read(const PluginContext* ctx, const Problem& problem) const {
+    // check_data (no `ctx`: every problem is reported and reading goes on; a
+    // missing audio file is a `warning`, not an error: the run skips that
+    // song, as it skips any audio it cannot use).
+    SongTable read(const PluginContext* ctx, const Problem& problem, const Problem& warning = {}) const {
         SongTable table;
         table.target_names = targets_;
         if (!fs::exists(path_)) {
@@ -161,12 +166,13 @@ private:
                 }
             }
             if (!ctx) {
-                // Validation: a path that names no file is a broken row (a typo, a folder moved).
+                // Validation: a path that names no file (a typo, a folder moved) is said before the run,
+                // which skips that song and counts it in skipped.csv.
                 std::error_code ec;
-                if (check_audio_ && !fs::exists(audio, ec))
-                    problem(line, "path",
+                if (check_audio_ && warning && !fs::exists(audio, ec))
+                    warning(line, "path",
                             "column 'path': the audio file " + audio.string() +
-                                " does not exist (paths are relative to the manifest's folder)");
+                                " does not exist (paths are relative to the manifest's folder); the run skips this song");
                 continue;
             }
             if (!usable) continue;

@@ -314,16 +314,20 @@ TEST_CASE("validate and run read a manifest's rows before any run folder exists"
         const auto r = run_mer({command, "exp.yaml"}, dir.path());
         INFO(command << ": " << r.err);
         CHECK(r.exit_code == 2);  // refused before anything ran, as any validation error
-        CHECK_THAT(r.err, Catch::Contains("songs.csv:3: nodes.songs (dataset.manifest): column 'path': the audio file") &&
-                              Catch::Contains("gone.wav does not exist"));
+        // A missing audio file is a warning: the run skips that song and counts it, as any unusable audio.
+        CHECK_THAT(r.err, Catch::Contains("warning: ") &&
+                              Catch::Contains("songs.csv:3: nodes.songs (dataset.manifest): column 'path': the audio file") &&
+                              Catch::Contains("gone.wav does not exist") && Catch::Contains("the run skips this song"));
         CHECK_THAT(r.err, Catch::Contains("songs.csv:4: nodes.songs (dataset.manifest): song id 'audio/a' appears twice"));
         CHECK_THAT(r.err, Catch::Contains("songs.csv:4: nodes.songs (dataset.manifest): column 'valence': 'x' is not a "
                                           "number"));
-        CHECK_THAT(r.err, Catch::Contains("3 errors in exp.yaml"));
+        CHECK_THAT(r.err, Catch::Contains("2 errors in exp.yaml"));
         CHECK_FALSE(fs::exists(dir / "runs"));  // no failed run folder left behind
     }
-    write_file(dir / "songs.csv", "path,valence,arousal\naudio/a.wav,5,5\n");
+    // Only the missing file left: valid, with its warning; the run goes on without that song.
+    write_file(dir / "songs.csv", "path,valence,arousal\naudio/a.wav,5,5\naudio/gone.wav,5,5\n");
     const auto fixed = run_mer({"validate", "exp.yaml"}, dir.path());
     INFO(fixed.err);
     CHECK(fixed.exit_code == 0);
+    CHECK_THAT(fixed.err, Catch::Contains("warning: ") && Catch::Contains("gone.wav does not exist"));
 }
