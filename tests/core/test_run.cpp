@@ -306,7 +306,7 @@ TEST_CASE("no arguments print the usage, unknown options and Hydra habits get th
     CHECK_FALSE(fs::exists(cwd / "runs"));  // nothing ran
 }
 
-TEST_CASE("--unset removes a key before validation, in order with --set, and names a missing key", "[cli][validate]") {
+TEST_CASE("mer-run --unset removes a key before validation, in order with --set, and names a missing key", "[cli][validate]") {
     TempDir cwd;
     write_synthetic_table(cwd.path(), 40);
     std::string yaml = kExperiment;

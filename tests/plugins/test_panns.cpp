@@ -373,7 +373,7 @@ evaluation:
         run_mer({"predict", "--model", run.string(), "corpus/MEMD_audio/1.mp3", "broken.mp3"}, tmp.path());
     CHECK(again.exit_code == 0);
     CHECK(count_lines(again.out) == 3);
-    CHECK_THAT(again.out, Catch::Contains("broken.mp3,,,,,not an audio file"));
+    CHECK_THAT(again.out, Catch::Contains("broken.mp3,,,,,,not an audio file"));
     write_file(tmp / "cnn14.pth", "PK\x03\x04 other weights"s);
     const auto other = run_mer({"predict", "--model", run.string(), "corpus/MEMD_audio/1.mp3"}, tmp.path());
     CHECK(other.exit_code != 0);
