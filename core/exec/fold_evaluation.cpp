@@ -65,7 +65,7 @@ public:
         for (run_ = 0; run_ < static_cast<int>(seeds_.size()); ++run_)
             for (const Fold& fold : repetition_folds(run_)) {
                 const auto fold_start = Clock::now();
-                if (setup_.resuming && restore_fold(fold.index)) continue;
+                if (setup_.resuming && restore_fold(fold)) continue;
                 const std::string line = evaluate_fold(fold);
                 const double elapsed = seconds_since(node_start);
                 const int done = slot(fold.index) + 1;
@@ -124,11 +124,35 @@ private:
         return setup_.writer.folder().path() / "model" / node_.id / ("fold" + std::to_string(slot(fold)));
     }
 
-    // A fold finished before an interruption: its predictions and scores from its done marker.
-    bool restore_fold(int fold) {
+    // What a fold's done marker says it scored: its validation songs, hashed.
+    static std::string songs_hash(const std::vector<std::string>& song_ids) {
+        return sha256_hex(fmt::format("{}", fmt::join(song_ids, "\n")));
+    }
+
+    // A fold finished before an interruption: its predictions and scores from
+    // its done marker, if it scored the songs this repetition's fold holds (a
+    // run folder written before repetitions drew folds of their own did not).
+    bool restore_fold(const Fold& outer) {
+        const int fold = outer.index;
         const fs::path marker = fold_dir(fold) / "done.json";
         if (!fs::exists(marker)) return false;
         const nlohmann::json done = read_json_file(marker);
+        std::vector<std::string> scored;
+        for (std::size_t row : outer.validation) scored.push_back(data_.song_ids[row]);
+        if (done.value("validation_sha256", std::string()) != songs_hash(scored) &&
+            (done.contains("validation_sha256") || run_ > 0)) {
+            setup_.writer.folder().log(fmt::format(
+                "node '{}': fold {} of seed {} was scored on other songs before the interruption; evaluated again",
+                node_.id, fold, seed()));
+            // Nothing of the stale fold may stay: its marker, its checkpoint, its metric rows.
+            fs::remove(marker);
+            fs::remove_all(setup_.writer.folder().path() / "checkpoints" / node_.id / ("fold" + std::to_string(slot(fold))));
+            const std::uint64_t repetition_seed = seed();
+            setup_.metrics.drop_rows([&](const std::string& id, int row_fold, std::uint64_t row_seed, int) {
+                return id == node_.id && row_fold == fold && row_seed == repetition_seed;
+            });
+            return false;
+        }
         results_.predictions += done.at("predictions").get<std::string>();
         auto metrics_of = [](const nlohmann::json& m) {
             auto value = [&](const char* name) { return m.at(name).is_null() ? NAN : m.at(name).get<double>(); };
@@ -434,7 +458,8 @@ private:
         json done{{"predictions", fold_predictions}};
         if (sequence_) line += score_curves(fold, validation, fitted, done);
         write_file_atomic(fold_dir(fold) / "done.json",
-                          json{{"predictions", fold_predictions},
+                          json{{"validation_sha256", songs_hash(validation.song_ids)},
+                               {"predictions", fold_predictions},
                                {"scores", fold_scores},
                                {"chunk_scores", fold_chunk_scores},
                                {"selected_on", selected_on_},

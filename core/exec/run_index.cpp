@@ -46,6 +46,7 @@ std::string overrides_of(const std::vector<std::string>& command_line) {
     std::string out;
     for (std::size_t i = 0; i + 1 < command_line.size(); ++i)
         if (command_line[i] == "--set") out += (out.empty() ? "" : " ") + command_line[i + 1];
+        else if (command_line[i] == "--unset") out += std::string(out.empty() ? "" : " ") + "~" + command_line[i + 1];
     return out;
 }
 

@@ -198,8 +198,10 @@ int running_tasks() {
 int running_threads_of_ours() {
     int running = 0;
     std::error_code error;
-    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", error)) {
-        std::ifstream in(task.path() / "stat");
+    // Incremented with an error code: a thread that ends while we read must not throw out of a fit.
+    for (std::filesystem::directory_iterator task("/proc/self/task", error), end; !error && task != end;
+         task.increment(error)) {
+        std::ifstream in(task->path() / "stat");
         std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         const auto name_end = stat.rfind(')');  // "pid (name) S ...": the name may hold spaces
         if (name_end != std::string::npos && name_end + 2 < stat.size() && stat[name_end + 2] == 'R') ++running;

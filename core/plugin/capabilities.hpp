@@ -102,8 +102,10 @@ inline constexpr const char* kLabelRange = "label_range";
 // dataset: reads its rows before anything runs (`mer-run validate`, and
 // `mer-run run` before the run folder exists) and reports every problem
 // rather than stopping at the first, as load() does. query() returns an array
-// of {"file", "line", "column", "message"} (line 0 / column "" where not
-// known; empty: the data is fine). Value: true.
+// of {"file", "line", "column", "message", "warning"} (line 0 / column ""
+// where not known; empty: the data is fine). "warning": true marks what the
+// run copes with (an audio file that is missing: the song is skipped): it is
+// printed, not counted as an error. Value: true.
 inline constexpr const char* kCheckData = "check_data";
 
 }  // namespace mer::capability

@@ -160,6 +160,7 @@ Table fold_scores_table(const nlohmann::ordered_json& summary, const std::string
                 std::vector<std::string> row{id, target};
                 if (seeded) row.push_back(seeds.empty() ? "" : std::to_string(seeds[r]));
                 double sum = 0;
+                int scored = 0;  // folds with a finite score (R² is undefined on a constant fold)
                 for (std::size_t k = 0; k < widest; ++k) {
                     if (k >= folds) {
                         row.emplace_back();
@@ -167,10 +168,10 @@ Table fold_scores_table(const nlohmann::ordered_json& summary, const std::string
                     }
                     const auto& v = scores[r * folds + k];
                     const double value = v.is_number() ? v.get<double>() : std::nan("");
-                    sum += value;
+                    if (std::isfinite(value)) sum += value, ++scored;
                     row.push_back(std::isfinite(value) ? fmt::format("{:.4f}", value) : "");
                 }
-                row.push_back(fmt::format("{:.4f}", sum / static_cast<double>(folds)));
+                row.push_back(scored ? fmt::format("{:.4f}", sum / scored) : "");
                 table.rows.push_back(std::move(row));
             }
         }

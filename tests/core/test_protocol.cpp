@@ -383,3 +383,35 @@ TEST_CASE("the report names the epoch the training loop kept, not one derived ag
                "gru,regressor.seq_gru,0,2,inner_validation,valence,,0.2,0,0,0,0,0,5\n");
     CHECK(mer::report::best_epochs(mer::report::read_epochs(dir / "old.csv")).at("gru").at("5/0") == 1);
 }
+
+TEST_CASE("the epoch a model's loop keeps is the one every output names", "[protocol][cli]") {
+    // The recording model scores every epoch alike (the host alone would keep epoch 1) and says it
+    // keeps epoch 3: summary.json, metrics.csv's best rows and the report must all say 3.
+    TempDir dir;
+    write_synthetic_table(dir.path(), 30);
+    const fs::path record = dir.path() / "kept.tsv";
+    write_file(dir / "exp.yaml", "name: kept\nseed: 3\nnodes:\n"
+                                 "  songs: {uses: dataset.table, params: {path: songs.csv}}\n"
+                                 "  model:\n    uses: regressor.recording\n    inputs: [songs]\n"
+                                 "    params: {record: '" + record.string() + "', epochs: 4, kept_epoch: 3}\n"
+                                 "evaluation: {split: {kind: kfold, k: 3}}\n");
+    const auto r = run_mer({"run", "exp.yaml", "--quiet"}, dir.path(), test_plugin_dir("good").string());
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const fs::path run = dir.path() / run_folder_of(r);
+    const nlohmann::json summary = nlohmann::json::parse(read_file(run / "summary.json"));
+    CHECK(summary["nodes"]["model"]["best_epoch"]["epoch"] == nlohmann::json::array({3, 3, 3}));
+    CHECK(summary["nodes"]["model"]["best_epoch"]["epochs"] == nlohmann::json::array({4, 4, 4}));
+    const mer::CsvTable metrics = mer::read_csv(run / "metrics.csv");
+    const auto epoch = static_cast<std::size_t>(metrics.require_column("epoch")),
+               best = static_cast<std::size_t>(metrics.require_column("best"));
+    int marked = 0;
+    for (const auto& row : metrics.rows)
+        if (row[best] == "1") {
+            CHECK(row[epoch] == "3");
+            ++marked;
+        }
+    CHECK(marked > 0);
+    const mer::report::BestEpochs kept = mer::report::best_epochs(mer::report::read_epochs(run / "metrics.csv"));
+    for (int k = 0; k < 3; ++k) CHECK(kept.at("model").at("3/" + std::to_string(k)) == 3);
+}

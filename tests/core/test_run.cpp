@@ -243,6 +243,49 @@ TEST_CASE("a resumed run keeps finished nodes and reruns an interrupted one once
     CHECK(run_mer({"run", "exp.yaml", "--resume", folder.string()}, cwd.path()).exit_code == 2);
 }
 
+TEST_CASE("a resumed fold that was scored on other songs is evaluated again, not kept", "[run][resume][cli]") {
+    // A run folder written before repetitions drew folds of their own holds, for the second seed,
+    // folds scored on other songs than this repetition's: resume must not count them as done.
+    TempDir cwd;
+    write_synthetic_table(cwd.path(), 60);
+    write_file(cwd / "exp.yaml", "name: stale\nseed: 5\nseeds: [5, 6]\nnodes:\n"
+                                 "  songs: {uses: dataset.table, params: {path: songs.csv}}\n"
+                                 "  ridge: {uses: regressor.ridge, inputs: [songs]}\n"
+                                 "evaluation: {split: {kind: kfold, k: 3}}\n");
+    const auto first = run_mer({"run", "exp.yaml", "--quiet"}, cwd.path());
+    REQUIRE(first.exit_code == 0);
+    const fs::path folder = cwd.path() / run_folder_of(first);
+    const std::string metrics = read_file(folder / "metrics.csv");
+    const std::string predictions = read_file(folder / "predictions.csv");
+    // As if killed during 'ridge' in the second seed's first fold, whose marker (from another
+    // version) names other songs than the fold holds now.
+    json summary = json::parse(read_file(folder / "summary.json"));
+    summary["nodes"].erase("ridge");
+    write_file(folder / "summary.json", summary.dump());
+    for (const char* name : {"predictions.csv", "results.csv"}) {
+        std::istringstream in(read_file(folder / name));
+        std::string kept;
+        for (std::string line; std::getline(in, line);)
+            if (line.find("ridge") == std::string::npos) kept += line + "\n";
+        write_file(folder / name, kept);
+    }
+    const fs::path marker = folder / "model" / "ridge" / "fold3" / "done.json";
+    json done = json::parse(read_file(marker));
+    done["validation_sha256"] = "scored-on-other-songs";
+    write_file(marker, done.dump());
+    const auto resumed = run_mer({"run", "--resume", folder.string(), "--quiet"}, cwd.path());
+    INFO(resumed.err);
+    REQUIRE(resumed.exit_code == 0);
+    const std::string log = read_file(folder / "log.txt");
+    CHECK_THAT(log, Catch::Contains("node 'ridge': fold 0 of seed 6 was scored on other songs before the "
+                                    "interruption; evaluated again"));
+    CHECK_THAT(log, Catch::Contains("node 'ridge': fold 1 finished before the interruption; kept"));
+    // The fold evaluated again gives what it gave the first time, once.
+    CHECK(read_file(folder / "predictions.csv") == predictions);
+    CHECK(count_lines(read_file(folder / "metrics.csv")) == count_lines(metrics));
+    CHECK(json::parse(read_file(marker))["validation_sha256"] != "scored-on-other-songs");
+}
+
 TEST_CASE("a mistyped command gets a suggestion, a holdout reports no spread", "[cli]") {
     TempDir cwd;
     const auto typo = run_mer({"runn", "exp.yaml"}, cwd.path());
@@ -324,6 +367,9 @@ TEST_CASE("mer-run --unset removes a key before validation, in order with --set,
     const YAML::Node unset = config_of({"--unset", "nodes.ridge.grid", "--unset", "seed"});
     CHECK_FALSE(unset["nodes"]["ridge"]["grid"].IsDefined());
     CHECK(unset["seed"].as<int>() == 42);  // the default again, not the file's 5
+    // runs/index.csv says what was removed, as it says what was set.
+    const std::string index = read_file(cwd / "runs" / "index.csv");
+    CHECK_THAT(index, Catch::Contains("~nodes.ridge.grid ~seed"));
     // Applied in command-line order.
     const YAML::Node regrown = config_of({"--unset", "nodes.ridge.grid", "--set", "nodes.ridge.grid.alpha=[3]"});
     CHECK(regrown["nodes"]["ridge"]["grid"]["alpha"].as<std::vector<double>>() == std::vector<double>{3});

@@ -6,6 +6,7 @@
 // the songs it was then scored on.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <mutex>
 
@@ -19,7 +20,9 @@ public:
     static constexpr const char* kCapabilities = R"({"early_stopping": true, "concurrent_fit": false})";
 
     explicit RecordingRegressor(const nlohmann::json& params)
-        : record_(params.at("record").get<std::string>()), epochs_(params.at("epochs").get<int>()) {}
+        : record_(params.at("record").get<std::string>()),
+          epochs_(params.at("epochs").get<int>()),
+          kept_epoch_(params.at("kept_epoch").get<int>()) {}
 
     void fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
              const PluginContext& ctx) override {
@@ -37,6 +40,9 @@ public:
             report.train_loss = 1.0 / epoch;
             report.train_predictions = predict(train);
             if (validation) report.validation_predictions = predict(*validation);
+            // Every epoch scores alike, so the host's own pick would be epoch 1: a kept epoch
+            // other than that shows whose choice the run reports.
+            if (kept_epoch_ > 0) report.kept_epoch = std::min(kept_epoch_, epoch);
             if (on_epoch) on_epoch(report);
         }
     }
@@ -51,6 +57,7 @@ public:
 private:
     std::string record_;
     int epochs_;
+    int kept_epoch_;  // the epoch the "loop" says it keeps (0: says nothing)
     Eigen::RowVectorXd mean_;
 };
 
