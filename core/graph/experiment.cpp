@@ -343,13 +343,14 @@ private:
         if (!spec.plugin) return;
         read_params(spec, node, pointer);
         if (node.contains("grid") && node["grid"].is_object()) read_grid(spec, node["grid"], pointer);
-        if (node.contains("grid_search")) {
-            const json search = node["grid_search"];
-            spec.grid_folds = search.value("folds", 5);
-            spec.grid_metric = search.value("metric", "r2");
+        // Values of the wrong type are the schema's to report, with their location: read only the right ones.
+        if (node.contains("grid_search") && node["grid_search"].is_object()) {
+            const json& search = node["grid_search"];
+            if (search.contains("folds") && search["folds"].is_number_integer()) spec.grid_folds = search["folds"].get<int>();
+            if (search.contains("metric") && search["metric"].is_string()) spec.grid_metric = search["metric"].get<std::string>();
         }
         read_grid_by(spec, node, pointer);
-        spec.label = node.value("label", "");
+        if (node.contains("label") && node["label"].is_string()) spec.label = node["label"].get<std::string>();
         if (node.contains("limit") && node["limit"].is_number_integer()) {
             spec.limit = node["limit"].get<std::size_t>();
             if (spec.kind != "dataset")

@@ -82,6 +82,15 @@ TEST_CASE("bad experiment files: each mistake is named with line and column", "[
         CHECK_THAT(errors_of(replace(kValid, "seed: 3", "seed: three")),
                    Catch::Contains("exp.yaml:2:7: seed must be an integer, not the string \"three\""));
     }
+    SECTION("a node's label or grid_search of the wrong type: located, not a library's message") {
+        const auto e = errors_of(replace(kValid, "    params: {alpha: 2}\n",
+                                         "    params: {alpha: 2}\n    label: 5\n    grid: {alpha: [1, 2]}\n"
+                                         "    grid_search: {metric: 5, folds: two}\n"));
+        CHECK_THAT(e, Catch::Contains("exp.yaml:11:12: nodes.ridge.label must be a string, not the integer 5"));
+        CHECK_THAT(e, Catch::Contains("exp.yaml:13:27: nodes.ridge.grid_search.metric must be one of"));
+        CHECK_THAT(e, Catch::Contains("exp.yaml:13:37: nodes.ridge.grid_search.folds must be an integer"));
+        CHECK_THAT(e, !Catch::Contains("json.exception"));
+    }
     SECTION("missing required key") {
         CHECK_THAT(errors_of(replace(kValid, "name: ok\n", "")),
                    Catch::Contains("(top level) is missing the required key 'name'"));
