@@ -155,6 +155,14 @@ void fill_ratings(Ratings& out, const SongTable& table, const Eigen::MatrixXd& m
                   std::map<std::string, std::string>& failures, bool clip, bool dynamic) {
     std::map<std::string, Eigen::Index> row_of;
     for (std::size_t r = 0; r < table.size(); ++r) row_of[table.song_ids[r]] = static_cast<Eigen::Index>(r);
+    // A rating beyond the target's range is an extrapolation: say so (and clamp it with clip).
+    auto checked = [&](double value, std::size_t k, std::vector<std::string>& outside) {
+        if (value < out.minima[k] || value > out.maxima[k]) {
+            outside.push_back(out.targets[k]);
+            if (clip) value = std::clamp(value, out.minima[k], out.maxima[k]);
+        }
+        return value;
+    };
     for (auto& rating : out.rows) {
         auto it = row_of.find(rating.path);
         if (it == row_of.end()) {
@@ -165,16 +173,8 @@ void fill_ratings(Ratings& out, const SongTable& table, const Eigen::MatrixXd& m
             rating.error = "rated NaN or infinity (are its samples far beyond full scale?)";
             continue;
         }
-        for (Eigen::Index t = 0; t < mean.cols(); ++t) {
-            // A rating beyond what the model was trained on is an extrapolation: say so.
-            double value = mean(it->second, t);
-            const auto k = static_cast<std::size_t>(t);
-            if (value < out.minima[k] || value > out.maxima[k]) {
-                rating.outside.push_back(out.targets[k]);
-                if (clip) value = std::clamp(value, out.minima[k], out.maxima[k]);
-            }
-            rating.values.push_back(value);
-        }
+        for (Eigen::Index t = 0; t < mean.cols(); ++t)
+            rating.values.push_back(checked(mean(it->second, t), static_cast<std::size_t>(t), rating.outside));
         if (!chunk_sums.empty()) {
             const Eigen::MatrixXd chunks = chunk_sums[static_cast<std::size_t>(it->second)] / std::max(1, folds);
             for (Eigen::Index c = 0; c < chunks.rows(); ++c) {
@@ -182,15 +182,10 @@ void fill_ratings(Ratings& out, const SongTable& table, const Eigen::MatrixXd& m
                 chunk.chunk = static_cast<int>(c);
                 chunk.offset_seconds = static_cast<double>(c) * table.chunk_timing.chunk_hop_seconds;
                 chunk.centre_seconds = window_centre_seconds(table.chunk_timing, static_cast<std::size_t>(c));
-                for (Eigen::Index t = 0; t < chunks.cols(); ++t) {
-                    double value = chunks(c, t);
-                    const auto k = static_cast<std::size_t>(t);
-                    if (dynamic && (value < out.minima[k] || value > out.maxima[k])) {
-                        chunk.outside.push_back(out.targets[k]);  // a window over time is a rating too
-                        if (clip) value = std::clamp(value, out.minima[k], out.maxima[k]);
-                    }
-                    chunk.values.push_back(value);
-                }
+                // A window over time is a rating too (--dynamic); --per-chunk shows chunks as they are.
+                for (Eigen::Index t = 0; t < chunks.cols(); ++t)
+                    chunk.values.push_back(dynamic ? checked(chunks(c, t), static_cast<std::size_t>(t), chunk.outside)
+                                                   : chunks(c, t));
                 rating.chunks.push_back(std::move(chunk));
             }
         }
@@ -334,6 +329,7 @@ Ratings predict_bundle(const fs::path& model, const std::string& node, const std
 void flag_audio(Ratings& out, const PredictOptions& options) {
     const AudioCrop crop{options.offset_seconds, options.duration_seconds};
     for (auto& rating : out.rows) {
+        if (!rating.error.empty()) continue;  // not rated: nothing to flag, and no second try at decoding it
         try {
             const DecodedAudio audio = load_audio(rating.path, 0, 0.0, crop);
             const SignalCheck check = check_signal(audio.samples, audio.sample_rate_hz);

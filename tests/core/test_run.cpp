@@ -34,6 +34,22 @@ evaluation:
   metrics: [r2, ccc]
 )";
 
+// What a run killed while `node` was running leaves in its folder: no summary
+// entry and no predictions.csv or results.csv rows for the node (its rows are
+// written when it ends); its folds' done markers stay.
+void interrupt_during(const fs::path& folder, const std::string& node) {
+    json summary = json::parse(read_file(folder / "summary.json"));
+    summary["nodes"].erase(node);
+    write_file(folder / "summary.json", summary.dump());
+    for (const char* name : {"predictions.csv", "results.csv"}) {
+        std::istringstream in(read_file(folder / name));
+        std::string kept;
+        for (std::string line; std::getline(in, line);)
+            if (line.find(node) == std::string::npos) kept += line + "\n";
+        write_file(folder / name, kept);
+    }
+}
+
 }  // namespace
 
 TEST_CASE("a run leaves every promised file and learns the signal", "[run][cli]") {
@@ -220,16 +236,7 @@ TEST_CASE("a resumed run keeps finished nodes and reruns an interrupted one once
 
     // As if killed during 'ridge' after its first two folds: the files hold
     // what a real interruption leaves (ridge's rows are written when it ends).
-    json summary = json::parse(read_file(folder / "summary.json"));
-    summary["nodes"].erase("ridge");
-    write_file(folder / "summary.json", summary.dump());
-    for (const char* name : {"predictions.csv", "results.csv"}) {
-        std::istringstream in(read_file(folder / name));
-        std::string kept;
-        for (std::string line; std::getline(in, line);)
-            if (line.find("ridge") == std::string::npos) kept += line + "\n";
-        write_file(folder / name, kept);
-    }
+    interrupt_during(folder, "ridge");
     fs::remove(folder / "model" / "ridge" / "fold2" / "done.json");
     fs::remove(folder / "model" / "ridge" / "fold3" / "done.json");
     const auto resumed = run_mer({"run", "--resume", folder.string(), "--quiet"}, cwd.path());
@@ -259,16 +266,7 @@ TEST_CASE("a resumed fold that was scored on other songs is evaluated again, not
     const std::string predictions = read_file(folder / "predictions.csv");
     // As if killed during 'ridge' in the second seed's first fold, whose marker (from another
     // version) names other songs than the fold holds now.
-    json summary = json::parse(read_file(folder / "summary.json"));
-    summary["nodes"].erase("ridge");
-    write_file(folder / "summary.json", summary.dump());
-    for (const char* name : {"predictions.csv", "results.csv"}) {
-        std::istringstream in(read_file(folder / name));
-        std::string kept;
-        for (std::string line; std::getline(in, line);)
-            if (line.find("ridge") == std::string::npos) kept += line + "\n";
-        write_file(folder / name, kept);
-    }
+    interrupt_during(folder, "ridge");
     const fs::path marker = folder / "model" / "ridge" / "fold3" / "done.json";
     json done = json::parse(read_file(marker));
     done["validation_sha256"] = "scored-on-other-songs";
