@@ -29,9 +29,15 @@ const std::set<std::string> kKnownCapabilities{"device",         "chunks",     "
                                                "per_target",     "label_range", "check_data"};
 
 json wrong_value_for(const json& property) {
-    const std::string type = property.value("type", "");
-    if (type == "string" || type == "array" || type == "object") return 12345;
-    return "not-a-" + (type.empty() ? std::string("value") : type);
+    // "type" is one name or a list of them (["integer", "null"]).
+    const json given = property.value("type", json());
+    std::vector<std::string> types;
+    for (const auto& t : given.is_array() ? given : json::array({given}))
+        if (t.is_string()) types.push_back(t.get<std::string>());
+    const auto has = [&](const char* t) { return std::find(types.begin(), types.end(), t) != types.end(); };
+    if (!has("string")) return "not-a-" + (types.empty() ? std::string("value") : types.front());
+    if (!has("integer") && !has("number")) return 12345;
+    return json::array({"not", "a", "value"});
 }
 
 // 60 songs × 6 features, valence and arousal linear in them plus noise: what a table model can fit in a moment.

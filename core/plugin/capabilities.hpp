@@ -12,8 +12,9 @@
 
 namespace mer::capability {
 
-// regressor: trains on a device, "cpu", "cuda:N" or "auto" (its `device`
-// parameter, else the experiment's). Value: true.
+// regressor, features: trains or runs a network on a device, "cpu",
+// "cuda:N" or "auto" (its `device` parameter, else the experiment's); a build
+// with a CPU-only LibTorch refuses cuda before anything runs. Value: true.
 inline constexpr const char* kDevice = "device";
 
 // regressor: predicts per chunk (predict_chunks), a song being the mean of
@@ -34,7 +35,8 @@ inline constexpr const char* kFingerprint = "fingerprint";
 // features: the tensor each song's chunk holds, for the cross-node check.
 // query() returns {"shape": [1, 128, 128], "axes": ["channels", "mels",
 // "frames"], "params": [null, "n_mels", "chunk_seconds"]}: for each axis the
-// parameter that sets it (null: fixed).
+// parameter that sets it (null: fixed); or null where the instance cannot
+// know it before it runs (a model file that does not declare its width).
 inline constexpr const char* kOutputShape = "output_shape";
 
 // regressor: the chunk tensor it reads, same form as output_shape ("params"

@@ -78,6 +78,18 @@ Chunks load_chunk_files(const SongTable& songs, std::size_t rank, const std::str
     return out;
 }
 
+Chunks table_rows(const SongTable& songs) {
+    Chunks out;
+    out.songs = songs.size();
+    out.x = torch::empty({songs.features.rows(), songs.features.cols()}, torch::kFloat32);
+    auto a = out.x.accessor<float, 2>();
+    for (Eigen::Index r = 0; r < songs.features.rows(); ++r) {
+        for (Eigen::Index c = 0; c < songs.features.cols(); ++c) a[r][c] = static_cast<float>(songs.features(r, c));
+        out.song_of_chunk.push_back(r);
+    }
+    return out;
+}
+
 torch::Tensor to_tensor(const Eigen::MatrixXd& m) {
     torch::Tensor t = torch::empty({m.rows(), m.cols()}, torch::kFloat32);
     auto a = t.accessor<float, 2>();

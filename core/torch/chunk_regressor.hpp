@@ -59,6 +59,9 @@ Chunks load_chunks(const SongTable& songs);
 // first the song's chunks (at least one); `layout` names them for the error
 // ("a chunks × features matrix"). The caller checks that there are files.
 Chunks load_chunk_files(const SongTable& songs, std::size_t rank, const std::string& layout);
+// One row per song, its feature columns (songs × columns), for the models
+// that read a feature table.
+Chunks table_rows(const SongTable& songs);
 
 class ChunkRegressor : public RegressorPlugin {
 public:

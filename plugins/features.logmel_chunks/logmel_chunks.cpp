@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "core/audio/audio.hpp"
-#include "core/data/npy.hpp"
+#include "core/data/tensor_cache.hpp"
 #include "core/dsp/mel.hpp"
 #include "core/dsp/stft.hpp"
 #include "core/error.hpp"
@@ -85,59 +85,30 @@ private:
     // a tensor that does not match them (cut short, bytes flipped, values
     // altered) is recomputed, with a note in the log.
     std::string song_tensor(const std::string& path, const PluginContext& ctx, bool& hit) const {
-        const auto f = file_fingerprint(path);
-        if (!f) throw Error("audio file missing");
-        const std::string key = sha256_hex(fmt::format("{}|{}|{}.{}|{}|{}", kVersion, f->size, f->mtime_seconds,
-                                                       f->mtime_nanoseconds, without_whole_crop(params_).dump(), f->head_sha256));
-        const fs::path file = fs::path(ctx.cache_dir) / key.substr(0, 2) / (key + ".npy");
-        const fs::path sidecar = fs::path(file).replace_extension(".json");
-        std::error_code ec;
-        if (fs::is_regular_file(sidecar, ec) && fs::is_regular_file(file, ec)) {
-            if (const std::string damage = check_cached(file, sidecar); damage.empty()) {
+        const fs::path file = song_tensor_file(ctx.cache_dir, path, kVersion, without_whole_crop(params_));
+        const std::vector<std::size_t> tail{1, static_cast<std::size_t>(n_mels_), static_cast<std::size_t>(frames_)};
+        if (const auto problem = cached_tensor_problem(file, tail)) {
+            if (problem->empty()) {
                 hit = true;
                 return file.string();
-            } else {
-                ctx.info("cached tensor " + file.string() + " is damaged (" + damage + "); recomputing it");
             }
+            ctx.info("cached tensor " + file.string() + " is damaged (" + *problem + "); recomputing it");
         }
         const DecodedAudio audio = load_audio(path, sr_, static_cast<double>(chunk_samples_) / sr_, AudioCrop::of(params_));
         const std::vector<float> chunks = chunk_tensor(audio.samples);
-        create_folder(file.parent_path(), "cache folder");
         const std::size_t count = chunks.size() / static_cast<std::size_t>(n_mels_ * frames_);
-        const std::vector<std::size_t> shape{count, 1, static_cast<std::size_t>(n_mels_),
-                                             static_cast<std::size_t>(frames_)};
-        write_npy(file, chunks.data(), shape);
-        // Beside the tensor, its checksum and time axis (for Python users;
-        // mer's own readers get it as SongTable::chunk_timing): chunk i
-        // starts at i · chunk_hop_seconds, frame f of a chunk is centred f ·
+        // Beside the tensor, its time axis (for Python users; mer's own
+        // readers get it as SongTable::chunk_timing): chunk i starts at i ·
+        // chunk_hop_seconds, frame f of a chunk is centred f ·
         // frame_hop_seconds after its start.
         const ChunkTiming t = timing();
-        write_file_atomic(sidecar, nlohmann::json{{"audio", path},
-                                                  {"sha256", sha256_file(file)},
-                                                  {"shape", shape},
-                                                  {"sample_rate_hz", sr_},
-                                                  {"chunk_seconds", t.chunk_seconds},
-                                                  {"chunk_hop_seconds", t.chunk_hop_seconds},
-                                                  {"frame_hop_seconds", t.frame_hop_seconds}}
-                                           .dump(2) +
-                                       "\n");
+        write_cached_tensor(file, chunks.data(), {count, tail[0], tail[1], tail[2]},
+                            {{"audio", path},
+                             {"sample_rate_hz", sr_},
+                             {"chunk_seconds", t.chunk_seconds},
+                             {"chunk_hop_seconds", t.chunk_hop_seconds},
+                             {"frame_hop_seconds", t.frame_hop_seconds}});
         return file.string();
-    }
-
-    // Why a cached tensor cannot be used, or "".
-    std::string check_cached(const fs::path& file, const fs::path& sidecar) const {
-        try {
-            const nlohmann::json about = read_json_file(sidecar);
-            if (!about.contains("sha256")) return "no checksum beside it";
-            if (sha256_file(file) != about.at("sha256").get<std::string>()) return "its checksum does not match";
-            const auto shape = about.at("shape").get<std::vector<std::size_t>>();
-            if (shape.size() != 4 || shape[2] != static_cast<std::size_t>(n_mels_) ||
-                shape[3] != static_cast<std::size_t>(frames_))
-                return "its recorded shape is not (chunks, 1, n_mels, frames)";
-            return "";
-        } catch (const std::exception& e) {
-            return as_error(e).message();
-        }
     }
 
 public:

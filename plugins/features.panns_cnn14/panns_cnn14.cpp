@@ -10,19 +10,17 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <condition_variable>
-#include <deque>
-#include <mutex>
 #include <optional>
-#include <thread>
 
 #include "core/audio/audio.hpp"
 #include "core/data/npy.hpp"
+#include "core/data/tensor_cache.hpp"
 #include "core/error.hpp"
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/features.hpp"
 #include "core/run/files.hpp"
 #include "core/run/heap.hpp"
+#include "core/torch/chunk_embedding.hpp"
 #include "core/torch/chunk_regressor.hpp"
 #include "core/torch/cnn14.hpp"
 
@@ -33,28 +31,11 @@ using torchx::kCnn14SampleRateHz;
 
 namespace {
 const char* kVersion = "1.0.0";
-
-// A decoded song waiting for the network: its chunks (chunks × samples) and
-// how many of them have gone through.
-struct SongWork {
-    std::size_t row = 0;
-    torch::Tensor chunks;
-    torch::Tensor out;  // chunks × width, filled batch by batch
-    int64_t sent = 0, done = 0;
-};
-
-// What the decoding thread hands over: a song's chunks or why it cannot be used.
-struct Decoded {
-    std::size_t row = 0;
-    torch::Tensor chunks;
-    std::string failure;
-    std::optional<Error> fatal;  // the machine's trouble: stops the node
-};
 }  // namespace
 
 class PannsCnn14 : public FeaturesPlugin {
 public:
-    static constexpr const char* kCapabilities = R"({"fingerprint": ["checkpoint"], "output_shape": true})";
+    static constexpr const char* kCapabilities = R"({"fingerprint": ["checkpoint"], "output_shape": true, "device": true})";
 
     explicit PannsCnn14(const nlohmann::json& p)
         : params_(p),
@@ -172,33 +153,25 @@ private:
     // The chunk vectors' file: keyed by the audio file, the parameters that
     // change the vectors, and the weights' content (not their file's name).
     fs::path cache_file(const std::string& audio) const {
-        const auto f = file_fingerprint(audio);
-        if (!f) throw Error("audio file missing");
         nlohmann::json params = without_whole_crop(params_);
         params.erase("checkpoint");
         params.erase("pooling");  // pooled from the cached chunk vectors
         params.erase("batch_size");
         params.erase("device");
-        const std::string key =
-            sha256_hex(fmt::format("{}|{}|{}.{}|{}|{}|{}", kVersion, f->size, f->mtime_seconds, f->mtime_nanoseconds,
-                                   params.dump(), f->head_sha256, weights_sha256_));
-        return fs::path(cache_dir_) / key.substr(0, 2) / (key + ".npy");
+        return song_tensor_file(cache_dir_, audio, kVersion, params, weights_sha256_);
     }
 
     // The cached chunk vectors, if intact (checksum and shape in the sidecar).
     std::optional<Eigen::MatrixXf> read_cached(const std::string& file, const PluginContext& ctx) const {
-        const fs::path sidecar = fs::path(file).replace_extension(".json");
-        std::error_code ec;
-        if (!fs::is_regular_file(sidecar, ec) || !fs::is_regular_file(file, ec)) return std::nullopt;
+        const auto problem = cached_tensor_problem(file, chunk_shape());
+        if (!problem) return std::nullopt;
         try {
-            const nlohmann::json about = read_json_file(sidecar);
-            if (sha256_file(file) != about.at("sha256").get<std::string>())
-                throw Error("its checksum does not match");
+            if (!problem->empty()) throw Error(*problem);
+            if (logmel()) return Eigen::MatrixXf();
             std::vector<std::size_t> shape;
             const std::vector<float> values = read_npy_float32(file, shape);
-            if (shape.empty() || shape[0] == 0 || std::vector<std::size_t>(shape.begin() + 1, shape.end()) != chunk_shape())
-                throw Error("its shape is not (chunks, " + nlohmann::json(chunk_shape()).dump() + ")");
-            if (logmel()) return Eigen::MatrixXf();
+            if (shape.size() != 2 || shape[1] != static_cast<std::size_t>(width()))
+                throw Error("its shape differs from its sidecar's");
             return rows(values.data(), shape[0], shape[1]);
         } catch (const std::exception& e) {
             ctx.info("cached CNN14 vectors " + file + " are damaged (" + as_error(e).message() + "); recomputing them");
@@ -207,25 +180,16 @@ private:
     }
 
     void write_cached(const std::string& file, const std::string& audio, const torch::Tensor& vectors) const {
-        const fs::path path(file);
-        create_folder(path.parent_path(), "cache folder");
         const torch::Tensor v = vectors.to(torch::kCPU).contiguous();
         std::vector<std::size_t> shape;
         for (int64_t d : v.sizes()) shape.push_back(static_cast<std::size_t>(d));
-        write_npy(path, v.data_ptr<float>(), shape);
-        write_file_atomic(fs::path(path).replace_extension(".json"),
-                          nlohmann::json{{"audio", audio},
-                                         {"sha256", sha256_file(path)},
-                                         {"shape", shape},
-                                         {"output", output_},
-                                         {"weights_sha256", weights_sha256_},
-                                         {"frame_hop_seconds",
-                                          logmel() ? static_cast<double>(torchx::kCnn14Hop) / kCnn14SampleRateHz : 0.0},
-                                         {"chunk_seconds", whole_clip_ ? 0.0 : chunk_seconds()},
-                                         {"chunk_hop_seconds",
-                                          whole_clip_ ? 0.0 : static_cast<double>(hop_samples_) / kCnn14SampleRateHz}}
-                                  .dump(2) +
-                              "\n");
+        write_cached_tensor(file, v.data_ptr<float>(), shape,
+                            {{"audio", audio},
+                             {"output", output_},
+                             {"weights_sha256", weights_sha256_},
+                             {"frame_hop_seconds", logmel() ? static_cast<double>(torchx::kCnn14Hop) / kCnn14SampleRateHz : 0.0},
+                             {"chunk_seconds", whole_clip_ ? 0.0 : chunk_seconds()},
+                             {"chunk_hop_seconds", whole_clip_ ? 0.0 : static_cast<double>(hop_samples_) / kCnn14SampleRateHz}});
     }
 
     // A song's chunks, (chunks × samples), at 32 kHz mono.
@@ -285,122 +249,24 @@ private:
         at::set_num_threads(std::max(1, ctx.threads));
         const auto model = load_model(device, ctx);
 
-        // The decoding thread: songs in order, at most a few ahead.
-        std::mutex mutex;
-        std::condition_variable changed;
-        std::deque<Decoded> ready;
-        bool stop = false;
-        constexpr std::size_t kAhead = 4;
-        std::thread decoder([&] {
-            for (std::size_t row : todo) {
-                Decoded d;
-                d.row = row;
-                try {
-                    d.chunks = song_chunks(songs.audio_paths[row]);
-                } catch (const std::bad_alloc&) {
-                    d.failure = "not enough memory to decode this song";
-                } catch (const std::exception& e) {
-                    Error error = as_error(e);
-                    if (error.kind() == ErrorKind::input) d.failure = error.message();
-                    else d.fatal = std::move(error);
-                }
-                std::unique_lock<std::mutex> lock(mutex);
-                changed.wait(lock, [&] { return stop || ready.size() < kAhead; });
-                if (stop) return;
-                ready.push_back(std::move(d));
-                changed.notify_all();
-            }
-        });
-        struct Join {  // the decoder stops and is joined however this function ends
-            std::mutex& mutex;
-            std::condition_variable& changed;
-            bool& stop;
-            std::thread& thread;
-            ~Join() {
-                {
-                    std::lock_guard<std::mutex> lock(mutex);
-                    stop = true;
-                }
-                changed.notify_all();
-                thread.join();
-            }
-        } join{mutex, changed, stop, decoder};
-
-        std::deque<SongWork> working;
-        std::size_t received = 0, finished = 0;
-        ctx.report_progress(0, todo.size());
-        auto finish = [&](SongWork& w) {
-            write_cached(files[w.row], songs.audio_paths[w.row], w.out);
-            if (logmel()) {
-                ctx.report_progress(++finished, todo.size());
-                return;
-            }
-            const torch::Tensor v = w.out.to(torch::kCPU).contiguous();
-            vectors[w.row] = rows(v.data_ptr<float>(), static_cast<std::size_t>(v.size(0)), static_cast<std::size_t>(v.size(1)));
-            ctx.report_progress(++finished, todo.size());
-        };
-        while (finished < todo.size()) {
-            // Take decoded songs until a batch is full (or none are left to come).
-            int64_t waiting = 0;
-            for (const auto& w : working) waiting += w.chunks.size(0) - w.sent;
-            while (received < todo.size() && (whole_clip_ ? working.empty() : waiting < batch_size_)) {
-                Decoded d;
-                {
-                    std::unique_lock<std::mutex> lock(mutex);
-                    changed.wait(lock, [&] { return !ready.empty(); });
-                    d = std::move(ready.front());
-                    ready.pop_front();
-                    changed.notify_all();
-                }
-                ++received;
-                if (d.fatal) throw *d.fatal;
-                if (!d.failure.empty()) {
-                    failures[d.row] = d.failure;
-                    ctx.report_progress(++finished, todo.size());
-                    continue;
-                }
-                SongWork w;
-                w.row = d.row;
-                w.chunks = std::move(d.chunks);
-                waiting += w.chunks.size(0);
-                working.push_back(std::move(w));
-            }
-            if (working.empty()) continue;
-            // One batch: the next chunks in song order, up to batch_size.
-            std::vector<torch::Tensor> parts;
-            std::vector<std::pair<SongWork*, int64_t>> from;  // song, chunks taken
-            int64_t taken = 0;
-            for (auto& w : working) {
-                const int64_t k = std::min(w.chunks.size(0) - w.sent, batch_size_ - taken);
-                if (k <= 0) continue;
-                parts.push_back(w.chunks.slice(0, w.sent, w.sent + k));
-                from.emplace_back(&w, k);
-                w.sent += k;
-                taken += k;
-                if (taken >= batch_size_ || whole_clip_) break;
-            }
-            torch::Tensor result;
+        torchx::ChunkEmbedding job;
+        job.batch_size = batch_size_;
+        job.song_per_batch = whole_clip_;
+        job.decode = [&](std::size_t row) { return song_chunks(songs.audio_paths[row]); };
+        job.forward = [&](const torch::Tensor& batch) {
             try {
-                result = forward(*model, torch::cat(parts, 0).to(device)).to(torch::kCPU);
+                return forward(*model, batch.to(device)).to(torch::kCPU);
             } catch (const c10::Error& e) {
                 throw Error(std::string("CNN14 failed: ") + e.what_without_backtrace(), Location::of_node(ctx.node));
             }
-            int64_t at = 0;
-            for (auto& [w, k] : from) {
-                if (!w->out.defined()) {
-                    std::vector<int64_t> shape(result.sizes().begin(), result.sizes().end());
-                    shape[0] = w->chunks.size(0);
-                    w->out = torch::empty(shape, torch::kFloat32);
-                }
-                w->out.slice(0, w->done, w->done + k).copy_(result.slice(0, at, at + k));
-                w->done += k;
-                at += k;
-            }
-            while (!working.empty() && working.front().done == working.front().chunks.size(0)) {
-                finish(working.front());
-                working.pop_front();
-            }
-        }
+        };
+        job.finish = [&](std::size_t row, const torch::Tensor& out) {
+            write_cached(files[row], songs.audio_paths[row], out);
+            if (logmel()) return;
+            const torch::Tensor v = out.contiguous();
+            vectors[row] = rows(v.data_ptr<float>(), static_cast<std::size_t>(v.size(0)), static_cast<std::size_t>(v.size(1)));
+        };
+        torchx::embed_songs(todo, job, failures, ctx);
     }
 
     nlohmann::json params_;

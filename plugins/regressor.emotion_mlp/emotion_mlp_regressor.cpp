@@ -77,15 +77,7 @@ protected:
             if (songs.features.cols() == 0)
                 throw Error("regressor.emotion_mlp reads feature columns, and its input has none (inputs: chunks "
                             "reads the chunk vectors of features.panns_cnn14)");
-            torchx::Chunks out;
-            out.songs = songs.size();
-            out.x = torch::empty({songs.features.rows(), songs.features.cols()}, torch::kFloat32);
-            auto a = out.x.accessor<float, 2>();
-            for (Eigen::Index r = 0; r < songs.features.rows(); ++r) {
-                for (Eigen::Index c = 0; c < songs.features.cols(); ++c) a[r][c] = static_cast<float>(songs.features(r, c));
-                out.song_of_chunk.push_back(r);
-            }
-            return out;
+            return torchx::table_rows(songs);
         }
         if (songs.tensor_paths.size() != songs.size())
             throw Error("regressor.emotion_mlp with inputs: chunks reads the chunk vectors of a features node such as "

@@ -156,11 +156,13 @@ TEST_CASE("capabilities are declared in the metadata and asked for by name", "[p
     for (const auto* p : r.with_capability("chunks")) (p->has("sequence") ? sequence_models : chunk_models).insert(p->name);
     CHECK(chunk_models == std::set<std::string>{"regressor.cnn", "regressor.cnn_gru", "regressor.cnn_gru_attention",
                                                 "regressor.panns_finetune", "regressor.se_temporal_cnn",
-                                                "regressor.tiny_chunk"});
+                                                "regressor.tiny_chunk", "regressor.torchscript"});
     // The dynamic task's models rate every window of a song.
     CHECK(sequence_models == std::set<std::string>{"regressor.cnn_gru_seq", "regressor.frame_mlp",
                                                    "regressor.frame_ridge", "regressor.seq_gru"});
     CHECK(r.get("features.panns_cnn14").capability("fingerprint") == nlohmann::json::array({"checkpoint"}));
+    CHECK(r.get("features.torchscript").capability("fingerprint") == nlohmann::json::array({"model"}));
+    CHECK(r.get("features.panns_cnn14").has("device"));  // validate refuses cuda on a CPU-only build for it too
     CHECK(r.get("transform.tsne").has("whole_table"));
     CHECK(r.get("regressor.cnn").has("device"));
     CHECK(r.get("regressor.cnn").capability("concurrent_fit") == false);

@@ -45,13 +45,16 @@ TEST_CASE("every plugin in the build conforms", "[plugins][conformance]") {
             INFO(c.what << ": " << c.detail);
             CHECK(c.passed);
         }
-        // A capability answered per instance is answered with default parameters.
+        // A capability answered per instance is answered with default
+        // parameters: a shape, or null where the instance cannot know it
+        // before it runs (features.torchscript on a file it has not read).
         const json params = default_params(p);
         for (const char* asked : {"output_shape", "input_shape"}) {
             if (p.capability(asked) != true) continue;
             const json shape = p.kind == "features"
                                    ? registry.create<mer::FeaturesPlugin>(p.name, params)->query(asked)
                                    : registry.create<mer::RegressorPlugin>(p.name, params)->query(asked);
+            if (shape.is_null() && p.name == "features.torchscript") continue;
             CHECK(shape.contains("shape"));
             CHECK(shape.value("axes", json::array()).size() == shape["shape"].size());
         }

@@ -18,6 +18,7 @@
 #include "core/plugin/registry.hpp"
 #include "core/run/files.hpp"
 #include "core/torch/chunk_regressor.hpp"
+#include "tests/support/chunk_corpus.hpp"
 #include "tests/support/test_support.hpp"
 
 // LibTorch's headers define glog's CHECK (which aborts on failure) over
@@ -40,35 +41,6 @@ std::vector<std::string> chunk_models() {
     for (const auto* p : registry().with_capability("chunks"))
         if (!p->has("fingerprint") && !p->has("sequence")) names.push_back(p->name);  // sequence models: test_dynamic
     return names;
-}
-
-// Songs of 2 chunks each whose loudness pattern carries the two targets:
-// a bright band whose level is the first target, a time ramp the second.
-mer::SongTable tiny_corpus(const fs::path& dir, int songs, std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::uniform_real_distribution<float> u(0, 1);
-    mer::SongTable t;
-    fs::create_directories(dir);
-    t.targets.resize(songs, 2);
-    for (int s = 0; s < songs; ++s) {
-        const float a = u(rng), b = u(rng);
-        std::vector<float> x(2 * 128 * 128);
-        for (int c = 0; c < 2; ++c)
-            for (int m = 0; m < 128; ++m)
-                for (int f = 0; f < 128; ++f)
-                    x[static_cast<std::size_t>((c * 128 + m) * 128 + f)] =
-                        -60 + (m > 80 ? 40 * a : 0) + 30 * b * f / 128.0f + 2 * u(rng);
-        const fs::path file = dir / ("song" + std::to_string(s) + ".npy");
-        mer::write_npy(file, x.data(), {2, 1, 128, 128});
-        t.song_ids.push_back("s" + std::to_string(s));
-        t.tensor_paths.push_back(file.string());
-        t.targets(s, 0) = 1 + 8 * a;
-        t.targets(s, 1) = 1 + 8 * b;
-    }
-    t.groups = t.song_ids;
-    t.features.resize(songs, 0);
-    t.target_names = {"valence", "arousal"};
-    return t;
 }
 
 std::shared_ptr<mer::torchx::ChunkRegressor> model(const std::string& plugin, json params) {

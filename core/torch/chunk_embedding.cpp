@@ -1,0 +1,154 @@
+// Songs through a frozen network in batches of chunks (see chunk_embedding.hpp).
+#include "core/torch/chunk_embedding.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "core/error.hpp"
+
+namespace mer::torchx {
+
+namespace {
+
+// What the decoding thread hands over: a song's chunks or why it cannot be used.
+struct Decoded {
+    std::size_t row = 0;
+    torch::Tensor chunks;
+    std::string failure;
+    std::optional<Error> fatal;  // the machine's trouble: stops the node
+};
+
+// A decoded song waiting for the network: its chunks and how many have gone through.
+struct SongWork {
+    std::size_t row = 0;
+    torch::Tensor chunks;
+    torch::Tensor out;  // chunks × …, filled batch by batch
+    int64_t sent = 0, done = 0;
+};
+
+// The decoding thread: songs in order, at most a few ahead; stopped and
+// joined however the caller's loop ends.
+class Decoder {
+public:
+    Decoder(const std::vector<std::size_t>& todo, const std::function<torch::Tensor(std::size_t)>& decode)
+        : thread_([this, &todo, &decode] { run(todo, decode); }) {}
+    ~Decoder() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stop_ = true;
+        }
+        changed_.notify_all();
+        thread_.join();
+    }
+    Decoded next() {
+        std::unique_lock<std::mutex> lock(mutex_);
+        changed_.wait(lock, [&] { return !ready_.empty(); });
+        Decoded d = std::move(ready_.front());
+        ready_.pop_front();
+        changed_.notify_all();
+        return d;
+    }
+
+private:
+    static constexpr std::size_t kAhead = 4;
+    void run(const std::vector<std::size_t>& todo, const std::function<torch::Tensor(std::size_t)>& decode) {
+        for (std::size_t row : todo) {
+            Decoded d;
+            d.row = row;
+            try {
+                d.chunks = decode(row);
+            } catch (const std::bad_alloc&) {
+                d.failure = "not enough memory to decode this song";
+            } catch (const std::exception& e) {
+                Error error = as_error(e);
+                if (error.kind() == ErrorKind::input) d.failure = error.message();
+                else d.fatal = std::move(error);
+            }
+            std::unique_lock<std::mutex> lock(mutex_);
+            changed_.wait(lock, [&] { return stop_ || ready_.size() < kAhead; });
+            if (stop_) return;
+            ready_.push_back(std::move(d));
+            changed_.notify_all();
+        }
+    }
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<Decoded> ready_;
+    bool stop_ = false;
+    std::thread thread_;  // last: starts once the members it uses exist
+};
+
+}  // namespace
+
+void embed_songs(const std::vector<std::size_t>& todo, const ChunkEmbedding& job, std::vector<std::string>& failures,
+                 const PluginContext& ctx) {
+    Decoder decoder(todo, job.decode);
+    std::deque<SongWork> working;
+    std::size_t received = 0, finished = 0;
+    ctx.report_progress(0, todo.size());
+    auto finish = [&](SongWork& w) {
+        try {
+            job.finish(w.row, w.out);
+        } catch (const std::exception& e) {
+            Error error = as_error(e);
+            if (error.kind() != ErrorKind::input) throw error;
+            failures[w.row] = error.message();
+        }
+        ctx.report_progress(++finished, todo.size());
+    };
+    while (finished < todo.size()) {
+        // Take decoded songs until a batch is full (or none are left to come).
+        int64_t waiting = 0;
+        for (const auto& w : working) waiting += w.chunks.size(0) - w.sent;
+        while (received < todo.size() && (job.song_per_batch ? working.empty() : waiting < job.batch_size)) {
+            Decoded d = decoder.next();
+            ++received;
+            if (d.fatal) throw *d.fatal;
+            if (!d.failure.empty()) {
+                failures[d.row] = d.failure;
+                ctx.report_progress(++finished, todo.size());
+                continue;
+            }
+            SongWork w;
+            w.row = d.row;
+            w.chunks = std::move(d.chunks);
+            waiting += w.chunks.size(0);
+            working.push_back(std::move(w));
+        }
+        if (working.empty()) continue;
+        // One batch: the next chunks in song order, up to batch_size.
+        std::vector<torch::Tensor> parts;
+        std::vector<std::pair<SongWork*, int64_t>> from;  // song, chunks taken
+        int64_t taken = 0;
+        for (auto& w : working) {
+            const int64_t k = std::min(w.chunks.size(0) - w.sent, job.batch_size - taken);
+            if (k <= 0) continue;
+            parts.push_back(w.chunks.slice(0, w.sent, w.sent + k));
+            from.emplace_back(&w, k);
+            w.sent += k;
+            taken += k;
+            if (taken >= job.batch_size || job.song_per_batch) break;
+        }
+        const torch::Tensor result = job.forward(parts.size() == 1 ? parts.front() : torch::cat(parts, 0));
+        int64_t at = 0;
+        for (auto& [w, k] : from) {
+            if (!w->out.defined()) {
+                std::vector<int64_t> shape(result.sizes().begin(), result.sizes().end());
+                shape[0] = w->chunks.size(0);
+                w->out = torch::empty(shape, torch::kFloat32);
+            }
+            w->out.slice(0, w->done, w->done + k).copy_(result.slice(0, at, at + k));
+            w->done += k;
+            at += k;
+        }
+        while (!working.empty() && working.front().done == working.front().chunks.size(0)) {
+            finish(working.front());
+            working.pop_front();
+        }
+    }
+}
+
+}  // namespace mer::torchx
