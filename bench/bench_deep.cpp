@@ -8,9 +8,14 @@
 //
 //   build/bin/mer-bench-deep [--songs 32] [--threads 2] [--batch B] [--device cpu|cuda:N]
 //                            [--precision fp32|bf16|fp16] [--epochs 1] [--model NAME] [--keep DIR]
+//                            [--param KEY=VALUE ...]
 //
 // --batch and --precision set every model's batch_size and precision
-// (default: each plugin's, 32 and fp32 for the four); --model runs one only.
+// (default: each plugin's, 32 and fp32 for the four); --model runs one only;
+// --param sets any parameter (VALUE as YAML would read it: a number, or a
+// string), e.g. --model regressor.torchscript --param model=cnn.pt, which a
+// model named by --model then runs on these chunks whatever input_shape it
+// declares (regressor.torchscript declares none).
 //
 // Each figure is SONGS × 15 chunks × epochs over the spans of one fit
 // without validation songs, seen through the loop's own signals:
@@ -97,6 +102,7 @@ bool reads_logmel_chunks(const mer::RegressorPlugin& model) {
 int run(int argc, char** argv) {
     int songs = 32, threads = 2, batch = 0, epochs = 1;
     std::string device = "cpu", keep, only, precision;
+    nlohmann::json extra = nlohmann::json::object();
     if (argc % 2 == 0) throw std::runtime_error(std::string("each option takes a value: ") + argv[argc - 1]);
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--songs")) songs = std::atoi(argv[i + 1]);
@@ -107,8 +113,16 @@ int run(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--model")) only = argv[i + 1];
         else if (!std::strcmp(argv[i], "--epochs")) epochs = std::atoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--precision")) precision = argv[i + 1];
-        else throw std::runtime_error(std::string("unknown option ") + argv[i] +
-                                      " (--songs --threads --batch --device --keep --model --epochs --precision)");
+        else if (!std::strcmp(argv[i], "--param")) {
+            const std::string kv = argv[i + 1];
+            const auto eq = kv.find('=');
+            if (eq == std::string::npos) throw std::runtime_error("--param takes KEY=VALUE, not " + kv);
+            const std::string value = kv.substr(eq + 1);
+            const nlohmann::json number = nlohmann::json::parse(value, nullptr, false);
+            extra[kv.substr(0, eq)] = number.is_number() || number.is_boolean() ? number : nlohmann::json(value);
+        } else
+            throw std::runtime_error(std::string("unknown option ") + argv[i] +
+                                     " (--songs --threads --batch --device --keep --model --epochs --precision --param)");
     }
     const fs::path dir = fs::temp_directory_path() / "mer-bench-deep";
     fs::create_directories(dir);
@@ -145,7 +159,8 @@ int run(int argc, char** argv) {
             std::printf("%-28s left out: a sequence model (it learns from annotations over time)\n", name.c_str());
             continue;
         }
-        nlohmann::json given{{"epochs", epochs}};
+        nlohmann::json given = extra;
+        given["epochs"] = epochs;
         if (batch > 0) given["batch_size"] = batch;
         if (!precision.empty()) given["precision"] = precision;
         const auto params = mer::SchemaValidator(registry.get(name).schema).with_defaults(given);
@@ -157,7 +172,8 @@ int run(int argc, char** argv) {
                         mer::as_error(e).what());
             continue;
         }
-        if (!reads_logmel_chunks(*model)) {
+        const bool named = !only.empty() && model->query(mer::capability::kInputShape).is_null();
+        if (!named && !reads_logmel_chunks(*model)) {
             std::printf("%-28s left out: it does not read 1 × 128 × 128 chunks (input_shape %s)\n", name.c_str(),
                         model->query(mer::capability::kInputShape).dump().c_str());
             continue;

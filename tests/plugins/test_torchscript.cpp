@@ -314,6 +314,14 @@ TEST_CASE("regressor.torchscript trains a scripted architecture with mer's loop,
     loaded->load((dir / "bundle").string());
     CHECK(loaded->predict(validation) == predicted);
     CHECK(loaded->predict_chunks(validation).size() == 8);
+    // The report's other architectures, scripted: the loop trains them too.
+    for (const std::string net : {"se_temporal.pt", "cnn_gru.pt"}) {
+        INFO(net);
+        std::vector<double> its;
+        fit("regressor.torchscript", {{"model", (models() / net).string()}, {"epochs", 3}}, dir / net, false, &its);
+        REQUIRE(its.size() == 3);
+        CHECK(its.back() < its.front());
+    }
 }
 
 TEST_CASE("regressor.torchscript learns feature columns, and refuses a model that returns anything but ratings",
@@ -389,4 +397,89 @@ TEST_CASE("experiments/probe-layers.yaml sweeps a backbone's layers and runs the
     }
     CHECK(computed == 1);
     CHECK(cached == 2);
+}
+
+TEST_CASE("features.torchscript on a CNN14 exported from PyTorch equals features.panns_cnn14", "[torch][torchscript][panns]") {
+    REQUIRE_PYTHON_TORCHAUDIO();
+    TempDir tmp;
+    // The seeded official-layout checkpoint the PANNs tests use, and CNN14
+    // written layer for layer in PyTorch on it, scripted.
+    const fs::path checkpoint = tmp / "cnn14.pth", exported = tmp / "cnn14.pt";
+    for (const std::string command :
+         {kPython + " '" + (source_dir() / "tests/panns/make_checkpoint.py").string() + "' '" + checkpoint.string() + "'",
+          kPython + " '" + (source_dir() / "tests/torchscript/cnn14.py").string() + "' '" + checkpoint.string() + "' '" +
+              exported.string() + "'"}) {
+        INFO(command);
+        REQUIRE(std::system((command + " >'" + (tmp / "python.log").string() + "' 2>&1").c_str()) == 0);
+    }
+    // 6.5 s and 2 s at 32 kHz: two 3-s chunks, and one padded chunk.
+    const mer::SongTable songs = songs_at(tmp.path(), 32000, {6.5, 2.0});
+    mer::PluginContext ctx;
+    ctx.node = "emb";
+    ctx.cache_dir = (tmp / "cache").string();
+    ctx.threads = 2;
+    const mer::SongTable native =
+        registry()
+            .create<mer::FeaturesPlugin>("features.panns_cnn14",
+                                         with_defaults("features.panns_cnn14", {{"checkpoint", checkpoint.string()}}))
+            ->extract(songs, ctx);
+    const mer::SongTable scripted =
+        extract({{"model", exported.string()}, {"chunk_seconds", 3.0}, {"hop_seconds", 3.0}, {"batch_size", 2}}, songs,
+                tmp / "cache")
+            .table;
+    REQUIRE(native.features.rows() == 2);
+    REQUIRE(scripted.features.rows() == 2);
+    REQUIRE(scripted.features.cols() == 2048);
+    for (Eigen::Index s = 0; s < 2; ++s) {
+        const double relative = (scripted.features.row(s) - native.features.row(s)).norm() / native.features.row(s).norm();
+        INFO("song " << s << ": relative difference " << relative);
+        CHECK(relative < 1e-5);
+        CHECK(native.features.row(s).norm() > 1.0);
+    }
+}
+
+TEST_CASE("a run trains a scripted CNN on log-mel chunks, and predict rates music from its bundle alone",
+          "[torch][torchscript][predict][cli]") {
+    REQUIRE_PYTHON_TORCHAUDIO();
+    TempDir dir;
+    REQUIRE(run_mer({"synth", "--out", "corpus", "--songs", "12", "--seconds", "4", "--seed", "5"}, dir.path()).exit_code == 0);
+    fs::copy_file(models() / "cnn.pt", dir / "mynet.pt");
+    write_file(dir / "exp.yaml", R"(name: scripted
+seed: 3
+nodes:
+  data: {uses: dataset.deam, params: {root: corpus}}
+  logmel: {uses: features.logmel_chunks, inputs: [data], params: {chunk_seconds: 3.0, hop_seconds: 1.0}}
+  mynet: {uses: regressor.torchscript, inputs: [logmel], params: {model: mynet.pt, epochs: 2, batch_size: 8}}
+evaluation: {split: {kind: holdout, fraction: 0.25}}
+)");
+    const auto trained = run_mer({"run", "exp.yaml", "--quiet"}, dir.path());
+    INFO(trained.err);
+    REQUIRE(trained.exit_code == 0);
+    const fs::path run = dir / run_folder_of(trained);
+    CHECK_THAT(read_file(run / "metrics.csv"), Catch::Contains("mynet,regressor.torchscript,0,2,"));
+    // The run's own predictions of the held-out songs, and predict's from the bundle, the model file gone.
+    const std::string predictions = read_file(run / "predictions.csv");
+    fs::copy(run / "model" / "mynet", dir / "bundle", fs::copy_options::recursive);
+    fs::remove(dir / "mynet.pt");
+    std::vector<std::string> args{"predict", "--model", "bundle", "--cache", "other-cache", "--out", "rated.csv"};
+    std::vector<std::string> held_out;
+    for (const auto& e : fs::directory_iterator(dir / "corpus" / "MEMD_audio")) {
+        const std::string song = e.path().stem().string();
+        if (predictions.find("," + song + ",") != std::string::npos) held_out.push_back(song);
+    }
+    REQUIRE(held_out.size() == 3);
+    for (const auto& song : held_out) args.push_back("corpus/MEMD_audio/" + song + ".mp3");
+    const auto rated = run_mer(args, dir.path());
+    INFO(rated.err);
+    REQUIRE(rated.exit_code == 0);
+    const std::string out = read_file(dir / "rated.csv");
+    INFO(out);
+    CHECK(count_lines(out) == 4);
+    // Each held-out song's valence as the run predicted it (to the digits predictions.csv keeps).
+    for (const auto& song : held_out) {
+        std::smatch run_row, predict_row;
+        REQUIRE(std::regex_search(predictions, run_row, std::regex("," + song + ",[^,]*,valence,[^,]*,(-?[0-9.e+-]+)")));
+        REQUIRE(std::regex_search(out, predict_row, std::regex(song + "\\.mp3,(-?[0-9.e+-]+),")));
+        CHECK(std::abs(std::stod(run_row[1]) - std::stod(predict_row[1])) < 1e-4);
+    }
 }

@@ -24,6 +24,9 @@ model has random weights from a fixed seed (nothing is downloaded).
   weights.pt       a torch.save state dict: not TorchScript
 `regressors` writes untrained architectures for regressor.torchscript:
   cnn.pt             the report's CNN (regressor.cnn) from bench/deep/pytorch_deep.py, 2 outputs
+  se_temporal.pt     its SE-Temporal CNN (regressor.se_temporal_cnn), 2 outputs
+  cnn_gru.pt         its CNN-GRU (regressor.cnn_gru), 2 outputs (the fourth, CNN-GRU with
+                     attention, keeps its weights on self in forward: not scriptable as written)
   mlp.pt             Linear(6, 16) → ReLU → Linear(16, 2), on feature columns
   tuple_regressor.pt forward returns (ratings, ratings)
 `expect` runs MODEL on the 16-bit PCM WAV (read with the wave module, at
@@ -155,6 +158,8 @@ def regressors(out):
     spec.loader.exec_module(deep)
     torch.manual_seed(5)
     torch.jit.save(torch.jit.script(deep.Cnn(2, 0.3)), f'{out}/cnn.pt')
+    torch.jit.save(torch.jit.script(deep.SeTemporalCnn(2, 0.3)), f'{out}/se_temporal.pt')
+    torch.jit.save(torch.jit.script(deep.CnnGru(2, 0.3)), f'{out}/cnn_gru.pt')
     torch.jit.save(torch.jit.script(Mlp()), f'{out}/mlp.pt')
     torch.jit.save(torch.jit.script(TupleRegressor()), f'{out}/tuple_regressor.pt')
 

@@ -1,0 +1,38 @@
+#!/usr/bin/python3
+"""The models bench/torchscript/run.sh times, with random weights (nothing is downloaded).
+
+    /usr/bin/python3 bench/torchscript/make_models.py OUT_DIR
+
+  hubert-base.pt  torchaudio's hubert_base() architecture (95 M parameters, 12
+                  transformer layers of 768), scripted with the wrapper
+                  scripts/export/torchaudio_ssl.py exports: every layer's
+                  hidden states, 16 kHz; mer.json as that script writes it
+"""
+import json
+import sys
+from typing import List
+
+import torch
+import torchaudio
+
+
+class Hidden(torch.nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, waveforms: torch.Tensor) -> List[torch.Tensor]:
+        layers, _ = self.model.extract_features(waveforms)
+        return layers
+
+
+def main():
+    out = sys.argv[1]
+    torch.manual_seed(0)
+    model = Hidden(torchaudio.models.hubert_base()).eval()
+    torch.jit.script(model).save(f'{out}/hubert-base.pt', _extra_files={'mer.json': json.dumps(
+        {'sample_rate': 16000, 'layers': 12, 'width': 768, 'normalize': False})})
+
+
+if __name__ == '__main__':
+    main()
