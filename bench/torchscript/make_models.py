@@ -7,7 +7,11 @@
                   transformer layers of 768), scripted with the wrapper
                   scripts/export/torchaudio_ssl.py exports: every layer's
                   hidden states, 16 kHz; mer.json as that script writes it
+  cnn-1.pt        the report's CNN from bench/deep/pytorch_deep.py with one output
+                  (mer-bench-deep's table has one target), untrained
 """
+import importlib.util
+import os
 import json
 import sys
 from typing import List
@@ -32,6 +36,11 @@ def main():
     model = Hidden(torchaudio.models.hubert_base()).eval()
     torch.jit.script(model).save(f'{out}/hubert-base.pt', _extra_files={'mer.json': json.dumps(
         {'sample_rate': 16000, 'layers': 12, 'width': 768, 'normalize': False})})
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = importlib.util.spec_from_file_location('pytorch_deep', os.path.join(here, '../deep/pytorch_deep.py'))
+    deep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(deep)
+    torch.jit.save(torch.jit.script(deep.Cnn(1, 0.3)), f'{out}/cnn-1.pt')
 
 
 if __name__ == '__main__':

@@ -60,8 +60,9 @@ struct ScriptedNet : torchx::ChunkNet {
                         Location(file_));
         const torch::Tensor& t = out.toTensor();
         if (t.dim() != 2 || t.size(0) != x.size(0) || t.size(1) != outputs_)
-            throw Error(fmt::format("{} returns {} for a batch of {}; expected (batch, targets) = ({}, {})", name,
-                                    torchx::describe_value(out), x.size(0), x.size(0), outputs_),
+            throw Error(fmt::format("{} returns {} for a batch of {}; expected ({}, {}): one row per input row, one "
+                                    "column per target the node learns",
+                                    name, torchx::describe_value(out), x.size(0), x.size(0), outputs_),
                         Location(file_));
         if (!at::isFloatingType(t.scalar_type()))
             throw Error(fmt::format("{} returns {}; expected floating-point ratings", name, torchx::describe_value(out)),
