@@ -14,32 +14,28 @@ import importlib.util
 import os
 import json
 import sys
-from typing import List
 
 import torch
 import torchaudio
 
 
-class Hidden(torch.nn.Module):
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, waveforms: torch.Tensor) -> List[torch.Tensor]:
-        layers, _ = self.model.extract_features(waveforms)
-        return layers
+def load(relative, name):
+    """A module of this repository by its path (scripts/ and bench/ are not packages)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = importlib.util.spec_from_file_location(name, os.path.join(here, '../..', relative))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main():
     out = sys.argv[1]
     torch.manual_seed(0)
-    model = Hidden(torchaudio.models.hubert_base()).eval()
+    hidden = load('scripts/export/torchaudio_ssl.py', 'torchaudio_ssl').Hidden
+    model = hidden(torchaudio.models.hubert_base()).eval()
     torch.jit.script(model).save(f'{out}/hubert-base.pt', _extra_files={'mer.json': json.dumps(
-        {'sample_rate': 16000, 'layers': 12, 'width': 768, 'normalize': False})})
-    here = os.path.dirname(os.path.abspath(__file__))
-    spec = importlib.util.spec_from_file_location('pytorch_deep', os.path.join(here, '../deep/pytorch_deep.py'))
-    deep = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(deep)
+        {'sample_rate': 16000, 'layers': 12, 'width': 768, 'frames': True, 'normalize': False})})
+    deep = load('bench/deep/pytorch_deep.py', 'pytorch_deep')
     torch.jit.save(torch.jit.script(deep.Cnn(1, 0.3)), f'{out}/cnn-1.pt')
 
 

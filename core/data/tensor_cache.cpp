@@ -33,7 +33,8 @@ std::optional<std::string> cached_tensor_problem(const fs::path& file, const std
     if (!fs::is_regular_file(sidecar, ec) || !fs::is_regular_file(file, ec)) return std::nullopt;
     try {
         const nlohmann::json about = read_json_file(sidecar);
-        if (!about.contains("sha256") || !about.contains("shape")) return std::string("no checksum beside it");
+        if (!about.contains("sha256")) return std::string("no checksum beside it");
+        if (!about.contains("shape")) return std::string("no shape beside it");
         if (sha256_file(file) != about.at("sha256").get<std::string>()) return std::string("its checksum does not match");
         const auto shape = about.at("shape").get<std::vector<std::size_t>>();
         bool fits = shape.size() == tail.size() + 1 && shape[0] > 0;

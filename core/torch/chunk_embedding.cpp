@@ -1,6 +1,8 @@
 // Songs through a frozen network in batches of chunks (see chunk_embedding.hpp).
 #include "core/torch/chunk_embedding.hpp"
 
+#include <fmt/format.h>
+
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -8,6 +10,7 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "core/torch/chunk_regressor.hpp"
 
 namespace mer::torchx {
 
@@ -83,11 +86,20 @@ private:
 
 }  // namespace
 
+torch::Device start_inference(const std::string& device_param, const PluginContext& ctx) {
+    const std::string asked = device_param.empty() ? ctx.device : device_param;
+    const torch::Device device = resolve_device(asked);
+    ctx.record("device", {{"asked", asked}, {"used", device.str()}});
+    at::set_num_threads(std::max(1, ctx.threads));
+    return device;
+}
+
 void embed_songs(const std::vector<std::size_t>& todo, const ChunkEmbedding& job, std::vector<std::string>& failures,
                  const PluginContext& ctx) {
     Decoder decoder(todo, job.decode);
     std::deque<SongWork> working;
     std::size_t received = 0, finished = 0;
+    bool went_through = false;  // a batch has gone through the network
     ctx.report_progress(0, todo.size());
     auto finish = [&](SongWork& w) {
         try {
@@ -132,7 +144,17 @@ void embed_songs(const std::vector<std::size_t>& todo, const ChunkEmbedding& job
             taken += k;
             if (taken >= job.batch_size || job.song_per_batch) break;
         }
-        const torch::Tensor result = job.forward(parts.size() == 1 ? parts.front() : torch::cat(parts, 0));
+        torch::Tensor result;
+        try {
+            result = job.forward(parts.size() == 1 ? parts.front() : torch::cat(parts, 0));
+            went_through = true;
+        } catch (const Error& e) {
+            if (!job.song_per_batch || !went_through || e.kind() != ErrorKind::input) throw;
+            failures[working.front().row] = "the model cannot take this song: " + e.message();
+            working.pop_front();
+            ctx.report_progress(++finished, todo.size());
+            continue;
+        }
         int64_t at = 0;
         for (auto& [w, k] : from) {
             if (!w->out.defined()) {
@@ -149,6 +171,36 @@ void embed_songs(const std::vector<std::size_t>& todo, const ChunkEmbedding& job
             working.pop_front();
         }
     }
+}
+
+torch::Tensor cut_chunks(std::vector<float> samples, int64_t chunk, int64_t hop, bool whole) {
+    auto length = static_cast<int64_t>(samples.size());
+    if (whole) return torch::from_blob(samples.data(), {1, length}, torch::kFloat32).clone();
+    if (length < chunk) samples.resize(static_cast<std::size_t>(chunk), 0.0f), length = chunk;  // one padded chunk
+    const int64_t count = 1 + (length - chunk) / hop;
+    torch::Tensor chunks = torch::empty({count, chunk}, torch::kFloat32);
+    for (int64_t c = 0; c < count; ++c)
+        std::copy_n(samples.data() + c * hop, chunk, chunks.data_ptr<float>() + c * chunk);
+    return chunks;
+}
+
+Eigen::RowVectorXd pool_chunks(const Eigen::MatrixXf& chunks, const std::string& pooling) {
+    const Eigen::RowVectorXd mean = chunks.cast<double>().colwise().mean();
+    const Eigen::RowVectorXd max = chunks.cast<double>().colwise().maxCoeff();
+    if (pooling == "mean") return mean;
+    if (pooling == "max") return max;
+    Eigen::RowVectorXd both(mean.size() * 2);
+    both << mean, max;
+    return both;
+}
+
+std::vector<std::string> pooled_columns(const std::string& stem, int64_t width, const std::string& pooling) {
+    std::vector<std::string> names;
+    const std::vector<std::string> suffixes =
+        pooling == "mean_max" ? std::vector<std::string>{"_mean", "_max"} : std::vector<std::string>{""};
+    for (const auto& suffix : suffixes)
+        for (int64_t c = 1; c <= width; ++c) names.push_back(fmt::format("{}_{}{}", stem, c, suffix));
+    return names;
 }
 
 }  // namespace mer::torchx

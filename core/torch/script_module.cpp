@@ -3,6 +3,7 @@
 
 #include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/passes/tensorexpr_fuser.h>
+#include <torch/version.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -56,6 +57,12 @@ torch::jit::Module load_script(const std::string& path, const torch::Device& dev
         module = torch::jit::load(path, device);
     } catch (const c10::Error& e) {
         throw Error(path + ": LibTorch cannot load this TorchScript model: " + e.what_without_backtrace());
+    } catch (const std::exception& e) {  // the TorchScript compiler's own (an operator this LibTorch lacks)
+        throw Error(path + ": LibTorch " + TORCH_VERSION +
+                    " cannot compile this TorchScript model (made by a newer PyTorch, using an operator this one "
+                    "lacks?): " + e.what() +
+                    "; export it again with a PyTorch of this version, or without that operator (for Hugging Face "
+                    "models, attn_implementation=\"eager\")");
     }
     const auto forward = module.find_method("forward");
     if (!forward)

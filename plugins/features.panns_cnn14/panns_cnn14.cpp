@@ -90,11 +90,12 @@ public:
                 ctx.skip_song(songs.song_ids[i], songs.audio_paths[i], failures[i]);
         }
         SongTable out = songs.rows(kept);
-        out.feature_names = logmel() ? std::vector<std::string>{} : column_names();
+        out.feature_names =
+            logmel() ? std::vector<std::string>{} : torchx::pooled_columns("cnn14_" + output_, width(), pooling_);
         out.features.resize(static_cast<Eigen::Index>(kept.size()), static_cast<Eigen::Index>(out.feature_names.size()));
         out.tensor_paths.clear();
         for (std::size_t r = 0; r < kept.size(); ++r) {
-            if (!logmel()) out.features.row(static_cast<Eigen::Index>(r)) = pooled(vectors[kept[r]]);
+            if (!logmel()) out.features.row(static_cast<Eigen::Index>(r)) = torchx::pool_chunks(vectors[kept[r]], pooling_);
             out.tensor_paths.push_back(files[kept[r]]);
         }
         out.chunk_timing = {chunk_seconds(), whole_clip_ ? 0.0 : static_cast<double>(hop_samples_) / kCnn14SampleRateHz,
@@ -125,29 +126,10 @@ private:
     int64_t width() const { return output_ == "clipwise" ? torchx::kCnn14Classes : torchx::kCnn14Width; }
     double chunk_seconds() const { return static_cast<double>(chunk_samples_) / kCnn14SampleRateHz; }
 
-    std::vector<std::string> column_names() const {
-        std::vector<std::string> names;
-        const std::vector<std::string> suffixes =
-            pooling_ == "mean_max" ? std::vector<std::string>{"_mean", "_max"} : std::vector<std::string>{""};
-        for (const auto& suffix : suffixes)
-            for (int64_t c = 1; c <= width(); ++c) names.push_back(fmt::format("cnn14_{}_{}{}", output_, c, suffix));
-        return names;
-    }
-
     // A C-order (row-major) chunks × width buffer as a matrix.
     static Eigen::MatrixXf rows(const float* values, std::size_t chunks, std::size_t width) {
         return Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
             values, static_cast<Eigen::Index>(chunks), static_cast<Eigen::Index>(width));
-    }
-
-    Eigen::RowVectorXd pooled(const Eigen::MatrixXf& chunks) const {
-        const Eigen::RowVectorXd mean = chunks.cast<double>().colwise().mean();
-        const Eigen::RowVectorXd max = chunks.cast<double>().colwise().maxCoeff();
-        if (pooling_ == "mean") return mean;
-        if (pooling_ == "max") return max;
-        Eigen::RowVectorXd both(mean.size() * 2);
-        both << mean, max;
-        return both;
     }
 
     // The chunk vectors' file: keyed by the audio file, the parameters that
@@ -199,14 +181,7 @@ private:
             throw Error(fmt::format("the audio is {:.2f} s long; CNN14 needs at least {:.2f} s",
                                     static_cast<double>(y.size()) / kCnn14SampleRateHz,
                                     static_cast<double>(torchx::kCnn14MinSamples) / kCnn14SampleRateHz));
-        const auto length = static_cast<int64_t>(y.size());
-        if (whole_clip_) return torch::from_blob(y.data(), {1, length}, torch::kFloat32).clone();
-        if (length < chunk_samples_) y.resize(static_cast<std::size_t>(chunk_samples_), 0.0f);  // one padded chunk
-        const int64_t count = 1 + (static_cast<int64_t>(y.size()) - chunk_samples_) / hop_samples_;
-        torch::Tensor chunks = torch::empty({count, chunk_samples_}, torch::kFloat32);
-        for (int64_t c = 0; c < count; ++c)
-            std::copy_n(y.data() + c * hop_samples_, chunk_samples_, chunks.data_ptr<float>() + c * chunk_samples_);
-        return chunks;
+        return torchx::cut_chunks(std::move(y), chunk_samples_, hop_samples_, whole_clip_);
     }
 
     torch::Tensor forward(const torchx::Cnn14Inference& model, const torch::Tensor& batch) const {
@@ -243,10 +218,7 @@ private:
 
     void compute(const SongTable& songs, const std::vector<std::size_t>& todo, const std::vector<std::string>& files,
                  std::vector<Eigen::MatrixXf>& vectors, std::vector<std::string>& failures, const PluginContext& ctx) {
-        const std::string asked = device_.empty() ? ctx.device : device_;
-        const torch::Device device = torchx::resolve_device(asked);
-        ctx.record("device", {{"asked", asked}, {"used", device.str()}});
-        at::set_num_threads(std::max(1, ctx.threads));
+        const torch::Device device = torchx::start_inference(device_, ctx);
         const auto model = load_model(device, ctx);
 
         torchx::ChunkEmbedding job;

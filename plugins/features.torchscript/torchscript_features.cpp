@@ -109,7 +109,7 @@ public:
         out.features.resize(static_cast<Eigen::Index>(kept.size()), static_cast<Eigen::Index>(out.feature_names.size()));
         out.tensor_paths.clear();
         for (std::size_t r = 0; r < kept.size(); ++r) {
-            out.features.row(static_cast<Eigen::Index>(r)) = pooled(vectors[kept[r]]);
+            out.features.row(static_cast<Eigen::Index>(r)) = torchx::pool_chunks(vectors[kept[r]], pooling_);
             out.tensor_paths.push_back(inputs[kept[r]]);
         }
         out.chunk_timing = {chunk_seconds(), whole_clip_ ? 0.0 : static_cast<double>(hop_samples_) / sample_rate_, 0.0};
@@ -120,7 +120,10 @@ public:
 
     nlohmann::json query(const std::string& capability) const override {
         if (capability != capability::kOutputShape || width_ <= 0) return nullptr;
-        return {{"shape", {width_ * time_factor()}}, {"axes", {"features"}}, {"params", {nullptr}}};
+        // mean_max doubles the width of an output with a frames axis only.
+        if (time_pooling_ == "mean_max" && !frames_.is_boolean()) return nullptr;
+        const int64_t factor = time_pooling_ == "mean_max" && frames_.get<bool>() ? 2 : 1;
+        return {{"shape", {width_ * factor}}, {"axes", {"features"}}, {"params", {nullptr}}};
     }
 
 private:
@@ -165,14 +168,15 @@ private:
                     throw bad(fmt::format("{} must be a positive integer, not {}", key, v.dump()));
             }
             width_ = defaults_.value("width", int64_t{0});
+            frames_ = defaults_.value("frames", nlohmann::json());
+            if (!frames_.is_null() && !frames_.is_boolean()) throw bad("frames must be true or false, not " + frames_.dump());
             if (defaults_.contains("layers")) {
                 layers_ = defaults_["layers"].get<int64_t>();
-                resolve_layer(layers_, Location(model_));  // an index out of range is refused now
+                resolve_layer(layers_, {});  // an index out of range is refused now
             }
         }
     }
 
-    int64_t time_factor() const { return time_pooling_ == "mean_max" ? 2 : 1; }
     double chunk_seconds() const { return static_cast<double>(chunk_samples_) / sample_rate_; }
     std::string layer_text() const {
         return layer_.is_null() ? "last layer" : "layer " + (layer_.is_string() ? layer_.get<std::string>() : layer_.dump());
@@ -192,22 +196,7 @@ private:
 
     std::vector<std::string> column_names(Eigen::Index width) const {
         const std::string stem = !layered_ ? "ts" : layer_ == "mean" ? "ts_layermean" : fmt::format("ts_layer{}", chosen_layer_);
-        std::vector<std::string> names;
-        const std::vector<std::string> suffixes =
-            pooling_ == "mean_max" ? std::vector<std::string>{"_mean", "_max"} : std::vector<std::string>{""};
-        for (const auto& suffix : suffixes)
-            for (Eigen::Index c = 1; c <= width; ++c) names.push_back(fmt::format("{}_{}{}", stem, c, suffix));
-        return names;
-    }
-
-    Eigen::RowVectorXd pooled(const Eigen::MatrixXf& chunks) const {
-        const Eigen::RowVectorXd mean = chunks.cast<double>().colwise().mean();
-        const Eigen::RowVectorXd max = chunks.cast<double>().colwise().maxCoeff();
-        if (pooling_ == "mean") return mean;
-        if (pooling_ == "max") return max;
-        Eigen::RowVectorXd both(mean.size() * 2);
-        both << mean, max;
-        return both;
+        return torchx::pooled_columns(stem, width, pooling_);
     }
 
     // The cache entry: every layer the model gives, so the key leaves out
@@ -285,16 +274,22 @@ private:
     }
 
     // The file models read chunk by chunk: the cache entry itself, or for a
-    // hidden-states model the chosen layer's chunks beside it.
+    // hidden-states model the chosen layer's chunks beside it, made from the
+    // entry as it is now (its sidecar names the entry's SHA-256).
     std::string chunk_file(const std::string& file, const Eigen::MatrixXf& chunks) const {
         if (!layered_) return file;
         const fs::path derived = fs::path(file).replace_extension("").string() + "-" +
                                  (chosen_layer_ < 0 ? std::string("mean") : std::to_string(chosen_layer_)) + ".npy";
+        const std::string from = read_json_file(fs::path(file).replace_extension(".json")).at("sha256").get<std::string>();
         const auto problem = cached_tensor_problem(derived, {static_cast<std::size_t>(chunks.cols())});
-        if (problem && problem->empty()) return derived.string();
+        if (problem && problem->empty() &&
+            read_json_file(fs::path(derived).replace_extension(".json")).value("from_sha256", "") == from)
+            return derived.string();
         const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rows = chunks;
         write_cached_tensor(derived, rows.data(), {static_cast<std::size_t>(rows.rows()), static_cast<std::size_t>(rows.cols())},
-                            {{"from", file}, {"layer", layer_.is_null() ? nlohmann::json(chosen_layer_) : layer_}});
+                            {{"from", file},
+                             {"from_sha256", from},
+                             {"layer", layer_.is_null() ? nlohmann::json(chosen_layer_) : layer_}});
         return derived.string();
     }
 
@@ -302,17 +297,7 @@ private:
     torch::Tensor song_chunks(const std::string& path) const {
         std::vector<float> y = load_audio(path, sample_rate_, 0.0, AudioCrop::of(params_)).samples;
         if (y.empty()) throw Error("the audio holds no samples");
-        auto length = static_cast<int64_t>(y.size());
-        torch::Tensor chunks;
-        if (whole_clip_) {
-            chunks = torch::from_blob(y.data(), {1, length}, torch::kFloat32).clone();
-        } else {
-            if (length < chunk_samples_) y.resize(static_cast<std::size_t>(chunk_samples_), 0.0f), length = chunk_samples_;
-            const int64_t count = 1 + (length - chunk_samples_) / hop_samples_;
-            chunks = torch::empty({count, chunk_samples_}, torch::kFloat32);
-            for (int64_t c = 0; c < count; ++c)
-                std::copy_n(y.data() + c * hop_samples_, chunk_samples_, chunks.data_ptr<float>() + c * chunk_samples_);
-        }
+        torch::Tensor chunks = torchx::cut_chunks(std::move(y), chunk_samples_, hop_samples_, whole_clip_);
         if (normalize_) {  // as Wav2Vec2FeatureExtractor's do_normalize, per chunk
             const torch::Tensor mean = chunks.mean(1, true);
             const torch::Tensor var = chunks.var(1, /*unbiased=*/false, /*keepdim=*/true);
@@ -333,8 +318,13 @@ private:
         if (t.dim() < 2 || t.dim() > 3 || t.size(0) != batch)
             throw refuse("expected (batch, width) or (batch, frames, width)");
         const torch::Tensor x = t.to(torch::kCPU).to(torch::kFloat32);
-        if (x.dim() == 2) return x;
-        if (x.size(1) == 0) throw refuse("no frames to pool");
+        framed_ = x.dim() == 3;
+        if (x.dim() == 2) {
+            if (x.size(1) == 0) throw refuse("vectors of width 0");
+            return x;
+        }
+        if (x.size(1) == 0) throw refuse("no frames to pool (is the chunk shorter than the model's first frame? raise chunk_seconds)");
+        if (x.size(2) == 0) throw refuse("vectors of width 0");
         if (time_pooling_ == "mean") return x.mean(1);
         if (time_pooling_ == "max") return std::get<0>(x.max(1));
         return torch::cat({x.mean(1), std::get<0>(x.max(1))}, 1);
@@ -440,10 +430,7 @@ private:
 
     void compute(const SongTable& songs, const std::vector<std::size_t>& todo, const std::vector<std::string>& files,
                  std::vector<Eigen::MatrixXf>& vectors, std::vector<std::string>& failures, const PluginContext& ctx) {
-        const std::string asked = device_.empty() ? ctx.device : device_;
-        const torch::Device device = torchx::resolve_device(asked);
-        ctx.record("device", {{"asked", asked}, {"used", device.str()}});
-        at::set_num_threads(std::max(1, ctx.threads));
+        const torch::Device device = torchx::start_inference(device_, ctx);
         torch::jit::Module model = torchx::load_script(model_, device);
         ctx.info(fmt::format("TorchScript model loaded from {} (sha256 {}…), {} Hz{}", model_, model_sha256_.substr(0, 12),
                              sample_rate_, normalize_ ? ", waveforms normalised per chunk" : ""));
@@ -496,7 +483,7 @@ private:
     // and the layer asked for against the layers there are.
     void check_first(const std::vector<int64_t>& shape) {
         const std::string file = fs::path(model_).filename().string();
-        const int64_t width = shape.back() / time_factor();
+        const int64_t width = shape.back() / (framed_ && time_pooling_ == "mean_max" ? 2 : 1);
         if (width_ > 0 && width != width_)
             throw Error(fmt::format("{} gives {}-d vectors, and its mer.json says width {}", file, width, width_),
                         Location(model_));
@@ -518,6 +505,8 @@ private:
     int sample_rate_ = 0;
     bool normalize_ = false;
     int64_t width_ = 0, layers_ = 0;  // from mer.json; 0: not declared
+    nlohmann::json frames_;           // from mer.json: whether the output has a frames axis (null: not declared)
+    mutable bool framed_ = false;     // the last output had one
     int64_t chunk_samples_ = 0, hop_samples_ = 0;
     bool layered_ = false;
     int64_t chosen_layer_ = -1;

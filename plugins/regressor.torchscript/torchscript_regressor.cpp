@@ -9,6 +9,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <map>
+#include <set>
+
 #include "core/data/npy.hpp"
 #include "core/error.hpp"
 #include "core/run/files.hpp"
@@ -29,11 +32,24 @@ struct ScriptedNet : torchx::ChunkNet {
     ScriptedNet(torch::jit::Module m, std::string file, int64_t outputs)
         : module(std::move(m)), file_(std::move(file)), outputs_(outputs) {
         std::size_t trainable = 0;
+        std::set<const void*> seen;      // a weight tied between two layers is trained once
+        std::map<std::string, std::string> names;  // '/'-name → the module's own
+        auto claim = [&](const std::string& dotted) {
+            const std::string name = name_of(dotted);
+            if (const auto [at, fresh] = names.emplace(name, dotted); !fresh)
+                throw Error(fmt::format("the TorchScript model has both '{}' and '{}', which mer cannot tell apart; "
+                                        "rename one",
+                                        at->second, dotted),
+                            Location(file_));
+            return name;
+        };
         for (const auto& p : module.named_parameters(true)) {
-            register_parameter(name_of(p.name), p.value, p.value.requires_grad());
+            if (!seen.insert(p.value.unsafeGetTensorImpl()).second) continue;
+            register_parameter(claim(p.name), p.value, p.value.requires_grad());
             trainable += p.value.requires_grad() ? 1 : 0;
         }
-        for (const auto& b : module.named_buffers(true)) register_buffer(name_of(b.name), b.value);
+        for (const auto& b : module.named_buffers(true))
+            if (seen.insert(b.value.unsafeGetTensorImpl()).second) register_buffer(claim(b.name), b.value);
         if (trainable == 0)
             throw Error("the TorchScript model has no parameter that requires a gradient: nothing to train",
                         Location(file_));
@@ -107,10 +123,20 @@ public:
         ChunkRegressor::save(dir);
         const auto net = std::dynamic_pointer_cast<ScriptedNet>(network());
         try {
-            net->module.save((fs::path(dir) / "module.pt").string());
+            // On the CPU: a model trained on a GPU loads anywhere, in mer and in Python.
+            torch::jit::Module copy = net->module.clone();
+            copy.to(torch::kCPU);
+            copy.save((fs::path(dir) / "module.pt").string());
         } catch (const c10::Error& e) {
             throw torchx::torch_error(e, "saving the trained TorchScript module");
         }
+    }
+
+    // Every fit starts from the file's weights, even on an instance that loaded a bundle.
+    void fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
+             const PluginContext& ctx) override {
+        source_.clear();
+        ChunkRegressor::fit(train, validation, on_epoch, ctx);
     }
 
     // The bundle's own module: predict needs neither the original file nor Python.

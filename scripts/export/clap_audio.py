@@ -60,7 +60,8 @@ def main():
     with torch.no_grad():
         traced = torch.jit.trace(wrapped, x)
         width = int(wrapped(x).shape[-1])
-    traced.save(out, _extra_files={'mer.json': json.dumps({'sample_rate': 48000, 'width': width, 'source': name})})
+    about = {'sample_rate': 48000, 'width': width, 'frames': False, 'source': name}
+    traced.save(out, _extra_files={'mer.json': json.dumps(about)})
     print(f'{out}: front end within {diff:.2e} dB of ClapFeatureExtractor, {width}-d embeddings')
 
 

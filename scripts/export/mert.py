@@ -51,8 +51,8 @@ def main():
     with torch.no_grad():
         traced = torch.jit.trace(wrapped, example, strict=False)
         layers = wrapped(example)
-    about = {'sample_rate': 24000, 'layers': len(layers), 'width': int(layers[0].shape[-1]), 'normalize': True,
-             'source': name}
+    about = {'sample_rate': 24000, 'layers': len(layers), 'width': int(layers[0].shape[-1]), 'frames': True,
+             'normalize': True, 'source': name}
     traced.save(out, _extra_files={'mer.json': json.dumps(about)})
     check = torch.jit.load(out)
     x = torch.randn(1, 24000 * 3)

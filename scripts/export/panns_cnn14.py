@@ -44,7 +44,7 @@ def main():
     example = torch.randn(2, 96000) * 0.1
     with torch.no_grad():
         traced = torch.jit.trace(wrapped, example)
-    traced.save(args.out, _extra_files={'mer.json': json.dumps({'sample_rate': 32000, 'width': 2048,
+    traced.save(args.out, _extra_files={'mer.json': json.dumps({'sample_rate': 32000, 'width': 2048, 'frames': False,
                                                                  'source': 'PANNs Cnn14_mAP=0.431'})})
     print(f'{args.out}: CNN14 embedding, 32 kHz, 2048-d')
 

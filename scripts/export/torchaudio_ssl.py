@@ -44,7 +44,7 @@ def main():
     wrapped = Hidden(model).eval()
     with torch.no_grad():
         layers = wrapped(torch.zeros(1, bundle.sample_rate))
-    about = {'sample_rate': bundle.sample_rate, 'layers': len(layers), 'width': int(layers[0].shape[-1]),
+    about = {'sample_rate': bundle.sample_rate, 'layers': len(layers), 'width': int(layers[0].shape[-1]), 'frames': True,
              'normalize': bool(getattr(bundle, '_normalize_waveform', False)), 'source': f'torchaudio.pipelines.{name}'}
     scripted = torch.jit.script(wrapped)
     scripted.save(out, _extra_files={'mer.json': json.dumps(about)})

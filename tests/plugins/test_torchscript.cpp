@@ -61,6 +61,7 @@ const fs::path& models() {
 
 // Songs of `seconds` at `rate`, 16-bit WAV (what Python's wave module reads).
 mer::SongTable songs_at(const fs::path& dir, int rate, const std::vector<double>& seconds) {
+    fs::create_directories(dir);
     mer::SongTable songs;
     songs.target_names = {"valence"};
     songs.targets.resize(static_cast<Eigen::Index>(seconds.size()), 1);
@@ -232,6 +233,21 @@ TEST_CASE("features.torchscript reads its defaults from the file, and refuses wh
         CHECK(r.table.song_ids.front() == "negative");
         CHECK(r.skipped.size() == 2);
         CHECK_THAT(joined(r.skipped), Catch::Contains("song0: the model's output holds NaN or infinite values"));
+    }
+    SECTION("whole clips: a clip too short for the network is skipped once another has gone through") {
+        mer::SongTable mixed = songs_at(tmp.path() / "w", 16000, {1.5, 0.01, 1.2});
+        const Ran r = extract({{"model", (m / "hubert.pt").string()}, {"whole_clip", true}}, mixed, tmp / "c10");
+        CHECK(r.table.size() == 2);
+        REQUIRE(r.skipped.size() == 1);
+        CHECK_THAT(r.skipped.front(), Catch::StartsWith("song1: the model cannot take this song: hubert.pt failed on a "
+                                                        "batch of 1 chunks of 160 samples"));
+    }
+    SECTION("mean_max doubles the width of outputs with frames only") {
+        const Ran r = extract({{"model", (m / "dict.pt").string()}, {"whole_clip", true}, {"time_pooling", "mean_max"}},
+                              songs, tmp / "c11");
+        CHECK(r.table.features.cols() == 12);  // (batch, 12): nothing to pool, mer.json's width holds
+        CHECK(create({{"model", (m / "dict.pt").string()}, {"time_pooling", "mean_max"}})->query("output_shape").is_null());
+        CHECK(create({{"model", (m / "dict.pt").string()}})->query("output_shape")["shape"] == json::array({12}));
     }
     SECTION("a model file changed since the cache was filled is run again") {
         const fs::path copy = tmp / "dict-copy.pt";

@@ -99,7 +99,7 @@ def main():
     model = Cnn14()
     model.load_state_dict(torch.load(sys.argv[1], map_location='cpu')['model'], strict=True)
     scripted = torch.jit.script(model.eval())
-    scripted.save(sys.argv[2], _extra_files={'mer.json': json.dumps({'sample_rate': 32000, 'width': 2048})})
+    scripted.save(sys.argv[2], _extra_files={'mer.json': json.dumps({'sample_rate': 32000, 'width': 2048, 'frames': False})})
 
 
 if __name__ == '__main__':

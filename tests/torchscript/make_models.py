@@ -12,7 +12,8 @@ model has random weights from a fixed seed (nothing is downloaded).
                    32 channels: 20-ms frames; 3 transformer
                    layers, width 64, 16 kHz) whose forward returns the
                    hidden states, one (batch, frames, 64) tensor per layer
-                   (torchaudio's extract_features), with mer.json
+                   (torchaudio's extract_features, wrapped as
+                   scripts/export/torchaudio_ssl.py wraps it), with mer.json
                    {sample_rate: 16000, layers: 3, width: 64}
   hubert_plain.pt  the same model without mer.json
   tuple.pt         forward returns (frames, lengths): a tuple, at 8 kHz
@@ -46,6 +47,15 @@ import torch
 import torchaudio
 
 
+def load(relative, name):
+    """A module of this repository by its path (scripts/ and bench/ are not packages)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = importlib.util.spec_from_file_location(name, os.path.join(here, '../..', relative))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def hubert_shaped():
     torch.manual_seed(3)
     m = torchaudio.models.wav2vec2_model(
@@ -56,17 +66,6 @@ def hubert_shaped():
         encoder_attention_dropout=0.0, encoder_ff_interm_features=128, encoder_ff_interm_dropout=0.0,
         encoder_dropout=0.0, encoder_layer_norm_first=False, encoder_layer_drop=0.0, aux_num_out=None)
     return m
-
-
-class Hidden(torch.nn.Module):
-    """What scripts/export/torchaudio_ssl.py exports: the hidden state of every transformer layer."""
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, waveforms: torch.Tensor) -> List[torch.Tensor]:
-        layers, _ = self.model.extract_features(waveforms)
-        return layers
 
 
 class TupleOut(torch.nn.Module):
@@ -118,8 +117,9 @@ def save(module, path, about=None):
 
 
 def models(out):
-    hubert = Hidden(hubert_shaped())
-    save(hubert, f'{out}/hubert.pt', {'sample_rate': 16000, 'layers': 3, 'width': 64})
+    # The wrapper the export recipe uses, so the tests run the recipe's own code.
+    hubert = load('scripts/export/torchaudio_ssl.py', 'torchaudio_ssl').Hidden(hubert_shaped())
+    save(hubert, f'{out}/hubert.pt', {'sample_rate': 16000, 'layers': 3, 'width': 64, 'frames': True})
     save(hubert, f'{out}/hubert_plain.pt')
     torch.manual_seed(4)
     save(TupleOut(), f'{out}/tuple.pt', {'sample_rate': 8000})
@@ -152,10 +152,7 @@ class TupleRegressor(torch.nn.Module):
 
 
 def regressors(out):
-    here = os.path.dirname(os.path.abspath(__file__))
-    spec = importlib.util.spec_from_file_location('pytorch_deep', os.path.join(here, '../../bench/deep/pytorch_deep.py'))
-    deep = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(deep)
+    deep = load('bench/deep/pytorch_deep.py', 'pytorch_deep')
     torch.manual_seed(5)
     torch.jit.save(torch.jit.script(deep.Cnn(2, 0.3)), f'{out}/cnn.pt')
     torch.jit.save(torch.jit.script(deep.SeTemporalCnn(2, 0.3)), f'{out}/se_temporal.pt')
