@@ -499,3 +499,26 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
         CHECK(std::abs(std::stod(run_row[1]) - std::stod(predict_row[1])) < 1e-4);
     }
 }
+
+TEST_CASE("a TorchScript backbone's windows feed a sequence model over time", "[torch][torchscript][dynamic][cli]") {
+    REQUIRE_PYTHON_TORCHAUDIO();
+    TempDir dir;
+    REQUIRE(run_mer({"synth", "--out", "corpus", "--songs", "6", "--seconds", "20", "--seed", "2"}, dir.path()).exit_code == 0);
+    write_file(dir / "dyn.yaml", R"(name: dyn
+seed: 1
+nodes:
+  data: {uses: dataset.deam, params: {root: corpus, dynamic: true, labels: dynamic_mean, label_scale: signed}}
+  emb: {uses: features.torchscript, inputs: [data], params: {model: )" +
+                                     (models() / "hubert.pt").string() + R"(, layer: mean, chunk_seconds: 2.0, hop_seconds: 0.5}}
+  seq: {uses: regressor.seq_gru, inputs: [emb], params: {hidden: 16, layers: 1, epochs: 2, patience: 2}}
+evaluation: {split: {kind: kfold, k: 2}}
+)");
+    const auto r = run_mer({"run", "dyn.yaml", "--quiet"}, dir.path());
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const fs::path run = dir / run_folder_of(r);
+    // 2-s windows every 0.5 s, each rated and scored against the 2 Hz annotation at its centre.
+    const std::string frames = read_file(run / "frame_predictions.csv");
+    CHECK(count_lines(frames) > 6 * 20);
+    CHECK_THAT(read_file(run / "curves.csv"), Catch::Contains("seq"));
+}
