@@ -54,6 +54,10 @@ void write_cached_tensor(const fs::path& file, const float* values, const std::v
                          nlohmann::json about) {
     create_folder(file.parent_path(), "cache folder");
     write_npy(file, values, shape);
+    seal_cached_file(file, shape, std::move(about));
+}
+
+void seal_cached_file(const fs::path& file, const std::vector<std::size_t>& shape, nlohmann::json about) {
     about["sha256"] = sha256_file(file);
     about["shape"] = shape;
     write_file_atomic(sidecar_of(file), about.dump(2) + "\n");

@@ -1,6 +1,6 @@
-// The per-song tensor cache of the features plugins that hand tensors to
-// models (features.logmel_chunks, features.panns_cnn14,
-// features.torchscript): one float32 .npy per song in the plugin's cache
+// The per-song tensor cache of the features plugins (features.logmel_chunks,
+// features.panns_cnn14, features.torchscript, and the files of
+// features.handcrafted's entries): one .npy per song in the plugin's cache
 // folder, named by a key made of the audio file's fingerprint and whatever
 // else changes the tensor, and beside it a JSON sidecar written after it
 // that keeps the tensor's SHA-256 and shape (and, for Python users, its time
@@ -35,5 +35,7 @@ std::optional<std::string> cached_tensor_problem(const std::filesystem::path& fi
 // Writes the tensor, then its sidecar: `about` plus "sha256" and "shape".
 void write_cached_tensor(const std::filesystem::path& file, const float* values, const std::vector<std::size_t>& shape,
                          nlohmann::json about);
+// The sidecar alone, for an .npy file already written (of any dtype).
+void seal_cached_file(const std::filesystem::path& file, const std::vector<std::size_t>& shape, nlohmann::json about);
 
 }  // namespace mer

@@ -18,6 +18,7 @@
 
 #include "core/audio/audio.hpp"
 #include "core/data/npy.hpp"
+#include "core/data/tensor_cache.hpp"
 #include "core/dsp/chroma.hpp"
 #include "core/dsp/contrast.hpp"
 #include "core/dsp/cqt.hpp"
@@ -118,7 +119,7 @@ public:
         std::atomic<std::size_t> cached{0};
         const std::vector<std::size_t> kept = for_each_song(songs, ctx, [&](std::size_t i) {
             bool from_cache = false;
-            vectors[i] = song_vector(songs.audio_paths[i], ctx.cache_dir, from_cache, window_files[i]);
+            vectors[i] = song_vector(songs.audio_paths[i], ctx, from_cache, window_files[i]);
             if (from_cache) ++cached;
         });
         SongTable out = songs.rows(kept);
@@ -165,27 +166,47 @@ private:
     }
 
     // The song's vector; with windows, `window_file` gets the path of its windows × columns tensor.
-    Eigen::VectorXd song_vector(const std::string& path, const std::string& cache_dir, bool& from_cache,
+    // Each file of a cache entry has the shared cache's sidecar (core/data/tensor_cache.hpp):
+    // its SHA-256, its shape and the entry's key, so a flipped bit or a file
+    // copied over from another song's entry is recomputed, and the log says so.
+    Eigen::VectorXd song_vector(const std::string& path, const PluginContext& ctx, bool& from_cache,
                                 std::string& window_file) const {
         fs::path entry;
-        if (cache_ && !cache_dir.empty()) {
-            const std::string key = cache_key(path);
-            if (!key.empty()) entry = fs::path(cache_dir) / key.substr(0, 2) / key;
+        std::string key;
+        if (cache_ && !ctx.cache_dir.empty()) {
+            key = cache_key(path);
+            if (!key.empty()) entry = fs::path(ctx.cache_dir) / key.substr(0, 2) / key;
             if (windows() && entry.empty())
                 throw Error("cannot read the file to key its cache entry", Location(path));
             if (windows()) window_file = (entry / windows_file_name()).string();
-            std::error_code ec;
-            const bool frames_there = (!cache_frames_ || fs::exists(entry / (groups_.front() + ".npy"), ec)) &&
-                                      (!windows() || fs::exists(window_file, ec));
-            if (!entry.empty() && frames_there && fs::exists(entry / "summary.npy", ec)) {
-                try {
-                    const Eigen::MatrixXd v = read_npy(entry / "summary.npy");
-                    if (v.rows() == static_cast<Eigen::Index>(columns_.size()) && v.cols() == 1) {
-                        from_cache = true;
-                        return v.col(0);
+            if (!entry.empty()) {
+                std::vector<std::pair<fs::path, std::vector<std::size_t>>> files{{entry / "summary.npy", {}}};
+                if (cache_frames_)
+                    for (const auto& g : groups_) files.push_back({entry / (g + ".npy"), {0}});
+                if (windows()) files.push_back({window_file, {columns_.size()}});
+                std::string damage;
+                bool complete = true;
+                for (const auto& [file, tail] : files) {
+                    const auto problem = cached_tensor_problem(file, tail);
+                    if (!problem) complete = false;  // not there (or from before the sidecars): computed
+                    else if (problem->empty() && !of_entry(file, key)) damage = "it belongs to another song's entry";
+                    else if (!problem->empty()) damage = *problem;
+                    if (!complete || !damage.empty()) {
+                        if (!damage.empty())
+                            ctx.info("cached " + file.string() + " is damaged (" + damage + "); recomputing the song");
+                        break;
                     }
-                } catch (const Error&) {
-                    // A damaged entry is recomputed and overwritten.
+                }
+                if (complete && damage.empty()) {
+                    try {
+                        const Eigen::MatrixXd v = read_npy(entry / "summary.npy");
+                        if (v.rows() == static_cast<Eigen::Index>(columns_.size()) && v.cols() == 1) {
+                            from_cache = true;
+                            return v.col(0);
+                        }
+                    } catch (const Error&) {
+                        // A damaged entry is recomputed and overwritten.
+                    }
                 }
             }
         }
@@ -194,18 +215,39 @@ private:
         const Eigen::VectorXd v = compute(audio.samples, entry.empty() ? nullptr : &frames);
         if (!entry.empty()) {
             fs::create_directories(entry);
+            const nlohmann::json about{{"audio", path}, {"key", key}};
             // Frame matrices only on request (cache_frames): at 128 mel bands they are ~2 MB per
             // 45-s song, and nothing in mer reads them back; float32 is plenty for looking at them.
             if (cache_frames_)
-                for (const auto& [group, m] : frames) write_npy(entry / (group + ".npy"), Eigen::MatrixXf(m.cast<float>()));
-            if (windows()) write_npy(window_file, window_matrix(frames, audio.samples.size()));
+                for (const auto& [group, m] : frames) {
+                    const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rows = m.cast<float>();
+                    write_cached_tensor(entry / (group + ".npy"), rows.data(),
+                                        {static_cast<std::size_t>(rows.rows()), static_cast<std::size_t>(rows.cols())},
+                                        about);
+                }
+            if (windows()) {
+                const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rows =
+                    window_matrix(frames, audio.samples.size());
+                write_cached_tensor(window_file, rows.data(),
+                                    {static_cast<std::size_t>(rows.rows()), static_cast<std::size_t>(rows.cols())}, about);
+            }
             nlohmann::json meta{{"audio", path},       {"plugin", "features.handcrafted"},
                                 {"version", kVersion}, {"params", params_},
                                 {"columns", columns_}, {"frames_hop_seconds", double(hop_) / sr_}};
             write_file_atomic(entry / "meta.json", meta.dump(2) + "\n");
-            write_npy(entry / "summary.npy", v);  // last: its presence marks a complete entry
+            write_npy(entry / "summary.npy", v);
+            seal_cached_file(entry / "summary.npy", {static_cast<std::size_t>(v.size())}, about);  // last: marks a complete entry
         }
         return v;
+    }
+
+    // Whether a cached file's sidecar names this entry's key.
+    static bool of_entry(const fs::path& file, const std::string& key) {
+        try {
+            return read_json_file(fs::path(file).replace_extension(".json")).value("key", "") == key;
+        } catch (const std::exception&) {
+            return false;
+        }
     }
 
     // One row per window: every group's rows summarised, as for the song,

@@ -132,6 +132,29 @@ TEST_CASE("song vectors are cached as .npy and reused, frames only on request", 
     CHECK(mer::read_npy(entry / "tonnetz.npy").rows() == 6);
     CHECK(json::parse(read_file(entry / "meta.json"))["columns"].size() == 386);
 
+    // Every file of the entry is checked against its sidecar: a flipped bit
+    // in the vector, or a file copied over from another song's entry, is
+    // recomputed with a note in the log, and the values come back unchanged.
+    {
+        std::string bytes = read_file(entry / "summary.npy");
+        bytes[bytes.size() - 3] ^= 0x10;
+        write_file(entry / "summary.npy", bytes);
+        const Run flipped = extract(params(), songs, dir / "cache");
+        CHECK_THAT(flipped.log, Catch::Contains("summary.npy is damaged (its checksum does not match); recomputing"));
+        CHECK(flipped.table.features == first.table.features);
+        fs::copy(fixtures_dir() / "audio" / "c_major_triad.wav", dir / "other.wav");
+        extract(params(), songs_from({dir / "other.wav"}), dir / "cache");
+        fs::path other;
+        for (const auto& e : fs::recursive_directory_iterator(dir / "cache"))
+            if (e.path().filename() == "summary.npy" && e.path().parent_path() != entry) other = e.path().parent_path();
+        REQUIRE(!other.empty());
+        for (const std::string f : {"summary.npy", "summary.json"})
+            fs::copy_file(other / f, entry / f, fs::copy_options::overwrite_existing);
+        const Run copied = extract(params(), songs, dir / "cache");
+        CHECK_THAT(copied.log, Catch::Contains("summary.npy is damaged (it belongs to another song's entry)"));
+        CHECK(copied.table.features == first.table.features);
+    }
+
     // Other parameters or an edited file make a new entry.
     const Run other = extract(params(20), songs, dir / "cache");
     CHECK_THAT(other.log, Catch::Contains("0 from the feature cache"));
