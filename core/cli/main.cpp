@@ -4,6 +4,7 @@
 // ran, 3 the environment: disk, permissions, device).
 #include <CLI/CLI.hpp>
 #include <unistd.h>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -762,6 +763,10 @@ std::vector<std::string> hints_for_leftovers(const CLI::App& app, const std::vec
 }  // namespace
 
 int main(int argc, char** argv) {
+    // A file-size limit (ulimit -f) would kill mer mid-write with SIGXFSZ, no
+    // message and a temporary file left behind; ignored, the write fails with
+    // EFBIG and the error names the file (exit 3), as a full disk does.
+    std::signal(SIGXFSZ, SIG_IGN);
     CLI::App app{"mer-run — music emotion recognition experiments (valence and arousal from audio)", "mer-run"};
     app.require_subcommand(1);
     app.set_version_flag("--version", MER_VERSION);
