@@ -9,8 +9,9 @@
 # python3-torch and python3-torchaudio. Writes into a temporary folder:
 #   * the seeded official-layout CNN14 checkpoint (tests/panns/make_checkpoint.py)
 #     and CNN14 written in PyTorch on it, scripted (tests/torchscript/cnn14.py);
-#   * a HuBERT-base-sized model with random weights (make_models.py);
-#   * the report's CNN scripted from bench/deep/pytorch_deep.py, one output;
+#   * a HuBERT-base-sized model with random weights and the report's CNN
+#     scripted from bench/deep/pytorch_deep.py with one output
+#     (tests/torchscript/make_models.py bench);
 #   * SONGS synthetic 45-s songs (mer-run synth).
 # Prints, per song of 45 s: features.panns_cnn14 (native) and
 # features.torchscript on the exported CNN14, each with a cold cache, the
@@ -34,7 +35,7 @@ cd "$work"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; $songs songs × 45 s; $threads threads"
 $py "$root/tests/panns/make_checkpoint.py" cnn14.pth >/dev/null
 $py "$root/tests/torchscript/cnn14.py" cnn14.pth cnn14.pt
-$py "$root/bench/torchscript/make_models.py" . 2>/dev/null
+$py "$root/tests/torchscript/make_models.py" bench . 2>/dev/null
 "$mer" synth --out corpus --songs "$songs" --seconds 45 --seed 1 >/dev/null 2>&1
 
 experiment() {  # NAME USES PARAMS

@@ -10,7 +10,6 @@
 #include <thread>
 
 #include "core/error.hpp"
-#include "core/torch/chunk_regressor.hpp"
 
 namespace mer::torchx {
 
@@ -85,14 +84,6 @@ private:
 };
 
 }  // namespace
-
-torch::Device start_inference(const std::string& device_param, const PluginContext& ctx) {
-    const std::string asked = device_param.empty() ? ctx.device : device_param;
-    const torch::Device device = resolve_device(asked);
-    ctx.record("device", {{"asked", asked}, {"used", device.str()}});
-    at::set_num_threads(std::max(1, ctx.threads));
-    return device;
-}
 
 void embed_songs(const std::vector<std::size_t>& todo, const ChunkEmbedding& job, std::vector<std::string>& failures,
                  const PluginContext& ctx) {

@@ -37,11 +37,6 @@ struct ChunkEmbedding {
     bool song_per_batch = false;
 };
 
-// Where a features node's network runs: its `device` parameter, else the
-// experiment's, resolved (cuda on a machine without a GPU is refused) and
-// recorded; LibTorch's threads set to the run's.
-torch::Device start_inference(const std::string& device_param, const PluginContext& ctx);
-
 // Runs `todo` (rows of the plugin's song table) through `job`, reporting
 // progress; failures[row] receives why a song was skipped.
 void embed_songs(const std::vector<std::size_t>& todo, const ChunkEmbedding& job, std::vector<std::string>& failures,

@@ -62,14 +62,17 @@ Chunks load_chunks(const SongTable& songs) {
 }
 
 Chunks load_chunk_files(const SongTable& songs, std::size_t rank, const std::string& layout) {
+    const bool first_decides = rank == 0;
     std::vector<torch::Tensor> parts;
     Chunks out;
     out.songs = songs.size();
     for (std::size_t s = 0; s < songs.size(); ++s) {
         std::vector<std::size_t> shape;
         std::vector<float> values = read_npy_float32(songs.tensor_paths[s], shape);
+        if (first_decides && s == 0) rank = shape.size();
         if (shape.size() != rank || shape[0] == 0)
-            throw Error("expected " + layout, Location(songs.tensor_paths[s]));
+            throw Error("expected " + layout + (first_decides ? fmt::format(" ({} axes)", rank) : ""),
+                        Location(songs.tensor_paths[s]));
         std::vector<int64_t> dims(shape.begin(), shape.end());
         parts.push_back(torch::from_blob(values.data(), dims, torch::kFloat32).clone());
         for (std::size_t c = 0; c < shape[0]; ++c) out.song_of_chunk.push_back(static_cast<int64_t>(s));
@@ -111,13 +114,19 @@ Error torch_error(const c10::Error& e, const std::string& while_doing) {
     return Error("LibTorch failed while " + while_doing + ": " + e.what_without_backtrace());
 }
 
-torch::Device start_training(const std::string& device_param, const PluginContext& ctx) {
-    keep_large_blocks_in_heap();  // every batch allocates and frees tens of MiB of activations
-    torch::manual_seed(ctx.seed);
-    at::set_num_threads(std::max(1, ctx.threads));
+torch::Device start_inference(const std::string& device_param, const PluginContext& ctx) {
     const std::string asked = device_param.empty() ? ctx.device : device_param;
     const torch::Device device = resolve_device(asked);
     ctx.record("device", {{"asked", asked}, {"used", device.str()}});
+    at::set_num_threads(std::max(1, ctx.threads));
+    return device;
+}
+
+torch::Device start_training(const std::string& device_param, const PluginContext& ctx) {
+    keep_large_blocks_in_heap();  // every batch allocates and frees tens of MiB of activations
+    torch::manual_seed(ctx.seed);
+    const torch::Device device = start_inference(device_param, ctx);
+    const std::string asked = device_param.empty() ? ctx.device : device_param;
     if (asked != "cpu" && !device.is_cuda())
         ctx.info("device '" + asked + "' was asked for and LibTorch sees no CUDA device: training on the CPU");
     if (device.is_cuda()) {  // the same kernels every run, not the fastest of an autotuning pass

@@ -38,9 +38,14 @@ torch::Tensor to_tensor(const Eigen::MatrixXd& m);
 Eigen::MatrixXd to_matrix(const torch::Tensor& t);
 // LibTorch's own exception, as mer's: the sentence without the C++ backtrace.
 Error torch_error(const c10::Error& e, const std::string& while_doing);
-// What every training loop does first: seeds LibTorch's generator, sets its
-// threads, resolves the device (the parameter, else the experiment's) and
-// records it, and makes CUDA pick deterministic kernels.
+// Where a network runs: its `device` parameter, else the experiment's,
+// resolved (cuda on a machine without a GPU is refused) and recorded;
+// LibTorch's threads set to the run's. What a features node with a network
+// does first.
+torch::Device start_inference(const std::string& device_param, const PluginContext& ctx);
+// What every training loop does first: start_inference, then seeds
+// LibTorch's generator, notes a GPU asked for and not there, and makes CUDA
+// pick deterministic kernels.
 torch::Device start_training(const std::string& device_param, const PluginContext& ctx);
 
 // A network's parameters and buffers (batch-norm statistics), copied: the
@@ -55,9 +60,10 @@ struct Chunks {
 };
 // Reads every song's chunk tensor (SongTable::tensor_paths).
 Chunks load_chunks(const SongTable& songs);
-// The same for chunk files of any layout: each must have `rank` axes, the
-// first the song's chunks (at least one); `layout` names them for the error
-// ("a chunks × features matrix"). The caller checks that there are files.
+// The same for chunk files of any layout: each must have `rank` axes (0: as
+// many as the first file has), the first the song's chunks (at least one);
+// `layout` names them for the error ("a chunks × features matrix"). The
+// caller checks that there are files.
 Chunks load_chunk_files(const SongTable& songs, std::size_t rank, const std::string& layout);
 // One row per song, its feature columns (songs × columns), for the models
 // that read a feature table.

@@ -12,7 +12,6 @@
 #include <map>
 #include <set>
 
-#include "core/data/npy.hpp"
 #include "core/error.hpp"
 #include "core/run/files.hpp"
 #include "core/torch/chunk_regressor.hpp"
@@ -163,11 +162,7 @@ protected:
         if (!tensors)
             throw Error("regressor.torchscript with inputs: chunks reads the chunk tensors of a features node such as "
                         "features.logmel_chunks, features.panns_cnn14 or features.torchscript, and its input has none");
-        std::vector<std::size_t> shape;
-        read_npy_float32(songs.tensor_paths.front(), shape);
-        return torchx::load_chunk_files(songs, shape.size(),
-                                        fmt::format("a tensor of rank {} as the first song's ({} chunks)", shape.size(),
-                                                    shape.empty() ? 0 : shape[0]));
+        return torchx::load_chunk_files(songs, 0, "as many axes as the first song's tensor");
     }
 
 private:

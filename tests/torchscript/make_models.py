@@ -3,6 +3,7 @@
 
     /usr/bin/python3 tests/torchscript/make_models.py models OUT_DIR
     /usr/bin/python3 tests/torchscript/make_models.py expect MODEL WAV LAYER CHUNK_SECONDS OUT.npy
+    /usr/bin/python3 tests/torchscript/make_models.py bench OUT_DIR
 
 Needs only Debian's python3-torch, python3-torchaudio and python3-numpy; every
 model has random weights from a fixed seed (nothing is downloaded).
@@ -30,6 +31,11 @@ model has random weights from a fixed seed (nothing is downloaded).
                      attention, keeps its weights on self in forward: not scriptable as written)
   mlp.pt             Linear(6, 16) → ReLU → Linear(16, 2), on feature columns
   tuple_regressor.pt forward returns (ratings, ratings)
+`bench` writes what bench/torchscript/run.sh times:
+  hubert-base.pt     torchaudio's hubert_base() architecture (95 M parameters, 12
+                     transformer layers of 768) with random weights, wrapped as
+                     scripts/export/torchaudio_ssl.py wraps it; mer.json as that script writes it
+  cnn-1.pt           the report's CNN with one output (mer-bench-deep's table has one target)
 `expect` runs MODEL on the 16-bit PCM WAV (read with the wave module, at
 the model's rate: no resampling), cut into CHUNK_SECONDS chunks (the
 remainder dropped, a short song zero-padded), takes LAYER ("mean" or an
@@ -161,6 +167,15 @@ def regressors(out):
     torch.jit.save(torch.jit.script(TupleRegressor()), f'{out}/tuple_regressor.pt')
 
 
+def bench(out):
+    torch.manual_seed(0)
+    hidden = load('scripts/export/torchaudio_ssl.py', 'torchaudio_ssl').Hidden
+    model = hidden(torchaudio.models.hubert_base()).eval()
+    save(model, f'{out}/hubert-base.pt', {'sample_rate': 16000, 'layers': 12, 'width': 768, 'frames': True,
+                                          'normalize': False})
+    torch.jit.save(torch.jit.script(load('bench/deep/pytorch_deep.py', 'pytorch_deep').Cnn(1, 0.3)), f'{out}/cnn-1.pt')
+
+
 def read_wav(path):
     with wave.open(path, 'rb') as w:
         assert w.getsampwidth() == 2 and w.getnchannels() == 1
@@ -190,6 +205,8 @@ if __name__ == '__main__':
     if sys.argv[1] == 'models':
         models(sys.argv[2])
         regressors(sys.argv[2])
+    elif sys.argv[1] == 'bench':
+        bench(sys.argv[2])
     elif sys.argv[1] == 'expect':
         expect(sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]), sys.argv[6])
     else:
