@@ -1,9 +1,8 @@
-// The training loop every LibTorch regressor shares: log-mel chunks in (the
-// .npy tensors of features.logmel_chunks, or any rows a model reads through
-// load_inputs), one label per chunk (its song's),
-// Adam with weight decay, seeded shuffling, gradient clipping, early stopping
-// on song-level validation R² with the best epoch's weights kept, metrics at
-// chunk and song level every epoch. A model plugin only builds its network.
+// The chunk models on the shared training loop (training_loop.hpp): log-mel
+// chunks in (the .npy tensors of features.logmel_chunks, or any rows a model
+// reads through load_inputs), one label per chunk (its song's), early
+// stopping on song-level validation R², metrics at chunk and song level every
+// epoch. A model plugin only builds its network.
 #pragma once
 
 #include <array>
@@ -13,45 +12,9 @@
 #include "core/error.hpp"
 #include "core/plugin/regressor.hpp"
 #include "core/torch/blocks.hpp"
+#include "core/torch/training_loop.hpp"
 
 namespace mer::torchx {
-
-struct TrainingSettings {
-    int epochs = 8;
-    int batch_size = 32;
-    double learning_rate = 1e-3;
-    double weight_decay = 1e-4;
-    int patience = 5;
-    double grad_clip = 5.0;
-    double dropout = 0.3;
-    std::string normalize = "dataset";
-    std::string device;  // empty: the experiment's
-    std::string precision = "fp32";  // or bf16, fp16: autocast of the forward passes
-    static TrainingSettings from(const nlohmann::json& params);
-};
-
-// torch::Device for "cpu", "cuda:N", "auto" (CUDA when LibTorch sees a GPU).
-torch::Device resolve_device(const std::string& name);
-
-// A song-level matrix as a float32 tensor, and back (from any device).
-torch::Tensor to_tensor(const Eigen::MatrixXd& m);
-Eigen::MatrixXd to_matrix(const torch::Tensor& t);
-// LibTorch's own exception, as mer's: the sentence without the C++ backtrace.
-Error torch_error(const c10::Error& e, const std::string& while_doing);
-// Where a network runs: its `device` parameter, else the experiment's,
-// resolved (cuda on a machine without a GPU is refused) and recorded;
-// LibTorch's threads set to the run's. What a features node with a network
-// does first.
-torch::Device start_inference(const std::string& device_param, const PluginContext& ctx);
-// What every training loop does first: start_inference, then seeds
-// LibTorch's generator, notes a GPU asked for and not there, and makes CUDA
-// pick deterministic kernels.
-torch::Device start_training(const std::string& device_param, const PluginContext& ctx);
-
-// A network's parameters and buffers (batch-norm statistics), copied: the
-// weights of the epoch a training loop keeps; restore_weights puts them back.
-std::vector<torch::Tensor> copy_weights(const torch::nn::Module& net);
-void restore_weights(torch::nn::Module& net, const std::vector<torch::Tensor>& weights);
 
 struct Chunks {
     torch::Tensor x;                     // chunks × 1 × mels × frames, float32, on the CPU

@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <functional>
 #include <numeric>
-#include <random>
 
 #include "core/data/dynamic.hpp"
 #include "core/data/npy.hpp"
@@ -20,16 +19,19 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Songs `which` of `songs` as one zero-padded batch (B, T, window…) and their lengths.
-std::pair<torch::Tensor, torch::Tensor> pad(const std::vector<torch::Tensor>& songs, const std::vector<std::size_t>& which) {
+// Songs `which` of `songs` as one zero-padded batch (B, T, window…) on their
+// device, and their lengths (on the CPU, as packing wants them).
+template <typename Index>
+std::pair<torch::Tensor, torch::Tensor> pad(const std::vector<torch::Tensor>& songs, const std::vector<Index>& which) {
     int64_t longest = 0;
-    for (std::size_t s : which) longest = std::max(longest, songs[s].size(0));
+    for (const Index s : which) longest = std::max(longest, songs[static_cast<std::size_t>(s)].size(0));
     std::vector<int64_t> shape{static_cast<int64_t>(which.size()), longest};
-    for (int64_t d = 1; d < songs[which.front()].dim(); ++d) shape.push_back(songs[which.front()].size(d));
-    torch::Tensor x = torch::zeros(shape, torch::kFloat32);
+    const torch::Tensor& first = songs[static_cast<std::size_t>(which.front())];
+    for (int64_t d = 1; d < first.dim(); ++d) shape.push_back(first.size(d));
+    torch::Tensor x = torch::zeros(shape, first.options());
     torch::Tensor lengths = torch::empty({static_cast<int64_t>(which.size())}, torch::kInt64);
     for (std::size_t b = 0; b < which.size(); ++b) {
-        const torch::Tensor& song = songs[which[b]];
+        const torch::Tensor& song = songs[static_cast<std::size_t>(which[b])];
         x[static_cast<int64_t>(b)].narrow(0, 0, song.size(0)).copy_(song);
         lengths[static_cast<int64_t>(b)] = song.size(0);
     }
@@ -66,6 +68,10 @@ SequenceRegressor::SequenceRegressor(const nlohmann::json& params, std::size_t w
 
 SequenceRegressor::~SequenceRegressor() = default;
 
+std::shared_ptr<SequenceNet> SequenceRegressor::network() const {
+    return state_->net;
+}
+
 std::vector<torch::Tensor> SequenceRegressor::load_songs(const SongTable& songs) const {
     if (songs.tensor_paths.size() != songs.size())
         throw Error("a sequence model reads each song's windows, and its input has none: put a features node that "
@@ -76,9 +82,11 @@ std::vector<torch::Tensor> SequenceRegressor::load_songs(const SongTable& songs)
         std::vector<std::size_t> shape;
         std::vector<float> values = read_npy_float32(path, shape);
         std::vector<int64_t> dims(shape.begin(), shape.end());
-        if (shape.size() != window_rank_ + 1 || shape[0] == 0)
-            throw Error(fmt::format("expected {} windows × {} tensor, found shape ({})",
-                                    window_rank_ == 1 ? "a" : "an", window_rank_ == 1 ? "values" : "1 × mels × frames",
+        if ((window_rank_ == 0 ? shape.size() < 2 : shape.size() != window_rank_ + 1) || shape[0] == 0)
+            throw Error(fmt::format("expected a windows × {} tensor, found shape ({})",
+                                    window_rank_ == 0   ? "…"
+                                    : window_rank_ == 1 ? "values"
+                                                        : "1 × mels × frames",
                                     fmt::join(shape, ", ")),
                         Location(path));
         if (!state_->window_shape.empty() && !std::equal(dims.begin() + 1, dims.end(), state_->window_shape.begin()))
@@ -90,18 +98,26 @@ std::vector<torch::Tensor> SequenceRegressor::load_songs(const SongTable& songs)
     return out;
 }
 
+std::vector<torch::Tensor> SequenceRegressor::prepare(std::vector<torch::Tensor> songs) const {
+    for (auto& song : songs) {
+        if (state_->input_mean.defined()) song = (song - state_->input_mean) / state_->input_scale;
+        song = song.to(state_->device);
+    }
+    return songs;
+}
+
 std::vector<Eigen::MatrixXd> SequenceRegressor::predict_songs(const std::vector<torch::Tensor>& songs) const {
     if (!state_->net) throw Error("the model is not fitted");
     torch::NoGradGuard no_grad;
     state_->net->eval();
     std::vector<Eigen::MatrixXd> out(songs.size());
     const auto batch = static_cast<std::size_t>(std::max(1, settings_.batch_size));
+    const Autocast autocast(state_->device, settings_.precision);  // the weights cast once per pass
     for (std::size_t start = 0; start < songs.size(); start += batch) {
         std::vector<std::size_t> which(std::min(batch, songs.size() - start));
         std::iota(which.begin(), which.end(), start);
-        auto [x, lengths] = pad(songs, which);
-        if (state_->input_mean.defined()) x = (x - state_->input_mean) / state_->input_scale;
-        const torch::Tensor y = state_->net->forward(x.to(state_->device), lengths).to(torch::kCPU);
+        const auto [x, lengths] = pad(songs, which);
+        const torch::Tensor y = state_->net->forward(x, lengths).to(torch::kCPU, torch::kFloat32);
         for (std::size_t b = 0; b < which.size(); ++b) {
             const Eigen::MatrixXd m = to_matrix(y[static_cast<int64_t>(b)].narrow(0, 0, songs[which[b]].size(0)));
             out[which[b]] =
@@ -113,7 +129,7 @@ std::vector<Eigen::MatrixXd> SequenceRegressor::predict_songs(const std::vector<
 
 std::vector<Eigen::MatrixXd> SequenceRegressor::predict_chunks(const SongTable& songs) const {
     try {
-        return predict_songs(load_songs(songs));
+        return predict_songs(prepare(load_songs(songs)));
     } catch (const c10::Error& e) {
         throw torch_error(e, "rating windows");
     }
@@ -177,92 +193,55 @@ void SequenceRegressor::fit(const SongTable& train, const SongTable* validation,
             ctx.info(fmt::format("fold {}: {} of {} training songs have no annotated window and teach nothing",
                                  ctx.fold, train.size() - trainable.size(), train.size()));
 
+        for (auto& song : y) song = song.to(state_->device);
+        for (auto& song : mask) song = song.to(state_->device);
+        // Normalised once and kept on the training device for the whole fit.
+        const std::vector<torch::Tensor> train_in = prepare(train_x);
+        const std::vector<torch::Tensor> watch_in = prepare(watch_x);
+
         state_->net = make_network(state_->window_shape, state_->outputs, settings_.dropout);
         state_->net->to(state_->device);
-        torch::optim::Adam optimiser(state_->net->parameters(),
-                                     torch::optim::AdamOptions(settings_.learning_rate).weight_decay(settings_.weight_decay));
-        std::mt19937_64 shuffle(ctx.seed);
-        double best_score = -std::numeric_limits<double>::infinity();
-        std::vector<torch::Tensor> best_weights;
-        int since_best = 0;
-        const auto batch = static_cast<std::size_t>(settings_.batch_size);
-        for (int epoch = 1; epoch <= settings_.epochs && since_best < settings_.patience; ++epoch) {
-            state_->net->train();
-            std::vector<std::size_t> order = trainable;
-            for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle() % i]);
-            double loss_sum = 0;
-            std::size_t seen = 0;
-            for (std::size_t start = 0; start < order.size(); start += batch) {
-                const std::vector<std::size_t> which(order.begin() + static_cast<std::ptrdiff_t>(start),
-                                                     order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), start + batch)));
-                auto [x, lengths] = pad(train_x, which);
-                if (state_->input_mean.defined()) x = (x - state_->input_mean) / state_->input_scale;
-                std::vector<torch::Tensor> y_batch, m_batch;
-                for (std::size_t s : which) y_batch.push_back(y[s]), m_batch.push_back(mask[s]);
-                const auto yb = torch::nn::utils::rnn::pad_sequence(y_batch, true).to(state_->device);
-                const auto mb = torch::nn::utils::rnn::pad_sequence(m_batch, true).to(state_->device);
-                const auto out = state_->net->forward(x.to(state_->device), lengths);
-                // Each target's mean squared error over its annotated windows, summed over targets.
-                const std::vector<int64_t> songs_and_steps{0, 1};
-                const torch::Tensor loss =
-                    ((out - yb).pow(2) * mb).sum(songs_and_steps).div(mb.sum(songs_and_steps).clamp_min(1)).sum();
-                optimiser.zero_grad();
-                loss.backward();
-                if (settings_.grad_clip > 0)
-                    torch::nn::utils::clip_grad_norm_(state_->net->parameters(), settings_.grad_clip);
-                optimiser.step();
-                loss_sum += loss.item<double>() * static_cast<double>(which.size());
-                seen += which.size();
-                ctx.report_progress(seen, order.size(), "songs");
-            }
-
-            EpochReport report;
-            report.epoch = epoch;
-            report.train_loss = loss_sum / static_cast<double>(std::max<std::size_t>(1, seen));
-            const std::vector<Eigen::MatrixXd> train_predicted = predict_songs(train_x);
+        TrainingTask task;
+        task.net = state_->net.get();
+        task.items.assign(trainable.begin(), trainable.end());
+        task.unit = "songs";
+        task.score_name = "frame-level R²";
+        task.watching = validation != nullptr;
+        task.forward = [&](const std::vector<int64_t>& batch, const torch::Tensor&) {
+            const auto [x, lengths] = pad(train_in, batch);
+            return state_->net->forward(x, lengths);
+        };
+        // Each target's mean squared error over its annotated windows, summed over targets.
+        task.loss = [&](const torch::Tensor& out, const std::vector<int64_t>& batch, const torch::Tensor&) {
+            std::vector<torch::Tensor> y_batch, m_batch;
+            for (const int64_t s : batch) y_batch.push_back(y[static_cast<std::size_t>(s)]), m_batch.push_back(mask[static_cast<std::size_t>(s)]);
+            const auto yb = torch::nn::utils::rnn::pad_sequence(y_batch, true);
+            const auto mb = torch::nn::utils::rnn::pad_sequence(m_batch, true);
+            const std::vector<int64_t> songs_and_steps{0, 1};
+            return ((out - yb).pow(2) * mb).sum(songs_and_steps).div(mb.sum(songs_and_steps).clamp_min(1)).sum();
+        };
+        task.evaluate = [&](EpochReport& report) {
+            const std::vector<Eigen::MatrixXd> train_predicted = predict_songs(train_in);
             const AnnotatedRows train_seen = annotated_rows(train_labels, train_predicted);
             report.train_predictions = window_means(train_predicted);
             report.train_chunk_predictions = train_seen.values;
             report.train_chunk_targets = train_seen.labels;
-            double score = -*report.train_loss;
-            if (validation) {
-                const std::vector<Eigen::MatrixXd> watch_predicted = predict_songs(watch_x);
-                const AnnotatedRows watched = annotated_rows(watch_labels, watch_predicted);
-                report.validation_predictions = window_means(watch_predicted);
-                report.validation_chunk_predictions = watched.values;
-                report.validation_chunk_targets = watched.labels;
-                if (watched.labels.rows() > 0)
-                    report.validation_loss =
-                        ((watched.values - watched.labels).array().rowwise() / state_->target_scale.array())
-                            .square()
-                            .colwise()
-                            .mean()
-                            .sum();
-                score = mean_r2(watched);
-            }
-            const bool improved = score > best_score || best_weights.empty();
-            if (improved) {
-                best_score = score;
-                state_->best_epoch = epoch;
-                since_best = 0;
-                best_weights = copy_weights(*state_->net);
-            } else {
-                ++since_best;
-            }
-            report.kept_epoch = state_->best_epoch;
-            report.kept_score = best_score;
-            if (on_epoch) on_epoch(report);
-            ctx.info(fmt::format("fold {}: epoch {}/{}: train loss {:.4f}{}", ctx.fold, epoch, settings_.epochs,
-                                 *report.train_loss,
-                                 validation ? fmt::format(", frame-level R² {:.3f} on the watched songs", score)
-                                            : std::string()));
-            if (!improved && since_best >= settings_.patience)
-                ctx.info(fmt::format("fold {}: early stop after epoch {} (best epoch {})", ctx.fold, epoch,
-                                     state_->best_epoch));
-        }
-        restore_weights(*state_->net, best_weights);
-        ctx.info(fmt::format("fold {}: best epoch {} (frame-level R² {:.3f} on the watched songs)", ctx.fold,
-                             state_->best_epoch, best_score));
+            if (!validation) return 0.0;
+            const std::vector<Eigen::MatrixXd> watch_predicted = predict_songs(watch_in);
+            const AnnotatedRows watched = annotated_rows(watch_labels, watch_predicted);
+            report.validation_predictions = window_means(watch_predicted);
+            report.validation_chunk_predictions = watched.values;
+            report.validation_chunk_targets = watched.labels;
+            if (watched.labels.rows() > 0)
+                report.validation_loss =
+                    ((watched.values - watched.labels).array().rowwise() / state_->target_scale.array())
+                        .square()
+                        .colwise()
+                        .mean()
+                        .sum();
+            return mean_r2(watched);
+        };
+        state_->best_epoch = run_training(task, settings_, state_->device, on_epoch, ctx);
     } catch (const c10::Error& e) {
         throw torch_error(e, "training");
     }
@@ -300,8 +279,9 @@ void SequenceRegressor::load(const std::string& dir) {
         const nlohmann::json meta = read_json_file(file);
         auto fail = [&](const std::string& what) { return Error(what, Location(file.string())); };
         const auto shape = meta.at("window_shape").get<std::vector<int64_t>>();
-        if (shape.size() != window_rank_ || std::any_of(shape.begin(), shape.end(), [](int64_t d) { return d < 1 || d > (1 << 20); }))
-            throw fail(fmt::format("window_shape must be {} positive sizes", window_rank_));
+        if ((window_rank_ == 0 ? shape.empty() : shape.size() != window_rank_) || std::any_of(shape.begin(), shape.end(), [](int64_t d) { return d < 1 || d > (1 << 20); }))
+            throw fail(window_rank_ == 0 ? std::string("window_shape must be positive sizes")
+                                         : fmt::format("window_shape must be {} positive sizes", window_rank_));
         const auto outputs = meta.at("outputs").get<int64_t>();
         const auto target_mean = meta.at("target_mean").get<std::vector<double>>();
         const auto target_scale = meta.at("target_scale").get<std::vector<double>>();

@@ -1,5 +1,5 @@
-// The training loop of the dynamic task's sequence models: each song a
-// sequence of windows (the tensor its features node wrote: windows × values,
+// The dynamic task's sequence models on the shared training loop
+// (training_loop.hpp): each song a sequence of windows (the tensor its features node wrote: windows × values,
 // or windows × 1 × mels × frames), one output per window, trained against the
 // song's 2 Hz annotations aligned to the windows (core/data/dynamic.hpp).
 // Whole songs form the batches (padded, masked), the loss is the MSE over the
@@ -11,7 +11,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "core/torch/chunk_regressor.hpp"
+#include "core/torch/training_loop.hpp"
 
 namespace mer::torchx {
 
@@ -35,7 +35,8 @@ public:
     static constexpr const char* kCapabilities =
         R"({"device": true, "chunks": true, "sequence": true, "concurrent_fit": false, "early_stopping": true})";
 
-    // `window_rank`: the axes of one window (1: a vector; 3: 1 × mels × frames).
+    // `window_rank`: the axes of one window (1: a vector; 3: 1 × mels × frames;
+    // 0: any, the first song's tensor decides).
     SequenceRegressor(const nlohmann::json& params, std::size_t window_rank);
     ~SequenceRegressor() override;
 
@@ -47,6 +48,8 @@ public:
     // input and target normalisation, best epoch).
     void save(const std::string& dir) const override;
     void load(const std::string& dir) override;
+    // The network itself (null before fit or load).
+    std::shared_ptr<SequenceNet> network() const;
 
 protected:
     // The network for windows of `window_shape` (the axes after time).
@@ -56,6 +59,8 @@ protected:
 private:
     struct State;
     std::vector<torch::Tensor> load_songs(const SongTable& songs) const;
+    // Songs normalised as the model was fitted, on its device.
+    std::vector<torch::Tensor> prepare(std::vector<torch::Tensor> songs) const;
     std::vector<Eigen::MatrixXd> predict_songs(const std::vector<torch::Tensor>& songs) const;
     TrainingSettings settings_;
     std::size_t window_rank_;

@@ -3,6 +3,7 @@
 // 64-value vector (its map averaged), and a bidirectional GRU over the
 // song's windows rates every one; trained on the 2 Hz annotations by the
 // shared sequence loop.
+#include "core/torch/blocks.hpp"
 #include "core/torch/sequence_regressor.hpp"
 
 namespace mer::plugins {

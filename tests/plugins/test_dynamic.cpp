@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <map>
+#include <random>
 #include <sstream>
 
 #include "core/audio/audio.hpp"
@@ -13,7 +14,9 @@
 #include "core/eval/metrics.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
+#include "core/plugin/regressor.hpp"
 #include "core/report/run_data.hpp"
+#include "tests/support/chunk_corpus.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace mer::test;
@@ -153,6 +156,52 @@ TEST_CASE("handcrafted window features follow the music in time", "[dynamic][fea
                           "features.handcrafted",
                           with_defaults("features.handcrafted", {{"window_seconds", 1.0}, {"offset_seconds", 5.0}})),
                       Catch::Contains("offset_seconds"));
+}
+
+TEST_CASE("sequence models train on the shared loop: resumed exactly after a kill, bf16 on the CPU", "[dynamic][resume][precision]") {
+    TempDir dir;
+    const mer::SongTable train = window_corpus(dir / "train", 12, 1), watch = window_corpus(dir / "watch", 4, 2);
+    for (const std::string plugin : {"regressor.seq_gru", "regressor.frame_mlp"}) {
+        INFO(plugin);
+        auto fit = [&](json params, const fs::path& work, bool resume, std::vector<int>* epochs) {
+            params["batch_size"] = 4;
+            params["patience"] = 10;
+            auto m = registry().create<mer::RegressorPlugin>(plugin, with_defaults(plugin, params));
+            mer::PluginContext ctx;
+            ctx.threads = 2;
+            ctx.seed = 99;
+            ctx.node = "seq";
+            ctx.fold = 0;
+            ctx.work_dir = work.string();
+            ctx.resume = resume;
+            m->fit(train, &watch, [&](const mer::EpochReport& r) { if (epochs) epochs->push_back(r.epoch); }, ctx);
+            return m;
+        };
+        const auto straight = fit({{"epochs", 4}}, dir / (plugin + "-straight"), false, nullptr);
+        CHECK(fs::exists(dir / (plugin + "-straight") / "checkpoints" / "seq" / "fold0" / "state.json"));
+        fit({{"epochs", 2}}, dir / (plugin + "-killed"), false, nullptr);  // "killed" after epoch 2
+        std::vector<int> epochs;
+        const auto resumed = fit({{"epochs", 4}}, dir / (plugin + "-killed"), true, &epochs);
+        CHECK((epochs == std::vector<int>{3, 4}));
+        const Eigen::MatrixXd expected = straight->predict(watch);
+        CHECK(resumed->predict(watch) == expected);
+
+        std::vector<double> losses;
+        auto bf16 = registry().create<mer::RegressorPlugin>(
+            plugin, with_defaults(plugin, {{"epochs", 4}, {"batch_size", 4}, {"precision", "bf16"}}));
+        mer::PluginContext ctx;
+        ctx.threads = 2;
+        ctx.seed = 99;
+        bf16->fit(train, &watch, [&](const mer::EpochReport& r) { losses.push_back(*r.train_loss); }, ctx);
+        REQUIRE(losses.size() == 4);
+        CHECK(losses.back() < losses.front());
+        const Eigen::MatrixXd b = bf16->predict(watch);
+        CHECK(b.allFinite());
+        CHECK(b != expected);  // the arithmetic differs, visibly but not by much
+        CHECK((b - expected).cwiseAbs().maxCoeff() < 0.5 * (expected.maxCoeff() - expected.minCoeff() + 1));
+        auto fp16 = registry().create<mer::RegressorPlugin>(plugin, with_defaults(plugin, {{"epochs", 1}, {"precision", "fp16"}}));
+        CHECK_THROWS_WITH(fp16->fit(train, nullptr, {}, ctx), Catch::Contains("fp16 needs a CUDA device"));
+    }
 }
 
 TEST_CASE("a sequence model without windows, or with shifted ones, is refused before anything runs", "[dynamic][cli]") {

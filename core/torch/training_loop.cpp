@@ -1,0 +1,347 @@
+// The one LibTorch training loop (see training_loop.hpp).
+#include "core/torch/training_loop.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <limits>
+#include <random>
+#include <sstream>
+
+#include "core/run/files.hpp"
+#include "core/run/heap.hpp"
+
+namespace mer::torchx {
+
+namespace fs = std::filesystem;
+
+TrainingSettings TrainingSettings::from(const nlohmann::json& p) {
+    TrainingSettings s;
+    s.epochs = p.at("epochs").get<int>();
+    s.batch_size = p.at("batch_size").get<int>();
+    s.learning_rate = p.at("learning_rate").get<double>();
+    s.weight_decay = p.at("weight_decay").get<double>();
+    s.patience = p.at("patience").get<int>();
+    s.grad_clip = p.at("grad_clip").get<double>();
+    s.dropout = p.at("dropout").get<double>();
+    s.normalize = p.at("normalize").get<std::string>();
+    s.device = p.at("device").get<std::string>();
+    s.precision = p.value("precision", "fp32");
+    return s;
+}
+
+torch::Device resolve_device(const std::string& name) {
+    if (name.empty() || name == "cpu") return torch::kCPU;
+    if (name == "auto")
+        return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+    if (!torch::cuda::is_available())
+        throw environment_error("device '" + name +
+                                "' was asked for, but this LibTorch has no CUDA device (Debian's libtorch is "
+                                "CPU-only; build mer against a CUDA LibTorch, see docs/models.md, or use device: cpu)");
+    const torch::Device device(name);
+    const auto count = static_cast<int>(torch::cuda::device_count());
+    if (device.is_cuda() && device.has_index() && device.index() >= count)
+        throw environment_error(
+            fmt::format("device '{}' was asked for, but this machine has {} CUDA device{} (cuda:0{})", name, count,
+                        count == 1 ? "" : "s", count > 1 ? fmt::format(" … cuda:{}", count - 1) : ""));
+    return device;
+}
+
+torch::Tensor to_tensor(const Eigen::MatrixXd& m) {
+    torch::Tensor t = torch::empty({m.rows(), m.cols()}, torch::kFloat32);
+    auto a = t.accessor<float, 2>();
+    for (Eigen::Index r = 0; r < m.rows(); ++r)
+        for (Eigen::Index c = 0; c < m.cols(); ++c) a[r][c] = static_cast<float>(m(r, c));
+    return t;
+}
+
+Eigen::MatrixXd to_matrix(const torch::Tensor& t) {
+    const torch::Tensor c = t.to(torch::kCPU).to(torch::kFloat64).contiguous();
+    Eigen::MatrixXd m(c.size(0), c.size(1));
+    auto a = c.accessor<double, 2>();
+    for (Eigen::Index r = 0; r < m.rows(); ++r)
+        for (Eigen::Index col = 0; col < m.cols(); ++col) m(r, col) = a[r][col];
+    return m;
+}
+
+Error torch_error(const c10::Error& e, const std::string& while_doing) {
+    return Error("LibTorch failed while " + while_doing + ": " + e.what_without_backtrace());
+}
+
+torch::Device start_inference(const std::string& device_param, const PluginContext& ctx) {
+    const std::string asked = device_param.empty() ? ctx.device : device_param;
+    const torch::Device device = resolve_device(asked);
+    ctx.record("device", {{"asked", asked}, {"used", device.str()}});
+    at::set_num_threads(std::max(1, ctx.threads));
+    return device;
+}
+
+torch::Device start_training(const std::string& device_param, const PluginContext& ctx) {
+    keep_large_blocks_in_heap();  // every batch allocates and frees tens of MiB of activations
+    torch::manual_seed(ctx.seed);
+    const torch::Device device = start_inference(device_param, ctx);
+    const std::string asked = device_param.empty() ? ctx.device : device_param;
+    if (asked != "cpu" && !device.is_cuda())
+        ctx.info("device '" + asked + "' was asked for and LibTorch sees no CUDA device: training on the CPU");
+    if (device.is_cuda()) {  // the same kernels every run, not the fastest of an autotuning pass
+        at::globalContext().setDeterministicCuDNN(true);
+        at::globalContext().setBenchmarkCuDNN(false);
+    }
+    return device;
+}
+
+std::vector<torch::Tensor> copy_weights(const torch::nn::Module& net) {
+    std::vector<torch::Tensor> weights;
+    for (const auto& p : net.parameters()) weights.push_back(p.detach().clone());
+    for (const auto& b : net.buffers()) weights.push_back(b.detach().clone());
+    return weights;
+}
+
+void restore_weights(torch::nn::Module& net, const std::vector<torch::Tensor>& weights) {
+    torch::NoGradGuard no_grad;
+    std::size_t i = 0;
+    for (auto& p : net.parameters()) p.copy_(weights.at(i++));
+    for (auto& b : net.buffers()) b.copy_(weights.at(i++));
+}
+
+Autocast::Autocast(const torch::Device& device, const std::string& precision) {
+    if (precision == "fp32" || (precision == "fp16" && !device.is_cuda())) return;
+    const at::ScalarType type = precision == "fp16" ? at::kHalf : at::kBFloat16;
+    cuda_ = device.is_cuda();
+    set(true, type);
+}
+
+Autocast::~Autocast() {
+    if (!on_) return;
+    set(false, std::nullopt);
+    at::autocast::clear_cache();
+}
+
+void Autocast::set(bool on, std::optional<at::ScalarType> type) {
+    on_ = on;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    const at::DeviceType kind = cuda_ ? at::kCUDA : at::kCPU;
+    if (type) at::autocast::set_autocast_dtype(kind, *type);
+    at::autocast::set_autocast_enabled(kind, on);
+#else
+    if (cuda_) {
+        if (type) at::autocast::set_autocast_gpu_dtype(*type);
+        at::autocast::set_enabled(on);
+    } else {
+        if (type) at::autocast::set_autocast_cpu_dtype(*type);
+        at::autocast::set_cpu_enabled(on);
+    }
+#endif
+}
+
+namespace {
+
+// clip_grad_norm_ without waiting for the device: LibTorch's C++ version
+// reads the total norm back to the host to return it, every batch. The same
+// arithmetic otherwise (per-parameter 2-norms, their 2-norm, the factor
+// max_norm / (norm + 1e-6) clamped at 1, in the gradients' type).
+void clip_gradients(const std::vector<torch::Tensor>& parameters, double max_norm) {
+    std::vector<torch::Tensor> grads, norms;
+    for (const auto& p : parameters)
+        if (p.grad().defined()) grads.push_back(p.grad()), norms.push_back(p.grad().norm(2));
+    if (grads.empty()) return;
+    const torch::Tensor total = norms.size() == 1 ? norms[0] : torch::stack(norms).norm(2);
+    const torch::Tensor coef = (max_norm / (total + 1e-6)).clamp_max(1.0);
+    torch::NoGradGuard no_grad;
+    for (auto& g : grads) g.mul_(coef);
+}
+
+// fp16 training's dynamic loss scale, as PyTorch's GradScaler keeps it: the
+// loss is multiplied by the scale before backward, the gradients divided by
+// it after; a step whose gradients overflowed is skipped and the scale
+// halved, and it doubles after 2 000 steps without overflow.
+class LossScale {
+public:
+    LossScale(bool on, const torch::Device& device) : on_(on) {
+        if (!on_) return;
+        scale_ = torch::full({1}, 65536.0f, torch::TensorOptions().device(device));
+        growth_ = torch::zeros({1}, torch::TensorOptions().dtype(torch::kInt32).device(device));
+    }
+    torch::Tensor scaled(const torch::Tensor& loss) const { return on_ ? loss * scale_ : loss; }
+    // Unscales the gradients; false when they overflowed (skip the step).
+    bool unscale(const std::vector<torch::Tensor>& parameters) {
+        if (!on_) return true;
+        std::vector<torch::Tensor> grads;
+        for (const auto& p : parameters)
+            if (p.grad().defined()) grads.push_back(p.grad());
+        found_inf_ = torch::zeros({1}, scale_.options());
+        at::_amp_foreach_non_finite_check_and_unscale_(grads, found_inf_, scale_.reciprocal());
+        return found_inf_.item<float>() == 0;  // a host sync per step, as GradScaler's
+    }
+    void update() {
+        if (on_) at::_amp_update_scale_(scale_, growth_, found_inf_, 2.0, 0.5, 2000);
+    }
+    // Kept in the checkpoint, so a resumed fp16 run scales as the uninterrupted one.
+    void save(torch::serialize::OutputArchive& archive) const {
+        if (on_) archive.write("loss_scale", scale_), archive.write("loss_scale_growth", growth_);
+    }
+    void load(torch::serialize::InputArchive& archive) {
+        if (!on_) return;
+        torch::Tensor scale, growth;
+        archive.read("loss_scale", scale);
+        archive.read("loss_scale_growth", growth);
+        scale_.copy_(scale);
+        growth_.copy_(growth);
+    }
+
+private:
+    bool on_;
+    torch::Tensor scale_, growth_, found_inf_;
+};
+
+}  // namespace
+
+int run_training(TrainingTask& task, const TrainingSettings& settings, const torch::Device& device,
+          const EpochCallback& on_epoch, const PluginContext& ctx) {
+    if (settings.precision == "fp16" && !device.is_cuda())
+        throw Error("precision: fp16 needs a CUDA device (LibTorch's CPU autocast runs bf16): use precision: bf16 "
+                    "or fp32 on the CPU");
+    torch::nn::Module& net = *task.net;
+    LossScale loss_scale(settings.precision == "fp16", device);
+    std::vector<torch::optim::OptimizerParamGroup> groups = std::move(task.groups);
+    if (groups.empty()) groups.emplace_back(net.parameters());
+    torch::optim::Adam optimiser(std::move(groups),
+                                 torch::optim::AdamOptions(settings.learning_rate).weight_decay(settings.weight_decay));
+
+    std::mt19937_64 shuffle(ctx.seed);
+    const auto n = static_cast<int64_t>(task.items.size());
+    std::vector<int64_t> order;
+    double best_score = -std::numeric_limits<double>::infinity();
+    std::vector<torch::Tensor> best_weights;
+    int best_epoch = 0, since_best = 0, first_epoch = 1;
+
+    // A checkpoint after every epoch (weights, optimiser, best weights so far,
+    // early-stopping state and both random generators) lets an interrupted
+    // run continue exactly where it stopped.
+    const fs::path checkpoint = ctx.work_dir.empty() || ctx.fold < 0
+                                    ? fs::path()
+                                    : fs::path(ctx.work_dir) / "checkpoints" / ctx.node / ("fold" + std::to_string(ctx.fold));
+    auto save_checkpoint = [&](int epoch) {
+        if (checkpoint.empty()) return;
+        fs::create_directories(checkpoint);
+        torch::serialize::OutputArchive weights, best, optimiser_state;
+        net.save(weights);
+        weights.save_to((checkpoint / "weights.pt").string());
+        for (std::size_t i = 0; i < best_weights.size(); ++i) best.write("w" + std::to_string(i), best_weights[i]);
+        best.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
+        loss_scale.save(best);
+        best.save_to((checkpoint / "best.pt").string());
+        optimiser.save(optimiser_state);
+        optimiser_state.save_to((checkpoint / "optimiser.pt").string());
+        std::ostringstream rng;
+        rng << shuffle;
+        write_file_atomic(checkpoint / "state.json", nlohmann::json{{"epoch", epoch},
+                                                                    {"best_epoch", best_epoch},
+                                                                    {"best_score", best_score},
+                                                                    {"since_best", since_best},
+                                                                    {"best_tensors", best_weights.size()},
+                                                                    {"shuffle", rng.str()}}
+                                                             .dump(2) +
+                                                         "\n");
+    };
+    if (ctx.resume && !checkpoint.empty() && fs::exists(checkpoint / "state.json")) {
+        const auto saved = nlohmann::json::parse(read_text_file(checkpoint / "state.json"));
+        torch::serialize::InputArchive weights, best, optimiser_state;
+        weights.load_from((checkpoint / "weights.pt").string(), device);
+        net.load(weights);
+        best.load_from((checkpoint / "best.pt").string(),
+                       torch::Device(torch::kCPU));  // the CPU generator's state stays there
+        for (std::size_t i = 0; i < saved.at("best_tensors").get<std::size_t>(); ++i) {
+            torch::Tensor t;
+            best.read("w" + std::to_string(i), t);
+            best_weights.push_back(t);
+        }
+        torch::Tensor rng_state;
+        best.read("torch_rng", rng_state);
+        loss_scale.load(best);
+        at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to the global generator
+        generator.set_state(rng_state);
+        optimiser_state.load_from((checkpoint / "optimiser.pt").string(), device);
+        optimiser.load(optimiser_state);
+        std::istringstream rng(saved.at("shuffle").get<std::string>());
+        rng >> shuffle;
+        first_epoch = saved.at("epoch").get<int>() + 1;
+        best_epoch = saved.at("best_epoch").get<int>();
+        best_score = saved.at("best_score").get<double>();
+        since_best = saved.at("since_best").get<int>();
+        ctx.info(fmt::format("fold {}: resuming after epoch {} (best so far: epoch {})", ctx.fold, first_epoch - 1,
+                             best_epoch));
+    }
+    const int64_t batch_size = std::max(1, settings.batch_size);
+    for (int epoch = first_epoch; epoch <= settings.epochs && since_best < settings.patience; ++epoch) {
+        net.train();
+        order = task.items;
+        for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle() % i]);
+        // The epoch's order goes to the device once; batches are gathered
+        // there, and the loss sums there: no batch waits on the host.
+        const torch::Tensor epoch_order =
+            torch::from_blob(order.data(), {n}, torch::kInt64).to(device, /*non_blocking=*/false, /*copy=*/true);
+        torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
+        int64_t seen = 0, counted = 0;
+        for (int64_t start = 0; start < n; start += batch_size) {
+            const int64_t end = std::min(n, start + batch_size);
+            const std::vector<int64_t> batch(order.begin() + start, order.begin() + end);
+            const torch::Tensor index = epoch_order.slice(0, start, end);
+            torch::Tensor out;
+            {
+                const Autocast autocast(device, settings.precision);
+                out = task.forward(batch, index);
+            }
+            const torch::Tensor loss = task.loss(out.to(torch::kFloat32), batch, index);
+            optimiser.zero_grad();
+            loss_scale.scaled(loss).backward();
+            const auto parameters = net.parameters();
+            if (loss_scale.unscale(parameters)) {
+                if (settings.grad_clip > 0) clip_gradients(parameters, settings.grad_clip);
+                optimiser.step();
+                // The epoch's loss: the steps taken (fp16 skips those that overflowed).
+                loss_sum += loss.detach().to(torch::kFloat64) * static_cast<double>(end - start);
+                counted += end - start;
+            }
+            loss_scale.update();
+            seen += end - start;
+            ctx.report_progress(static_cast<std::size_t>(seen), static_cast<std::size_t>(n), task.unit.c_str());
+        }
+
+        EpochReport report;
+        report.epoch = epoch;
+        report.train_loss = loss_sum.item<double>() / static_cast<double>(std::max<int64_t>(1, counted));
+        const double evaluated = task.evaluate(report);
+        const double score = task.watching ? evaluated : -*report.train_loss;
+        const bool improved = score > best_score || best_weights.empty();
+        if (improved) {
+            best_score = score;
+            best_epoch = epoch;
+            since_best = 0;
+            best_weights = copy_weights(net);
+        } else {
+            ++since_best;
+        }
+        report.kept_epoch = best_epoch;
+        report.kept_score = best_score;
+        if (on_epoch) on_epoch(report);
+        ctx.info(fmt::format("fold {}: epoch {}/{}: train loss {:.4f}{}", ctx.fold, epoch, settings.epochs,
+                             *report.train_loss,
+                             task.watching ? fmt::format(", {} {:.3f} on the watched songs", task.score_name, score)
+                                           : std::string()));
+        if (!improved && since_best >= settings.patience)
+            ctx.info(fmt::format("fold {}: early stop after epoch {} (best epoch {})", ctx.fold, epoch, best_epoch));
+        save_checkpoint(epoch);
+    }
+    if (best_weights.empty()) throw Error("no epoch was trained (the checkpoint already reached every epoch?)");
+    // Keep the best epoch's weights (parameters and batch-norm statistics).
+    restore_weights(net, best_weights);
+    ctx.info(fmt::format("fold {}: best epoch {} ({} {:.3f} on the watched songs)", ctx.fold, best_epoch,
+                         task.score_name, best_score));
+    return best_epoch;
+}
+
+}  // namespace mer::torchx
