@@ -7,6 +7,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
 #include <vector>
 
 #include "core/error.hpp"
@@ -46,7 +50,7 @@ nlohmann::json script_defaults(const std::string& path) {
     }
 }
 
-torch::jit::Module load_script(const std::string& path, const torch::Device& device) {
+torch::jit::Module load_script(const std::string& path, const torch::Device& device, std::size_t tensors) {
     // LibTorch 1.13's tensor-expression fuser breaks a torchaudio HuBERT
     // graph on its second call ("r INTERNAL ASSERT FAILED at
     // jit_type_base.h:547", in Python too); without it the profiling
@@ -69,21 +73,83 @@ torch::jit::Module load_script(const std::string& path, const torch::Device& dev
         throw Error(path + ": the TorchScript model has no forward method; " + kExport);
     const auto& arguments = forward->function().getSchema().arguments();
     std::vector<std::string> extra;
-    for (std::size_t a = 2; a < arguments.size(); ++a)
+    for (std::size_t a = 1 + tensors; a < arguments.size(); ++a)
         if (!arguments[a].default_value()) extra.push_back(arguments[a].name());
-    if (arguments.size() < 2 || !extra.empty())
-        throw Error(fmt::format("{}: its forward is {}; mer calls forward with one tensor (a batch), so every other "
-                                "argument needs a default: wrap the model in a module whose forward takes one tensor "
-                                "(docs/backbones.md)",
+    if (arguments.size() < 1 + tensors || !extra.empty())
+        throw Error(fmt::format("{}: its forward is {}; mer calls forward with {}, so every other argument needs a "
+                                "default: wrap the model in a module whose forward takes {} (docs/backbones.md)",
                                 path, forward->function().getSchema().name() + "(" +
                                     [&] {
                                         std::vector<std::string> names;
                                         for (std::size_t a = 1; a < arguments.size(); ++a) names.push_back(arguments[a].name());
                                         return fmt::format("{}", fmt::join(names, ", "));
                                     }() +
-                                    ")"));
+                                    ")",
+                                tensors == 1 ? "one tensor (a batch)" : "two tensors (a batch of padded songs, their lengths)",
+                                tensors == 1 ? "one tensor" : "(x, lengths)"));
     module.eval();
     return module;
+}
+
+void adopt_tensors(torch::nn::Module& owner, const torch::jit::Module& module, const std::string& file) {
+    std::size_t trainable = 0;
+    std::set<const void*> seen;                // a weight tied between two layers is trained once
+    std::map<std::string, std::string> names;  // '/'-name → the module's own
+    auto claim = [&](std::string dotted) {
+        std::string name = dotted;
+        std::replace(name.begin(), name.end(), '.', '/');
+        if (const auto [at, fresh] = names.emplace(name, dotted); !fresh)
+            throw Error(fmt::format("the TorchScript model has both '{}' and '{}', which mer cannot tell apart; rename one",
+                                    at->second, dotted),
+                        Location(file));
+        return name;
+    };
+    for (const auto& p : module.named_parameters(true)) {
+        if (!seen.insert(p.value.unsafeGetTensorImpl()).second) continue;
+        owner.register_parameter(claim(p.name), p.value, p.value.requires_grad());
+        trainable += p.value.requires_grad() ? 1 : 0;
+    }
+    for (const auto& b : module.named_buffers(true))
+        if (seen.insert(b.value.unsafeGetTensorImpl()).second) owner.register_buffer(claim(b.name), b.value);
+    if (trainable == 0)
+        throw Error("the TorchScript model has no parameter that requires a gradient: nothing to train", Location(file));
+}
+
+torch::Tensor forward_ratings(torch::jit::Module& module, const std::vector<c10::IValue>& inputs, const std::string& file,
+                              const std::vector<int64_t>& shape, const std::string& layout) {
+    const std::string name = std::filesystem::path(file).filename().string();
+    const torch::Tensor& x = inputs.front().toTensor();
+    c10::IValue out;
+    auto failed = [&](const std::string& why) {
+        return Error(fmt::format("{} failed on a batch of shape ({}), what the input node gives: {}", name,
+                                 fmt::join(x.sizes(), ", "), why),
+                     Location(file));
+    };
+    try {
+        out = module.forward(inputs);
+    } catch (const c10::Error& e) {
+        throw failed(e.what_without_backtrace());
+    } catch (const std::exception& e) {  // the TorchScript interpreter's own
+        throw failed(e.what());
+    }
+    std::vector<std::string> axes;
+    for (const int64_t d : shape) axes.push_back(d < 0 ? "any" : std::to_string(d));
+    const std::string expected = fmt::format("({})", fmt::join(axes, ", "));
+    if (!out.isTensor())
+        throw Error(fmt::format("{} returns {}; a model mer trains returns one tensor, {}: {}", name,
+                                describe_value(out), expected, layout),
+                    Location(file));
+    const torch::Tensor& t = out.toTensor();
+    bool fits = t.dim() == static_cast<int64_t>(shape.size());
+    for (std::size_t d = 0; fits && d < shape.size(); ++d) fits = shape[d] < 0 || t.size(static_cast<int64_t>(d)) == shape[d];
+    if (!fits)
+        throw Error(fmt::format("{} returns {} for a batch of shape ({}); expected {}: {}", name, describe_value(out),
+                                fmt::join(x.sizes(), ", "), expected, layout),
+                    Location(file));
+    if (!at::isFloatingType(t.scalar_type()))
+        throw Error(fmt::format("{} returns {}; expected floating-point ratings", name, describe_value(out)),
+                    Location(file));
+    return t;
 }
 
 std::string describe_value(const c10::IValue& value) {

@@ -6,12 +6,6 @@
 // per-epoch metrics, checkpoints and --resume. Each fit starts from the
 // file's weights; the model bundle keeps the trained module (module.pt, a
 // TorchScript file Python loads as it is) so predict needs nothing else.
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-
-#include <map>
-#include <set>
-
 #include "core/error.hpp"
 #include "core/run/files.hpp"
 #include "core/torch/chunk_regressor.hpp"
@@ -24,75 +18,22 @@ namespace fs = std::filesystem;
 namespace {
 
 // The scripted module as the loop's network: its parameters and buffers are
-// the module's own tensors (registered under their dotted names with '.'
-// as '/', which LibTorch's C++ modules do not allow), so the optimiser, the
+// the module's own tensors (adopt_tensors), so the optimiser, the
 // checkpoints and the kept epoch's weights all act on the module itself.
 struct ScriptedNet : torchx::ChunkNet {
     ScriptedNet(torch::jit::Module m, std::string file, int64_t outputs)
         : module(std::move(m)), file_(std::move(file)), outputs_(outputs) {
-        std::size_t trainable = 0;
-        std::set<const void*> seen;      // a weight tied between two layers is trained once
-        std::map<std::string, std::string> names;  // '/'-name → the module's own
-        auto claim = [&](const std::string& dotted) {
-            const std::string name = name_of(dotted);
-            if (const auto [at, fresh] = names.emplace(name, dotted); !fresh)
-                throw Error(fmt::format("the TorchScript model has both '{}' and '{}', which mer cannot tell apart; "
-                                        "rename one",
-                                        at->second, dotted),
-                            Location(file_));
-            return name;
-        };
-        for (const auto& p : module.named_parameters(true)) {
-            if (!seen.insert(p.value.unsafeGetTensorImpl()).second) continue;
-            register_parameter(claim(p.name), p.value, p.value.requires_grad());
-            trainable += p.value.requires_grad() ? 1 : 0;
-        }
-        for (const auto& b : module.named_buffers(true))
-            if (seen.insert(b.value.unsafeGetTensorImpl()).second) register_buffer(claim(b.name), b.value);
-        if (trainable == 0)
-            throw Error("the TorchScript model has no parameter that requires a gradient: nothing to train",
-                        Location(file_));
+        torchx::adopt_tensors(*this, module, file_);
     }
 
     torch::Tensor forward(const torch::Tensor& x) override {
-        const std::string name = fs::path(file_).filename().string();
-        c10::IValue out;
-        auto failed = [&](const std::string& why) {
-            return Error(fmt::format("{} failed on a batch of shape ({}), what the input node gives: {}", name,
-                                     fmt::join(x.sizes(), ", "), why),
-                         Location(file_));
-        };
-        try {
-            out = module.forward({x});
-        } catch (const c10::Error& e) {
-            throw failed(e.what_without_backtrace());
-        } catch (const std::exception& e) {  // the TorchScript interpreter's own
-            throw failed(e.what());
-        }
-        if (!out.isTensor())
-            throw Error(fmt::format("{} returns {}; a model mer trains returns one tensor, (batch, targets)", name,
-                                    torchx::describe_value(out)),
-                        Location(file_));
-        const torch::Tensor& t = out.toTensor();
-        if (t.dim() != 2 || t.size(0) != x.size(0) || t.size(1) != outputs_)
-            throw Error(fmt::format("{} returns {} for a batch of {}; expected ({}, {}): one row per input row, one "
-                                    "column per target the node learns",
-                                    name, torchx::describe_value(out), x.size(0), x.size(0), outputs_),
-                        Location(file_));
-        if (!at::isFloatingType(t.scalar_type()))
-            throw Error(fmt::format("{} returns {}; expected floating-point ratings", name, torchx::describe_value(out)),
-                        Location(file_));
-        return t;
+        return torchx::forward_ratings(module, {x}, file_, {x.size(0), outputs_},
+                                       "one row per input row, one column per target the node learns");
     }
 
     void train(bool on) override {
         torch::nn::Module::train(on);
         module.train(on);
-    }
-
-    static std::string name_of(std::string dotted) {
-        std::replace(dotted.begin(), dotted.end(), '.', '/');
-        return dotted;
     }
 
     torch::jit::Module module;

@@ -159,7 +159,8 @@ TEST_CASE("capabilities are declared in the metadata and asked for by name", "[p
                                                 "regressor.tiny_chunk", "regressor.torchscript"});
     // The dynamic task's models rate every window of a song.
     CHECK(sequence_models == std::set<std::string>{"regressor.cnn_gru_seq", "regressor.frame_mlp",
-                                                   "regressor.frame_ridge", "regressor.seq_gru"});
+                                                   "regressor.frame_ridge", "regressor.seq_gru",
+                                                   "regressor.torchscript_sequence"});
     CHECK(r.get("features.panns_cnn14").capability("fingerprint") == nlohmann::json::array({"checkpoint"}));
     CHECK(r.get("features.torchscript").capability("fingerprint") == nlohmann::json::array({"model"}));
     CHECK(r.get("features.panns_cnn14").has("device"));  // validate refuses cuda on a CPU-only build for it too

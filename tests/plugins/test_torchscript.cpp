@@ -378,6 +378,68 @@ TEST_CASE("regressor.torchscript learns feature columns, and refuses a model tha
                Catch::Contains("not a TorchScript model"));
 }
 
+TEST_CASE("regressor.torchscript_sequence trains a scripted GRU on every window, resumes exactly, predicts from its bundle",
+          "[torch][torchscript][dynamic]") {
+    REQUIRE_PYTHON_TORCHAUDIO();
+    TempDir dir;
+    const mer::SongTable train = window_corpus(dir / "train", 24, 1), watch = window_corpus(dir / "watch", 8, 2);
+    const fs::path gru = models() / "seq_gru.pt";
+    auto fit = [&](json params, const fs::path& work, bool resume, std::vector<double>* losses) {
+        params["model"] = gru.string();
+        params["batch_size"] = 4;
+        params["patience"] = 20;
+        params["learning_rate"] = 0.01;
+        if (!params.contains("epochs")) params["epochs"] = 8;
+        auto m = regressor("regressor.torchscript_sequence", params);
+        mer::PluginContext ctx;
+        ctx.threads = 2;
+        ctx.seed = 7;
+        ctx.node = "gru";
+        ctx.fold = 0;
+        ctx.work_dir = work.string();
+        ctx.resume = resume;
+        m->fit(train, &watch, [&](const mer::EpochReport& r) { if (losses) losses->push_back(*r.train_loss); }, ctx);
+        return m;
+    };
+    std::vector<double> losses;
+    const auto scripted = fit(json::object(), dir / "w1", false, &losses);
+    REQUIRE(losses.size() == 8);
+    CHECK(losses.back() < 0.5 * losses.front());
+    // One rating per window, and they follow the annotations.
+    const std::vector<Eigen::MatrixXd> windows = scripted->predict_chunks(watch);
+    REQUIRE(windows.size() == 8);
+    Eigen::MatrixXd predicted(0, 2), annotated(0, 2);
+    for (std::size_t s = 0; s < windows.size(); ++s) {
+        REQUIRE(windows[s].rows() == watch.dynamic[s].values.rows());
+        predicted.conservativeResize(predicted.rows() + windows[s].rows(), 2);
+        predicted.bottomRows(windows[s].rows()) = windows[s];
+        annotated.conservativeResize(annotated.rows() + windows[s].rows(), 2);
+        annotated.bottomRows(windows[s].rows()) = watch.dynamic[s].values;
+    }
+    INFO("frame-level R² on the watched songs " << r2(predicted, annotated));
+    CHECK(r2(predicted, annotated) > 0.5);
+    // Killed after epoch 3 and resumed: the same model as the uninterrupted one.
+    fit({{"epochs", 3}}, dir / "w2", false, nullptr);
+    const auto resumed = fit(json::object(), dir / "w2", true, nullptr);
+    CHECK(resumed->predict(watch) == scripted->predict(watch));
+    // The bundle holds the trained module: predict needs neither the file nor Python.
+    scripted->save((dir / "bundle").string());
+    CHECK(fs::exists(dir / "bundle" / "module.pt"));
+    auto loaded = regressor("regressor.torchscript_sequence", {{"model", gru.string()}});
+    loaded->load((dir / "bundle").string());
+    CHECK(loaded->predict(watch) == scripted->predict(watch));
+
+    // What it cannot train, said with the file's name.
+    mer::PluginContext ctx;
+    auto one_argument = regressor("regressor.torchscript_sequence", {{"model", (models() / "mlp.pt").string()}});
+    CHECK_THAT(error_of([&] { one_argument->fit(train, nullptr, {}, ctx); }),
+               Catch::Contains("mlp.pt: its forward is forward(x)") && Catch::Contains("two tensors"));
+    auto per_song = regressor("regressor.torchscript_sequence", {{"model", (models() / "song_mean.pt").string()}});
+    CHECK_THAT(error_of([&] { per_song->fit(train, nullptr, {}, ctx); }),
+               Catch::Contains("song_mean.pt returns a tensor (16, 2) of Float for a batch of shape (16, ") &&
+                   Catch::Contains("one step per window"));
+}
+
 TEST_CASE("experiments/probe-layers.yaml sweeps a backbone's layers and runs the backbone once", "[torch][torchscript][sweep][cli]") {
     REQUIRE_PYTHON_TORCHAUDIO();
     TempDir dir;

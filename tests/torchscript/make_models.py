@@ -157,6 +157,33 @@ class TupleRegressor(torch.nn.Module):
         return y, y
 
 
+class SeqGru(torch.nn.Module):
+    """A sequence model: a bidirectional GRU over a song's windows, packed so
+    the padding never reaches it, one rating pair per window."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = torch.nn.GRU(6, 16, batch_first=True, bidirectional=True)
+        self.out = torch.nn.Linear(32, 2)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        h, _ = self.gru(packed)
+        h, _ = torch.nn.utils.rnn.pad_packed_sequence(h, batch_first=True, total_length=x.shape[1])
+        return self.out(h)
+
+
+class SongMean(torch.nn.Module):
+    """Returns one rating per song where one per window is asked for."""
+
+    def __init__(self):
+        super().__init__()
+        self.out = torch.nn.Linear(6, 2)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.out(x.mean(1))
+
+
 def regressors(out):
     deep = load('bench/deep/pytorch_deep.py', 'pytorch_deep')
     torch.manual_seed(5)
@@ -165,6 +192,8 @@ def regressors(out):
     torch.jit.save(torch.jit.script(deep.CnnGru(2, 0.3)), f'{out}/cnn_gru.pt')
     torch.jit.save(torch.jit.script(Mlp()), f'{out}/mlp.pt')
     torch.jit.save(torch.jit.script(TupleRegressor()), f'{out}/tuple_regressor.pt')
+    torch.jit.save(torch.jit.script(SeqGru()), f'{out}/seq_gru.pt')
+    torch.jit.save(torch.jit.script(SongMean()), f'{out}/song_mean.pt')
 
 
 def bench(out):
