@@ -62,6 +62,16 @@ json library_versions() {
 
 }  // namespace
 
+std::vector<std::string> overrides_of(const std::vector<std::string>& command_line) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i + 1 < command_line.size(); ++i)
+        if (command_line[i] == "--set")
+            out.push_back(command_line[i + 1]);
+        else if (command_line[i] == "--unset")
+            out.push_back("~" + command_line[i + 1]);
+    return out;
+}
+
 json environment_json(const Experiment& exp, int threads, const std::vector<std::string>& command_line) {
     char host[256] = {0};
     ::gethostname(host, sizeof host - 1);
@@ -78,10 +88,12 @@ json environment_json(const Experiment& exp, int threads, const std::vector<std:
         {"device", exp.device},
         {"threads", threads},
         {"seed", exp.seed},
+        {"seeds", exp.seeds},
         {"host", host},
         {"os", std::string(os.sysname) + " " + os.release + " " + os.machine},
         {"started_at", utc_timestamp_iso()},
         {"command", command},
+        {"overrides", overrides_of(command_line)},
         {"working_directory", fs::current_path().string()},
     };
 }

@@ -551,7 +551,7 @@ std::string failure_reason(const Error& error, const std::string& node) {
 void index(RunFolder& folder, const RunOptions& options) {
     if (!options.exact_folder.empty() || options.data_only) return;
     try {
-        index_run(folder.path(), options.command_line);
+        index_run(folder.path());
     } catch (const std::exception& e) {
         folder.log(std::string("runs index not updated: ") + e.what());
     }

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -20,7 +21,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kColumns{"folder", "experiment", "started", "status", "seed", "overrides", "r2"};
+// The columns every row has, first; then one per override and per score, by name.
+const std::vector<std::string> kFixedColumns{"folder", "experiment", "started", "status", "seeds"};
 
 // Holds an flock on <runs_root>/.index.lock: runs ending together (a sweep's
 // neighbours, two terminals) take turns rewriting index.csv.
@@ -42,28 +44,6 @@ private:
     int fd_ = -1;
 };
 
-std::string overrides_of(const std::vector<std::string>& command_line) {
-    std::string out;
-    for (std::size_t i = 0; i + 1 < command_line.size(); ++i)
-        if (command_line[i] == "--set") out += (out.empty() ? "" : " ") + command_line[i + 1];
-        else if (command_line[i] == "--unset") out += std::string(out.empty() ? "" : " ") + "~" + command_line[i + 1];
-    return out;
-}
-
-// "node.target=0.9056 ..." from summary.json: the first thing anyone looks for.
-std::string scores_of(const nlohmann::ordered_json& summary) {
-    std::string out;
-    if (!summary.contains("nodes")) return out;
-    for (const auto& [node, entry] : summary["nodes"].items()) {
-        if (!entry.contains("validation")) continue;
-        for (const auto& [target, metrics] : entry["validation"].items())
-            if (metrics.contains("r2") && metrics["r2"]["mean"].is_number())
-                out += fmt::format("{}{}.{}={:.4f}", out.empty() ? "" : " ", node, target,
-                                   metrics["r2"]["mean"].get<double>());
-    }
-    return out;
-}
-
 // Points `link` at `target` (a name beside it) in one step: a reader sees the old link or the new one.
 void replace_symlink(const fs::path& link, const fs::path& target) {
     const fs::path temporary = link.parent_path() / (".latest." + std::to_string(::getpid()));
@@ -79,33 +59,96 @@ void replace_symlink(const fs::path& link, const fs::path& target) {
 
 }  // namespace
 
-void index_run(const fs::path& run_folder, const std::vector<std::string>& command_line) {
-    const fs::path experiment_dir = run_folder.parent_path();
-    const fs::path runs_root = experiment_dir.parent_path();
+std::vector<std::pair<std::string, std::string>> run_row(const fs::path& run_folder) {
     nlohmann::ordered_json summary = nlohmann::ordered_json::object();
     nlohmann::json environment = nlohmann::json::object();
     if (fs::exists(run_folder / "summary.json")) summary = read_json_file<nlohmann::ordered_json>(run_folder / "summary.json");
     if (fs::exists(run_folder / "environment.json")) environment = read_json_file(run_folder / "environment.json");
+    std::vector<std::pair<std::string, std::string>> row{
+        {"folder", run_folder.string()},
+        {"experiment", summary.value("experiment", run_folder.parent_path().filename().string())},
+        {"started", environment.value("started_at", "")},
+        {"status", summary.value("status", "unknown")}};
+    // The seeds run: the experiment's `seeds`, else its `seed`.
+    std::string seeds;
+    if (environment.contains("seeds") && environment["seeds"].is_array() && !environment["seeds"].empty()) {
+        for (const auto& s : environment["seeds"]) seeds += (seeds.empty() ? "" : " ") + s.dump();
+    } else if (environment.contains("seed")) {
+        seeds = environment["seed"].dump();
+    }
+    row.emplace_back("seeds", seeds);
+    // One column per override: set:KEY holds its value, "(unset)" for --unset KEY.
+    if (environment.contains("overrides") && environment["overrides"].is_array())
+        for (const auto& o : environment["overrides"]) {
+            const std::string text = o.is_string() ? o.get<std::string>() : o.dump();
+            if (!text.empty() && text[0] == '~') {
+                row.emplace_back("set:" + text.substr(1), "(unset)");
+            } else if (const auto eq = text.find('='); eq != std::string::npos) {
+                row.emplace_back("set:" + text.substr(0, eq), text.substr(eq + 1));
+            }
+        }
+    // One column per node, target and metric: the mean over folds, and its std.
+    if (summary.contains("nodes"))
+        for (const auto& [node, entry] : summary["nodes"].items()) {
+            if (!entry.contains("validation")) continue;
+            for (const auto& [target, metrics] : entry["validation"].items())
+                for (const auto& [metric, values] : metrics.items()) {
+                    if (!values.is_object()) continue;
+                    const std::string column = node + "." + target + "." + metric;
+                    for (const char* part : {"mean", "std"})
+                        if (values.contains(part) && values[part].is_number())
+                            row.emplace_back(column + (part == std::string("std") ? "_std" : ""),
+                                             format_number(values[part].get<double>()));
+                }
+        }
+    return row;
+}
+
+void index_run(const fs::path& run_folder) {
+    const fs::path experiment_dir = run_folder.parent_path();
+    const fs::path runs_root = experiment_dir.parent_path();
     const std::string folder = (experiment_dir.filename() / run_folder.filename()).string();
-    const std::vector<std::string> row{folder,
-                                       summary.value("experiment", experiment_dir.filename().string()),
-                                       environment.value("started_at", ""),
-                                       summary.value("status", "unknown"),
-                                       environment.contains("seed") ? environment["seed"].dump() : "",
-                                       overrides_of(command_line),
-                                       scores_of(summary)};
+    std::map<std::string, std::string> fresh;
+    std::vector<std::string> fresh_order;
+    for (auto& [column, value] : run_row(run_folder)) {
+        if (column == "folder") value = folder;
+        if (fresh.emplace(column, value).second) fresh_order.push_back(column);
+    }
 
     IndexLock lock(runs_root);
     const fs::path index = runs_root / "index.csv";
-    std::map<std::string, std::string> rows;  // folder → line; folder names sort by start time
+    // Every run's row as column → value, by folder (folder names sort by start
+    // time); the header is the fixed columns, then every other column in the
+    // order first met.
+    std::map<std::string, std::map<std::string, std::string>> rows;
+    std::vector<std::string> columns = kFixedColumns;
+    auto add_column = [&](const std::string& c) {
+        if (std::find(columns.begin(), columns.end(), c) == columns.end()) columns.push_back(c);
+    };
     if (fs::exists(index)) {
         const CsvTable table = read_csv(index);
-        if (table.header == kColumns)
-            for (const auto& r : table.rows) rows[r[0]] = csv_row(r);
+        const bool current = !table.header.empty() && table.header[0] == "folder" &&
+                             std::find(table.header.begin(), table.header.end(), "seeds") != table.header.end();
+        if (current)  // an index of the older layout (one "overrides" string) is rebuilt from this run on
+            for (const auto& r : table.rows) {
+                auto& row = rows[r[0]];
+                for (std::size_t c = 0; c < table.header.size() && c < r.size(); ++c) {
+                    add_column(table.header[c]);
+                    if (!r[c].empty()) row[table.header[c]] = r[c];
+                }
+            }
     }
-    rows[folder] = csv_row(row);
-    std::string text = csv_row(kColumns) + "\n";
-    for (const auto& [name, line] : rows) text += line + "\n";
+    for (const auto& c : fresh_order) add_column(c);
+    rows[folder] = fresh;
+    std::string text = csv_row(columns) + "\n";
+    for (const auto& [name, row] : rows) {
+        std::vector<std::string> cells;
+        for (const auto& c : columns) {
+            const auto it = row.find(c);
+            cells.push_back(it == row.end() ? std::string() : it->second);
+        }
+        text += csv_row(cells) + "\n";
+    }
     write_file_atomic(index, text);
 
     // latest → the newest run of this experiment (by name, which sorts by start time).
