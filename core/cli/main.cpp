@@ -15,6 +15,7 @@
 #include "core/exec/executor.hpp"
 #include "core/exec/plugin_check.hpp"
 #include "core/exec/predict.hpp"
+#include "core/exec/predict_format.hpp"
 #include "core/graph/experiment.hpp"
 #include "core/graph/schema.hpp"
 #include "core/plugin/registry.hpp"
@@ -477,104 +478,6 @@ int build_report(const Options& o) {
     return kExitOk;
 }
 
-std::string ratings_json(const mer::Ratings& ratings, bool per_chunk) {
-    json rows = json::array();
-    for (const auto& r : ratings.rows) {
-        json row{{"path", r.path}};
-        for (std::size_t t = 0; t < r.values.size(); ++t) row[ratings.targets[t]] = r.values[t];
-        for (std::size_t t = 0; t < r.spread.size(); ++t) row[ratings.targets[t] + "_std"] = r.spread[t];
-        if (ratings.excerpts > 0 && r.error.empty()) row["excerpts"] = ratings.excerpts;
-        if (!r.quadrant.empty()) row["quadrant"] = r.quadrant;
-        if (!r.outside.empty()) row["outside_range"] = r.outside;
-        if (!r.audio_flag.empty()) row["audio_flag"] = r.audio_flag;
-        if (!r.error.empty()) row["error"] = r.error;
-        if (per_chunk) {
-            row["chunks"] = json::array();
-            for (const auto& c : r.chunks) {
-                json chunk{{"chunk", c.chunk}, {"offset_seconds", c.offset_seconds}};
-                for (std::size_t t = 0; t < c.values.size(); ++t) chunk[ratings.targets[t]] = c.values[t];
-                row["chunks"].push_back(chunk);
-            }
-        }
-        rows.push_back(row);
-    }
-    return rows.dump(2) + "\n";
-}
-
-// With --dynamic: one row per window of every file (its centre's time), or
-// one row with the reason for a file that could not be rated.
-std::string dynamic_csv(const mer::Ratings& ratings) {
-    std::string text = "path,time_s";
-    for (const auto& t : ratings.targets) text += "," + t;
-    text += ",outside_range,audio_flag,error\n";
-    for (const auto& r : ratings.rows) {
-        if (!r.error.empty()) {
-            text += mer::csv_field(r.path) + "," + std::string(ratings.targets.size(), ',') + ",," + r.audio_flag +
-                    "," + mer::csv_field(r.error) + "\n";
-            continue;
-        }
-        for (const auto& c : r.chunks) {
-            text += mer::csv_field(r.path) + "," + mer::format_number(c.centre_seconds);
-            for (double v : c.values) text += "," + mer::format_number(v);
-            std::string outside;
-            for (const auto& t : c.outside) outside += (outside.empty() ? "" : ";") + t;
-            text += "," + outside + "," + r.audio_flag + ",\n";
-        }
-    }
-    return text;
-}
-
-std::string dynamic_json(const mer::Ratings& ratings) {
-    json rows = json::array();
-    for (const auto& r : ratings.rows) {
-        json row{{"path", r.path}};
-        if (!r.audio_flag.empty()) row["audio_flag"] = r.audio_flag;
-        if (!r.error.empty()) {
-            row["error"] = r.error;
-        } else {
-            row["frames"] = json::array();
-            for (const auto& c : r.chunks) {
-                json frame{{"time_s", c.centre_seconds}};
-                for (std::size_t t = 0; t < c.values.size(); ++t) frame[ratings.targets[t]] = c.values[t];
-                if (!c.outside.empty()) frame["outside_range"] = c.outside;
-                row["frames"].push_back(frame);
-            }
-        }
-        rows.push_back(row);
-    }
-    return rows.dump(2) + "\n";
-}
-
-// With --per-chunk, chunk rows follow each song's row: chunk and offset filled.
-std::string ratings_csv(const mer::Ratings& ratings, bool per_chunk) {
-    std::string text = per_chunk ? "path,chunk,offset_seconds" : "path";
-    for (const auto& t : ratings.targets) text += "," + t;
-    if (ratings.excerpts > 0) {  // the ratings are means over excerpts: their spread and count
-        for (const auto& t : ratings.targets) text += "," + t + "_std";
-        text += ",excerpts";
-    }
-    text += ",quadrant,outside_range,audio_flag,error\n";
-    for (const auto& r : ratings.rows) {
-        text += mer::csv_field(r.path) + (per_chunk ? ",," : "");
-        for (std::size_t t = 0; t < ratings.targets.size(); ++t)
-            text += "," + (t < r.values.size() ? mer::format_number(r.values[t]) : std::string());
-        if (ratings.excerpts > 0) {
-            for (std::size_t t = 0; t < ratings.targets.size(); ++t)
-                text += "," + (t < r.spread.size() ? mer::format_number(r.spread[t]) : std::string());
-            text += "," + (r.error.empty() ? std::to_string(ratings.excerpts) : std::string());
-        }
-        std::string outside;
-        for (const auto& t : r.outside) outside += (outside.empty() ? "" : ";") + t;
-        text += "," + r.quadrant + "," + outside + "," + r.audio_flag + "," + mer::csv_field(r.error) + "\n";
-        for (const auto& c : r.chunks) {
-            text += mer::csv_field(r.path) + "," + std::to_string(c.chunk) + "," + mer::format_number(c.offset_seconds);
-            for (double v : c.values) text += "," + mer::format_number(v);
-            text += ",,,,\n";
-        }
-    }
-    return text;
-}
-
 int predict_files(const Options& o) {
     const mer::PluginRegistry registry = scan_plugins();
     mer::PredictOptions options;
@@ -589,9 +492,9 @@ int predict_files(const Options& o) {
     if (o.predict_excerpts > 0 && o.predict_offset > 0)
         throw mer::Error("--excerpts places its excerpts itself; give --duration for their length, not --offset");
     const mer::Ratings ratings = mer::predict_files(o.model_path, o.predict_inputs, registry, options);
-    const std::string text = o.dynamic ? (o.predict_format == "json" ? dynamic_json(ratings) : dynamic_csv(ratings))
-                             : o.predict_format == "json" ? ratings_json(ratings, o.per_chunk)
-                                                          : ratings_csv(ratings, o.per_chunk);
+    const std::string text = o.dynamic ? (o.predict_format == "json" ? mer::dynamic_json(ratings) : mer::dynamic_csv(ratings))
+                             : o.predict_format == "json" ? mer::ratings_json(ratings, o.per_chunk)
+                                                          : mer::ratings_csv(ratings, o.per_chunk);
     int rated = 0, outside = 0, flagged = 0;
     for (const auto& r : ratings.rows) {
         if (r.error.empty())
