@@ -345,6 +345,9 @@ Commands add_commands(CLI::App& app, Options& o) {
     c.sweep->add_option("--retries", o.sweep.retries, "run a failed trial again up to N times")
         ->check(CLI::Range(0, 100));
     c.sweep->add_flag("--dry-run", o.sweep.dry_run, "validate every trial and list them; run none");
+    c.sweep->add_option("--max-trials", o.sweep.max_trials,
+                        "refuse a sweep of more trials than this, before expanding it (default 10000)")
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100000000}));
     c.sweep->add_option("--out", o.sweep.runs_root, "folder that receives <name>/sweep-<timestamp>/");
     c.sweep->add_option("--cache", o.sweep.cache_dir, "node cache folder shared by the trials");
     c.sweep->add_flag("--quiet", o.sweep.quiet, "log to sweep.log only, not to stderr");

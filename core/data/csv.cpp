@@ -29,6 +29,13 @@ Location CsvTable::at(std::size_t row) const {
     return Location{file, lines.at(row)};
 }
 
+// csv_field's guard undone: a text cell that began with = + - @ TAB CR or '
+// was written with a ' before it (OWASP's advice against formula injection).
+static std::string unguard(std::string s) {
+    if (s.size() >= 2 && s[0] == '\'' && std::string("=+-@\t\r'").find(s[1]) != std::string::npos) s.erase(0, 1);
+    return s;
+}
+
 static std::string trim(const std::string& s) {
     const auto b = s.find_first_not_of(" \t\r");
     if (b == std::string::npos) return "";
@@ -36,7 +43,7 @@ static std::string trim(const std::string& s) {
     return s.substr(b, e - b + 1);
 }
 
-CsvTable read_csv(const std::filesystem::path& path) {
+CsvTable read_csv(const std::filesystem::path& path, CsvRows shape) {
     CsvTable table;
     table.file = path.string();
     std::string text;
@@ -52,9 +59,12 @@ CsvTable read_csv(const std::filesystem::path& path) {
     std::vector<std::string> fields;
     std::string field;
     bool quoted = false, field_was_quoted = false;
+    std::size_t closed_at = 0;  // where a quoted field's closing quote came
     int line = 1, record_line = 1;
     auto end_field = [&] {
-        fields.push_back(field_was_quoted ? field : trim(field));
+        // After a closing quote only blanks may follow (a CRLF line's \r among them): they are not the value.
+        fields.push_back(unguard(field_was_quoted ? field.substr(0, closed_at) + trim(field.substr(closed_at))
+                                                  : trim(field)));
         field.clear();
         field_was_quoted = false;
     };
@@ -73,7 +83,7 @@ CsvTable read_csv(const std::filesystem::path& path) {
             if (c == '"' && i + 1 < text.size() && text[i + 1] == '"')
                 field += '"', ++i;
             else if (c == '"')
-                quoted = false;
+                quoted = false, closed_at = field.size();
             else {
                 if (c == '\n') ++line;
                 field += c;
@@ -97,18 +107,25 @@ CsvTable read_csv(const std::filesystem::path& path) {
 
     table.header = records[0];
     while (!table.header.empty() && table.header.back().empty()) table.header.pop_back();  // trailing commas
-    for (std::size_t c = 0; c < table.header.size(); ++c)
+    for (std::size_t c = 0; c < table.header.size(); ++c) {
         if (table.header[c].empty())
             throw Error("column " + std::to_string(c + 1) + " of the header has no name",
                         {table.file, record_lines[0]});
+        for (std::size_t d = 0; d < c; ++d)
+            if (table.header[d] == table.header[c])
+                throw Error("columns " + std::to_string(d + 1) + " and " + std::to_string(c + 1) +
+                                " of the header are both named '" + table.header[c] + "'; which one is meant?",
+                            {table.file, record_lines[0]});
+    }
     for (std::size_t r = 1; r < records.size(); ++r) {
         auto& row = records[r];
         while (row.size() > table.header.size() && row.back().empty()) row.pop_back();
-        if (row.size() > table.header.size())
-            throw Error("row has " + std::to_string(row.size()) + " fields but the header has " +
-                            std::to_string(table.header.size()),
+        if (shape == CsvRows::ragged && row.size() < table.header.size()) row.resize(table.header.size());
+        if (row.size() != table.header.size())
+            throw Error("row has " + std::to_string(row.size()) + " field" + (row.size() == 1 ? "" : "s") +
+                            " but the header has " + std::to_string(table.header.size()) +
+                            (row.size() < table.header.size() ? " (an empty cell still needs its comma)" : ""),
                         {table.file, record_lines[r]});
-        row.resize(table.header.size());
         table.rows.push_back(std::move(row));
         table.lines.push_back(record_lines[r]);
     }

@@ -15,7 +15,7 @@ namespace mer {
 struct CsvTable {
     std::string file;
     std::vector<std::string> header;
-    std::vector<std::vector<std::string>> rows;  // each as long as the header (short rows padded with "")
+    std::vector<std::vector<std::string>> rows;  // each as long as the header (CsvRows::ragged pads short ones with "")
     std::vector<int> lines;                      // 1-based line of each row
 
     // Column index of `name`, or -1.
@@ -25,7 +25,13 @@ struct CsvTable {
     Location at(std::size_t row) const;  // file and line of a row
 };
 
-CsvTable read_csv(const std::filesystem::path& path);
+// How rows may differ from the header: rectangular (every CSV mer writes,
+// manifests and tables: a row with fewer or more fields is an error naming
+// its line) or ragged (fewer fields are padded with "": DEAM's per-second
+// annotation files, whose rows end with each song's last annotation).
+enum class CsvRows { rectangular, ragged };
+
+CsvTable read_csv(const std::filesystem::path& path, CsvRows rows = CsvRows::rectangular);
 
 // "" (or NA, nan) → NaN; anything else must be a number within double's
 // range, else throws naming the column and the location (file, line, song).

@@ -45,6 +45,8 @@ MetricsLog::MetricsLog(const std::filesystem::path& folder, bool append) : folde
         drop_partial_last_line(folder / "metrics.jsonl");
     }
     errno = 0;
+    refuse_link(folder / "metrics.csv");
+    refuse_link(folder / "metrics.jsonl");
     csv_.open(folder / "metrics.csv", append ? std::ios::app : std::ios::trunc);
     jsonl_.open(folder / "metrics.jsonl", append ? std::ios::app : std::ios::trunc);
     if (!csv_ || !jsonl_)
@@ -111,6 +113,8 @@ void MetricsLog::rewrite(const std::function<Edit(const std::string&, int, std::
     }
     write_file_atomic(folder_ / "metrics.csv", csv);
     write_file_atomic(folder_ / "metrics.jsonl", jsonl);
+    refuse_link(folder_ / "metrics.csv");
+    refuse_link(folder_ / "metrics.jsonl");
     csv_.open(folder_ / "metrics.csv", std::ios::app);
     jsonl_.open(folder_ / "metrics.jsonl", std::ios::app);
     check_written();

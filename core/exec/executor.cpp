@@ -32,6 +32,7 @@
 #include "core/exec/run_index.hpp"
 #include "core/report/report.hpp"
 #include "core/run/files.hpp"
+#include "core/run/names.hpp"
 #include "core/run/progress.hpp"
 #include "core/run/run_folder.hpp"
 
@@ -263,6 +264,18 @@ private:
             description["limit_seed"] = exp_.seed;
             keys_[node.id] = NodeCache::key(description);
         }
+        if (node.kind == "dataset")  // ids go into every CSV and log line
+            for (const auto& id : result.table.song_ids)
+                if (id.find_first_of(std::string("\0\n\r", 3)) != std::string::npos)
+                    throw Error("a song id holds a NUL byte or a line break; ids go into every CSV and log line: "
+                                "fix the id",
+                                Location({}, 0, 0, node.id, id.substr(0, id.find_first_of(std::string("\0\n\r", 3)))));
+        if (node.kind == "dataset")  // target names become parts of file names (shap_<node>_<target>.csv)
+            for (const auto& target : result.table.target_names)
+                if (!is_file_safe_name(target))
+                    throw Error("the data has a target named '" + target + "'; a target name must hold only " +
+                                    kFileSafeNameRule + ": rename the column",
+                                Location::of_node(node.id));
         outputs_[node.id] = std::move(result.table);
         const SongTable& t = outputs_.at(node.id);
         folder_.log(fmt::format("node '{}' ({}): {} — {} songs, {} features, {} targets ({:.2f} s)", node.id, node.uses,

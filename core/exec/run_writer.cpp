@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/run/files.hpp"
+#include "core/run/names.hpp"
 
 namespace mer {
 
@@ -69,7 +70,22 @@ void RunWriter::forget(const std::string& prefix) {
 }
 
 void RunWriter::write_plugin_artifact(const std::string& node, const Artifact& artifact, const std::string& content) {
+    if (!is_file_safe_name(artifact.kind) || (!artifact.part.empty() && !is_file_safe_name(artifact.part)))
+        throw Error("the plugin named an artifact '" + artifact.kind + "' / '" + artifact.part +
+                        "'; kind and part must hold only " + kFileSafeNameRule,
+                    Location::of_node(node));
     const std::string file = artifact.kind + "_" + node + (artifact.part.empty() ? "" : "_" + artifact.part) + ".csv";
+    {
+        // No two artifacts share a name: a file this run already holds under
+        // other columns or meaning (a target named "values" beside the SHAP
+        // values) is refused, not overwritten.
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (const auto& existing : artifacts_)
+            if (existing.file == file && (existing.columns != artifact.columns || existing.meaning != artifact.meaning))
+                throw Error(file + " would hold two things: '" + existing.meaning + "' and '" + artifact.meaning +
+                                "' (a target or part named like another file of node '" + node + "'; rename it)",
+                            Location::of_node(node));
+    }
     const std::string first_line = content.substr(0, content.find('\n'));
     if (first_line != csv_row(artifact.columns))
         throw Error("the plugin wrote " + file + " with the header '" + first_line.substr(0, 200) +

@@ -16,6 +16,7 @@
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/dataset.hpp"
 #include "core/run/files.hpp"
+#include "core/run/names.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/plugin/regressor.hpp"
@@ -328,8 +329,13 @@ private:
             for (const auto& input : node["inputs"])
                 if (input.is_string()) spec.inputs.push_back(input.get<std::string>());
         if (node.contains("targets") && node["targets"].is_array())
-            for (const auto& t : node["targets"])
-                if (t.is_string()) spec.targets.push_back(t.get<std::string>());
+            for (std::size_t i = 0; i < node["targets"].size(); ++i) {
+                const json& t = node["targets"][i];
+                if (!t.is_string()) continue;
+                spec.targets.push_back(t.get<std::string>());
+                check_target_name(spec.targets.back(), pointer_child(pointer_child(pointer, "targets"), std::to_string(i)),
+                                  "nodes." + id + ".targets");
+            }
         if (node.contains("uses") && node["uses"].is_string()) {
             spec.uses = node["uses"].get<std::string>();
             try {
@@ -364,6 +370,12 @@ private:
                                    spec.kind + " plugin"});
     }
 
+    void check_target_name(const std::string& name, const std::string& pointer, const std::string& key) {
+        if (!is_file_safe_name(name))
+            errors_.push_back({map_.value_at(pointer), key + ": target name '" + name + "' must hold only " +
+                                                           kFileSafeNameRule});
+    }
+
     // The node's parameters against its plugin's schema, then the plugin's own checks.
     void read_params(NodeSpec& spec, const json& node, const std::string& pointer) {
         const std::string params_pointer = pointer_child(pointer, "params");
@@ -376,6 +388,13 @@ private:
         }
         spec.params = validator.with_defaults(params);
         if (!problems.empty()) return;
+        // A dataset's target names become parts of file names.
+        if (spec.kind == "dataset" && params.contains("targets") && params["targets"].is_array())
+            for (std::size_t i = 0; i < params["targets"].size(); ++i)
+                if (params["targets"][i].is_string())
+                    check_target_name(params["targets"][i].get<std::string>(),
+                                      pointer_child(pointer_child(params_pointer, "targets"), std::to_string(i)),
+                                      "nodes." + spec.id + ".params.targets");
         try {
             registry_.check_params(spec.uses, spec.params);
         } catch (const std::exception& e) {

@@ -160,7 +160,9 @@ nlohmann::json read_index() {
 
 void write_index(const nlohmann::json& files) {
     const fs::path file = plugin_index_file();
-    if (file.empty()) return;
+    std::error_code ec;
+    // Only a regular file (or none yet) is the index: a link to a device or a FIFO is left alone.
+    if (file.empty() || (fs::exists(file, ec) && !fs::is_regular_file(file, ec))) return;
     try {
         fs::create_directories(file.parent_path());
         write_file_atomic(file, nlohmann::json{{"format", 1}, {"host_abi", host_abi_tag()}, {"files", files}}.dump() + "\n");

@@ -271,6 +271,8 @@ std::string Page::html(const std::string& data_folder_name) const {
 
 void Page::write(const std::filesystem::path& page) const {
     const auto data_dir = data_folder(page);
+    refuse_link(data_dir);  // a planted link would take the figures' CSVs anywhere
+    if (page.filename() == "report.html") refuse_link(page);  // a run's own page
     create_folder(data_dir, "report data folder");
     for (const auto& f : figures_) write_file_atomic(data_dir / (f.id + ".csv"), f.data.csv());
     write_file_atomic(page, html(data_dir.filename().string()));

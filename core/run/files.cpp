@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <random>
@@ -19,6 +20,21 @@ namespace mer {
 namespace fs = std::filesystem;
 
 void write_file_atomic(const fs::path& path, const std::string& content) {
+    // A target that is not a regular file (a device such as /dev/null or
+    // /dev/stdout, a FIFO, a link to one) is written to as it is: renaming a
+    // temporary file over it would replace the device with a file.
+    std::error_code status_error;
+    const fs::file_status target = fs::status(path, status_error);
+    if (!status_error && fs::exists(target) && !fs::is_regular_file(target)) {
+        if (fs::is_directory(target)) throw Error("cannot write " + path.string() + ": it is a folder");
+        errno = 0;
+        std::ofstream out(path, std::ios::binary);
+        if (!out) throw environment_error("cannot write " + path.string() + ": " + std::strerror(errno));
+        out.write(content.data(), static_cast<std::streamsize>(content.size()));
+        out.flush();
+        if (out.fail()) throw environment_error("cannot write " + path.string() + ": the write failed");
+        return;
+    }
     std::random_device entropy;
     const fs::path temporary = path.string() + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(entropy());
     {
@@ -43,6 +59,13 @@ void write_file_atomic(const fs::path& path, const std::string& content) {
         fs::remove(temporary, ignored);
         throw environment_error("cannot move " + temporary.string() + " to " + path.string() + ": " + reason);
     }
+}
+
+void refuse_link(const fs::path& path) {
+    std::error_code ec;
+    if (fs::is_symlink(path, ec))
+        throw Error(path.string() + " is a symbolic link; mer never writes a run folder's files through links: remove "
+                    "it and run again");
 }
 
 void create_folder(const fs::path& dir, const std::string& what) {
@@ -126,9 +149,23 @@ std::optional<FileFingerprint> file_fingerprint(const fs::path& path) {
 }
 
 std::string csv_field(const std::string& text) {
-    if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+    // A text cell a spreadsheet would run as a formula (= + - @ TAB CR first)
+    // gets a ' before it (OWASP's advice), as does one that begins with ' so
+    // that read_csv gives back exactly what was written. Numbers ("-0.5",
+    // "-inf") are numbers, not formulas.
+    std::string guarded = text;
+    if (!text.empty() && std::string("=+-@\t\r'").find(text[0]) != std::string::npos) {
+        char* end = nullptr;
+        const bool number = text[0] != '\'' && text[0] != '=' && text[0] != '@' &&
+                            (std::strtod(text.c_str(), &end), end != text.c_str() && *end == '\0');
+        if (!number) guarded = "'" + text;
+    }
+    // Quoted where the reader would otherwise split it or trim its edges.
+    const bool blank_edge = !guarded.empty() && (std::string(" \t").find(guarded.front()) != std::string::npos ||
+                                                 std::string(" \t").find(guarded.back()) != std::string::npos);
+    if (guarded.find_first_of(",\"\n\r") == std::string::npos && !blank_edge) return guarded;
     std::string out = "\"";
-    for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    for (char c : guarded) out += c == '"' ? std::string("\"\"") : std::string(1, c);
     return out + "\"";
 }
 

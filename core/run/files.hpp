@@ -11,7 +11,15 @@
 
 namespace mer {
 
+// Writes a temporary file beside `path` and renames it over `path`: a reader
+// sees the old content or the new, never half. A `path` that exists and is
+// not a regular file (a device, a FIFO, a link to one: --out /dev/stdout) is
+// written to directly instead, never replaced.
 void write_file_atomic(const std::filesystem::path& path, const std::string& content);
+
+// Throws when `path` is a symbolic link: a file of a run or sweep folder is
+// never written through one (a link planted there could point anywhere).
+void refuse_link(const std::filesystem::path& path);
 
 // Creates `dir` and its parents; a failure (a file where a folder should be,
 // no permission) is an environment error: "cannot create the <what> DIR: why".
@@ -37,7 +45,10 @@ struct FileFingerprint {
 };
 std::optional<FileFingerprint> file_fingerprint(const std::filesystem::path& path);
 
-// The field as CSV needs it: quoted when it holds a comma, quote or newline.
+// The field as CSV needs it: quoted when it holds a comma, quote or newline
+// or has blanks at an edge; a text that a spreadsheet would run as a formula
+// (starting with = + - @ TAB CR, and not a number) or that starts with ' gets
+// a ' before it, which read_csv takes off again (round-trip exact).
 std::string csv_field(const std::string& text);
 // Fields quoted as needed and joined by commas (no newline): a CSV header or row.
 std::string csv_row(const std::vector<std::string>& fields);

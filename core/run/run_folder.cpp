@@ -101,6 +101,12 @@ static int lock_run_folder(const fs::path& folder) {
 }
 
 RunFolder::RunFolder(fs::path path) : path_(std::move(path)), lock_fd_(lock_run_folder(path_)) {
+    try {
+        refuse_link(path_ / "log.txt");
+    } catch (...) {
+        ::close(lock_fd_);
+        throw;
+    }
     log_.open(path_ / "log.txt", std::ios::app);
     if (!log_) {
         const int error = errno;
@@ -134,6 +140,7 @@ void RunFolder::log_file_only(const std::string& line) {
 }
 
 void RunFolder::write(const std::string& relative, const std::string& content) const {
+    refuse_link(path_ / relative);
     write_file_atomic(path_ / relative, content);
 }
 

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@
 #include <chrono>
 #include <cmath>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <random>
@@ -189,6 +191,32 @@ std::vector<Trial> expand_trials(const SweepSpec& spec) {
     return trials;
 }
 
+std::uint64_t count_trials(const SweepSpec& spec, std::string* factors) {
+    constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+    std::uint64_t count = 1;
+    std::vector<std::string> parts, grid;
+    auto times = [&](std::uint64_t n) { count = n != 0 && count > kMax / n ? kMax : count * n; };
+    for (const auto& [key, values] : spec.grid.items()) {
+        times(values.size());
+        grid.push_back(std::to_string(values.size()));
+    }
+    if (!grid.empty()) parts.push_back("grid " + fmt::format("{}", fmt::join(grid, " × ")));
+    if (!spec.zip.empty()) {
+        times(spec.zip.begin()->size());
+        parts.push_back(fmt::format("zip {}", spec.zip.begin()->size()));
+    }
+    if (!spec.random.empty()) {
+        times(static_cast<std::uint64_t>(std::max(0, spec.samples)));
+        parts.push_back(fmt::format("random {} samples", spec.samples));
+    }
+    if (!spec.seeds.empty()) {
+        times(spec.seeds.size());
+        parts.push_back(fmt::format("{} seeds", spec.seeds.size()));
+    }
+    if (factors) *factors = fmt::format("{}", fmt::join(parts, ", "));
+    return count;
+}
+
 namespace {
 
 // What a trial's folder says about it.
@@ -316,6 +344,13 @@ public:
             base = std::move(loaded.experiment);
         }
         spec_ = read_sweep_spec(base.sweep, options_.grid_arguments);
+        std::string factors;
+        if (const std::uint64_t count = count_trials(spec_, &factors); count > options_.max_trials)
+            throw Error(fmt::format("sweep: {} trials ({}) is more than the limit of {}; check sweep.grid and "
+                                    "sweep.random.samples, or raise the limit with --max-trials N",
+                                    count == std::numeric_limits<std::uint64_t>::max() ? std::string("too many")
+                                                                                         : std::to_string(count),
+                                    factors, options_.max_trials));
         trials_ = expand_trials(spec_);
         if (trials_.size() == 1 && trials_[0].params.empty())
             throw Error("nothing to sweep: give the experiment a sweep: block (grid, zip, random, seeds) or --grid "

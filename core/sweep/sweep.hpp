@@ -47,6 +47,9 @@ SweepSpec read_sweep_spec(const nlohmann::json& block, const std::vector<std::st
 // Every trial: grid × zip × random samples, each repeated over seeds, in a
 // fixed order (the grid's last key fastest); ids by position.
 std::vector<Trial> expand_trials(const SweepSpec& spec);
+// How many trials `spec` expands to, counted without expanding them
+// (saturating), and the factors in words ("grid 3 × 4, random 100 samples").
+std::uint64_t count_trials(const SweepSpec& spec, std::string* factors = nullptr);
 
 struct SweepOptions {
     std::string experiment_file;
@@ -57,6 +60,7 @@ struct SweepOptions {
     std::vector<std::string> devices{"cpu"};  // trials go round robin over these
     int retries = 0;
     bool dry_run = false;
+    std::uint64_t max_trials = 10000;  // more is refused before any is expanded (--max-trials)
     bool quiet = false;
     std::string command_line;  // recorded in sweep.json
     std::string launcher = "local";  // or "slurm"

@@ -134,6 +134,19 @@ void load_state_dict(torch::nn::Module& module, const std::vector<std::pair<std:
                                 problems.size() > shown ? fmt::format("; and {} more", problems.size() - shown) : ""),
                     Location(file));
     }
+    // A NaN or an infinity in a weight changes every song's embedding (or
+    // skips every song, blaming its audio): refused, naming the tensors.
+    std::vector<std::string> damaged;
+    for (const auto& [key, tensor] : state)
+        if (at::isFloatingType(tensor.scalar_type())) {
+            const int64_t bad = tensor.numel() - torch::isfinite(tensor).sum().item<int64_t>();
+            if (bad > 0) damaged.push_back(fmt::format("'{}' holds {} NaN or infinite value{}", key, bad, bad == 1 ? "" : "s"));
+        }
+    if (!damaged.empty())
+        throw Error(fmt::format("the checkpoint's weights are damaged: {} (a corrupted file, or a training run that "
+                                "diverged); use the official weights",
+                                fmt::join(damaged, "; ")),
+                    Location(file));
     torch::NoGradGuard no_grad;
     for (const auto& [key, tensor] : state) own.at(key).copy_(tensor.to(own.at(key).dtype()));
 }

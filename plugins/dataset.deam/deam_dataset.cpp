@@ -238,7 +238,8 @@ private:
                                 ", but no dynamic (per second annotations)/" + targets_[t] +
                                 ".csv below the annotations folder",
                             Location(annotations.string()));
-            const CsvTable csv = read_csv(file);
+            // DEAM's per-second files are ragged: a song's row ends with its last annotation.
+            const CsvTable csv = read_csv(file, CsvRows::ragged);
             const int id = csv.require_column("song_id");
             std::vector<std::pair<int, double>> times;  // column, seconds
             for (int c = 0; c < static_cast<int>(csv.header.size()); ++c) {

@@ -165,6 +165,38 @@ evaluation: {split: {kind: kfold, k: 2}}
     CHECK(by_file.count("shap_shap_values.csv") == 1);
 }
 
+TEST_CASE("target names cannot climb out of the run folder, nor two artifacts share a file", "[run][manifest][cli][faults]") {
+    TempDir cwd;
+    write_synthetic_table(cwd.path(), 40);
+    // A target whose name is a path: refused before anything runs, at its place in the file.
+    write_file(cwd / "escape.yaml", R"(name: escape
+nodes:
+  songs: {uses: dataset.table, params: {path: songs.csv, targets: [valence, "X/../../../Y"]}}
+  ridge: {uses: regressor.ridge, inputs: [songs]}
+)");
+    const auto escape = run_mer({"validate", "escape.yaml"}, cwd.path());
+    CHECK(escape.exit_code == 2);
+    CHECK_THAT(escape.err, Catch::Contains("escape.yaml:3:") && Catch::Contains("target name 'X/../../../Y'"));
+    // A target named like the SHAP values file: the node fails naming the clash, nothing is overwritten.
+    std::string table = read_file(cwd / "songs.csv");
+    table.replace(table.find("valence"), 7, "values");
+    write_file(cwd / "songs.csv", table);
+    write_file(cwd / "clash.yaml", R"(name: clash
+nodes:
+  songs: {uses: dataset.table, params: {path: songs.csv, targets: [values, arousal]}}
+  shap: {uses: transform.select_shap, inputs: [songs], params: {k: 4, n_estimators: 10, write_values: true}}
+  ridge: {uses: regressor.ridge, inputs: [shap]}
+evaluation: {split: {kind: kfold, k: 2}}
+)");
+    const auto clash = run_mer({"run", "clash.yaml", "--quiet"}, cwd.path());
+    CHECK(clash.exit_code == 1);
+    CHECK_THAT(clash.err, Catch::Contains("shap_shap_values.csv would hold two things"));
+    // Without the values matrix the same target name is fine.
+    const auto fine = run_mer({"run", "clash.yaml", "--quiet", "--set", "nodes.shap.params.write_values=false"}, cwd.path());
+    INFO(fine.err);
+    CHECK(fine.exit_code == 0);
+}
+
 TEST_CASE("validate catches a chunk shape the model cannot read, naming both nodes", "[validate][shapes][torch]") {
     TempDir dir;
     const std::string yaml = R"(name: shapes

@@ -2,6 +2,7 @@
 // processes on one run folder, a damaged cache, a model that diverges, and
 // labels and audio no model can learn from. None of them may crash, hang or
 // end as a "finished" run with wrong numbers.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -340,4 +341,60 @@ TEST_CASE("node-cache tables round-trip, and damaged ones are refused without re
     REQUIRE(at != std::string::npos);
     CHECK_THROWS_AS(mer::deserialize_song_table(huge.replace(at, 8, std::string("\x00\x00\x00\x00\x00\x00\x00\x40", 8))),
                     mer::Error);
+}
+
+TEST_CASE("an output that is a device, a FIFO or a link to one is written to, never replaced", "[faults][cli]") {
+    TempDir dir;
+    // A link to a device: the device gets the bytes, the link stays a link.
+    fs::create_symlink("/dev/null", dir / "out.csv");
+    const auto linked = run_mer({"synth-table", "--out", "out.csv", "--songs", "10"}, dir.path());
+    INFO(linked.err);
+    CHECK(linked.exit_code == 0);
+    CHECK(fs::is_symlink(dir / "out.csv"));
+    CHECK(fs::is_character_file(dir / "out.csv"));
+    // A FIFO: what is written comes out of it, and it is still a FIFO.
+    REQUIRE(::mkfifo((dir / "pipe").c_str(), 0600) == 0);
+    const auto piped = run_mer({"synth-table", "--out", "pipe", "--songs", "10"}, dir.path(), "",
+                               "{ cat pipe > through-pipe.csv & } ; ");
+    CHECK(piped.exit_code == 0);
+    CHECK(fs::is_fifo(dir / "pipe"));
+    for (int wait = 0; wait < 50 && read_file(dir / "through-pipe.csv").find('\n') == std::string::npos; ++wait)
+        ::usleep(100000);  // the reader ran in the background
+    CHECK_THAT(read_file(dir / "through-pipe.csv"), Catch::StartsWith("song_id"));
+    // The plugin index set to a link to a device: the scan leaves it alone.
+    fs::create_symlink("/dev/null", dir / "index.json");
+    const auto scanned = run_mer({"plugins"}, dir.path(), "", "MER_PLUGIN_INDEX=index.json ");
+    CHECK(scanned.exit_code == 0);
+    CHECK(fs::is_symlink(dir / "index.json"));
+    CHECK(fs::is_character_file(dir / "index.json"));
+}
+
+TEST_CASE("links planted in a run folder are never written through", "[faults][cli][hardening]") {
+    TempDir dir;
+    write_synthetic_table(dir.path(), 30);
+    write_file(dir / "exp.yaml", R"(name: links
+nodes:
+  songs: {uses: dataset.table, params: {path: songs.csv}}
+  ridge: {uses: regressor.ridge, inputs: [songs]}
+evaluation: {split: {kind: kfold, k: 2}}
+)");
+    const auto r = run_mer({"run", "exp.yaml", "--quiet"}, dir.path());
+    REQUIRE(r.exit_code == 0);
+    const fs::path run = dir.path() / run_folder_of(r);
+    write_file(dir / "outside.txt", "untouched\n");
+    fs::create_directories(dir / "outside");
+    // log.txt → a file outside: --resume refuses instead of appending to it.
+    fs::remove(run / "log.txt");
+    fs::create_symlink(dir / "outside.txt", run / "log.txt");
+    const auto resumed = run_mer({"run", "--resume", run.string(), "--quiet"}, dir.path());
+    CHECK(resumed.exit_code != 0);
+    CHECK_THAT(resumed.err, Catch::Contains("log.txt is a symbolic link"));
+    CHECK(read_file(dir / "outside.txt") == "untouched\n");
+    // report_data → a folder outside: mer-run report refuses instead of filling it.
+    fs::remove_all(run / "report_data");
+    fs::create_directory_symlink(dir / "outside", run / "report_data");
+    const auto report = run_mer({"report", run.string()}, dir.path());
+    CHECK(report.exit_code != 0);
+    CHECK_THAT(report.err, Catch::Contains("report_data is a symbolic link"));
+    CHECK(fs::is_empty(dir / "outside"));
 }

@@ -83,6 +83,15 @@ TEST_CASE("an 8-trial sweep runs with 2 workers, fills the cache once and collec
     REQUIRE(dry.exit_code == 0);
     CHECK(count_lines(dry.out) == 8);
     CHECK_THAT(dry.out, Catch::Contains("trial-0007  nodes.ridge.params.alpha=100 seed=2"));
+    // Too many trials are refused before any is expanded (a 10⁸-sample random search once grew to 21 GB).
+    const auto huge = run_mer({"sweep", "exp.yaml", "--dry-run", "--set", "sweep.random.samples=100000000", "--set",
+                               "sweep.random.params={evaluation.split.k: {low: 2, high: 4, integer: true}}"},
+                              dir.path());
+    CHECK(huge.exit_code == 2);
+    CHECK_THAT(huge.err, Catch::Contains("800000000 trials") && Catch::Contains("random 100000000 samples") &&
+                             Catch::Contains("--max-trials"));
+    CHECK(run_mer({"sweep", "exp.yaml", "--dry-run", "--max-trials", "7"}, dir.path()).exit_code == 2);
+    CHECK(run_mer({"sweep", "exp.yaml", "--dry-run", "--max-trials", "8"}, dir.path()).exit_code == 0);
     const auto invalid = run_mer({"sweep", "exp.yaml", "--grid", "nodes.ridge.params.alpha=1,-5"}, dir.path());
     CHECK(invalid.exit_code == 2);
     CHECK_THAT(invalid.err, Catch::Contains("nodes.ridge.params.alpha=-5") && Catch::Contains("trials invalid"));

@@ -29,6 +29,7 @@ Variants, for the loader's tests:
   missing     without conv_block3.bn1.running_var
   extra       plus 'fc_extra.weight' [4, 4]
   misshaped   fc1.bias has shape [2047]
+  nonfinite   a NaN in conv_block2.conv1.weight, an infinity in fc1.bias
   plain_dict  'model' is a plain dict instead of an OrderedDict
   model_only  the top level is just {'model': OrderedDict}
   legacy      a small checkpoint in the legacy (non-zip) torch.save format
@@ -47,7 +48,7 @@ import torch
 
 SR, N_FFT, N_MELS, FMIN, FMAX = 32000, 1024, 64, 50.0, 14000.0
 CHANNELS = [1, 64, 128, 256, 512, 1024, 2048]
-VARIANTS = ['normal', 'missing', 'extra', 'misshaped', 'plain_dict', 'model_only',
+VARIANTS = ['normal', 'missing', 'extra', 'misshaped', 'nonfinite', 'plain_dict', 'model_only',
             'legacy', 'evil_model', 'evil_extra']
 
 
@@ -171,6 +172,9 @@ def main():
         sd['fc_extra.weight'] = torch.zeros(4, 4)
     elif v == 'misshaped':
         sd['fc1.bias'] = sd['fc1.bias'][:2047].clone()
+    elif v == 'nonfinite':
+        sd['conv_block2.conv1.weight'][0, 0, 0, 0] = float('nan')
+        sd['fc1.bias'][3] = float('inf')
     elif v == 'plain_dict':
         ckpt['model'] = dict(sd)
     elif v == 'model_only':

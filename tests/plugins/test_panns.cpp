@@ -276,6 +276,9 @@ TEST_CASE("a checkpoint that is not CNN14's, or not a plain state dict, is refus
     CHECK_THAT(load("missing"), Catch::Contains("lacks 'conv_block3.bn1.running_var' [256]"));
     CHECK_THAT(load("extra"), Catch::Contains("it has 'fc_extra.weight' [4, 4], which CNN14 does not have"));
     CHECK_THAT(load("misshaped"), Catch::Contains("'fc1.bias' has shape [2047] where CNN14's is [2048]"));
+    CHECK_THAT(load("nonfinite"), Catch::Contains("weights are damaged") &&
+                                      Catch::Contains("'conv_block2.conv1.weight' holds 1 NaN or infinite value") &&
+                                      Catch::Contains("'fc1.bias' holds 1 NaN or infinite value"));
     CHECK(load("plain_dict") == "(no error)");  // the loads below fail before reading storages
     CHECK(load("model_only") == "(no error)");
     CHECK_THAT(load("legacy"),
