@@ -223,7 +223,7 @@ void ChunkRegressor::save(const std::string& dir) const {
         fs::create_directories(dir);
         torch::serialize::OutputArchive archive;
         state_->net->save(archive);
-        archive.save_to((fs::path(dir) / "model.pt").string());
+        save_archive(archive, fs::path(dir) / "model.pt");
         nlohmann::json meta{{"outputs", state_->outputs},
                             {"mean", state_->mean},
                             {"scale", state_->scale},

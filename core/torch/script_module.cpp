@@ -11,9 +11,11 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <sstream>
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/run/files.hpp"
 
 namespace mer::torchx {
 
@@ -150,6 +152,12 @@ torch::Tensor forward_ratings(torch::jit::Module& module, const std::vector<c10:
         throw Error(fmt::format("{} returns {}; expected floating-point ratings", name, describe_value(out)),
                     Location(file));
     return t;
+}
+
+void save_script(const torch::jit::Module& module, const std::string& file) {
+    std::ostringstream bytes;
+    module.save(bytes);
+    write_file_atomic(file, bytes.str());
 }
 
 std::string describe_value(const c10::IValue& value) {

@@ -39,6 +39,10 @@ void adopt_tensors(torch::nn::Module& owner, const torch::jit::Module& module, c
 torch::Tensor forward_ratings(torch::jit::Module& module, const std::vector<c10::IValue>& inputs, const std::string& file,
                               const std::vector<int64_t>& shape, const std::string& layout);
 
+// The module saved to `file` through mer's own writer (as save_archive: in
+// memory first, so a full disk is an error naming the file).
+void save_script(const torch::jit::Module& module, const std::string& file);
+
 // What a forward returned, in words, for errors: "a tensor (2, 64) of Float",
 // "a tuple of 3", "a list of 13 tensors", "a dict with keys a, b".
 std::string describe_value(const c10::IValue& value);

@@ -253,7 +253,7 @@ void SequenceRegressor::save(const std::string& dir) const {
         fs::create_directories(dir);
         torch::serialize::OutputArchive archive;
         state_->net->save(archive);
-        archive.save_to((fs::path(dir) / "model.pt").string());
+        save_archive(archive, fs::path(dir) / "model.pt");
         auto values = [](const torch::Tensor& t) {
             if (!t.defined()) return nlohmann::json(nullptr);
             const torch::Tensor c = t.contiguous().to(torch::kCPU);

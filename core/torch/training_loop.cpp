@@ -93,6 +93,15 @@ torch::Device start_training(const std::string& device_param, const PluginContex
     return device;
 }
 
+void save_archive(torch::serialize::OutputArchive& archive, const fs::path& file) {
+    std::string bytes;
+    archive.save_to([&bytes](const void* data, size_t size) -> size_t {
+        bytes.append(static_cast<const char*>(data), size);
+        return size;
+    });
+    write_file_atomic(file, bytes);
+}
+
 std::vector<torch::Tensor> copy_weights(const torch::nn::Module& net) {
     std::vector<torch::Tensor> weights;
     for (const auto& p : net.parameters()) weights.push_back(p.detach().clone());
@@ -229,13 +238,13 @@ int run_training(TrainingTask& task, const TrainingSettings& settings, const tor
         fs::create_directories(checkpoint);
         torch::serialize::OutputArchive weights, best, optimiser_state;
         net.save(weights);
-        weights.save_to((checkpoint / "weights.pt").string());
+        save_archive(weights, checkpoint / "weights.pt");
         for (std::size_t i = 0; i < best_weights.size(); ++i) best.write("w" + std::to_string(i), best_weights[i]);
         best.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
         loss_scale.save(best);
-        best.save_to((checkpoint / "best.pt").string());
+        save_archive(best, checkpoint / "best.pt");
         optimiser.save(optimiser_state);
-        optimiser_state.save_to((checkpoint / "optimiser.pt").string());
+        save_archive(optimiser_state, checkpoint / "optimiser.pt");
         std::ostringstream rng;
         rng << shuffle;
         write_file_atomic(checkpoint / "state.json", nlohmann::json{{"epoch", epoch},

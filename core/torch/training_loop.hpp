@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include <Eigen/Core>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <nlohmann/json.hpp>
@@ -53,6 +54,12 @@ torch::Device start_inference(const std::string& device_param, const PluginConte
 // LibTorch's generator, notes a GPU asked for and not there, and makes CUDA
 // pick deterministic kernels.
 torch::Device start_training(const std::string& device_param, const PluginContext& ctx);
+
+// A LibTorch archive written to `file` by mer's own writer: serialised in
+// memory first, then written whole (temporary file, rename). A full disk or
+// a file-size limit is then an environment error naming the file; inside
+// LibTorch's file writer it could throw from a destructor and abort mer.
+void save_archive(torch::serialize::OutputArchive& archive, const std::filesystem::path& file);
 
 // A network's parameters and buffers (batch-norm statistics), copied: the
 // weights of the epoch a training loop keeps; restore_weights puts them back.

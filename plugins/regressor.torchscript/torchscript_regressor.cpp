@@ -66,7 +66,7 @@ public:
             // On the CPU: a model trained on a GPU loads anywhere, in mer and in Python.
             torch::jit::Module copy = net->module.clone();
             copy.to(torch::kCPU);
-            copy.save((fs::path(dir) / "module.pt").string());
+            torchx::save_script(copy, (fs::path(dir) / "module.pt").string());
         } catch (const c10::Error& e) {
             throw torchx::torch_error(e, "saving the trained TorchScript module");
         }

@@ -398,3 +398,32 @@ evaluation: {split: {kind: kfold, k: 2}}
     CHECK_THAT(report.err, Catch::Contains("report_data is a symbolic link"));
     CHECK(fs::is_empty(dir / "outside"));
 }
+
+TEST_CASE("a checkpoint LibTorch cannot write stops the run with exit 3 naming the file, --resume finishes it",
+          "[faults][resume][cli][torch]") {
+    TempDir cwd;
+    write_synthetic_table(cwd.path(), 120);
+    write_file(cwd / "exp.yaml", R"(name: mlp-full
+nodes:
+  songs: {uses: dataset.table, params: {path: songs.csv}}
+  mlp: {uses: regressor.emotion_mlp, inputs: [songs], params: {epochs: 2}}
+evaluation: {split: {kind: kfold, k: 2}}
+)");
+    const auto reference = run_mer({"run", "exp.yaml", "--quiet"}, cwd.path());
+    REQUIRE(reference.exit_code == 0);
+    // No file may pass 100 KiB: the first epoch's checkpoint (weights.pt, about 300 KB) cannot be written.
+    // LibTorch's own writer threw from a destructor there, and mer aborted (exit 134).
+    const auto full = run_mer({"run", "exp.yaml", "--quiet"}, cwd.path(), "", "ulimit -f 200;");
+    INFO(full.err);
+    CHECK(full.exit_code == 3);
+    CHECK_THAT(full.err, Catch::Contains("cannot write ") && Catch::Contains(".pt") && Catch::Contains("File too large"));
+    const fs::path folder = cwd.path() / run_folder_of(full);
+    CHECK(status_of(folder) == "failed");
+    CHECK(files_under(folder, ".tmp-").empty());
+    const auto resumed = run_mer({"run", "--resume", folder.string(), "--quiet"}, cwd.path());
+    INFO(resumed.err);
+    REQUIRE(resumed.exit_code == 0);
+    CHECK(status_of(folder) == "finished");
+    const fs::path straight = cwd.path() / run_folder_of(reference);
+    CHECK(read_file(folder / "predictions.csv") == read_file(straight / "predictions.csv"));
+}
