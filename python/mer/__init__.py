@@ -205,7 +205,7 @@ class Run:
     def _csv(self, name: str) -> pd.DataFrame:
         if name not in self._cache:
             path = self.folder / name
-            self._cache[name] = pd.read_csv(path, keep_default_na=True) if path.is_file() else pd.DataFrame()
+            self._cache[name] = _unguarded(pd.read_csv(path, keep_default_na=True)) if path.is_file() else pd.DataFrame()
         return self._cache[name]
 
     @property
@@ -245,6 +245,17 @@ class Run:
 for _name, _file in _CSV.items():
     setattr(Run, _name, property(lambda self, _f=_file: self._csv(_f),
                                  doc=f"{_file} as a DataFrame (empty when the run has none)"))
+
+
+def _unguarded(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells as mer wrote them: the ' that guards a cell a spreadsheet
+    would run as a formula (=, +, -, @, TAB, CR, or ' first) is taken off,
+    as mer's own CSV reader does."""
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            frame[column] = frame[column].map(
+                lambda v: v[1:] if isinstance(v, str) and len(v) > 1 and v[0] == "'" and v[1] in "=+-@\t\r'" else v)
+    return frame
 
 
 def read_run(path: PathLike) -> Run:

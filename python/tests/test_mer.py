@@ -183,6 +183,25 @@ def test_validate_and_run_raise_located_errors(work, tmp_path):
     assert mer.validate(experiment, set={"nodes.ridge.params.alpha": -3})[0].key == "nodes.ridge.params.alpha"
 
 
+def test_song_ids_guarded_against_formulas_read_back_exactly(tmp_path):
+    """A song id a spreadsheet would run is written with a ' before it; the package takes it off."""
+    mer_run("synth-table", "--out", "songs.csv", "--songs", "30", "--seed", "2", cwd=tmp_path)
+    table = pd.read_csv(tmp_path / "songs.csv")
+    table.iloc[0, 0] = "=1+1"
+    table.iloc[1, 0] = "-x"
+    table.to_csv(tmp_path / "songs.csv", index=False)
+    (tmp_path / "exp.yaml").write_text("""name: ids
+nodes:
+  songs: {uses: dataset.table, params: {path: songs.csv}}
+  ridge: {uses: regressor.ridge, inputs: [songs]}
+evaluation: {split: {kind: kfold, k: 2}}
+""")
+    run = mer.read_run(tmp_path / mer_run("run", "exp.yaml", "--quiet", cwd=tmp_path).stdout.strip())
+    written = (run.folder / "predictions.csv").read_text()
+    assert ",'=1+1," in written and ",'-x," in written  # node,song_id,…: guarded on disk
+    assert set(run.predictions["song_id"].astype(str)) >= {"=1+1", "-x"}
+
+
 def test_plugins_and_describe():
     table = mer.plugins()
     assert {"features.handcrafted", "regressor.ridge", "dataset.deam"} <= set(table["name"])
