@@ -337,6 +337,26 @@ void PluginRegistry::load_library(const PluginRecord& record) const {
         text_of(library->get_alias<const PluginMetadata>("mer_plugin_metadata").name) != record.name)
         throw Error("plugin '" + record.name + "': " + record.file +
                     " changed while mer-run was starting; run the command again");
+    // A record from the plugin index must say what the library says: an
+    // edited index (a schema without its minimum) would let parameters past
+    // their checks. The library is the truth; the index only saves loading it.
+    const auto& meta = library->get_alias<const PluginMetadata>("mer_plugin_metadata");
+    std::string differs;
+    try {
+        if (text_of(meta.kind) != record.kind) differs = "kind";
+        else if (text_of(meta.version) != record.version) differs = "version";
+        else if (meta.inputs != record.inputs) differs = "inputs";
+        else if (nlohmann::json::parse(text_of(meta.params_schema)) != record.schema) differs = "parameter schema";
+        else if (nlohmann::json::parse(text_of(meta.capabilities).empty() ? "{}" : text_of(meta.capabilities)) !=
+                 record.capabilities)
+            differs = "capabilities";
+    } catch (const std::exception&) {
+        differs = "metadata";
+    }
+    if (!differs.empty())
+        throw Error("plugin '" + record.name + "': the plugin index (" + plugin_index_file().string() +
+                    ") disagrees with " + record.file + " about its " + differs +
+                    ": the index was edited or damaged; delete it (it is rebuilt from the libraries) and run again");
     record.factory = &library->get_alias<PluginFactory>("mer_plugin_create");
     record.library = library;
 }

@@ -252,4 +252,23 @@ TEST_CASE("the plugin index lists plugins without loading them, a library loads 
     third.scan({copy});
     CHECK(third.plugins().size() == 1);
     CHECK(refusal_of(third, "regressor.mean.so") != "(not refused)");
+
+    // An edited index (alpha's minimum dropped) lists, but cannot run: loading
+    // the library finds the disagreement before any instance is made.
+    nlohmann::json edited = nlohmann::json::parse(read_file(index));
+    bool dropped = false;
+    for (auto& [file, entry] : edited["files"].items())
+        if (entry.value("name", "") == "regressor.ridge") {
+            entry["schema"]["properties"]["alpha"].erase("minimum");
+            dropped = true;
+        }
+    REQUIRE(dropped);
+    write_file(index, edited.dump());
+    mer::PluginRegistry poisoned;
+    poisoned.scan({copy});
+    REQUIRE(poisoned.find("regressor.ridge") != nullptr);
+    CHECK_FALSE(poisoned.get("regressor.ridge").loaded());  // it did come from the index
+    CHECK_THROWS_WITH(poisoned.create<mer::RegressorPlugin>("regressor.ridge", with_defaults("regressor.ridge")),
+                      Catch::Contains("disagrees with") && Catch::Contains("parameter schema") &&
+                          Catch::Contains("delete it"));
 }
