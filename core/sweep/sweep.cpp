@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
@@ -650,14 +651,19 @@ private:
 
     int run_trials() {
         std::vector<TrialState> states(trials_.size());
-        // A rerun keeps what the previous one counted.
+        // A rerun keeps what the previous one counted and measured: attempts,
+        // and the device and seconds of the trials that ran then.
         if (fs::exists(folder_ / "trials.csv")) {
             const CsvTable previous = read_csv(folder_ / "trials.csv");
-            const auto attempts = previous.column("attempts");
+            const int attempts = previous.column("attempts"), device = previous.column("device"),
+                      seconds = previous.column("seconds");
             for (const auto& row : previous.rows)
-                for (std::size_t t = 0; t < trials_.size(); ++t)
-                    if (row[0] == trials_[t].id && attempts >= 0)
-                        states[t].attempts = std::atoi(row[static_cast<std::size_t>(attempts)].c_str());
+                for (std::size_t t = 0; t < trials_.size(); ++t) {
+                    if (row[0] != trials_[t].id) continue;
+                    if (attempts >= 0) states[t].attempts = std::atoi(row[static_cast<std::size_t>(attempts)].c_str());
+                    if (device >= 0) states[t].device = row[static_cast<std::size_t>(device)];
+                    if (seconds >= 0) states[t].seconds = std::strtod(row[static_cast<std::size_t>(seconds)].c_str(), nullptr);
+                }
         }
         load_asha(states);
         std::vector<std::size_t> pending;
@@ -792,6 +798,8 @@ private:
             if (std::string(*e).rfind("CUDA_VISIBLE_DEVICES=", 0) != 0) env.emplace_back(*e);
         // The trial sees only its GPU, as cuda:0.
         if (device.rfind("cuda:", 0) == 0) env.push_back("CUDA_VISIBLE_DEVICES=" + device.substr(5));
+        // The trial dies with the sweep, however the sweep ends (run_trial).
+        env.push_back("MER_SWEEP_PARENT=" + std::to_string(::getpid()));
         std::vector<char*> argv, envp;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
@@ -1032,6 +1040,12 @@ int sweep_status(const fs::path& sweep_dir, const PluginRegistry& registry) {
 
 int run_trial(const fs::path& sweep_dir, const std::string& trial_id, const std::string& device, int threads,
               const PluginRegistry& registry) {
+    // Started by a local sweep: die with it, however it ends (kill -9
+    // included), so no trial runs on alone holding its run folder's lock.
+    if (const char* parent = std::getenv("MER_SWEEP_PARENT")) {
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (std::to_string(::getppid()) != parent) return 130;  // the sweep was gone before the line above
+    }
     if (trial_id == "warmup") {  // the sweep's feature-cache warm-up, as its own job
         SweepOptions quiet;
         quiet.quiet = true;

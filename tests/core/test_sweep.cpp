@@ -172,6 +172,7 @@ TEST_CASE("a sweep killed midway finishes only the missing trials when rerun", "
             finished_before[entry.path().filename().string()] = fs::last_write_time(entry.path() / "summary.json");
     REQUIRE(finished_before.size() >= 2);
     REQUIRE(finished_before.size() < 8);
+    const auto before_rerun = read_trials(sweep);
 
     const auto r = run_mer({"sweep", "exp.yaml", "--workers", "2"}, dir.path());
     INFO(r.err);
@@ -179,11 +180,50 @@ TEST_CASE("a sweep killed midway finishes only the missing trials when rerun", "
     CHECK(dir.path() / run_folder_of(r) == sweep);
     const auto trials = read_trials(sweep);
     for (const auto& [id, row] : trials) CHECK(row.at("status") == "finished");
-    // Trials finished before the kill were not run again.
-    for (const auto& [id, time] : finished_before)
+    // Trials finished before the kill were not run again, and keep the device and seconds measured then.
+    for (const auto& [id, time] : finished_before) {
+        INFO(id);
         CHECK(fs::last_write_time(sweep / "trials" / id / "summary.json") == time);
+        if (before_rerun.count(id) && before_rerun.at(id).at("status") == "finished") {
+            CHECK(trials.at(id).at("device") == before_rerun.at(id).at("device"));
+            CHECK(trials.at(id).at("seconds") == before_rerun.at(id).at("seconds"));
+            CHECK(!trials.at(id).at("seconds").empty());
+        }
+    }
     CHECK_THAT(read_file(sweep / "sweep.log"),
                Catch::Contains(std::to_string(finished_before.size()) + " of 8 trials finished before"));
+}
+
+TEST_CASE("a trial dies with its sweep, even a sweep killed with SIGKILL", "[sweep][cli][faults]") {
+    TempDir dir;
+    write_synthetic_table(dir.path(), 40);
+    // Trials of 10 epochs of 200 ms: one runs about 2 s.
+    write_file(dir / "exp.yaml", R"(name: orphans
+nodes:
+  songs: {uses: dataset.table, params: {path: songs.csv}}
+  model: {uses: regressor.curve, inputs: [songs], params: {epochs: 10, epoch_ms: 200}}
+evaluation: {split: {kind: holdout, fraction: 0.25}}
+sweep:
+  grid: {nodes.model.params.quality: [0.5, 0.8]}
+  metric: model.valence.r2
+)");
+    // The sweep is killed once its first trial has run half a second; 0.5 s later that trial must be gone
+    // (it ran on orphaned before, holding its folder's lock, and a quick rerun marked it failed).
+    const std::string script =
+        "(env MER_PLUGIN_PATH='" + test_plugin_dir("good").string() + "' " + mer_run().string() +
+        " sweep exp.yaml --workers 1 --quiet > out.txt 2> err.txt & pid=$!; child=; "
+        "for i in $(seq 1 1000); do child=$(pgrep -P $pid -f ' trial ' | head -n 1); [ -n \"$child\" ] && break; "
+        "sleep 0.01; done; sleep 0.5; kill -9 $pid; wait $pid; sleep 0.5; "
+        "state=$(ps -o stat= -p \"$child\" 2>/dev/null | cut -c1); "
+        "if [ -z \"$child\" ]; then echo none; elif [ -n \"$state\" ] && [ \"$state\" != Z ]; then echo alive; "
+        "else echo gone; fi > child.txt; true)";
+    REQUIRE(std::system(("cd '" + dir.path().string() + "' && " + script).c_str()) == 0);
+    CHECK(read_file(dir / "child.txt") == "gone\n");
+    // The rerun continues the sweep at once: nothing holds a trial's folder.
+    const auto r = run_mer({"sweep", "exp.yaml", "--workers", "1"}, dir.path(), test_plugin_dir("good").string());
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    for (const auto& [id, row] : read_trials(dir.path() / run_folder_of(r))) CHECK(row.at("status") == "finished");
 }
 
 TEST_CASE("GPU sweeps run one trial per GPU, or --trials-per-device of them", "[sweep][cli]") {
