@@ -67,7 +67,8 @@ void MetricsLog::check_written() {
                             (error ? std::strerror(error) : "the write failed (disk full?)"));
 }
 
-void MetricsLog::rewrite(const std::function<Edit(const std::string&, int, std::uint64_t, int)>& edit) {
+void MetricsLog::rewrite(
+    const std::function<Edit(const std::string&, int, std::uint64_t, int, const std::string&)>& edit) {
     std::lock_guard<std::mutex> lock(mutex_);
     csv_.close();
     jsonl_.close();
@@ -81,12 +82,13 @@ void MetricsLog::rewrite(const std::function<Edit(const std::string&, int, std::
             // node,model,fold,epoch,... and the last two fields seed,best (node ids and plugin names hold no comma).
             std::vector<std::string> f;
             std::stringstream cells(line);
-            for (std::string cell; std::getline(cells, cell, ',') && f.size() < 4;) f.push_back(cell);
+            for (std::string cell; std::getline(cells, cell, ',') && f.size() < 5;) f.push_back(cell);
             const std::size_t best_comma = line.rfind(',');
             const std::size_t seed_comma = line.rfind(',', best_comma - 1);
             const std::uint64_t seed =
                 std::strtoull(line.substr(seed_comma + 1, best_comma - seed_comma - 1).c_str(), nullptr, 10);
-            const Edit e = f.size() == 4 ? edit(f[0], std::atoi(f[2].c_str()), seed, std::atoi(f[3].c_str())) : Edit::keep;
+            const Edit e =
+                f.size() == 5 ? edit(f[0], std::atoi(f[2].c_str()), seed, std::atoi(f[3].c_str()), f[4]) : Edit::keep;
             if (e == Edit::drop) continue;
             if (e != Edit::keep) line = line.substr(0, best_comma + 1) + (e == Edit::mark_best ? "1" : "");
             csv += line + "\n";
@@ -102,7 +104,8 @@ void MetricsLog::rewrite(const std::function<Edit(const std::string&, int, std::
                             Location((folder_ / "metrics.jsonl").string(), line_number));
             ++line_number;
             const Edit e = edit(row.at("node").get<std::string>(), row.at("fold").get<int>(),
-                                row.value("seed", std::uint64_t{0}), row.at("epoch").get<int>());
+                                row.value("seed", std::uint64_t{0}), row.at("epoch").get<int>(),
+                                row.value("split", std::string()));
             if (e == Edit::drop) continue;
             if (e != Edit::keep) {
                 row["best"] = e == Edit::mark_best ? nlohmann::ordered_json(1) : nlohmann::ordered_json(nullptr);
@@ -121,14 +124,15 @@ void MetricsLog::rewrite(const std::function<Edit(const std::string&, int, std::
 }
 
 void MetricsLog::drop_rows(const std::function<bool(const std::string&, int, std::uint64_t, int)>& drop) {
-    rewrite([&](const std::string& node, int fold, std::uint64_t seed, int epoch) {
+    rewrite([&](const std::string& node, int fold, std::uint64_t seed, int epoch, const std::string&) {
         return drop(node, fold, seed, epoch) ? Edit::drop : Edit::keep;
     });
 }
 
-void MetricsLog::mark_best(const std::string& node, int fold, std::uint64_t seed, int epoch) {
-    rewrite([&](const std::string& n, int f, std::uint64_t s, int e) {
-        if (n != node || f != fold || s != seed) return Edit::keep;
+void MetricsLog::mark_best(const std::string& node, int fold, std::uint64_t seed, int epoch,
+                           const std::set<std::string>& untouched) {
+    rewrite([&](const std::string& n, int f, std::uint64_t s, int e, const std::string& split) {
+        if (n != node || f != fold || s != seed || untouched.count(split)) return Edit::keep;
         return e == epoch ? Edit::mark_best : Edit::clear_best;
     });
 }

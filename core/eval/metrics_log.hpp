@@ -9,6 +9,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,15 +39,19 @@ public:
     // Marks the epoch a model kept for one fold (and repetition): best is 1
     // on that epoch's rows of `node`, empty on its other rows. Rewrites both
     // files (the epoch is known only once training ends).
-    void mark_best(const std::string& node, int fold, std::uint64_t seed, int epoch);
+    // Rows of the splits in `untouched` keep their flag (a model watching
+    // held-out training songs: its scored songs' rows, logged once after
+    // training, are not the kept epoch's).
+    void mark_best(const std::string& node, int fold, std::uint64_t seed, int epoch,
+                   const std::set<std::string>& untouched = {});
 
     static const char* csv_header();
     static const std::vector<std::string>& columns();  // csv_header's, in order
 
 private:
     enum class Edit { keep, drop, mark_best, clear_best };
-    // Rewrites both files, each row as edit(node, fold, seed, epoch) says.
-    void rewrite(const std::function<Edit(const std::string&, int, std::uint64_t, int)>& edit);
+    // Rewrites both files, each row as edit(node, fold, seed, epoch, split) says.
+    void rewrite(const std::function<Edit(const std::string&, int, std::uint64_t, int, const std::string&)>& edit);
     void check_written();  // throws an environment error naming the file when a write failed
     std::filesystem::path folder_;
     std::ofstream csv_, jsonl_;

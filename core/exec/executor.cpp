@@ -166,7 +166,7 @@ private:
         results_.frame_predictions = read_or("frame_predictions.csv", results_.frame_predictions);
         results_.curves = read_or("curves.csv", results_.curves);
         if (fs::exists(dir / "summary.json")) {
-            const nlohmann::json previous = read_json_file(dir / "summary.json");
+            const auto previous = read_json_file<nlohmann::ordered_json>(dir / "summary.json");  // in its own order
             if (previous.contains("nodes")) results_.summary["nodes"] = previous["nodes"];
         }
         if (fs::exists(dir / "environment.json")) environment_ = read_json_file<json>(dir / "environment.json");

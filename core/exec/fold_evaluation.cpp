@@ -14,6 +14,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "core/data/csv.hpp"
 #include "core/data/dynamic.hpp"
 #include "core/data/splits.hpp"
 #include "core/error.hpp"
@@ -307,6 +308,12 @@ private:
         // watched songs.
         double best_score = -INFINITY, last_score = NAN;
         int best_epoch = 0;
+        // A fold continued from its checkpoint: the books of the epochs before the interruption (the
+        // loop reports only the epochs it still runs, none when it was killed after the last one).
+        const bool continued =
+            setup_.resuming && picks_epoch &&
+            restore_books(fold, watched_split + (sequence_ ? part_level : std::string()), epochs, best_epoch,
+                          best_score, last_score);
         const EpochCallback on_epoch = [&](const EpochReport& report) {
             epochs = report.epoch;  // after --resume, the loop's count, not the reports since
             if (picks_epoch && report.kept_epoch > 0) {
@@ -353,7 +360,11 @@ private:
         if (best_epoch > 0) {
             best_epochs_.push_back({{"epoch", best_epoch}, {"epochs", epochs}, {"score_at_best", best_score},
                                     {"score_at_last", std::isfinite(last_score) ? json(last_score) : json(nullptr)}});
-            setup_.metrics.mark_best(node_.id, fold, seed(), best_epoch);
+            // The scored songs' rows, logged once after training when the model watched held-out
+            // training songs, are not the kept epoch's (they exist here already when a fold is continued).
+            const std::set<std::string> scored_rows =
+                watched.inner ? std::set<std::string>{"validation", "validation" + part_level} : std::set<std::string>{};
+            setup_.metrics.mark_best(node_.id, fold, seed(), best_epoch, scored_rows);
         }
         Fitted out{{}, {}, {}, {}, validation.chunk_timing};
         if (sequence_) {
@@ -385,8 +396,9 @@ private:
                 log_epoch_rows(fold, 1, "validation_frames", std::nullopt, fit.target_names, out.chunks.truth,
                                out.chunks.predicted);
             }
-        } else if (watched.inner) {
-            // The scored songs, seen once: by the weights kept, after the last epoch.
+        } else if (watched.inner && !(continued && logged_score(fold, epochs, "validation").has_value())) {
+            // The scored songs, seen once: by the weights kept, after the last epoch (a fold continued
+            // after they were logged has them already, from the same weights).
             log_epoch_rows(fold, epochs, "validation", std::nullopt, fit.target_names, validation.targets, out.songs);
             log_epoch_rows(fold, epochs, "validation" + part_level, std::nullopt, fit.target_names, out.chunks.truth,
                            out.chunks.predicted);
@@ -529,6 +541,47 @@ private:
                                     "(first: '{}'); a deep model that diverged needs a lower lr",
                                     fold, bad, predicted.rows(), first),
                         Location::of_node(node_.id));
+    }
+
+    // After --resume, what a fold's epochs before the interruption decided:
+    // the training loop's checkpoint says its last epoch and the kept one
+    // with its score; metrics.csv the watched songs' score at the last epoch
+    // (`watched_split` rows, mean R² over targets, as on_epoch computed it).
+    // False when the fold has no checkpoint (it starts afresh).
+    bool restore_books(int fold, const std::string& watched_split, int& epochs, int& best_epoch, double& best_score,
+                       double& last_score) const {
+        const fs::path state = setup_.writer.folder().path() / "checkpoints" / node_.id /
+                               ("fold" + std::to_string(slot(fold))) / "state.json";
+        if (!fs::exists(state)) return false;
+        const json saved = read_json_file(state);
+        epochs = saved.at("epoch").get<int>();
+        best_epoch = saved.at("best_epoch").get<int>();
+        best_score = saved.at("best_score").get<double>();
+        last_score = logged_score(fold, epochs, watched_split).value_or(NAN);
+        return true;
+    }
+
+    // The mean over targets of the R² metrics.csv holds for this node's
+    // `split` rows of `fold` and `epoch` (this repetition's); none when absent.
+    std::optional<double> logged_score(int fold, int epoch, const std::string& split) const {
+        const CsvTable table = read_csv(setup_.writer.folder().path() / "metrics.csv");
+        const int node = table.require_column("node"), fold_column = table.require_column("fold"),
+                  epoch_column = table.require_column("epoch"), split_column = table.require_column("split"),
+                  target = table.require_column("target"), r2 = table.require_column("r2"),
+                  seed_column = table.require_column("seed");
+        std::map<std::string, double> by_target;
+        for (const auto& row : table.rows)
+            if (row[static_cast<std::size_t>(node)] == node_.id &&
+                row[static_cast<std::size_t>(fold_column)] == std::to_string(fold) &&
+                row[static_cast<std::size_t>(epoch_column)] == std::to_string(epoch) &&
+                row[static_cast<std::size_t>(split_column)] == split &&
+                row[static_cast<std::size_t>(seed_column)] == std::to_string(seed()))
+                by_target[row[static_cast<std::size_t>(target)]] = std::strtod(row[static_cast<std::size_t>(r2)].c_str(), nullptr);
+        if (by_target.empty()) return std::nullopt;
+        double sum = 0;
+        for (const auto& t : data_.target_names)
+            if (by_target.count(t)) sum += by_target.at(t);
+        return sum / static_cast<double>(by_target.size());
     }
 
     void log_epoch_rows(int fold, int epoch, const std::string& split, const std::optional<double>& loss,

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -426,4 +427,102 @@ evaluation: {split: {kind: kfold, k: 2}}
     CHECK(status_of(folder) == "finished");
     const fs::path straight = cwd.path() / run_folder_of(reference);
     CHECK(read_file(folder / "predictions.csv") == read_file(straight / "predictions.csv"));
+}
+
+namespace {
+
+// A run folder as a kill would have left it during its only regressor node
+// `mlp`: no node in summary.json ("running"), no results files, the folds in
+// `folds` without their done marker and without the rows of their scored
+// songs at `epoch` (logged once after training); the folds in `unstarted`
+// not begun at all.
+void as_if_killed(const fs::path& run, const std::vector<int>& folds, int epoch, const std::vector<int>& unstarted = {}) {
+    nlohmann::ordered_json summary = nlohmann::ordered_json::parse(read_file(run / "summary.json"));
+    summary["nodes"] = nlohmann::ordered_json::object();
+    summary["status"] = "running";
+    write_file(run / "summary.json", summary.dump(2) + "\n");
+    for (const char* file : {"predictions.csv", "results.csv", "comparisons.csv"}) fs::remove(run / file);
+    auto scored = [&](int fold, int row_epoch, const std::string& split) {
+        if (std::find(unstarted.begin(), unstarted.end(), fold) != unstarted.end()) return true;
+        return std::find(folds.begin(), folds.end(), fold) != folds.end() && row_epoch == epoch &&
+               (split == "validation" || split == "validation_chunks");
+    };
+    for (int fold : unstarted) {
+        fs::remove_all(run / "model" / "mlp" / ("fold" + std::to_string(fold)));
+        fs::remove_all(run / "checkpoints" / "mlp" / ("fold" + std::to_string(fold)));
+    }
+    for (int fold : folds) fs::remove(run / "model" / "mlp" / ("fold" + std::to_string(fold)) / "done.json");
+    std::istringstream csv(read_file(run / "metrics.csv")), jsonl(read_file(run / "metrics.jsonl"));
+    std::string kept_csv, kept_jsonl, line;
+    while (std::getline(csv, line)) {
+        std::vector<std::string> f;
+        std::stringstream cells(line);
+        for (std::string cell; std::getline(cells, cell, ',') && f.size() < 5;) f.push_back(cell);
+        if (f.size() == 5 && f[0] == "mlp" && scored(std::atoi(f[2].c_str()), std::atoi(f[3].c_str()), f[4])) continue;
+        kept_csv += line + "\n";
+    }
+    while (std::getline(jsonl, line)) {
+        const auto row = nlohmann::json::parse(line);
+        if (scored(row["fold"].get<int>(), row["epoch"].get<int>(), row["split"].get<std::string>())) continue;
+        kept_jsonl += line + "\n";
+    }
+    write_file(run / "metrics.csv", kept_csv);
+    write_file(run / "metrics.jsonl", kept_jsonl);
+}
+
+}  // namespace
+
+TEST_CASE("a resumed run keeps the books: every file equals an uninterrupted run's", "[faults][resume][cli][torch]") {
+    TempDir cwd;
+    write_synthetic_table(cwd.path(), 80);
+    auto experiment = [&](int epochs) {
+        write_file(cwd / "exp.yaml", "name: books\nnodes:\n  songs: {uses: dataset.table, params: {path: songs.csv}}\n"
+                                     "  mlp: {uses: regressor.emotion_mlp, inputs: [songs], params: {epochs: " +
+                                         std::to_string(epochs) + ", patience: 10}}\n"
+                                                                  "evaluation: {split: {kind: kfold, k: 2}}\n");
+    };
+    experiment(4);
+    const auto straight = run_mer({"run", "exp.yaml", "--quiet"}, cwd.path());
+    REQUIRE(straight.exit_code == 0);
+    const fs::path reference = cwd.path() / run_folder_of(straight);
+    auto same_books = [&](const fs::path& resumed) {
+        for (const char* file : {"metrics.csv", "metrics.jsonl", "predictions.csv", "results.csv"}) {
+            INFO(file);
+            CHECK(read_file(resumed / file) == read_file(reference / file));
+        }
+        const auto a = nlohmann::json::parse(read_file(reference / "summary.json"))["nodes"]["mlp"];
+        const auto b = nlohmann::json::parse(read_file(resumed / "summary.json"))["nodes"]["mlp"];
+        CHECK(b["best_epoch"] == a["best_epoch"]);
+        CHECK(b["validation"] == a["validation"]);
+    };
+    {
+        // Killed after fold 1's last epoch, before its scored songs were rated: the loop has nothing left to
+        // run. The fold vanished from best_epoch and got epoch-1 rows before.
+        INFO("killed after the last epoch");
+        const auto r = run_mer({"run", "exp.yaml", "--quiet", "--keep-checkpoints"}, cwd.path());
+        REQUIRE(r.exit_code == 0);
+        const fs::path run = cwd.path() / run_folder_of(r);
+        as_if_killed(run, {1}, 4);
+        const auto resumed = run_mer({"run", "--resume", run.string(), "--quiet"}, cwd.path());
+        INFO(resumed.err);
+        REQUIRE(resumed.exit_code == 0);
+        same_books(run);
+    }
+    {
+        // Killed after epoch 2 of 4 of fold 0: the books of epochs 1–2 come from before the kill.
+        INFO("killed midway");
+        experiment(2);
+        const auto r = run_mer({"run", "exp.yaml", "--quiet", "--keep-checkpoints"}, cwd.path());
+        REQUIRE(r.exit_code == 0);
+        const fs::path run = cwd.path() / run_folder_of(r);
+        as_if_killed(run, {0}, 2, {1});
+        std::string config = read_file(run / "config.yaml");
+        REQUIRE(config.find("epochs: 2") != std::string::npos);
+        config.replace(config.find("epochs: 2"), 9, "epochs: 4");
+        write_file(run / "config.yaml", config);
+        const auto resumed = run_mer({"run", "--resume", run.string(), "--quiet"}, cwd.path());
+        INFO(resumed.err);
+        REQUIRE(resumed.exit_code == 0);
+        same_books(run);
+    }
 }
