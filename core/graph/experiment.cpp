@@ -292,13 +292,14 @@ private:
                 errors_.push_back({Location{assignment.rfind('~', 0) == 0 ? "--unset " + assignment.substr(1)
                                                                           : "--set " + assignment},
                                    problem});
+        // Before the conversion: its own errors (1e999 in a --set value) name the --set too.
+        for (const auto& [pointer, origin] : origins) map_.set_origin(pointer, origin);
         try {
             doc_ = yaml_to_json(root_, map_);
         } catch (const Error& e) {
             errors_.push_back({e.where(), e.message()});
             return;
         }
-        for (const auto& [pointer, origin] : origins) map_.set_origin(pointer, origin);
     }
 
     bool check_structure() {

@@ -66,6 +66,12 @@ std::string dotted(const std::string& pointer) {
 }
 
 Location SourceMap::lookup(const std::string& pointer, bool prefer_key) const {
+    // Anything inside a value that came from --set is the --set's: its own
+    // marks are positions in the --set text, not in the file.
+    for (std::string q = pointer;; q = q.substr(0, q.rfind('/'))) {
+        if (auto o = origins_.find(q); o != origins_.end()) return Location{o->second};
+        if (q.empty()) break;
+    }
     std::string p = pointer;
     while (true) {
         if (auto o = origins_.find(p); o != origins_.end()) return Location{o->second};
@@ -150,7 +156,7 @@ public:
                 if (!valid_utf8(node.Scalar()))
                     throw Error((pointer.empty() ? std::string("the document") : dotted(pointer)) +
                                     " is not valid UTF-8 text; save the experiment as UTF-8",
-                                at(node.Mark()));
+                                at(pointer, node.Mark()));
                 if (node.Tag() == "!") return node.Scalar();  // quoted: always text
                 json value = plain_scalar(node.Scalar());
                 const bool spelled_infinite = node.Scalar().find("inf") != std::string::npos ||
@@ -158,7 +164,7 @@ public:
                 if (value.is_number_float() && !std::isfinite(value.get<double>()) && !spelled_infinite)
                     throw Error(fmt::format("{} = {} is beyond the range of a number (about ±1.8e308)",
                                             pointer.empty() ? "the document" : dotted(pointer), node.Scalar()),
-                                at(node.Mark()));
+                                at(pointer, node.Mark()));
                 return value;
             }
             case YAML::NodeType::Sequence: {
@@ -195,6 +201,11 @@ public:
 private:
     Location at(const YAML::Mark& mark) const {
         return mark.is_null() ? Location(map_.file()) : Location(map_.file(), mark.line + 1, mark.column + 1);
+    }
+    // A value from --set is the --set's (its marks are positions in the --set text), else the file's.
+    Location at(const std::string& pointer, const YAML::Mark& mark) const {
+        const Location origin = map_.value_at(pointer);
+        return origin.file.rfind("--", 0) == 0 ? origin : at(mark);
     }
     SourceMap& map_;
     std::size_t values_ = 0;

@@ -176,6 +176,14 @@ TEST_CASE("bad experiment files: each mistake is named with line and column", "[
         CHECK_THAT(errors_of(kValid, {"seed"}), Catch::Contains("--set seed: expected path.to.key=value"));
         CHECK_THAT(errors_of(kValid, {"nodes.ridge.params.alpha=-5"}),
                    Catch::Contains("--set nodes.ridge.params.alpha=-5: nodes.ridge.params.alpha = -5 is out of range"));
+        // Errors inside a --set value (its list items, its number) name the --set, not FILE:1:1.
+        CHECK_THAT(errors_of(kValid, {"seeds=[1.5]"}), Catch::Contains("--set seeds=[1.5]: seeds[0] must be an integer"));
+        CHECK_THAT(errors_of(kValid, {"nodes.ridge.params.alpha=1e999"}),
+                   Catch::Contains("--set nodes.ridge.params.alpha=1e999: nodes.ridge.params.alpha = 1e999 is beyond"));
+        CHECK_THAT(errors_of(kValid, {"nodes.ridge.targets=[1]"}),
+                   Catch::Contains("--set nodes.ridge.targets=[1]: nodes.ridge.targets[0] must be a string"));
+        CHECK_THAT(errors_of(kValid, {"nodes.ridge.inputs=[ridge]"}),
+                   Catch::Contains("--set nodes.ridge.inputs=[ridge]: nodes.ridge lists itself as an input"));
     }
 }
 
