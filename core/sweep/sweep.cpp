@@ -227,6 +227,8 @@ struct TrialState {
     int attempts = 0;
     std::string device;
     double seconds = 0;
+    bool timed = false;     // seconds was measured (now, or by an earlier run of the sweep)
+    bool ran_now = false;   // it ran in this run of the sweep (the time-left estimate counts these)
     int stopped_at = 0;  // ASHA: the rung epoch it was stopped at
 };
 
@@ -662,7 +664,10 @@ private:
                     if (row[0] != trials_[t].id) continue;
                     if (attempts >= 0) states[t].attempts = std::atoi(row[static_cast<std::size_t>(attempts)].c_str());
                     if (device >= 0) states[t].device = row[static_cast<std::size_t>(device)];
-                    if (seconds >= 0) states[t].seconds = std::strtod(row[static_cast<std::size_t>(seconds)].c_str(), nullptr);
+                    if (seconds >= 0 && !row[static_cast<std::size_t>(seconds)].empty()) {
+                        states[t].seconds = std::strtod(row[static_cast<std::size_t>(seconds)].c_str(), nullptr);
+                        states[t].timed = true;
+                    }
                 }
         }
         load_asha(states);
@@ -740,6 +745,7 @@ private:
             slot_busy[static_cast<std::size_t>(done.slot)] = false;
             TrialState& state = states[done.trial];
             state.seconds = std::chrono::duration<double>(Clock::now() - done.start).count();
+            state.timed = state.ran_now = true;
             const Trial& trial = trials_[done.trial];
             std::string reason;
             const std::string summary = summary_status(trial_dir(trial), &reason);
@@ -824,7 +830,7 @@ private:
             finished += s.status == "finished";
             failed += s.status == "failed";
             running += s.status == "running";
-            finished_now += s.status == "finished" && s.seconds > 0;
+            finished_now += s.status == "finished" && s.ran_now;
         }
         std::string best;
         if (const auto b = best_trial(states); b < trials_.size())
@@ -890,7 +896,7 @@ private:
                                          s.status,
                                          std::to_string(s.attempts),
                                          s.device,
-                                         s.seconds > 0 ? fmt::format("{:.1f}", s.seconds) : "",
+                                         s.timed ? fmt::format("{:.1f}", s.seconds) : "",
                                          std::to_string(s.status == "stopped" && s.stopped_at > 0
                                                             ? s.stopped_at
                                                             : epochs_reached(dir, spec_.metric.empty() ? "" : metric_node)),
@@ -1061,6 +1067,9 @@ int run_trial(const fs::path& sweep_dir, const std::string& trial_id, const std:
     run.quiet = true;
     std::string file;
     std::vector<std::string> overrides;
+    // An attempt killed before it wrote its config (with its sweep, at once)
+    // left a folder with nothing to continue: it starts again.
+    if (fs::is_directory(folder) && !fs::is_symlink(folder) && !fs::exists(folder / "config.yaml")) fs::remove_all(folder);
     if (fs::exists(folder / "config.yaml")) {  // an earlier attempt: continue it
         run.resume_folder = folder.string();
         file = (folder / "config.yaml").string();
