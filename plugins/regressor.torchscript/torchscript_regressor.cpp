@@ -10,10 +10,9 @@
 #include "core/run/files.hpp"
 #include "core/torch/chunk_regressor.hpp"
 #include "core/torch/script_module.hpp"
+#include "core/torch/scripted_regressor.hpp"
 
 namespace mer::plugins {
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -45,51 +44,21 @@ private:
 
 }  // namespace
 
-class TorchscriptRegressor : public torchx::ChunkRegressor {
+class TorchscriptRegressor : public torchx::ScriptedRegressor<torchx::ChunkRegressor, ScriptedNet> {
 public:
     // Reads whatever its input holds: no fixed input_shape.
     static constexpr const char* kCapabilities =
         R"({"device": true, "chunks": true, "concurrent_fit": false, "early_stopping": true, "fingerprint": ["model"]})";
 
     explicit TorchscriptRegressor(const nlohmann::json& p)
-        : ChunkRegressor(p), model_(p.at("model").get<std::string>()), inputs_(p.at("inputs").get<std::string>()) {
-        std::error_code ec;
-        if (fs::is_regular_file(model_, ec)) torchx::script_defaults(model_);  // refuses a file that is not TorchScript
-    }
+        : ScriptedRegressor(p), inputs_(p.at("inputs").get<std::string>()) {}
 
     nlohmann::json query(const std::string&) const override { return nullptr; }
 
-    void save(const std::string& dir) const override {
-        ChunkRegressor::save(dir);
-        const auto net = std::dynamic_pointer_cast<ScriptedNet>(network());
-        try {
-            // On the CPU: a model trained on a GPU loads anywhere, in mer and in Python.
-            torch::jit::Module copy = net->module.clone();
-            copy.to(torch::kCPU);
-            torchx::save_script(copy, (fs::path(dir) / "module.pt").string());
-        } catch (const c10::Error& e) {
-            throw torchx::torch_error(e, "saving the trained TorchScript module");
-        }
-    }
-
-    // Every fit starts from the file's weights, even on an instance that loaded a bundle.
-    void fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
-             const PluginContext& ctx) override {
-        source_.clear();
-        ChunkRegressor::fit(train, validation, on_epoch, ctx);
-    }
-
-    // The bundle's own module: predict needs neither the original file nor Python.
-    void load(const std::string& dir) override {
-        source_ = (fs::path(dir) / "module.pt").string();
-        ChunkRegressor::load(dir);
-    }
-
 protected:
     std::shared_ptr<torchx::ChunkNet> make_network(int64_t outputs, double) const override {
-        const std::string file = source_.empty() ? model_ : source_;
         // Every fit starts from the file's weights, on the CPU (the loop moves them).
-        return std::make_shared<ScriptedNet>(torchx::load_script(file, torch::kCPU), file, outputs);
+        return std::make_shared<ScriptedNet>(torchx::load_script(module_file(), torch::kCPU), module_file(), outputs);
     }
 
     torchx::Chunks load_inputs(const SongTable& songs) const override {
@@ -107,8 +76,7 @@ protected:
     }
 
 private:
-    std::string model_, inputs_;
-    std::string source_;  // set by load(): the bundle's module
+    std::string inputs_;
 };
 
 }  // namespace mer::plugins
