@@ -245,11 +245,15 @@ std::map<int, double> metric_curve(const fs::path& folder, const std::string& me
         const CsvTable table = read_csv(folder / "metrics.csv");
         const int column = table.column(metric.substr(last + 1));
         if (column < 0) return {};
+        // By name, not position: metrics.csv's columns are MetricsLog's.
+        const auto at = [&](const std::vector<std::string>& row, const char* name) -> const std::string& {
+            return row[static_cast<std::size_t>(table.require_column(name))];
+        };
         for (const auto& row : table.rows) {
-            if (row.size() <= static_cast<std::size_t>(column) || row[0] != node || row[2] != "0" || row[5] != target)
-                continue;
-            if (row[4] != "inner_validation" && row[4] != "validation") continue;
-            (row[4] == "inner_validation" ? inner : scored)[std::atoi(row[3].c_str())] =
+            if (at(row, "node") != node || at(row, "fold") != "0" || at(row, "target") != target) continue;
+            const std::string& split = at(row, "split");
+            if (split != "inner_validation" && split != "validation") continue;
+            (split == "inner_validation" ? inner : scored)[std::atoi(at(row, "epoch").c_str())] =
                 std::strtod(row[static_cast<std::size_t>(column)].c_str(), nullptr);
         }
     } catch (const std::exception&) {  // a row being written
@@ -294,8 +298,10 @@ int epochs_reached(const fs::path& folder, const std::string& node) {
     int last = 0;
     try {
         const CsvTable table = read_csv(folder / "metrics.csv");
+        const auto node_column = static_cast<std::size_t>(table.require_column("node")),
+                   epoch_column = static_cast<std::size_t>(table.require_column("epoch"));
         for (const auto& row : table.rows)
-            if (row.size() > 3 && (node.empty() || row[0] == node)) last = std::max(last, std::atoi(row[3].c_str()));
+            if (node.empty() || row[node_column] == node) last = std::max(last, std::atoi(row[epoch_column].c_str()));
     } catch (const std::exception&) {
     }
     return last;
