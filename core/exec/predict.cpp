@@ -26,6 +26,18 @@ namespace mer {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
+SongTable audio_songs(const std::vector<std::string>& files) {
+    SongTable table;
+    for (const auto& file : files) {
+        table.song_ids.push_back(file);
+        table.groups.push_back(file);
+        table.audio_paths.push_back(file);
+    }
+    table.features.resize(static_cast<Eigen::Index>(table.size()), 0);
+    table.targets.resize(static_cast<Eigen::Index>(table.size()), 0);
+    return table;
+}
+
 fs::path bundle_folder(const fs::path& model, const std::string& node) {
     if (fs::exists(model / "model.json")) return model;
     const fs::path models = model / "model";
@@ -120,14 +132,7 @@ json trained_files(const PipelineStep& step) {
 SongTable extract_features(const PipelineSpec& spec, const std::vector<std::string>& files,
                            const PluginRegistry& registry, const PredictOptions& options,
                            std::map<std::string, std::string>& failures) {
-    SongTable table;
-    for (const auto& file : files) {
-        table.song_ids.push_back(file);
-        table.groups.push_back(file);
-        table.audio_paths.push_back(file);
-    }
-    table.features.resize(static_cast<Eigen::Index>(table.size()), 0);
-    table.targets.resize(static_cast<Eigen::Index>(table.size()), 0);
+    SongTable table = audio_songs(files);
     PluginContext ctx;
     ctx.threads =
         options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

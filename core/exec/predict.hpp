@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/data/song_table.hpp"
 #include "core/plugin/registry.hpp"
 
 namespace mer {
@@ -71,6 +72,10 @@ Ratings predict_files(const std::filesystem::path& model, const std::vector<std:
                       const PluginRegistry& registry, const PredictOptions& options);
 
 // The bundle folder a model argument names (resolving a run folder and --node).
+// The songs of a list of audio files, as a features plugin takes them: each
+// file its own song (id and group: its path), no features, no targets.
+SongTable audio_songs(const std::vector<std::string>& files);
+
 std::filesystem::path bundle_folder(const std::filesystem::path& model, const std::string& node);
 
 }  // namespace mer

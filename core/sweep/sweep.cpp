@@ -246,14 +246,14 @@ std::map<int, double> metric_curve(const fs::path& folder, const std::string& me
         const int column = table.column(metric.substr(last + 1));
         if (column < 0) return {};
         // By name, not position: metrics.csv's columns are MetricsLog's.
-        const auto at = [&](const std::vector<std::string>& row, const char* name) -> const std::string& {
-            return row[static_cast<std::size_t>(table.require_column(name))];
-        };
+        const auto index = [&](const char* name) { return static_cast<std::size_t>(table.require_column(name)); };
+        const std::size_t node_at = index("node"), fold_at = index("fold"), target_at = index("target"),
+                          split_at = index("split"), epoch_at = index("epoch");
         for (const auto& row : table.rows) {
-            if (at(row, "node") != node || at(row, "fold") != "0" || at(row, "target") != target) continue;
-            const std::string& split = at(row, "split");
+            if (row[node_at] != node || row[fold_at] != "0" || row[target_at] != target) continue;
+            const std::string& split = row[split_at];
             if (split != "inner_validation" && split != "validation") continue;
-            (split == "inner_validation" ? inner : scored)[std::atoi(at(row, "epoch").c_str())] =
+            (split == "inner_validation" ? inner : scored)[std::atoi(row[epoch_at].c_str())] =
                 std::strtod(row[static_cast<std::size_t>(column)].c_str(), nullptr);
         }
     } catch (const std::exception&) {  // a row being written

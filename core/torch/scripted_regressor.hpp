@@ -19,6 +19,30 @@
 
 namespace mer::torchx {
 
+// A scripted module as the loop's network (NetBase: ChunkNet or
+// SequenceNet): its parameters and buffers are the module's own tensors
+// (adopt_tensors), so the optimiser, the checkpoints and the kept epoch's
+// weights all act on the module itself, and train/eval mode reaches it. The
+// plugin adds forward().
+template <class NetBase>
+struct ScriptedModuleNet : NetBase {
+    ScriptedModuleNet(torch::jit::Module m, std::string file, int64_t outputs)
+        : module(std::move(m)), file_(std::move(file)), outputs_(outputs) {
+        adopt_tensors(*this, module, file_);
+    }
+
+    void train(bool on) override {
+        torch::nn::Module::train(on);
+        module.train(on);
+    }
+
+    torch::jit::Module module;
+
+protected:
+    std::string file_;
+    int64_t outputs_;
+};
+
 template <class Base, class Net>
 class ScriptedRegressor : public Base {
 public:

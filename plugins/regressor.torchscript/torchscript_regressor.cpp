@@ -16,30 +16,14 @@ namespace mer::plugins {
 
 namespace {
 
-// The scripted module as the loop's network: its parameters and buffers are
-// the module's own tensors (adopt_tensors), so the optimiser, the
-// checkpoints and the kept epoch's weights all act on the module itself.
-struct ScriptedNet : torchx::ChunkNet {
-    ScriptedNet(torch::jit::Module m, std::string file, int64_t outputs)
-        : module(std::move(m)), file_(std::move(file)), outputs_(outputs) {
-        torchx::adopt_tensors(*this, module, file_);
-    }
+// The scripted module as the loop's network; one input row, one rating row.
+struct ScriptedNet : torchx::ScriptedModuleNet<torchx::ChunkNet> {
+    using ScriptedModuleNet::ScriptedModuleNet;
 
     torch::Tensor forward(const torch::Tensor& x) override {
         return torchx::forward_ratings(module, {x}, file_, {x.size(0), outputs_},
                                        "one row per input row, one column per target the node learns");
     }
-
-    void train(bool on) override {
-        torch::nn::Module::train(on);
-        module.train(on);
-    }
-
-    torch::jit::Module module;
-
-private:
-    std::string file_;
-    int64_t outputs_;
 };
 
 }  // namespace

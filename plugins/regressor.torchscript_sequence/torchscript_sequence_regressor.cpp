@@ -14,28 +14,14 @@ namespace mer::plugins {
 
 namespace {
 
-// The scripted module as the loop's network (its own tensors: adopt_tensors).
-struct ScriptedSequenceNet : torchx::SequenceNet {
-    ScriptedSequenceNet(torch::jit::Module m, std::string file, int64_t outputs)
-        : module(std::move(m)), file_(std::move(file)), outputs_(outputs) {
-        torchx::adopt_tensors(*this, module, file_);
-    }
+// The scripted module as the loop's network: whole songs in, a rating per window out.
+struct ScriptedSequenceNet : torchx::ScriptedModuleNet<torchx::SequenceNet> {
+    using ScriptedModuleNet::ScriptedModuleNet;
 
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& lengths) override {
         return torchx::forward_ratings(module, {x, lengths}, file_, {x.size(0), x.size(1), outputs_},
                                        "one row per song, one step per window, one column per target the node learns");
     }
-
-    void train(bool on) override {
-        torch::nn::Module::train(on);
-        module.train(on);
-    }
-
-    torch::jit::Module module;
-
-private:
-    std::string file_;
-    int64_t outputs_;
 };
 
 }  // namespace

@@ -124,14 +124,7 @@ Extracted extract(const std::string& plugin, const std::vector<std::string>& pat
                   const std::string& cache_dir, int threads) {
     const json params = checked_params(plugin, json::parse(params_json));
     const auto features = registry().create<mer::FeaturesPlugin>(plugin, params);
-    mer::SongTable table;
-    for (const auto& p : paths) {
-        table.song_ids.push_back(p);
-        table.groups.push_back(p);
-        table.audio_paths.push_back(p);
-    }
-    table.features.resize(static_cast<Eigen::Index>(paths.size()), 0);
-    table.targets.resize(static_cast<Eigen::Index>(paths.size()), 0);
+    const mer::SongTable table = mer::audio_songs(paths);
     Extracted out;
     mer::PluginContext ctx;
     ctx.node = plugin;
@@ -185,27 +178,33 @@ json diagnostics_json(const mer::Diagnostics& list) {
     return out;
 }
 
-// What `mer-run validate` checks: {errors, warnings, nodes}.
-std::string validate_json(const std::string& file, const std::vector<std::string>& overrides) {
-    mer::LoadedExperiment loaded = mer::load_experiment(file, overrides, registry());
+// What `mer-run validate` checks, {errors, warnings, nodes}; the experiment
+// itself in `loaded` (valid when errors is empty).
+json checked_experiment(const std::string& file, const std::vector<std::string>& overrides,
+                        mer::LoadedExperiment& loaded) {
+    loaded = mer::load_experiment(file, overrides, registry());
     json out{{"errors", diagnostics_json(loaded.errors)}, {"warnings", json::array()}, {"nodes", 0}};
-    if (!loaded.errors.empty()) return out.dump();
+    if (!loaded.errors.empty()) return out;
     mer::Diagnostics warnings;
     mer::Diagnostics missing = mer::check_data_paths(loaded.experiment);
     if (missing.empty()) missing = mer::check_dataset_rows(loaded.experiment, registry(), &warnings);
     out["errors"] = diagnostics_json(missing);
     out["warnings"] = diagnostics_json(warnings);
     out["nodes"] = loaded.experiment.nodes.size();
-    return out.dump();
+    return out;
+}
+
+std::string validate_json(const std::string& file, const std::vector<std::string>& overrides) {
+    mer::LoadedExperiment loaded;
+    return checked_experiment(file, overrides, loaded).dump();
 }
 
 // `mer-run run FILE --set …`: {folder, ok, failed_node, reason, kind}, or
 // {errors} when the experiment is refused before anything ran.
 std::string run_json(const std::string& file, const std::vector<std::string>& overrides, const std::string& out,
                      const std::string& cache, bool quiet) {
-    const std::string checked = validate_json(file, overrides);
-    if (!json::parse(checked)["errors"].empty()) return checked;
-    mer::LoadedExperiment loaded = mer::load_experiment(file, overrides, registry());
+    mer::LoadedExperiment loaded;
+    if (const json checked = checked_experiment(file, overrides, loaded); !checked["errors"].empty()) return checked.dump();
     mer::RunOptions options;
     options.runs_root = out;
     options.cache_dir = cache;
