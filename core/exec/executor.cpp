@@ -35,6 +35,7 @@
 #include "core/run/names.hpp"
 #include "core/run/progress.hpp"
 #include "core/run/run_folder.hpp"
+#include "core/run/run_reader.hpp"
 
 namespace mer {
 
@@ -165,11 +166,9 @@ private:
         results_.grid = read_or("grid.csv", results_.grid);
         results_.frame_predictions = read_or("frame_predictions.csv", results_.frame_predictions);
         results_.curves = read_or("curves.csv", results_.curves);
-        if (fs::exists(dir / "summary.json")) {
-            const auto previous = read_json_file<nlohmann::ordered_json>(dir / "summary.json");  // in its own order
-            if (previous.contains("nodes")) results_.summary["nodes"] = previous["nodes"];
-        }
-        if (fs::exists(dir / "environment.json")) environment_ = read_json_file<json>(dir / "environment.json");
+        if (const auto previous = read_summary(dir); previous.contains("nodes"))  // in its own order
+            results_.summary["nodes"] = previous["nodes"];
+        if (fs::exists(dir / "environment.json")) environment_ = read_environment(dir);
     }
 
     PluginContext context(const std::string& node_id, const std::string& purpose,

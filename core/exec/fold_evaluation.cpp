@@ -28,6 +28,7 @@
 #include "core/plugin/registry.hpp"
 #include "core/run/files.hpp"
 #include "core/run/progress.hpp"
+#include "core/run/run_reader.hpp"
 
 namespace mer {
 
@@ -564,19 +565,11 @@ private:
     // The mean over targets of the R² metrics.csv holds for this node's
     // `split` rows of `fold` and `epoch` (this repetition's); none when absent.
     std::optional<double> logged_score(int fold, int epoch, const std::string& split) const {
-        const CsvTable table = read_csv(setup_.writer.folder().path() / "metrics.csv");
-        const int node = table.require_column("node"), fold_column = table.require_column("fold"),
-                  epoch_column = table.require_column("epoch"), split_column = table.require_column("split"),
-                  target = table.require_column("target"), r2 = table.require_column("r2"),
-                  seed_column = table.require_column("seed");
         std::map<std::string, double> by_target;
-        for (const auto& row : table.rows)
-            if (row[static_cast<std::size_t>(node)] == node_.id &&
-                row[static_cast<std::size_t>(fold_column)] == std::to_string(fold) &&
-                row[static_cast<std::size_t>(epoch_column)] == std::to_string(epoch) &&
-                row[static_cast<std::size_t>(split_column)] == split &&
-                row[static_cast<std::size_t>(seed_column)] == std::to_string(seed()))
-                by_target[row[static_cast<std::size_t>(target)]] = std::strtod(row[static_cast<std::size_t>(r2)].c_str(), nullptr);
+        for (const auto& row : read_epochs(setup_.writer.folder().path()))
+            if (row.node == node_.id && row.fold == fold && row.epoch == epoch && row.split == split &&
+                row.seed == std::to_string(seed()))
+                by_target[row.target] = row.r2;
         if (by_target.empty()) return std::nullopt;
         double sum = 0;
         for (const auto& t : data_.target_names)

@@ -14,6 +14,7 @@
 #include "core/data/csv.hpp"
 #include "core/error.hpp"
 #include "core/run/files.hpp"
+#include "core/run/run_reader.hpp"
 
 namespace mer {
 
@@ -60,10 +61,8 @@ void replace_symlink(const fs::path& link, const fs::path& target) {
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> run_row(const fs::path& run_folder) {
-    nlohmann::ordered_json summary = nlohmann::ordered_json::object();
-    nlohmann::json environment = nlohmann::json::object();
-    if (fs::exists(run_folder / "summary.json")) summary = read_json_file<nlohmann::ordered_json>(run_folder / "summary.json");
-    if (fs::exists(run_folder / "environment.json")) environment = read_json_file(run_folder / "environment.json");
+    const nlohmann::ordered_json summary = read_summary(run_folder);
+    const nlohmann::json environment = read_environment(run_folder);
     std::vector<std::pair<std::string, std::string>> row{
         {"folder", run_folder.string()},
         {"experiment", summary.value("experiment", run_folder.parent_path().filename().string())},

@@ -25,22 +25,9 @@ json to_json(const ArtifactEntry& e) {
 
 }  // namespace
 
-std::vector<ArtifactEntry> read_run_manifest(const fs::path& run_folder) {
-    const fs::path file = run_folder / "run.json";
-    const nlohmann::json manifest = read_json_file(file);
-    std::vector<ArtifactEntry> out;
-    try {
-        for (const auto& a : manifest.at("artifacts"))
-            out.push_back({a.at("file"), a.at("kind"), a.at("node"), a.at("columns"), a.at("meaning")});
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(std::string("not a run manifest: ") + e.what(), Location(file.string()));
-    }
-    return out;
-}
-
 RunWriter::RunWriter(RunFolder& folder, std::string experiment, bool resuming)
     : folder_(folder), experiment_(std::move(experiment)) {
-    if (resuming && fs::exists(folder_.path() / "run.json")) artifacts_ = read_run_manifest(folder_.path());
+    if (resuming && fs::exists(folder_.path() / "run.json")) artifacts_ = read_manifest(folder_.path()).entries;
 }
 
 void RunWriter::write(const ArtifactEntry& entry, const std::string& content) {

@@ -2,7 +2,7 @@
 // recorded in the folder's manifest, run.json — for each file its kind, the
 // node that produced it (empty for the run's own files), its columns and a
 // line saying what it holds. Reports and sweeps read run.json instead of
-// guessing file names. Plugins write their files (attention weights, SHAP
+// guessing file names (core/run/run_reader.hpp reads it back). Plugins write their files (attention weights, SHAP
 // values) through PluginContext::write_artifact, which lands here.
 #pragma once
 
@@ -13,17 +13,9 @@
 
 #include "core/plugin/plugin.hpp"
 #include "core/run/run_folder.hpp"
+#include "core/run/run_reader.hpp"
 
 namespace mer {
-
-// What run.json says of one file or folder of the run.
-struct ArtifactEntry {
-    std::string file;  // relative to the run folder; folders end in '/'
-    std::string kind;  // "metrics", "predictions", "bundle", ... (docs/experiments.md lists them)
-    std::string node;  // the node that produced it; empty: the run itself
-    std::vector<std::string> columns;
-    std::string meaning;
-};
 
 class RunWriter {
 public:
@@ -51,8 +43,5 @@ private:
     std::vector<ArtifactEntry> artifacts_;
     std::mutex mutex_;  // plugins may write artifacts from worker threads
 };
-
-// run.json's entries, read back (for reports, sweeps and tests).
-std::vector<ArtifactEntry> read_run_manifest(const std::filesystem::path& run_folder);
 
 }  // namespace mer

@@ -15,24 +15,6 @@ namespace mer::report {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-std::vector<ManifestEntry> Manifest::of(const std::string& kind) const {
-    std::vector<ManifestEntry> out;
-    for (const auto& e : entries)
-        if (e.kind == kind) out.push_back(e);
-    return out;
-}
-
-Manifest read_manifest(const fs::path& run_dir) {
-    const fs::path file = run_dir / "run.json";
-    if (!fs::exists(file))
-        throw Error(run_dir.string() + " is not a run folder: it has no run.json (give the folder mer-run run printed)");
-    Manifest m;
-    m.dir = run_dir;
-    m.entries = read_run_manifest(run_dir);
-    m.experiment = read_json_file(file).value("experiment", run_dir.parent_path().filename().string());
-    return m;
-}
-
 const nlohmann::ordered_json& member(const nlohmann::ordered_json& j, const std::string& key) {
     static const nlohmann::ordered_json empty = nlohmann::ordered_json::object();
     return j.is_object() && j.contains(key) ? j[key] : empty;
@@ -53,64 +35,6 @@ double number(const std::string& text) {
 json plot_number(double value) {
     if (!std::isfinite(value)) return nullptr;
     return std::stod(fmt::format("{:.6g}", value));
-}
-
-std::vector<EpochRow> read_epochs(const fs::path& metrics_csv) {
-    std::vector<EpochRow> out;
-    if (!fs::exists(metrics_csv)) return out;
-    const CsvTable t = read_csv(metrics_csv);
-    const int node = t.require_column("node"), fold = t.require_column("fold"), epoch = t.require_column("epoch"),
-              split = t.require_column("split"), target = t.require_column("target"), loss = t.require_column("loss"),
-              r2 = t.require_column("r2"), rmse = t.require_column("rmse"), mae = t.require_column("mae"),
-              seed = t.column("seed"), best = t.column("best");
-    out.reserve(t.rows.size());
-    for (const auto& row : t.rows) {
-        EpochRow r;
-        r.node = row[node];
-        r.split = row[split];
-        r.target = row[target];
-        r.seed = seed >= 0 ? row[seed] : "";
-        r.fold = static_cast<int>(number(row[fold]));
-        r.epoch = static_cast<int>(number(row[epoch]));
-        r.loss = number(row[loss]);
-        r.r2 = number(row[r2]);
-        r.rmse = number(row[rmse]);
-        r.mae = number(row[mae]);
-        r.best = best >= 0 && row[static_cast<std::size_t>(best)] == "1";
-        out.push_back(std::move(r));
-    }
-    return out;
-}
-
-BestEpochs best_epochs(const std::vector<EpochRow>& rows) {
-    BestEpochs marked;
-    for (const auto& r : rows)
-        if (r.best) marked[r.node][r.seed + "/" + std::to_string(r.fold)] = r.epoch;
-    if (!marked.empty()) return marked;
-    // node → run (seed/fold) → split → epoch → (sum of R², targets)
-    std::map<std::string, std::map<std::string, std::map<std::string, std::map<int, std::pair<double, int>>>>> scores;
-    for (const auto& r : rows) {
-        if (r.split != "inner_validation" && r.split != "validation") continue;
-        if (!std::isfinite(r.r2)) continue;
-        auto& cell = scores[r.node][r.seed + "/" + std::to_string(r.fold)][r.split][r.epoch];
-        cell.first += r.r2;
-        cell.second += 1;
-    }
-    BestEpochs best;
-    for (const auto& [node, runs] : scores) {
-        for (const auto& [run, splits] : runs) {
-            const auto& epochs = splits.count("inner_validation") ? splits.at("inner_validation") : splits.begin()->second;
-            if (epochs.size() < 2) continue;
-            int chosen = 0;
-            double top = -INFINITY;
-            for (const auto& [epoch, sum] : epochs) {
-                const double mean = sum.first / sum.second;
-                if (mean > top) top = mean, chosen = epoch;
-            }
-            best[node][run] = chosen;
-        }
-    }
-    return best;
 }
 
 namespace {

@@ -77,11 +77,11 @@ std::size_t sample_step(std::size_t rows, std::size_t limit) { return rows > lim
 class RunReport {
 public:
     explicit RunReport(const fs::path& dir)
-        : m_(report::read_manifest(dir)), page_("mer run: " + m_.experiment + " — " + dir.filename().string()) {
-        if (fs::exists(dir / "summary.json")) summary_ = read_json_file<ojson>(dir / "summary.json");
-        if (fs::exists(dir / "environment.json")) environment_ = read_json_file(dir / "environment.json");
-        epochs_ = report::read_epochs(dir / "metrics.csv");
-        best_ = report::best_epochs(epochs_);
+        : m_(read_manifest(dir)), page_("mer run: " + m_.experiment + " — " + dir.filename().string()) {
+        summary_ = read_summary(dir);
+        environment_ = read_environment(dir);
+        epochs_ = read_epochs(dir);
+        best_ = best_epochs(epochs_);
         if (m_.has("predictions")) predictions_ = read_csv(dir / m_.of("predictions").front().file);
         if (m_.has("frame_predictions")) frames_ = read_csv(dir / m_.of("frame_predictions").front().file);
         if (m_.has("curves")) curve_metrics_ = read_csv(dir / m_.of("curves").front().file);
@@ -672,7 +672,7 @@ private:
     }
 
     // Figs. 4-5: the 15 features most correlated with each target.
-    void pearson(const report::ManifestEntry& e) {
+    void pearson(const ArtifactEntry& e) {
         const CsvTable t = read_csv(m_.dir / e.file);
         const int col_target = t.require_column("target"), col_feature = t.require_column("feature"),
                   col_r = t.require_column("r"), col_rank = t.require_column("abs_rank");
@@ -705,7 +705,7 @@ private:
     }
 
     // Figs. 6-7: a beeswarm per target of the 15 features with the largest mean |SHAP|.
-    void shap(const report::ManifestEntry& e) {
+    void shap(const ArtifactEntry& e) {
         const std::string prefix = "shap_" + e.node + "_";
         if (e.file.size() <= prefix.size() + 4) return;
         const std::string part = e.file.substr(prefix.size(), e.file.size() - prefix.size() - 4);
@@ -777,7 +777,7 @@ private:
     }
 
     // Figs. 17-18: the t-SNE map coloured by each target.
-    void tsne(const report::ManifestEntry& e) {
+    void tsne(const ArtifactEntry& e) {
         const CsvTable t = read_csv(m_.dir / e.file);
         if (t.rows.empty() || t.header.size() < 4) return;
         const int col_x = t.require_column("x"), col_y = t.require_column("y"), col_song = t.require_column("song_id");
@@ -808,12 +808,12 @@ private:
                       spec, std::move(data)});
     }
 
-    report::Manifest m_;
+    RunManifest m_;
     report::Page page_;
     ojson summary_ = ojson::object();
     json environment_ = json::object();
-    std::vector<report::EpochRow> epochs_;
-    report::BestEpochs best_;
+    std::vector<EpochRow> epochs_;
+    BestEpochs best_;
     CsvTable predictions_;
     CsvTable frames_, curve_metrics_;  // sequence models: frame_predictions.csv, curves.csv
     std::vector<std::string> target_order_;

@@ -29,26 +29,6 @@ namespace {
 
 constexpr std::size_t kTopTrials = 5;
 
-// Per epoch, the mean over folds (and seeds) of `metric` for `node`/`target`
-// on the watched songs (inner_validation where the run has it, else validation).
-std::map<int, double> validation_curve(const std::vector<report::EpochRow>& rows, const std::string& node,
-                                       const std::string& target, const std::string& metric) {
-    bool inner = false;
-    for (const auto& r : rows)
-        if (r.node == node && r.split == "inner_validation") inner = true;
-    std::map<int, std::pair<double, int>> sums;
-    for (const auto& r : rows) {
-        if (r.node != node || r.target != target || r.split != (inner ? "inner_validation" : "validation")) continue;
-        const double v = metric == "r2" ? r.r2 : metric == "rmse" ? r.rmse : metric == "mae" ? r.mae : r.loss;
-        if (!std::isfinite(v)) continue;
-        sums[r.epoch].first += v;
-        sums[r.epoch].second += 1;
-    }
-    std::map<int, double> out;
-    for (const auto& [epoch, s] : sums) out[epoch] = s.first / s.second;
-    return out;
-}
-
 std::string metric_label(const std::string& metric) { return metric == "r2" ? "R²" : metric; }
 
 // A run's resolved experiment (its manifest's "config" file, config.yaml) as
@@ -68,7 +48,7 @@ void flatten(const YAML::Node& node, const std::string& prefix, FlatConfig& out)
 }
 
 // The config, or the reason there is none to compare.
-FlatConfig read_config(const report::Manifest& manifest, std::string& problem) {
+FlatConfig read_config(const RunManifest& manifest, std::string& problem) {
     FlatConfig out;
     const auto entries = manifest.of("config");
     if (entries.empty() || !fs::exists(manifest.dir / entries.front().file)) {
@@ -193,7 +173,7 @@ fs::path write_sweep_report(const fs::path& sweep_dir) {
             const auto& row = trials.rows[order[k]];
             if (!std::isfinite(number(row[static_cast<std::size_t>(col_metric)]))) continue;
             const fs::path folder = sweep_dir / row[static_cast<std::size_t>(col_folder)];
-            const auto curve = validation_curve(report::read_epochs(folder / "metrics.csv"), node, target, name);
+            const auto curve = watched_curve(read_epochs(folder), node, target, name);
             if (curve.size() < 2) continue;
             ++shown;
             for (const auto& [epoch, value] : curve)
@@ -258,25 +238,25 @@ fs::path write_comparison_report(const std::vector<fs::path>& run_dirs, const fs
     if (!run_labels.empty() && run_labels.size() != run_dirs.size())
         throw Error(fmt::format("{} labels for {} runs", run_labels.size(), run_dirs.size()));
     struct Run {
-        report::Manifest manifest;
+        RunManifest manifest;
         std::string label;
         ojson summary;
         json environment;
-        std::vector<report::EpochRow> epochs;
+        std::vector<EpochRow> epochs;
     };
     std::vector<Run> runs;
     std::set<std::string> labels;
     for (std::size_t i = 0; i < run_dirs.size(); ++i) {
         const fs::path& dir = run_dirs[i];
-        Run r{report::read_manifest(dir), "", ojson::object(), json::object(), {}};
+        Run r{read_manifest(dir), "", ojson::object(), json::object(), {}};
         const bool labelled = !run_labels.empty() && !run_labels[i].empty();
         r.label = labelled ? run_labels[i]
                            : r.manifest.experiment + "/" + fs::absolute(dir).lexically_normal().filename().string();
         if (!labels.insert(r.label).second)
             throw Error(labelled ? "the label '" + r.label + "' names two runs" : dir.string() + " is given twice");
-        if (fs::exists(dir / "summary.json")) r.summary = read_json_file<ojson>(dir / "summary.json");
-        if (fs::exists(dir / "environment.json")) r.environment = read_json_file(dir / "environment.json");
-        r.epochs = report::read_epochs(dir / "metrics.csv");
+        r.summary = read_summary(dir);
+        r.environment = read_environment(dir);
+        r.epochs = read_epochs(dir);
         runs.push_back(std::move(r));
     }
     report::Page page(fmt::format("mer comparison of {} runs", runs.size()));
@@ -326,7 +306,7 @@ fs::path write_comparison_report(const std::vector<fs::path>& run_dirs, const fs
     page.paragraph("Every run's validation scores per node and target (mean ± std over folds); click to sort.");
     report::Table all;
     for (const auto& r : runs) {
-        report::Table t = report::results_table(r.summary, report::best_epochs(r.epochs), r.label);
+        report::Table t = report::results_table(r.summary, best_epochs(r.epochs), r.label);
         if (all.columns.empty()) all.columns = t.columns;
         for (auto& row : t.rows) {
             // Align by column name: runs may report different metrics.
@@ -347,7 +327,7 @@ fs::path write_comparison_report(const std::vector<fs::path>& run_dirs, const fs
             for (const auto& [target, values] : report::member(entry, "validation").items()) {
                 if (std::find(target_order.begin(), target_order.end(), target) == target_order.end())
                     target_order.push_back(target);
-                const auto curve = validation_curve(r.epochs, node, target, "r2");
+                const auto curve = watched_curve(r.epochs, node, target, "r2");
                 if (curve.size() > 1)
                     for (const auto& [epoch, value] : curve) curves.add({r.label + " · " + node, target, epoch, plot_number(value)});
             }

@@ -87,6 +87,12 @@ Record read_record(const fs::path& file) {
 
 }  // namespace
 
+int asha_rung(int epochs, const AshaSettings& settings) {
+    int rung = -1;
+    for (double at = settings.min_epochs; std::lround(at) <= epochs; at *= settings.reduction) ++rung;
+    return rung;
+}
+
 AshaBoard::AshaBoard(fs::path sweep_dir, AshaSettings settings) : dir_(std::move(sweep_dir)), settings_(std::move(settings)) {}
 
 AshaBoard::Decision AshaBoard::record(const std::string& trial, const std::map<int, double>& curve, bool may_stop,

@@ -23,6 +23,10 @@ struct AshaSettings {
 // Tune's ASHA cuts.
 bool asha_promoted(const std::map<std::string, double>& recorded, double value, const AshaSettings& settings);
 
+// The highest rung (0: the first, at min_epochs; k: at min_epochs·η^k
+// epochs, rounded) that `epochs` epochs reach; -1 below the first.
+int asha_rung(int epochs, const AshaSettings& settings);
+
 class AshaBoard {
 public:
     AshaBoard(std::filesystem::path sweep_dir, AshaSettings settings);

@@ -35,6 +35,7 @@
 #include "core/graph/schema.hpp"
 #include "core/report/report.hpp"
 #include "core/run/files.hpp"
+#include "core/run/run_reader.hpp"
 #include "core/run/progress.hpp"
 #include "core/run/run_folder.hpp"
 #include "core/sweep/asha.hpp"
@@ -234,31 +235,17 @@ struct TrialState {
 
 // A trial's per-epoch metric from its metrics.csv: the watched songs'
 // song-level rows (inner_validation when the model keeps its best epoch on
-// held-out training songs, else validation), fold 0, for the metric's node
-// and target. epoch → value.
+// held-out training songs, else validation), fold 0 of the first repetition,
+// for the metric's node and target. epoch → value.
 std::map<int, double> metric_curve(const fs::path& folder, const std::string& metric) {
-    std::map<int, double> inner, scored;
     const std::size_t first = metric.find('.'), last = metric.rfind('.');
-    if (first == last || !fs::exists(folder / "metrics.csv")) return {};
-    const std::string node = metric.substr(0, first), target = metric.substr(first + 1, last - first - 1);
+    if (first == std::string::npos || first == last) return {};
     try {
-        const CsvTable table = read_csv(folder / "metrics.csv");
-        const int column = table.column(metric.substr(last + 1));
-        if (column < 0) return {};
-        // By name, not position: metrics.csv's columns are MetricsLog's.
-        const auto index = [&](const char* name) { return static_cast<std::size_t>(table.require_column(name)); };
-        const std::size_t node_at = index("node"), fold_at = index("fold"), target_at = index("target"),
-                          split_at = index("split"), epoch_at = index("epoch");
-        for (const auto& row : table.rows) {
-            if (row[node_at] != node || row[fold_at] != "0" || row[target_at] != target) continue;
-            const std::string& split = row[split_at];
-            if (split != "inner_validation" && split != "validation") continue;
-            (split == "inner_validation" ? inner : scored)[std::atoi(row[epoch_at].c_str())] =
-                std::strtod(row[static_cast<std::size_t>(column)].c_str(), nullptr);
-        }
+        return watched_curve(read_epochs(folder), metric.substr(0, first), metric.substr(first + 1, last - first - 1),
+                             metric.substr(last + 1), 0);
     } catch (const std::exception&) {  // a row being written
+        return {};
     }
-    return inner.empty() ? scored : inner;
 }
 
 // ASHA's settings as sweep.json's spec records them (older folders: 1 and 2).
@@ -274,43 +261,25 @@ std::string params_text(const Trial& trial) {
 
 // The trial's ranking metric (NaN when absent) from its summary.json.
 double trial_metric(const fs::path& folder, const std::string& metric) {
-    const fs::path file = folder / "summary.json";
-    if (metric.empty() || !fs::exists(file)) return NAN;
-    const std::size_t first = metric.find('.'), last = metric.rfind('.');
-    if (first == last) return NAN;
     try {
-        const nlohmann::json summary = read_json_file(file);
-        const auto& value = summary.at("nodes")
-                                .at(metric.substr(0, first))
-                                .at("validation")
-                                .at(metric.substr(first + 1, last - first - 1))
-                                .at(metric.substr(last + 1))
-                                .at("mean");
-        return value.is_number() ? value.get<double>() : NAN;
-    } catch (const std::exception&) {
+        return summary_score(read_summary(folder), metric);
+    } catch (const std::exception&) {  // being written
         return NAN;
     }
 }
 
 // The last epoch metrics.csv holds for `node` (every node when empty).
 int epochs_reached(const fs::path& folder, const std::string& node) {
-    if (!fs::exists(folder / "metrics.csv")) return 0;
-    int last = 0;
     try {
-        const CsvTable table = read_csv(folder / "metrics.csv");
-        const auto node_column = static_cast<std::size_t>(table.require_column("node")),
-                   epoch_column = static_cast<std::size_t>(table.require_column("epoch"));
-        for (const auto& row : table.rows)
-            if (node.empty() || row[node_column] == node) last = std::max(last, std::atoi(row[epoch_column].c_str()));
+        return last_epoch(read_epochs(folder), node);
     } catch (const std::exception&) {
+        return 0;
     }
-    return last;
 }
 
 std::string summary_status(const fs::path& folder, std::string* reason) {
-    if (!fs::exists(folder / "summary.json")) return "";
     try {
-        const nlohmann::json summary = read_json_file(folder / "summary.json");
+        const nlohmann::ordered_json summary = read_summary(folder);
         if (reason && summary.contains("failed"))
             *reason = summary["failed"].value("node", "") + ": " + summary["failed"].value("reason", "");
         return summary.value("status", "");
@@ -872,24 +841,28 @@ private:
             for (const auto& [key, _] : t.params.items())
                 if (std::find(swept.begin(), swept.end(), key) == swept.end()) swept.push_back(key);
         std::vector<std::string> scores;  // node.target.r2 of every finished trial
-        std::map<std::size_t, nlohmann::json> summaries;
+        std::map<std::size_t, nlohmann::ordered_json> summaries;
         for (std::size_t t = 0; t < trials_.size(); ++t) {
-            const fs::path file = trial_dir(trials_[t]) / "summary.json";
-            if (states[t].status != "finished" || !fs::exists(file)) continue;
+            if (states[t].status != "finished") continue;
             try {
-                summaries[t] = read_json_file(file);
-                const nlohmann::json nodes = summaries[t].value("nodes", nlohmann::json::object());
-                for (const auto& [node, entry] : nodes.items()) {
-                    const nlohmann::json validation = entry.value("validation", nlohmann::json::object());
-                    for (const auto& [target, _] : validation.items()) {
-                        const std::string column = node + "." + target + ".r2";
-                        if (std::find(scores.begin(), scores.end(), column) == scores.end()) scores.push_back(column);
-                    }
+                summaries[t] = read_summary(trial_dir(trials_[t]));
+            } catch (const std::exception&) {  // being written: its scores come with the next rewrite
+                continue;
+            }
+            const nlohmann::ordered_json nodes = summaries[t].value("nodes", nlohmann::ordered_json::object());
+            for (const auto& [node, entry] : nodes.items()) {
+                if (!entry.is_object()) continue;
+                const nlohmann::ordered_json validation = entry.value("validation", nlohmann::ordered_json::object());
+                for (const auto& [target, _] : validation.items()) {
+                    const std::string column = node + "." + target + ".r2";
+                    if (std::find(scores.begin(), scores.end(), column) == scores.end()) scores.push_back(column);
                 }
-            } catch (const std::exception&) {
             }
         }
-        std::vector<std::string> header{"trial", "status", "attempts", "device", "seconds", "epochs", "metric"};
+        const bool asha = spec_.scheduler == "asha";
+        std::vector<std::string> header{"trial", "status", "attempts", "device", "seconds", "epochs"};
+        if (asha) header.push_back("rung");
+        header.push_back("metric");
         header.insert(header.end(), swept.begin(), swept.end());
         header.insert(header.end(), scores.begin(), scores.end());
         header.insert(header.end(), {"reason", "folder"});
@@ -898,24 +871,20 @@ private:
         for (std::size_t t = 0; t < trials_.size(); ++t) {
             const TrialState& s = states[t];
             const fs::path dir = trial_dir(trials_[t]);
-            std::vector<std::string> row{trials_[t].id,
-                                         s.status,
-                                         std::to_string(s.attempts),
-                                         s.device,
-                                         s.timed ? fmt::format("{:.1f}", s.seconds) : "",
-                                         std::to_string(s.status == "stopped" && s.stopped_at > 0
-                                                            ? s.stopped_at
-                                                            : epochs_reached(dir, spec_.metric.empty() ? "" : metric_node)),
-                                         s.status == "finished" ? format_number(trial_metric(dir, spec_.metric)) : ""};
+            const int epochs = s.status == "stopped" && s.stopped_at > 0
+                                   ? s.stopped_at
+                                   : epochs_reached(dir, spec_.metric.empty() ? "" : metric_node);
+            std::vector<std::string> row{trials_[t].id, s.status, std::to_string(s.attempts), s.device,
+                                         s.timed ? fmt::format("{:.1f}", s.seconds) : "", std::to_string(epochs)};
+            if (asha) {
+                const int rung = asha_rung(epochs, asha_settings());
+                row.push_back(rung < 0 ? "" : std::to_string(rung));
+            }
+            row.push_back(s.status == "finished" ? format_number(trial_metric(dir, spec_.metric)) : "");
             for (const auto& key : swept) row.push_back(trials_[t].params.contains(key) ? trials_[t].params[key].dump() : "");
             for (const auto& column : scores) {
-                const std::size_t a = column.find('.'), b = column.rfind('.');
-                std::string value;
-                if (summaries.count(t)) {
-                    const auto& v = summaries[t]["nodes"][column.substr(0, a)]["validation"][column.substr(a + 1, b - a - 1)];
-                    if (v.contains("r2") && v["r2"]["mean"].is_number()) value = format_number(v["r2"]["mean"].get<double>());
-                }
-                row.push_back(value);
+                const double score = summaries.count(t) ? summary_score(summaries[t], column) : NAN;
+                row.push_back(std::isnan(score) ? "" : format_number(score));
             }
             row.push_back(s.reason);
             row.push_back(fs::relative(dir, folder_).string());

@@ -192,15 +192,17 @@ class Run:
             raise Error("not a run folder (it has no run.json): give a folder mer-run run printed, "
                         "or runs/<experiment>/latest", file=str(folder))
         self._cache: Dict[str, Any] = {}
+        self._files: Optional[Dict[str, Any]] = None
 
     def __repr__(self) -> str:
         return f"mer.Run('{self.folder}', status={self.summary.get('status', 'unknown')!r})"
 
-    def _json(self, name: str) -> Dict[str, Any]:
-        if name not in self._cache:
-            path = self.folder / name
-            self._cache[name] = json.loads(path.read_text()) if path.is_file() else {}
-        return self._cache[name]
+    def _json(self, part: str) -> Any:
+        """run.json's artifacts, summary.json or environment.json, read by
+        mer's own run-folder reader (the one the report and sweeps use)."""
+        if self._files is None:
+            self._files = json.loads(_native(_mer.run_files_json, str(self.folder)))
+        return self._files[part]
 
     def _csv(self, name: str) -> pd.DataFrame:
         if name not in self._cache:
@@ -217,11 +219,11 @@ class Run:
 
     @property
     def summary(self) -> Dict[str, Any]:
-        return self._json("summary.json")
+        return self._json("summary")
 
     @property
     def environment(self) -> Dict[str, Any]:
-        return self._json("environment.json")
+        return self._json("environment")
 
     @property
     def status(self) -> str:
@@ -230,7 +232,7 @@ class Run:
     @property
     def artifacts(self) -> pd.DataFrame:
         """run.json: every file of the run with its kind, node, columns and meaning."""
-        return pd.DataFrame(self._json("run.json").get("artifacts", []),
+        return pd.DataFrame(self._json("artifacts"),
                             columns=["file", "kind", "node", "columns", "meaning"])
 
     @property
@@ -295,7 +297,7 @@ def runs(root: PathLike = "runs") -> pd.DataFrame:
 def read_sweep(path: PathLike) -> pd.DataFrame:
     """A sweep folder's trials.csv: one row per trial, each swept key a column
     (its value as parsed JSON), status, attempts, device, seconds, epochs,
-    metric (the score), the trials' scores and folder."""
+    rung (ASHA sweeps: the highest rung reached, 0 the first), metric (the score), the trials' scores and folder."""
     trials = Path(path) / "trials.csv"
     if not trials.is_file():
         raise Error("not a sweep folder (it has no trials.csv)", file=str(path))

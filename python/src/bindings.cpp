@@ -25,6 +25,7 @@
 #include "core/plugin/abi.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
+#include "core/run/run_reader.hpp"
 
 namespace py = pybind11;
 namespace fs = std::filesystem;
@@ -228,6 +229,20 @@ std::string run_json(const std::string& file, const std::vector<std::string>& ov
         .dump();
 }
 
+// A run folder's run.json, summary.json and environment.json as the report
+// and the sweep read them (core/run/run_reader): {experiment, artifacts,
+// summary, environment}.
+std::string run_files_json(const std::string& folder) {
+    const mer::RunManifest manifest = mer::read_manifest(folder);
+    json artifacts = json::array();
+    for (const auto& a : manifest.entries)
+        artifacts.push_back({{"file", a.file}, {"kind", a.kind}, {"node", a.node}, {"columns", a.columns}, {"meaning", a.meaning}});
+    nlohmann::ordered_json out{{"experiment", manifest.experiment}, {"artifacts", artifacts}};
+    out["summary"] = mer::read_summary(folder);
+    out["environment"] = mer::read_environment(folder);
+    return out.dump();
+}
+
 // A YAML file (a run's config.yaml) as JSON text.
 std::string yaml_file_json(const std::string& path) {
     mer::SourceMap map;
@@ -273,4 +288,5 @@ PYBIND11_MODULE(_mer, m) {
     m.def("run_json", &run_json);
     m.def("run_row", [](const std::string& folder) { return mer::run_row(folder); });
     m.def("yaml_file_json", &yaml_file_json);
+    m.def("run_files_json", &run_files_json);
 }

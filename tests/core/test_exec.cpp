@@ -135,7 +135,7 @@ evaluation: {split: {kind: kfold, k: 2}}
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     const fs::path folder = cwd.path() / run_folder_of(r);
-    const std::vector<mer::ArtifactEntry> artifacts = mer::read_run_manifest(folder);
+    const std::vector<mer::ArtifactEntry> artifacts = mer::read_manifest(folder).entries;
     std::map<std::string, mer::ArtifactEntry> by_file;
     for (const auto& a : artifacts) {
         INFO(a.file);

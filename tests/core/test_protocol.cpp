@@ -12,7 +12,7 @@
 #include "core/data/csv.hpp"
 #include "core/eval/paired.hpp"
 #include "core/exec/fold_evaluation.hpp"
-#include "core/report/run_data.hpp"
+#include "core/run/run_reader.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace mer::test;
@@ -374,14 +374,15 @@ TEST_CASE("the report names the epoch the training loop kept, not one derived ag
                "gru,regressor.seq_gru,0,1,inner_validation_frames,valence,,0.1,0,0,0,0,0,5,\n"
                "gru,regressor.seq_gru,0,2,inner_validation,valence,,0.2,0,0,0,0,0,5,1\n"
                "gru,regressor.seq_gru,0,2,inner_validation_frames,valence,,0.7,0,0,0,0,0,5,1\n");
-    const mer::report::BestEpochs best = mer::report::best_epochs(mer::report::read_epochs(dir / "metrics.csv"));
+    const mer::BestEpochs best = mer::best_epochs(mer::read_epochs(dir.path()));
     CHECK(best.at("gru").at("5/0") == 2);
     // A run folder from before the column: derived from the song-level rows, as then.
-    write_file(dir / "old.csv",
+    fs::create_directories(dir / "old");
+    write_file(dir / "old" / "metrics.csv",
                "node,model,fold,epoch,split,target,loss,r2,rmse,mae,mse,pearson,ccc,seed\n"
                "gru,regressor.seq_gru,0,1,inner_validation,valence,,0.9,0,0,0,0,0,5\n"
                "gru,regressor.seq_gru,0,2,inner_validation,valence,,0.2,0,0,0,0,0,5\n");
-    CHECK(mer::report::best_epochs(mer::report::read_epochs(dir / "old.csv")).at("gru").at("5/0") == 1);
+    CHECK(mer::best_epochs(mer::read_epochs(dir / "old")).at("gru").at("5/0") == 1);
 }
 
 TEST_CASE("the epoch a model's loop keeps is the one every output names", "[protocol][cli]") {
@@ -412,6 +413,6 @@ TEST_CASE("the epoch a model's loop keeps is the one every output names", "[prot
             ++marked;
         }
     CHECK(marked > 0);
-    const mer::report::BestEpochs kept = mer::report::best_epochs(mer::report::read_epochs(run / "metrics.csv"));
+    const mer::BestEpochs kept = mer::best_epochs(mer::read_epochs(run));
     for (int k = 0; k < 3; ++k) CHECK(kept.at("model").at("3/" + std::to_string(k)) == 3);
 }

@@ -89,7 +89,7 @@ std::map<std::string, int> drawn_figures(const std::string& dom) {
 // What a run's manifest calls for, by the kinds of file it lists.
 std::set<std::string> expected_kinds(const fs::path& run) {
     std::set<std::string> kinds;
-    for (const auto& a : mer::read_run_manifest(run)) {
+    for (const auto& a : mer::read_manifest(run).entries) {
         if (a.kind == "predictions") kinds.insert({"predicted_vs_true", "residuals", "labels_histograms"});
         if (a.kind == "pearson") kinds.insert("pearson");
         if (a.kind == "grid") kinds.insert("grid_search");
@@ -165,7 +165,7 @@ TEST_CASE("a quickstart run's report draws every figure offline, with skipped so
     const fs::path run = dir.path() / run_folder_of(r);
     // The run wrote its page, listed it in run.json, and the CSV behind each figure.
     std::set<std::string> files;
-    for (const auto& a : mer::read_run_manifest(run)) files.insert(a.file);
+    for (const auto& a : mer::read_manifest(run).entries) files.insert(a.file);
     CHECK(files.count("report.html") == 1);
     CHECK(fs::exists(run / "report_data" / "predicted_ridge.csv"));
     CHECK_THAT(read_file(run / "log.txt"), Catch::Contains("report: "));
@@ -354,7 +354,7 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
     // The finished run dropped its per-epoch checkpoints (they serve --resume only) and says so.
     CHECK_FALSE(fs::exists(run / "checkpoints"));
     CHECK_THAT(read_file(run / "log.txt"), Catch::Contains("deleted checkpoints/"));
-    for (const auto& a : mer::read_run_manifest(run)) CHECK(a.file.rfind("checkpoints/", 0) != 0);
+    for (const auto& a : mer::read_manifest(run).entries) CHECK(a.file.rfind("checkpoints/", 0) != 0);
     // Log-mel chunks are tensors: no empty feature or Pearson tables beside them.
     CHECK_FALSE(fs::exists(run / "features_chunks.csv"));
     CHECK_FALSE(fs::exists(run / "pearson_chunks.csv"));

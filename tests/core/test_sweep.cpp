@@ -330,6 +330,10 @@ sweep:
     CHECK(trials.at("trial-0002").at("epochs") == "1");
     CHECK_THAT(trials.at("trial-0002").at("reason"), Catch::Contains("stopped by ASHA at epoch 1"));
     CHECK(trials.at("trial-0003").at("status") == "finished");
+    // The rung column: stopped at the first rung (epoch 1, rung 0); finished after 8 epochs: rungs 1, 2, 4, 8 → 3.
+    CHECK(trials.at("trial-0002").at("rung") == "0");
+    CHECK(trials.at("trial-0003").at("epochs") == "8");
+    CHECK(trials.at("trial-0003").at("rung") == "3");
     const nlohmann::json asha = nlohmann::json::parse(read_file(sweep / "asha.json"));
     CHECK(asha["rungs"]["1"].size() == 4);
     CHECK(asha["rungs"]["8"].size() == 3);

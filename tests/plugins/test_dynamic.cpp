@@ -15,7 +15,7 @@
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/plugin/regressor.hpp"
-#include "core/report/run_data.hpp"
+#include "core/run/run_reader.hpp"
 #include "tests/support/chunk_corpus.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -290,7 +290,7 @@ evaluation: {split: {kind: kfold, k: 4}}
     // One kept epoch: the loop's (by frame-level R²), in summary.json, metrics.csv's best column and the report.
     const json& kept = summary["nodes"]["gru"]["best_epoch"]["epoch"];
     REQUIRE(kept.size() == 4);
-    const mer::report::BestEpochs best = mer::report::best_epochs(mer::report::read_epochs(run / "metrics.csv"));
+    const mer::BestEpochs best = mer::best_epochs(mer::read_epochs(run));
     for (int k = 0; k < 4; ++k) CHECK(best.at("gru").at("5/" + std::to_string(k)) == kept[k].get<int>());
     // The report draws predicted against annotated curves of a sample of validation songs.
     const std::string drawn = read_file(run / "report_data" / "over_time_gru.csv");

@@ -250,7 +250,7 @@ evaluation: {split: {kind: kfold, k: 3}}
     CHECK(map.rfind("song_id,x,y,valence,arousal\n", 0) == 0);
     CHECK(count_lines(map) == 1 + 120);  // every song, once
     bool recorded = false;
-    for (const auto& a : mer::read_run_manifest(folder))
+    for (const auto& a : mer::read_manifest(folder).entries)
         if (a.file == "tsne_map.csv") {
             recorded = true;
             CHECK(a.kind == "tsne");
