@@ -218,20 +218,30 @@ void assign_quadrants(Ratings& out) {
 
 namespace {
 
-// One bundle's ratings (no quadrants yet: the targets may come from several bundles).
-Ratings predict_bundle(const fs::path& model, const std::string& node, const std::vector<std::string>& inputs,
-                       const PluginRegistry& registry, const PredictOptions& options) {
-    const fs::path bundle = bundle_folder(model, node);
-    const fs::path manifest_file = bundle / "model.json";
-    const json manifest = read_json_file(manifest_file);
-    PipelineSpec spec;
-    Ratings out;
-    int folds = 0;
+// One bundle, loaded: its manifest checked, every plugin found at the version
+// it was trained with, every fold's fitted pipeline read.
+struct LoadedBundle {
+    fs::path dir;
+    fs::path manifest_file;
+    PipelineSpec spec;  // parameters checked and completed with their defaults
+    Ratings scale;      // targets, their ranges and midpoints; no rows
     bool per_target = false;  // fitted as one pipeline per target
+    bool sequence = false, chunks = false;  // the regressor rates windows over time / chunks
+    std::vector<std::unique_ptr<TargetPipelines>> folds;  // the ratings are their mean
+};
+
+std::unique_ptr<LoadedBundle> load_bundle(const fs::path& model, const std::string& node, const PluginRegistry& registry) {
+    auto b = std::make_unique<LoadedBundle>();
+    b->dir = bundle_folder(model, node);
+    b->manifest_file = b->dir / "model.json";
+    const fs::path& manifest_file = b->manifest_file;
+    const json manifest = read_json_file(manifest_file);
+    Ratings& out = b->scale;
+    int folds = 0;
     try {
         if (!manifest.is_object() || manifest.value("format", 0) != 1)
             throw Error("unknown bundle format", Location(manifest_file.string()));
-        spec = PipelineSpec::from_json(manifest);
+        b->spec = PipelineSpec::from_json(manifest);
         for (const auto& t : manifest.at("targets")) {
             out.targets.push_back(t.at("name").get<std::string>());
             // The dataset's label scale where training recorded it; bundles
@@ -250,7 +260,7 @@ Ratings predict_bundle(const fs::path& model, const std::string& node, const std
             out.declared_scale.push_back(declared);
         }
         folds = manifest.at("folds").get<int>();
-        per_target = manifest.value("per_target", false);
+        b->per_target = manifest.value("per_target", false);
     } catch (const json::exception& e) {
         throw Error(std::string("damaged bundle manifest: ") + e.what(), Location(manifest_file.string()));
     }
@@ -264,7 +274,38 @@ Ratings predict_bundle(const fs::path& model, const std::string& node, const std
         step.params = checked_bundle_params(registry, step.uses, step.params, manifest_file);
         return plugin;
     };
-    for (auto& step : spec.data) check(step);
+    for (auto& step : b->spec.data) check(step);
+    for (auto& step : b->spec.transforms) check(step);
+    const PluginRecord& regressor = check(b->spec.regressor);
+    b->sequence = regressor.has(capability::kSequence);
+    b->chunks = regressor.has(capability::kChunks);
+
+    // Every fold's fitted pipeline, as training saved it.
+    if (folds < 1 || folds > 1000 || out.targets.empty())
+        throw Error("damaged bundle manifest: folds is " + std::to_string(folds) + " and there are " +
+                        std::to_string(out.targets.size()) + " targets; expected 1–1000 folds and at least 1 target",
+                    Location(manifest_file.string()));
+    for (int fold = 0; fold < folds; ++fold) {
+        const fs::path fold_dir = b->dir / ("fold" + std::to_string(fold));
+        if (!fs::is_directory(fold_dir))
+            throw Error("damaged model bundle: model.json promises " + std::to_string(folds) + " folds, fold" +
+                            std::to_string(fold) + "/ is missing",
+                        Location(b->dir.string()));
+        auto pipelines = std::make_unique<TargetPipelines>(b->spec, registry, out.targets, b->per_target);
+        try {
+            pipelines->load(fold_dir);
+        } catch (const json::exception& e) {  // a bundle file of the right name and the wrong content
+            throw Error(std::string("damaged model bundle: ") + e.what(), Location(fold_dir.string()));
+        }
+        b->folds.push_back(std::move(pipelines));
+    }
+    return b;
+}
+
+// One bundle's ratings of `files` (no quadrants yet: the targets may come from several bundles).
+Ratings rate_bundle(const LoadedBundle& b, const std::vector<std::string>& files, const PluginRegistry& registry,
+                    const PredictOptions& options) {
+    PipelineSpec spec = b.spec;  // the excerpt goes into the features steps of this call only
     const AudioCrop crop{options.offset_seconds, options.duration_seconds};
     if (!crop.whole()) {
         // The excerpt, for every step that reads audio.
@@ -279,44 +320,27 @@ Ratings predict_bundle(const fs::path& model, const std::string& node, const std
             throw Error("--offset/--duration/--excerpts: this model's features plugins read no audio (a table "
                         "dataset?), so there is no excerpt to take");
     }
-    for (auto& step : spec.transforms) check(step);
-    const PluginRecord& regressor = check(spec.regressor);
-    if (options.dynamic && !regressor.has(capability::kSequence))
+    if (options.dynamic && !b.sequence)
         throw Error("--dynamic: " + spec.regressor.uses +
                     " rates whole songs, not music over time; train a sequence model such as regressor.seq_gru "
                     "(docs/dynamic.md)");
-    if (options.per_chunk && !regressor.has(capability::kChunks))
+    if (options.per_chunk && !b.chunks)
         throw Error("--per-chunk: " + spec.regressor.uses + " rates whole songs, not chunks");
 
+    Ratings out = b.scale;
     std::map<std::string, std::string> failures;
-    const std::vector<std::string> files = audio_files(inputs);
     for (const auto& file : files) out.rows.emplace_back().path = file;
     const SongTable table = extract_features(spec, files, registry, options, failures);
 
-    // Every fold's fitted pipeline, as training saved it; the ratings are their mean.
-    if (folds < 1 || folds > 1000 || out.targets.empty())
-        throw Error("damaged bundle manifest: folds is " + std::to_string(folds) + " and there are " +
-                        std::to_string(out.targets.size()) + " targets; expected 1–1000 folds and at least 1 target",
-                    Location(manifest_file.string()));
-    for (int fold = 0; fold < folds; ++fold)
-        if (!fs::is_directory(bundle / ("fold" + std::to_string(fold))))
-            throw Error("damaged model bundle: model.json promises " + std::to_string(folds) + " folds, fold" +
-                            std::to_string(fold) + "/ is missing",
-                        Location(bundle.string()));
     Eigen::MatrixXd sum =
         Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(table.size()), static_cast<Eigen::Index>(out.targets.size()));
     std::vector<Eigen::MatrixXd> chunk_sums;
-    for (int fold = 0; fold < folds && table.size() > 0; ++fold) {
-        TargetPipelines pipelines(spec, registry, out.targets, per_target);
-        const fs::path fold_dir = bundle / ("fold" + std::to_string(fold));
-        try {
-            pipelines.load(fold_dir);
-        } catch (const json::exception& e) {  // a bundle file of the right name and the wrong content
-            throw Error(std::string("damaged model bundle: ") + e.what(), Location(fold_dir.string()));
-        }
+    const int folds = static_cast<int>(b.folds.size());
+    for (const auto& pipelines : b.folds) {
+        if (table.size() == 0) break;
         std::vector<Eigen::MatrixXd> chunks;
         const bool windows = options.per_chunk || options.dynamic;
-        sum += pipelines.predict(table, windows ? &chunks : nullptr);
+        sum += pipelines->predict(table, windows ? &chunks : nullptr);
         if (!windows) continue;
         if (chunk_sums.empty())
             chunk_sums = chunks;
@@ -347,16 +371,85 @@ void flag_audio(Ratings& out, const PredictOptions& options) {
 
 }  // namespace
 
-Ratings predict_files(const fs::path& model, const std::vector<std::string>& inputs, const PluginRegistry& registry,
-                      const PredictOptions& options);
+struct Predictor::Loaded {
+    const PluginRegistry* registry = nullptr;
+    std::vector<std::unique_ptr<LoadedBundle>> bundles;  // one per node, in the order given
+    std::vector<std::string> nodes;
+};
 
-namespace {
+Predictor::Predictor(const fs::path& model, const std::vector<std::string>& nodes, const PluginRegistry& registry)
+    : loaded_(std::make_unique<Loaded>()) {
+    loaded_->registry = &registry;
+    loaded_->nodes = nodes.empty() ? std::vector<std::string>{""} : nodes;
+    // Separate models per target (the report trains valence and arousal apart) combine into one row
+    // per file; two models for one target is a mistake, refused before any audio is decoded.
+    std::map<std::string, std::string> owner;  // target → the node rating it
+    for (const auto& node : loaded_->nodes) {
+        loaded_->bundles.push_back(load_bundle(model, node, registry));
+        for (const auto& target : loaded_->bundles.back()->scale.targets)
+            if (!owner.emplace(target, node).second)
+                throw Error("--node " + owner[target] + " and --node " + node + " both rate \"" + target +
+                            "\"; give one model per target");
+    }
+}
+
+Predictor::~Predictor() = default;
+Predictor::Predictor(Predictor&&) noexcept = default;
+
+std::vector<std::string> Predictor::targets() const {
+    std::vector<std::string> out;
+    for (const auto& b : loaded_->bundles) out.insert(out.end(), b->scale.targets.begin(), b->scale.targets.end());
+    return out;
+}
+
+Ratings Predictor::rate(const std::vector<std::string>& inputs, const PredictOptions& options) const {
+    const PluginRegistry& registry = *loaded_->registry;
+    const bool several = loaded_->bundles.size() > 1;
+    if (options.dynamic) {
+        const char* clash = options.excerpts > 0        ? "--excerpts"
+                            : options.per_chunk          ? "--per-chunk"
+                            : several                    ? "more than one --node"
+                            : options.offset_seconds > 0 ? "--offset"
+                                                         : nullptr;
+        if (clash)
+            throw Error(std::string("--dynamic rates every window of each whole file with one sequence model; ") +
+                        clash + " cannot go with it");
+    }
+    if (options.excerpts > 0) return rate_excerpts(inputs, options);
+    if (several && options.per_chunk) throw Error("--per-chunk rates the chunks of one model; give one --node with it");
+    const std::vector<std::string> files = audio_files(inputs);
+    Ratings out;
+    for (std::size_t k = 0; k < loaded_->bundles.size(); ++k) {
+        Ratings part = rate_bundle(*loaded_->bundles[k], files, registry, options);
+        if (k == 0) {
+            out = std::move(part);
+            continue;
+        }
+        out.targets.insert(out.targets.end(), part.targets.begin(), part.targets.end());
+        out.midpoints.insert(out.midpoints.end(), part.midpoints.begin(), part.midpoints.end());
+        out.minima.insert(out.minima.end(), part.minima.begin(), part.minima.end());
+        out.maxima.insert(out.maxima.end(), part.maxima.begin(), part.maxima.end());
+        out.declared_scale.insert(out.declared_scale.end(), part.declared_scale.begin(), part.declared_scale.end());
+        for (std::size_t r = 0; r < out.rows.size(); ++r) {
+            Rating& row = out.rows[r];
+            const Rating& more = part.rows[r];  // the same files in the same order
+            if (row.error.empty() && !more.error.empty()) row.error = loaded_->nodes[k] + ": " + more.error;
+            row.values.insert(row.values.end(), more.values.begin(), more.values.end());
+            row.outside.insert(row.outside.end(), more.outside.begin(), more.outside.end());
+        }
+    }
+    if (several)
+        for (auto& row : out.rows)
+            if (!row.error.empty()) row.values.clear(), row.outside.clear();
+    flag_audio(out, options);
+    assign_quadrants(out);
+    return out;
+}
 
 // Real songs last minutes, the models learned from clips: N evenly spaced
 // excerpts of the clip length per file, each rated, reported as their mean
 // (the rating) and standard deviation (how much the song changes).
-Ratings predict_excerpts(const fs::path& model, const std::vector<std::string>& inputs, const PluginRegistry& registry,
-                         const PredictOptions& options) {
+Ratings Predictor::rate_excerpts(const std::vector<std::string>& inputs, const PredictOptions& options) const {
     if (options.per_chunk) throw Error("--excerpts rates whole excerpts; --per-chunk cannot go with it");
     PredictOptions one = options;
     one.excerpts = 0;
@@ -377,7 +470,7 @@ Ratings predict_excerpts(const fs::path& model, const std::vector<std::string>& 
         const double room = std::max(0.0, length - one.duration_seconds);
         for (int k = 0; k < options.excerpts; ++k) {
             one.offset_seconds = options.excerpts == 1 ? room / 2 : room * k / (options.excerpts - 1);
-            parts.push_back(predict_files(model, {file}, registry, one));
+            parts.push_back(rate({file}, one));
         }
         if (out.targets.empty()) {
             out.targets = parts.front().targets;
@@ -412,64 +505,9 @@ Ratings predict_excerpts(const fs::path& model, const std::vector<std::string>& 
     return out;
 }
 
-}  // namespace
-
 Ratings predict_files(const fs::path& model, const std::vector<std::string>& inputs, const PluginRegistry& registry,
                       const PredictOptions& options) {
-    if (options.dynamic) {
-        const char* clash = options.excerpts > 0       ? "--excerpts"
-                            : options.per_chunk         ? "--per-chunk"
-                            : options.nodes.size() > 1  ? "more than one --node"
-                            : options.offset_seconds > 0 ? "--offset"
-                                                         : nullptr;
-        if (clash)
-            throw Error(std::string("--dynamic rates every window of each whole file with one sequence model; ") +
-                        clash + " cannot go with it");
-    }
-    if (options.excerpts > 0) return predict_excerpts(model, inputs, registry, options);
-    if (options.nodes.size() <= 1) {
-        Ratings out = predict_bundle(model, options.nodes.empty() ? "" : options.nodes.front(), inputs, registry, options);
-        flag_audio(out, options);
-        assign_quadrants(out);
-        return out;
-    }
-    if (options.per_chunk) throw Error("--per-chunk rates the chunks of one model; give one --node with it");
-    // Separate models per target (the report trains valence and arousal apart): one row per file.
-    // Two models for one target is a mistake, refused before any audio is decoded.
-    std::map<std::string, std::string> owner;  // target → the node rating it
-    for (const auto& node : options.nodes) {
-        const fs::path manifest = bundle_folder(model, node) / "model.json";
-        const json targets = read_json_file(manifest).value("targets", json::array());
-        for (const auto& t : targets)
-            if (t.is_object() && t.contains("name") && !owner.emplace(t["name"].dump(), node).second)
-                throw Error("--node " + owner[t["name"].dump()] + " and --node " + node + " both rate " +
-                            t["name"].dump() + "; give one model per target");
-    }
-    Ratings out;
-    for (const auto& node : options.nodes) {
-        Ratings part = predict_bundle(model, node, inputs, registry, options);
-        if (out.rows.empty()) {
-            out = std::move(part);
-            continue;
-        }
-        out.targets.insert(out.targets.end(), part.targets.begin(), part.targets.end());
-        out.midpoints.insert(out.midpoints.end(), part.midpoints.begin(), part.midpoints.end());
-        out.minima.insert(out.minima.end(), part.minima.begin(), part.minima.end());
-        out.maxima.insert(out.maxima.end(), part.maxima.begin(), part.maxima.end());
-        out.declared_scale.insert(out.declared_scale.end(), part.declared_scale.begin(), part.declared_scale.end());
-        for (std::size_t r = 0; r < out.rows.size(); ++r) {
-            Rating& row = out.rows[r];
-            const Rating& more = part.rows[r];  // the same files in the same order
-            if (row.error.empty() && !more.error.empty()) row.error = node + ": " + more.error;
-            row.values.insert(row.values.end(), more.values.begin(), more.values.end());
-            row.outside.insert(row.outside.end(), more.outside.begin(), more.outside.end());
-        }
-    }
-    for (auto& row : out.rows)
-        if (!row.error.empty()) row.values.clear(), row.outside.clear();
-    flag_audio(out, options);
-    assign_quadrants(out);
-    return out;
+    return Predictor(model, options.nodes, registry).rate(inputs, options);
 }
 
 }  // namespace mer

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -65,9 +66,36 @@ struct Ratings {
     std::vector<Rating> rows;
 };
 
-// `model` is a run folder or a bundle folder (model/<node>); `inputs` are
-// audio files or folders (searched recursively). Throws mer::Error when the
-// bundle cannot be used (missing plugin, other version, damaged files).
+// A model loaded once: its bundles' manifests checked, every plugin found at
+// the version it was trained with, every fold's fitted pipeline read — then
+// files rated call after call without reading the bundle again (the Python
+// package keeps one per mer.Model; --excerpts rates every excerpt with it).
+// `model` is a run folder or a bundle folder (model/<node>); `nodes` pick
+// the regressor nodes of a run with several (separate valence and arousal
+// models combine into one row per file). Throws mer::Error when the bundle
+// cannot be used (missing plugin, other version, damaged files). `registry`
+// must outlive it. One call at a time.
+class Predictor {
+public:
+    Predictor(const std::filesystem::path& model, const std::vector<std::string>& nodes,
+              const PluginRegistry& registry);
+    ~Predictor();
+    Predictor(Predictor&&) noexcept;
+
+    // `inputs` are audio files or folders (searched recursively); a file
+    // that cannot be rated is a row with its error. options.nodes is not
+    // read (the nodes are the Predictor's).
+    Ratings rate(const std::vector<std::string>& inputs, const PredictOptions& options) const;
+    // The targets every row rates, in order.
+    std::vector<std::string> targets() const;
+
+private:
+    Ratings rate_excerpts(const std::vector<std::string>& inputs, const PredictOptions& options) const;
+    struct Loaded;
+    std::unique_ptr<Loaded> loaded_;
+};
+
+// Predictor(model, options.nodes, registry).rate(inputs, options): `mer-run predict`.
 Ratings predict_files(const std::filesystem::path& model, const std::vector<std::string>& inputs,
                       const PluginRegistry& registry, const PredictOptions& options);
 

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cmath>
 #include <iostream>
 
@@ -17,6 +18,13 @@ std::string format_duration(double seconds) {
     if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
     return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
 }
+
+namespace {
+std::atomic<ProgressSink*> g_sink{nullptr};
+}  // namespace
+
+void set_progress_sink(ProgressSink* sink) { g_sink.store(sink); }
+ProgressSink* progress_sink() { return g_sink.load(); }
 
 ProgressReporter::ProgressReporter(std::string label, RunFolder* folder, bool terminal)
     : label_(std::move(label)), folder_(folder), terminal_(terminal), start_(std::chrono::steady_clock::now()) {}
@@ -34,14 +42,23 @@ void ProgressReporter::operator()(std::size_t done, std::size_t total, const std
     const double left = rate > 0 ? static_cast<double>(total - done) / rate : NAN;
     const std::string status =
         fmt::format("{}/{} {}, {:.1f} {}/s, {} left", done, total, unit, rate, unit, format_duration(left));
-    if (terminal_ && (done == total || std::chrono::duration<double>(now - last_draw_).count() > 0.2)) {
+    ProgressSink* sink = progress_sink();
+    if ((terminal_ || sink) && (done == total || std::chrono::duration<double>(now - last_draw_).count() > 0.2)) {
         last_draw_ = now;
+        if (sink) {
+            sink->progress(label_, done, total, status);
+            return log_tenths(done, total, status);
+        }
         const int width = 30;
         const int filled = total ? static_cast<int>(width * done / total) : width;
         std::cerr << "\r" << label_ << " [" << std::string(static_cast<std::size_t>(filled), '#')
                   << std::string(static_cast<std::size_t>(width - filled), '.') << "] " << status << "   "
                   << (done == total ? "\n" : "") << std::flush;
     }
+    log_tenths(done, total, status);
+}
+
+void ProgressReporter::log_tenths(std::size_t done, std::size_t total, const std::string& status) {
     const int tenths = total ? static_cast<int>(10 * done / total) : 10;
     if (tenths > logged_tenths_) {
         logged_tenths_ = tenths;

@@ -20,6 +20,8 @@ public:
     void operator()(std::size_t done, std::size_t total, const std::string& unit = "songs");
 
 private:
+    void log_tenths(std::size_t done, std::size_t total, const std::string& status);  // a log line each tenth
+
     std::string label_;
     RunFolder* folder_;
     bool terminal_;
@@ -28,6 +30,22 @@ private:
     int logged_tenths_ = 0;
     std::size_t last_done_ = 0;
 };
+
+// Where a program that embeds mer wants progress bars and run-log lines
+// instead of the terminal (the Python package: into the notebook cell that
+// runs the call). Set for the duration of a call; while one is set, bars are
+// not drawn on stderr and log lines go to it instead (log.txt keeps them).
+// Called from whichever thread reports, one call at a time per bar.
+class ProgressSink {
+public:
+    virtual ~ProgressSink() = default;
+    // `status`: "12/40 songs, 3.1 songs/s, 9s left"; done == total ends the bar.
+    virtual void progress(const std::string& label, std::size_t done, std::size_t total, const std::string& status) = 0;
+    virtual void line(const std::string& text) = 0;
+};
+// Null: the terminal again. The sink must outlive the calls that report to it.
+void set_progress_sink(ProgressSink* sink);
+ProgressSink* progress_sink();
 
 // "1m54s", "12s", "2h03m".
 std::string format_duration(double seconds);

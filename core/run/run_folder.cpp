@@ -15,6 +15,7 @@
 
 #include "core/error.hpp"
 #include "core/run/files.hpp"
+#include "core/run/progress.hpp"
 
 namespace mer {
 
@@ -126,8 +127,10 @@ RunFolder::~RunFolder() {
 
 void RunFolder::log(const std::string& line) {
     log_file_only(line);
+    if (quiet_) return;
+    if (ProgressSink* sink = progress_sink()) return sink->line(line);
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!quiet_) std::cerr << line << "\n";
+    std::cerr << line << "\n";
 }
 
 void RunFolder::log_file_only(const std::string& line) {

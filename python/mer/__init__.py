@@ -18,6 +18,7 @@ import io
 import json
 import os
 import re
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
@@ -73,6 +74,35 @@ def _key_of(message: str) -> str:
     dotted = re.search(r"\b((?:nodes|evaluation|sweep|seed|seeds|name|device|runs_dir|cache_dir)"
                        r"(?:\.[A-Za-z0-9_\-]+)*)\b", message)
     return dotted.group(1) if dotted else ""
+
+
+class _Display:
+    """Progress bars and run-log lines of a running call, written to Python's
+    ``sys.stderr``: a notebook shows them in the cell that runs the call (a
+    carriage return redraws the bar in place), a terminal as mer-run would.
+    mer's C++ calls ``progress`` and ``line`` (``quiet=True`` silences them)."""
+
+    def __init__(self) -> None:
+        self.bar_open = False
+
+    def progress(self, label: str, done: int, total: int, status: str) -> None:
+        width = 30
+        filled = width * done // total if total else width
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {status}   ")
+        self.bar_open = done < total
+        if not self.bar_open:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    def line(self, text: str) -> None:
+        if self.bar_open:
+            sys.stderr.write("\n")
+            self.bar_open = False
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+
+_display = _Display()
 
 
 def _native(call, *args):
@@ -144,7 +174,8 @@ def _audio_files(items: Iterable[Audio], folder: Path, sample_rate: Optional[int
 
 
 def extract(plugin: str, audio: Union[Audio, Sequence[Audio]], sample_rate: Optional[int] = None,
-            cache: Optional[PathLike] = None, threads: int = 0, **params) -> Union[pd.DataFrame, Dict[str, np.ndarray]]:
+            cache: Optional[PathLike] = None, threads: int = 0, quiet: bool = False,
+            **params) -> Union[pd.DataFrame, Dict[str, np.ndarray]]:
     """Runs a features plugin (``features.handcrafted``, ``features.logmel_chunks``,
     ``features.panns_cnn14``, ``features.torchscript``…) on audio files or
     arrays, with the plugin's own parameters as keywords.
@@ -156,14 +187,15 @@ def extract(plugin: str, audio: Union[Audio, Sequence[Audio]], sample_rate: Opti
     Songs that cannot be read are left out and listed in ``.attrs['skipped']``
     (DataFrame) with their reason. ``cache``: a feature cache folder (as a run's
     ``cache_dir``), so a second call reads what the first computed; none by
-    default."""
+    default. A progress bar (songs done, rate, time left) shows on
+    ``sys.stderr`` — in a notebook, under the cell — unless ``quiet``."""
     items = [audio] if isinstance(audio, (str, os.PathLike, tuple, np.ndarray)) else list(audio)
     with tempfile.TemporaryDirectory(prefix="mer-extract-") as tmp:
         paths, names = _audio_files(items, Path(tmp), sample_rate)
         name_of = dict(zip(paths, names))
         # Tensors go through a feature cache: the one given, else a throwaway one.
         folder = os.fspath(cache) if cache else os.path.join(tmp, "cache")
-        out = _native(_mer.extract, plugin, paths, json.dumps(params), folder, threads)
+        out = _native(_mer.extract, plugin, paths, json.dumps(params), folder, threads, quiet)
         skipped = [{"song": name_of.get(s, s), "reason": r} for s, _, r in out.skipped]
         index = [name_of.get(s, s) for s in out.song_ids]
         if out.tensor_paths:
@@ -316,9 +348,10 @@ def read_sweep(path: PathLike) -> pd.DataFrame:
 # ---------------------------------------------------------------- models
 
 class Model:
-    """A trained model: a run folder or its ``model/<node>`` bundle.
-    ``node`` picks the regressor node in a run with several (a list combines
-    per-target nodes)."""
+    """A trained model: a run folder or its ``model/<node>`` bundle, loaded
+    once (every plugin checked, every fold's pipeline read) and kept for every
+    ``predict`` call. ``node`` picks the regressor node in a run with several
+    (a list combines per-target nodes). ``targets``: what it rates."""
 
     def __init__(self, bundle_or_run: PathLike, node: Union[None, str, Sequence[str]] = None,
                  cache: PathLike = "cache", threads: int = 0):
@@ -328,22 +361,25 @@ class Model:
         self.nodes = [] if node is None else [node] if isinstance(node, str) else list(node)
         self.cache = os.fspath(cache)
         self.threads = threads
+        self._predictor = _native(_mer.load_model, str(self.path), self.nodes)
+        self.targets: List[str] = list(self._predictor.targets())
 
     def __repr__(self) -> str:
         return f"mer.Model('{self.path}', node={self.nodes or None})"
 
     def predict(self, audio: Union[Audio, Sequence[Audio]], sample_rate: Optional[int] = None, excerpts: int = 0,
                 offset: float = 0.0, duration: float = 0.0, dynamic: bool = False, per_chunk: bool = False,
-                clip: bool = False) -> pd.DataFrame:
+                clip: bool = False, quiet: bool = False) -> pd.DataFrame:
         """Rates audio files (or folders, searched for audio) or arrays: the
         DataFrame of the CSV ``mer-run predict`` writes with the same options
         (``dynamic``: one row per window, ``time_s`` its centre). A file that
-        cannot be rated is a row with its ``error``, not an exception."""
+        cannot be rated is a row with its ``error``, not an exception. The
+        features' progress shows on ``sys.stderr`` unless ``quiet``."""
         items = [audio] if isinstance(audio, (str, os.PathLike, tuple, np.ndarray)) else list(audio)
         with tempfile.TemporaryDirectory(prefix="mer-predict-") as tmp:
             paths, names = _audio_files(items, Path(tmp), sample_rate)
-            text = _native(_mer.predict_csv, str(self.path), paths, self.nodes, self.cache, self.threads, per_chunk,
-                           dynamic, clip, float(offset), float(duration), int(excerpts))
+            text = _native(_mer.predict_csv, self._predictor, paths, self.cache, self.threads, per_chunk, dynamic, clip,
+                           float(offset), float(duration), int(excerpts), quiet)
             frame = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
             rename = dict(zip(paths, names))
             frame["path"] = frame["path"].map(lambda p: rename.get(p, p))
@@ -378,12 +414,14 @@ def validate(experiment: Union[PathLike, Dict[str, Any]], set: Optional[Dict[str
 
 
 def run(experiment: Union[PathLike, Dict[str, Any]], set: Optional[Dict[str, Any]] = None, unset: Sequence[str] = (),
-        out: Optional[PathLike] = None, cache: Optional[PathLike] = None, quiet: bool = True) -> Run:
+        out: Optional[PathLike] = None, cache: Optional[PathLike] = None, quiet: bool = False) -> Run:
     """Runs an experiment (a YAML file, or the same as a dict) as ``mer-run
     run`` does, with ``set`` as ``--set KEY=VALUE``: the Run. An experiment
     refused before anything ran raises Error (every error in ``.errors``); a
     node that fails raises Error with kind ``failed`` and the run folder in
-    ``.file``, its finished work kept there. ``quiet=False`` logs to stderr."""
+    ``.file``, its finished work kept there. The run log and progress bars
+    (songs done, rate, time left) show on ``sys.stderr`` — in a notebook,
+    under the cell running it — unless ``quiet``; log.txt has them either way."""
     with tempfile.TemporaryDirectory(prefix="mer-experiment-") as tmp:
         outcome = json.loads(_native(_mer.run_json, _experiment_file(experiment, Path(tmp)), _overrides(set, unset),
                                      os.fspath(out) if out else "", os.fspath(cache) if cache else "", quiet))

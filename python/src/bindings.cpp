@@ -1,6 +1,6 @@
 // mer._mer: the host library as Python sees it. Thin on purpose: every
 // function here calls what mer-run calls (the plugin registry, the features
-// plugins, predict_files and its CSV writer, load_experiment and
+// plugins, the Predictor and predict's CSV writer, load_experiment and
 // run_experiment, the run index's row) and hands back plain values or JSON
 // text; mer/__init__.py turns them into DataFrames. Errors leave as
 // NativeError carrying the mer::Error's message, location and kind as JSON.
@@ -25,6 +25,7 @@
 #include "core/plugin/abi.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
+#include "core/run/progress.hpp"
 #include "core/run/run_reader.hpp"
 
 namespace py = pybind11;
@@ -84,6 +85,46 @@ std::string describe_json(const std::string& name) {
     return json{{"name", p.name}, {"kind", p.kind}, {"schema", p.schema}}.dump();
 }
 
+// The progress bars and log lines of a call, handed to Python (mer._display
+// writes them to sys.stderr, which a notebook shows in the cell running the
+// call; the process's own stderr it does not show). Worker threads report
+// too: each call takes the GIL, which the long calls below have released.
+class PythonSink : public mer::ProgressSink {
+public:
+    void progress(const std::string& label, std::size_t done, std::size_t total, const std::string& status) override {
+        show("progress", label, done, total, status);
+    }
+    void line(const std::string& text) override { show("line", text); }
+
+private:
+    template <class... Args>
+    static void show(const char* what, const Args&... args) {
+        py::gil_scoped_acquire gil;
+        try {
+            py::module_::import("mer").attr("_display").attr(what)(args...);
+        } catch (py::error_already_set& e) {  // a display that fails must not stop the run
+            e.discard_as_unraisable(what);
+        }
+    }
+};
+
+// Shows the progress of the call it lives through, unless quiet.
+class Shown {
+public:
+    explicit Shown(bool quiet) : on_(!quiet) {
+        if (on_) mer::set_progress_sink(&sink_);
+    }
+    ~Shown() {
+        if (on_) mer::set_progress_sink(nullptr);
+    }
+    Shown(const Shown&) = delete;
+    Shown& operator=(const Shown&) = delete;
+
+private:
+    PythonSink sink_;
+    bool on_;
+};
+
 // A plugin's parameters checked against its schema and completed with its
 // defaults, as a node's would be; errors name the parameter.
 json checked_params(const std::string& plugin, const json& params) {
@@ -122,7 +163,7 @@ struct Extracted {
 };
 
 Extracted extract(const std::string& plugin, const std::vector<std::string>& paths, const std::string& params_json,
-                  const std::string& cache_dir, int threads) {
+                  const std::string& cache_dir, int threads, bool quiet) {
     const json params = checked_params(plugin, json::parse(params_json));
     const auto features = registry().create<mer::FeaturesPlugin>(plugin, params);
     const mer::SongTable table = mer::audio_songs(paths);
@@ -134,8 +175,11 @@ Extracted extract(const std::string& plugin, const std::vector<std::string>& pat
     ctx.skip = [&](const std::string& song, const std::string& path, const std::string& reason) {
         out.skipped.emplace_back(song, path, reason);
     };
+    auto progress = std::make_shared<mer::ProgressReporter>("extract: " + plugin, nullptr, false);
+    ctx.progress = [progress](std::size_t done, std::size_t total, const char* unit) { (*progress)(done, total, unit); };
     mer::SongTable result;
     {
+        const Shown shown(quiet);
         py::gil_scoped_release unlocked;  // the plugin's own threads run; Python may too
         result = features->extract(table, ctx);
     }
@@ -146,11 +190,17 @@ Extracted extract(const std::string& plugin, const std::vector<std::string>& pat
     return out;
 }
 
-std::string predict_csv(const std::string& model, const std::vector<std::string>& inputs,
-                        const std::vector<std::string>& nodes, const std::string& cache_dir, int threads, bool per_chunk,
-                        bool dynamic, bool clip, double offset, double duration, int excerpts) {
+// A model loaded once (mer.Model keeps one): each call rates files with the
+// pipelines already in memory.
+std::unique_ptr<mer::Predictor> load_model(const std::string& model, const std::vector<std::string>& nodes) {
+    py::gil_scoped_release unlocked;
+    return std::make_unique<mer::Predictor>(model, nodes, registry());
+}
+
+std::string predict_csv(const mer::Predictor& predictor, const std::vector<std::string>& inputs,
+                        const std::string& cache_dir, int threads, bool per_chunk, bool dynamic, bool clip,
+                        double offset, double duration, int excerpts, bool quiet) {
     mer::PredictOptions options;
-    options.nodes = nodes;
     options.cache_dir = cache_dir;
     options.threads = threads;
     options.per_chunk = per_chunk;
@@ -163,8 +213,9 @@ std::string predict_csv(const std::string& model, const std::vector<std::string>
         throw mer::Error("excerpts places its excerpts itself; give duration for their length, not offset");
     mer::Ratings ratings;
     {
+        const Shown shown(quiet);
         py::gil_scoped_release unlocked;
-        ratings = mer::predict_files(model, inputs, registry(), options);
+        ratings = predictor.rate(inputs, options);
     }
     return dynamic ? mer::dynamic_csv(ratings) : mer::ratings_csv(ratings, per_chunk);
 }
@@ -218,6 +269,7 @@ std::string run_json(const std::string& file, const std::vector<std::string>& ov
     }
     mer::RunOutcome outcome;
     {
+        const Shown shown(quiet);
         py::gil_scoped_release unlocked;
         outcome = mer::run_experiment(loaded.experiment, registry(), options);
     }
@@ -283,6 +335,8 @@ PYBIND11_MODULE(_mer, m) {
         .def_readonly("tensor_paths", &Extracted::tensor_paths)
         .def_readonly("skipped", &Extracted::skipped);
     m.def("extract", &extract);
+    py::class_<mer::Predictor>(m, "Predictor").def("targets", &mer::Predictor::targets);
+    m.def("load_model", &load_model);
     m.def("predict_csv", &predict_csv);
     m.def("validate_json", &validate_json);
     m.def("run_json", &run_json);

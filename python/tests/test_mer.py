@@ -152,6 +152,16 @@ def test_model_predict_equals_the_cli(work, tmp_path):
     rated = model.predict([(np.zeros(22050 * 3, dtype=np.float32), 22050)])
     assert list(rated["path"]) == ["#0"]
     assert rated["audio_flag"].iloc[0] != ""  # silence is flagged, not rated as music
+    # Loaded once: with the bundle gone from disk, the model in memory still rates the same.
+    first = model.predict(inputs)
+    (run_dir / "model").rename(tmp_path / "model-away")
+    try:
+        pd.testing.assert_frame_equal(model.predict(inputs), first)
+        with pytest.raises(mer.Error, match="no model/ folder"):
+            mer.Model(run_dir, node="ridge")
+    finally:
+        (tmp_path / "model-away").rename(run_dir / "model")
+    assert model.targets == ["valence", "arousal"]
 
 
 def test_validate_and_run_raise_located_errors(work, tmp_path):
@@ -181,6 +191,53 @@ def test_validate_and_run_raise_located_errors(work, tmp_path):
     assert run.config["nodes"]["ridge"]["params"]["alpha"] == 50
     assert mer.runs(tmp_path / "runs")["set:nodes.ridge.params.alpha"].tolist() == [50]
     assert mer.validate(experiment, set={"nodes.ridge.params.alpha": -3})[0].key == "nodes.ridge.params.alpha"
+
+
+def test_progress_and_log_lines_reach_pythons_stderr(work, tmp_path, capsys):
+    # What a notebook shows is what goes through sys.stderr (capsys sees it; a write to the
+    # process's fd 2 it does not): the run log and the features' progress bar with time left.
+    folder, _ = work
+    run = mer.run(folder / "exp.yaml", set={"nodes.deam.params.root": str(folder / "corpus")},
+                  out=tmp_path / "runs", cache=tmp_path / "cache")
+    shown = capsys.readouterr().err
+    assert "node 'handcrafted' (features.handcrafted) [" in shown
+    assert "12/12 songs" in shown and " left" in shown
+    log = (run.folder / "log.txt").read_text()
+    last_line = log.strip().splitlines()[-1].split("] ", 1)[1]
+    assert last_line in shown  # every log line, as log.txt has it
+    mer.run(folder / "exp.yaml", set={"nodes.deam.params.root": str(folder / "corpus")}, out=tmp_path / "runs",
+            cache=tmp_path / "cache", quiet=True)
+    mer.extract("features.handcrafted", [sorted((folder / "corpus" / "MEMD_audio").glob("*.mp3"))[0]], quiet=True)
+    assert capsys.readouterr().err == ""
+    mer.extract("features.handcrafted", sorted((folder / "corpus" / "MEMD_audio").glob("*.mp3"))[:2])
+    assert "extract: features.handcrafted [" in capsys.readouterr().err
+
+
+def test_a_wheel_installs_into_a_virtual_environment_without_network(work, tmp_path):
+    # docs/python.md's recipe: pip wheel of the built folder, installed into a venv with --no-index.
+    import shutil
+    import sys
+    folder, run_dir = work
+    package = tmp_path / "package"
+    shutil.copytree(Path(mer.__file__).resolve().parents[1], package,
+                    ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info"))
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "--no-index",
+                    "-w", tmp_path / "wheels", package], check=True, capture_output=True, env=env)
+    wheel = next((tmp_path / "wheels").glob("mer-*.whl"))
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", tmp_path / "venv"],
+                   check=True, env=env)
+    python = tmp_path / "venv" / "bin" / "python"
+    subprocess.run([python, "-m", "pip", "install", "--no-index", "--no-deps", wheel], check=True,
+                   capture_output=True, env=env)
+    probe = ("import mer, sys; r = mer.read_run(sys.argv[1]); "
+             "print(mer.__file__); print(len(mer.plugins())); print(r.results.to_csv(index=False), end='')")
+    done = subprocess.run([python, "-c", probe, run_dir], check=True, capture_output=True, text=True, env=env,
+                          cwd=tmp_path)
+    where, plugins, results = done.stdout.split("\n", 2)
+    assert where.startswith(str(tmp_path / "venv"))  # the installed copy, not the build folder
+    assert int(plugins) == len(mer.plugins()) > 20
+    assert results == mer.read_run(run_dir).results.to_csv(index=False)
 
 
 def test_song_ids_guarded_against_formulas_read_back_exactly(tmp_path):
