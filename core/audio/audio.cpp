@@ -12,6 +12,7 @@
 #include <regex>
 
 #include "core/error.hpp"
+#include "core/run/files.hpp"
 
 namespace mer {
 
@@ -117,8 +118,15 @@ AudioInfo probe_audio(const fs::path& path) {
 }
 
 std::string audio_problem(const fs::path& path, bool open_header) {
-    std::error_code ec;
-    if (!fs::exists(path, ec)) return "audio file missing";
+    std::error_code ec, link_error;
+    const fs::file_status status = fs::status(path, ec);
+    const bool link = fs::is_symlink(fs::symlink_status(path, link_error));
+    if (link && ec == std::errc::too_many_symbolic_link_levels)
+        return "the audio file is a symbolic link loop (it leads back to itself), not a file";
+    if (link && status.type() == fs::file_type::not_found)
+        return "the audio file is a dangling symbolic link: its target '" + fs::read_symlink(path, link_error).string() +
+               "' does not exist";
+    if (!fs::exists(status)) return "audio file missing";
     if (!open_header) return "";
     try {
         probe_audio(path);
@@ -171,10 +179,19 @@ DecodedAudio load_audio(const fs::path& path, int sample_rate_hz, double min_sec
         throw Error(std::string("decoding failed: ") + sf_strerror(file.get()), Location(path.string()));
     if (mono.empty()) throw Error("no audio samples could be decoded", Location(path.string()));
     // A WAV/FLAC/OGG header states the length exactly; fewer samples mean the
-    // file was cut. (An MP3's length is an estimate, so it is not held to it.)
-    if (out.source.format != "MP3" && info.frames > 0 && static_cast<sf_count_t>(mono.size()) < info.frames)
-        throw Error("truncated: the header promises " + std::to_string(info.frames) + " frames, only " +
-                        std::to_string(mono.size()) + " could be read",
+    // file was cut. An MP3's length comes from its Xing/LAME header's frame
+    // count, or is estimated from the file size and the first frame's bit
+    // rate: it is held to it only loosely (a tenth, and at least half a
+    // second, may be missing), so an estimate that is off passes and a file
+    // cut with its header still promising the whole song does not.
+    const auto decoded = static_cast<sf_count_t>(mono.size());
+    const sf_count_t tolerance =
+        out.source.format != "MP3" ? 0 : std::max<sf_count_t>(info.frames / 10, info.samplerate / 2);
+    if (info.frames > 0 && decoded < info.frames - tolerance)
+        throw Error(fmt::format("truncated: the header promises {} frames ({:.2f} s), only {} ({:.2f} s) could be "
+                                "decoded",
+                                info.frames, static_cast<double>(info.frames) / info.samplerate, decoded,
+                                static_cast<double>(decoded) / info.samplerate),
                     Location(path.string()));
     for (float v : mono)
         if (!std::isfinite(v)) throw Error("decoded samples contain NaN or infinity", Location(path.string()));
@@ -182,7 +199,9 @@ DecodedAudio load_audio(const fs::path& path, int sample_rate_hz, double min_sec
     if (!crop.whole()) {
         const auto first = static_cast<std::size_t>(std::llround(crop.offset_seconds * info.samplerate));
         if (first >= mono.size())
-            throw Error(fmt::format("the excerpt starts at {:.2f} s, past the end ({:.2f} s)", crop.offset_seconds,
+            throw Error(fmt::format("the excerpt starts at {} s, past the end ({:.2f} s)",
+                                    crop.offset_seconds < 1e9 ? fmt::format("{:.2f}", crop.offset_seconds)
+                                                              : format_number(crop.offset_seconds),
                                     out.source.duration_seconds),
                         Location(path.string()));
         std::size_t last = mono.size();

@@ -3,10 +3,14 @@
 // into exit codes (0 ok, 1 a node failed, 2 input refused before anything
 // ran, 3 the environment: disk, permissions, device).
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <unistd.h>
+#include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/data/synthetic_corpus.hpp"
@@ -79,6 +83,22 @@ int list_plugins(const mer::PluginRegistry& registry, bool as_json) {
     for (const auto& f : mer::PluginRegistry::default_folders()) std::cout << f.string() << "  ";
     std::cout << "\n";
     return 0;
+}
+
+// A finite number of seconds in [low, high]: CLI11's NonNegativeNumber and
+// Range let nan through (a comparison with nan is false) and print their
+// bounds with std::to_string, DBL_MAX as 309 digits.
+CLI::Validator finite_seconds(double low, double high = std::numeric_limits<double>::infinity()) {
+    const std::string range = std::isinf(high) ? fmt::format("{} or more", low) : fmt::format("from {} to {}", low, high);
+    return CLI::Validator(
+        [low, high, range](std::string& text) -> std::string {
+            char* end = nullptr;
+            const double v = std::strtod(text.c_str(), &end);
+            if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v) || v < low || v > high)
+                return "expected a finite number of seconds, " + range + ", not '" + text + "'";
+            return "";
+        },
+        "SECONDS");
 }
 
 std::string range_of(const json& s) {
@@ -300,11 +320,11 @@ Commands add_commands(CLI::App& app, Options& o) {
                         "clamp ratings into their target's range: the dataset's label scale, else the training labels' "
                         "(outside_range still names them)");
     c.predict->add_option("--offset", o.predict_offset, "rate the excerpt starting this many seconds in")
-        ->check(CLI::NonNegativeNumber);
+        ->check(finite_seconds(0));
     c.predict->add_option("--duration", o.predict_duration,
                           "rate at most this many seconds (from --offset); with --excerpts, each excerpt's length "
                           "(default 45, DEAM's clips)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(finite_seconds(0));
     c.predict->add_option("--excerpts", o.predict_excerpts,
                           "rate N evenly spaced excerpts of every file and report their mean and spread (<target>_std)")
         ->check(CLI::Range(1, 1000));
@@ -314,7 +334,7 @@ Commands add_commands(CLI::App& app, Options& o) {
     c.synth->add_option("--out", o.corpus_out, "folder to write (it then holds annotations/ and MEMD_audio/)")
         ->required();
     c.synth->add_option("--songs", o.corpus_spec.songs, "number of songs")->check(CLI::Range(1, 100000));
-    c.synth->add_option("--seconds", o.corpus_spec.seconds, "length of each song")->check(CLI::Range(1.0, 3600.0));
+    c.synth->add_option("--seconds", o.corpus_spec.seconds, "length of each song")->check(finite_seconds(1, 3600));
     c.synth->add_option("--seed", o.corpus_spec.seed, "random seed; the same seed gives the same corpus");
     c.synth->add_option("--threads", o.corpus_spec.threads, "threads (0: every core)")->check(CLI::Range(0, 1024));
 

@@ -12,6 +12,7 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/dataset.hpp"
@@ -182,7 +183,7 @@ std::string apply_override(YAML::Node& root, const std::string& assignment,
     try {
         value = YAML::Load(assignment.substr(eq + 1));
     } catch (const YAML::Exception& e) {
-        return "the value is not valid YAML: " + e.msg;
+        return "the value is not valid YAML: " + yaml_error_text(e);
     }
     const std::vector<std::string> keys = dotted_keys(path);
     if (keys.empty()) return "empty key in '" + path + "'";
@@ -249,6 +250,7 @@ public:
         if (!errors_.empty()) return;
         place_in_order();
         read_settings();
+        check_sweep();
         check_split();
         check_devices();
         check_connections();
@@ -275,10 +277,12 @@ private:
                 {Location{file_}, "cannot read the experiment file: " + std::string(std::strerror(errno))});
             return false;
         }
+        std::ostringstream text;
+        text << in.rdbuf();
         try {
-            root_ = YAML::Load(in);
-        } catch (const YAML::ParserException& e) {
-            errors_.push_back({Location{file_, e.mark.line + 1, e.mark.column + 1}, "YAML syntax error: " + e.msg});
+            root_ = parse_yaml_document(text.str(), file_);
+        } catch (const Error& e) {
+            errors_.push_back({e.where(), e.message()});
             return false;
         }
         if (!root_.IsDefined() || root_.IsNull()) root_ = YAML::Node(YAML::NodeType::Map);
@@ -570,6 +574,97 @@ private:
         const json stopping = evaluation.value("early_stopping", json::object());
         exp_.evaluation.early_stopping.on = stopping.value("on", "inner");
         exp_.evaluation.early_stopping.fraction = stopping.value("fraction", 0.15);
+    }
+
+    // What mer-run sweep would read: a metric every trial reports (else each
+    // trial "finishes" with nan) and random ranges it can draw from.
+    void check_sweep() {
+        if (!exp_.sweep.is_object()) return;
+        check_sweep_metric();
+        const json random = exp_.sweep.value("random", json::object());
+        const json params = random.is_object() ? random.value("params", json::object()) : json::object();
+        if (!params.is_object()) return;
+        for (const auto& [key, range] : params.items()) {
+            if (!range.is_object() || !range.contains("low") || !range.contains("high") || !range["low"].is_number() ||
+                !range["high"].is_number())
+                continue;  // a list, or the schema's to report
+            const double low = range["low"].get<double>(), high = range["high"].get<double>();
+            const std::string pointer = pointer_child("/sweep/random/params", key);
+            const std::string name = "sweep.random.params." + key;
+            if (low > high)
+                errors_.push_back({map_.value_at(pointer_child(pointer, "low")),
+                                   fmt::format("{}: low {} is above high {}; a range goes from low up to high (swap "
+                                               "them)",
+                                               name, format_number(low), format_number(high))});
+            if (range.value("log", false) && low <= 0)
+                errors_.push_back({map_.value_at(pointer_child(pointer, "low")),
+                                   fmt::format("{}: a log-scale range needs low > 0 (a logarithm of {} does not "
+                                               "exist); e.g. low: 1e-5, or drop log: true",
+                                               name, format_number(low))});
+        }
+    }
+
+    // sweep.metric is NODE.TARGET.METRIC: a regressor node, a target it
+    // learns and one of evaluation.metrics (summary.json holds only those).
+    void check_sweep_metric() {
+        if (!exp_.sweep.contains("metric") || !exp_.sweep["metric"].is_string()) return;
+        const std::string metric = exp_.sweep["metric"].get<std::string>();
+        const auto first = metric.find('.'), last = metric.rfind('.');
+        if (first == std::string::npos || first == last) return;  // the schema's pattern reports it
+        const std::string node_id = metric.substr(0, first), target = metric.substr(first + 1, last - first - 1),
+                          score = metric.substr(last + 1);
+        const Location at = map_.value_at("/sweep/metric");
+        std::vector<std::string> regressors;
+        const NodeSpec* node = nullptr;
+        for (const auto& spec : exp_.nodes) {
+            if (spec.kind == "regressor") regressors.push_back(spec.id);
+            if (spec.id == node_id) node = &spec;
+        }
+        if (!node || node->kind != "regressor") {
+            std::string message = fmt::format(
+                "sweep.metric '{}': {} '{}'; the metric is NODE.TARGET.METRIC of a regressor node, and the "
+                "regressor nodes are: {}",
+                metric, node ? "not a regressor node:" : "there is no node", node_id,
+                regressors.empty() ? std::string("(none)") : join(regressors));
+            if (const std::string near = nearest_name(node_id, regressors); !near.empty() && !node)
+                message += " (did you mean '" + near + "'?)";
+            errors_.push_back({at, message});
+            return;
+        }
+        const std::vector<std::string> targets = learned_targets(*node);
+        if (!targets.empty() && std::find(targets.begin(), targets.end(), target) == targets.end())
+            errors_.push_back({at, fmt::format("sweep.metric '{}': node '{}' learns no target '{}'; its targets: {}",
+                                               metric, node_id, target, join(targets))});
+        const auto& metrics = exp_.evaluation.metrics;
+        if (std::find(metrics.begin(), metrics.end(), score) == metrics.end())
+            errors_.push_back({at, fmt::format("sweep.metric '{}': {} is not among evaluation.metrics ({}), so no "
+                                               "trial would report it; add it there or rank by one of those",
+                                               metric, score, join(metrics))});
+    }
+
+    // The targets a regressor learns: its own list, else every target of
+    // the datasets upstream; empty when a dataset does not say.
+    std::vector<std::string> learned_targets(const NodeSpec& node) const {
+        if (!node.targets.empty()) return node.targets;
+        std::vector<std::string> targets;
+        std::set<std::string> visited;
+        std::vector<std::string> pending = node.inputs;
+        while (!pending.empty()) {
+            const std::string id = pending.back();
+            pending.pop_back();
+            if (!visited.insert(id).second) continue;
+            const NodeSpec& input = exp_.node(id);
+            if (input.kind != "dataset") {
+                pending.insert(pending.end(), input.inputs.begin(), input.inputs.end());
+                continue;
+            }
+            if (!input.params.is_object() || !input.params.contains("targets") || !input.params["targets"].is_array())
+                return {};
+            for (const auto& t : input.params["targets"])
+                if (t.is_string() && std::find(targets.begin(), targets.end(), t.get<std::string>()) == targets.end())
+                    targets.push_back(t.get<std::string>());
+        }
+        return targets;
     }
 
     // The dataset's own split has no shares to stratify.

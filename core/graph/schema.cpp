@@ -3,15 +3,19 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <map>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
 #include <valijson/validator.hpp>
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 
 #include "core/plugin/registry.hpp"  // nearest_name
 #include "core/run/files.hpp"        // format_number
@@ -212,6 +216,65 @@ private:
 };
 }  // namespace
 
+namespace {
+// Records where each document of a YAML stream starts; ignores the rest.
+struct DocumentStarts : YAML::EventHandler {
+    std::vector<YAML::Mark> marks;
+    void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+};
+}  // namespace
+
+std::string yaml_error_text(const YAML::Exception& e) {
+    if (dynamic_cast<const YAML::DeepRecursion*>(&e))
+        return fmt::format("mappings and lists are nested more than {} levels deep here; an experiment needs far fewer",
+                           kMaxYamlDepth);
+    return e.msg;
+}
+
+YAML::Node parse_yaml_document(const std::string& text, const std::string& file) {
+    // yaml-cpp reads a NUL as the end of a quoted string's escape, or of the text.
+    if (const auto nul = text.find('\0'); nul != std::string::npos) {
+        const auto line_start = text.rfind('\n', nul);
+        const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(nul), '\n'));
+        const int column = static_cast<int>(nul - (line_start == std::string::npos ? 0 : line_start + 1)) + 1;
+        throw Error("the file holds a NUL byte (a binary file, or text saved as UTF-16?); an experiment is UTF-8 "
+                    "YAML text",
+                    Location(file, line, column));
+    }
+    YAML::Node root;
+    try {
+        root = YAML::Load(text);
+    } catch (const YAML::ParserException& e) {
+        throw Error("YAML syntax error: " + yaml_error_text(e), Location(file, e.mark.line + 1, e.mark.column + 1));
+    }
+    // YAML::Load reads the first document and silently drops the others.
+    DocumentStarts starts;
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    try {
+        while (starts.marks.size() < 2 && parser.HandleNextDocument(starts)) {
+        }
+    } catch (const YAML::ParserException&) {
+        // Only a broken second document gets here: refused below all the same.
+    }
+    if (starts.marks.size() > 1) {
+        const YAML::Mark& second = starts.marks[1];
+        throw Error("a second YAML document starts here (after a '---' line); an experiment file holds one "
+                    "document, and mer would ignore this one: remove the '---' and merge the two, or move it to a "
+                    "file of its own",
+                    Location(file, second.line + 1, second.column + 1));
+    }
+    return root;
+}
+
 json yaml_to_json(const YAML::Node& node, SourceMap& map, const std::string& pointer) {
     return YamlToJson(map).convert(node, pointer, 0);
 }
@@ -338,6 +401,20 @@ static const json* schema_at(const json& root, const json* schema, const json& v
     return nullptr;
 }
 
+// valijson writes its bounds with std::to_string: DBL_MAX as 309 digits and
+// 0.001 as 0.001000. Each such number in its shortest form instead.
+static std::string short_numbers(const std::string& text) {
+    static const std::regex fixed(R"(-?[0-9]+\.[0-9]{6}\b)");
+    std::string out;
+    auto last = text.cbegin();
+    for (std::sregex_iterator m(text.begin(), text.end(), fixed), end; m != end; ++m) {
+        out.append(last, (*m)[0].first);
+        out += format_number(std::strtod(m->str().c_str(), nullptr));
+        last = (*m)[0].second;
+    }
+    return out.append(last, text.cend());
+}
+
 static std::string range_text(const json& s) {
     std::string low, high;
     if (s.contains("minimum")) low = "≥ " + s["minimum"].dump();
@@ -407,9 +484,11 @@ Diagnostics SchemaValidator::validate(const json& value, const SourceMap& map, c
         } else if (d == "Value type not permitted by 'type' constraint." && sub) {
             add(map.value_at(pointer),
                 path + " must be " + describe_schema_type(*sub) + ", not " + describe_value(*here));
-        } else if (d.rfind("Expected number", 0) == 0 && sub) {
-            add(map.value_at(pointer),
-                path + " = " + here->dump() + " is out of range: it must be " + range_text(*sub));
+        } else if (d.rfind("Expected number", 0) == 0) {
+            const std::string range = sub ? range_text(*sub) : "";
+            const std::string given = here->is_number_float() ? format_number(here->get<double>()) : here->dump();
+            add(map.value_at(pointer), path + " = " + given + " is out of range: " +
+                                           (range.empty() ? short_numbers(d) : "it must be " + range));
         } else if (d.rfind("Missing required property '", 0) == 0) {
             const std::string key = d.substr(27, d.size() - 29);  // "Missing required property 'KEY'."
             std::string message = path + " is missing the required key '" + key + "'";
@@ -430,8 +509,14 @@ Diagnostics SchemaValidator::validate(const json& value, const SourceMap& map, c
         } else if (d.rfind("Failed to match regex", 0) == 0 && sub && sub->contains("pattern")) {
             add(map.value_at(pointer),
                 path + " = " + here->dump() + " does not match the pattern " + (*sub)["pattern"].dump());
+        } else if (d.rfind("String should be no more than", 0) == 0 && sub && sub->contains("maxLength") &&
+                   here->is_string()) {
+            std::string message = fmt::format("{} is {} characters long, more than the {} it may have", path,
+                                              here->get<std::string>().size(), (*sub)["maxLength"].dump());
+            if (sub->contains("description")) message += ": " + (*sub)["description"].get<std::string>();
+            add(map.value_at(pointer), message);
         } else {
-            add(map.value_at(pointer), path + ": " + d);
+            add(map.value_at(pointer), path + ": " + short_numbers(d));
         }
     }
     if (out.empty()) out.push_back({map.value_at(base), dotted(base) + " does not match its schema"});

@@ -48,6 +48,15 @@ private:
 std::string pointer_child(const std::string& pointer, const std::string& key);
 std::string dotted(const std::string& pointer);
 
+// Parses YAML text that must hold one document (an experiment file). A NUL
+// byte, a syntax error, nesting deeper than yaml_to_json accepts and a
+// second document ("---" and more) are refused with their line and column
+// in `file`.
+YAML::Node parse_yaml_document(const std::string& text, const std::string& file);
+
+// A yaml-cpp exception's message in words: its depth guard says only "bad file".
+std::string yaml_error_text(const YAML::Exception& e);
+
 // Converts a YAML tree into JSON and records marks under `pointer`.
 nlohmann::json yaml_to_json(const YAML::Node& node, SourceMap& map, const std::string& pointer = "");
 YAML::Node json_to_yaml(const nlohmann::json& value);

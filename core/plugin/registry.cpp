@@ -2,15 +2,27 @@
 #include "core/plugin/registry.hpp"
 
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <elf.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string_view>
 
@@ -170,6 +182,150 @@ void write_index(const nlohmann::json& files) {
     }
 }
 
+// How long a probe may take to load a library (LibTorch plugins take a
+// second or two); MER_PLUGIN_LOAD_TIMEOUT (seconds) changes it.
+int probe_timeout_seconds() {
+    if (const char* env = std::getenv("MER_PLUGIN_LOAD_TIMEOUT"); env && *env) {
+        char* end = nullptr;
+        const long seconds = std::strtol(env, &end, 10);
+        if (end && *end == '\0' && seconds > 0 && seconds <= 3600) return static_cast<int>(seconds);
+    }
+    return 30;
+}
+
+// One library's metadata as the probe sends it back (one JSON line).
+nlohmann::json probed_metadata(const std::string& path) {
+    nlohmann::json out;
+    try {
+        const auto library = open_library(path);
+        out["symbols"] = library->has("mer_plugin_metadata") && library->has("mer_plugin_create");
+        if (out["symbols"]) {
+            const auto& meta = library->get_alias<const PluginMetadata>("mer_plugin_metadata");
+            out["metadata_version"] = meta.metadata_version;
+            if (meta.metadata_version >= 2) {
+                out["name"] = text_of(meta.name);
+                out["kind"] = text_of(meta.kind);
+                out["version"] = text_of(meta.version);
+                out["description"] = text_of(meta.description);
+                out["params_schema"] = text_of(meta.params_schema);
+                out["inputs"] = meta.inputs;
+                out["capabilities"] = text_of(meta.capabilities);
+            }
+        }
+    } catch (const std::exception& e) {
+        out = {{"error", std::string("cannot be loaded: ") + e.what()}};
+    }
+    return out;
+}
+
+// The probe process: loads paths[first…] one after the other and writes one
+// line of metadata per library to `fd`, then leaves without running anything
+// of this process's own (no atexit handlers, no static destructors: _exit).
+[[noreturn]] void probe_child(const std::vector<std::string>& paths, std::size_t first, int fd) {
+    const rlimit no_core{0, 0};  // a crashing library leaves no core dump of the probe
+    ::setrlimit(RLIMIT_CORE, &no_core);
+    for (std::size_t i = first; i < paths.size(); ++i) {
+        std::string text;
+        try {
+            text = probed_metadata(paths[i]).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        } catch (...) {
+            text = R"({"error":"its metadata could not be read"})";
+        }
+        text += "\n";
+        for (std::size_t at = 0; at < text.size();) {
+            const ssize_t n = ::write(fd, text.data() + at, text.size() - at);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) ::_exit(3);
+            at += static_cast<std::size_t>(n);
+        }
+    }
+    ::_exit(0);
+}
+
+// The metadata of plugin libraries mer has not seen, read by a probe: a
+// child process that loads them one after the other (LibTorch once for all
+// of them) and sends each library's metadata back. Their initialisation code
+// (the constructors of their statics) runs there, not in mer: a library that
+// crashes or hangs while loading is refused naming it — {"error": reason} in
+// its place — and a new probe goes on with the libraries after it.
+std::vector<nlohmann::json> probe_libraries(const std::vector<std::string>& paths) {
+    std::vector<nlohmann::json> results;
+    const int timeout = probe_timeout_seconds();
+    auto refuse = [&](const std::string& reason) { results.push_back({{"error", reason}}); };
+    while (results.size() < paths.size()) {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) != 0) {
+            refuse(std::string("cannot probe it: pipe: ") + std::strerror(errno));
+            continue;
+        }
+        std::fflush(nullptr);
+        const pid_t child = ::fork();
+        if (child < 0) {
+            ::close(fds[0]);
+            ::close(fds[1]);
+            refuse(std::string("cannot probe it: fork: ") + std::strerror(errno));
+            continue;
+        }
+        if (child == 0) {
+            ::close(fds[0]);
+            probe_child(paths, results.size(), fds[1]);
+        }
+        ::close(fds[1]);
+        std::string pending;  // a line not yet complete
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
+        bool timed_out = false;
+        char buffer[65536];
+        while (results.size() < paths.size()) {
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            pollfd wait{fds[0], POLLIN, 0};
+            const int ready = left.count() > 0 ? ::poll(&wait, 1, static_cast<int>(left.count())) : 0;
+            if (ready < 0 && errno == EINTR) continue;
+            if (ready == 0) {
+                timed_out = true;
+                break;
+            }
+            const ssize_t n = ready < 0 ? -1 : ::read(fds[0], buffer, sizeof buffer);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;  // the probe has ended (finished, or died on the library it was loading)
+            pending.append(buffer, static_cast<std::size_t>(n));
+            for (std::size_t end; (end = pending.find('\n')) != std::string::npos;) {
+                nlohmann::json line;
+                try {
+                    line = nlohmann::json::parse(pending.substr(0, end));
+                    if (!line.is_object()) throw std::runtime_error("not an object");
+                } catch (const std::exception&) {
+                    line = {{"error", "wrote something other than its metadata while loading (it writes to file "
+                                      "descriptors it does not own?)"}};
+                }
+                pending.erase(0, end + 1);
+                if (results.size() < paths.size()) results.push_back(std::move(line));
+                deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);  // the next library's time
+            }
+        }
+        ::close(fds[0]);
+        if (timed_out) ::kill(child, SIGKILL);
+        int status = 0;
+        while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+        }
+        if (results.size() == paths.size()) break;
+        // The library being loaded when the probe stopped is the culprit; the next probe starts after it.
+        if (timed_out)
+            refuse(fmt::format("did not finish loading within {} s (does its initialisation code loop or wait?); "
+                               "mer went on without it (MER_PLUGIN_LOAD_TIMEOUT sets the limit)",
+                               timeout));
+        else if (WIFSIGNALED(status))
+            refuse(fmt::format("crashed while loading (signal {}, {}): its initialisation code fails; it was "
+                               "loaded in a separate process, so mer went on without it",
+                               WTERMSIG(status), ::strsignal(WTERMSIG(status))));
+        else
+            refuse(fmt::format("ended the process while loading (exit status {}: its initialisation code calls "
+                               "exit?)",
+                               WIFEXITED(status) ? WEXITSTATUS(status) : -1));
+    }
+    return results;
+}
+
 }  // namespace
 
 void PluginRegistry::scan(const std::vector<fs::path>& folders) {
@@ -189,16 +345,30 @@ void PluginRegistry::scan(const std::vector<fs::path>& folders) {
 
 void PluginRegistry::scan_folders(const std::vector<fs::path>& folders) {
     std::set<fs::path> seen;
+    std::vector<fs::path> ordered;  // every library to consider, in scan order
     for (const auto& folder : folders) {
         std::error_code ec;
         if (!fs::is_directory(folder, ec)) continue;
         std::vector<fs::path> files;
         for (const auto& entry : fs::directory_iterator(folder, ec)) {
             if (entry.path().extension() != ".so") continue;
-            // Only regular files are opened: a FIFO would block, a folder or
-            // a symlink loop named *.so is refused with its reason.
-            std::error_code status_error;
+            // Only regular files are opened: a FIFO would block, a folder, a
+            // dangling link or a symlink loop named *.so is refused with its reason.
+            std::error_code status_error, link_error;
             const fs::file_status status = fs::status(entry.path(), status_error);
+            const bool link = fs::is_symlink(fs::symlink_status(entry.path(), link_error));
+            if (link && status_error == std::errc::too_many_symbolic_link_levels) {
+                refused_.push_back({entry.path().string(), "is a symbolic link loop (it leads back to itself), not a "
+                                                           "plugin library"});
+                continue;
+            }
+            if (link && status.type() == fs::file_type::not_found) {
+                refused_.push_back({entry.path().string(),
+                                    "is a dangling symbolic link: its target '" +
+                                        fs::read_symlink(entry.path(), link_error).string() +
+                                        "' does not exist (moved, deleted, or not built yet?)"});
+                continue;
+            }
             fs::path file = fs::weakly_canonical(entry.path(), status_error);
             if (status_error)
                 refused_.push_back({entry.path().string(), "cannot be resolved: " + status_error.message()});
@@ -211,92 +381,113 @@ void PluginRegistry::scan_folders(const std::vector<fs::path>& folders) {
         }
         std::sort(files.begin(), files.end());
         for (const auto& file : files)
-            if (seen.insert(file).second) load_file(file);
+            if (seen.insert(file).second) ordered.push_back(file);
+    }
+    admit(ordered);
+}
+
+void PluginRegistry::admit(const std::vector<fs::path>& files) {
+    // Each file: refused for its tag, known from the index, or to be probed.
+    struct Found {
+        std::string path, tag, refusal;
+        nlohmann::json stamp, meta;
+        std::optional<PluginRecord> indexed;
+    };
+    std::vector<Found> found;
+    std::vector<std::string> unknown;
+    for (const auto& file : files) {
+        Found& f = found.emplace_back();
+        f.path = file.string();
+        try {
+            f.tag = read_abi_section(file);
+        } catch (const Error& e) {
+            f.refusal = e.message();
+            continue;
+        }
+        if (const std::string diff = abi_mismatch(f.tag, host_abi_tag()); !diff.empty()) {
+            f.refusal = "ABI mismatch: " + diff + "; rebuild this plugin against the mer SDK of this mer-run";
+            continue;
+        }
+        // Known unchanged from an earlier scan: its metadata without loading it.
+        f.stamp = file_stamp(file);
+        if (index_.contains(f.path) && !f.stamp.is_null() && index_[f.path].value("stamp", nlohmann::json()) == f.stamp &&
+            index_[f.path].value("abi_tag", "") == f.tag) {
+            const nlohmann::json& entry = index_[f.path];
+            try {
+                PluginRecord record;
+                record.name = entry.at("name");
+                record.kind = entry.at("kind");
+                record.version = entry.at("version");
+                record.description = entry.at("description");
+                record.inputs = entry.at("inputs");
+                record.schema = entry.at("schema");
+                record.capabilities = entry.at("capabilities");
+                record.file = f.path;
+                record.abi_tag = f.tag;
+                f.indexed = std::move(record);
+                continue;
+            } catch (const nlohmann::json::exception&) {  // a damaged entry: probe the library instead
+                index_.erase(f.path);
+            }
+        }
+        unknown.push_back(f.path);
+    }
+    // Not known yet: the metadata from a probe process (the library is loaded
+    // into mer itself when its first instance is made).
+    const std::vector<nlohmann::json> probed = probe_libraries(unknown);
+    std::size_t next = 0;
+    for (auto& f : found) {
+        if (f.refusal.empty() && !f.indexed) f.meta = probed[next++];
+        if (!f.refusal.empty()) {
+            refused_.push_back({f.path, f.refusal});
+        } else if (f.indexed) {
+            add(std::move(*f.indexed));
+        } else if (const std::string refusal = admit_probed(f.path, f.tag, f.stamp, f.meta); !refusal.empty()) {
+            refused_.push_back({f.path, refusal});
+        }
     }
 }
 
-void PluginRegistry::load_file(const fs::path& file) {
-    const std::string path = file.string();
-    auto refuse = [&](const std::string& reason) { refused_.push_back({path, reason}); };
-
-    std::string tag;
-    try {
-        tag = read_abi_section(file);
-    } catch (const Error& e) {
-        return refuse(e.message());
-    }
-    if (const std::string diff = abi_mismatch(tag, host_abi_tag()); !diff.empty())
-        return refuse("ABI mismatch: " + diff + "; rebuild this plugin against the mer SDK of this mer-run");
-
-    // Known unchanged from an earlier scan: its metadata without loading it.
-    const nlohmann::json stamp = file_stamp(file);
-    if (index_.contains(path) && !stamp.is_null() && index_[path].value("stamp", nlohmann::json()) == stamp &&
-        index_[path].value("abi_tag", "") == tag) {
-        const nlohmann::json& entry = index_[path];
-        PluginRecord record;
-        try {
-            record.name = entry.at("name");
-            record.kind = entry.at("kind");
-            record.version = entry.at("version");
-            record.description = entry.at("description");
-            record.inputs = entry.at("inputs");
-            record.schema = entry.at("schema");
-            record.capabilities = entry.at("capabilities");
-            record.file = path;
-            record.abi_tag = tag;
-            return add(std::move(record));
-        } catch (const nlohmann::json::exception&) {  // a damaged entry: load the library instead
-            index_.erase(path);
-        }
-    }
-
-    std::shared_ptr<boost::dll::shared_library> library;
-    try {
-        library = open_library(path);
-    } catch (const std::exception& e) {
-        return refuse(std::string("cannot be loaded: ") + e.what());
-    }
-    for (const char* symbol : {"mer_plugin_metadata", "mer_plugin_create"})
-        if (!library->has(symbol))
-            return refuse(std::string("missing symbol ") + symbol + " (declare the plugin with MER_PLUGIN())");
-
-    const auto& meta = library->get_alias<const PluginMetadata>("mer_plugin_metadata");
-    if (meta.metadata_version < 2)
-        return refuse("metadata record version " + std::to_string(meta.metadata_version) +
-                      " is older than this mer-run reads (2); rebuild the plugin against this mer SDK");
+// A probed library's metadata checked and added; the refusal, or empty.
+std::string PluginRegistry::admit_probed(const std::string& path, const std::string& tag, const nlohmann::json& stamp,
+                                         const nlohmann::json& meta) {
+    if (meta.contains("error")) return meta.value("error", "cannot be loaded");
+    if (!meta.value("symbols", false))
+        return "missing symbol mer_plugin_metadata or mer_plugin_create (declare the plugin with MER_PLUGIN())";
+    if (const int version = meta.value("metadata_version", 0); version < 2)
+        return "metadata record version " + std::to_string(version) +
+               " is older than this mer-run reads (2); rebuild the plugin against this mer SDK";
     PluginRecord record;
-    const auto text = text_of;
-    record.name = text(meta.name);
-    record.kind = text(meta.kind);
-    record.version = text(meta.version);
-    record.description = text(meta.description);
+    record.name = meta.value("name", "");
+    record.kind = meta.value("kind", "");
+    record.version = meta.value("version", "");
+    record.description = meta.value("description", "");
     record.file = path;
     record.abi_tag = tag;
-    record.inputs = meta.inputs;
+    record.inputs = meta.value("inputs", 0);
     for (const auto& [field, value] : {std::pair{"name", record.name},
                                        {"kind", record.kind},
                                        {"version", record.version},
                                        {"description", record.description}})
-        if (value.empty()) return refuse(std::string("metadata incomplete: empty ") + field);
+        if (value.empty()) return std::string("metadata incomplete: empty ") + field;
     static const std::set<std::string> kinds{"dataset", "features", "transform", "regressor"};
-    if (!kinds.count(record.kind)) return refuse("metadata: unknown kind '" + record.kind + "'");
+    if (!kinds.count(record.kind)) return "metadata: unknown kind '" + record.kind + "'";
     if (record.name.rfind(record.kind + ".", 0) != 0)
-        return refuse("metadata: name '" + record.name + "' must start with its kind '" + record.kind + ".'");
+        return "metadata: name '" + record.name + "' must start with its kind '" + record.kind + ".'";
     try {
-        record.schema = nlohmann::json::parse(text(meta.params_schema));
+        record.schema = nlohmann::json::parse(meta.value("params_schema", ""));
     } catch (const std::exception& e) {
-        return refuse(std::string("metadata: parameter schema is not valid JSON: ") + e.what());
+        return std::string("metadata: parameter schema is not valid JSON: ") + e.what();
     }
     if (!record.schema.is_object() || record.schema.value("type", "") != "object")
-        return refuse("metadata: parameter schema must be a JSON Schema with \"type\": \"object\"");
+        return "metadata: parameter schema must be a JSON Schema with \"type\": \"object\"";
     try {
-        record.capabilities = nlohmann::json::parse(text(meta.capabilities).empty() ? "{}" : text(meta.capabilities));
+        const std::string capabilities = meta.value("capabilities", "");
+        record.capabilities = nlohmann::json::parse(capabilities.empty() ? "{}" : capabilities);
     } catch (const std::exception& e) {
-        return refuse(std::string("metadata: capabilities are not valid JSON: ") + e.what());
+        return std::string("metadata: capabilities are not valid JSON: ") + e.what();
     }
-    if (!record.capabilities.is_object()) return refuse("metadata: capabilities must be a JSON object (name → value)");
-    record.factory = &library->get_alias<PluginFactory>("mer_plugin_create");
-    record.library = library;
+    if (!record.capabilities.is_object()) return "metadata: capabilities must be a JSON object (name → value)";
     if (!stamp.is_null())
         index_[path] = {{"stamp", stamp},
                         {"abi_tag", tag},
@@ -308,6 +499,7 @@ void PluginRegistry::load_file(const fs::path& file) {
                         {"schema", record.schema},
                         {"capabilities", record.capabilities}};
     add(std::move(record));
+    return "";
 }
 
 void PluginRegistry::add(PluginRecord record) {
@@ -322,6 +514,49 @@ void PluginRegistry::add(PluginRecord record) {
     plugins_.push_back(std::move(record));
 }
 
+namespace {
+
+// While a library is being loaded into mer itself, a crash in its
+// initialisation code names the file before the process dies (the signal's
+// default action then runs as it would have).
+std::atomic<const char*> g_loading_file{nullptr};
+
+extern "C" void name_crashing_plugin(int signal_number) {
+    if (const char* file = g_loading_file.load()) {
+        const char prefix[] = "mer: crashed while loading the plugin library ";
+        const char suffix[] = " (its initialisation code fails; take it off MER_PLUGIN_PATH)\n";
+        [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, prefix, sizeof prefix - 1);
+        n = ::write(STDERR_FILENO, file, std::strlen(file));
+        n = ::write(STDERR_FILENO, suffix, sizeof suffix - 1);
+    }
+    std::signal(signal_number, SIG_DFL);
+    std::raise(signal_number);
+}
+
+class CrashNamesPlugin {
+public:
+    explicit CrashNamesPlugin(const std::string& file) {
+        g_loading_file.store(file.c_str());
+        struct sigaction action {};
+        action.sa_handler = name_crashing_plugin;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_RESETHAND | SA_NODEFER;
+        for (std::size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &action, &previous_[i]);
+    }
+    ~CrashNamesPlugin() {
+        for (std::size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &previous_[i], nullptr);
+        g_loading_file.store(nullptr);
+    }
+    CrashNamesPlugin(const CrashNamesPlugin&) = delete;
+    CrashNamesPlugin& operator=(const CrashNamesPlugin&) = delete;
+
+private:
+    static constexpr std::array<int, 5> kSignals{SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+    std::array<struct sigaction, 5> previous_{};
+};
+
+}  // namespace
+
 // A plugin listed from the index is loaded when its first instance is made.
 void PluginRegistry::load_library(const PluginRecord& record) const {
     static std::mutex mutex;
@@ -329,6 +564,7 @@ void PluginRegistry::load_library(const PluginRecord& record) const {
     if (record.loaded()) return;
     std::shared_ptr<boost::dll::shared_library> library;
     try {
+        const CrashNamesPlugin named(record.file);
         library = open_library(record.file);
     } catch (const std::exception& e) {
         throw Error("plugin '" + record.name + "' cannot be loaded from " + record.file + ": " + e.what());

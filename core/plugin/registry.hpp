@@ -91,7 +91,11 @@ public:
 private:
     std::shared_ptr<PluginBase> create_base(const std::string& name, const nlohmann::json& params) const;
     void scan_folders(const std::vector<std::filesystem::path>& folders);
-    void load_file(const std::filesystem::path& file);
+    // Reads each library's tag, takes known ones from the index, probes the
+    // rest, and adds or refuses every file in order.
+    void admit(const std::vector<std::filesystem::path>& files);
+    std::string admit_probed(const std::string& path, const std::string& tag, const nlohmann::json& stamp,
+                             const nlohmann::json& meta);
     void add(PluginRecord record);
     const PluginRecord* find_unchecked(const std::string& name) const;
 

@@ -62,7 +62,7 @@ ojson parse_value(const std::string& text, const std::string& argument) {
         SourceMap map("--grid");
         return ojson(yaml_to_json(YAML::Load(text), map));
     } catch (const YAML::Exception& e) {
-        throw Error("--grid " + argument + ": '" + text + "' is not a YAML value: " + e.msg);
+        throw Error("--grid " + argument + ": '" + text + "' is not a YAML value: " + yaml_error_text(e));
     }
 }
 

@@ -259,10 +259,9 @@ void ChunkRegressor::load(const std::string& dir) {
                 throw Error("feature_mean and feature_scale differ in length", Location((fs::path(dir) / "model.json").string()));
         }
         state_->net = make_network(state_->outputs, settings_.dropout);
-        torch::serialize::InputArchive archive;
         // Onto the CPU first: a model trained on a GPU loads on a machine without one.
-        archive.load_from((fs::path(dir) / "model.pt").string(), torch::Device(torch::kCPU));
-        state_->net->load(archive);
+        load_archive(fs::path(dir) / "model.pt", torch::Device(torch::kCPU),
+                     [&](torch::serialize::InputArchive& archive) { state_->net->load(archive); });
         // Rating music works anywhere: on the device the model was set up for
         // where there is one, on the CPU otherwise.
         try {

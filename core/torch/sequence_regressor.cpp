@@ -307,9 +307,8 @@ void SequenceRegressor::load(const std::string& dir) {
         state_->target_mean = Eigen::Map<const Eigen::RowVectorXd>(target_mean.data(), outputs);
         state_->target_scale = Eigen::Map<const Eigen::RowVectorXd>(target_scale.data(), outputs);
         state_->net = make_network(shape, outputs, settings_.dropout);
-        torch::serialize::InputArchive archive;
-        archive.load_from((fs::path(dir) / "model.pt").string(), torch::Device(torch::kCPU));
-        state_->net->load(archive);
+        load_archive(fs::path(dir) / "model.pt", torch::Device(torch::kCPU),
+                     [&](torch::serialize::InputArchive& archive) { state_->net->load(archive); });
         try {
             state_->device = resolve_device(settings_.device);
         } catch (const Error&) {

@@ -102,6 +102,19 @@ void save_archive(torch::serialize::OutputArchive& archive, const fs::path& file
     write_file_atomic(file, bytes);
 }
 
+void load_archive(const fs::path& file, const torch::Device& device,
+                  const std::function<void(torch::serialize::InputArchive&)>& read) {
+    try {
+        torch::serialize::InputArchive archive;
+        archive.load_from(file.string(), device);
+        read(archive);
+    } catch (const c10::Error& e) {
+        throw Error(fmt::format("LibTorch cannot read {} (damaged, cut short, or saved by another model?): {}",
+                                file.filename().string(), e.what_without_backtrace()),
+                    Location(file.string()));
+    }
+}
+
 std::vector<torch::Tensor> copy_weights(const torch::nn::Module& net) {
     std::vector<torch::Tensor> weights;
     for (const auto& p : net.parameters()) weights.push_back(p.detach().clone());
@@ -258,23 +271,22 @@ int run_training(TrainingTask& task, const TrainingSettings& settings, const tor
     };
     if (ctx.resume && !checkpoint.empty() && fs::exists(checkpoint / "state.json")) {
         const auto saved = nlohmann::json::parse(read_text_file(checkpoint / "state.json"));
-        torch::serialize::InputArchive weights, best, optimiser_state;
-        weights.load_from((checkpoint / "weights.pt").string(), device);
-        net.load(weights);
-        best.load_from((checkpoint / "best.pt").string(),
-                       torch::Device(torch::kCPU));  // the CPU generator's state stays there
-        for (std::size_t i = 0; i < saved.at("best_tensors").get<std::size_t>(); ++i) {
-            torch::Tensor t;
-            best.read("w" + std::to_string(i), t);
-            best_weights.push_back(t);
-        }
-        torch::Tensor rng_state;
-        best.read("torch_rng", rng_state);
-        loss_scale.load(best);
-        at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to the global generator
-        generator.set_state(rng_state);
-        optimiser_state.load_from((checkpoint / "optimiser.pt").string(), device);
-        optimiser.load(optimiser_state);
+        load_archive(checkpoint / "weights.pt", device, [&](torch::serialize::InputArchive& weights) { net.load(weights); });
+        // On the CPU: the CPU generator's state stays there.
+        load_archive(checkpoint / "best.pt", torch::Device(torch::kCPU), [&](torch::serialize::InputArchive& best) {
+            for (std::size_t i = 0; i < saved.at("best_tensors").get<std::size_t>(); ++i) {
+                torch::Tensor t;
+                best.read("w" + std::to_string(i), t);
+                best_weights.push_back(t);
+            }
+            torch::Tensor rng_state;
+            best.read("torch_rng", rng_state);
+            loss_scale.load(best);
+            at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to the global generator
+            generator.set_state(rng_state);
+        });
+        load_archive(checkpoint / "optimiser.pt", device,
+                     [&](torch::serialize::InputArchive& optimiser_state) { optimiser.load(optimiser_state); });
         std::istringstream rng(saved.at("shuffle").get<std::string>());
         rng >> shuffle;
         first_epoch = saved.at("epoch").get<int>() + 1;

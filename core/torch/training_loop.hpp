@@ -60,6 +60,11 @@ torch::Device start_training(const std::string& device_param, const PluginContex
 // a file-size limit is then an environment error naming the file; inside
 // LibTorch's file writer it could throw from a destructor and abort mer.
 void save_archive(torch::serialize::OutputArchive& archive, const std::filesystem::path& file);
+// Reads the LibTorch archive `file` onto `device` and hands it to `read` (a
+// module's or an optimiser's load): LibTorch's errors (a damaged or cut-short
+// file, a tensor missing or of another shape) become mer::Error naming the file.
+void load_archive(const std::filesystem::path& file, const torch::Device& device,
+                  const std::function<void(torch::serialize::InputArchive&)>& read);
 
 // A network's parameters and buffers (batch-norm statistics), copied: the
 // weights of the epoch a training loop keeps; restore_weights puts them back.

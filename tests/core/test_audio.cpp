@@ -150,6 +150,14 @@ TEST_CASE("every kind of bad audio file gets its own reason", "[audio][errors]")
     CHECK_THAT(reason_for(dir / "cut.wav"),
                Catch::StartsWith("truncated: the header promises 88200 bytes of audio data"));
 
+    // An MP3 cut to 60 % with its Xing/LAME header still promising 10 s: a skip reason, not a 6-s song.
+    mer::write_audio(dir / "cut.mp3", tone(440, 10.0, 22050), 22050);
+    CHECK(reason_for(dir / "cut.mp3") == "(decoded)");  // whole, it decodes
+    fs::resize_file(dir / "cut.mp3", fs::file_size(dir / "cut.mp3") * 6 / 10);
+    CHECK_THAT(reason_for(dir / "cut.mp3"),
+               Catch::StartsWith("truncated: the header promises 220500 frames (10.00 s), only") &&
+                   Catch::EndsWith("could be decoded"));
+
     mer::write_audio(dir / "short.flac", tone(440, 0.5, 22050), 22050);
     CHECK_THAT(reason_for(dir / "short.flac", 3.0),
                Catch::StartsWith("too short: 0.5") && Catch::Contains("at least 3"));

@@ -285,6 +285,78 @@ TEST_CASE("hostile experiment files are refused with a located reason, never han
     }
 }
 
+TEST_CASE("YAML that yaml-cpp misreads or drops is refused with its line and column", "[validate][hardening]") {
+    SECTION("nesting past yaml-cpp's own depth guard (it said only 'bad file')") {
+        for (const int depth : {500, 5000}) {
+            const std::string e = errors_of("name: deep\nx: " + std::string(depth, '[') + std::string(depth, ']') + "\n");
+            INFO(e);
+            CHECK_THAT(e, Catch::StartsWith("exp.yaml:2:") &&
+                              Catch::Contains("YAML syntax error: mappings and lists are nested more than 64 levels "
+                                              "deep here; an experiment needs far fewer"));
+            CHECK_THAT(e, !Catch::Contains("bad file"));
+        }
+        std::string block = "name: deep\n";
+        for (int level = 0; level < 600; ++level) block += std::string(static_cast<std::size_t>(level), ' ') + "k:\n";
+        CHECK_THAT(errors_of(block), Catch::Contains("nested more than 64 levels deep"));
+    }
+    SECTION("a second document is refused where it starts, not silently ignored") {
+        CHECK(errors_of(kValid).empty());
+        CHECK_THAT(errors_of(kValid + std::string("---\nname: other\n")),
+                   Catch::Contains("exp.yaml:13:1: a second YAML document starts here (after a '---' line); an "
+                                   "experiment file holds one document"));
+        CHECK_THAT(errors_of("---\n" + std::string(kValid) + "---\nseed: [broken\n"),
+                   Catch::Contains("exp.yaml:14:1: a second YAML document starts here"));
+        CHECK(errors_of("---\n" + std::string(kValid)).empty());  // one document with its marker is fine
+    }
+    SECTION("a NUL byte is named as one (it said 'unknown escape character')") {
+        const std::string e = errors_of(replace(kValid, "seed: 3", std::string("seed: 3\0", 8)));
+        CHECK_THAT(e, Catch::Contains("exp.yaml:2:8: the file holds a NUL byte (a binary file, or text saved as "
+                                      "UTF-16?); an experiment is UTF-8 YAML text"));
+        CHECK_THAT(e, !Catch::Contains("escape"));
+        // First in the file, yaml-cpp took it for UTF-16 and read garbage.
+        CHECK_THAT(errors_of(std::string(1, '\0') + kValid), Catch::Contains("exp.yaml:1:1: the file holds a NUL byte"));
+    }
+}
+
+TEST_CASE("a name too long for a run folder is refused by validate, not by the run", "[validate][hardening]") {
+    CHECK(errors_of(replace(kValid, "name: ok", "name: " + std::string(128, 'n'))).empty());
+    CHECK_THAT(errors_of(replace(kValid, "name: ok", "name: " + std::string(300, 'n'))),
+               Catch::Contains("exp.yaml:1:7: name is 300 characters long, more than the 128 it may have: Names the "
+                               "run folder runs/<name>/"));
+}
+
+TEST_CASE("a sweep's metric and random ranges are checked before any trial runs", "[validate][sweep][hardening]") {
+    auto with_sweep = [](const std::string& block) { return std::string(kValid) + "sweep:\n" + block; };
+    SECTION("a metric naming a node, a target or a score no trial reports") {
+        CHECK(errors_of(with_sweep("  grid: {nodes.ridge.params.alpha: [1, 2]}\n  metric: ridge.arousal.rmse\n")).empty());
+        CHECK_THAT(errors_of(with_sweep("  grid: {nodes.ridge.params.alpha: [1, 2]}\n  metric: rdige.valence.r2\n")),
+                   Catch::Contains("exp.yaml:15:11: sweep.metric 'rdige.valence.r2': there is no node 'rdige'; the "
+                                   "metric is NODE.TARGET.METRIC of a regressor node, and the regressor nodes are: "
+                                   "ridge (did you mean 'ridge'?)"));
+        CHECK_THAT(errors_of(with_sweep("  metric: songs.valence.r2\n")),
+                   Catch::Contains("sweep.metric 'songs.valence.r2': not a regressor node: 'songs'"));
+        CHECK_THAT(errors_of(with_sweep("  metric: ridge.tempo.r2\n")),
+                   Catch::Contains("exp.yaml:14:11: sweep.metric 'ridge.tempo.r2': node 'ridge' learns no target "
+                                   "'tempo'; its targets: valence, arousal"));
+        CHECK_THAT(errors_of(with_sweep("  metric: ridge.valence.ccc\n")),
+                   Catch::Contains("sweep.metric 'ridge.valence.ccc': ccc is not among evaluation.metrics (r2, rmse, "
+                                   "mae), so no trial would report it"));
+    }
+    SECTION("a range upside down, or a log range from 0") {
+        CHECK_THAT(errors_of(with_sweep("  random:\n    samples: 3\n    params:\n      nodes.ridge.params.alpha: "
+                                        "{low: 10, high: 1}\n")),
+                   Catch::Contains("exp.yaml:17:39: sweep.random.params.nodes.ridge.params.alpha: low 10 is above "
+                                   "high 1; a range goes from low up to high (swap them)"));
+        CHECK_THAT(errors_of(with_sweep("  random:\n    samples: 3\n    params:\n      nodes.ridge.params.alpha: "
+                                        "{low: 0, high: 1, log: true}\n")),
+                   Catch::Contains("exp.yaml:17:39: sweep.random.params.nodes.ridge.params.alpha: a log-scale range "
+                                   "needs low > 0 (a logarithm of 0 does not exist)"));
+        CHECK(errors_of(with_sweep("  random:\n    samples: 3\n    params:\n      nodes.ridge.params.alpha: "
+                                   "{low: 0.01, high: 100, log: true}\n"))
+                  .empty());
+    }
+}
+
 TEST_CASE("parameters are typed by their schema, so a run's own config.yaml gives the same cache keys",
           "[validate][cache][hardening]") {
     const std::string chunks =

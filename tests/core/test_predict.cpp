@@ -426,3 +426,15 @@ evaluation: {split: {kind: holdout, fraction: 0.25}}
         CHECK((f[4].find("valence") != std::string::npos) == outside_v);
     }
 }
+
+TEST_CASE("predict refuses an --offset or --duration that is not a finite number of seconds", "[predict][cli][hardening]") {
+    TempDir dir;
+    for (const auto& [option, value] : std::vector<std::pair<std::string, std::string>>{
+             {"--offset", "nan"}, {"--offset", "inf"}, {"--duration", "nan"}, {"--duration", "-inf"}, {"--duration", "-1"}}) {
+        const auto r = run_mer({"predict", "--model", "bundle", option, value, "song.wav"}, dir.path());
+        INFO(option << " " << value << ": " << r.err);
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.err, Catch::Contains(option + ": expected a finite number of seconds, 0 or more, not '" + value + "'"));
+        CHECK_THAT(r.err, !Catch::Contains("000000"));  // CLI11's range said DBL_MAX in 309 digits
+    }
+}

@@ -79,6 +79,46 @@ TEST_CASE("broken plugin files are refused with reasons and the host keeps worki
     CHECK(ridge->predict(t)(1, 0) == Approx(4.0));
 }
 
+TEST_CASE("a plugin library that crashes or hangs while loading is refused by name, and mer goes on",
+          "[plugins][hardening]") {
+    // Discovery loads an unknown library in a probe process: its crash or hang is that process's.
+    TempDir cwd;
+    write_synthetic_table(cwd.path(), 20);
+    write_file(cwd / "exp.yaml", "name: unrelated\nnodes:\n  songs: {uses: dataset.table, params: {path: songs.csv}}\n"
+                                 "  ridge: {uses: regressor.ridge, inputs: [songs]}\n"
+                                 "evaluation: {split: {kind: kfold, k: 2}}\n");
+    const std::string shell = "export MER_PLUGIN_LOAD_TIMEOUT=2 MER_PLUGIN_INDEX=off;";
+    const auto listing = run_mer({"plugins"}, cwd.path(), test_plugin_dir("hostile").string(), shell);
+    INFO(listing.err);
+    CHECK(listing.exit_code == 0);
+    CHECK_THAT(listing.out, Catch::Contains("regressor.ridge  1.0.0  (regressor)"));
+    CHECK_THAT(listing.out, Catch::Contains("hostile_crash.so\n    crashed while loading (signal 11"));
+    CHECK_THAT(listing.out, Catch::Contains("hostile_hang.so\n    did not finish loading within 2 s"));
+    const auto validated = run_mer({"validate", "exp.yaml"}, cwd.path(), test_plugin_dir("hostile").string(), shell);
+    INFO(validated.err);
+    CHECK(validated.exit_code == 0);
+}
+
+TEST_CASE("a library that passed discovery and crashes when mer loads it is named before mer dies",
+          "[plugins][hardening]") {
+    TempDir cwd;
+    write_synthetic_table(cwd.path(), 20);
+    write_file(cwd / "exp.yaml", "name: crash\nnodes:\n  songs: {uses: dataset.table, params: {path: songs.csv}}\n"
+                                 "  model: {uses: regressor.crash_on_load, inputs: [songs]}\n"
+                                 "evaluation: {split: {kind: kfold, k: 2}}\n");
+    const std::string shell = "export MER_PLUGIN_INDEX=" + (cwd / "index.json").string() +
+                              " MER_TEST_CRASH_MARKER=" + (cwd / "crash-now").string() + ";";
+    const std::string path = test_plugin_dir("crash_later").string();
+    const auto listing = run_mer({"plugins"}, cwd.path(), path, shell);  // probed, indexed: not loaded
+    INFO(listing.err);
+    REQUIRE_THAT(listing.out, Catch::Contains("regressor.crash_on_load  1.0.0"));
+    write_file(cwd / "crash-now", "");
+    const auto crashed = run_mer({"run", "exp.yaml", "--quiet"}, cwd.path(), path, shell);
+    CHECK(crashed.exit_code != 0);
+    CHECK_THAT(crashed.err, Catch::Contains("mer: crashed while loading the plugin library") &&
+                                Catch::Contains("regressor.crash_on_load.so"));
+}
+
 TEST_CASE("two files claiming one plugin name are an error naming both", "[plugins]") {
     mer::PluginRegistry r;
     r.scan({plugin_dir(), test_plugin_dir("duplicate")});
@@ -209,8 +249,20 @@ TEST_CASE("crafted ELF files, pipes, folders and symlink loops named *.so are re
     CHECK_THAT(refusal_of(r, "cut.so"), Catch::Contains("damaged ELF file"));
     CHECK_THAT(refusal_of(r, "pipe.so"), Catch::Contains("is not a regular file"));
     CHECK_THAT(refusal_of(r, "folder.so"), Catch::Contains("is a folder"));
-    CHECK_THAT(refusal_of(r, "loop.so"), Catch::Contains("cannot be resolved"));
+    CHECK_THAT(refusal_of(r, "loop.so"), Catch::Contains("symbolic link loop"));
     CHECK(r.find("regressor.mean") != nullptr);  // the real plugins still load
+}
+
+TEST_CASE("a dangling plugin symlink is refused as one, naming its missing target", "[plugins][hardening]") {
+    TempDir junk;
+    fs::create_symlink(junk / "build" / "regressor.gone.so", junk / "regressor.gone.so");
+
+    mer::PluginRegistry r;
+    r.scan({junk.path()});
+    const std::string refusal = refusal_of(r, "regressor.gone.so");
+    CHECK_THAT(refusal, Catch::Contains("dangling symbolic link") &&
+                            Catch::Contains((junk / "build" / "regressor.gone.so").string() + "' does not exist"));
+    CHECK_THAT(refusal, !Catch::Contains("pipe"));
 }
 
 TEST_CASE("the plugin index lists plugins without loading them, a library loads at its first instance",
@@ -226,10 +278,11 @@ TEST_CASE("the plugin index lists plugins without loading them, a library loads 
     for (const char* name : {"regressor.ridge.so", "regressor.mean.so"})
         fs::copy_file(plugin_dir() / name, copy / name);
 
-    mer::PluginRegistry first;  // no index yet: every library loaded, the index written
+    // No index yet: every library probed in a child process (not loaded into this one), the index written.
+    mer::PluginRegistry first;
     first.scan({copy});
     REQUIRE(first.plugins().size() == 2);
-    for (const auto& p : first.plugins()) CHECK(p.loaded());
+    for (const auto& p : first.plugins()) CHECK_FALSE(p.loaded());
     REQUIRE(fs::exists(index));
 
     mer::PluginRegistry second;  // from the index: the same metadata, nothing loaded

@@ -51,6 +51,27 @@ TEST_CASE("schema errors name the key, the expectation and the location", "[sche
     CHECK_THAT(all, Catch::Contains("p.yaml:4:13: layers[1] must be an integer, not the string \"two\""));
 }
 
+TEST_CASE("range errors print their numbers short, never DBL_MAX as 309 digits", "[schema][hardening]") {
+    // x's bound sits where the message cannot quote the schema (inside allOf):
+    // valijson's own sentence, which writes numbers with std::to_string.
+    const json schema = json::parse(R"({
+      "type": "object",
+      "properties": {
+        "x": {"allOf": [{"type": "number", "maximum": 1.7976931348623157e308}]},
+        "y": {"type": "number", "minimum": 0.001}
+      }})");
+    mer::SourceMap map("p.yaml");
+    const json value = mer::yaml_to_json(YAML::Load("x: .inf\ny: 0\n"), map);
+    std::string all;
+    for (const auto& e : mer::SchemaValidator(schema).validate(value, map)) all += e.str() + "\n";
+    INFO(all);
+    CHECK_THAT(all, Catch::Contains("p.yaml:1:4: x = inf is out of range: Expected number less than or equal to "
+                                    "1.7976931348623157e+308"));
+    CHECK_THAT(all, Catch::Contains("p.yaml:2:4: y = 0 is out of range: it must be ≥ 0.001"));
+    CHECK(all.find("000000") == std::string::npos);
+    CHECK(all.size() < 300);
+}
+
 TEST_CASE("defaults are filled in without touching given values", "[schema]") {
     const json schema = json::parse(
         R"({"type": "object", "properties": {"a": {"type": "number", "default": 1}, "b": {"default": "x"}}})");

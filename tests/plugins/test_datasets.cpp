@@ -303,6 +303,26 @@ TEST_CASE("dataset.manifest reads paths relative to the CSV, groups and splits",
                       Catch::Contains("manifest.csv:2") && Catch::Contains("split 'holdout' must be train"));
 }
 
+TEST_CASE("a symlink loop or a dangling symlink as a song's audio is skipped as what it is, not as missing",
+          "[dataset.manifest][hardening]") {
+    TempDir dir;
+    mer::write_audio(dir / "a.wav", short_tone(220), 22050);
+    fs::create_symlink(dir / "loop.wav", dir / "loop.wav");
+    fs::create_symlink(dir / "moved" / "b.wav", dir / "b.wav");
+    write_file(dir / "manifest.csv", "path,valence,arousal\na.wav,0.1,0.2\nloop.wav,0.3,0.4\nb.wav,0.5,0.6\n");
+    const Loaded m = load("dataset.manifest", {{"path", (dir / "manifest.csv").string()},
+                                               {"targets", {"valence", "arousal"}},
+                                               {"check_audio", true},
+                                               {"label_range", json::array()}});
+    CHECK(m.table.song_ids == std::vector<std::string>{"a"});
+    REQUIRE(m.skipped.size() == 2);
+    std::map<std::string, std::string> reasons;
+    for (const auto& s : m.skipped) reasons[fs::path(s.path).filename().string()] = s.reason;
+    CHECK_THAT(reasons["loop.wav"], Catch::Contains("symbolic link loop"));
+    CHECK_THAT(reasons["b.wav"], Catch::Contains("dangling symbolic link") &&
+                                     Catch::Contains((dir / "moved" / "b.wav").string() + "' does not exist"));
+}
+
 TEST_CASE("skipped songs reach skipped.csv, too many fail the node", "[dataset.deam][run][cli]") {
     TempDir dir;
     write_mini_deam(dir / "DEAM");

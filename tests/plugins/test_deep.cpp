@@ -328,6 +328,44 @@ TEST_CASE("a model set up for a GPU rates music on a machine without one", "[dee
     CHECK((got - expected).cwiseAbs().maxCoeff() < 1e-4);
 }
 
+TEST_CASE("a damaged model.pt in a bundle or a damaged checkpoint file is named in the error", "[deep][hardening]") {
+    TempDir dir;
+    const mer::SongTable songs = tiny_corpus(dir / "chunks", 6, 11);
+    const json params{{"epochs", 1}, {"batch_size", 4}, {"patience", 10}};
+    auto fit = [&](bool resume) {
+        auto m = model("regressor.cnn", params);
+        mer::PluginContext ctx = context();
+        ctx.node = "cnn";
+        ctx.fold = 0;
+        ctx.work_dir = (dir / "work").string();
+        ctx.resume = resume;
+        m->fit(songs, nullptr, {}, ctx);
+        return m;
+    };
+    fit(false)->save((dir / "bundle").string());
+    auto cut_in_half = [](const fs::path& file) { fs::resize_file(file, fs::file_size(file) / 2); };
+
+    cut_in_half(dir / "bundle" / "model.pt");
+    try {
+        model("regressor.cnn", params)->load((dir / "bundle").string());
+        FAIL("a cut model.pt was loaded");
+    } catch (const mer::Error& e) {
+        CHECK(e.where().file == (dir / "bundle" / "model.pt").string());
+        CHECK_THAT(e.message(), Catch::Contains("LibTorch cannot read model.pt"));
+    }
+
+    const fs::path checkpoint = dir / "work" / "checkpoints" / "cnn" / "fold0";
+    REQUIRE(fs::exists(checkpoint / "weights.pt"));
+    cut_in_half(checkpoint / "weights.pt");
+    try {
+        fit(true);
+        FAIL("a cut weights.pt was resumed from");
+    } catch (const mer::Error& e) {
+        CHECK(e.where().file == (checkpoint / "weights.pt").string());
+        CHECK_THAT(e.message(), Catch::Contains("LibTorch cannot read weights.pt"));
+    }
+}
+
 TEST_CASE("SE-Temporal has the report's head: Conv1D output flattened into FC 128", "[regressor.se_temporal_cnn]") {
     TempDir dir;
     const mer::SongTable train = tiny_corpus(dir.path(), 4, 5);
