@@ -262,6 +262,13 @@ class Run:
         return self.summary.get("status", "unknown")
 
     @property
+    def reason(self) -> str:
+        """Why a failed run failed, ``NODE: reason`` as summary.json records
+        it; empty for a run that did not fail."""
+        failed = self.summary.get("failed") or {}
+        return f"{failed.get('node', '')}: {failed.get('reason', '')}" if failed else ""
+
+    @property
     def artifacts(self) -> pd.DataFrame:
         """run.json: every file of the run with its kind, node, columns and meaning."""
         return pd.DataFrame(self._json("artifacts"),

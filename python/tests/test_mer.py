@@ -240,6 +240,40 @@ def test_a_wheel_installs_into_a_virtual_environment_without_network(work, tmp_p
     assert results == mer.read_run(run_dir).results.to_csv(index=False)
 
 
+def test_read_run_of_a_sequence_run_and_of_a_failed_run(tmp_path):
+    mer_run("synth", "--out", "corpus", "--songs", "8", "--seconds", "20", "--seed", "4", cwd=tmp_path)
+    (tmp_path / "seq.yaml").write_text("""name: seq
+nodes:
+  data: {uses: dataset.deam, params: {root: corpus, dynamic: true}}
+  features: {uses: features.handcrafted, inputs: [data], params: {window_seconds: 1.0, groups: [mfcc]}}
+  ridge: {uses: regressor.frame_ridge, inputs: [features], params: {alpha: 10}}
+evaluation: {split: {kind: kfold, k: 2}}
+""")
+    run = mer.read_run(tmp_path / mer_run("run", "seq.yaml", "--quiet", cwd=tmp_path).stdout.strip())
+    assert run.status == "finished" and run.reason == ""
+    for name in ("frame_predictions", "curves"):
+        expected = pd.read_csv(run.folder / f"{name}.csv")
+        assert len(expected) > 0
+        pd.testing.assert_frame_equal(getattr(run, name), expected)
+    assert set(run.frame_predictions["song_id"].astype(str)) == {str(i) for i in range(1, 9)}
+    # A node that fails: the run folder keeps what finished, its status and reason say why.
+    (tmp_path / "fail.yaml").write_text("""name: fail
+nodes:
+  data: {uses: dataset.deam, params: {root: corpus}}
+  features: {uses: features.handcrafted, inputs: [data], params: {groups: [mfcc]}}
+  model: {uses: regressor.failing, inputs: [features], params: {fail_at_epoch: 2}}
+evaluation: {split: {kind: kfold, k: 2}}
+""")
+    test_plugins = Path(MER_RUN).resolve().parents[1] / "test-plugins" / "good"
+    done = subprocess.run([MER_RUN, "run", "fail.yaml", "--quiet"], cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "MER_PLUGIN_PATH": str(test_plugins)})
+    assert done.returncode == 1, done.stderr
+    failed = mer.read_run(next((tmp_path / "runs" / "fail").glob("2*")))
+    assert failed.status == "failed"
+    assert failed.reason == "model: deliberate failure at epoch 2"
+    assert len(failed.metrics) > 0  # the epochs before the failure are kept
+
+
 def test_song_ids_guarded_against_formulas_read_back_exactly(tmp_path):
     """A song id a spreadsheet would run is written with a ' before it; the package takes it off."""
     mer_run("synth-table", "--out", "songs.csv", "--songs", "30", "--seed", "2", cwd=tmp_path)
