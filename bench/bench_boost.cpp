@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -30,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/eval/metrics.hpp"
 #include "core/ml/xgboost.hpp"
 
@@ -144,9 +146,34 @@ void print(const char* label, const Pass& p, const std::string& load_before) {
     std::fflush(stdout);
 }
 
+// N `sh -c 'while :; do :; done'`, killed when it goes out of scope: also when the
+// measurement throws, so that no busy loop outlives the benchmark.
+class BusyProcesses {
+public:
+    explicit BusyProcesses(int count) {
+        for (int h = 0; h < count; ++h) {
+            const pid_t pid = fork();
+            if (pid == 0) {
+                execl("/bin/sh", "sh", "-c", "while :; do :; done", static_cast<char*>(nullptr));
+                _exit(127);
+            }
+            if (pid > 0) pids_.push_back(pid);
+        }
+    }
+    ~BusyProcesses() {
+        for (const pid_t pid : pids_) kill(pid, SIGKILL);
+        for (const pid_t pid : pids_) waitpid(pid, nullptr, 0);
+    }
+    BusyProcesses(const BusyProcesses&) = delete;
+    BusyProcesses& operator=(const BusyProcesses&) = delete;
+
+private:
+    std::vector<pid_t> pids_;
+};
+
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     Options o;
     for (int i = 1; i < argc; i += 2) {
         const std::string key = argv[i];
@@ -158,14 +185,16 @@ int main(int argc, char** argv) {
                       : key == "--hogs"     ? &o.hogs
                       : key == "--repeats"  ? &o.repeats
                                             : nullptr;
-        if (!target || i + 1 >= argc) {
+        char* end = nullptr;
+        const long value = target && i + 1 < argc ? std::strtol(argv[i + 1], &end, 10) : 0;
+        if (!target || i + 1 >= argc || end == argv[i + 1] || *end != '\0' || value < 0 || value > 1000000) {
             std::fprintf(stderr,
                          "usage: %s [--songs 1744] [--features 386] [--rounds 100] [--depth 5] [--threads 2] "
-                         "[--hogs 2] [--repeats 1]\n",
+                         "[--hogs 2] [--repeats 1] (whole numbers)\n",
                          argv[0]);
             return 2;
         }
-        *target = std::stoi(argv[i + 1]);
+        *target = static_cast<int>(value);
     }
     const mer::SongTable table = make_table(o);
     const std::size_t train_rows = static_cast<std::size_t>(o.songs) * 4 / 5;
@@ -181,21 +210,23 @@ int main(int argc, char** argv) {
     print("quiet", measure(o, train, validation), before);
     if (o.hogs <= 0) return 0;
 
-    std::vector<pid_t> hogs;
-    for (int h = 0; h < o.hogs; ++h) {
-        const pid_t pid = fork();
-        if (pid == 0) {
-            execl("/bin/sh", "sh", "-c", "while :; do :; done", static_cast<char*>(nullptr));
-            _exit(127);
-        }
-        if (pid > 0) hogs.push_back(pid);
+    Pass loaded;
+    {
+        BusyProcesses hogs(o.hogs);
+        std::this_thread::sleep_for(std::chrono::seconds(1));  // the hogs running before the clock starts
+        before = load_average();
+        loaded = measure(o, train, validation);
     }
-    std::this_thread::sleep_for(std::chrono::seconds(1));  // the hogs running before the clock starts
-    before = load_average();
-    const Pass loaded = measure(o, train, validation);
-    for (const pid_t pid : hogs) kill(pid, SIGKILL);
-    for (const pid_t pid : hogs) waitpid(pid, nullptr, 0);
     const std::string label = "beside " + std::to_string(o.hogs) + " busy processes";
     print(label.c_str(), loaded, before);
     return 0;
+}
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {  // too few songs for XGBoost, say: a message, not an abort
+        std::fprintf(stderr, "error: %s\n", mer::as_error(e).what());
+        return 1;
+    }
 }

@@ -45,6 +45,7 @@
 // plugins. (An executable that links a pip LibTorch before libstdc++ binds
 // std::filesystem::remove_all to the broken copy libtorch.so exports.)
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -124,7 +125,9 @@ int run(int argc, char** argv) {
             throw std::runtime_error(std::string("unknown option ") + argv[i] +
                                      " (--songs --threads --batch --device --keep --model --epochs --precision --param)");
     }
-    const fs::path dir = fs::temp_directory_path() / "mer-bench-deep";
+    // One folder per process: two benchmarks at once (ctest's bench smoke cases run in parallel) must not
+    // write, and remove, each other's chunks.
+    const fs::path dir = fs::temp_directory_path() / ("mer-bench-deep-" + std::to_string(getpid()));
     fs::create_directories(dir);
     std::mt19937_64 rng(1);
     std::normal_distribution<float> normal(-40, 10);

@@ -15,9 +15,13 @@
 # BENCH_ARGS go to mer-bench-boost (default here: --rounds 60, about a minute
 # per library on 2 cores). Hold the build lock so no build runs beside it:
 #   flock /tmp/mer-build.lock bench/boost/run.sh ...
+# MER_BUILD_DIR (default build) names the build to run. ctest's
+# bench-boost-smoke runs it in seconds:
+#   bench/boost/run.sh -- --songs 200 --features 20 --rounds 5 --threads 1 --hogs 1
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-bench="$root/build/bin/mer-bench-boost"
+build=$(cd "${MER_BUILD_DIR:-$root/build}" 2>/dev/null && pwd) || { echo "no build folder ${MER_BUILD_DIR:-$root/build}" >&2; exit 2; }
+bench="$build/bin/mer-bench-boost"
 [ -x "$bench" ] || { echo "$bench not found: build mer first" >&2; exit 2; }
 before=""
 if [ $# -gt 0 ] && [ "$1" != "--" ]; then before=$1; shift; fi
@@ -29,5 +33,5 @@ if [ -n "$before" ]; then
   echo "== before: $before/libmer_xgboost.so.0.1.0"
   LD_LIBRARY_PATH="$before${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$bench" "${args[@]}"
 fi
-echo "== this build: $root/build/lib/libmer_xgboost.so.0.1.0"
+echo "== this build: $build/lib/libmer_xgboost.so.0.1.0"
 "$bench" "${args[@]}"

@@ -13,11 +13,13 @@
 # mer does; --epochs N). The PyTorch side also checks its parameter names and
 # shapes against the models mer saved. Needs a built mer (build/bin with its
 # plugins) and Debian's python3-torch for /usr/bin/python3. Run it on a quiet
-# machine: a build or ctest beside it skews both sides.
+# machine: a build or ctest beside it skews both sides. MER_BUILD_DIR (default
+# build) names the build to run. ctest's bench-deep-smoke runs it in seconds:
+#   bench/deep/run.sh --songs 2 --batch 8
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-bench="$root/build/bin/mer-bench-deep"
+bench="${MER_BUILD_DIR:-$root/build}/bin/mer-bench-deep"
 python=/usr/bin/python3
 songs=32 threads=2 batch=32
 while [ $# -gt 0 ]; do

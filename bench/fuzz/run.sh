@@ -8,6 +8,11 @@
 # Usage: bench/fuzz/run.sh [SECONDS] [TARGET...]   targets: experiment csv npy plugin_tag bundle
 #                                                  node_cache state_dict_pickle
 #        bench/fuzz/run.sh --replay                every seed and kept crash once (ctest in build-fuzz)
+#        bench/fuzz/run.sh --check                 no build, in a second (ctest's bench-fuzz-smoke, as
+#                                                  the fuzz build takes minutes): each target has its
+#                                                  source, its CMake entry and its seed folder, and
+#                                                  replay.sh passes every seed through a stand-in
+#                                                  fuzzer that accepts all and fails one that crashes
 #   JOBS=N          build jobs (default: every core)
 #   FUZZ_ARGS="..."  more libFuzzer options, e.g. -only_ascii=1 to get past a
 #                   known finding about invalid UTF-8
@@ -16,6 +21,25 @@ cd "$(dirname "$0")/../.."
 build=build-fuzz
 work=$build/fuzz
 all_targets=(experiment csv npy plugin_tag bundle node_cache state_dict_pickle)
+
+if [ "${1:-}" = "--check" ]; then
+  bash -n bench/fuzz/replay.sh
+  listed=$(sed -n 's/^set(fuzz_targets \(.*\))$/\1/p' bench/fuzz/CMakeLists.txt)
+  [ "$listed" = "${all_targets[*]}" ] ||
+    { echo "bench/fuzz/CMakeLists.txt builds '$listed', run.sh runs '${all_targets[*]}'" >&2; exit 1; }
+  for target in "${all_targets[@]}"; do
+    [ -f "bench/fuzz/fuzz_$target.cpp" ] || { echo "no bench/fuzz/fuzz_$target.cpp" >&2; exit 1; }
+    [ -d "bench/fuzz/corpus/$target" ] || { echo "no seed folder bench/fuzz/corpus/$target" >&2; exit 1; }
+  done
+  seeds=("${all_targets[@]/#/bench/fuzz/corpus/}")
+  bash bench/fuzz/replay.sh /bin/true "${seeds[@]}" bench/fuzz/crashes
+  if bash bench/fuzz/replay.sh /bin/false bench/fuzz/corpus/csv >/dev/null; then
+    echo "replay.sh passed a fuzzer that fails on every input" >&2
+    exit 1
+  fi
+  echo "fuzz check: ${#all_targets[@]} targets, each with its source, CMake entry and seeds"
+  exit 0
+fi
 
 cmake -S . -B $build -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DMER_FUZZ=ON -DMER_WITH_TORCH=OFF -DMER_BUILD_TESTS=OFF \

@@ -15,21 +15,30 @@
 #   JOBS (2)                      mer's threads and GridSearchCV's n_jobs
 #   WORK=DIR                      keep the table and run folder there (default:
 #                                 a temporary folder, removed at the end)
+#   MER_ONLY=1                    mer's side only (steps a and b): no
+#                                 scikit-learn needed; ctest's
+#                                 bench-gridsearch-smoke uses it where Debian's
+#                                 python3-sklearn is not installed
+#   MER_BUILD_DIR (build)         the build whose bin/mer-run it runs
 # Needs Debian's python3-sklearn and python3-xgboost (for /usr/bin/python3),
 # and a built mer (build/bin/mer-run with its plugins). Run it on a quiet
 # machine: a build beside it skews both sides.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-mer="$root/build/bin/mer-run"
-export LD_LIBRARY_PATH="$root/build/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+build=$(cd "${MER_BUILD_DIR:-$root/build}" 2>/dev/null && pwd) || { echo "no build folder ${MER_BUILD_DIR:-$root/build}" >&2; exit 2; }
+mer="$build/bin/mer-run"
+export LD_LIBRARY_PATH="$build/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 python=/usr/bin/python3
 songs=${SONGS:-1744}
 features=${FEATURES:-386}
 seed=${SEED:-42}
 jobs=${JOBS:-2}
+mer_only=${MER_ONLY:-0}
 
-if ! "$python" -c 'import numpy, sklearn, xgboost' 2>/dev/null; then
+if [ "$mer_only" = 1 ]; then
+  "$python" -c 'import numpy' 2>/dev/null || { echo "$python cannot import numpy: apt-get install -y python3-numpy" >&2; exit 2; }
+elif ! "$python" -c 'import numpy, sklearn, xgboost' 2>/dev/null; then
   echo "$python cannot import numpy, sklearn and xgboost; install Debian's packages:" >&2
   echo "  apt-get install -y python3-sklearn python3-xgboost" >&2
   exit 2
@@ -63,6 +72,8 @@ end=$(date +%s.%N)
 mer_wall=$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", e - s }')
 echo "mer-run: $mer_wall s wall; run folder $run"
 grep -h "grid search in fold" "$run/log.txt" | sed 's/^/  /' || true
+
+if [ "$mer_only" = 1 ]; then exit 0; fi
 
 # (c) GridSearchCV on the training songs, fixed parameters and candidates of
 # that run, and (d) the side-by-side picks and the summary.

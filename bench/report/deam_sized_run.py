@@ -6,18 +6,23 @@ for 50 epochs in 5 folds (metrics.csv rows for every split a chunk model
 logs), every out-of-fold prediction, and the label and Pearson files of a
 features node: the files `mer-run report` reads, with the columns mer
 writes. The numbers are random (seeded); only sizes and shapes matter.
-Usage: deam_sized_run.py FOLDER
+Usage: deam_sized_run.py FOLDER [SONGS [EPOCHS]]   (default 1744 songs, 50 epochs;
+ctest's bench-report-smoke writes 50 songs of 3 epochs)
 """
 import json
 import os
 import random
 import sys
 
-SONGS, FOLDS, EPOCHS = 1744, 5, 50
+if not 2 <= len(sys.argv) <= 4:
+    sys.exit(__doc__)
+out = sys.argv[1]
+SONGS = int(sys.argv[2]) if len(sys.argv) > 2 else 1744
+EPOCHS = int(sys.argv[3]) if len(sys.argv) > 3 else 50
+FOLDS = 5
 NODES = ["cnn", "se_temporal", "cnn_gru", "cnn_gru_attention"]
 TARGETS = ["valence", "arousal"]
 
-out = sys.argv[1]
 os.makedirs(out, exist_ok=True)
 rng = random.Random(7)
 songs = [str(i) for i in range(2, 2 + SONGS)]
