@@ -104,16 +104,15 @@ std::set<std::string> expected_kinds(const fs::path& run) {
     return kinds;
 }
 
-// Renders `page`; false (with a visible warning) only where Chromium cannot start.
-bool check_page(const fs::path& page, const std::set<std::string>& kinds, const fs::path& work,
+// Renders `page` and checks it; a machine without Chromium stops the test (missing_tool).
+void check_page(const fs::path& page, const std::set<std::string>& kinds, const fs::path& work,
                 Rendered* out = nullptr) {
     REQUIRE(fs::exists(page));
     fs::create_directories(work);
     const Rendered r = render(page, work);
     if (!r.started) {
-        WARN("SKIPPED: Chromium could not start here (install Debian's chromium; scripts/test does); " +
-             page.string() + " was not rendered");
-        return false;
+        missing_tool("Chromium could not start here (install Debian's chromium); " + page.string() +
+                     " was not rendered");
     }
     INFO(page.string());
     CHECK(r.dom.find("data-rendered=\"ok\"") != std::string::npos);
@@ -126,7 +125,6 @@ bool check_page(const fs::path& page, const std::set<std::string>& kinds, const 
         CHECK(drawn.count(kind) == 1);
     }
     if (out) *out = r;
-    return true;
 }
 
 }  // namespace
@@ -139,10 +137,7 @@ TEST_CASE("the render check itself sees console errors, network requests and emp
                "<figure class=\"mer-figure\" data-kind=\"empty\"><div class=\"plot\"></div></figure>"
                "<script>console.error('boom')</script></body></html>");
     const Rendered r = render(dir / "bad.html", dir.path());
-    if (!r.started) {
-        WARN("SKIPPED: Chromium could not start here");
-        return;
-    }
+    if (!r.started) missing_tool("Chromium could not start here (install Debian's chromium)");
     CHECK(r.console.size() == 1);
     CHECK(r.page_requests == std::vector<std::string>{"http://example.invalid/x.png"});
     CHECK(drawn_figures(r.dom) == std::map<std::string, int>{{"", 1}});
@@ -182,7 +177,7 @@ TEST_CASE("a quickstart run's report draws every figure offline, with skipped so
     CHECK(kinds.count("pearson") == 1);
     kinds.insert("labels_scatter");
     Rendered page;
-    if (!check_page(run / "report.html", kinds, dir / "chromium", &page)) return;
+    check_page(run / "report.html", kinds, dir / "chromium", &page);
     CHECK_THAT(page.dom, Catch::Contains("Skipped songs (1)") && Catch::Contains(victim.filename().string()));
     CHECK_THAT(page.dom, Catch::Contains("regressor.ridge"));
 
@@ -221,7 +216,7 @@ evaluation: {split: {kind: kfold, k: 3}}
     CHECK(html.find("<script>alert(1)</script>") == std::string::npos);
     CHECK_THAT(html, Catch::Contains("\\u003cscript\\u003ealert(1)\\u003c/script\\u003e.mp3"));
     Rendered page;
-    if (!check_page(run / "report.html", expected_kinds(run), dir / "chromium", &page)) return;
+    check_page(run / "report.html", expected_kinds(run), dir / "chromium", &page);
     CHECK(expected_kinds(run).count("grid_search") == 1);
     // No script ran from the name (an alert would have been logged as an error, a script tag would be in the DOM).
     CHECK(page.dom.find("<script>alert(1)</script>") == std::string::npos);
@@ -246,8 +241,7 @@ sweep:
     REQUIRE(r.exit_code == 0);
     const fs::path sweep = dir.path() / run_folder_of(r);
     Rendered page;
-    if (!check_page(sweep / "report.html", {"sweep_scores", "sweep_curves", "asha_rungs"}, dir / "chromium", &page))
-        return;
+    check_page(sweep / "report.html", {"sweep_scores", "sweep_curves", "asha_rungs"}, dir / "chromium", &page);
     CHECK_THAT(page.dom, Catch::Contains("trial-0003") && Catch::Contains("stopped"));
 }
 
@@ -437,6 +431,6 @@ evaluation: {split: {kind: kfold, k: 3}}
     CHECK_THAT(twice.err, Catch::Contains("the name 'same' is already given to " + a));
 
     Rendered page;
-    if (!check_page(dir / "one.html", {"compare_curves"}, dir / "chromium", &page)) return;
+    check_page(dir / "one.html", {"compare_curves"}, dir / "chromium", &page);
     CHECK_THAT(page.dom, Catch::Contains("nodes.model.params.quality"));
 }

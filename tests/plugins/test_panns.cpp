@@ -59,9 +59,8 @@ fs::path make_checkpoint(const fs::path& dir, const std::string& variant = "norm
 
 #define REQUIRE_PYTHON_TORCH()                                                                                   \
     if (!python_torch()) {                                                                                       \
-        WARN("skipped: Debian's python3-torch (/usr/bin/python3 with torch and numpy) is not installed, so the " \
-             "test checkpoint cannot be written");                                                               \
-        return;                                                                                                  \
+        missing_tool("Debian's python3-torch (/usr/bin/python3 with torch and numpy) is not installed, so the "  \
+                     "test checkpoint cannot be written");                                                       \
     }
 
 // The README's test signals, computed exactly as it says.

@@ -35,9 +35,8 @@ bool python_torchaudio() {
 
 #define REQUIRE_PYTHON_TORCHAUDIO()                                                                              \
     if (!python_torchaudio()) {                                                                                  \
-        WARN("skipped: Debian's python3-torch and python3-torchaudio (/usr/bin/python3) are not installed, so " \
-             "the test models cannot be written");                                                               \
-        return;                                                                                                  \
+        missing_tool("Debian's python3-torch and python3-torchaudio (/usr/bin/python3) are not installed, so "   \
+                     "the test models cannot be written");                                                       \
     }
 
 void python(const std::vector<std::string>& args, const fs::path& log) {

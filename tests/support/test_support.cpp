@@ -8,14 +8,29 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <stdexcept>
 
 namespace mer::test {
 
 namespace fs = std::filesystem;
+
+void missing_tool(const std::string& what) {
+    const char* tools = std::getenv("MER_TEST_TOOLS");
+    if (tools && std::string(tools) == "installed") {
+        FAIL(what << " — scripts/test installs it, so its absence is a failure here");
+    }
+    skip_test(what);
+}
+
+void skip_test(const std::string& why) {
+    std::cout << "SKIPPED: " << why << std::endl;
+    std::exit(77);  // ctest: SKIP_RETURN_CODE (tests/CMakeLists.txt)
+}
 
 fs::path build_dir() {
     return MER_TEST_BUILD_DIR;

@@ -64,6 +64,16 @@ std::filesystem::path run_folder_of(const CommandResult& result);
 // e.g. samples far beyond full scale.
 void write_float_wav(const std::filesystem::path& path, const std::vector<float>& samples, int rate);
 
+// A test that cannot run here without a tool (Chromium, Slurm, Debian's
+// python3-torch). Where the README's test command installed the tools
+// (scripts/test exports MER_TEST_TOOLS=installed), a missing one fails the
+// test; elsewhere the test stops as skipped — not passed: the process exits
+// with 77, which ctest reports as "Skipped" (SKIP_RETURN_CODE).
+[[noreturn]] void missing_tool(const std::string& what);
+// Stops the test as skipped whatever the machine offers (a kernel feature
+// no package installs, such as user namespaces).
+[[noreturn]] void skip_test(const std::string& why);
+
 // The quickstart table (mer-run synth-table) at cwd/songs.csv.
 void write_synthetic_table(const std::filesystem::path& cwd, int songs = 120, int seed = 7);
 
