@@ -77,6 +77,10 @@ Booster::Booster(const std::vector<const DMatrix*>& cache, const std::map<std::s
 
 // XGBoost loads a tree whose node is its own descendant and then predicts
 // forever: every child must come after its parent (as XGBoost writes them).
+// It sizes a tree by tree_param.num_nodes and then copies each per-node list
+// into it unchecked (heap corruption from a shorter or longer list), and
+// places trees by their id: each list must hold num_nodes entries, the ids
+// must be 0, 1, 2, … in order.
 static void check_trees(const std::string& json_model) try {
     const auto model = nlohmann::json::parse(json_model, nullptr, false);
     if (model.is_discarded()) throw Error("not an XGBoost JSON model");
@@ -85,11 +89,23 @@ static void check_trees(const std::string& json_model) try {
         if (!trees->is_object() || !trees->contains(key)) throw Error("not an XGBoost JSON model (no trees)");
         trees = &(*trees)[key];
     }
+    if (!trees->is_array()) throw Error("not an XGBoost JSON model (trees is no list)");
+    std::int64_t expected_id = 0;
     for (const auto& tree : *trees) {
+        if (tree.at("id").get<std::int64_t>() != expected_id)
+            throw Error("damaged XGBoost model: tree " + std::to_string(expected_id) + " has id " + tree.at("id").dump());
+        ++expected_id;
         const auto& left = tree.at("left_children");
         const auto& right = tree.at("right_children");
         const auto n = static_cast<std::int64_t>(left.size());
         if (right.size() != left.size()) throw Error("damaged XGBoost tree: child lists of different lengths");
+        const std::string num_nodes = tree.at("tree_param").at("num_nodes").get<std::string>();
+        if (num_nodes != std::to_string(n))
+            throw Error("damaged XGBoost tree: num_nodes " + num_nodes + " for " + std::to_string(n) + " nodes");
+        for (const char* list : {"parents", "split_indices", "split_conditions", "split_type", "default_left",
+                                 "base_weights", "loss_changes", "sum_hessian"})
+            if (!tree.at(list).is_array() || static_cast<std::int64_t>(tree.at(list).size()) != n)
+                throw Error(std::string("damaged XGBoost tree: ") + list + " does not hold one entry per node");
         for (std::int64_t i = 0; i < n; ++i)
             for (const auto* children : {&left, &right}) {
                 const std::int64_t c = (*children)[static_cast<std::size_t>(i)].get<std::int64_t>();

@@ -8,6 +8,8 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <functional>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
@@ -151,4 +153,27 @@ TEST_CASE("beside busy processes a fit trains on the CPUs they leave, with the s
     // A thread count the user set is kept as it is.
     const Fitted pinned = fit("hist", "2", 2);
     CHECK(pinned.log.find("trains on") == std::string::npos);
+}
+
+TEST_CASE("a saved XGBoost model whose trees' lists disagree with their size is refused before XGBoost reads it",
+          "[xgboost][hardening]") {
+    // XGBoost sizes a tree by num_nodes and copies each list into it unchecked: a longer list
+    // corrupted the heap (a kept fuzz input, bench/fuzz/crashes/bundle/crash-ec359bc…).
+    const std::string model = fit("hist", "1", 1).models.front();
+    REQUIRE_NOTHROW(mer::xgb::Booster(model));
+    auto damaged = [&](const std::function<void(nlohmann::json&)>& change) {
+        nlohmann::json j = nlohmann::json::parse(model);
+        change(j["learner"]["gradient_booster"]["model"]["trees"]);
+        return j.dump();
+    };
+    CHECK_THROWS_WITH(mer::xgb::Booster(damaged([](nlohmann::json& trees) {
+                          trees[0]["split_conditions"].push_back(1.5);
+                      })),
+                      Catch::Contains("split_conditions does not hold one entry per node"));
+    CHECK_THROWS_WITH(mer::xgb::Booster(damaged([](nlohmann::json& trees) {
+                          trees[0]["tree_param"]["num_nodes"] = "99";
+                      })),
+                      Catch::Contains("num_nodes 99"));
+    CHECK_THROWS_WITH(mer::xgb::Booster(damaged([](nlohmann::json& trees) { trees[1]["id"] = 0; })),
+                      Catch::Contains("tree 1 has id 0"));
 }
