@@ -58,10 +58,10 @@ with tempfile.TemporaryDirectory(prefix="mer-bench-python-") as tmp:
         print(f"{label}: {seconds / n:.4f} s/song ({n} songs, {seconds:.2f} s)")
         return seconds / n
 
-    on_files = timed("mer.extract handcrafted, 22.05 kHz WAV files", lambda: mer.extract("features.handcrafted", wavs),
-                     len(wavs))
+    on_files = timed("mer.extract handcrafted, 22.05 kHz WAV files",
+                     lambda: mer.extract("features.handcrafted", wavs, quiet=True), len(wavs))
     on_arrays = timed("mer.extract handcrafted, the same samples as arrays",
-                      lambda: mer.extract("features.handcrafted", arrays), len(arrays))
+                      lambda: mer.extract("features.handcrafted", arrays, quiet=True), len(arrays))
     try:
         import librosa  # noqa: F401
     except ImportError:
@@ -77,9 +77,9 @@ evaluation: {{split: {{kind: kfold, k: {min(5, args.songs)}}}}}
     run_dir = subprocess.run([args.mer_run, "run", "exp.yaml", "--quiet"], cwd=tmp, check=True, capture_output=True,
                              text=True).stdout.strip()
     model = mer.Model(tmp / run_dir, node="ridge", cache=tmp / "cache")
-    model.predict(songs[:1])
+    model.predict(songs[:1], quiet=True)
     start = time.perf_counter()
-    model.predict(songs)
+    model.predict(songs, quiet=True)
     python_s = time.perf_counter() - start
     start = time.perf_counter()
     subprocess.run([args.mer_run, "predict", "--model", run_dir, "--node", "ridge", *map(str, songs)], cwd=tmp,
