@@ -16,6 +16,7 @@
 #include "core/data/synthetic_corpus.hpp"
 #include "core/data/synthetic_table.hpp"
 #include "core/error.hpp"
+#include "core/exit_codes.hpp"
 #include "core/exec/executor.hpp"
 #include "core/exec/plugin_check.hpp"
 #include "core/exec/predict.hpp"
@@ -31,12 +32,6 @@ namespace {
 
 using json = nlohmann::json;
 namespace fs = std::filesystem;
-
-// The exit code says the phase (docs/experiments.md).
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;       // a node failed while running (or predict rated no file)
-constexpr int kExitInvalid = 2;      // the input was refused before anything ran
-constexpr int kExitEnvironment = 3;  // disk full, no permission, missing device
 
 mer::PluginRegistry scan_plugins() {
     mer::PluginRegistry registry;
@@ -158,7 +153,7 @@ int check_plugin_library(const std::string& library) {
     fs::remove_all(folder);
     for (const auto& refused : registry.refused()) {
         std::cerr << library << ": refused: " << refused.reason << "\n";
-        return kExitInvalid;
+        return mer::exit_code::invalid;
     }
     if (registry.plugins().size() != 1) throw mer::Error(library + ": not a mer plugin library");
     const mer::PluginRecord& plugin = registry.plugins().front();
@@ -170,7 +165,7 @@ int check_plugin_library(const std::string& library) {
         failed += !check.passed;
     }
     std::cout << (failed ? std::to_string(failed) + " checks failed" : "all checks passed") << "\n";
-    return failed ? kExitFailed : kExitOk;
+    return failed ? mer::exit_code::failed : mer::exit_code::ok;
 }
 
 int template_plugin(const mer::PluginRegistry& registry, const std::string& name) {
@@ -417,7 +412,7 @@ int run_or_validate(const Options& o, bool validate_only, int argc, char** argv)
     refuse_assignment_as_file(experiment_file);
     const mer::PluginRegistry registry = scan_plugins();
     mer::Experiment experiment;
-    if (!load_valid(experiment_file, o.overrides, registry, experiment)) return kExitInvalid;
+    if (!load_valid(experiment_file, o.overrides, registry, experiment)) return mer::exit_code::invalid;
     std::vector<std::string> paths;
     mer::Diagnostics missing = mer::check_data_paths(experiment, &paths), warnings;
     if (missing.empty()) missing = mer::check_dataset_rows(experiment, registry, &warnings);
@@ -430,12 +425,12 @@ int run_or_validate(const Options& o, bool validate_only, int argc, char** argv)
     for (const auto& d : missing) std::cerr << d.str() << "\n";
     if (!missing.empty()) {
         std::cerr << missing.size() << (missing.size() == 1 ? " error" : " errors") << " in " << experiment_file << "\n";
-        return kExitInvalid;
+        return mer::exit_code::invalid;
     }
     if (validate_only) {
         for (const auto& p : paths) std::cerr << "  " << p << "\n";
         std::cerr << experiment_file << ": valid (" << experiment.nodes.size() << " nodes)\n";
-        return kExitOk;
+        return mer::exit_code::ok;
     }
     mer::RunOptions options;
     options.runs_root = o.out_dir;
@@ -446,10 +441,10 @@ int run_or_validate(const Options& o, bool validate_only, int argc, char** argv)
     options.resume_folder = o.resume_dir;
     const mer::RunOutcome outcome = mer::run_experiment(experiment, registry, options);
     std::cout << outcome.folder.string() << "\n";
-    if (outcome.ok) return kExitOk;
+    if (outcome.ok) return mer::exit_code::ok;
     std::cerr << "error: node '" << outcome.failed_node << "' failed: " << outcome.reason
               << "\nfinished work is kept in " << outcome.folder.string() << "\n";
-    return outcome.kind == mer::ErrorKind::environment ? kExitEnvironment : kExitFailed;
+    return outcome.kind == mer::ErrorKind::environment ? mer::exit_code::environment : mer::exit_code::failed;
 }
 
 // --label NAME=RUN_DIR, one name per run given (empty: the default name).
@@ -498,7 +493,7 @@ int build_report(const Options& o) {
                                             run_labels(o.report_inputs, o.report_labels));
     }
     std::cout << page.string() << "\n";
-    return kExitOk;
+    return mer::exit_code::ok;
 }
 
 int predict_files(const Options& o) {
@@ -554,9 +549,9 @@ int predict_files(const Options& o) {
         std::cout << text;
     else
         mer::write_file_atomic(o.predict_out, text);
-    if (rated > 0) return kExitOk;
+    if (rated > 0) return mer::exit_code::ok;
     std::cerr << "error: no file could be rated\n";
-    return kExitFailed;
+    return mer::exit_code::failed;
 }
 
 int synth_corpus(const Options& o) {
@@ -569,7 +564,7 @@ int synth_corpus(const Options& o) {
               << " threads: " << report.audio_seconds / report.wall_seconds << "x real time, "
               << report.audio_seconds / report.wall_seconds / report.threads << "x per core\n";
     std::cout << o.corpus_out << "\n";
-    return kExitOk;
+    return mer::exit_code::ok;
 }
 
 int synth_table(const Options& o) {
@@ -577,7 +572,7 @@ int synth_table(const Options& o) {
     if (out.has_parent_path()) fs::create_directories(out.parent_path());
     mer::write_file_atomic(out, mer::synthetic_table_csv(o.table_spec));
     std::cout << out.string() << "\n";
-    return kExitOk;
+    return mer::exit_code::ok;
 }
 
 int dispatch(const Commands& c, const Options& o, int argc, char** argv) {
@@ -624,10 +619,10 @@ int dispatch(const Commands& c, const Options& o, int argc, char** argv) {
     if (*c.report) return build_report(o);
     if (*c.schema) {
         std::cout << mer::editor_schema(scan_plugins()).dump(2) << "\n";
-        return kExitOk;
+        return mer::exit_code::ok;
     }
     if (*c.trial) return mer::run_trial(o.sweep_dir, o.trial_id, o.trial_device, o.trial_threads, scan_plugins());
-    return kExitOk;
+    return mer::exit_code::ok;
 }
 
 // What CLI11 left over ("The following arguments were not expected"), as one
@@ -702,7 +697,7 @@ int main(int argc, char** argv) {
     const std::vector<std::string> args = arguments(argc, argv);
     if (args.empty()) {  // the usage, not CLI11's "A subcommand is required"
         std::cerr << app.help();
-        return kExitInvalid;
+        return mer::exit_code::invalid;
     }
     // A mistyped subcommand gets a suggestion rather than CLI11's generic error.
     if (!args.empty() && !args[0].empty() && args[0][0] != '-') {
@@ -714,7 +709,7 @@ int main(int argc, char** argv) {
                       << (near.empty() ? "" : " (did you mean '" + near + "'?)") << "; commands: ";
             for (std::size_t i = 0; i < names.size(); ++i) std::cerr << (i ? ", " : "") << names[i];
             std::cerr << "\n";
-            return kExitInvalid;
+            return mer::exit_code::invalid;
         }
     }
     try {
@@ -722,16 +717,16 @@ int main(int argc, char** argv) {
         app.parse(reversed);
     } catch (const CLI::ExtrasError& e) {
         const std::vector<std::string> hints = hints_for_leftovers(app, args);
-        if (hints.empty()) return app.exit(e) == 0 ? kExitOk : kExitInvalid;
+        if (hints.empty()) return app.exit(e) == 0 ? mer::exit_code::ok : mer::exit_code::invalid;
         for (const auto& hint : hints) std::cerr << "error: " << hint << "\n";
-        return kExitInvalid;
+        return mer::exit_code::invalid;
     } catch (const CLI::RequiredError& e) {
-        if (!app.get_subcommands().empty()) return app.exit(e) == 0 ? kExitOk : kExitInvalid;
+        if (!app.get_subcommands().empty()) return app.exit(e) == 0 ? mer::exit_code::ok : mer::exit_code::invalid;
         for (const auto& hint : hints_for_leftovers(app, args)) std::cerr << "error: " << hint << "\n";
         std::cerr << app.help();  // options but no command (mer-run --quiet): the usage
-        return kExitInvalid;
+        return mer::exit_code::invalid;
     } catch (const CLI::ParseError& e) {
-        return app.exit(e) == 0 ? kExitOk : kExitInvalid;
+        return app.exit(e) == 0 ? mer::exit_code::ok : mer::exit_code::invalid;
     }
     for (CLI::App* command : {commands.run, commands.validate})
         if (*command) options.overrides = overrides_in_order(*command);
@@ -744,6 +739,6 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
         const mer::Error error = mer::as_error(e);
         std::cerr << "error: " << error.what() << "\n";
-        return error.kind() == mer::ErrorKind::environment ? kExitEnvironment : kExitInvalid;
+        return error.kind() == mer::ErrorKind::environment ? mer::exit_code::environment : mer::exit_code::invalid;
     }
 }

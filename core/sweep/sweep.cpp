@@ -29,6 +29,7 @@
 
 #include "core/data/csv.hpp"
 #include "core/error.hpp"
+#include "core/exit_codes.hpp"
 #include "core/eval/metrics.hpp"
 #include "core/exec/executor.hpp"
 #include "core/graph/experiment.hpp"
@@ -317,7 +318,7 @@ public:
             if (!loaded.errors.empty()) {
                 for (const auto& d : loaded.errors) std::cerr << d.str() << "\n";
                 std::cerr << loaded.errors.size() << " error(s) in " << options_.experiment_file << "\n";
-                return 2;
+                return exit_code::invalid;
             }
             base = std::move(loaded.experiment);
         }
@@ -333,11 +334,11 @@ public:
         if (trials_.size() == 1 && trials_[0].params.empty())
             throw Error("nothing to sweep: give the experiment a sweep: block (grid, zip, random, seeds) or --grid "
                         "KEY=V1,V2");
-        if (!validate_trials()) return 2;
+        if (!validate_trials()) return exit_code::invalid;
         if (options_.dry_run) {
             for (const auto& t : trials_) std::cout << t.id << "  " << params_text(t) << "\n";
             std::cerr << trials_.size() << " trials; every one valid\n";
-            return 0;
+            return exit_code::ok;
         }
         open_folder(base);
         if (options_.launcher == "slurm") return submit_slurm();
@@ -381,7 +382,7 @@ public:
         if (pending.empty()) {
             log("every trial finished before; nothing to submit");
             std::cout << folder_.string() << "\n";
-            return 0;
+            return exit_code::ok;
         }
         fs::create_directories(folder_ / "slurm");
         fs::create_directories(folder_ / "logs");
@@ -421,7 +422,7 @@ public:
                         "mer-run sweep --status {}",
                         warm_job, pending.size(), array_job, folder_.string()));
         std::cout << folder_.string() << "\n";
-        return 0;
+        return exit_code::ok;
     }
 
     static std::string shell_quote(const std::string& text) {
@@ -503,7 +504,7 @@ public:
         if (const auto b = best_trial(states); b < trials_.size())
             std::cout << fmt::format("best so far: {} ({} {:.4f}): {}\n", trials_[b].id, spec_.metric,
                                      trial_metric(trial_dir(trials_[b]), spec_.metric), params_text(trials_[b]));
-        return 0;
+        return exit_code::ok;
     }
 
 private:
@@ -913,8 +914,8 @@ private:
             log(std::string("report.html could not be written (rebuild it with mer-run report): ") + e.what());
         }
         std::cout << folder_.string() << "\n";
-        if (interrupted_) return 130;
-        return failed == 0 && finished + stopped == trials_.size() ? 0 : 1;
+        if (interrupted_) return exit_code::interrupted;
+        return failed == 0 && finished + stopped == trials_.size() ? exit_code::ok : exit_code::failed;
     }
 
     AshaSettings asha_settings() const { return {spec_.asha_min_epochs, spec_.asha_reduction, spec_.mode}; }
@@ -1025,7 +1026,7 @@ int run_trial(const fs::path& sweep_dir, const std::string& trial_id, const std:
     // included), so no trial runs on alone holding its run folder's lock.
     if (const char* parent = std::getenv("MER_SWEEP_PARENT")) {
         ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (std::to_string(::getppid()) != parent) return 130;  // the sweep was gone before the line above
+        if (std::to_string(::getppid()) != parent) return exit_code::interrupted;  // the sweep was gone before the line above
     }
     if (trial_id == "warmup") {  // the sweep's feature-cache warm-up, as its own job
         SweepOptions quiet;
@@ -1033,7 +1034,7 @@ int run_trial(const fs::path& sweep_dir, const std::string& trial_id, const std:
         SweepRunner runner(quiet, registry);
         runner.load_folder(sweep_dir);
         runner.warm_up_folder();
-        return 0;
+        return exit_code::ok;
     }
     const nlohmann::json manifest = read_json_file(sweep_dir / "sweep.json");
     const fs::path folder = sweep_dir / "trials" / trial_id;
@@ -1065,7 +1066,7 @@ int run_trial(const fs::path& sweep_dir, const std::string& trial_id, const std:
     LoadedExperiment loaded = load_experiment(file, overrides, registry);
     if (!loaded.errors.empty()) {
         for (const auto& d : loaded.errors) std::cerr << d.str() << "\n";
-        return 2;
+        return exit_code::invalid;
     }
     std::unique_ptr<AshaWatch> asha;
     if (const auto& spec = manifest.at("spec"); spec.value("scheduler", "") == "asha") {
@@ -1081,9 +1082,9 @@ int run_trial(const fs::path& sweep_dir, const std::string& trial_id, const std:
     }
     const RunOutcome outcome = run_experiment(loaded.experiment, registry, run);
     if (asha) asha->finish();
-    if (outcome.ok) return 0;
+    if (outcome.ok) return exit_code::ok;
     std::cerr << "error: node '" << outcome.failed_node << "' failed: " << outcome.reason << "\n";
-    return outcome.kind == ErrorKind::environment ? 3 : 1;
+    return outcome.kind == ErrorKind::environment ? exit_code::environment : exit_code::failed;
 }
 
 }  // namespace mer
