@@ -249,9 +249,36 @@ std::map<int, double> metric_curve(const fs::path& folder, const std::string& me
     }
 }
 
-// ASHA's settings as sweep.json's spec records them (older folders: 1 and 2).
-AshaSettings manifest_asha_settings(const nlohmann::json& spec) {
-    return {spec.value("min_epochs", 1), spec.value("reduction_factor", 2.0), spec.value("mode", "max")};
+// sweep.json, as run() wrote it: the base experiment and its overrides, the
+// feature cache, the spec and the trials. Read by the sweep continuing a
+// folder and by each trial process; a damaged file is an error naming it.
+struct SweepManifest {
+    std::string experiment;
+    std::vector<std::string> overrides;
+    std::string cache_dir;
+    std::string metric, on_failure, scheduler;
+    AshaSettings asha;  // older folders: 1 and 2
+    std::vector<Trial> trials;
+};
+
+SweepManifest read_sweep_manifest(const fs::path& sweep_dir) {
+    const fs::path file = sweep_dir / "sweep.json";
+    const nlohmann::json manifest = read_json_file(file);
+    try {
+        SweepManifest m;
+        m.experiment = manifest.at("experiment").get<std::string>();
+        m.overrides = manifest.at("overrides").get<std::vector<std::string>>();
+        m.cache_dir = manifest.at("cache_dir").get<std::string>();
+        const auto& spec = manifest.at("spec");
+        m.metric = spec.value("metric", "");
+        m.on_failure = spec.value("on_failure", "continue");
+        m.scheduler = spec.value("scheduler", "");
+        m.asha = {spec.value("min_epochs", 1), spec.value("reduction_factor", 2.0), spec.value("mode", "max")};
+        for (const auto& t : manifest.at("trials")) m.trials.push_back({t.at("id"), ojson(t.at("params"))});
+        return m;
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(std::string("damaged sweep manifest: ") + e.what(), Location(file.string()));
+    }
 }
 
 std::string params_text(const Trial& trial) {
@@ -349,23 +376,17 @@ public:
     // A sweep folder written by run(): its trials, spec and base experiment.
     void load_folder(const fs::path& folder) {
         folder_ = folder;
-        const nlohmann::json manifest = read_json_file(folder / "sweep.json");
-        try {
-            experiment_file_ = manifest.at("experiment").get<std::string>();
-            base_overrides_ = manifest.at("overrides").get<std::vector<std::string>>();
-            cache_dir_ = manifest.at("cache_dir").get<std::string>();
-            const auto& spec = manifest.at("spec");
-            spec_.metric = spec.value("metric", "");
-            const AshaSettings asha = manifest_asha_settings(spec);
-            spec_.mode = asha.mode;
-            spec_.on_failure = spec.value("on_failure", "continue");
-            spec_.scheduler = spec.value("scheduler", "");
-            spec_.asha_min_epochs = asha.min_epochs;
-            spec_.asha_reduction = asha.reduction;
-            for (const auto& t : manifest.at("trials")) trials_.push_back({t.at("id"), ojson(t.at("params"))});
-        } catch (const nlohmann::json::exception& e) {
-            throw Error(std::string("damaged sweep manifest: ") + e.what(), Location((folder / "sweep.json").string()));
-        }
+        SweepManifest manifest = read_sweep_manifest(folder);
+        experiment_file_ = manifest.experiment;
+        base_overrides_ = manifest.overrides;
+        cache_dir_ = manifest.cache_dir;
+        spec_.metric = manifest.metric;
+        spec_.mode = manifest.asha.mode;
+        spec_.on_failure = manifest.on_failure;
+        spec_.scheduler = manifest.scheduler;
+        spec_.asha_min_epochs = manifest.asha.min_epochs;
+        spec_.asha_reduction = manifest.asha.reduction;
+        trials_ = std::move(manifest.trials);
     }
 
     void warm_up_folder() { warm_cache(); }
@@ -1036,10 +1057,10 @@ int run_trial(const fs::path& sweep_dir, const std::string& trial_id, const std:
         runner.warm_up_folder();
         return exit_code::ok;
     }
-    const nlohmann::json manifest = read_json_file(sweep_dir / "sweep.json");
+    const SweepManifest manifest = read_sweep_manifest(sweep_dir);
     const fs::path folder = sweep_dir / "trials" / trial_id;
     RunOptions run;
-    run.cache_dir = manifest.at("cache_dir").get<std::string>();
+    run.cache_dir = manifest.cache_dir;
     run.quiet = true;
     std::string file;
     std::vector<std::string> overrides;
@@ -1050,17 +1071,15 @@ int run_trial(const fs::path& sweep_dir, const std::string& trial_id, const std:
         run.resume_folder = folder.string();
         file = (folder / "config.yaml").string();
     } else {
-        bool found = false;
-        for (const auto& trial : manifest.at("trials")) {
-            if (trial.at("id") != trial_id) continue;
-            found = true;
-            overrides = manifest.at("overrides").get<std::vector<std::string>>();
-            for (const auto& [key, value] : trial.at("params").items()) overrides.push_back(key + "=" + value.dump());
-        }
-        if (!found) throw Error("no trial '" + trial_id + "' in this sweep", Location((sweep_dir / "sweep.json").string()));
+        const auto trial = std::find_if(manifest.trials.begin(), manifest.trials.end(),
+                                        [&](const Trial& t) { return t.id == trial_id; });
+        if (trial == manifest.trials.end())
+            throw Error("no trial '" + trial_id + "' in this sweep", Location((sweep_dir / "sweep.json").string()));
+        overrides = manifest.overrides;
+        for (const auto& o : trial->overrides()) overrides.push_back(o);
         overrides.push_back("device=" + device);
         overrides.push_back("threads=" + std::to_string(threads));
-        file = manifest.at("experiment").get<std::string>();
+        file = manifest.experiment;
         run.exact_folder = folder.string();
     }
     LoadedExperiment loaded = load_experiment(file, overrides, registry);
@@ -1069,15 +1088,15 @@ int run_trial(const fs::path& sweep_dir, const std::string& trial_id, const std:
         return exit_code::invalid;
     }
     std::unique_ptr<AshaWatch> asha;
-    if (const auto& spec = manifest.at("spec"); spec.value("scheduler", "") == "asha") {
-        const std::string metric = spec.value("metric", "");
+    if (manifest.scheduler == "asha") {
+        const std::string& metric = manifest.metric;
         int last_epoch = 0;  // the metric's node's epochs (or boosting rounds), where it says
         for (const auto& node : loaded.experiment.nodes)
             if (node.id == metric.substr(0, metric.find('.')))
                 for (const char* key : {"epochs", "n_estimators"})
                     if (node.params.contains(key) && node.params[key].is_number_integer())
                         last_epoch = node.params[key].get<int>();
-        asha = std::make_unique<AshaWatch>(AshaBoard(sweep_dir, manifest_asha_settings(spec)), trial_id, folder, metric,
+        asha = std::make_unique<AshaWatch>(AshaBoard(sweep_dir, manifest.asha), trial_id, folder, metric,
                                            last_epoch);
     }
     const RunOutcome outcome = run_experiment(loaded.experiment, registry, run);

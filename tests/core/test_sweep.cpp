@@ -429,3 +429,16 @@ sweep:
     CHECK_THAT(read_file(sweep / "logs" / "trial-0003.err"), Catch::Contains("stopped by ASHA at epoch 1"));
     CHECK_THAT(read_file(sweep / "warmup" / "0" / "log.txt"), Catch::Contains("node 'songs' (dataset.table): computed"));
 }
+
+TEST_CASE("a trial process reads a damaged sweep.json as the sweep does: an error naming the file", "[sweep][cli]") {
+    // sweep.json was read twice, and the trial's reading let the JSON library's message out unlocated.
+    TempDir dir;
+    fs::create_directories(dir / "sweep");
+    write_file(dir / "sweep" / "sweep.json",
+               R"({"experiment": "exp.yaml", "overrides": [], "cache_dir": 5, "spec": {}, "trials": []})");
+    const auto r = run_mer({"trial", (dir / "sweep").string(), "trial-0000"}, dir.path());
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains((dir / "sweep" / "sweep.json").string() + ": damaged sweep manifest"));
+    const auto status = run_mer({"sweep", "--status", (dir / "sweep").string()}, dir.path());
+    CHECK_THAT(status.err, Catch::Contains((dir / "sweep" / "sweep.json").string() + ": damaged sweep manifest"));
+}
