@@ -25,6 +25,12 @@ const json& member(const json& j, const std::string& key) {
     return j.is_object() && j.contains(key) ? j[key] : empty;
 }
 
+Error damaged_json(const std::string& where, const std::exception& e) {
+    return Error(std::string("a JSON file here holds a value of the wrong kind (damaged, or edited by hand?): ") +
+                     e.what(),
+                 Location(where));
+}
+
 double number(const std::string& text) {
     if (text.empty()) return std::nan("");
     char* end = nullptr;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/run/run_reader.hpp"
 #include "core/report/page.hpp"
 
@@ -19,6 +20,11 @@ namespace mer::report {
 // temporary from json::value() would die before the loop body runs).
 const nlohmann::ordered_json& member(const nlohmann::ordered_json& j, const std::string& key);
 const nlohmann::json& member(const nlohmann::json& j, const std::string& key);
+
+// A JSON file of the folder(s) `where` names (summary.json, run.json,
+// asha.json, sweep.json…) holding a value of the wrong kind where a page
+// reads it: an error naming them, not the JSON library's message alone.
+Error damaged_json(const std::string& where, const std::exception& e);
 
 // A CSV cell as a number: NaN when empty or not a number.
 double number(const std::string& text);

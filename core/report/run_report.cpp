@@ -821,6 +821,10 @@ private:
 
 }  // namespace
 
-fs::path write_run_report(const fs::path& run_dir) { return RunReport(run_dir).write(); }
+fs::path write_run_report(const fs::path& run_dir) try {
+    return RunReport(run_dir).write();
+} catch (const nlohmann::json::exception& e) {
+    throw report::damaged_json(run_dir.string(), e);
+}
 
 }  // namespace mer

@@ -65,7 +65,7 @@ FlatConfig read_config(const RunManifest& manifest, std::string& problem) {
 
 }  // namespace
 
-fs::path write_sweep_report(const fs::path& sweep_dir) {
+fs::path write_sweep_report(const fs::path& sweep_dir) try {
     const fs::path manifest_file = sweep_dir / "sweep.json";
     if (!fs::exists(manifest_file)) throw Error(sweep_dir.string() + " is not a sweep folder: it has no sweep.json");
     const ojson manifest = read_json_file<ojson>(manifest_file);
@@ -230,10 +230,12 @@ fs::path write_sweep_report(const fs::path& sweep_dir) {
     const fs::path out = sweep_dir / "report.html";
     page.write(out);
     return out;
+} catch (const nlohmann::json::exception& e) {
+    throw report::damaged_json(sweep_dir.string(), e);
 }
 
 fs::path write_comparison_report(const std::vector<fs::path>& run_dirs, const fs::path& out,
-                                 const std::vector<std::string>& run_labels) {
+                                 const std::vector<std::string>& run_labels) try {
     if (run_dirs.size() < 2) throw Error("a comparison needs two run folders or more");
     if (!run_labels.empty() && run_labels.size() != run_dirs.size())
         throw Error(fmt::format("{} labels for {} runs", run_labels.size(), run_dirs.size()));
@@ -396,6 +398,10 @@ fs::path write_comparison_report(const std::vector<fs::path>& run_dirs, const fs
     }
     page.write(out);
     return out;
+} catch (const nlohmann::json::exception& e) {
+    std::string where;
+    for (const auto& dir : run_dirs) where += (where.empty() ? "" : ", ") + dir.string();
+    throw report::damaged_json(where, e);
 }
 
 }  // namespace mer

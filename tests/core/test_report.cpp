@@ -434,3 +434,22 @@ evaluation: {split: {kind: kfold, k: 3}}
     check_page(dir / "one.html", {"compare_curves"}, dir / "chromium", &page);
     CHECK_THAT(page.dom, Catch::Contains("nodes.model.params.quality"));
 }
+
+TEST_CASE("a run folder whose JSON holds a value of the wrong kind gets an error naming it", "[report][cli]") {
+    // summary.json's "failed" as a string: the page reads it, and the JSON library's exception
+    // reached main unlocated ("refused before anything ran"). The sweep and comparison pages do the same.
+    TempDir dir;
+    write_synthetic_table(dir.path(), 20);
+    write_file(dir / "exp.yaml", "name: r\nnodes:\n  songs: {uses: dataset.table, params: {path: songs.csv}}\n"
+                                 "  ridge: {uses: regressor.ridge, inputs: [songs]}\n"
+                                 "evaluation: {split: {kind: kfold, k: 2}}\n");
+    const auto r = run_mer({"run", "exp.yaml", "--quiet"}, dir.path());
+    REQUIRE(r.exit_code == 0);
+    const fs::path run = dir / run_folder_of(r);
+    auto summary = nlohmann::json::parse(read_file(run / "summary.json"));
+    summary["failed"] = "a string where an object belongs";
+    write_file(run / "summary.json", summary.dump());
+    const auto page = run_mer({"report", run.string()}, dir.path());
+    CHECK(page.exit_code == 2);
+    CHECK_THAT(page.err, Catch::Contains(run.string() + ": a JSON file here holds a value of the wrong kind"));
+}
