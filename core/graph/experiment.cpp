@@ -18,6 +18,7 @@
 #include "core/plugin/dataset.hpp"
 #include "core/run/files.hpp"
 #include "core/run/names.hpp"
+#include "core/run/run_reader.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/plugin/regressor.hpp"
@@ -609,10 +610,9 @@ private:
     void check_sweep_metric() {
         if (!exp_.sweep.contains("metric") || !exp_.sweep["metric"].is_string()) return;
         const std::string metric = exp_.sweep["metric"].get<std::string>();
-        const auto first = metric.find('.'), last = metric.rfind('.');
-        if (first == std::string::npos || first == last) return;  // the schema's pattern reports it
-        const std::string node_id = metric.substr(0, first), target = metric.substr(first + 1, last - first - 1),
-                          score = metric.substr(last + 1);
+        const auto path = split_metric_path(metric);
+        if (!path) return;  // the schema's pattern reports it
+        const std::string &node_id = path->node, &target = path->target, &score = path->metric;
         const Location at = map_.value_at("/sweep/metric");
         std::vector<std::string> regressors;
         const NodeSpec* node = nullptr;

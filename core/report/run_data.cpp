@@ -31,13 +31,6 @@ Error damaged_json(const std::string& where, const std::exception& e) {
                  Location(where));
 }
 
-double number(const std::string& text) {
-    if (text.empty()) return std::nan("");
-    char* end = nullptr;
-    const double v = std::strtod(text.c_str(), &end);
-    return end && *end == '\0' ? v : std::nan("");
-}
-
 json plot_number(double value) {
     if (!std::isfinite(value)) return nullptr;
     return std::stod(fmt::format("{:.6g}", value));

@@ -26,8 +26,6 @@ const nlohmann::json& member(const nlohmann::json& j, const std::string& key);
 // reads it: an error naming them, not the JSON library's message alone.
 Error damaged_json(const std::string& where, const std::exception& e);
 
-// A CSV cell as a number: NaN when empty or not a number.
-double number(const std::string& text);
 // A number for a plot: 6 significant digits; null for NaN and infinities.
 nlohmann::json plot_number(double value);
 

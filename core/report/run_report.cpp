@@ -27,7 +27,6 @@ using json = nlohmann::json;
 using ojson = nlohmann::ordered_json;
 using report::DataTable;
 using report::Figure;
-using report::number;
 using report::plot_number;
 
 namespace {
@@ -234,7 +233,7 @@ private:
             report::Table table{{"node_a", "node_b", "target", "mean_a", "mean_b", "mean_diff", "t", "df", "p"}, {}};
             for (const auto& row : t.rows) {
                 auto f = [&](const char* c) { return row[static_cast<std::size_t>(t.require_column(c))]; };
-                auto g = [&](const char* c) { return f(c).empty() ? std::string() : fmt::format("{:.4g}", number(f(c))); };
+                auto g = [&](const char* c) { return f(c).empty() ? std::string() : fmt::format("{:.4g}", cell_number(f(c))); };
                 table.rows.push_back({f("node_a"), f("node_b"), f("target"), g("mean_a"), g("mean_b"), g("mean_diff"),
                                       g("t"), f("df"), g("p")});
             }
@@ -341,14 +340,14 @@ private:
                 return row[static_cast<std::size_t>(curve_metrics_.require_column(c))];
             };
             auto pm = [&](const std::vector<std::string>& row, const std::string& m) {
-                return fmt::format("{:.3f} ± {:.3f}", number(f(row, (m + "_mean").c_str())), number(f(row, (m + "_std").c_str())));
+                return fmt::format("{:.3f} ± {:.3f}", cell_number(f(row, (m + "_mean").c_str())), cell_number(f(row, (m + "_std").c_str())));
             };
             for (const auto& row : curve_metrics_.rows)
                 if (f(row, "node") == node)
                     table.rows.push_back({f(row, "target"), f(row, "songs"), f(row, "frames"), pm(row, "rmse"),
                                           pm(row, "pearson"), pm(row, "ccc"), f(row, "constant_songs"),
-                                          fmt::format("{:.3f}", number(f(row, "global_rmse"))),
-                                          fmt::format("{:.3f}", number(f(row, "global_pearson")))});
+                                          fmt::format("{:.3f}", cell_number(f(row, "global_rmse"))),
+                                          fmt::format("{:.3f}", cell_number(f(row, "global_pearson")))});
             if (!table.rows.empty()) {
                 page_.paragraph("Emotion over time (curves.csv): each validation song's curve scored on its own, "
                                 "mean ± std over songs (songs whose annotation does not move have no r), and every "
@@ -375,9 +374,9 @@ private:
         DataTable data{{"song_id", "time_s", "target", "curve", "value"}, {}};
         for (const auto& row : frames_.rows) {
             if (row[c_node] != node || row[c_seed] != seed || !shown.count(row[c_song])) continue;
-            data.add({row[c_song], number(row[c_time]), row[c_target], "predicted", plot_number(number(row[c_pred]))});
+            data.add({row[c_song], cell_number(row[c_time]), row[c_target], "predicted", plot_number(cell_number(row[c_pred]))});
             if (!row[c_true].empty())
-                data.add({row[c_song], number(row[c_time]), row[c_target], "annotated", plot_number(number(row[c_true]))});
+                data.add({row[c_song], cell_number(row[c_time]), row[c_target], "annotated", plot_number(cell_number(row[c_true]))});
         }
         const json spec = {
             {"facet",
@@ -412,9 +411,9 @@ private:
         DataTable data{{"song_id", "fold", "target", "true", "predicted", "residual"}, {}};
         for (std::size_t k = 0; k < rows.size(); k += step) {
             const auto& row = predictions_.rows[rows[k]];
-            const double t = number(row[static_cast<std::size_t>(col_true)]);
-            const double p = number(row[static_cast<std::size_t>(col_pred)]);
-            data.add({row[static_cast<std::size_t>(col_song)], number(row[static_cast<std::size_t>(col_fold)]),
+            const double t = cell_number(row[static_cast<std::size_t>(col_true)]);
+            const double p = cell_number(row[static_cast<std::size_t>(col_pred)]);
+            data.add({row[static_cast<std::size_t>(col_song)], cell_number(row[static_cast<std::size_t>(col_fold)]),
                       row[static_cast<std::size_t>(col_target)], plot_number(t), plot_number(p), plot_number(p - t)});
         }
         const std::string sampled =
@@ -464,7 +463,7 @@ private:
         std::vector<std::pair<double, std::size_t>> errors;
         for (const std::size_t i : rows) {
             const auto& row = predictions_.rows[i];
-            const double e = std::abs(number(row[static_cast<std::size_t>(col_pred)]) - number(row[static_cast<std::size_t>(col_true)]));
+            const double e = std::abs(cell_number(row[static_cast<std::size_t>(col_pred)]) - cell_number(row[static_cast<std::size_t>(col_true)]));
             if (std::isfinite(e)) errors.push_back({-e, i});
         }
         std::sort(errors.begin(), errors.end());
@@ -474,8 +473,8 @@ private:
             const auto& row = predictions_.rows[i];
             table.rows.push_back({row[static_cast<std::size_t>(col_song)], row[static_cast<std::size_t>(col_fold)],
                                   row[static_cast<std::size_t>(col_target)],
-                                  fmt::format("{:.3f}", number(row[static_cast<std::size_t>(col_true)])),
-                                  fmt::format("{:.3f}", number(row[static_cast<std::size_t>(col_pred)])),
+                                  fmt::format("{:.3f}", cell_number(row[static_cast<std::size_t>(col_true)])),
+                                  fmt::format("{:.3f}", cell_number(row[static_cast<std::size_t>(col_pred)])),
                                   fmt::format("{:.3f}", -e)});
         }
         page_.paragraph("The songs '" + node + "' predicted worst (predictions.csv):");
@@ -502,8 +501,8 @@ private:
                     const std::string text = value.is_string() ? value.get<std::string>() : value.dump();
                     values[key].insert(text);
                     data.add({key, text, value.is_number() ? json(value.get<double>()) : json(text),
-                              row[static_cast<std::size_t>(col_target)], number(row[static_cast<std::size_t>(col_fold)]),
-                              plot_number(number(row[static_cast<std::size_t>(col_r2)])),
+                              row[static_cast<std::size_t>(col_target)], cell_number(row[static_cast<std::size_t>(col_fold)]),
+                              plot_number(cell_number(row[static_cast<std::size_t>(col_r2)])),
                               row[static_cast<std::size_t>(col_selected)] == "1" ? "selected" : "other"});
                 }
             }
@@ -550,8 +549,8 @@ private:
             const CsvTable t = read_csv(m_.dir / e.file);
             const int col_step = t.require_column("step"), col_weight = t.require_column("weight");
             for (const auto& row : t.rows) {
-                const int step = static_cast<int>(number(row[static_cast<std::size_t>(col_step)]));
-                const double w = number(row[static_cast<std::size_t>(col_weight)]);
+                const int step = static_cast<int>(cell_number(row[static_cast<std::size_t>(col_step)]));
+                const double w = cell_number(row[static_cast<std::size_t>(col_weight)]);
                 sums[step].first += w;
                 sums[step].second += w * w;
                 ++counts[step];
@@ -593,7 +592,7 @@ private:
             if (row[static_cast<std::size_t>(col_node)] != first) continue;
             const std::string& target = row[static_cast<std::size_t>(col_target)];
             if (std::find(targets.begin(), targets.end(), target) == targets.end()) targets.push_back(target);
-            songs[row[static_cast<std::size_t>(col_song)]][target] = number(row[static_cast<std::size_t>(col_true)]);
+            songs[row[static_cast<std::size_t>(col_song)]][target] = cell_number(row[static_cast<std::size_t>(col_true)]);
         }
         page_.heading("Labels");
         const bool va = std::count(targets.begin(), targets.end(), "valence") && std::count(targets.begin(), targets.end(), "arousal");
@@ -678,9 +677,9 @@ private:
                   col_r = t.require_column("r"), col_rank = t.require_column("abs_rank");
         DataTable data{{"target", "feature", "r", "rank", "sign"}, {}};
         for (const auto& row : t.rows) {
-            const double rank = number(row[static_cast<std::size_t>(col_rank)]);
+            const double rank = cell_number(row[static_cast<std::size_t>(col_rank)]);
             if (!(rank <= 15)) continue;
-            const double r = number(row[static_cast<std::size_t>(col_r)]);
+            const double r = cell_number(row[static_cast<std::size_t>(col_r)]);
             data.add({row[static_cast<std::size_t>(col_target)], row[static_cast<std::size_t>(col_feature)], plot_number(r),
                       rank, r >= 0 ? "positive" : "negative"});
         }
@@ -720,7 +719,7 @@ private:
             value_header = v.header;
             for (const auto& row : v.rows) {
                 std::vector<double> x;
-                for (std::size_t c = 1; c < row.size(); ++c) x.push_back(number(row[c]));
+                for (std::size_t c = 1; c < row.size(); ++c) x.push_back(cell_number(row[c]));
                 feature_values[row[0]] = std::move(x);
             }
         }
@@ -728,7 +727,7 @@ private:
         std::vector<std::pair<double, std::size_t>> importance;
         for (std::size_t f = 0; f < features; ++f) {
             double sum = 0;
-            for (const auto& row : shap_table.rows) sum += std::abs(number(row[f + 1]));
+            for (const auto& row : shap_table.rows) sum += std::abs(cell_number(row[f + 1]));
             importance.push_back({-sum / static_cast<double>(shap_table.rows.size()), f});
         }
         std::sort(importance.begin(), importance.end());
@@ -755,7 +754,7 @@ private:
             for (std::size_t r = 0; r < shap_table.rows.size(); ++r) {
                 // A fixed, well-spread jitter (golden-ratio sequence) instead of random numbers: same page every build.
                 const double jitter = std::fmod(static_cast<double>(r) * 0.6180339887, 1.0) - 0.5;
-                data.add({name, k + 1, shap_table.rows[r][0], plot_number(number(shap_table.rows[r][f + 1])), colour[r],
+                data.add({name, k + 1, shap_table.rows[r][0], plot_number(cell_number(shap_table.rows[r][f + 1])), colour[r],
                           plot_number(jitter)});
             }
         }
@@ -785,9 +784,9 @@ private:
         DataTable data{{"song_id", "x", "y", "target", "value"}, {}};
         for (std::size_t c = 3; c < t.header.size(); ++c)
             for (std::size_t r = 0; r < t.rows.size(); r += step)
-                data.add({t.rows[r][static_cast<std::size_t>(col_song)], plot_number(number(t.rows[r][static_cast<std::size_t>(col_x)])),
-                          plot_number(number(t.rows[r][static_cast<std::size_t>(col_y)])), t.header[c],
-                          plot_number(number(t.rows[r][c]))});
+                data.add({t.rows[r][static_cast<std::size_t>(col_song)], plot_number(cell_number(t.rows[r][static_cast<std::size_t>(col_x)])),
+                          plot_number(cell_number(t.rows[r][static_cast<std::size_t>(col_y)])), t.header[c],
+                          plot_number(cell_number(t.rows[r][c]))});
         json spec = {
             {"facet", {{"column", target_facet("coloured by")}}},
             {"spec",

@@ -22,7 +22,6 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using ojson = nlohmann::ordered_json;
 using report::DataTable;
-using report::number;
 using report::plot_number;
 
 namespace {
@@ -98,7 +97,7 @@ fs::path write_sweep_report(const fs::path& sweep_dir) try {
     std::vector<std::size_t> order(trials.rows.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
     auto score = [&](std::size_t i) {
-        const double v = number(trials.rows[i][static_cast<std::size_t>(col_metric)]);
+        const double v = cell_number(trials.rows[i][static_cast<std::size_t>(col_metric)]);
         return std::isfinite(v) ? (maximize ? v : -v) : -INFINITY;
     };
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return score(a) > score(b); });
@@ -108,8 +107,8 @@ fs::path write_sweep_report(const fs::path& sweep_dir) try {
         std::vector<std::string> row = trials.rows[order[k]];
         // Scores to 4 decimals on screen; trials.csv keeps every digit.
         for (auto& cell : row)
-            if (cell.find('.') != std::string::npos && std::isfinite(number(cell)) && cell.size() > 8)
-                cell = fmt::format("{:.4f}", number(cell));
+            if (cell.find('.') != std::string::npos && std::isfinite(cell_number(cell)) && cell.size() > 8)
+                cell = fmt::format("{:.4f}", cell_number(cell));
         row.insert(row.begin(), std::to_string(k + 1));
         board.rows.push_back(std::move(row));
     }
@@ -131,10 +130,10 @@ fs::path write_sweep_report(const fs::path& sweep_dir) try {
             const int col = trials.column(key);
             if (col < 0) continue;
             for (const auto& row : trials.rows) {
-                const double m = number(row[static_cast<std::size_t>(col_metric)]);
+                const double m = cell_number(row[static_cast<std::size_t>(col_metric)]);
                 if (!std::isfinite(m)) continue;
                 const std::string& text = row[static_cast<std::size_t>(col)];
-                const double as_number = number(text);
+                const double as_number = cell_number(text);
                 data.add({row[static_cast<std::size_t>(col_trial)], key, text,
                           std::isfinite(as_number) ? json(as_number) : json(text), plot_number(m),
                           row[static_cast<std::size_t>(col_status)]});
@@ -171,7 +170,7 @@ fs::path write_sweep_report(const fs::path& sweep_dir) try {
         std::size_t shown = 0;
         for (std::size_t k = 0; k < order.size() && shown < kTopTrials; ++k) {
             const auto& row = trials.rows[order[k]];
-            if (!std::isfinite(number(row[static_cast<std::size_t>(col_metric)]))) continue;
+            if (!std::isfinite(cell_number(row[static_cast<std::size_t>(col_metric)]))) continue;
             const fs::path folder = sweep_dir / row[static_cast<std::size_t>(col_folder)];
             const auto curve = watched_curve(read_epochs(folder), node, target, name);
             if (curve.size() < 2) continue;

@@ -13,17 +13,12 @@ namespace mer {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-namespace {
-
-// A CSV cell as a number: NaN when empty or not a number.
-double number(const std::string& text) {
+double cell_number(const std::string& text) {
     if (text.empty()) return std::nan("");
     char* end = nullptr;
     const double v = std::strtod(text.c_str(), &end);
     return end && *end == '\0' ? v : std::nan("");
 }
-
-}  // namespace
 
 std::vector<ArtifactEntry> RunManifest::of(const std::string& kind) const {
     std::vector<ArtifactEntry> out;
@@ -91,14 +86,14 @@ std::vector<EpochRow> read_epochs(const fs::path& run_dir) {
         r.split = row[split];
         r.target = row[target];
         r.seed = seed >= 0 ? row[static_cast<std::size_t>(seed)] : "";
-        r.fold = static_cast<int>(number(row[fold]));
-        r.epoch = static_cast<int>(number(row[epoch]));
-        r.loss = number(row[loss]);
-        r.r2 = number(row[r2]);
-        r.rmse = number(row[rmse]);
-        r.mae = number(row[mae]);
+        r.fold = static_cast<int>(cell_number(row[fold]));
+        r.epoch = static_cast<int>(cell_number(row[epoch]));
+        r.loss = cell_number(row[loss]);
+        r.r2 = cell_number(row[r2]);
+        r.rmse = cell_number(row[rmse]);
+        r.mae = cell_number(row[mae]);
         r.best = best >= 0 && row[static_cast<std::size_t>(best)] == "1";
-        for (const auto& [name, at] : metric_columns) r.metrics[name] = number(row[at]);
+        for (const auto& [name, at] : metric_columns) r.metrics[name] = cell_number(row[at]);
         out.push_back(std::move(r));
     }
     return out;
@@ -167,13 +162,18 @@ int last_epoch(const std::vector<EpochRow>& rows, const std::string& node) {
     return last;
 }
 
+std::optional<MetricPath> split_metric_path(const std::string& dotted) {
+    const std::size_t first = dotted.find('.'), last = dotted.rfind('.');
+    if (first == std::string::npos || first == last) return std::nullopt;
+    return MetricPath{dotted.substr(0, first), dotted.substr(first + 1, last - first - 1), dotted.substr(last + 1)};
+}
+
 double summary_score(const nlohmann::ordered_json& summary, const std::string& metric) {
-    const std::size_t first = metric.find('.'), last = metric.rfind('.');
-    if (first == std::string::npos || first == last) return NAN;
+    const auto path = split_metric_path(metric);
+    if (!path) return NAN;
     const nlohmann::ordered_json* at = &summary;
-    for (const std::string& key : {std::string("nodes"), metric.substr(0, first), std::string("validation"),
-                                   metric.substr(first + 1, last - first - 1), metric.substr(last + 1),
-                                   std::string("mean")}) {
+    for (const std::string& key : {std::string("nodes"), path->node, std::string("validation"), path->target,
+                                   path->metric, std::string("mean")}) {
         if (!at->is_object() || !at->contains(key)) return NAN;
         at = &(*at)[key];
     }

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,10 @@ RunManifest read_manifest(const std::filesystem::path& run_dir);
 // when the run has not written them yet; a damaged file throws naming it.
 nlohmann::ordered_json read_summary(const std::filesystem::path& run_dir);
 nlohmann::json read_environment(const std::filesystem::path& run_dir);
+
+// A CSV cell as a number: NaN when empty or not a number (the lenient read
+// of files mer wrote itself; parse_csv_number refuses instead, for input).
+double cell_number(const std::string& text);
 
 // One row of metrics.csv.
 struct EpochRow {
@@ -70,6 +75,14 @@ std::map<int, double> watched_curve(const std::vector<EpochRow>& rows, const std
 
 // The last epoch the rows hold for `node` (every node when empty); 0 for none.
 int last_epoch(const std::vector<EpochRow>& rows, const std::string& node = "");
+
+// A sweep's ranking metric, "node.target.metric", in its parts (a target
+// may hold dots: the node ends at the first, the metric starts after the
+// last); none when it has fewer than three parts.
+struct MetricPath {
+    std::string node, target, metric;
+};
+std::optional<MetricPath> split_metric_path(const std::string& dotted);
 
 // summary.json's validation mean of "node.target.metric"; NaN when absent.
 double summary_score(const nlohmann::ordered_json& summary, const std::string& metric);

@@ -239,11 +239,10 @@ struct TrialState {
 // held-out training songs, else validation), fold 0 of the first repetition,
 // for the metric's node and target. epoch → value.
 std::map<int, double> metric_curve(const fs::path& folder, const std::string& metric) {
-    const std::size_t first = metric.find('.'), last = metric.rfind('.');
-    if (first == std::string::npos || first == last) return {};
+    const auto path = split_metric_path(metric);
+    if (!path) return {};
     try {
-        return watched_curve(read_epochs(folder), metric.substr(0, first), metric.substr(first + 1, last - first - 1),
-                             metric.substr(last + 1), 0);
+        return watched_curve(read_epochs(folder), path->node, path->target, path->metric, 0);
     } catch (const std::exception&) {  // a row being written
         return {};
     }
