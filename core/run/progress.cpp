@@ -45,15 +45,14 @@ void ProgressReporter::operator()(std::size_t done, std::size_t total, const std
     ProgressSink* sink = progress_sink();
     if ((terminal_ || sink) && (done == total || std::chrono::duration<double>(now - last_draw_).count() > 0.2)) {
         last_draw_ = now;
-        if (sink) {
-            sink->progress(label_, done, total, status);
-            return log_tenths(done, total, status);
-        }
         const int width = 30;
         const int filled = total ? static_cast<int>(width * done / total) : width;
-        std::cerr << "\r" << label_ << " [" << std::string(static_cast<std::size_t>(filled), '#')
-                  << std::string(static_cast<std::size_t>(width - filled), '.') << "] " << status << "   "
-                  << (done == total ? "\n" : "") << std::flush;
+        const std::string bar = label_ + " [" + std::string(static_cast<std::size_t>(filled), '#') +
+                                std::string(static_cast<std::size_t>(width - filled), '.') + "] " + status + "   ";
+        if (sink)
+            sink->progress(bar, done == total);
+        else
+            std::cerr << "\r" << bar << (done == total ? "\n" : "") << std::flush;
     }
     log_tenths(done, total, status);
 }

@@ -39,8 +39,9 @@ private:
 class ProgressSink {
 public:
     virtual ~ProgressSink() = default;
-    // `status`: "12/40 songs, 3.1 songs/s, 9s left"; done == total ends the bar.
-    virtual void progress(const std::string& label, std::size_t done, std::size_t total, const std::string& status) = 0;
+    // `bar`: the line a terminal gets ("node 'x' [#####.....] 12/40 songs,
+    // 3.1 songs/s, 9s left"), redrawn in place until `finished`.
+    virtual void progress(const std::string& bar, bool finished) = 0;
     virtual void line(const std::string& text) = 0;
 };
 // Null: the terminal again. The sink must outlive the calls that report to it.

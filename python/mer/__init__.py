@@ -85,13 +85,9 @@ class _Display:
     def __init__(self) -> None:
         self.bar_open = False
 
-    def progress(self, label: str, done: int, total: int, status: str) -> None:
-        width = 30
-        filled = width * done // total if total else width
-        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {status}   ")
-        self.bar_open = done < total
-        if not self.bar_open:
-            sys.stderr.write("\n")
+    def progress(self, bar: str, finished: bool) -> None:
+        sys.stderr.write("\r" + bar + ("\n" if finished else ""))
+        self.bar_open = not finished
         sys.stderr.flush()
 
     def line(self, text: str) -> None:

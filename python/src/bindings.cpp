@@ -91,9 +91,7 @@ std::string describe_json(const std::string& name) {
 // too: each call takes the GIL, which the long calls below have released.
 class PythonSink : public mer::ProgressSink {
 public:
-    void progress(const std::string& label, std::size_t done, std::size_t total, const std::string& status) override {
-        show("progress", label, done, total, status);
-    }
+    void progress(const std::string& bar, bool finished) override { show("progress", bar, finished); }
     void line(const std::string& text) override { show("line", text); }
 
 private:
