@@ -1,4 +1,4 @@
-// Alignment of 2 Hz annotations to windows, and curve metrics (dynamic.hpp).
+// Alignment of 2 Hz annotations to windows (dynamic.hpp).
 #include "core/data/dynamic.hpp"
 
 #include <fmt/format.h>
@@ -8,7 +8,6 @@
 #include <tuple>
 
 #include "core/error.hpp"
-#include "core/eval/metrics.hpp"
 
 namespace mer {
 
@@ -19,9 +18,10 @@ double window_centre_seconds(const ChunkTiming& timing, std::size_t window) {
 Eigen::MatrixXd window_labels(const DynamicLabels& labels, const ChunkTiming& timing, std::size_t windows,
                               std::size_t* unreached) {
     if (timing.chunk_hop_seconds <= 0 || timing.chunk_seconds <= 0)
-        throw Error("the features node says nothing about where its windows lie in time (chunk_seconds, "
-                    "chunk_hop_seconds); a sequence model needs windows such as features.handcrafted's "
-                    "window_seconds, features.logmel_chunks' or features.panns_cnn14's chunks");
+        throw Error(
+            "the features node says nothing about where its windows lie in time (chunk_seconds, "
+            "chunk_hop_seconds); a sequence model needs windows such as features.handcrafted's "
+            "window_seconds, features.logmel_chunks' or features.panns_cnn14's chunks");
     const Eigen::Index targets = labels.values.cols();
     Eigen::MatrixXd out = Eigen::MatrixXd::Constant(static_cast<Eigen::Index>(windows), targets,
                                                     std::numeric_limits<double>::quiet_NaN());
@@ -43,10 +43,12 @@ Eigen::MatrixXd window_labels(const DynamicLabels& labels, const ChunkTiming& ti
 }
 
 std::vector<Eigen::MatrixXd> songs_window_labels(const SongTable& songs, const std::vector<Eigen::Index>& windows,
-                                                 const std::string& who, const Location& where, std::size_t* unreached) {
+                                                 const std::string& who, const Location& where,
+                                                 std::size_t* unreached) {
     if (songs.dynamic.size() != songs.size())
-        throw Error(who + " rates music over time and learns from each song's annotations over time, and these songs "
-                          "have none: set dynamic: true on dataset.deam (docs/dynamic.md)",
+        throw Error(who +
+                        " rates music over time and learns from each song's annotations over time, and these songs "
+                        "have none: set dynamic: true on dataset.deam (docs/dynamic.md)",
                     where);
     std::vector<Eigen::MatrixXd> out;
     for (std::size_t s = 0; s < songs.size(); ++s) {
@@ -80,56 +82,11 @@ AnnotatedRows annotated_rows(const std::vector<Eigen::MatrixXd>& labels, const s
 }
 
 Eigen::MatrixXd window_means(const std::vector<Eigen::MatrixXd>& per_window) {
-    Eigen::MatrixXd out(static_cast<Eigen::Index>(per_window.size()), per_window.empty() ? 0 : per_window.front().cols());
+    Eigen::MatrixXd out(static_cast<Eigen::Index>(per_window.size()),
+                        per_window.empty() ? 0 : per_window.front().cols());
     for (std::size_t s = 0; s < per_window.size(); ++s)
         out.row(static_cast<Eigen::Index>(s)) = per_window[s].colwise().mean();
     return out;
-}
-
-CurveMetrics curve_metrics(const std::vector<Eigen::VectorXd>& truth, const std::vector<Eigen::VectorXd>& predicted) {
-    if (truth.size() != predicted.size()) throw Error("curve_metrics: truth and predictions differ in songs");
-    CurveMetrics m;
-    std::vector<double> rmse, pearson, ccc;
-    Eigen::Index total = 0;
-    for (const auto& t : truth) total += t.size();
-    Eigen::VectorXd all_truth(total), all_predicted(total);
-    Eigen::Index at = 0;
-    for (std::size_t s = 0; s < truth.size(); ++s) {
-        const Eigen::VectorXd& t = truth[s];
-        const Eigen::VectorXd& p = predicted[s];
-        if (t.size() != p.size()) throw Error("curve_metrics: a song's truth and prediction differ in frames");
-        if (t.size() == 0) continue;
-        ++m.songs;
-        all_truth.segment(at, t.size()) = t;
-        all_predicted.segment(at, t.size()) = p;
-        at += t.size();
-        rmse.push_back(std::sqrt(mean_squared_error(t, p)));
-        ccc.push_back(concordance_cc(t, p));
-        const double r = pearson_r(t, p);
-        if (std::isfinite(r))
-            pearson.push_back(r);
-        else
-            ++m.constant_songs;
-    }
-    m.frames = static_cast<std::size_t>(total);
-    const auto nan = std::numeric_limits<double>::quiet_NaN();
-    auto summarise = [&](const std::vector<double>& v, double& mean, double& sd) {
-        if (v.empty()) {
-            mean = sd = nan;
-            return;
-        }
-        std::tie(mean, sd) = mean_and_std(v);
-    };
-    summarise(rmse, m.rmse_mean, m.rmse_std);
-    summarise(pearson, m.pearson_mean, m.pearson_std);
-    summarise(ccc, m.ccc_mean, m.ccc_std);
-    if (total > 1) {
-        const RegressionMetrics g = regression_metrics(all_truth, all_predicted);
-        m.global_rmse = g.rmse, m.global_pearson = g.pearson, m.global_ccc = g.ccc, m.global_r2 = g.r2;
-    } else {
-        m.global_rmse = m.global_pearson = m.global_ccc = m.global_r2 = nan;
-    }
-    return m;
 }
 
 }  // namespace mer

@@ -1,7 +1,7 @@
 // Emotion over time (DEAM's 2 Hz annotations, the MediaEval "Emotion in
 // Music" task): a song's annotations aligned to the windows a features node
-// cut from its audio (ChunkTiming), and the task's metrics of predicted
-// curves — per song, then averaged over songs, and over all frames at once.
+// cut from its audio (ChunkTiming). The task's metrics of predicted curves
+// are eval/metrics.hpp's curve_metrics.
 #pragma once
 
 #include <Eigen/Core>
@@ -44,22 +44,5 @@ AnnotatedRows annotated_rows(const std::vector<Eigen::MatrixXd>& labels, const s
 
 // Each song's rating from its windows' ratings: their mean (songs × targets).
 Eigen::MatrixXd window_means(const std::vector<Eigen::MatrixXd>& per_window);
-
-// The task's figures for one target over a set of songs: each song's curve
-// scored on its own (RMSE, Pearson's r, Lin's CCC), their mean and std over
-// songs, and every frame of every song pooled. A song whose annotation or
-// prediction does not move has no Pearson's r: it is left out of the
-// Pearson mean and counted in `constant_songs` (RMSE and CCC keep it).
-struct CurveMetrics {
-    std::size_t songs = 0, frames = 0, constant_songs = 0;
-    double rmse_mean = 0, rmse_std = 0;
-    double pearson_mean = 0, pearson_std = 0;
-    double ccc_mean = 0, ccc_std = 0;
-    double global_rmse = 0, global_pearson = 0, global_ccc = 0, global_r2 = 0;
-};
-
-// `truth[s]` and `predicted[s]`: song s's labelled frames, in time order
-// (NaN labels already left out). Songs without frames are skipped.
-CurveMetrics curve_metrics(const std::vector<Eigen::VectorXd>& truth, const std::vector<Eigen::VectorXd>& predicted);
 
 }  // namespace mer

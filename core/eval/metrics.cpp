@@ -92,4 +92,50 @@ std::pair<double, double> mean_and_std(const std::vector<double>& values) {
     return {mean, values.size() > 1 ? std::sqrt(var / static_cast<double>(values.size() - 1)) : 0.0};
 }
 
+CurveMetrics curve_metrics(const std::vector<Eigen::VectorXd>& truth, const std::vector<Eigen::VectorXd>& predicted) {
+    if (truth.size() != predicted.size()) throw Error("curve_metrics: truth and predictions differ in songs");
+    CurveMetrics m;
+    std::vector<double> rmse, pearson, ccc;
+    Eigen::Index total = 0;
+    for (const auto& t : truth) total += t.size();
+    Eigen::VectorXd all_truth(total), all_predicted(total);
+    Eigen::Index at = 0;
+    for (std::size_t s = 0; s < truth.size(); ++s) {
+        const Eigen::VectorXd& t = truth[s];
+        const Eigen::VectorXd& p = predicted[s];
+        if (t.size() != p.size()) throw Error("curve_metrics: a song's truth and prediction differ in frames");
+        if (t.size() == 0) continue;
+        ++m.songs;
+        all_truth.segment(at, t.size()) = t;
+        all_predicted.segment(at, t.size()) = p;
+        at += t.size();
+        rmse.push_back(std::sqrt(mean_squared_error(t, p)));
+        ccc.push_back(concordance_cc(t, p));
+        const double r = pearson_r(t, p);
+        if (std::isfinite(r))
+            pearson.push_back(r);
+        else
+            ++m.constant_songs;
+    }
+    m.frames = static_cast<std::size_t>(total);
+    const auto nan = std::numeric_limits<double>::quiet_NaN();
+    auto summarise = [&](const std::vector<double>& v, double& mean, double& sd) {
+        if (v.empty()) {
+            mean = sd = nan;
+            return;
+        }
+        std::tie(mean, sd) = mean_and_std(v);
+    };
+    summarise(rmse, m.rmse_mean, m.rmse_std);
+    summarise(pearson, m.pearson_mean, m.pearson_std);
+    summarise(ccc, m.ccc_mean, m.ccc_std);
+    if (total > 1) {
+        const RegressionMetrics g = regression_metrics(all_truth, all_predicted);
+        m.global_rmse = g.rmse, m.global_pearson = g.pearson, m.global_ccc = g.ccc, m.global_r2 = g.r2;
+    } else {
+        m.global_rmse = m.global_pearson = m.global_ccc = m.global_r2 = nan;
+    }
+    return m;
+}
+
 }  // namespace mer

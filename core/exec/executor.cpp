@@ -19,9 +19,11 @@
 #include "core/data/node_cache.hpp"
 #include "core/data/splits.hpp"
 #include "core/eval/metrics_log.hpp"
+#include "core/eval/run_reader.hpp"
 #include "core/exec/environment.hpp"
 #include "core/exec/feature_tables.hpp"
 #include "core/exec/fold_evaluation.hpp"
+#include "core/exec/run_index.hpp"
 #include "core/exec/run_writer.hpp"
 #include "core/exec/tuning.hpp"
 #include "core/plugin/capabilities.hpp"
@@ -29,13 +31,11 @@
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/plugin/transform.hpp"
-#include "core/exec/run_index.hpp"
 #include "core/report/report.hpp"
 #include "core/run/files.hpp"
 #include "core/run/names.hpp"
 #include "core/run/progress.hpp"
 #include "core/run/run_folder.hpp"
-#include "core/run/run_reader.hpp"
 
 namespace mer {
 

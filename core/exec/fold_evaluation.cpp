@@ -18,7 +18,9 @@
 #include "core/data/dynamic.hpp"
 #include "core/data/splits.hpp"
 #include "core/error.hpp"
+#include "core/eval/metrics.hpp"
 #include "core/eval/paired.hpp"
+#include "core/eval/run_reader.hpp"
 #include "core/exec/target_pipelines.hpp"
 #include "core/exec/tuning.hpp"
 #include "core/graph/experiment.hpp"
@@ -28,7 +30,6 @@
 #include "core/plugin/registry.hpp"
 #include "core/run/files.hpp"
 #include "core/run/progress.hpp"
-#include "core/run/run_reader.hpp"
 
 namespace mer {
 

@@ -13,8 +13,8 @@
 
 #include "core/data/csv.hpp"
 #include "core/error.hpp"
+#include "core/eval/run_reader.hpp"
 #include "core/run/files.hpp"
-#include "core/run/run_reader.hpp"
 
 namespace mer {
 

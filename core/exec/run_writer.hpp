@@ -2,7 +2,7 @@
 // recorded in the folder's manifest, run.json — for each file its kind, the
 // node that produced it (empty for the run's own files), its columns and a
 // line saying what it holds. Reports and sweeps read run.json instead of
-// guessing file names (core/run/run_reader.hpp reads it back). Plugins write their files (attention weights, SHAP
+// guessing file names (core/eval/run_reader.hpp reads it back). Plugins write their files (attention weights, SHAP
 // values) through PluginContext::write_artifact, which lands here.
 #pragma once
 
@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "core/eval/run_reader.hpp"
 #include "core/plugin/plugin.hpp"
 #include "core/run/run_folder.hpp"
-#include "core/run/run_reader.hpp"
 
 namespace mer {
 

@@ -1,4 +1,4 @@
-// What the report pages make of a run folder (read by core/run/run_reader):
+// What the report pages make of a run folder (read by core/eval/run_reader):
 // summary.json as a results table and a per-fold table, and the small
 // helpers for reading JSON and CSV cells. Shared by the run, sweep and
 // comparison pages.
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "core/run/run_reader.hpp"
+#include "core/eval/run_reader.hpp"
 #include "core/report/page.hpp"
 
 namespace mer::report {

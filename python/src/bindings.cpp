@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "core/eval/run_reader.hpp"
 #include "core/exec/executor.hpp"
 #include "core/exec/predict.hpp"
 #include "core/exec/predict_format.hpp"
@@ -26,7 +27,6 @@
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/run/progress.hpp"
-#include "core/run/run_reader.hpp"
 
 namespace py = pybind11;
 namespace fs = std::filesystem;
@@ -280,7 +280,7 @@ std::string run_json(const std::string& file, const std::vector<std::string>& ov
 }
 
 // A run folder's run.json, summary.json and environment.json as the report
-// and the sweep read them (core/run/run_reader): {experiment, artifacts,
+// and the sweep read them (core/eval/run_reader): {experiment, artifacts,
 // summary, environment}.
 std::string run_files_json(const std::string& folder) {
     const mer::RunManifest manifest = mer::read_manifest(folder);

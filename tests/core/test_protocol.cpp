@@ -11,8 +11,8 @@
 
 #include "core/data/csv.hpp"
 #include "core/eval/paired.hpp"
+#include "core/eval/run_reader.hpp"
 #include "core/exec/fold_evaluation.hpp"
-#include "core/run/run_reader.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace mer::test;

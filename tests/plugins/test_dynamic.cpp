@@ -12,10 +12,10 @@
 #include "core/data/dynamic.hpp"
 #include "core/data/npy.hpp"
 #include "core/eval/metrics.hpp"
+#include "core/eval/run_reader.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/plugin/regressor.hpp"
-#include "core/run/run_reader.hpp"
 #include "tests/support/chunk_corpus.hpp"
 #include "tests/support/test_support.hpp"
 

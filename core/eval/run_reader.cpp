@@ -1,4 +1,4 @@
-#include "core/run/run_reader.hpp"
+#include "core/eval/run_reader.hpp"
 
 #include <cmath>
 #include <cstdlib>
