@@ -148,12 +148,16 @@ Eigen::MatrixXd Pipeline::predict(const SongTable& transformed) const {
 }
 
 std::vector<Eigen::MatrixXd> Pipeline::predict_chunks(const SongTable& transformed) const {
-    return regressor_->predict_chunks(transformed);
+    const auto* chunks = extension<ChunkPredictions>(*regressor_);
+    return chunks ? chunks->predict_chunks(transformed) : std::vector<Eigen::MatrixXd>{};
 }
 
 Eigen::MatrixXd Pipeline::predict_stages(const SongTable& transformed, int stages) const {
     if (!regressor_) throw Error("the pipeline's regressor is not fitted");
-    return regressor_->predict_stages(transformed, stages);
+    const auto* staged = extension<StagedPredictions>(*regressor_);
+    if (!staged)
+        throw Error(spec_.regressor.uses + " does not predict by stages (it implements no mer::StagedPredictions)");
+    return staged->predict_stages(transformed, stages);
 }
 
 void Pipeline::save(const fs::path& dir) const {

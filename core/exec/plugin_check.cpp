@@ -7,9 +7,9 @@
 #include <cmath>
 #include <filesystem>
 #include <random>
-#include <set>
 
 #include "core/graph/schema.hpp"
+#include "core/plugin/capabilities.hpp"
 #include "core/plugin/dataset.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/regressor.hpp"
@@ -22,11 +22,6 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
-
-const std::set<std::string> kKnownCapabilities{"device",         "chunks",     "concurrent_fit", "fingerprint",
-                                               "output_shape",   "input_shape", "early_stopping", "staged",
-                                               "sequence",       "whole_table", "independent_targets",
-                                               "per_target",     "label_range", "check_data"};
 
 json wrong_value_for(const json& property) {
     // "type" is one name or a list of them (["integer", "null"]).
@@ -104,11 +99,9 @@ std::vector<PluginCheck> check_plugin(const PluginRegistry& registry, const Plug
     check("parameter schema", problems);
 
     problems.clear();
-    for (const auto& [name, value] : p.capabilities.items()) {
-        if (!kKnownCapabilities.count(name)) problems.push_back("unknown capability '" + name + "'");
-        else if (name == "fingerprint" ? !value.is_array() : !value.is_boolean())
-            problems.push_back("capability '" + name + "' has a value of the wrong type");
-    }
+    for (const auto& [name, value] : p.capabilities.items())
+        if (std::string problem = capability::declaration_problem(p.kind, name, value, p.schema); !problem.empty())
+            problems.push_back(problem);
     check("capabilities", problems);
 
     // Creation with the schema's defaults (and the examples of required keys): what a plugin's code

@@ -311,7 +311,7 @@ Ratings rate_bundle(const LoadedBundle& b, const std::vector<std::string>& files
         // The excerpt, for every step that reads audio.
         bool taken = false;
         for (auto& step : spec.data) {
-            if (!registry.get(step.uses).schema.value("properties", json::object()).contains("offset_seconds")) continue;
+            if (!registry.get(step.uses).has(capability::kCrop)) continue;
             step.params["offset_seconds"] = crop.offset_seconds;
             step.params["duration_seconds"] = crop.duration_seconds;
             taken = true;

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -393,7 +394,10 @@ private:
             errors_.push_back(std::move(d));
         }
         spec.params = validator.with_defaults(params);
-        if (!problems.empty()) return;
+        if (!problems.empty()) {
+            params_refused_.insert(spec.id);
+            return;
+        }
         // A dataset's target names become parts of file names.
         if (spec.kind == "dataset" && params.contains("targets") && params["targets"].is_array())
             for (std::size_t i = 0; i < params["targets"].size(); ++i)
@@ -407,6 +411,7 @@ private:
             const Error error = as_error(e);
             errors_.push_back({node.contains("params") ? map_.key_at(params_pointer) : spec.where,
                                "nodes." + spec.id + ".params: " + error.message() + " [" + spec.uses + "]"});
+            params_refused_.insert(spec.id);
         }
     }
 
@@ -744,10 +749,10 @@ private:
             if (!model.plugin || !model.plugin->has(capability::kInputShape)) continue;
             const NodeSpec* source = tensor_source(model);
             if (!source || !source->plugin->has(capability::kOutputShape)) continue;
-            const json wanted = instance_query(model, capability::kInputShape);
-            const json produced = instance_query(*source, capability::kOutputShape);
-            if (!wanted.is_object() || !produced.is_object()) continue;
-            if (const std::string problem = shape_mismatch(*source, produced, model, wanted); !problem.empty())
+            const std::optional<json> wanted = instance_query(model, capability::kInputShape);
+            const std::optional<json> produced = instance_query(*source, capability::kOutputShape);
+            if (!wanted || !produced || !wanted->is_object() || !produced->is_object()) continue;
+            if (const std::string problem = shape_mismatch(*source, *produced, model, *wanted); !problem.empty())
                 errors_.push_back({map_.key_at(pointer_child(pointer_child("/nodes", model.id), "inputs")), problem});
         }
     }
@@ -756,15 +761,21 @@ private:
     // time in the song: its features node must cut windows, from the song's start.
     void check_windows(const NodeSpec& model) {
         const NodeSpec* source = tensor_source(model);
-        if (!source) return;
+        if (!source || !source->plugin || !source->params.is_object()) return;
         const std::string at = pointer_child(pointer_child("/nodes", model.id), "inputs");
-        if (source->params.is_object() && source->params.value("window_seconds", 1.0) == 0.0)
-            errors_.push_back({map_.key_at(at),
-                               fmt::format("nodes.{}: {} rates each song's windows, and its input '{}' cuts none; set "
-                                           "nodes.{}.params.window_seconds (1.0 with window_hop_seconds 0.5: one "
-                                           "window per 2 Hz annotation frame; docs/dynamic.md)",
-                                           model.id, model.uses, source->id, source->id)});
-        if (source->params.is_object() && source->params.value("offset_seconds", 0.0) > 0.0)
+        const std::optional<json> windows =
+            source->plugin->has(capability::kWindows) ? instance_query(*source, capability::kWindows) : std::nullopt;
+        if (windows && windows->is_null())
+            errors_.push_back(
+                {map_.key_at(at),
+                 fmt::format("nodes.{}: {} rates each song's windows, and its input '{}' cuts none; {} (docs/dynamic.md)",
+                             model.id, model.uses, source->id,
+                             source->plugin->schema.value("properties", json::object()).contains("window_seconds")
+                                 ? fmt::format("set nodes.{}.params.window_seconds (1.0 with window_hop_seconds 0.5: "
+                                               "one window per 2 Hz annotation frame)",
+                                               source->id)
+                                 : "a whole clip is one window, not windows over time")});
+        if (source->plugin->has(capability::kCrop) && source->params.value("offset_seconds", 0.0) > 0.0)
             errors_.push_back({map_.key_at(at),
                                fmt::format("nodes.{}: {} pairs each window with the annotation made at its time in "
                                            "the song, and nodes.{}.params.offset_seconds {} would shift every "
@@ -783,13 +794,19 @@ private:
         return nullptr;
     }
 
-    json instance_query(const NodeSpec& node, const char* capability) const {
+    // The instance's answer to query(capability); nothing when the node's
+    // parameters were refused (read_params said why) or the plugin fails to
+    // answer (an error naming the node).
+    std::optional<json> instance_query(const NodeSpec& node, const char* capability) {
+        if (params_refused_.count(node.id)) return std::nullopt;
         try {
             if (node.kind == "features")
                 return registry_.create<FeaturesPlugin>(node.uses, node.params)->query(capability);
             return registry_.create<RegressorPlugin>(node.uses, node.params)->query(capability);
-        } catch (const std::exception&) {
-            return nullptr;  // its parameters were reported by read_params
+        } catch (const std::exception& e) {
+            errors_.push_back({node.where, "nodes." + node.id + ": " + node.uses + " could not say its '" + capability +
+                                               "' (" + as_error(e).message() + ")"});
+            return std::nullopt;
         }
     }
 
@@ -847,6 +864,7 @@ private:
     YAML::Node root_;
     json doc_, nodes_, full_, split_;
     std::vector<std::string> order_;
+    std::set<std::string> params_refused_;  // nodes whose parameters read_params reported
     std::map<std::string, NodeSpec> specs_;
 };
 

@@ -115,11 +115,12 @@ private:
 
 // A regressor plugin made of BoostedTrees: the tree-ensemble plugins only
 // translate their parameters into XGBoost settings.
-class TreeEnsembleRegressor : public RegressorPlugin {
+class TreeEnsembleRegressor : public RegressorPlugin, public StagedPredictions {
 public:
     // Each round is a stage: n_estimators (the parameter both boosting
     // plugins count rounds with) is staged unless early stopping is on.
-    static constexpr const char* kCapabilities = R"({"independent_targets": true, "staged": true})";
+    static constexpr const char* kCapabilities =
+        R"({"independent_targets": true, "staged": true, "budget": "n_estimators"})";
 
     explicit TreeEnsembleRegressor(BoostedTreesSettings settings) : trees_(std::move(settings)) {}
     nlohmann::json query(const std::string& capability) const override {

@@ -17,12 +17,8 @@ DatasetPlugin::~DatasetPlugin() = default;
 FeaturesPlugin::~FeaturesPlugin() = default;
 TransformPlugin::~TransformPlugin() = default;
 RegressorPlugin::~RegressorPlugin() = default;
-std::vector<Eigen::MatrixXd> RegressorPlugin::predict_chunks(const SongTable&) const {
-    return {};
-}
-Eigen::MatrixXd RegressorPlugin::predict_stages(const SongTable&, int) const {
-    throw Error("this model does not predict by stages (it declares no capability staged)");
-}
+ChunkPredictions::~ChunkPredictions() = default;
+StagedPredictions::~StagedPredictions() = default;
 
 const char* host_abi_tag() {
     return MER_ABI_TAG_WITH(MER_BUILD_TORCH_VERSION, MER_BUILD_CUDA_VERSION);

@@ -12,13 +12,14 @@
 // Bump MER_PLUGIN_ABI whenever an interface under core/plugin/ changes, or a
 // class under core/torch/ that LibTorch plugins derive from (ChunkRegressor,
 // ChunkNet: their virtual functions are the plugins' vtables). A new
-// capability is not an interface change (capabilities.hpp).
+// capability is not an interface change (capabilities.hpp), nor a new extension
+// interface (regressor.hpp).
 #pragma once
 
 #include <boost/version.hpp>
 #include <string>
 
-#define MER_PLUGIN_ABI 15
+#define MER_PLUGIN_ABI 16
 
 #ifndef MER_PLUGIN_TORCH_VERSION
 #define MER_PLUGIN_TORCH_VERSION "none"

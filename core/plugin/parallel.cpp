@@ -5,6 +5,7 @@
 #include <atomic>
 #include <filesystem>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <thread>
 
@@ -25,16 +26,14 @@ std::vector<std::size_t> for_each_song(const SongTable& songs, const PluginConte
         for (std::size_t i = next++; i < n; i = next++) {
             try {
                 work(i);
-            } catch (const std::bad_alloc&) {
-                failures[i] = "not enough memory to process this song";
             } catch (const std::exception& e) {
-                Error error = as_error(e);
-                if (error.kind() == ErrorKind::input && !dynamic_cast<const std::filesystem::filesystem_error*>(&e)) {
-                    failures[i] = error.message();
-                } else {
+                SongFailure failure = song_failure(e, "process");
+                if (failure.fatal) {
                     std::lock_guard<std::mutex> lock(fatal_mutex);
-                    if (!fatal) fatal = std::move(error);
+                    if (!fatal) fatal = std::move(failure.fatal);
                     next = n;  // the other songs would meet the same trouble
+                } else {
+                    failures[i] = failure.skip;
                 }
             } catch (...) {
                 failures[i] = "an unknown error occurred while processing this song";
@@ -55,6 +54,14 @@ std::vector<std::size_t> for_each_song(const SongTable& songs, const PluginConte
             ctx.skip_song(songs.song_ids[i], songs.audio_paths.empty() ? "" : songs.audio_paths[i], failures[i]);
     }
     return kept;
+}
+
+SongFailure song_failure(const std::exception& e, const std::string& doing) {
+    if (dynamic_cast<const std::bad_alloc*>(&e)) return {"not enough memory to " + doing + " this song", std::nullopt};
+    Error error = as_error(e);
+    if (error.kind() == ErrorKind::input && !dynamic_cast<const std::filesystem::filesystem_error*>(&e))
+        return {error.message(), std::nullopt};
+    return {"", std::move(error)};
 }
 
 }  // namespace mer

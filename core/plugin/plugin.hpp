@@ -11,6 +11,7 @@
 // and carries the ABI tag (abi.hpp) in its `.mer_abi` ELF section.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -100,11 +101,38 @@ struct PluginContext {
     }
 };
 
+// The capabilities of a class that adds to its base's, so that the base's
+// are written once: static constexpr auto kCapabilities =
+// mer::more_capabilities(Base::kCapabilities, R"({"fingerprint": ["model"]})");
+// Both must be JSON objects written as `{…}`; the result is their union.
+template <std::size_t N>
+struct CapabilityText {
+    char text[N];
+    constexpr operator const char*() const { return text; }
+};
+template <std::size_t A, std::size_t B>
+constexpr CapabilityText<A + B - 1> more_capabilities(const char (&base)[A], const char (&more)[B]) {
+    if (A < 3 || base[0] != '{' || base[A - 2] != '}' || B < 3 || more[0] != '{' || more[B - 2] != '}')
+        throw "more_capabilities: both must be JSON objects written {...}";  // a compile error in constexpr use
+    CapabilityText<A + B - 1> out{};
+    std::size_t n = 0;
+    for (std::size_t i = 0; i + 2 < A; ++i) out.text[n++] = base[i];  // without its closing brace
+    out.text[n++] = A == 3 ? ' ' : ',';                              // "{}" has nothing to separate
+    out.text[n++] = ' ';
+    for (std::size_t i = 1; i + 1 < B; ++i) out.text[n++] = more[i];  // without its opening brace
+    out.text[n] = '\0';
+    return out;
+}
+template <std::size_t A, std::size_t B>
+constexpr CapabilityText<A + B - 1> more_capabilities(const CapabilityText<A>& base, const char (&more)[B]) {
+    return more_capabilities(base.text, more);
+}
+
 // Base of every object a plugin creates. Its destructor lives in libmer_core,
 // so the type information is shared by the host and every plugin.
 class PluginBase {
 public:
-    static constexpr const char* kCapabilities = "{}";  // none; see MER_PLUGIN
+    static constexpr char kCapabilities[] = "{}";  // none; see MER_PLUGIN
     virtual ~PluginBase();
 
     // The value of a capability for this instance (its parameters applied),
@@ -114,6 +142,14 @@ public:
 };
 
 using PluginFactory = PluginBase*(const nlohmann::json& params);
+
+// The extension interface `Extension` (regressor.hpp: ChunkPredictions, …)
+// of a plugin object, or nullptr when it has none: how the host finds what a
+// capability lets it call.
+template <class Extension>
+const Extension* extension(const PluginBase& plugin) {
+    return dynamic_cast<const Extension*>(&plugin);
+}
 
 }  // namespace mer
 

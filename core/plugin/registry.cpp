@@ -27,6 +27,7 @@
 #include <string_view>
 
 #include "core/plugin/abi.hpp"
+#include "core/plugin/capabilities.hpp"
 #include "core/run/files.hpp"
 
 namespace mer {
@@ -488,6 +489,12 @@ std::string PluginRegistry::admit_probed(const std::string& path, const std::str
         return std::string("metadata: capabilities are not valid JSON: ") + e.what();
     }
     if (!record.capabilities.is_object()) return "metadata: capabilities must be a JSON object (name → value)";
+    // A name this mer does not know (a newer mer's) is ignored; a known one must be well formed.
+    for (const auto& [name, value] : record.capabilities.items())
+        if (capability::find(name))
+            if (std::string problem = capability::declaration_problem(record.kind, name, value, record.schema);
+                !problem.empty())
+                return "metadata: " + problem + " (docs/plugins.md#capabilities)";
     if (!stamp.is_null())
         index_[path] = {{"stamp", stamp},
                         {"abi_tag", tag},
@@ -638,7 +645,10 @@ std::shared_ptr<PluginBase> PluginRegistry::create_base(const std::string& name,
     load_library(record);
     PluginBase* raw = record.factory(params);
     std::shared_ptr<void> library = record.library;
-    return std::shared_ptr<PluginBase>(raw, [library](PluginBase* p) { delete p; });
+    std::shared_ptr<PluginBase> instance(raw, [library](PluginBase* p) { delete p; });
+    if (const std::string problem = capability::extension_problem(*instance, record.capabilities); !problem.empty())
+        throw Error("plugin '" + name + "' (" + record.file + ") is refused: " + problem);
+    return instance;
 }
 
 }  // namespace mer

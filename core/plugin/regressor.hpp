@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "core/data/song_table.hpp"
+#include "core/plugin/capabilities.hpp"
 #include "core/plugin/plugin.hpp"
 
 namespace mer {
@@ -56,17 +57,35 @@ public:
     virtual void save(const std::string& dir) const = 0;
     virtual void load(const std::string& dir) = 0;
 
-    // Models that predict per chunk (capability "chunks"): one chunks ×
-    // targets matrix per song, in chunk order (whose mean is predict()'s
-    // row). Others return nothing.
-    virtual std::vector<Eigen::MatrixXd> predict_chunks(const SongTable& songs) const;
+};
 
-    // Models whose query("staged") names a parameter counting their stages
-    // (boosting rounds: n_estimators): songs × targets from the first
-    // `stages` stages only, exactly what the model fitted with that parameter
-    // set to `stages` predicts. A grid search then fits the largest count once
-    // and scores the smaller ones from it. Others throw.
-    virtual Eigen::MatrixXd predict_stages(const SongTable& songs, int stages) const;
+// Extension interfaces (capabilities.hpp): a regressor declaring the
+// capability derives from the interface as well, and the host asks for it with
+// extension<ChunkPredictions>(model). The registry refuses a plugin that
+// declares one without implementing it.
+
+// Capability "chunks": one chunks × targets matrix per song, in chunk order,
+// whose mean is predict()'s row (with "sequence": one row per window).
+class ChunkPredictions {
+public:
+    static constexpr const char* kCapability = capability::kChunks;
+    virtual std::vector<Eigen::MatrixXd> predict_chunks(const SongTable& songs) const = 0;
+
+protected:
+    virtual ~ChunkPredictions();
+};
+
+// Capability "staged": songs × targets from the first `stages` stages only,
+// exactly what the model fitted with its query("staged") parameter set to
+// `stages` predicts (boosting rounds). A grid search then fits the largest
+// count once and scores the smaller ones from it.
+class StagedPredictions {
+public:
+    static constexpr const char* kCapability = capability::kStaged;
+    virtual Eigen::MatrixXd predict_stages(const SongTable& songs, int stages) const = 0;
+
+protected:
+    virtual ~StagedPredictions();
 };
 
 }  // namespace mer

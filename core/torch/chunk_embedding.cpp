@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "core/plugin/parallel.hpp"
 
 namespace mer::torchx {
 
@@ -62,12 +63,10 @@ private:
             d.row = row;
             try {
                 d.chunks = decode(row);
-            } catch (const std::bad_alloc&) {
-                d.failure = "not enough memory to decode this song";
             } catch (const std::exception& e) {
-                Error error = as_error(e);
-                if (error.kind() == ErrorKind::input) d.failure = error.message();
-                else d.fatal = std::move(error);
+                SongFailure failure = song_failure(e, "decode");
+                d.failure = failure.skip;
+                d.fatal = std::move(failure.fatal);
             }
             std::unique_lock<std::mutex> lock(mutex_);
             changed_.wait(lock, [&] { return stop_ || ready_.size() < kAhead; });

@@ -32,14 +32,13 @@ Chunks load_chunk_files(const SongTable& songs, std::size_t rank, const std::str
 // that read a feature table.
 Chunks table_rows(const SongTable& songs);
 
-class ChunkRegressor : public RegressorPlugin {
+class ChunkRegressor : public RegressorPlugin, public ChunkPredictions {
 public:
     // Every model built on this loop trains on a device, rates chunks, fits
     // one at a time (weight initialisation and dropout draw from LibTorch's
     // global generator), reads 1 × mels × frames chunks (query()) and keeps
     // the epoch best on the validation songs it is given.
-    static constexpr const char* kCapabilities =
-        R"({"device": true, "chunks": true, "concurrent_fit": false, "input_shape": true, "early_stopping": true})";
+    static constexpr auto kCapabilities = more_capabilities(kLoopCapabilities, R"({"chunks": true, "input_shape": true})");
 
     explicit ChunkRegressor(const nlohmann::json& params);
     ~ChunkRegressor() override;

@@ -27,13 +27,12 @@ public:
 // padding: (B, T, hidden · directions), zero past each length.
 torch::Tensor packed_gru(torch::nn::GRU& gru, const torch::Tensor& x, const torch::Tensor& lengths);
 
-class SequenceRegressor : public RegressorPlugin {
+class SequenceRegressor : public RegressorPlugin, public ChunkPredictions {
 public:
     // Trains on a device, rates every window (predict_chunks: one row per
     // window, a song being the mean of its windows), fits one at a time,
     // predicts per time step and keeps its best epoch.
-    static constexpr const char* kCapabilities =
-        R"({"device": true, "chunks": true, "sequence": true, "concurrent_fit": false, "early_stopping": true})";
+    static constexpr auto kCapabilities = more_capabilities(kLoopCapabilities, R"({"chunks": true, "sequence": true})");
 
     // `window_rank`: the axes of one window (1: a vector; 3: 1 × mels × frames;
     // 0: any, the first song's tensor decides).

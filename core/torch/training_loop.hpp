@@ -23,6 +23,12 @@
 
 namespace mer::torchx {
 
+// What every model on this loop declares (capabilities.hpp): it trains on a
+// device, one fit at a time per process, keeps its best epoch, and counts its
+// epochs with the `epochs` parameter. Its bases add chunks, sequence, ….
+inline constexpr char kLoopCapabilities[] =
+    R"({"device": true, "concurrent_fit": false, "early_stopping": true, "budget": "epochs"})";
+
 struct TrainingSettings {
     int epochs = 8;
     int batch_size = 32;

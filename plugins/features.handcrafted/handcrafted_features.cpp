@@ -25,6 +25,7 @@
 #include "core/dsp/mel.hpp"
 #include "core/dsp/stft.hpp"
 #include "core/error.hpp"
+#include "core/plugin/capabilities.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/parallel.hpp"
 #include "core/run/files.hpp"
@@ -61,6 +62,8 @@ double statistic(const std::string& name, const Eigen::Ref<const Eigen::RowVecto
 
 class HandcraftedFeatures : public FeaturesPlugin {
 public:
+    static constexpr const char* kCapabilities = R"({"crop": true, "windows": true})";
+
     explicit HandcraftedFeatures(const nlohmann::json& p)
         : params_(p),
           stats_(p.at("stats").get<std::vector<std::string>>()),
@@ -103,6 +106,12 @@ public:
         for (const auto& g : groups_)
             for (const auto& s : stats_)
                 for (int r = 1; r <= rows_of(g); ++r) columns_.push_back(fmt::format("{}_{}_{}", g, r, s));
+    }
+
+    // The windows of the dynamic task (window_seconds), or none.
+    nlohmann::json query(const std::string& capability) const override {
+        if (capability != capability::kWindows || window_seconds_ <= 0) return nullptr;
+        return {{"seconds", window_seconds_}, {"hop_seconds", window_hop_seconds_}};
     }
 
     SongTable extract(const SongTable& songs, const PluginContext& ctx) override {

@@ -29,7 +29,7 @@ const char* kVersion = "1.0.0";
 
 class LogmelChunks : public FeaturesPlugin {
 public:
-    static constexpr const char* kCapabilities = R"({"output_shape": true})";
+    static constexpr const char* kCapabilities = R"({"output_shape": true, "crop": true, "windows": true})";
 
     explicit LogmelChunks(const nlohmann::json& p)
         : params_(p),
@@ -68,6 +68,8 @@ public:
     }
 
     nlohmann::json query(const std::string& capability) const override {
+        if (capability == capability::kWindows)
+            return {{"seconds", timing().chunk_seconds}, {"hop_seconds", timing().chunk_hop_seconds}};
         if (capability != capability::kOutputShape) return nullptr;
         return {{"shape", {1, n_mels_, frames_}},
                 {"axes", {"channels", "mels", "frames"}},

@@ -35,7 +35,7 @@ const char* kVersion = "1.0.0";
 
 class PannsCnn14 : public FeaturesPlugin {
 public:
-    static constexpr const char* kCapabilities = R"({"fingerprint": ["checkpoint"], "output_shape": true, "device": true})";
+    static constexpr const char* kCapabilities = R"({"fingerprint": ["checkpoint"], "output_shape": true, "device": true, "crop": true, "windows": true})";
 
     explicit PannsCnn14(const nlohmann::json& p)
         : params_(p),
@@ -106,6 +106,10 @@ public:
     }
 
     nlohmann::json query(const std::string& capability) const override {
+        if (capability == capability::kWindows)  // a whole clip is one window, not windows over time
+            return whole_clip_ ? nlohmann::json()
+                               : nlohmann::json{{"seconds", chunk_seconds()},
+                                                {"hop_seconds", static_cast<double>(hop_samples_) / kCnn14SampleRateHz}};
         if (capability != capability::kOutputShape) return nullptr;
         if (logmel())
             return {{"shape", {1, frames(), torchx::kCnn14MelBins}},

@@ -42,7 +42,7 @@ nlohmann::json setting(const nlohmann::json& params, const nlohmann::json& defau
 
 class TorchscriptFeatures : public FeaturesPlugin {
 public:
-    static constexpr const char* kCapabilities = R"({"fingerprint": ["model"], "output_shape": true, "device": true})";
+    static constexpr const char* kCapabilities = R"({"fingerprint": ["model"], "output_shape": true, "device": true, "crop": true, "windows": true})";
 
     explicit TorchscriptFeatures(const nlohmann::json& p)
         : params_(p),
@@ -119,6 +119,10 @@ public:
     }
 
     nlohmann::json query(const std::string& capability) const override {
+        if (capability == capability::kWindows)  // a whole clip is one window, not windows over time
+            return params_.at("whole_clip").get<bool>() ? nlohmann::json()
+                                                        : nlohmann::json{{"seconds", params_.at("chunk_seconds")},
+                                                                         {"hop_seconds", params_.at("hop_seconds")}};
         if (capability != capability::kOutputShape || width_ <= 0) return nullptr;
         // mean_max doubles the width of an output with a frames axis only.
         if (time_pooling_ == "mean_max" && !frames_.is_boolean()) return nullptr;

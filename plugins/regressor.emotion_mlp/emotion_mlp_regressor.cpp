@@ -39,7 +39,7 @@ struct MlpNet : torchx::ChunkNet {
 class EmotionMlpRegressor : public torchx::ChunkRegressor {
 public:
     // Reads feature columns or chunk vectors, not log-mel chunks: no input_shape.
-    static constexpr const char* kCapabilities = R"({"device": true, "concurrent_fit": false, "early_stopping": true})";
+    static constexpr const char* kCapabilities = torchx::kLoopCapabilities;
 
     explicit EmotionMlpRegressor(const nlohmann::json& p)
         : ChunkRegressor(p),

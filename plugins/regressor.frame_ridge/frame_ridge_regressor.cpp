@@ -12,7 +12,7 @@
 
 namespace mer::plugins {
 
-class FrameRidgeRegressor : public RegressorPlugin {
+class FrameRidgeRegressor : public RegressorPlugin, public ChunkPredictions {
 public:
     static constexpr const char* kCapabilities = R"({"chunks": true, "sequence": true})";
 

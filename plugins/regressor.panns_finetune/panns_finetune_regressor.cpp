@@ -81,9 +81,7 @@ private:
 
 class PannsFineTuneRegressor : public torchx::ChunkRegressor {
 public:
-    static constexpr const char* kCapabilities =
-        R"({"device": true, "chunks": true, "concurrent_fit": false, "input_shape": true, "fingerprint": ["checkpoint"],
-             "early_stopping": true})";
+    static constexpr auto kCapabilities = more_capabilities(ChunkRegressor::kCapabilities, R"({"fingerprint": ["checkpoint"]})");
 
     explicit PannsFineTuneRegressor(const nlohmann::json& p)
         : ChunkRegressor(p),

@@ -31,8 +31,9 @@ struct ScriptedNet : torchx::ScriptedModuleNet<torchx::ChunkNet> {
 class TorchscriptRegressor : public torchx::ScriptedRegressor<torchx::ChunkRegressor, ScriptedNet> {
 public:
     // Reads whatever its input holds: no fixed input_shape.
-    static constexpr const char* kCapabilities =
-        R"({"device": true, "chunks": true, "concurrent_fit": false, "early_stopping": true, "fingerprint": ["model"]})";
+    // A scripted module's input is not known before it runs: no input_shape.
+    static constexpr auto kCapabilities =
+        more_capabilities(torchx::kLoopCapabilities, R"({"chunks": true, "fingerprint": ["model"]})");
 
     explicit TorchscriptRegressor(const nlohmann::json& p)
         : ScriptedRegressor(p), inputs_(p.at("inputs").get<std::string>()) {}

@@ -28,8 +28,8 @@ struct ScriptedSequenceNet : torchx::ScriptedModuleNet<torchx::SequenceNet> {
 
 class TorchscriptSequenceRegressor : public torchx::ScriptedRegressor<torchx::SequenceRegressor, ScriptedSequenceNet> {
 public:
-    static constexpr const char* kCapabilities =
-        R"({"device": true, "chunks": true, "sequence": true, "concurrent_fit": false, "early_stopping": true, "fingerprint": ["model"]})";
+    static constexpr auto kCapabilities =
+        more_capabilities(torchx::SequenceRegressor::kCapabilities, R"({"fingerprint": ["model"]})");
 
     explicit TorchscriptSequenceRegressor(const nlohmann::json& p) : ScriptedRegressor(p, std::size_t{0}) {}
 

@@ -303,12 +303,14 @@ TEST_CASE("boosting rounds are staged: one fit scores every n_estimators exactly
         long_fit->fit(songs, &songs, [&](const mer::EpochReport& r) { rounds.push_back(r.validation_predictions); },
                       ctx);
         REQUIRE(rounds.size() == 30);
+        const auto* stages = mer::extension<mer::StagedPredictions>(*long_fit);
+        REQUIRE(stages != nullptr);
         for (int r : {1, 2, 13, 30})
-            CHECK((rounds[static_cast<std::size_t>(r - 1)] - long_fit->predict_stages(songs, r)).cwiseAbs().maxCoeff() ==
+            CHECK((rounds[static_cast<std::size_t>(r - 1)] - stages->predict_stages(songs, r)).cwiseAbs().maxCoeff() ==
                   0.0);
         auto short_fit = registry().create<mer::RegressorPlugin>(plugin, with_defaults(plugin, {{"n_estimators", 12}}));
         short_fit->fit(songs, nullptr, {}, ctx);
-        const Eigen::MatrixXd staged = long_fit->predict_stages(songs, 12);
+        const Eigen::MatrixXd staged = stages->predict_stages(songs, 12);
         CHECK((staged - short_fit->predict(songs)).cwiseAbs().maxCoeff() == 0.0);
         CHECK((staged - long_fit->predict(songs)).cwiseAbs().maxCoeff() > 0.0);
     }

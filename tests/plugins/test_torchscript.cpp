@@ -328,7 +328,8 @@ TEST_CASE("regressor.torchscript trains a scripted architecture with mer's loop,
     fs::remove(moved);
     loaded->load((dir / "bundle").string());
     CHECK(loaded->predict(validation) == predicted);
-    CHECK(loaded->predict_chunks(validation).size() == 8);
+    REQUIRE(mer::extension<mer::ChunkPredictions>(*loaded) != nullptr);
+    CHECK(mer::extension<mer::ChunkPredictions>(*loaded)->predict_chunks(validation).size() == 8);
     // The report's other architectures, scripted: the loop trains them too.
     for (const std::string net : {"se_temporal.pt", "cnn_gru.pt"}) {
         INFO(net);
@@ -405,7 +406,8 @@ TEST_CASE("regressor.torchscript_sequence trains a scripted GRU on every window,
     REQUIRE(losses.size() == 8);
     CHECK(losses.back() < 0.5 * losses.front());
     // One rating per window, and they follow the annotations.
-    const std::vector<Eigen::MatrixXd> windows = scripted->predict_chunks(watch);
+    REQUIRE(mer::extension<mer::ChunkPredictions>(*scripted) != nullptr);
+    const std::vector<Eigen::MatrixXd> windows = mer::extension<mer::ChunkPredictions>(*scripted)->predict_chunks(watch);
     REQUIRE(windows.size() == 8);
     Eigen::MatrixXd predicted(0, 2), annotated(0, 2);
     for (std::size_t s = 0; s < windows.size(); ++s) {
