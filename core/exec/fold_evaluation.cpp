@@ -302,56 +302,15 @@ private:
         const SongTable& watch = watched.watch(validation);
         const std::string watched_split = watched.inner ? "inner_validation" : "validation";
         selected_on_ = !picks_epoch ? "" : watched.inner ? "inner" : "validation";
-        int epochs = 0;
-        // The split suffix of the rows below a song: a chunk model's chunks, a sequence model's windows.
-        const std::string part_level = sequence_ ? "_frames" : "_chunks";
-        // The epoch the model keeps: the training loop's own word (EpochReport::kept_epoch), or for a
-        // model that says nothing, the first with the highest song-level R² (mean over targets) on the
-        // watched songs.
-        double best_score = -INFINITY, last_score = NAN;
-        int best_epoch = 0;
+        EpochBooks books;
         // A fold continued from its checkpoint: the books of the epochs before the interruption (the
         // loop reports only the epochs it still runs, none when it was killed after the last one).
-        const bool continued =
-            setup_.resuming && picks_epoch &&
-            restore_books(fold, watched_split + (sequence_ ? part_level : std::string()), epochs, best_epoch,
-                          best_score, last_score);
+        const bool continued = setup_.resuming && picks_epoch &&
+                               restore_books(fold, watched_split + (sequence_ ? part_level() : std::string()), books);
         const EpochCallback on_epoch = [&](const EpochReport& report) {
-            epochs = report.epoch;  // after --resume, the loop's count, not the reports since
-            if (picks_epoch && report.kept_epoch > 0) {
-                best_epoch = report.kept_epoch;
-                best_score = report.kept_score;
-            }
-            if (sequence_ && picks_epoch && report.validation_chunk_predictions.rows() > 1) {
-                // A sequence model keeps the epoch best on the watched songs' annotated windows.
-                double sum = 0;
-                for (Eigen::Index t = 0; t < watch.targets.cols(); ++t)
-                    sum += regression_metrics(report.validation_chunk_targets.col(t),
-                                              report.validation_chunk_predictions.col(t))
-                               .r2;
-                last_score = sum / static_cast<double>(watch.targets.cols());
-                if (report.kept_epoch == 0 && last_score > best_score) best_score = last_score, best_epoch = report.epoch;
-            } else if (!sequence_ && picks_epoch && report.validation_predictions.size() > 0 &&
-                report.validation_predictions.rows() == watch.targets.rows()) {
-                double sum = 0;
-                for (Eigen::Index t = 0; t < watch.targets.cols(); ++t)
-                    sum += regression_metrics(watch.targets.col(t), report.validation_predictions.col(t)).r2;
-                last_score = sum / static_cast<double>(watch.targets.cols());
-                if (report.kept_epoch == 0 && last_score > best_score) best_score = last_score, best_epoch = report.epoch;
-            }
-            // The loss is the model's own: on chunks when it learns from chunks.
-            const bool chunk_loss = report.train_chunk_predictions.size() > 0;
-            auto song_loss = [&](const std::optional<double>& loss) {
-                return chunk_loss ? std::nullopt : loss;
-            };
-            log_epoch_rows(fold, report.epoch, "train", song_loss(report.train_loss), fit.target_names, fit.targets,
-                           report.train_predictions);
-            log_epoch_rows(fold, report.epoch, watched_split, song_loss(report.validation_loss), fit.target_names,
-                           watch.targets, report.validation_predictions);
-            log_epoch_rows(fold, report.epoch, "train" + part_level, report.train_loss, fit.target_names,
-                           report.train_chunk_targets, report.train_chunk_predictions);
-            log_epoch_rows(fold, report.epoch, watched_split + part_level, report.validation_loss, fit.target_names,
-                           report.validation_chunk_targets, report.validation_chunk_predictions);
+            books.epochs = report.epoch;  // after --resume, the loop's count, not the reports since
+            if (picks_epoch) note_epoch_score(report, watch, books);
+            log_epoch(fold, report, fit, watch, watched_split);
         };
         PluginContext ctx = context(node_.id, fold, "fold" + std::to_string(fold));
         ctx.resume = setup_.resuming;
@@ -359,51 +318,17 @@ private:
         // the models that may be split (trees, linear) keep none anyway.
         if (pipelines_.per_target()) ctx.work_dir.clear();
         pipeline.fit_regressor(params, fit, &watch, on_epoch, ctx);
-        if (best_epoch > 0) {
-            best_epochs_.push_back({{"epoch", best_epoch}, {"epochs", epochs}, {"score_at_best", best_score},
-                                    {"score_at_last", std::isfinite(last_score) ? json(last_score) : json(nullptr)}});
-            // The scored songs' rows, logged once after training when the model watched held-out
-            // training songs, are not the kept epoch's (they exist here already when a fold is continued).
-            const std::set<std::string> scored_rows =
-                watched.inner ? std::set<std::string>{"validation", "validation" + part_level} : std::set<std::string>{};
-            setup_.metrics.mark_best(node_.id, fold, seed(), best_epoch, scored_rows);
-        }
-        Fitted out{{}, {}, {}, {}, validation.chunk_timing};
-        if (sequence_) {
-            // A sequence model's song is the mean of its windows: one pass over the validation songs gives both.
-            out.windows = pipeline.predict_chunks(validation);
-            out.songs = window_means(out.windows);
-            std::size_t unreached = 0;
-            out.window_truth = aligned_labels(validation, out.windows, &unreached);
-            out.chunks = frame_level(out.window_truth, out.windows);
-            if (unreached > 0)
-                setup_.writer.folder().log(fmt::format(
-                    "node '{}': fold {}: {} annotated frames of the validation songs lie beyond their audio's last "
-                    "window and are not scored (docs/dynamic.md, alignment)",
-                    node_.id, fold, unreached));
-        } else {
-            out.songs = pipeline.predict(validation);
-            out.chunks = chunk_level(validation, pipeline.predict_chunks(validation));
-        }
-        if (epochs == 0) {
-            const std::vector<Eigen::MatrixXd> train_windows =
-                sequence_ ? pipeline.predict_chunks(fit) : std::vector<Eigen::MatrixXd>{};
-            log_epoch_rows(fold, 1, "train", std::nullopt, fit.target_names, fit.targets,
-                           sequence_ ? window_means(train_windows) : pipeline.predict(fit));
-            log_epoch_rows(fold, 1, "validation", std::nullopt, fit.target_names, validation.targets, out.songs);
-            if (sequence_) {
-                const Level train_frames = frame_level(aligned_labels(fit, train_windows), train_windows);
-                log_epoch_rows(fold, 1, "train_frames", std::nullopt, fit.target_names, train_frames.truth,
-                               train_frames.predicted);
-                log_epoch_rows(fold, 1, "validation_frames", std::nullopt, fit.target_names, out.chunks.truth,
-                               out.chunks.predicted);
-            }
-        } else if (watched.inner && !(continued && logged_score(fold, epochs, "validation").has_value())) {
+        if (books.best_epoch > 0) keep_best_epoch(fold, books, watched.inner.has_value());
+        Fitted out = predict_validation(fold, pipeline, validation);
+        if (books.epochs == 0) {
+            log_untrained(fold, pipeline, fit, validation, out);
+        } else if (watched.inner && !(continued && logged_score(fold, books.epochs, "validation").has_value())) {
             // The scored songs, seen once: by the weights kept, after the last epoch (a fold continued
             // after they were logged has them already, from the same weights).
-            log_epoch_rows(fold, epochs, "validation", std::nullopt, fit.target_names, validation.targets, out.songs);
-            log_epoch_rows(fold, epochs, "validation" + part_level, std::nullopt, fit.target_names, out.chunks.truth,
-                           out.chunks.predicted);
+            log_epoch_rows(fold, books.epochs, "validation", std::nullopt, fit.target_names, validation.targets,
+                           out.songs);
+            log_epoch_rows(fold, books.epochs, "validation" + part_level(), std::nullopt, fit.target_names,
+                           out.chunks.truth, out.chunks.predicted);
         }
         if (out.songs.rows() != validation.targets.rows() || out.songs.cols() != validation.targets.cols())
             throw Error(
@@ -411,6 +336,124 @@ private:
                             out.songs.cols(), validation.targets.rows(), validation.targets.cols()),
                 Location::of_node(node_.id));
         return out;
+    }
+
+    // What a fit's epochs decided, as fit_part keeps the books: the epochs
+    // trained, the epoch the model keeps and its score, and the watched
+    // songs' score at the last epoch.
+    struct EpochBooks {
+        int epochs = 0;
+        int best_epoch = 0;
+        double best_score = -INFINITY, last_score = NAN;
+    };
+
+    // The split suffix of the rows below a song: a chunk model's chunks, a sequence model's windows.
+    std::string part_level() const { return sequence_ ? "_frames" : "_chunks"; }
+
+    // The song-level R² (mean over `targets` targets) of `predicted` against `truth`.
+    static double mean_r2(const Eigen::MatrixXd& truth, const Eigen::MatrixXd& predicted, Eigen::Index targets) {
+        double sum = 0;
+        for (Eigen::Index t = 0; t < targets; ++t) sum += regression_metrics(truth.col(t), predicted.col(t)).r2;
+        return sum / static_cast<double>(targets);
+    }
+
+    // The epoch the model keeps: the training loop's own word
+    // (EpochReport::kept_epoch), or for a model that says nothing, the first
+    // with the highest watched_score.
+    void note_epoch_score(const EpochReport& report, const SongTable& watch, EpochBooks& books) const {
+        if (report.kept_epoch > 0) {
+            books.best_epoch = report.kept_epoch;
+            books.best_score = report.kept_score;
+        }
+        const std::optional<double> score = watched_score(report, watch);
+        if (!score) return;
+        books.last_score = *score;
+        if (report.kept_epoch == 0 && books.last_score > books.best_score)
+            books.best_score = books.last_score, books.best_epoch = report.epoch;
+    }
+
+    // An epoch's song-level R² (mean over targets) on the watched songs; a
+    // sequence model's on the watched songs' annotated windows. None when the
+    // epoch rated no watched songs.
+    std::optional<double> watched_score(const EpochReport& report, const SongTable& watch) const {
+        const Eigen::Index targets = watch.targets.cols();
+        if (sequence_ && report.validation_chunk_predictions.rows() > 1)
+            return mean_r2(report.validation_chunk_targets, report.validation_chunk_predictions, targets);
+        if (!sequence_ && report.validation_predictions.size() > 0 &&
+            report.validation_predictions.rows() == watch.targets.rows())
+            return mean_r2(watch.targets, report.validation_predictions, targets);
+        return std::nullopt;
+    }
+
+    // An epoch's rows of metrics.csv: the training and watched songs, and
+    // their chunks or windows. The loss is the model's own: on chunks when it
+    // learns from chunks.
+    void log_epoch(int fold, const EpochReport& report, const SongTable& fit, const SongTable& watch,
+                   const std::string& watched_split) {
+        const bool chunk_loss = report.train_chunk_predictions.size() > 0;
+        auto song_loss = [&](const std::optional<double>& loss) { return chunk_loss ? std::nullopt : loss; };
+        log_epoch_rows(fold, report.epoch, "train", song_loss(report.train_loss), fit.target_names, fit.targets,
+                       report.train_predictions);
+        log_epoch_rows(fold, report.epoch, watched_split, song_loss(report.validation_loss), fit.target_names,
+                       watch.targets, report.validation_predictions);
+        log_epoch_rows(fold, report.epoch, "train" + part_level(), report.train_loss, fit.target_names,
+                       report.train_chunk_targets, report.train_chunk_predictions);
+        log_epoch_rows(fold, report.epoch, watched_split + part_level(), report.validation_loss, fit.target_names,
+                       report.validation_chunk_targets, report.validation_chunk_predictions);
+    }
+
+    // The kept epoch into summary.json's books and metrics.csv's best marks.
+    void keep_best_epoch(int fold, const EpochBooks& books, bool watched_inner) {
+        best_epochs_.push_back(
+            {{"epoch", books.best_epoch},
+             {"epochs", books.epochs},
+             {"score_at_best", books.best_score},
+             {"score_at_last", std::isfinite(books.last_score) ? json(books.last_score) : json(nullptr)}});
+        // The scored songs' rows, logged once after training when the model watched held-out
+        // training songs, are not the kept epoch's (they exist here already when a fold is continued).
+        const std::set<std::string> scored_rows =
+            watched_inner ? std::set<std::string>{"validation", "validation" + part_level()} : std::set<std::string>{};
+        setup_.metrics.mark_best(node_.id, fold, seed(), books.best_epoch, scored_rows);
+    }
+
+    // The fitted pipeline's validation predictions, per song and per chunk
+    // (a sequence model: per window, with the annotation at each).
+    Fitted predict_validation(int fold, Pipeline& pipeline, const SongTable& validation) {
+        Fitted out{{}, {}, {}, {}, validation.chunk_timing};
+        if (!sequence_) {
+            out.songs = pipeline.predict(validation);
+            out.chunks = chunk_level(validation, pipeline.predict_chunks(validation));
+            return out;
+        }
+        // A sequence model's song is the mean of its windows: one pass over the validation songs gives both.
+        out.windows = pipeline.predict_chunks(validation);
+        out.songs = window_means(out.windows);
+        std::size_t unreached = 0;
+        out.window_truth = aligned_labels(validation, out.windows, &unreached);
+        out.chunks = frame_level(out.window_truth, out.windows);
+        if (unreached > 0)
+            setup_.writer.folder().log(
+                fmt::format("node '{}': fold {}: {} annotated frames of the validation songs lie beyond their audio's "
+                            "last window and are not scored (docs/dynamic.md, alignment)",
+                            node_.id, fold, unreached));
+        return out;
+    }
+
+    // A model without epochs (it reported none): its training and validation
+    // scores as the one epoch of metrics.csv.
+    void log_untrained(int fold, Pipeline& pipeline, const SongTable& fit, const SongTable& validation,
+                       const Fitted& out) {
+        const std::vector<Eigen::MatrixXd> train_windows =
+            sequence_ ? pipeline.predict_chunks(fit) : std::vector<Eigen::MatrixXd>{};
+        log_epoch_rows(fold, 1, "train", std::nullopt, fit.target_names, fit.targets,
+                       sequence_ ? window_means(train_windows) : pipeline.predict(fit));
+        log_epoch_rows(fold, 1, "validation", std::nullopt, fit.target_names, validation.targets, out.songs);
+        if (!sequence_) return;
+        const Level train_frames = frame_level(aligned_labels(fit, train_windows), train_windows);
+        log_epoch_rows(fold, 1, "train_frames", std::nullopt, fit.target_names, train_frames.truth,
+                       train_frames.predicted);
+        log_epoch_rows(fold, 1, "validation_frames", std::nullopt, fit.target_names, out.chunks.truth,
+                       out.chunks.predicted);
     }
 
     // Each chunk with its song's labels; empty for models that rate whole songs.
@@ -550,16 +593,15 @@ private:
     // with its score; metrics.csv the watched songs' score at the last epoch
     // (`watched_split` rows, mean R² over targets, as on_epoch computed it).
     // False when the fold has no checkpoint (it starts afresh).
-    bool restore_books(int fold, const std::string& watched_split, int& epochs, int& best_epoch, double& best_score,
-                       double& last_score) const {
+    bool restore_books(int fold, const std::string& watched_split, EpochBooks& books) const {
         const fs::path state = setup_.writer.folder().path() / "checkpoints" / node_.id /
                                ("fold" + std::to_string(slot(fold))) / "state.json";
         if (!fs::exists(state)) return false;
         const json saved = read_json_file(state);
-        epochs = saved.at("epoch").get<int>();
-        best_epoch = saved.at("best_epoch").get<int>();
-        best_score = saved.at("best_score").get<double>();
-        last_score = logged_score(fold, epochs, watched_split).value_or(NAN);
+        books.epochs = saved.at("epoch").get<int>();
+        books.best_epoch = saved.at("best_epoch").get<int>();
+        books.best_score = saved.at("best_score").get<double>();
+        books.last_score = logged_score(fold, books.epochs, watched_split).value_or(NAN);
         return true;
     }
 

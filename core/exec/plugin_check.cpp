@@ -67,26 +67,19 @@ PluginContext quiet_context() {
     return ctx;
 }
 
-}  // namespace
-
-std::vector<PluginCheck> check_plugin(const PluginRegistry& registry, const PluginRecord& p) {
-    std::vector<PluginCheck> out;
-    auto check = [&out](const std::string& what, const std::vector<std::string>& problems) {
-        std::string detail;
-        for (const auto& problem : problems) detail += (detail.empty() ? "" : "; ") + problem;
-        out.push_back({what, problems.empty(), detail});
-    };
-
+std::vector<std::string> metadata_problems(const PluginRecord& p) {
     std::vector<std::string> problems;
     if (p.description.empty()) problems.push_back("no description in MER_PLUGIN()");
     if (p.version.find('.') == std::string::npos) problems.push_back("version '" + p.version + "' is not x.y.z");
     if (p.name.rfind(p.kind + ".", 0) != 0) problems.push_back("the name must start with its kind: " + p.kind + ".");
-    check("metadata", problems);
+    return problems;
+}
 
-    problems.clear();
-    const json properties = p.schema.value("properties", json::object());
-    const json required = p.schema.value("required", json::array());
-    if (p.schema.value("additionalProperties", true) != false)
+std::vector<std::string> schema_problems(const json& schema) {
+    std::vector<std::string> problems;
+    const json properties = schema.value("properties", json::object());
+    const json required = schema.value("required", json::array());
+    if (schema.value("additionalProperties", true) != false)
         problems.push_back("params.schema.json needs \"additionalProperties\": false, so misspelt keys are caught");
     for (const auto& [key, property] : properties.items()) {
         const bool is_required = std::find(required.begin(), required.end(), key) != required.end();
@@ -96,41 +89,48 @@ std::vector<PluginCheck> check_plugin(const PluginRegistry& registry, const Plug
         if (is_required && !property.contains("examples"))
             problems.push_back("required '" + key + "' has no examples (mer-run plugins template shows one)");
     }
-    check("parameter schema", problems);
+    return problems;
+}
 
-    problems.clear();
+std::vector<std::string> capability_problems(const PluginRecord& p) {
+    std::vector<std::string> problems;
     for (const auto& [name, value] : p.capabilities.items())
         if (std::string problem = capability::declaration_problem(p.kind, name, value, p.schema); !problem.empty())
             problems.push_back(problem);
-    check("capabilities", problems);
+    return problems;
+}
 
-    // Creation with the schema's defaults (and the examples of required keys): what a plugin's code
-    // reads must be in its schema, or it fails here rather than with a raw JSON exception mid-run.
+// The schema's defaults, with the first example of each required key.
+json default_params(const json& schema, const SchemaValidator& validator) {
+    const json properties = schema.value("properties", json::object());
+    const json required = schema.value("required", json::array());
     json params = json::object();
     for (const auto& key : required)
         if (properties.contains(key.get<std::string>()) && properties[key.get<std::string>()].contains("examples"))
             params[key.get<std::string>()] = properties[key.get<std::string>()]["examples"][0];
-    const SchemaValidator validator(p.schema);
-    params = validator.with_defaults(params);
-    std::shared_ptr<PluginBase> instance;
-    try {
-        if (p.kind == "dataset") instance = registry.create<DatasetPlugin>(p.name, params);
-        if (p.kind == "features") instance = registry.create<FeaturesPlugin>(p.name, params);
-        if (p.kind == "transform") instance = registry.create<TransformPlugin>(p.name, params);
-        if (p.kind == "regressor") instance = registry.create<RegressorPlugin>(p.name, params);
-        check("created with the schema's defaults " + params.dump(), instance ? std::vector<std::string>{}
-                                                                              : std::vector<std::string>{"unknown kind"});
-    } catch (const std::exception& e) {
-        check("created with the schema's defaults " + params.dump(),
-              {std::string(e.what()) + " (does the code read a parameter the schema gives no default?)"});
-        return out;
-    }
+    return validator.with_defaults(params);
+}
 
-    problems.clear();
+// An instance of plugin `p` through the interface of its kind; null for an unknown kind.
+std::shared_ptr<PluginBase> create_instance(const PluginRegistry& registry, const PluginRecord& p, const json& params) {
+    std::shared_ptr<PluginBase> instance;
+    if (p.kind == "dataset") instance = registry.create<DatasetPlugin>(p.name, params);
+    if (p.kind == "features") instance = registry.create<FeaturesPlugin>(p.name, params);
+    if (p.kind == "transform") instance = registry.create<TransformPlugin>(p.name, params);
+    if (p.kind == "regressor") instance = registry.create<RegressorPlugin>(p.name, params);
+    return instance;
+}
+
+// An unknown key, and a value of the wrong type for each key, must be refused
+// with an error that names the key.
+std::vector<std::string> bad_parameter_problems(const SchemaValidator& validator, const json& schema,
+                                                const json& params) {
+    std::vector<std::string> problems;
     SourceMap map("check.yaml");
     json unknown = params;
     unknown["definitely_not_a_parameter"] = 1;
     if (validator.validate(unknown, map).empty()) problems.push_back("an unknown parameter was accepted");
+    const json properties = schema.value("properties", json::object());
     for (const auto& [key, property] : properties.items()) {
         json wrong = params;
         wrong[key] = wrong_value_for(property);
@@ -139,17 +139,25 @@ std::vector<PluginCheck> check_plugin(const PluginRegistry& registry, const Plug
         else if (errors[0].message.find(key) == std::string::npos)
             problems.push_back("the error for a bad '" + key + "' does not name it: " + errors[0].message);
     }
-    check("bad parameters refused by name", problems);
+    return problems;
+}
 
-    // Fitted state survives save() and load() exactly: what mer-run predict relies on.
+// Whether the save-and-load check applies: a one-input regressor or transform
+// that reads feature columns (not chunks, tensors or sequences).
+bool round_trip_applies(const PluginRecord& p) {
     const bool tensors = p.capability("chunks") == true || p.capability("input_shape") == true ||
                          p.capability("sequence") == true || p.capability("whole_table") == true;
-    if ((p.kind != "regressor" && p.kind != "transform") || tensors || p.inputs != 1) return out;
+    return (p.kind == "regressor" || p.kind == "transform") && !tensors && p.inputs == 1;
+}
+
+// Fitted state survives save() and load() exactly: what mer-run predict relies on.
+std::vector<std::string> round_trip_problems(const PluginRegistry& registry, const PluginRecord& p,
+                                             const json& params) {
     const SongTable table = small_table();
     const fs::path dir = fs::temp_directory_path() / fmt::format("mer-plugin-check-{}", ::getpid());
     fs::remove_all(dir);
     fs::create_directories(dir);
-    problems.clear();
+    std::vector<std::string> problems;
     try {
         const PluginContext ctx = quiet_context();
         if (p.kind == "regressor") {
@@ -178,7 +186,39 @@ std::vector<PluginCheck> check_plugin(const PluginRegistry& registry, const Plug
         problems.push_back(e.what());
     }
     fs::remove_all(dir);
-    check("fit on a 60-song table, save and load: the same output", problems);
+    return problems;
+}
+
+}  // namespace
+
+std::vector<PluginCheck> check_plugin(const PluginRegistry& registry, const PluginRecord& p) {
+    std::vector<PluginCheck> out;
+    auto check = [&out](const std::string& what, const std::vector<std::string>& problems) {
+        std::string detail;
+        for (const auto& problem : problems) detail += (detail.empty() ? "" : "; ") + problem;
+        out.push_back({what, problems.empty(), detail});
+    };
+    check("metadata", metadata_problems(p));
+    check("parameter schema", schema_problems(p.schema));
+    check("capabilities", capability_problems(p));
+
+    // Creation with the schema's defaults (and the examples of required keys): what a plugin's code
+    // reads must be in its schema, or it fails here rather than with a raw JSON exception mid-run.
+    const SchemaValidator validator(p.schema);
+    const json params = default_params(p.schema, validator);
+    std::shared_ptr<PluginBase> instance;
+    try {
+        instance = create_instance(registry, p, params);
+        check("created with the schema's defaults " + params.dump(),
+              instance ? std::vector<std::string>{} : std::vector<std::string>{"unknown kind"});
+    } catch (const std::exception& e) {
+        check("created with the schema's defaults " + params.dump(),
+              {std::string(e.what()) + " (does the code read a parameter the schema gives no default?)"});
+        return out;
+    }
+    check("bad parameters refused by name", bad_parameter_problems(validator, p.schema, params));
+    if (round_trip_applies(p))
+        check("fit on a 60-song table, save and load: the same output", round_trip_problems(registry, p, params));
     return out;
 }
 

@@ -253,26 +253,133 @@ CpuLoad cpu_load() {
     return load;
 }
 
+namespace {
+
+// The rows of the training side a booster fits on, and those early stopping
+// watches: songs held out of the training side, never the validation fold
+// the host scores.
+struct WatchSplit {
+    std::vector<std::size_t> fit_rows, watch_rows;
+};
+
+WatchSplit watch_split(const SongTable& train, const BoostedTreesSettings& settings, const PluginContext& ctx) {
+    WatchSplit split;
+    if (settings.early_stopping_rounds > 0) {
+        SplitSpec holdout{"holdout", settings.early_stopping_fraction, 2};
+        const Fold f = make_folds(train.groups, holdout, derive_seed(ctx.split_seed, "early-stopping"))[0];
+        split.fit_rows = f.train;
+        split.watch_rows = f.validation;
+    } else {
+        for (std::size_t r = 0; r < train.size(); ++r) split.fit_rows.push_back(r);
+    }
+    return split;
+}
+
+// The threads target t's booster trains on, by the machine's load now (it
+// changes from one booster to the next).
+int threads_for_booster(std::size_t t, const PluginContext& ctx) {
+    CpuLoad load = ctx.threads > 1 ? cpu_load() : CpuLoad{};
+    if (openmp_waits_passively()) load.busy = 0;  // a preempted thread costs its team nothing
+    const int threads = booster_threads(ctx.threads, load.cpus, load.busy);
+    if (threads < ctx.threads)
+        ctx.info(fmt::format("fold {}: target {} trains on {} of {} threads: {} other tasks running on {} CPUs",
+                             ctx.fold, t, threads, ctx.threads, load.busy, load.cpus));
+    return threads;
+}
+
+// One booster after its boosting: the rounds it keeps, and the round early
+// stopping ended it at (settings.rounds: it ran them all).
+struct Boosted {
+    int rounds_used, stopped_at;
+};
+
+// Boosts round by round up to settings.rounds; with watched songs (`watch`,
+// their labels column `target` of `watch_targets`), stops
+// early_stopping_rounds after the round with their lowest squared error and
+// keeps the rounds up to that one.
+Boosted boost(Booster& booster, const DMatrix& train_set, const DMatrix* watch, const Eigen::MatrixXd& watch_targets,
+              Eigen::Index target, const BoostedTreesSettings& settings) {
+    int stopped_at = settings.rounds;
+    double best_loss = std::numeric_limits<double>::infinity();
+    int best_round = 0;
+    for (int round = 0; round < settings.rounds && stopped_at == settings.rounds; ++round) {
+        booster.update(round, train_set);
+        if (!watch) continue;
+        const Eigen::VectorXd p = booster.predict(*watch, round + 1);
+        const double loss = (p - watch_targets.col(target)).squaredNorm() / p.size();
+        if (loss < best_loss) best_loss = loss, best_round = round;
+        if (round - best_round >= settings.early_stopping_rounds) stopped_at = round;
+    }
+    return {watch ? best_round + 1 : settings.rounds, stopped_at};
+}
+
+// Adds round `round` of one target's booster to its running sums: the
+// round's trees while the booster ran (up to the round it kept last); at the
+// round it stopped, the sums start again from the base score with the kept
+// rounds' trees, and stay so from then on.
+void add_round(const Booster& booster, int round, int stopped_at, int rounds_used, const DMatrix& train_data,
+               const DMatrix* valid_data, Eigen::VectorXf& train_sum, Eigen::VectorXf& valid_sum) {
+    if (round < stopped_at || (round == stopped_at && rounds_used == round + 1)) {
+        train_sum += booster.predict_range(train_data, round, round + 1);
+        if (valid_data) valid_sum += booster.predict_range(*valid_data, round, round + 1);
+    } else if (round == stopped_at) {  // from here on, the best round's predictions
+        train_sum = Eigen::VectorXf::Constant(train_sum.size(), booster.base_score());
+        if (valid_data) valid_sum = Eigen::VectorXf::Constant(valid_sum.size(), booster.base_score());
+        for (int r = 0; r < rounds_used; ++r) {
+            train_sum += booster.predict_range(train_data, r, r + 1);
+            if (valid_data) valid_sum += booster.predict_range(*valid_data, r, r + 1);
+        }
+    }
+}
+
+// Every round's predictions to on_epoch until the last target stopped; a
+// stopped target's from its best round on. Each round adds its trees to the
+// previous round's sums, as XGBoost itself sums them (in float, from the
+// base score, tree by tree), instead of predicting from every tree again:
+// the same numbers in time linear in the rounds.
+void report_rounds(const std::vector<std::unique_ptr<Booster>>& boosters, const std::vector<int>& rounds_used,
+                   const std::vector<int>& stopped_at, int rounds_run, const SongTable& train,
+                   const SongTable* validation, DMatrix& train_data, DMatrix* valid_data,
+                   const EpochCallback& on_epoch) {
+    const std::size_t targets = boosters.size();
+    train_data.set_zero_base_margin();
+    if (valid_data) valid_data->set_zero_base_margin();
+    std::vector<Eigen::VectorXf> train_sum(targets), valid_sum(targets);
+    for (std::size_t t = 0; t < targets; ++t) {
+        const float base = boosters[t]->base_score();
+        train_sum[t] = Eigen::VectorXf::Constant(train.features.rows(), base);
+        if (valid_data) valid_sum[t] = Eigen::VectorXf::Constant(validation->features.rows(), base);
+    }
+    for (int round = 0; round < rounds_run; ++round) {
+        EpochReport report;
+        report.epoch = round + 1;
+        report.train_predictions.resize(train.features.rows(), static_cast<Eigen::Index>(targets));
+        if (valid_data)
+            report.validation_predictions.resize(validation->features.rows(), static_cast<Eigen::Index>(targets));
+        for (std::size_t t = 0; t < targets; ++t) {
+            add_round(*boosters[t], round, stopped_at[t], rounds_used[t], train_data, valid_data, train_sum[t],
+                      valid_sum[t]);
+            report.train_predictions.col(static_cast<Eigen::Index>(t)) = train_sum[t].cast<double>();
+            if (valid_data)
+                report.validation_predictions.col(static_cast<Eigen::Index>(t)) = valid_sum[t].cast<double>();
+        }
+        report.train_loss =
+            (report.train_predictions - train.targets).squaredNorm() / static_cast<double>(train.targets.size());
+        on_epoch(report);
+    }
+}
+
+}  // namespace
+
 void BoostedTrees::fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
                        const PluginContext& ctx) {
     auto params = settings_.params;
     const bool threads_ours = !params.count("nthread") || params["nthread"] == "0";  // else the user's
     if (!params.count("seed")) params["seed"] = std::to_string(ctx.seed % 2147483647);
     params["verbosity"] = "0";
-
-    // Early stopping watches songs held out of the training side, never the
-    // validation fold the host scores.
-    std::vector<std::size_t> fit_rows, watch_rows;
-    if (settings_.early_stopping_rounds > 0) {
-        SplitSpec holdout{"holdout", settings_.early_stopping_fraction, 2};
-        const Fold f = make_folds(train.groups, holdout, derive_seed(ctx.split_seed, "early-stopping"))[0];
-        fit_rows = f.train;
-        watch_rows = f.validation;
-    } else {
-        for (std::size_t r = 0; r < train.size(); ++r) fit_rows.push_back(r);
-    }
-    const SongTable fit_part = train.rows(fit_rows);
-    const SongTable watch_part = train.rows(watch_rows);
+    const WatchSplit split = watch_split(train, settings_, ctx);
+    const SongTable fit_part = train.rows(split.fit_rows);
+    const SongTable watch_part = train.rows(split.watch_rows);
 
     boosters_.clear();
     rounds_used_.clear();
@@ -280,7 +387,7 @@ void BoostedTrees::fit(const SongTable& train, const SongTable* validation, cons
     std::unique_ptr<DMatrix> full_train = std::make_unique<DMatrix>(train.features, nullptr);
     std::unique_ptr<DMatrix> valid = validation ? std::make_unique<DMatrix>(validation->features, nullptr) : nullptr;
     std::unique_ptr<DMatrix> watch =
-        watch_rows.empty() ? nullptr : std::make_unique<DMatrix>(watch_part.features, nullptr);
+        split.watch_rows.empty() ? nullptr : std::make_unique<DMatrix>(watch_part.features, nullptr);
     // Each target's booster is trained to the end before the next starts:
     // XGBoost draws its row and column samples from one random engine per
     // thread, so boosters trained round by round in turn would each depend on
@@ -291,70 +398,17 @@ void BoostedTrees::fit(const SongTable& train, const SongTable* validation, cons
     for (std::size_t t = 0; t < targets; ++t) {
         const Eigen::VectorXd y = fit_part.targets.col(static_cast<Eigen::Index>(t));
         train_sets.push_back(std::make_unique<DMatrix>(fit_part.features, &y));
-        if (threads_ours) {  // looked at per booster: the machine's load changes
-            CpuLoad load = ctx.threads > 1 ? cpu_load() : CpuLoad{};
-            if (openmp_waits_passively()) load.busy = 0;  // a preempted thread costs its team nothing
-            const int threads = booster_threads(ctx.threads, load.cpus, load.busy);
-            if (threads < ctx.threads)
-                ctx.info(fmt::format("fold {}: target {} trains on {} of {} threads: {} other tasks running on {} CPUs",
-                                     ctx.fold, t, threads, ctx.threads, load.busy, load.cpus));
-            params["nthread"] = std::to_string(threads);
-        }
+        if (threads_ours) params["nthread"] = std::to_string(threads_for_booster(t, ctx));
         boosters_.push_back(std::make_unique<Booster>(std::vector<const DMatrix*>{train_sets.back().get()}, params));
-        rounds_used_.push_back(settings_.rounds);
-        double best_loss = std::numeric_limits<double>::infinity();
-        int best_round = 0;
-        for (int round = 0; round < settings_.rounds && stopped_at[t] == settings_.rounds; ++round) {
-            boosters_[t]->update(round, *train_sets[t]);
-            if (!watch) continue;
-            const Eigen::VectorXd p = boosters_[t]->predict(*watch, round + 1);
-            const double loss = (p - watch_part.targets.col(static_cast<Eigen::Index>(t))).squaredNorm() / p.size();
-            if (loss < best_loss) best_loss = loss, best_round = round;
-            if (round - best_round >= settings_.early_stopping_rounds) stopped_at[t] = round;
-        }
-        if (watch) rounds_used_[t] = best_round + 1;
+        const Boosted boosted = boost(*boosters_[t], *train_sets[t], watch.get(), watch_part.targets,
+                                      static_cast<Eigen::Index>(t), settings_);
+        rounds_used_.push_back(boosted.rounds_used);
+        stopped_at[t] = boosted.stopped_at;
     }
-    // Every round's predictions until the last target stopped; a stopped
-    // target's from its best round on. Each round adds its trees to the
-    // previous round's sums, as XGBoost itself sums them (in float, from the
-    // base score, tree by tree), instead of predicting from every tree again:
-    // the same numbers in time linear in the rounds.
     const int rounds_run = std::min(settings_.rounds, *std::max_element(stopped_at.begin(), stopped_at.end()) + 1);
-    if (on_epoch) {
-        full_train->set_zero_base_margin();
-        if (valid) valid->set_zero_base_margin();
-    }
-    std::vector<Eigen::VectorXf> train_sum(targets), valid_sum(targets);
-    for (std::size_t t = 0; on_epoch && t < targets; ++t) {
-        const float base = boosters_[t]->base_score();
-        train_sum[t] = Eigen::VectorXf::Constant(train.features.rows(), base);
-        if (valid) valid_sum[t] = Eigen::VectorXf::Constant(validation->features.rows(), base);
-    }
-    for (int round = 0; on_epoch && round < rounds_run; ++round) {
-        EpochReport report;
-        report.epoch = round + 1;
-        report.train_predictions.resize(train.features.rows(), static_cast<Eigen::Index>(targets));
-        if (valid)
-            report.validation_predictions.resize(validation->features.rows(), static_cast<Eigen::Index>(targets));
-        for (std::size_t t = 0; t < targets; ++t) {
-            if (round < stopped_at[t] || (round == stopped_at[t] && rounds_used_[t] == round + 1)) {
-                train_sum[t] += boosters_[t]->predict_range(*full_train, round, round + 1);
-                if (valid) valid_sum[t] += boosters_[t]->predict_range(*valid, round, round + 1);
-            } else if (round == stopped_at[t]) {  // from here on, the best round's predictions
-                train_sum[t] = Eigen::VectorXf::Constant(train.features.rows(), boosters_[t]->base_score());
-                if (valid) valid_sum[t] = Eigen::VectorXf::Constant(validation->features.rows(), boosters_[t]->base_score());
-                for (int r = 0; r < rounds_used_[t]; ++r) {
-                    train_sum[t] += boosters_[t]->predict_range(*full_train, r, r + 1);
-                    if (valid) valid_sum[t] += boosters_[t]->predict_range(*valid, r, r + 1);
-                }
-            }
-            report.train_predictions.col(static_cast<Eigen::Index>(t)) = train_sum[t].cast<double>();
-            if (valid) report.validation_predictions.col(static_cast<Eigen::Index>(t)) = valid_sum[t].cast<double>();
-        }
-        report.train_loss =
-            (report.train_predictions - train.targets).squaredNorm() / static_cast<double>(train.targets.size());
-        on_epoch(report);
-    }
+    if (on_epoch)
+        report_rounds(boosters_, rounds_used_, stopped_at, rounds_run, train, validation, *full_train, valid.get(),
+                      on_epoch);
     if (settings_.early_stopping_rounds > 0)
         ctx.info(fmt::format("fold {}: early stopping kept {} rounds (of {})", ctx.fold, fmt::join(rounds_used_, "/"),
                              settings_.rounds));

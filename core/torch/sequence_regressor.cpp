@@ -45,6 +45,48 @@ double mean_r2(const AnnotatedRows& frames) {
     return sum / static_cast<double>(frames.labels.cols());
 }
 
+// Each song's labels at its windows (songs_window_labels, for songs `x`).
+std::vector<Eigen::MatrixXd> labels_at_windows(const SongTable& songs, const std::vector<torch::Tensor>& x,
+                                               const Location& where) {
+    std::vector<Eigen::Index> windows;
+    for (const auto& song : x) windows.push_back(song.size(0));
+    return songs_window_labels(songs, windows, "a sequence model", where);
+}
+
+// What the loss compares with, per training song: its standardised labels
+// (0 where not annotated) and the mask of annotated windows; and the songs
+// with at least one annotated window, the only ones worth a batch.
+struct SongTargets {
+    std::vector<torch::Tensor> y, mask;
+    std::vector<std::size_t> trainable;
+};
+
+SongTargets standardised_targets(const std::vector<Eigen::MatrixXd>& labels, const Eigen::RowVectorXd& mean,
+                                 const Eigen::RowVectorXd& scale) {
+    SongTargets targets;
+    for (std::size_t s = 0; s < labels.size(); ++s) {
+        const Eigen::ArrayXXd standard = (labels[s].rowwise() - mean).array().rowwise() / scale.array();
+        const Eigen::MatrixXd known = standard.isFinite().cast<double>().matrix();
+        targets.y.push_back(to_tensor(standard.isFinite().select(standard, 0.0).matrix()));
+        targets.mask.push_back(to_tensor(known));
+        if (known.sum() > 0) targets.trainable.push_back(s);
+    }
+    return targets;
+}
+
+// Each target's mean squared error over the batch's annotated windows, summed over targets.
+torch::Tensor masked_mse(const torch::Tensor& out, const std::vector<int64_t>& batch, const SongTargets& targets) {
+    std::vector<torch::Tensor> y_batch, m_batch;
+    for (const int64_t s : batch) {
+        y_batch.push_back(targets.y[static_cast<std::size_t>(s)]);
+        m_batch.push_back(targets.mask[static_cast<std::size_t>(s)]);
+    }
+    const auto yb = torch::nn::utils::rnn::pad_sequence(y_batch, true);
+    const auto mb = torch::nn::utils::rnn::pad_sequence(m_batch, true);
+    const std::vector<int64_t> songs_and_steps{0, 1};
+    return ((out - yb).pow(2) * mb).sum(songs_and_steps).div(mb.sum(songs_and_steps).clamp_min(1)).sum();
+}
+
 }  // namespace
 
 torch::Tensor packed_gru(torch::nn::GRU& gru, const torch::Tensor& x, const torch::Tensor& lengths) {
@@ -61,6 +103,40 @@ struct SequenceRegressor::State {
     torch::Tensor input_mean, input_scale;  // undefined: inputs as they are
     Eigen::RowVectorXd target_mean, target_scale;
     int best_epoch = 0;
+
+    // Inputs standardised over the training songs' windows, per value
+    // ("feature"), over all of them ("dataset"), or not at all.
+    void fit_input_scaling(const std::vector<torch::Tensor>& train_x, const std::string& normalize) {
+        const torch::Tensor all = torch::cat(train_x, 0);
+        input_mean = input_scale = torch::Tensor();
+        if (normalize == "feature") {
+            input_mean = all.mean(0);
+            const torch::Tensor spread = all.std(0, false);
+            input_scale = torch::where(spread > 1e-6, spread, torch::ones_like(spread));
+        } else if (normalize == "dataset") {
+            input_mean = all.mean();
+            input_scale = all.std().clamp_min(1e-6);
+        }
+    }
+
+    // Targets standardised over the training songs' annotated windows.
+    void fit_target_scaling(const std::vector<Eigen::MatrixXd>& train_labels, std::size_t train_songs,
+                            const Location& where) {
+        const AnnotatedRows train_frames = annotated_rows(train_labels, train_labels);
+        if (train_frames.labels.rows() < 2)
+            throw Error(fmt::format("the {} training songs have {} annotated windows; a sequence model needs songs "
+                                    "whose annotations meet their windows (docs/dynamic.md, alignment)",
+                                    train_songs, train_frames.labels.rows()),
+                        where);
+        target_mean = train_frames.labels.colwise().mean();
+        target_scale =
+            ((train_frames.labels.rowwise() - target_mean).array().square().colwise().mean().sqrt().max(1e-6)).matrix();
+    }
+
+    // The validation loss in the standardised units the training loss has.
+    double standardised_mse(const AnnotatedRows& rows) const {
+        return ((rows.values - rows.labels).array().rowwise() / target_scale.array()).square().colwise().mean().sum();
+    }
 };
 
 SequenceRegressor::SequenceRegressor(const nlohmann::json& params, std::size_t window_rank)
@@ -143,58 +219,24 @@ void SequenceRegressor::fit(const SongTable& train, const SongTable* validation,
                             const PluginContext& ctx) {
     try {
         state_->device = start_training(settings_.device, ctx);
-        auto labels_of = [&](const SongTable& songs, const std::vector<torch::Tensor>& x) {
-            std::vector<Eigen::Index> windows;
-            for (const auto& song : x) windows.push_back(song.size(0));
-            return songs_window_labels(songs, windows, "a sequence model", Location::of_node(ctx.node));
-        };
+        const Location where = Location::of_node(ctx.node);
         state_->window_shape.clear();
         const std::vector<torch::Tensor> train_x = load_songs(train);
-        const std::vector<Eigen::MatrixXd> train_labels = labels_of(train, train_x);
+        const std::vector<Eigen::MatrixXd> train_labels = labels_at_windows(train, train_x, where);
         const std::vector<torch::Tensor> watch_x = validation ? load_songs(*validation) : std::vector<torch::Tensor>{};
         const std::vector<Eigen::MatrixXd> watch_labels =
-            validation ? labels_of(*validation, watch_x) : std::vector<Eigen::MatrixXd>{};
+            validation ? labels_at_windows(*validation, watch_x, where) : std::vector<Eigen::MatrixXd>{};
         state_->window_shape.assign(train_x.front().sizes().begin() + 1, train_x.front().sizes().end());
         state_->outputs = train.targets.cols();
+        state_->fit_input_scaling(train_x, settings_.normalize);
+        state_->fit_target_scaling(train_labels, train.size(), where);
 
-        // Inputs and targets standardised over the training songs' windows.
-        const torch::Tensor all = torch::cat(train_x, 0);
-        state_->input_mean = state_->input_scale = torch::Tensor();
-        if (settings_.normalize == "feature") {
-            state_->input_mean = all.mean(0);
-            const torch::Tensor spread = all.std(0, false);
-            state_->input_scale = torch::where(spread > 1e-6, spread, torch::ones_like(spread));
-        } else if (settings_.normalize == "dataset") {
-            state_->input_mean = all.mean();
-            state_->input_scale = all.std().clamp_min(1e-6);
-        }
-        const AnnotatedRows train_frames = annotated_rows(train_labels, train_labels);
-        if (train_frames.labels.rows() < 2)
-            throw Error(fmt::format("the {} training songs have {} annotated windows; a sequence model needs songs "
-                                    "whose annotations meet their windows (docs/dynamic.md, alignment)",
-                                    train.size(), train_frames.labels.rows()),
-                        Location::of_node(ctx.node));
-        state_->target_mean = train_frames.labels.colwise().mean();
-        state_->target_scale =
-            ((train_frames.labels.rowwise() - state_->target_mean).array().square().colwise().mean().sqrt().max(1e-6)).matrix();
-
-        // Per song: its standardised labels and where they exist.
-        std::vector<torch::Tensor> y, mask;
-        std::vector<std::size_t> trainable;
-        for (std::size_t s = 0; s < train_labels.size(); ++s) {
-            const Eigen::ArrayXXd standard =
-                (train_labels[s].rowwise() - state_->target_mean).array().rowwise() / state_->target_scale.array();
-            const Eigen::MatrixXd known = standard.isFinite().cast<double>().matrix();
-            y.push_back(to_tensor(standard.isFinite().select(standard, 0.0).matrix()));
-            mask.push_back(to_tensor(known));
-            if (known.sum() > 0) trainable.push_back(s);
-        }
-        if (trainable.size() < train.size())
+        SongTargets targets = standardised_targets(train_labels, state_->target_mean, state_->target_scale);
+        if (targets.trainable.size() < train.size())
             ctx.info(fmt::format("fold {}: {} of {} training songs have no annotated window and teach nothing",
-                                 ctx.fold, train.size() - trainable.size(), train.size()));
-
-        for (auto& song : y) song = song.to(state_->device);
-        for (auto& song : mask) song = song.to(state_->device);
+                                 ctx.fold, train.size() - targets.trainable.size(), train.size()));
+        for (auto& song : targets.y) song = song.to(state_->device);
+        for (auto& song : targets.mask) song = song.to(state_->device);
         // Normalised once and kept on the training device for the whole fit.
         const std::vector<torch::Tensor> train_in = prepare(train_x);
         const std::vector<torch::Tensor> watch_in = prepare(watch_x);
@@ -203,7 +245,7 @@ void SequenceRegressor::fit(const SongTable& train, const SongTable* validation,
         state_->net->to(state_->device);
         TrainingTask task;
         task.net = state_->net.get();
-        task.items.assign(trainable.begin(), trainable.end());
+        task.items.assign(targets.trainable.begin(), targets.trainable.end());
         task.unit = "songs";
         task.score_name = "frame-level R²";
         task.watching = validation != nullptr;
@@ -211,14 +253,8 @@ void SequenceRegressor::fit(const SongTable& train, const SongTable* validation,
             const auto [x, lengths] = pad(train_in, batch);
             return state_->net->forward(x, lengths);
         };
-        // Each target's mean squared error over its annotated windows, summed over targets.
         task.loss = [&](const torch::Tensor& out, const std::vector<int64_t>& batch, const torch::Tensor&) {
-            std::vector<torch::Tensor> y_batch, m_batch;
-            for (const int64_t s : batch) y_batch.push_back(y[static_cast<std::size_t>(s)]), m_batch.push_back(mask[static_cast<std::size_t>(s)]);
-            const auto yb = torch::nn::utils::rnn::pad_sequence(y_batch, true);
-            const auto mb = torch::nn::utils::rnn::pad_sequence(m_batch, true);
-            const std::vector<int64_t> songs_and_steps{0, 1};
-            return ((out - yb).pow(2) * mb).sum(songs_and_steps).div(mb.sum(songs_and_steps).clamp_min(1)).sum();
+            return masked_mse(out, batch, targets);
         };
         task.evaluate = [&](EpochReport& report) {
             const std::vector<Eigen::MatrixXd> train_predicted = predict_songs(train_in);
@@ -232,13 +268,7 @@ void SequenceRegressor::fit(const SongTable& train, const SongTable* validation,
             report.validation_predictions = window_means(watch_predicted);
             report.validation_chunk_predictions = watched.values;
             report.validation_chunk_targets = watched.labels;
-            if (watched.labels.rows() > 0)
-                report.validation_loss =
-                    ((watched.values - watched.labels).array().rowwise() / state_->target_scale.array())
-                        .square()
-                        .colwise()
-                        .mean()
-                        .sum();
+            if (watched.labels.rows() > 0) report.validation_loss = state_->standardised_mse(watched);
             return mean_r2(watched);
         };
         state_->best_epoch = run_training(task, settings_, state_->device, on_epoch, ctx);

@@ -219,150 +219,218 @@ private:
     torch::Tensor scale_, growth_, found_inf_;
 };
 
-}  // namespace
+// Where run_training checkpoints one fold of one node; empty when the run
+// keeps no checkpoints (no work folder, or not inside a fold).
+fs::path checkpoint_folder(const PluginContext& ctx) {
+    if (ctx.work_dir.empty() || ctx.fold < 0) return {};
+    return fs::path(ctx.work_dir) / "checkpoints" / ctx.node / ("fold" + std::to_string(ctx.fold));
+}
 
-int run_training(TrainingTask& task, const TrainingSettings& settings, const torch::Device& device,
-          const EpochCallback& on_epoch, const PluginContext& ctx) {
-    if (settings.precision == "fp16" && !device.is_cuda())
-        throw Error("precision: fp16 needs a CUDA device (LibTorch's CPU autocast runs bf16): use precision: bf16 "
-                    "or fp32 on the CPU");
-    torch::nn::Module& net = *task.net;
-    LossScale loss_scale(settings.precision == "fp16", device);
+// What Adam trains: the task's groups, or every parameter at one learning rate.
+std::vector<torch::optim::OptimizerParamGroup> parameter_groups(TrainingTask& task) {
     std::vector<torch::optim::OptimizerParamGroup> groups = std::move(task.groups);
-    if (groups.empty()) groups.emplace_back(net.parameters());
-    torch::optim::Adam optimiser(std::move(groups),
-                                 torch::optim::AdamOptions(settings.learning_rate).weight_decay(settings.weight_decay));
+    if (groups.empty()) groups.emplace_back(task.net->parameters());
+    return groups;
+}
 
-    std::mt19937_64 shuffle(ctx.seed);
-    const auto n = static_cast<int64_t>(task.items.size());
-    std::vector<int64_t> order;
-    double best_score = -std::numeric_limits<double>::infinity();
-    std::vector<torch::Tensor> best_weights;
-    int best_epoch = 0, since_best = 0, first_epoch = 1;
+// One call of run_training: the optimiser, the loss scale, the shuffling
+// generator and the kept epoch. A checkpoint after every epoch holds all of
+// them (with the weights and LibTorch's generator), so an interrupted run
+// continues exactly where it stopped.
+class TrainingRun {
+public:
+    TrainingRun(TrainingTask& task, const TrainingSettings& settings, const torch::Device& device,
+                const PluginContext& ctx)
+        : task_(task),
+          net_(*task.net),
+          settings_(settings),
+          device_(device),
+          ctx_(ctx),
+          loss_scale_(settings.precision == "fp16", device),
+          optimiser_(parameter_groups(task),
+                     torch::optim::AdamOptions(settings.learning_rate).weight_decay(settings.weight_decay)),
+          shuffle_(ctx.seed),
+          checkpoint_(checkpoint_folder(ctx)) {}
 
-    // A checkpoint after every epoch (weights, optimiser, best weights so far,
-    // early-stopping state and both random generators) lets an interrupted
-    // run continue exactly where it stopped.
-    const fs::path checkpoint = ctx.work_dir.empty() || ctx.fold < 0
-                                    ? fs::path()
-                                    : fs::path(ctx.work_dir) / "checkpoints" / ctx.node / ("fold" + std::to_string(ctx.fold));
-    auto save_checkpoint = [&](int epoch) {
-        if (checkpoint.empty()) return;
-        fs::create_directories(checkpoint);
-        torch::serialize::OutputArchive weights, best, optimiser_state;
-        net.save(weights);
-        save_archive(weights, checkpoint / "weights.pt");
-        for (std::size_t i = 0; i < best_weights.size(); ++i) best.write("w" + std::to_string(i), best_weights[i]);
-        best.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
-        loss_scale.save(best);
-        save_archive(best, checkpoint / "best.pt");
-        optimiser.save(optimiser_state);
-        save_archive(optimiser_state, checkpoint / "optimiser.pt");
-        std::ostringstream rng;
-        rng << shuffle;
-        write_file_atomic(checkpoint / "state.json", nlohmann::json{{"epoch", epoch},
-                                                                    {"best_epoch", best_epoch},
-                                                                    {"best_score", best_score},
-                                                                    {"since_best", since_best},
-                                                                    {"best_tensors", best_weights.size()},
-                                                                    {"shuffle", rng.str()}}
-                                                             .dump(2) +
-                                                         "\n");
-    };
-    if (ctx.resume && !checkpoint.empty() && fs::exists(checkpoint / "state.json")) {
-        const auto saved = nlohmann::json::parse(read_text_file(checkpoint / "state.json"));
-        load_archive(checkpoint / "weights.pt", device, [&](torch::serialize::InputArchive& weights) { net.load(weights); });
-        // On the CPU: the CPU generator's state stays there.
-        load_archive(checkpoint / "best.pt", torch::Device(torch::kCPU), [&](torch::serialize::InputArchive& best) {
-            for (std::size_t i = 0; i < saved.at("best_tensors").get<std::size_t>(); ++i) {
-                torch::Tensor t;
-                best.read("w" + std::to_string(i), t);
-                best_weights.push_back(t);
-            }
-            torch::Tensor rng_state;
-            best.read("torch_rng", rng_state);
-            loss_scale.load(best);
-            at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to the global generator
-            generator.set_state(rng_state);
-        });
-        load_archive(checkpoint / "optimiser.pt", device,
-                     [&](torch::serialize::InputArchive& optimiser_state) { optimiser.load(optimiser_state); });
-        std::istringstream rng(saved.at("shuffle").get<std::string>());
-        rng >> shuffle;
-        first_epoch = saved.at("epoch").get<int>() + 1;
-        best_epoch = saved.at("best_epoch").get<int>();
-        best_score = saved.at("best_score").get<double>();
-        since_best = saved.at("since_best").get<int>();
-        ctx.info(fmt::format("fold {}: resuming after epoch {} (best so far: epoch {})", ctx.fold, first_epoch - 1,
-                             best_epoch));
+    int run(const EpochCallback& on_epoch) {
+        const int first_epoch = resume();
+        for (int epoch = first_epoch; epoch <= settings_.epochs && since_best_ < settings_.patience; ++epoch) {
+            const double train_loss = train_epoch();
+            EpochReport report;
+            report.epoch = epoch;
+            report.train_loss = train_loss;
+            finish_epoch(report, on_epoch);
+            save_checkpoint(epoch);
+        }
+        if (best_weights_.empty()) throw Error("no epoch was trained (the checkpoint already reached every epoch?)");
+        // Keep the best epoch's weights (parameters and batch-norm statistics).
+        restore_weights(net_, best_weights_);
+        ctx_.info(fmt::format("fold {}: best epoch {} ({} {:.3f} on the watched songs)", ctx_.fold, best_epoch_,
+                              task_.score_name, best_score_));
+        return best_epoch_;
     }
-    const int64_t batch_size = std::max(1, settings.batch_size);
-    for (int epoch = first_epoch; epoch <= settings.epochs && since_best < settings.patience; ++epoch) {
-        net.train();
-        order = task.items;
-        for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle() % i]);
+
+private:
+    // One pass over the items in a fresh shuffled order; the mean loss of the
+    // steps taken (fp16 skips those that overflowed).
+    double train_epoch() {
+        net_.train();
+        std::vector<int64_t> order = shuffled_items();
+        const auto n = static_cast<int64_t>(order.size());
         // The epoch's order goes to the device once; batches are gathered
         // there, and the loss sums there: no batch waits on the host.
         const torch::Tensor epoch_order =
-            torch::from_blob(order.data(), {n}, torch::kInt64).to(device, /*non_blocking=*/false, /*copy=*/true);
-        torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
+            torch::from_blob(order.data(), {n}, torch::kInt64).to(device_, /*non_blocking=*/false, /*copy=*/true);
+        torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
+        const int64_t batch_size = std::max(1, settings_.batch_size);
         int64_t seen = 0, counted = 0;
         for (int64_t start = 0; start < n; start += batch_size) {
             const int64_t end = std::min(n, start + batch_size);
             const std::vector<int64_t> batch(order.begin() + start, order.begin() + end);
-            const torch::Tensor index = epoch_order.slice(0, start, end);
-            torch::Tensor out;
-            {
-                const Autocast autocast(device, settings.precision);
-                out = task.forward(batch, index);
-            }
-            const torch::Tensor loss = task.loss(out.to(torch::kFloat32), batch, index);
-            optimiser.zero_grad();
-            loss_scale.scaled(loss).backward();
-            const auto parameters = net.parameters();
-            if (loss_scale.unscale(parameters)) {
-                if (settings.grad_clip > 0) clip_gradients(parameters, settings.grad_clip);
-                optimiser.step();
-                // The epoch's loss: the steps taken (fp16 skips those that overflowed).
-                loss_sum += loss.detach().to(torch::kFloat64) * static_cast<double>(end - start);
-                counted += end - start;
-            }
-            loss_scale.update();
+            if (train_batch(batch, epoch_order.slice(0, start, end), loss_sum)) counted += end - start;
             seen += end - start;
-            ctx.report_progress(static_cast<std::size_t>(seen), static_cast<std::size_t>(n), task.unit.c_str());
+            ctx_.report_progress(static_cast<std::size_t>(seen), static_cast<std::size_t>(n), task_.unit.c_str());
         }
-
-        EpochReport report;
-        report.epoch = epoch;
-        report.train_loss = loss_sum.item<double>() / static_cast<double>(std::max<int64_t>(1, counted));
-        const double evaluated = task.evaluate(report);
-        const double score = task.watching ? evaluated : -*report.train_loss;
-        const bool improved = score > best_score || best_weights.empty();
-        if (improved) {
-            best_score = score;
-            best_epoch = epoch;
-            since_best = 0;
-            best_weights = copy_weights(net);
-        } else {
-            ++since_best;
-        }
-        report.kept_epoch = best_epoch;
-        report.kept_score = best_score;
-        if (on_epoch) on_epoch(report);
-        ctx.info(fmt::format("fold {}: epoch {}/{}: train loss {:.4f}{}", ctx.fold, epoch, settings.epochs,
-                             *report.train_loss,
-                             task.watching ? fmt::format(", {} {:.3f} on the watched songs", task.score_name, score)
-                                           : std::string()));
-        if (!improved && since_best >= settings.patience)
-            ctx.info(fmt::format("fold {}: early stop after epoch {} (best epoch {})", ctx.fold, epoch, best_epoch));
-        save_checkpoint(epoch);
+        return loss_sum.item<double>() / static_cast<double>(std::max<int64_t>(1, counted));
     }
-    if (best_weights.empty()) throw Error("no epoch was trained (the checkpoint already reached every epoch?)");
-    // Keep the best epoch's weights (parameters and batch-norm statistics).
-    restore_weights(net, best_weights);
-    ctx.info(fmt::format("fold {}: best epoch {} ({} {:.3f} on the watched songs)", ctx.fold, best_epoch,
-                         task.score_name, best_score));
-    return best_epoch;
+
+    // The items in this epoch's order: a Fisher-Yates shuffle drawn from shuffle_.
+    std::vector<int64_t> shuffled_items() {
+        std::vector<int64_t> order = task_.items;
+        for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle_() % i]);
+        return order;
+    }
+
+    // Forward (under autocast), backward, and an optimiser step unless fp16's
+    // gradients overflowed; a step taken adds the batch's loss to loss_sum.
+    // True when the step was taken.
+    bool train_batch(const std::vector<int64_t>& batch, const torch::Tensor& index, torch::Tensor& loss_sum) {
+        torch::Tensor out;
+        {
+            const Autocast autocast(device_, settings_.precision);
+            out = task_.forward(batch, index);
+        }
+        const torch::Tensor loss = task_.loss(out.to(torch::kFloat32), batch, index);
+        optimiser_.zero_grad();
+        loss_scale_.scaled(loss).backward();
+        const auto parameters = net_.parameters();
+        const bool stepped = loss_scale_.unscale(parameters);
+        if (stepped) {
+            if (settings_.grad_clip > 0) clip_gradients(parameters, settings_.grad_clip);
+            optimiser_.step();
+            loss_sum += loss.detach().to(torch::kFloat64) * static_cast<double>(batch.size());
+        }
+        loss_scale_.update();
+        return stepped;
+    }
+
+    // Scores the trained epoch, keeps its weights when it is the best so far,
+    // and reports it to on_epoch and the log.
+    void finish_epoch(EpochReport& report, const EpochCallback& on_epoch) {
+        const double evaluated = task_.evaluate(report);
+        const double score = task_.watching ? evaluated : -*report.train_loss;
+        const bool improved = score > best_score_ || best_weights_.empty();
+        if (improved) {
+            best_score_ = score;
+            best_epoch_ = report.epoch;
+            since_best_ = 0;
+            best_weights_ = copy_weights(net_);
+        } else {
+            ++since_best_;
+        }
+        report.kept_epoch = best_epoch_;
+        report.kept_score = best_score_;
+        if (on_epoch) on_epoch(report);
+        ctx_.info(fmt::format(
+            "fold {}: epoch {}/{}: train loss {:.4f}{}", ctx_.fold, report.epoch, settings_.epochs, *report.train_loss,
+            task_.watching ? fmt::format(", {} {:.3f} on the watched songs", task_.score_name, score) : std::string()));
+        if (!improved && since_best_ >= settings_.patience)
+            ctx_.info(fmt::format("fold {}: early stop after epoch {} (best epoch {})", ctx_.fold, report.epoch,
+                                  best_epoch_));
+    }
+
+    void save_checkpoint(int epoch) {
+        if (checkpoint_.empty()) return;
+        fs::create_directories(checkpoint_);
+        torch::serialize::OutputArchive weights, best, optimiser_state;
+        net_.save(weights);
+        save_archive(weights, checkpoint_ / "weights.pt");
+        for (std::size_t i = 0; i < best_weights_.size(); ++i) best.write("w" + std::to_string(i), best_weights_[i]);
+        best.write("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
+        loss_scale_.save(best);
+        save_archive(best, checkpoint_ / "best.pt");
+        optimiser_.save(optimiser_state);
+        save_archive(optimiser_state, checkpoint_ / "optimiser.pt");
+        std::ostringstream rng;
+        rng << shuffle_;
+        write_file_atomic(checkpoint_ / "state.json", nlohmann::json{{"epoch", epoch},
+                                                                     {"best_epoch", best_epoch_},
+                                                                     {"best_score", best_score_},
+                                                                     {"since_best", since_best_},
+                                                                     {"best_tensors", best_weights_.size()},
+                                                                     {"shuffle", rng.str()}}
+                                                              .dump(2) +
+                                                          "\n");
+    }
+
+    // With --resume and a checkpoint of this fold: everything save_checkpoint
+    // wrote, restored. The first epoch to train.
+    int resume() {
+        if (!ctx_.resume || checkpoint_.empty() || !fs::exists(checkpoint_ / "state.json")) return 1;
+        const auto saved = nlohmann::json::parse(read_text_file(checkpoint_ / "state.json"));
+        load_archive(checkpoint_ / "weights.pt", device_,
+                     [&](torch::serialize::InputArchive& weights) { net_.load(weights); });
+        // On the CPU: the CPU generator's state stays there.
+        load_archive(checkpoint_ / "best.pt", torch::Device(torch::kCPU), [&](torch::serialize::InputArchive& best) {
+            for (std::size_t i = 0; i < saved.at("best_tensors").get<std::size_t>(); ++i) {
+                torch::Tensor t;
+                best.read("w" + std::to_string(i), t);
+                best_weights_.push_back(t);
+            }
+            torch::Tensor rng_state;
+            best.read("torch_rng", rng_state);
+            loss_scale_.load(best);
+            at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to the global generator
+            generator.set_state(rng_state);
+        });
+        load_archive(checkpoint_ / "optimiser.pt", device_,
+                     [&](torch::serialize::InputArchive& optimiser_state) { optimiser_.load(optimiser_state); });
+        std::istringstream rng(saved.at("shuffle").get<std::string>());
+        rng >> shuffle_;
+        const int first_epoch = saved.at("epoch").get<int>() + 1;
+        best_epoch_ = saved.at("best_epoch").get<int>();
+        best_score_ = saved.at("best_score").get<double>();
+        since_best_ = saved.at("since_best").get<int>();
+        ctx_.info(fmt::format("fold {}: resuming after epoch {} (best so far: epoch {})", ctx_.fold, first_epoch - 1,
+                              best_epoch_));
+        return first_epoch;
+    }
+
+    TrainingTask& task_;
+    torch::nn::Module& net_;
+    const TrainingSettings& settings_;
+    const torch::Device device_;
+    const PluginContext& ctx_;
+    LossScale loss_scale_;
+    torch::optim::Adam optimiser_;
+    std::mt19937_64 shuffle_;
+    const fs::path checkpoint_;
+    // The kept epoch: the best score so far, its weights, and the epochs trained since.
+    double best_score_ = -std::numeric_limits<double>::infinity();
+    std::vector<torch::Tensor> best_weights_;
+    int best_epoch_ = 0, since_best_ = 0;
+};
+
+}  // namespace
+
+int run_training(TrainingTask& task, const TrainingSettings& settings, const torch::Device& device,
+                 const EpochCallback& on_epoch, const PluginContext& ctx) {
+    if (settings.precision == "fp16" && !device.is_cuda())
+        throw Error(
+            "precision: fp16 needs a CUDA device (LibTorch's CPU autocast runs bf16): use precision: bf16 "
+            "or fp32 on the CPU");
+    TrainingRun training(task, settings, device, ctx);
+    return training.run(on_epoch);
 }
 
 }  // namespace mer::torchx

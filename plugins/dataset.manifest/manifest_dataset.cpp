@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <set>
 
 #include "core/audio/audio.hpp"
@@ -92,18 +93,81 @@ private:
     SongTable read(const PluginContext* ctx, const Problem& problem, const Problem& warning = {}) const {
         SongTable table;
         table.target_names = targets_;
+        const std::optional<CsvTable> csv = read_manifest(problem);
+        if (!csv) return table;
+        const std::optional<Columns> columns = find_columns(*csv, problem);
+        if (!columns) return table;
+
+        std::vector<std::vector<double>> labels;
+        std::set<std::string> seen;
+        for (std::size_t r = 0; r < csv->rows.size(); ++r) {
+            const auto& row = csv->rows[r];
+            const Location line = csv->at(r);
+            if (row[columns->path].empty()) {
+                problem(line, "path", "column 'path' is empty: each row names its song's audio file");
+                continue;
+            }
+            const fs::path audio = resolve(row[columns->path]);
+            const std::string song = columns->id >= 0 && !row[columns->id].empty()
+                                         ? row[columns->id]
+                                         : fs::path(row[columns->path]).replace_extension().string();
+            bool usable = true;
+            if (!seen.insert(song).second) {
+                problem(line, columns->id >= 0 ? "song_id" : "path", "song id '" + song + "' appears twice");
+                usable = false;
+            }
+            const std::string split = columns->split >= 0 ? row[columns->split] : std::string();
+            if (split != "train" && split != "validation" && split != "test" && !split.empty()) {
+                problem(line, "split", "split '" + split + "' must be train, validation, test or empty");
+                usable = false;
+            }
+            std::vector<double> values;
+            if (!read_labels(*csv, r, song, *columns, problem, values)) usable = false;
+            if (!ctx) {
+                warn_if_missing(audio, line, warning);
+                continue;
+            }
+            if (!usable) continue;
+            if (const std::string why = audio_problem(audio, check_audio_); !why.empty()) {
+                ctx->skip_song(song, audio.string(), why);
+                continue;
+            }
+            table.song_ids.push_back(song);
+            table.groups.push_back(columns->group >= 0 && !row[columns->group].empty() ? row[columns->group] : song);
+            table.audio_paths.push_back(audio.string());
+            if (columns->split >= 0) table.assigned_split.push_back(split.empty() ? "train" : split);
+            labels.push_back(values);
+        }
+        table.targets = rows_to_matrix(labels, targets_.size());
+        table.features.resize(table.targets.rows(), 0);
+        return table;
+    }
+
+    // The manifest's CSV, or none after saying why.
+    std::optional<CsvTable> read_manifest(const Problem& problem) const {
         if (!fs::exists(path_)) {
             problem(Location(path_), "",
                     "the manifest does not exist (a CSV with columns path, valence, arousal[, song_id, split, group])");
-            return table;
+            return std::nullopt;
         }
-        CsvTable csv;
         try {
-            csv = read_csv(path_);
+            return read_csv(path_);
         } catch (const Error& e) {
             problem(e.where(), "", e.message());
-            return table;
+            return std::nullopt;
         }
+    }
+
+    // The manifest's columns: path and one per target, required; song_id,
+    // split and group optional (-1 when absent).
+    struct Columns {
+        int path;
+        std::vector<int> targets;
+        int id, split, group;
+    };
+
+    // The columns, or none after naming each required one that is missing.
+    std::optional<Columns> find_columns(const CsvTable& csv, const Problem& problem) const {
         std::string known;
         for (const auto& h : csv.header) known += (known.empty() ? "" : ", ") + h;
         auto required = [&](const std::string& name) {
@@ -115,80 +179,45 @@ private:
         std::vector<int> target_columns;
         for (const auto& t : targets_) target_columns.push_back(required(t));
         if (path_column < 0 || std::find(target_columns.begin(), target_columns.end(), -1) != target_columns.end())
-            return table;
-        const int id_column = csv.column("song_id");
-        const int split_column = csv.column("split");
-        const int group_column = csv.column("group");
+            return std::nullopt;
+        return Columns{path_column, target_columns, csv.column("song_id"), csv.column("split"), csv.column("group")};
+    }
 
-        std::vector<std::vector<double>> labels;
-        std::set<std::string> seen;
-        for (std::size_t r = 0; r < csv.rows.size(); ++r) {
-            const auto& row = csv.rows[r];
-            const Location line = csv.at(r);
-            if (row[path_column].empty()) {
-                problem(line, "path", "column 'path' is empty: each row names its song's audio file");
+    // Row r's labels into `values`, each a number inside label_range; false
+    // when one is not (each said to `problem`).
+    bool read_labels(const CsvTable& csv, std::size_t r, const std::string& song, const Columns& columns,
+                     const Problem& problem, std::vector<double>& values) const {
+        const auto& row = csv.rows[r];
+        bool usable = true;
+        for (int c : columns.targets) {
+            Location where = csv.at(r);
+            where.song = song;
+            try {
+                values.push_back(parse_csv_number(row[c], where, csv.header[c]));
+            } catch (const Error& e) {
+                problem(e.where(), csv.header[c], e.message());
+                usable = false;
                 continue;
             }
-            const fs::path audio = resolve(row[path_column]);
-            const std::string song = id_column >= 0 && !row[id_column].empty()
-                                         ? row[id_column]
-                                         : fs::path(row[path_column]).replace_extension().string();
-            bool usable = true;
-            if (!seen.insert(song).second) {
-                problem(line, id_column >= 0 ? "song_id" : "path", "song id '" + song + "' appears twice");
+            if (!label_range_.empty() && (values.back() < label_range_[0] || values.back() > label_range_[1])) {
+                problem(where, csv.header[c],
+                        fmt::format("column '{}': {} lies outside label_range [{}, {}]; fix the label, or "
+                                    "declare the scale the labels are on",
+                                    csv.header[c], row[c], label_range_[0], label_range_[1]));
                 usable = false;
             }
-            std::string split;
-            if (split_column >= 0) {
-                split = row[split_column];
-                if (split != "train" && split != "validation" && split != "test" && !split.empty()) {
-                    problem(line, "split", "split '" + split + "' must be train, validation, test or empty");
-                    usable = false;
-                }
-            }
-            std::vector<double> values;
-            for (int c : target_columns) {
-                Location where = line;
-                where.song = song;
-                try {
-                    values.push_back(parse_csv_number(row[c], where, csv.header[c]));
-                } catch (const Error& e) {
-                    problem(e.where(), csv.header[c], e.message());
-                    usable = false;
-                    continue;
-                }
-                if (!label_range_.empty() && (values.back() < label_range_[0] || values.back() > label_range_[1])) {
-                    problem(where, csv.header[c],
-                            fmt::format("column '{}': {} lies outside label_range [{}, {}]; fix the label, or "
-                                        "declare the scale the labels are on",
-                                        csv.header[c], row[c], label_range_[0], label_range_[1]));
-                    usable = false;
-                }
-            }
-            if (!ctx) {
-                // Validation: a path that names no file (a typo, a folder moved) is said before the run,
-                // which skips that song and counts it in skipped.csv.
-                std::error_code ec;
-                if (check_audio_ && warning && !fs::exists(audio, ec))
-                    warning(line, "path",
-                            "column 'path': the audio file " + audio.string() +
-                                " does not exist (paths are relative to the manifest's folder); the run skips this song");
-                continue;
-            }
-            if (!usable) continue;
-            if (const std::string why = audio_problem(audio, check_audio_); !why.empty()) {
-                ctx->skip_song(song, audio.string(), why);
-                continue;
-            }
-            table.song_ids.push_back(song);
-            table.groups.push_back(group_column >= 0 && !row[group_column].empty() ? row[group_column] : song);
-            table.audio_paths.push_back(audio.string());
-            if (split_column >= 0) table.assigned_split.push_back(split.empty() ? "train" : split);
-            labels.push_back(values);
         }
-        table.targets = rows_to_matrix(labels, targets_.size());
-        table.features.resize(table.targets.rows(), 0);
-        return table;
+        return usable;
+    }
+
+    // Validation: a path that names no file (a typo, a folder moved) is said before the run,
+    // which skips that song and counts it in skipped.csv.
+    void warn_if_missing(const fs::path& audio, const Location& line, const Problem& warning) const {
+        std::error_code ec;
+        if (check_audio_ && warning && !fs::exists(audio, ec))
+            warning(line, "path",
+                    "column 'path': the audio file " + audio.string() +
+                        " does not exist (paths are relative to the manifest's folder); the run skips this song");
     }
 
     fs::path resolve(const std::string& relative) const {
