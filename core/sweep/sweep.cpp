@@ -33,6 +33,7 @@
 #include "core/eval/metrics.hpp"
 #include "core/exec/executor.hpp"
 #include "core/graph/experiment.hpp"
+#include "core/graph/grid.hpp"
 #include "core/graph/schema.hpp"
 #include "core/report/report.hpp"
 #include "core/run/files.hpp"
@@ -144,17 +145,7 @@ SweepSpec read_sweep_spec(const nlohmann::json& block, const std::vector<std::st
 }
 
 std::vector<Trial> expand_trials(const SweepSpec& spec) {
-    std::vector<ojson> combos{ojson::object()};
-    for (const auto& [key, values] : spec.grid.items()) {
-        std::vector<ojson> next;
-        for (const auto& c : combos)
-            for (const auto& v : values) {
-                ojson with = c;
-                with[key] = v;
-                next.push_back(with);
-            }
-        combos = std::move(next);
-    }
+    std::vector<ojson> combos = grid_combinations(ojson::object(), spec.grid);
     if (!spec.zip.empty()) {
         std::vector<ojson> next;
         const std::size_t length = spec.zip.begin()->size();
