@@ -1,7 +1,7 @@
 // Grid expansion, the one there is: every combination of a grid's values
 // (key → list of values) written over a base object. A regressor node's
 // tuning grid (core/exec/tuning.cpp) and a sweep's `grid:` block
-// (core/sweep/sweep.cpp) both expand through it, so both order their
+// (core/sweep/sweeper.cpp) both expand through it, so both order their
 // candidates the same way: keys in the grid's order, the last key changing
 // fastest.
 #pragma once
