@@ -41,7 +41,6 @@ public:
     std::size_t size() const { return trials_.size(); }
     const Trial& trial(std::size_t t) const { return trials_[t]; }
     TrialState& state(std::size_t t) { return states_[t]; }
-    const SweepSpec& spec() const { return spec_; }
     std::filesystem::path trial_dir(std::size_t t) const { return folder_ / "trials" / trials_[t].id; }
 
     // An earlier trials.csv's attempts, and the device and seconds of the
