@@ -2,9 +2,9 @@
 // layer over libmer_core; errors are caught here, printed once and turned
 // into exit codes (0 ok, 1 a node failed, 2 input refused before anything
 // ran, 3 the environment: disk, permissions, device).
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
@@ -16,16 +16,17 @@
 #include "core/data/synthetic_corpus.hpp"
 #include "core/data/synthetic_table.hpp"
 #include "core/error.hpp"
-#include "core/exit_codes.hpp"
 #include "core/exec/executor.hpp"
 #include "core/exec/plugin_check.hpp"
 #include "core/exec/predict.hpp"
 #include "core/exec/predict_format.hpp"
+#include "core/exit_codes.hpp"
 #include "core/graph/experiment.hpp"
 #include "core/graph/schema.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/report/report.hpp"
 #include "core/run/files.hpp"
+#include "core/run/progress.hpp"
 #include "core/sweep/sweep.hpp"
 
 namespace {
@@ -52,6 +53,26 @@ bool load_valid(const std::string& file, const std::vector<std::string>& overrid
     experiment = std::move(loaded.experiment);
     return true;
 }
+
+// A run that failed in a node, said once; the sweep reads this line back
+// from a trial's stderr as the trial's reason when nothing else says why.
+void print_failure(const mer::RunOutcome& outcome) {
+    std::cerr << "error: node '" << outcome.failed_node << "' failed: " << outcome.reason << "\n";
+}
+
+int exit_code_of(const mer::RunOutcome& outcome) {
+    if (outcome.ok) return mer::exit_code::ok;
+    return outcome.kind == mer::ErrorKind::environment ? mer::exit_code::environment : mer::exit_code::failed;
+}
+
+// The library's log lines (a sweep's events, a trial's ASHA decisions), on stderr.
+class StderrLines : public mer::ProgressSink {
+public:
+    void progress(const std::string& bar, bool finished) override {
+        std::cerr << "\r" << bar << (finished ? "\n" : "") << std::flush;
+    }
+    void line(const std::string& text) override { std::cerr << text << "\n" << std::flush; }
+};
 
 int list_plugins(const mer::PluginRegistry& registry, bool as_json) {
     if (as_json) {
@@ -84,7 +105,8 @@ int list_plugins(const mer::PluginRegistry& registry, bool as_json) {
 // Range let nan through (a comparison with nan is false) and print their
 // bounds with std::to_string, DBL_MAX as 309 digits.
 CLI::Validator finite_seconds(double low, double high = std::numeric_limits<double>::infinity()) {
-    const std::string range = std::isinf(high) ? fmt::format("{} or more", low) : fmt::format("from {} to {}", low, high);
+    const std::string range =
+        std::isinf(high) ? fmt::format("{} or more", low) : fmt::format("from {} to {}", low, high);
     return CLI::Validator(
         [low, high, range](std::string& text) -> std::string {
             char* end = nullptr;
@@ -115,10 +137,10 @@ std::string range_of(const json& s) {
 int describe_plugin(const mer::PluginRegistry& registry, const std::string& name, bool as_json) {
     const mer::PluginRecord& p = registry.get(name);
     if (as_json) {  // for editors and tools: everything the registry knows of the plugin
-        std::cout << json{{"name", p.name},         {"kind", p.kind},
-                          {"version", p.version},   {"description", p.description},
-                          {"file", p.file},         {"abi_tag", p.abi_tag},
-                          {"inputs", p.inputs},     {"capabilities", p.capabilities},
+        std::cout << json{{"name", p.name},           {"kind", p.kind},
+                          {"version", p.version},     {"description", p.description},
+                          {"file", p.file},           {"abi_tag", p.abi_tag},
+                          {"inputs", p.inputs},       {"capabilities", p.capabilities},
                           {"params_schema", p.schema}}
                          .dump(2)
                   << "\n";
@@ -218,18 +240,20 @@ struct Options {
     mer::SynthCorpusSpec corpus_spec;
     std::string corpus_out;
     mer::SweepOptions sweep;
+    std::string launcher = "local";
     std::string devices = "cpu";
     int trials_per_device = 0;  // 0: not given
-    std::string sweep_dir, trial_id, trial_device = "cpu", sweep_status;
-    int trial_threads = 1;
+    bool sweep_dry_run = false, sweep_quiet = false;
+    std::string sweep_dir, trial_id, sweep_status;
+    mer::TrialOptions trial;
     std::vector<std::string> report_inputs;
     std::string report_out;
     std::vector<std::string> report_labels;  // --label NAME=RUN_DIR
 };
 
 struct Commands {
-    CLI::App *run, *validate, *plugins, *describe, *make_template, *check_plugin, *synth_table, *predict, *synth, *sweep,
-        *trial, *report, *schema;
+    CLI::App *run, *validate, *plugins, *describe, *make_template, *check_plugin, *synth_table, *predict, *synth,
+        *sweep, *trial, *report, *schema;
 };
 
 // --unset KEY beside every --set. Its values are read back in command-line
@@ -300,9 +324,10 @@ Commands add_commands(CLI::App& app, Options& o) {
 
     c.predict = app.add_subcommand("predict", "rate audio files with a trained run's model: path, targets, quadrant");
     c.predict->add_option("--model", o.model_path, "run folder or model bundle (RUN/model/NODE)")->required();
-    c.predict->add_option("--node", o.predict_nodes,
-                          "which regressor node's model, when the run has several; repeat it to combine separate "
-                          "models (--node valence --node arousal: one row per file, with its quadrant)")
+    c.predict
+        ->add_option("--node", o.predict_nodes,
+                     "which regressor node's model, when the run has several; repeat it to combine separate "
+                     "models (--node valence --node arousal: one row per file, with its quadrant)")
         ->allow_extra_args(false);  // one value per --node: the files follow
     c.predict->add_option("--format", o.predict_format, "csv or json")->check(CLI::IsMember({"csv", "json"}));
     c.predict->add_option("--out", o.predict_out, "write to this file instead of stdout");
@@ -316,12 +341,14 @@ Commands add_commands(CLI::App& app, Options& o) {
                         "(outside_range still names them)");
     c.predict->add_option("--offset", o.predict_offset, "rate the excerpt starting this many seconds in")
         ->check(finite_seconds(0));
-    c.predict->add_option("--duration", o.predict_duration,
-                          "rate at most this many seconds (from --offset); with --excerpts, each excerpt's length "
-                          "(default 45, DEAM's clips)")
+    c.predict
+        ->add_option("--duration", o.predict_duration,
+                     "rate at most this many seconds (from --offset); with --excerpts, each excerpt's length "
+                     "(default 45, DEAM's clips)")
         ->check(finite_seconds(0));
-    c.predict->add_option("--excerpts", o.predict_excerpts,
-                          "rate N evenly spaced excerpts of every file and report their mean and spread (<target>_std)")
+    c.predict
+        ->add_option("--excerpts", o.predict_excerpts,
+                     "rate N evenly spaced excerpts of every file and report their mean and spread (<target>_std)")
         ->check(CLI::Range(1, 1000));
     c.predict->add_option("files", o.predict_inputs, "audio files or folders (searched recursively)")->required();
 
@@ -333,11 +360,13 @@ Commands add_commands(CLI::App& app, Options& o) {
     c.synth->add_option("--seed", o.corpus_spec.seed, "random seed; the same seed gives the same corpus");
     c.synth->add_option("--threads", o.corpus_spec.threads, "threads (0: every core)")->check(CLI::Range(0, 1024));
 
-    c.sweep = app.add_subcommand("sweep", "run many trials of an experiment (its sweep: block and --grid), each its "
-                                          "own process; prints the sweep folder");
+    c.sweep = app.add_subcommand("sweep",
+                                 "run many trials of an experiment (its sweep: block and --grid), each its "
+                                 "own process; prints the sweep folder");
     c.sweep->add_option("experiment", o.sweep.experiment_file, "experiment YAML file");
-    c.sweep->add_option("--status", o.sweep_status, "where each trial of this sweep folder stands; rewrites trials.csv");
-    c.sweep->add_option("--launcher", o.sweep.launcher, "local (child processes) or slurm (a job array via sbatch)")
+    c.sweep->add_option("--status", o.sweep_status,
+                        "where each trial of this sweep folder stands; rewrites trials.csv");
+    c.sweep->add_option("--launcher", o.launcher, "local (child processes) or slurm (a job array via sbatch)")
         ->check(CLI::IsMember({"local", "slurm"}));
     c.sweep->add_option("--partition", o.sweep.slurm.partition, "slurm: the partition");
     c.sweep->add_option("--gres", o.sweep.slurm.gres, "slurm: generic resources per trial, e.g. gpu:1");
@@ -353,31 +382,34 @@ Commands add_commands(CLI::App& app, Options& o) {
                         ->check(CLI::Range(1, 1024));
     c.sweep->add_option("--devices", o.devices,
                         "cpu, or GPUs for the trials in turn: cuda:0,cuda:1 (each trial sees only its own)");
-    c.sweep->add_option("--trials-per-device", o.trials_per_device,
-                        "with GPUs: trials packed on each GPU at once (small models), default 1")
+    c.sweep
+        ->add_option("--trials-per-device", o.trials_per_device,
+                     "with GPUs: trials packed on each GPU at once (small models), default 1")
         ->check(CLI::Range(1, 64))
         ->excludes(workers);
     c.sweep->add_option("--retries", o.sweep.retries, "run a failed trial again up to N times")
         ->check(CLI::Range(0, 100));
-    c.sweep->add_flag("--dry-run", o.sweep.dry_run, "validate every trial and list them; run none");
-    c.sweep->add_option("--max-trials", o.sweep.max_trials,
-                        "refuse a sweep of more trials than this, before expanding it (default 10000)")
+    c.sweep->add_flag("--dry-run", o.sweep_dry_run, "validate every trial and list them; run none");
+    c.sweep
+        ->add_option("--max-trials", o.sweep.max_trials,
+                     "refuse a sweep of more trials than this, before expanding it (default 10000)")
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100000000}));
     c.sweep->add_option("--out", o.sweep.runs_root, "folder that receives <name>/sweep-<timestamp>/");
     c.sweep->add_option("--cache", o.sweep.cache_dir, "node cache folder shared by the trials");
-    c.sweep->add_flag("--quiet", o.sweep.quiet, "log to sweep.log only, not to stderr");
+    c.sweep->add_flag("--quiet", o.sweep_quiet, "log to sweep.log only, not to stderr");
 
     c.trial = app.add_subcommand("trial", "run one trial of a sweep folder (what mer-run sweep starts per trial)");
     c.trial->add_option("sweep_dir", o.sweep_dir, "the sweep folder")->required();
     c.trial->add_option("trial_id", o.trial_id, "e.g. trial-0003")->required();
-    c.trial->add_option("--device", o.trial_device, "cpu or cuda:N");
-    c.trial->add_option("--threads", o.trial_threads, "threads for the trial")->check(CLI::Range(1, 1024));
+    c.trial->add_option("--device", o.trial.device, "cpu or cuda:N");
+    c.trial->add_option("--threads", o.trial.threads, "threads for the trial")->check(CLI::Range(1, 1024));
 
     c.schema = app.add_subcommand("schema",
                                   "print the experiment JSON Schema with every installed plugin's name and parameters, "
                                   "for editors: mer-run schema > mer.schema.json");
-    c.report = app.add_subcommand("report", "(re)build the HTML report of a run or sweep folder; several run folders "
-                                            "make one comparison page (-o)");
+    c.report = app.add_subcommand("report",
+                                  "(re)build the HTML report of a run or sweep folder; several run folders "
+                                  "make one comparison page (-o)");
     c.report->add_option("folders", o.report_inputs, "a run folder, a sweep folder, or several run folders")
         ->required();
     c.report->add_option("-o,--out", o.report_out,
@@ -424,7 +456,8 @@ int run_or_validate(const Options& o, bool validate_only, int argc, char** argv)
         std::cerr << "warning: and " << warnings.size() - kWarningsShown << " more like these\n";
     for (const auto& d : missing) std::cerr << d.str() << "\n";
     if (!missing.empty()) {
-        std::cerr << missing.size() << (missing.size() == 1 ? " error" : " errors") << " in " << experiment_file << "\n";
+        std::cerr << missing.size() << (missing.size() == 1 ? " error" : " errors") << " in " << experiment_file
+                  << "\n";
         return mer::exit_code::invalid;
     }
     if (validate_only) {
@@ -441,10 +474,11 @@ int run_or_validate(const Options& o, bool validate_only, int argc, char** argv)
     options.resume_folder = o.resume_dir;
     const mer::RunOutcome outcome = mer::run_experiment(experiment, registry, options);
     std::cout << outcome.folder.string() << "\n";
-    if (outcome.ok) return mer::exit_code::ok;
-    std::cerr << "error: node '" << outcome.failed_node << "' failed: " << outcome.reason
-              << "\nfinished work is kept in " << outcome.folder.string() << "\n";
-    return outcome.kind == mer::ErrorKind::environment ? mer::exit_code::environment : mer::exit_code::failed;
+    if (!outcome.ok) {
+        print_failure(outcome);
+        std::cerr << "finished work is kept in " << outcome.folder.string() << "\n";
+    }
+    return exit_code_of(outcome);
 }
 
 // --label NAME=RUN_DIR, one name per run given (empty: the default name).
@@ -510,7 +544,8 @@ int predict_files(const Options& o) {
     if (o.predict_excerpts > 0 && o.predict_offset > 0)
         throw mer::Error("--excerpts places its excerpts itself; give --duration for their length, not --offset");
     const mer::Ratings ratings = mer::predict_files(o.model_path, o.predict_inputs, registry, options);
-    const std::string text = o.dynamic ? (o.predict_format == "json" ? mer::dynamic_json(ratings) : mer::dynamic_csv(ratings))
+    const std::string text = o.dynamic
+                                 ? (o.predict_format == "json" ? mer::dynamic_json(ratings) : mer::dynamic_csv(ratings))
                              : o.predict_format == "json" ? mer::ratings_json(ratings, o.per_chunk)
                                                           : mer::ratings_csv(ratings, o.per_chunk);
     int rated = 0, outside = 0, flagged = 0;
@@ -575,6 +610,107 @@ int synth_table(const Options& o) {
     return mer::exit_code::ok;
 }
 
+// The sweep's options from the command line: --devices as a list, the
+// workers a GPU sweep runs, the launcher.
+mer::SweepOptions sweep_options(const Commands& c, const Options& o, int argc, char** argv) {
+    mer::SweepOptions options = o.sweep;
+    options.launcher = o.launcher == "slurm" ? mer::LauncherKind::slurm : mer::LauncherKind::local;
+    options.devices.clear();
+    std::string rest = o.devices;
+    for (std::size_t start = 0; start <= rest.size();) {
+        const std::size_t comma = std::min(rest.find(',', start), rest.size());
+        const std::string device = rest.substr(start, comma - start);
+        if (device != "cpu" && device.rfind("cuda:", 0) != 0)
+            throw mer::Error("--devices: '" + device + "' is neither cpu nor cuda:N");
+        options.devices.push_back(device);
+        start = comma + 1;
+    }
+    // GPUs: one trial on each at a time unless --workers or
+    // --trials-per-device says otherwise (slots take the GPUs in turn).
+    const bool gpus = std::all_of(options.devices.begin(), options.devices.end(),
+                                  [](const std::string& d) { return d.rfind("cuda:", 0) == 0; });
+    if (o.trials_per_device > 0 && !gpus)
+        throw mer::Error("--trials-per-device packs trials on GPUs: give --devices cuda:0,… (on the CPU, --workers)");
+    if (o.trials_per_device > 0 && options.launcher == mer::LauncherKind::slurm)
+        throw mer::Error(
+            "--trials-per-device packs trials on this machine's GPUs; with --launcher slurm each "
+            "array task gets what --gres asks for");
+    if (gpus && c.sweep->count("--workers") == 0)
+        options.workers = static_cast<int>(options.devices.size()) * std::max(1, o.trials_per_device);
+    for (int i = 0; i < argc; ++i) options.command_line += (i ? " " : "") + std::string(argv[i]);
+    return options;
+}
+
+// mer-run sweep: every trial validated first (all errors listed, none run
+// when one is invalid), listed with --dry-run, else run; prints the folder.
+int run_sweep(const Commands& c, const Options& o, int argc, char** argv) {
+    if (o.sweep.experiment_file.empty()) throw mer::Error("sweep needs an experiment file (or --status SWEEP_DIR)");
+    refuse_assignment_as_file(o.sweep.experiment_file);
+    const mer::SweepOptions options = sweep_options(c, o, argc, argv);
+    const mer::PluginRegistry registry = scan_plugins();
+    mer::Experiment base;
+    if (!load_valid(options.experiment_file, options.overrides, registry, base)) return mer::exit_code::invalid;
+    const mer::SweepPlan plan = mer::plan_sweep(std::move(base), options, registry);
+    for (const auto& bad : plan.invalid) {
+        const mer::Trial& trial = plan.trials[bad.trial];
+        for (const auto& d : bad.errors)
+            std::cerr << trial.id << " (" << trial.params_text() << "): " << d.str() << "\n";
+    }
+    if (!plan.invalid.empty()) {
+        std::cerr << plan.invalid.size() << " of " << plan.trials.size() << " trials invalid; no trial was run\n";
+        return mer::exit_code::invalid;
+    }
+    if (o.sweep_dry_run) {
+        for (const auto& t : plan.trials) std::cout << t.id << "  " << t.params_text() << "\n";
+        std::cerr << plan.trials.size() << " trials; every one valid\n";
+        return mer::exit_code::ok;
+    }
+    StderrLines console;
+    const mer::SweepResult result = mer::run_sweep(plan, options, registry, o.sweep_quiet ? nullptr : &console);
+    std::cout << result.folder.string() << "\n";
+    switch (result.status) {
+        case mer::SweepResult::Status::finished:
+        case mer::SweepResult::Status::submitted:
+            return mer::exit_code::ok;
+        case mer::SweepResult::Status::failed:
+            return mer::exit_code::failed;
+        case mer::SweepResult::Status::interrupted:
+            return mer::exit_code::interrupted;
+    }
+    return mer::exit_code::failed;
+}
+
+int print_sweep_status(const std::string& sweep_dir) {
+    StderrLines console;
+    const mer::SweepStatus s = mer::sweep_status(sweep_dir, &console);
+    std::cout << fmt::format("{}: {} trials: {} finished, {} running, {} pending, {} failed\n", s.folder.string(),
+                             s.trials, s.counts.finished, s.counts.running, s.counts.pending, s.counts.failed);
+    if (s.best)
+        std::cout << fmt::format("best so far: {} ({} {:.4f}): {}\n", s.best->id, s.metric, s.best->value,
+                                 s.best->params);
+    return mer::exit_code::ok;
+}
+
+// mer-run trial: what each sweep worker runs; its stderr is the trial's log.
+int run_trial(const Options& o) {
+    const mer::PluginRegistry registry = scan_plugins();
+    StderrLines console;
+    const mer::TrialOutcome outcome = mer::run_trial(o.sweep_dir, o.trial_id, o.trial, registry, &console);
+    switch (outcome.status) {
+        case mer::TrialOutcome::Status::finished:
+            return mer::exit_code::ok;
+        case mer::TrialOutcome::Status::orphaned:
+            return mer::exit_code::interrupted;
+        case mer::TrialOutcome::Status::invalid:
+            for (const auto& d : outcome.errors) std::cerr << d.str() << "\n";
+            return mer::exit_code::invalid;
+        case mer::TrialOutcome::Status::failed:
+            print_failure(outcome.run);
+            return exit_code_of(outcome.run);
+    }
+    return mer::exit_code::failed;
+}
+
 int dispatch(const Commands& c, const Options& o, int argc, char** argv) {
     if (*c.run || *c.validate) return run_or_validate(o, static_cast<bool>(*c.validate), argc, argv);
     if (*c.plugins) {
@@ -587,41 +723,13 @@ int dispatch(const Commands& c, const Options& o, int argc, char** argv) {
     if (*c.predict) return predict_files(o);
     if (*c.synth) return synth_corpus(o);
     if (*c.synth_table) return synth_table(o);
-    if (*c.sweep) {
-        if (!o.sweep_status.empty()) return mer::sweep_status(o.sweep_status, scan_plugins());
-        if (o.sweep.experiment_file.empty()) throw mer::Error("sweep needs an experiment file (or --status SWEEP_DIR)");
-        refuse_assignment_as_file(o.sweep.experiment_file);
-        mer::SweepOptions options = o.sweep;
-        options.devices.clear();
-        std::string rest = o.devices;
-        for (std::size_t start = 0; start <= rest.size();) {
-            const std::size_t comma = std::min(rest.find(',', start), rest.size());
-            const std::string device = rest.substr(start, comma - start);
-            if (device != "cpu" && device.rfind("cuda:", 0) != 0)
-                throw mer::Error("--devices: '" + device + "' is neither cpu nor cuda:N");
-            options.devices.push_back(device);
-            start = comma + 1;
-        }
-        // GPUs: one trial on each at a time unless --workers or
-        // --trials-per-device says otherwise (slots take the GPUs in turn).
-        const bool gpus = std::all_of(options.devices.begin(), options.devices.end(),
-                                      [](const std::string& d) { return d.rfind("cuda:", 0) == 0; });
-        if (o.trials_per_device > 0 && !gpus)
-            throw mer::Error("--trials-per-device packs trials on GPUs: give --devices cuda:0,… (on the CPU, --workers)");
-        if (o.trials_per_device > 0 && options.launcher == "slurm")
-            throw mer::Error("--trials-per-device packs trials on this machine's GPUs; with --launcher slurm each "
-                             "array task gets what --gres asks for");
-        if (gpus && c.sweep->count("--workers") == 0)
-            options.workers = static_cast<int>(options.devices.size()) * std::max(1, o.trials_per_device);
-        for (int i = 0; i < argc; ++i) options.command_line += (i ? " " : "") + std::string(argv[i]);
-        return mer::run_sweep(options, scan_plugins());
-    }
+    if (*c.sweep) return o.sweep_status.empty() ? run_sweep(c, o, argc, argv) : print_sweep_status(o.sweep_status);
     if (*c.report) return build_report(o);
     if (*c.schema) {
         std::cout << mer::editor_schema(scan_plugins()).dump(2) << "\n";
         return mer::exit_code::ok;
     }
-    if (*c.trial) return mer::run_trial(o.sweep_dir, o.trial_id, o.trial_device, o.trial_threads, scan_plugins());
+    if (*c.trial) return run_trial(o);
     return mer::exit_code::ok;
 }
 

@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 
 #include <atomic>
-#include <map>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -13,6 +13,7 @@
 #include "core/eval/metrics.hpp"
 #include "core/exec/target_pipelines.hpp"
 #include "core/graph/experiment.hpp"
+#include "core/graph/grid.hpp"
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/plugin/regressor.hpp"
@@ -122,8 +123,8 @@ GridScores score_candidates(const GridSearch& search, const std::vector<json>& c
                     const WatchedFit watched =
                         watched_fit(sides.first, search.early_stopping, search.group_by, picks_epoch,
                                     derive_seed(search.split_seed, std::to_string(f) + "/early-stopping"));
-                    part.pipeline.fit_regressor(candidates[group.fitted], watched.fit, &watched.watch(sides.second),
-                                                {}, ctx);
+                    part.pipeline.fit_regressor(candidates[group.fitted], watched.fit, &watched.watch(sides.second), {},
+                                                ctx);
                     for (std::size_t m = 0; m < group.members.size(); ++m) {
                         const json& member = candidates[group.members[m]];
                         const Eigen::MatrixXd part_predicted =
@@ -163,18 +164,7 @@ GridScores score_candidates(const GridSearch& search, const std::vector<json>& c
 }  // namespace
 
 std::vector<json> grid_candidates(const NodeSpec& node) {
-    std::vector<json> candidates{node.params};
-    for (const auto& [key, values] : node.grid.items()) {
-        std::vector<json> next;
-        for (const auto& c : candidates)
-            for (const auto& v : values) {
-                json with = c;
-                with[key] = v;
-                next.push_back(with);
-            }
-        candidates = std::move(next);
-    }
-    return candidates;
+    return grid_combinations(node.params, node.grid);
 }
 
 json grid_values(const NodeSpec& node, const json& params) {
@@ -213,8 +203,7 @@ Search search_candidates(const GridSearch& search, const std::vector<json>& cand
     const NodeSpec& node = search.node;
     const std::vector<std::string>& groups = search.group_by == "group" ? train.groups : train.song_ids;
     const SplitSpec inner{"kfold", 0.2, node.grid_folds};
-    const std::vector<Fold> folds =
-        make_folds(groups, inner, search.split_seed);
+    const std::vector<Fold> folds = make_folds(groups, inner, search.split_seed);
     const GridScores scores = score_candidates(search, candidates, train, folds, outer_fold);
 
     const bool higher = higher_is_better(node.grid_metric);
@@ -274,9 +263,9 @@ TuningResult tune(const GridSearch& search, const SongTable& train, int outer_fo
         pick(found, "");
         result.best.assign(train.target_names.size(), candidates[found.best]);
     }
-    result.log_line = fmt::format("node '{}': grid search in fold {}: {} candidates × {} folds in {:.1f} s; best {}",
-                                  node.id, outer_fold, candidates.size(), folds, seconds_since(start),
-                                  fmt::join(picks, ", "));
+    result.log_line =
+        fmt::format("node '{}': grid search in fold {}: {} candidates × {} folds in {:.1f} s; best {}", node.id,
+                    outer_fold, candidates.size(), folds, seconds_since(start), fmt::join(picks, ", "));
     return result;
 }
 

@@ -4,8 +4,8 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <map>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include <sys/wait.h>
@@ -60,7 +60,8 @@ TEST_CASE("sweep specs expand to trials: grid × zip × random × seeds, in a fi
         const int b = t.params["b"].get<int>();
         CHECK(t.params["c"] == (b == 10 ? "x" : b == 20 ? "y" : "z"));  // zipped keys move together
     }
-    CHECK(trials[0].overrides() == std::vector<std::string>{"a=1", "e=0.5", "b=10", "c=\"x\"", "d=" + trials[0].params["d"].dump(), "seed=5"});
+    CHECK(trials[0].overrides() ==
+          std::vector<std::string>{"a=1", "e=0.5", "b=10", "c=\"x\"", "d=" + trials[0].params["d"].dump(), "seed=5"});
     // The same spec gives the same trials; another random seed other draws.
     CHECK(mer::expand_trials(spec)[3].params == trials[3].params);
     nlohmann::json other = block;
@@ -117,7 +118,8 @@ TEST_CASE("an 8-trial sweep runs with 2 workers, fills the cache once and collec
     const std::string log = read_file(sweep / "sweep.log");
     CHECK_THAT(log, Catch::Contains("warm-up") && Catch::Contains("best: trial-") &&
                         Catch::Contains("rerun it alone: mer-run run exp.yaml --set 'nodes.ridge.params.alpha="));
-    CHECK_THAT(read_file(sweep / "warmup" / "0" / "log.txt"), Catch::Contains("node 'songs' (dataset.table): computed"));
+    CHECK_THAT(read_file(sweep / "warmup" / "0" / "log.txt"),
+               Catch::Contains("node 'songs' (dataset.table): computed"));
 
     // Rerunning the same command finds the sweep finished and runs nothing.
     const auto again = run_mer({"sweep", "exp.yaml", "--workers", "2"}, dir.path());
@@ -235,8 +237,8 @@ TEST_CASE("GPU sweeps run one trial per GPU, or --trials-per-device of them", "[
     for (const auto& [packing, expected] : std::vector<std::pair<std::vector<std::string>, std::string>>{
              {{}, "8 trials, 2 at a time on cuda:0, cuda:1"},
              {{"--trials-per-device", "3"}, "8 trials, 6 at a time on cuda:0, cuda:1"}}) {
-        std::vector<std::string> args{"sweep", "exp.yaml", "--devices", "cuda:0,cuda:1", "--out",
-                                      "runs" + std::to_string(packing.size())};
+        std::vector<std::string> args{"sweep",         "exp.yaml", "--devices",
+                                      "cuda:0,cuda:1", "--out",    "runs" + std::to_string(packing.size())};
         args.insert(args.end(), packing.begin(), packing.end());
         const auto r = run_mer(args, dir.path());
         INFO(r.err);
@@ -249,8 +251,8 @@ TEST_CASE("GPU sweeps run one trial per GPU, or --trials-per-device of them", "[
     const auto cpu = run_mer({"sweep", "exp.yaml", "--trials-per-device", "2"}, dir.path());
     CHECK(cpu.exit_code != 0);
     CHECK_THAT(cpu.err, Catch::Contains("--trials-per-device packs trials on GPUs"));
-    const auto both = run_mer({"sweep", "exp.yaml", "--devices", "cuda:0", "--workers", "2", "--trials-per-device", "2"},
-                              dir.path());
+    const auto both =
+        run_mer({"sweep", "exp.yaml", "--devices", "cuda:0", "--workers", "2", "--trials-per-device", "2"}, dir.path());
     CHECK(both.exit_code != 0);
     CHECK_THAT(both.err, Catch::Contains("excludes"));
 }
@@ -371,9 +373,8 @@ sweep:
     const fs::path slurm = dir / "slurm";
     fs::create_directories(slurm);
     const std::string script = (source_dir() / "tests" / "slurm" / "slurm.sh").string();
-    const int started = std::system(("'" + script + "' start '" + slurm.string() + "' > '" +
-                                     (slurm / "start.txt").string() + "' 2>&1")
-                                        .c_str());
+    const int started = std::system(
+        ("'" + script + "' start '" + slurm.string() + "' > '" + (slurm / "start.txt").string() + "' 2>&1").c_str());
     if (started != 0) {
         // Without sbatch the launcher is refused; then the test stops as skipped (or failed, under scripts/test).
         const auto r = run_mer({"sweep", "exp.yaml", "--launcher", "slurm"}, dir.path(), plugins,
@@ -387,7 +388,8 @@ sweep:
         ~Stop() { std::system(("'" + script + "' stop '" + folder + "' >/dev/null 2>&1").c_str()); }
     } stop{script, slurm.string()};
     const std::string env = "export SLURM_CONF='" + (slurm / "slurm.conf").string() + "';";
-    const auto r = run_mer({"sweep", "exp.yaml", "--launcher", "slurm", "--time", "00:10:00"}, dir.path(), plugins, env);
+    const auto r =
+        run_mer({"sweep", "exp.yaml", "--launcher", "slurm", "--time", "00:10:00"}, dir.path(), plugins, env);
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     const fs::path sweep = dir.path() / run_folder_of(r);
@@ -427,7 +429,8 @@ sweep:
     CHECK(asha["rungs"]["4"].size() == 3);
     // The stopped task ended as Slurm counts success, and said why in its log.
     CHECK_THAT(read_file(sweep / "logs" / "trial-0003.err"), Catch::Contains("stopped by ASHA at epoch 1"));
-    CHECK_THAT(read_file(sweep / "warmup" / "0" / "log.txt"), Catch::Contains("node 'songs' (dataset.table): computed"));
+    CHECK_THAT(read_file(sweep / "warmup" / "0" / "log.txt"),
+               Catch::Contains("node 'songs' (dataset.table): computed"));
 }
 
 TEST_CASE("a trial process reads a damaged sweep.json as the sweep does: an error naming the file", "[sweep][cli]") {
@@ -441,4 +444,41 @@ TEST_CASE("a trial process reads a damaged sweep.json as the sweep does: an erro
     CHECK_THAT(r.err, Catch::Contains((dir / "sweep" / "sweep.json").string() + ": damaged sweep manifest"));
     const auto status = run_mer({"sweep", "--status", (dir / "sweep").string()}, dir.path());
     CHECK_THAT(status.err, Catch::Contains((dir / "sweep" / "sweep.json").string() + ": damaged sweep manifest"));
+}
+
+TEST_CASE("a trial's unreadable summary.json is said once in sweep.log and becomes its reason, not swallowed",
+          "[sweep][cli]") {
+    // The sweep read every trial's summary.json in a try { } catch (...) { } and
+    // showed a damaged one as an empty row, saying nothing.
+    TempDir dir;
+    write_synthetic_table(dir.path(), 40);
+    write_file(dir / "exp.yaml", R"(name: damaged
+nodes:
+  songs: {uses: dataset.table, params: {path: songs.csv}}
+  ridge: {uses: regressor.ridge, inputs: [songs]}
+evaluation: {split: {kind: kfold, k: 2}}
+sweep:
+  grid: {nodes.ridge.params.alpha: [0.1, 1]}
+  metric: ridge.valence.r2
+)");
+    const auto r = run_mer({"sweep", "exp.yaml"}, dir.path());
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const fs::path sweep = dir.path() / run_folder_of(r);
+    const fs::path damaged = sweep / "trials" / "trial-0001" / "summary.json";
+    write_file(damaged, "{\"status\": \"finished\", ");
+    const auto status = run_mer({"sweep", "--status", sweep.string()}, dir.path());
+    INFO(status.err);
+    CHECK(status.exit_code == 0);
+    CHECK_THAT(status.err,
+               Catch::Contains("trial-0001: ignored its summary.json") && Catch::Contains(damaged.string()));
+    const auto trials = read_trials(sweep);
+    CHECK(trials.at("trial-0000").at("status") == "finished");
+    CHECK(trials.at("trial-0001").at("status") == "failed");
+    CHECK_THAT(trials.at("trial-0001").at("reason"), Catch::Contains(damaged.string()));
+    // Read at every rewrite of trials.csv and for the ranking, said once.
+    const std::string log = read_file(sweep / "sweep.log");
+    const std::string said = "trial-0001: ignored its summary.json";
+    CHECK(log.find(said) != std::string::npos);
+    CHECK(log.find(said) == log.rfind(said));
 }
