@@ -2,15 +2,16 @@
 // layer over libmer_core; errors are caught here, printed once and turned
 // into exit codes (0 ok, 1 a node failed, 2 input refused before anything
 // ran, 3 the environment: disk, permissions, device).
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/data/synthetic_corpus.hpp"
@@ -325,9 +326,19 @@ Commands add_commands(CLI::App& app, Options& o) {
         ->check(CLI::Range(1, 1000));
     c.predict->add_option("files", o.predict_inputs, "audio files or folders (searched recursively)")->required();
 
-    c.synth = app.add_subcommand("synth", "write a synthetic corpus in the DEAM layout (MP3 audio + annotations)");
-    c.synth->add_option("--out", o.corpus_out, "folder to write (it then holds annotations/ and MEMD_audio/)")
-        ->required();
+    c.synth = app.add_subcommand(
+        "synth", "write a synthetic corpus in the layout of DEAM, PMEmo or EmoMusic (MP3 audio + annotations)");
+    c.synth->add_option("--out", o.corpus_out, "folder to write (deam: annotations/ and MEMD_audio/)")->required();
+    c.synth
+        ->add_option("--layout", o.corpus_spec.layout,
+                     "deam (annotations/, MEMD_audio/; labels 1-9), pmemo (annotations/, chorus/, metadata.csv; "
+                     "labels 0-1) or emomusic (annotations/, clips_45seconds/; static 1-9, 2 Hz -1..1, "
+                     "development/evaluation split)")
+        ->transform(
+            CLI::CheckedTransformer(std::map<std::string, mer::SynthLayout>{{"deam", mer::SynthLayout::deam},
+                                                                            {"pmemo", mer::SynthLayout::pmemo},
+                                                                            {"emomusic", mer::SynthLayout::emomusic}}))
+        ->default_str("deam");
     c.synth->add_option("--songs", o.corpus_spec.songs, "number of songs")->check(CLI::Range(1, 100000));
     c.synth->add_option("--seconds", o.corpus_spec.seconds, "length of each song")->check(finite_seconds(1, 3600));
     c.synth->add_option("--seed", o.corpus_spec.seed, "random seed; the same seed gives the same corpus");
@@ -555,7 +566,7 @@ int predict_files(const Options& o) {
 }
 
 int synth_corpus(const Options& o) {
-    const auto report = mer::write_synthetic_deam(o.corpus_out, o.corpus_spec, [](int done, int total) {
+    const auto report = mer::write_synthetic_corpus(o.corpus_out, o.corpus_spec, [](int done, int total) {
         if (done % 10 == 0 || done == total) std::cerr << "\rsynth: " << done << "/" << total << " songs" << std::flush;
     });
     std::cerr << "\n";
