@@ -255,6 +255,7 @@ public:
         check_split();
         check_devices();
         check_connections();
+        check_unions();
         check_fingerprinted_files();
         resolve();
     }
@@ -472,6 +473,10 @@ private:
             const std::string inputs_pointer = pointer_child(pointer_child("/nodes", id), "inputs");
             for (std::size_t i = 0; i < spec.inputs.size(); ++i)
                 check_input(spec, spec.inputs[i], map_.value_at(pointer_child(inputs_pointer, std::to_string(i))));
+            if (spec.kind == "dataset" && spec.plugin && spec.plugin->inputs < 0) {  // a union of dataset nodes
+                check_union_inputs(spec, inputs_pointer);
+                continue;
+            }
             if (spec.kind == "dataset" && !spec.inputs.empty()) continue;  // reported above, per input
             if (spec.plugin && spec.kind != "dataset" && static_cast<int>(spec.inputs.size()) != spec.plugin->inputs)
                 errors_.push_back(
@@ -491,7 +496,10 @@ private:
         } else if (input == id) {
             errors_.push_back({at, "nodes." + id + " lists itself as an input"});
         } else if (!spec.kind.empty() && !specs_[input].kind.empty()) {
-            const auto& allowed = allowed_input_kinds().at(spec.kind);
+            // A dataset that stacks others (dataset.union) takes dataset nodes.
+            static const std::set<std::string> datasets{"dataset"};
+            const bool stacks = spec.kind == "dataset" && spec.plugin && spec.plugin->inputs < 0;
+            const auto& allowed = stacks ? datasets : allowed_input_kinds().at(spec.kind);
             if (!allowed.count(specs_[input].kind))
                 errors_.push_back(
                     {at, "nodes." + id + ": a " + spec.kind + " node cannot take input from '" + input + "', a " +
@@ -500,6 +508,20 @@ private:
                                   ? "; datasets take no inputs"
                                   : "; it takes a " + join({allowed.begin(), allowed.end()}, " or ") + " node")});
         }
+    }
+
+    // A union stacks two or more distinct dataset nodes: each is a source.
+    void check_union_inputs(const NodeSpec& spec, const std::string& inputs_pointer) {
+        if (spec.inputs.size() < 2)
+            errors_.push_back({map_.key_at(spec.inputs.empty() ? pointer_child("/nodes", spec.id) : inputs_pointer),
+                               fmt::format("nodes.{}: {} stacks two or more dataset nodes (inputs: [a, b]), got {}",
+                                           spec.id, spec.uses, spec.inputs.size())});
+        for (std::size_t i = 0; i < spec.inputs.size(); ++i)
+            if (std::find(spec.inputs.begin(), spec.inputs.begin() + static_cast<std::ptrdiff_t>(i), spec.inputs[i]) !=
+                spec.inputs.begin() + static_cast<std::ptrdiff_t>(i))
+                errors_.push_back({map_.value_at(pointer_child(inputs_pointer, std::to_string(i))),
+                                   "nodes." + spec.id + ".inputs: '" + spec.inputs[i] +
+                                       "' is listed twice; each input is one source"});
     }
 
     // Cycles (self-loops are reported by check_inputs).
@@ -675,6 +697,38 @@ private:
                                "evaluation.split.stratify: " + split.stratify +
                                    " cannot apply to kind predefined, which keeps the dataset's own split; "
                                    "use kind holdout or kfold, or stratify none"});
+    }
+
+    // Every input of a union declares the scale of every target it stacks
+    // (capability label_range), so its labels can be mapped; asked now, not
+    // after the inputs have loaded.
+    void check_unions() {
+        for (const auto& spec : exp_.nodes) {
+            if (spec.kind != "dataset" || !spec.plugin || spec.plugin->inputs >= 0) continue;
+            const std::vector<std::string> targets = spec.params.value("targets", std::vector<std::string>{});
+            const std::string inputs_pointer = pointer_child(pointer_child("/nodes", spec.id), "inputs");
+            for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
+                const NodeSpec& input = exp_.node(spec.inputs[i]);
+                json declared;
+                try {
+                    if (input.plugin && input.plugin->has(capability::kLabelRange))
+                        declared =
+                            registry_.create<DatasetPlugin>(input.uses, input.params)->query(capability::kLabelRange);
+                } catch (const std::exception&) {
+                    continue;  // its parameters were reported by read_params
+                }
+                std::vector<std::string> missing;
+                for (const auto& t : targets)
+                    if (!declared.is_object() || !declared.contains(t)) missing.push_back(t);
+                if (!missing.empty())
+                    errors_.push_back(
+                        {map_.value_at(pointer_child(inputs_pointer, std::to_string(i))),
+                         fmt::format("nodes.{}: input '{}' ({}) declares no scale for {} (capability label_range), so "
+                                     "its labels cannot be mapped onto the common scale; set nodes.{}.params."
+                                     "label_range, or use a loader that declares one",
+                                     spec.id, input.id, input.uses, join(missing), input.id)});
+            }
+        }
     }
 
     // Models that train on a device (capability `device`) use their own or
