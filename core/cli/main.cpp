@@ -542,6 +542,7 @@ int predict_files(const Options& o) {
         std::cerr << "note: the model records no label scale for " << undeclared
                   << " (trained before mer recorded it, or its dataset declares no label_range): the quadrant uses the "
                      "midpoint of the training labels and outside_range their range\n";
+    for (const auto& note : ratings.scale_notes) std::cerr << "note: " << note << "\n";
     if (outside > 0) {
         std::string ranges;
         for (std::size_t t = 0; t < ratings.targets.size(); ++t)

@@ -62,6 +62,7 @@ public:
         results_.summary["status"] = "running";
         results_.summary["split"] = {{"kind", exp.evaluation.split.kind}, {"group_by", exp.evaluation.group_by}};
         results_.summary["nodes"] = json::object();
+        if (exp.has_sources()) results_.results = csv_row(results_columns(true)) + "\n";
         writer_.record({"metrics.csv", "metrics", "", MetricsLog::columns(),
                         "one row per epoch (boosting round, fold) per model node, split and target"});
         writer_.record({"metrics.jsonl", "metrics", "", MetricsLog::columns(), "metrics.csv as JSON lines"});
@@ -471,7 +472,11 @@ private:
     void forget_unfinished(const NodeSpec& node) {
         const fs::path bundle = folder_.path() / "model" / node.id;
         // Repetition r of fold k is the bundle's fold<r·K + k> (fold_evaluation.cpp).
-        const int fold_count = exp_.evaluation.split.kind == "kfold" ? exp_.evaluation.split.k : 1;
+        const SplitSpec& split = exp_.evaluation.split;
+        const int fold_count = split.kind == "kfold" ? split.k
+                               : split.kind == "leave_one_source_out"
+                                   ? static_cast<int>(PipelineSpec::of(exp_, node).data.front().inputs.size())
+                                   : 1;
         metrics_.drop_rows([&](const std::string& id, int fold, std::uint64_t seed, int epoch) {
             if (id != node.id) return false;
             const auto repetition = std::find(exp_.seeds.begin(), exp_.seeds.end(), seed);
@@ -520,7 +525,7 @@ private:
         });
         attempt([&] {
             writer_.write(
-                {"results.csv", "results", "", results_columns(),
+                {"results.csv", "results", "", results_columns(exp_.has_sources()),
                  "validation scores per regressor node and target, mean and std over folds (Table 2's shape)"},
                 results_.results);
         });

@@ -112,6 +112,11 @@ const NodeSpec& Experiment::node(const std::string& id) const {
     throw Error("no node '" + id + "' in experiment " + file);
 }
 
+bool Experiment::has_sources() const {
+    return std::any_of(nodes.begin(), nodes.end(),
+                       [](const NodeSpec& n) { return n.kind == "dataset" && !n.inputs.empty(); });
+}
+
 namespace {
 
 std::string join(const std::vector<std::string>& items, const std::string& separator = ", ") {
@@ -592,6 +597,8 @@ private:
         exp_.evaluation.split.stratify = split_.value("stratify", "none");
         exp_.evaluation.split.bins = split_.value("bins", 4);
         exp_.evaluation.group_by = split_.value("group_by", "song");
+        exp_.evaluation.split.train_sources = split_.value("train", std::vector<std::string>{});
+        exp_.evaluation.split.test_sources = split_.value("test", std::vector<std::string>{});
         for (const auto& m : evaluation.value("metrics", json::array({"r2", "rmse", "mae"})))
             exp_.evaluation.metrics.push_back(m.get<std::string>());
         const json stopping = evaluation.value("early_stopping", json::object());
@@ -689,14 +696,65 @@ private:
         return targets;
     }
 
-    // The dataset's own split has no shares to stratify.
+    // The dataset's own split, and splits by source, have no shares to
+    // stratify; by_source names the union inputs each side takes.
     void check_split() {
         const SplitSpec& split = exp_.evaluation.split;
-        if (split.kind == "predefined" && split.stratify != "none")
+        if ((split.kind == "predefined" || splits_by_source(split)) && split.stratify != "none")
             errors_.push_back({map_.value_at("/evaluation/split/stratify"),
-                               "evaluation.split.stratify: " + split.stratify +
-                                   " cannot apply to kind predefined, which keeps the dataset's own split; "
-                                   "use kind holdout or kfold, or stratify none"});
+                               "evaluation.split.stratify: " + split.stratify + " cannot apply to kind " + split.kind +
+                                   (split.kind == "predefined" ? ", which keeps the dataset's own split"
+                                                               : ", which splits by source") +
+                                   "; use kind holdout or kfold, or stratify none"});
+        for (const char* key : {"train", "test"}) {
+            const bool given = split_.contains(key);
+            if (given && split.kind != "by_source")
+                errors_.push_back({map_.key_at(std::string("/evaluation/split/") + key),
+                                   fmt::format("evaluation.split.{}: only kind by_source takes source lists; this "
+                                               "split is {}",
+                                               key, split.kind)});
+            if (!given && split.kind == "by_source")
+                errors_.push_back({map_.value_at("/evaluation/split/kind"),
+                                   fmt::format("evaluation.split.{}: kind by_source needs the sources (input nodes of "
+                                               "a dataset.union) to {} on, e.g. {}: [deam]",
+                                               key, key == std::string("train") ? "train" : "test", key)});
+        }
+        if (!splits_by_source(split)) return;
+        // The sources: the inputs of the datasets that stack others.
+        std::vector<std::string> sources;
+        for (const auto& spec : exp_.nodes)
+            if (spec.kind == "dataset" && spec.plugin && spec.plugin->inputs < 0)
+                for (const auto& input : spec.inputs)
+                    if (std::find(sources.begin(), sources.end(), input) == sources.end()) sources.push_back(input);
+        if (sources.empty()) {
+            errors_.push_back({map_.value_at("/evaluation/split/kind"),
+                               "evaluation.split.kind " + split.kind +
+                                   " splits by the songs' sources, and no node stacks datasets; add a dataset.union "
+                                   "node (inputs: [a, b]) and feed the models from it"});
+            return;
+        }
+        for (const auto& [key, listed] :
+             {std::pair{"train", &split.train_sources}, std::pair{"test", &split.test_sources}})
+            for (std::size_t i = 0; i < listed->size(); ++i) {
+                const std::string& source = (*listed)[i];
+                const std::string at = pointer_child(std::string("/evaluation/split/") + key, std::to_string(i));
+                if (std::find(sources.begin(), sources.end(), source) == sources.end()) {
+                    std::string message = fmt::format(
+                        "evaluation.split.{}: '{}' is not a source; the sources (inputs "
+                        "of the dataset.union nodes) are: {}",
+                        key, source, join(sources));
+                    if (const std::string near = nearest_name(source, sources); !near.empty())
+                        message += " (did you mean '" + near + "'?)";
+                    errors_.push_back({map_.value_at(at), message});
+                } else if (key == std::string("test") &&
+                           std::find(split.train_sources.begin(), split.train_sources.end(), source) !=
+                               split.train_sources.end()) {
+                    errors_.push_back({map_.value_at(at),
+                                       fmt::format("evaluation.split.test: '{}' is in train too; a source is trained "
+                                                   "on or tested on, not both (kfold on the union mixes them)",
+                                                   source)});
+                }
+            }
     }
 
     // Every input of a union declares the scale of every target it stacks
