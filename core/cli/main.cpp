@@ -173,7 +173,10 @@ int template_plugin(const mer::PluginRegistry& registry, const std::string& name
     const mer::PluginRecord& p = registry.get(name);
     const std::string id = p.name.substr(p.name.find('.') + 1);
     std::cout << "  " << id << ":\n    uses: " << p.name << "\n";
-    if (p.kind != "dataset") std::cout << "    inputs: [INPUT_NODE]\n";
+    if (p.inputs < 0)  // a dataset stacking others (dataset.union)
+        std::cout << "    inputs: [DATASET_NODE, DATASET_NODE]\n";
+    else if (p.kind != "dataset")
+        std::cout << "    inputs: [INPUT_NODE]\n";
     const json properties = p.schema.value("properties", json::object());
     if (!properties.empty()) std::cout << "    params:\n";
     for (const auto& [key, s] : properties.items()) {

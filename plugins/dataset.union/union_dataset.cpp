@@ -145,11 +145,14 @@ public:
             ctx.info(fmt::format("{} songs from '{}' ({}) onto [{}, {}]", t.size(), in.node, fmt::join(mapped, ", "),
                                  scale_[0], scale_[1]));
         }
-        if (!split && std::any_of(inputs.begin(), inputs.end(),
-                                  [](const DatasetInput& in) { return !in.table->assigned_split.empty(); }))
+        std::vector<std::string> with_split;
+        for (const auto& in : inputs)
+            if (!in.table->assigned_split.empty()) with_split.push_back(in.node);
+        if (!split && !with_split.empty())
             ctx.info(
-                "not every input has a split of its own, so the union has none (evaluation.split.kind "
-                "predefined cannot apply; by_source splits by input)");
+                fmt::format("only {} of the inputs ({}) have a split of their own, so the union has none: "
+                            "evaluation.split.kind predefined cannot apply to it (by_source splits by input)",
+                            with_split.size(), fmt::join(with_split, ", ")));
         return out;
     }
 
