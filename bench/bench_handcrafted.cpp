@@ -56,7 +56,7 @@ static int bench(int argc, char** argv) {
     if (!fs::exists(corpus / "MEMD_audio")) {
         mer::SynthCorpusSpec spec;
         spec.songs = songs;
-        const auto report = mer::write_synthetic_deam(corpus, spec);
+        const auto report = mer::write_synthetic_corpus(corpus, spec);
         std::printf("generated %d 45-s MP3s in %s (%.1f s)\n", songs, corpus.c_str(), report.wall_seconds);
     }
     std::vector<std::string> files;

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/data/synthetic_corpus.hpp"
@@ -194,7 +195,10 @@ int template_plugin(const mer::PluginRegistry& registry, const std::string& name
     const mer::PluginRecord& p = registry.get(name);
     const std::string id = p.name.substr(p.name.find('.') + 1);
     std::cout << "  " << id << ":\n    uses: " << p.name << "\n";
-    if (p.kind != "dataset") std::cout << "    inputs: [INPUT_NODE]\n";
+    if (p.inputs < 0)  // a dataset stacking others (dataset.union)
+        std::cout << "    inputs: [DATASET_NODE, DATASET_NODE]\n";
+    else if (p.kind != "dataset")
+        std::cout << "    inputs: [INPUT_NODE]\n";
     const json properties = p.schema.value("properties", json::object());
     if (!properties.empty()) std::cout << "    params:\n";
     for (const auto& [key, s] : properties.items()) {
@@ -352,9 +356,19 @@ Commands add_commands(CLI::App& app, Options& o) {
         ->check(CLI::Range(1, 1000));
     c.predict->add_option("files", o.predict_inputs, "audio files or folders (searched recursively)")->required();
 
-    c.synth = app.add_subcommand("synth", "write a synthetic corpus in the DEAM layout (MP3 audio + annotations)");
-    c.synth->add_option("--out", o.corpus_out, "folder to write (it then holds annotations/ and MEMD_audio/)")
-        ->required();
+    c.synth = app.add_subcommand(
+        "synth", "write a synthetic corpus in the layout of DEAM, PMEmo or EmoMusic (MP3 audio + annotations)");
+    c.synth->add_option("--out", o.corpus_out, "folder to write (deam: annotations/ and MEMD_audio/)")->required();
+    c.synth
+        ->add_option("--layout", o.corpus_spec.layout,
+                     "deam (annotations/, MEMD_audio/; labels 1-9), pmemo (annotations/, chorus/, metadata.csv; "
+                     "labels 0-1) or emomusic (annotations/, clips_45seconds/; static 1-9, 2 Hz -1..1, "
+                     "development/evaluation split)")
+        ->transform(
+            CLI::CheckedTransformer(std::map<std::string, mer::SynthLayout>{{"deam", mer::SynthLayout::deam},
+                                                                            {"pmemo", mer::SynthLayout::pmemo},
+                                                                            {"emomusic", mer::SynthLayout::emomusic}}))
+        ->default_str("deam");
     c.synth->add_option("--songs", o.corpus_spec.songs, "number of songs")->check(CLI::Range(1, 100000));
     c.synth->add_option("--seconds", o.corpus_spec.seconds, "length of each song")->check(finite_seconds(1, 3600));
     c.synth->add_option("--seed", o.corpus_spec.seed, "random seed; the same seed gives the same corpus");
@@ -566,6 +580,7 @@ int predict_files(const Options& o) {
         std::cerr << "note: the model records no label scale for " << undeclared
                   << " (trained before mer recorded it, or its dataset declares no label_range): the quadrant uses the "
                      "midpoint of the training labels and outside_range their range\n";
+    for (const auto& note : ratings.scale_notes) std::cerr << "note: " << note << "\n";
     if (outside > 0) {
         std::string ranges;
         for (std::size_t t = 0; t < ratings.targets.size(); ++t)
@@ -590,7 +605,7 @@ int predict_files(const Options& o) {
 }
 
 int synth_corpus(const Options& o) {
-    const auto report = mer::write_synthetic_deam(o.corpus_out, o.corpus_spec, [](int done, int total) {
+    const auto report = mer::write_synthetic_corpus(o.corpus_out, o.corpus_spec, [](int done, int total) {
         if (done % 10 == 0 || done == total) std::cerr << "\rsynth: " << done << "/" << total << " songs" << std::flush;
     });
     std::cerr << "\n";

@@ -6,7 +6,9 @@
 #include <limits>
 #include <map>
 #include <random>
+#include <tuple>
 
+#include "core/data/sources.hpp"
 #include "core/error.hpp"
 
 namespace mer {
@@ -205,6 +207,45 @@ Fold predefined_fold(const std::vector<std::string>& assigned) {
     if (fold.train.empty() || fold.validation.empty())
         throw Error("the predefined split needs songs labelled train and songs labelled validation (or test)");
     return fold;
+}
+
+std::vector<Fold> source_folds(const std::vector<std::string>& sources, const SplitSpec& spec) {
+    if (sources.empty())
+        throw Error("evaluation.split.kind " + spec.kind +
+                    " splits by the songs' sources, and this model's data comes from one dataset; feed it from a "
+                    "dataset.union node (its inputs are the sources)");
+    const std::vector<std::string> present = distinct_sources(sources);
+    std::string listed;
+    for (const auto& s : present) listed += (listed.empty() ? "" : ", ") + s;
+    std::vector<Fold> out;
+    if (spec.kind == "leave_one_source_out") {
+        if (present.size() < 2)
+            throw Error(
+                "evaluation.split.kind leave_one_source_out needs songs from two or more sources, the data has "
+                "only '" +
+                listed + "'");
+        for (std::size_t f = 0; f < present.size(); ++f) {
+            Fold fold;
+            fold.index = static_cast<int>(f);
+            for (std::size_t row = 0; row < sources.size(); ++row)
+                (sources[row] == present[f] ? fold.validation : fold.train).push_back(row);
+            out.push_back(std::move(fold));
+        }
+        return out;
+    }
+    if (spec.kind != "by_source") throw Error("unknown source split kind '" + spec.kind + "'");
+    Fold fold;
+    for (const auto& [key, side, rows] : {std::tuple{"train", &spec.train_sources, &fold.train},
+                                          std::tuple{"test", &spec.test_sources, &fold.validation}}) {
+        for (const auto& source : *side)
+            if (std::find(present.begin(), present.end(), source) == present.end())
+                throw Error(std::string("evaluation.split.") + key + ": no song of the model's data comes from '" +
+                            source + "' (its sources: " + listed + ")");
+        for (std::size_t row = 0; row < sources.size(); ++row)
+            if (std::find(side->begin(), side->end(), sources[row]) != side->end()) rows->push_back(row);
+    }
+    out.push_back(std::move(fold));
+    return out;
 }
 
 }  // namespace mer

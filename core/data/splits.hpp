@@ -21,12 +21,18 @@ struct EarlyStoppingSpec {
 };
 
 struct SplitSpec {
-    std::string kind = "holdout";   // "holdout" | "kfold" | "predefined"
+    std::string kind = "holdout";   // "holdout" | "kfold" | "predefined" | "by_source" | "leave_one_source_out"
     double fraction = 0.2;          // holdout: share of groups held out for validation
     int k = 5;                      // kfold: number of folds
     std::string stratify = "none";  // "none" | "quadrant" | "bins": strata each side mirrors
     int bins = 4;                   // stratify bins: quantile bins of the first target
+    std::vector<std::string> train_sources{}, test_sources{};  // by_source: the union's input nodes on each side
 };
+
+// Whether the split is made by the songs' sources (a dataset.union's inputs).
+inline bool splits_by_source(const SplitSpec& spec) {
+    return spec.kind == "by_source" || spec.kind == "leave_one_source_out";
+}
 
 struct Fold {
     int index = 0;
@@ -55,6 +61,14 @@ std::vector<Fold> make_folds(const std::vector<std::string>& groups, const Split
 // The dataset's own split: "train" rows train, "validation"/"test" rows
 // validate. Throws mer::Error for other labels or an empty side.
 Fold predefined_fold(const std::vector<std::string>& assigned_split);
+
+// Folds by the songs' sources (`sources[i]`: row i's, core/data/sources.hpp).
+// by_source: one fold, training on the rows of spec.train_sources and scoring
+// those of spec.test_sources (rows of other sources are in neither);
+// leave_one_source_out: one fold per source, in order of first appearance,
+// scoring that source and training on the others. Throws mer::Error naming
+// evaluation.split's key when the data has no sources, or none from a listed one.
+std::vector<Fold> source_folds(const std::vector<std::string>& sources, const SplitSpec& spec);
 
 // A seed for one consumer (node, fold) derived from the experiment seed.
 std::uint64_t derive_seed(std::uint64_t seed, const std::string& purpose);

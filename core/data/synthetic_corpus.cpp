@@ -1,6 +1,6 @@
-// The synthetic DEAM-format corpus: song design (latents → musical
-// parameters → labels), additive rendering with wavetables, and the DEAM
-// file layout. Every random draw comes from mt19937_64 seeded per song, so a
+// The synthetic corpus: song design (latents → musical parameters →
+// labels), additive rendering with wavetables, and the file layouts of DEAM,
+// PMEmo and EmoMusic. Every random draw comes from mt19937_64 seeded per song, so a
 // corpus depends only on its seed, whatever the thread count.
 #include "core/data/synthetic_corpus.hpp"
 
@@ -248,27 +248,46 @@ std::vector<float> render_song(const SynthSong& s, int rate) {
     return out;
 }
 
-SynthReport write_synthetic_deam(const fs::path& out, const SynthCorpusSpec& spec,
-                                 const std::function<void(int, int)>& progress) {
-    if (spec.songs < 1) throw Error("a synthetic corpus needs at least one song");
-    if (spec.seconds < 1) throw Error("synthetic songs must last at least 1 s");
-    const auto start = std::chrono::steady_clock::now();
-    const fs::path song_level = out / "annotations" / "annotations averaged per song" / "song_level";
-    const fs::path dynamic = out / "annotations" / "annotations averaged per song" / "dynamic (per second annotations)";
-    const fs::path audio = out / "MEMD_audio";
-    for (const auto& dir : {song_level, dynamic, audio}) fs::create_directories(dir);
+const char* layout_name(SynthLayout layout) {
+    switch (layout) {
+        case SynthLayout::pmemo:
+            return "pmemo";
+        case SynthLayout::emomusic:
+            return "emomusic";
+        default:
+            return "deam";
+    }
+}
 
-    std::vector<SynthSong> songs;
-    for (int i = 0; i < spec.songs; ++i) songs.push_back(design_song(i, spec));
+bool emomusic_evaluation_song(int id) {
+    const long long k = id;
+    return k * 125 / 744 > (k - 1) * 125 / 744;
+}
 
-    const int threads = std::max(
-        1,
-        std::min(spec.songs, spec.threads > 0 ? spec.threads : static_cast<int>(std::thread::hardware_concurrency())));
+namespace {
+
+// Where each release keeps its audio: DEAM MEMD_audio/, PMEmo chorus/,
+// EmoMusic clips_45seconds/ — MP3 files named <id>.mp3 in all three.
+fs::path audio_folder(const fs::path& out, SynthLayout layout) {
+    switch (layout) {
+        case SynthLayout::pmemo:
+            return out / "chorus";
+        case SynthLayout::emomusic:
+            return out / "clips_45seconds";
+        default:
+            return out / "MEMD_audio";
+    }
+}
+
+// Renders every song to <audio>/<id>.mp3 on `threads` threads.
+void render_all(const std::vector<SynthSong>& songs, const fs::path& audio, const SynthCorpusSpec& spec, int threads,
+                const std::function<void(int, int)>& progress) {
+    const int count = static_cast<int>(songs.size());
     std::atomic<int> next{0}, done{0};
     std::mutex mutex;
     std::exception_ptr failure;
     auto worker = [&] {
-        for (int i = next++; i < spec.songs; i = next++) {
+        for (int i = next++; i < count; i = next++) {
             try {
                 const fs::path file = audio / (std::to_string(songs[i].id) + ".mp3");
                 const fs::path partial = audio / (std::to_string(songs[i].id) + ".partial.mp3");
@@ -282,7 +301,7 @@ SynthReport write_synthetic_deam(const fs::path& out, const SynthCorpusSpec& spe
             const int d = ++done;
             if (progress) {
                 std::lock_guard<std::mutex> lock(mutex);
-                progress(d, spec.songs);
+                progress(d, count);
             }
         }
     };
@@ -290,33 +309,144 @@ SynthReport write_synthetic_deam(const fs::path& out, const SynthCorpusSpec& spe
     for (int k = 0; k < threads; ++k) pool.emplace_back(worker);
     for (auto& th : pool) th.join();
     if (failure) std::rethrow_exception(failure);
+}
 
-    // Static annotations, split like DEAM's two files (ids up to 2000, then
-    // 2000–2058 and beyond); DEAM's header has spaces after the commas.
-    std::string first = "song_id, valence_mean, valence_std, arousal_mean, arousal_std\n", second = first;
+// One row per song, one sample_<N>ms column per 500 ms from 15 s (DEAM's
+// per-second files, EmoMusic's *_cont_*.csv); `value(song, k)` gives a cell,
+// and songs shorter than the longest leave their trailing cells empty.
+std::string wide_dynamic_csv(const std::vector<SynthSong>& songs,
+                             const std::function<std::string(const SynthSong&, std::size_t)>& value) {
     std::size_t frames = 0;
+    for (const auto& s : songs) frames = std::max(frames, s.dynamic_valence.size());
+    std::string csv = "song_id";
+    for (std::size_t k = 0; k < frames; ++k) csv += fmt::format(",sample_{}ms", 15000 + 500 * k);
+    csv += "\n";
+    for (const auto& s : songs) {
+        csv += std::to_string(s.id);
+        for (std::size_t k = 0; k < frames; ++k) csv += k < s.dynamic_valence.size() ? "," + value(s, k) : ",";
+        csv += "\n";
+    }
+    return csv;
+}
+
+// DEAM: static ratings on 1–9 split like its two files (ids up to 2000, then
+// 2000–2058 and beyond), with the header's spaces after the commas; 2 Hz
+// ratings on [−1, 1] in dynamic (per second annotations)/valence.csv, arousal.csv.
+void write_deam_annotations(const fs::path& out, const std::vector<SynthSong>& songs) {
+    const fs::path song_level = out / "annotations" / "annotations averaged per song" / "song_level";
+    const fs::path dynamic = out / "annotations" / "annotations averaged per song" / "dynamic (per second annotations)";
+    for (const auto& dir : {song_level, dynamic}) fs::create_directories(dir);
+    std::string first = "song_id, valence_mean, valence_std, arousal_mean, arousal_std\n", second = first;
     for (const auto& s : songs) {
         const std::string row = fmt::format("{},{:.1f},{:.2f},{:.1f},{:.2f}\n", s.id, s.valence_mean, s.valence_std,
                                             s.arousal_mean, s.arousal_std);
         (s.id <= 2000 ? first : second) += row;
-        frames = std::max(frames, s.dynamic_valence.size());
     }
     write_file_atomic(song_level / "static_annotations_averaged_songs_1_2000.csv", first);
     write_file_atomic(song_level / "static_annotations_averaged_songs_2000_2058.csv", second);
+    write_file_atomic(dynamic / "valence.csv", wide_dynamic_csv(songs, [](const SynthSong& s, std::size_t k) {
+                          return fmt::format("{:.4f}", s.dynamic_valence[k]);
+                      }));
+    write_file_atomic(dynamic / "arousal.csv", wide_dynamic_csv(songs, [](const SynthSong& s, std::size_t k) {
+                          return fmt::format("{:.4f}", s.dynamic_arousal[k]);
+                      }));
+}
 
-    // Dynamic annotations: one column per 500 ms from 15 s; shorter songs
-    // leave their trailing cells empty, as DEAM's rows of different lengths.
-    for (const auto& [name, pick] : {std::pair<std::string, bool>{"valence", true}, {"arousal", false}}) {
-        std::string csv = "song_id";
-        for (std::size_t k = 0; k < frames; ++k) csv += fmt::format(",sample_{}ms", 15000 + 500 * k);
-        csv += "\n";
-        for (const auto& s : songs) {
-            const auto& values = pick ? s.dynamic_valence : s.dynamic_arousal;
-            csv += std::to_string(s.id);
-            for (std::size_t k = 0; k < frames; ++k) csv += k < values.size() ? fmt::format(",{:.4f}", values[k]) : ",";
-            csv += "\n";
+std::string minutes_seconds(double seconds, const char* format) {
+    const long total = std::lround(seconds);
+    return fmt::format(format, total / 60, total % 60);
+}
+
+// PMEmo 2019: every rating on 0–1, arousal before valence; static means and
+// spreads in two files, the 2 Hz ratings from 15 s one row per song and frame
+// (musicId, frameTime); metadata.csv names each song's chorus file.
+void write_pmemo_annotations(const fs::path& out, const std::vector<SynthSong>& songs, double seconds) {
+    const auto unit = [](double rating_1_9) { return (rating_1_9 - 1) / 8; };
+    const auto from_signed = [](double x) { return (x + 1) / 2; };
+    std::string means = "musicId,Arousal(mean),Valence(mean)\n", spreads = "musicId,Arousal(std),Valence(std)\n";
+    std::string dynamic = "musicId,frameTime,Arousal(mean),Valence(mean)\n";
+    std::string dynamic_spread = "musicId,frameTime,Arousal(std),Valence(std)\n";
+    std::string metadata = "musicId,fileName,title,artist,album,duration,chorus_start_time,chorus_end_time\n";
+    for (const auto& s : songs) {
+        means += fmt::format("{},{:.4f},{:.4f}\n", s.id, unit(s.arousal_mean), unit(s.valence_mean));
+        spreads += fmt::format("{},{:.4f},{:.4f}\n", s.id, s.arousal_std / 8, s.valence_std / 8);
+        for (std::size_t k = 0; k < s.dynamic_valence.size(); ++k) {
+            const double time = kDynamicStart + kDynamicStep * static_cast<double>(k);
+            dynamic += fmt::format("{},{:.1f},{:.4f},{:.4f}\n", s.id, time, from_signed(s.dynamic_arousal[k]),
+                                   from_signed(s.dynamic_valence[k]));
+            dynamic_spread += fmt::format("{},{:.1f},0.0300,0.0300\n", s.id, time);
         }
-        write_file_atomic(dynamic / (name + ".csv"), csv);
+        metadata += fmt::format("{0},{0}.mp3,Synthetic song {0},Synthetic artist,Synthetic album,{1:.1f},00:00,{2}\n",
+                                s.id, seconds, minutes_seconds(seconds, "{:02d}:{:02d}"));
+    }
+    const fs::path annotations = out / "annotations";
+    fs::create_directories(annotations);
+    write_file_atomic(annotations / "static_annotations.csv", means);
+    write_file_atomic(annotations / "static_annotations_std.csv", spreads);
+    write_file_atomic(annotations / "dynamic_annotations.csv", dynamic);
+    write_file_atomic(annotations / "dynamic_annotations_std.csv", dynamic_spread);
+    write_file_atomic(out / "metadata.csv", metadata);
+}
+
+// EmoMusic ("1000 songs"): static means and spreads on 1–9 (mean_arousal,
+// std_arousal, mean_valence, std_valence), the 2 Hz ratings on [−1, 1] in
+// {arousal,valence}_cont_{average,std}.csv, and songs_info.csv with the
+// development / evaluation split and tab-padded text fields, as released.
+void write_emomusic_annotations(const fs::path& out, const std::vector<SynthSong>& songs, double seconds) {
+    const fs::path annotations = out / "annotations";
+    fs::create_directories(annotations);
+    std::string means = "song_id,mean_arousal,std_arousal,mean_valence,std_valence\n";
+    std::string info =
+        "song_id,file_name,Artist,Song title,start of the segment (min.sec),end of the segment (min.sec),Genre,"
+        "Mediaeval 2013 set\n";
+    for (const auto& s : songs) {
+        means += fmt::format("{},{:.1f},{:.2f},{:.1f},{:.2f}\n", s.id, s.arousal_mean, s.arousal_std, s.valence_mean,
+                             s.valence_std);
+        info += fmt::format("{0},{0}.mp3,Synthetic artist\t,Synthetic song {0}\t,0.00,{1},Synthetic\t,{2}\n", s.id,
+                            minutes_seconds(seconds, "{}.{:02d}"),
+                            emomusic_evaluation_song(s.id) ? "evaluation" : "development");
+    }
+    write_file_atomic(annotations / "static_annotations.csv", means);
+    write_file_atomic(annotations / "songs_info.csv", info);
+    write_file_atomic(annotations / "valence_cont_average.csv",
+                      wide_dynamic_csv(songs, [](const SynthSong& s, std::size_t k) {
+                          return fmt::format("{:.4f}", s.dynamic_valence[k]);
+                      }));
+    write_file_atomic(annotations / "arousal_cont_average.csv",
+                      wide_dynamic_csv(songs, [](const SynthSong& s, std::size_t k) {
+                          return fmt::format("{:.4f}", s.dynamic_arousal[k]);
+                      }));
+    const auto spread = [](const SynthSong&, std::size_t) { return std::string("0.0600"); };
+    write_file_atomic(annotations / "valence_cont_std.csv", wide_dynamic_csv(songs, spread));
+    write_file_atomic(annotations / "arousal_cont_std.csv", wide_dynamic_csv(songs, spread));
+}
+
+}  // namespace
+
+SynthReport write_synthetic_corpus(const fs::path& out, const SynthCorpusSpec& spec,
+                                   const std::function<void(int, int)>& progress) {
+    if (spec.songs < 1) throw Error("a synthetic corpus needs at least one song");
+    if (spec.seconds < 1) throw Error("synthetic songs must last at least 1 s");
+    const auto start = std::chrono::steady_clock::now();
+    const fs::path audio = audio_folder(out, spec.layout);
+    fs::create_directories(audio);
+
+    std::vector<SynthSong> songs;
+    for (int i = 0; i < spec.songs; ++i) songs.push_back(design_song(i, spec));
+    const int threads = std::max(
+        1,
+        std::min(spec.songs, spec.threads > 0 ? spec.threads : static_cast<int>(std::thread::hardware_concurrency())));
+    render_all(songs, audio, spec, threads, progress);
+
+    switch (spec.layout) {
+        case SynthLayout::pmemo:
+            write_pmemo_annotations(out, songs, spec.seconds);
+            break;
+        case SynthLayout::emomusic:
+            write_emomusic_annotations(out, songs, spec.seconds);
+            break;
+        default:
+            write_deam_annotations(out, songs);
     }
 
     // What generated each song, for anyone who wants to look behind the labels.

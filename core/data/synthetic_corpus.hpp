@@ -1,8 +1,9 @@
-// A synthetic corpus in exactly the DEAM layout (MP3 audio at 44.1 kHz,
-// static and 2 Hz dynamic annotation CSVs with DEAM's quirks), whose music
-// carries the emotion it is labelled with: arousal follows tempo, onset
-// density, loudness and brightness; valence follows mode, consonance,
-// register and tempo. docs/synthetic-data.md gives the equations.
+// A synthetic corpus in exactly the layout of DEAM, PMEmo or EmoMusic (MP3
+// audio at 44.1 kHz, static and 2 Hz dynamic annotation CSVs with each
+// release's quirks, labels on each release's own scale), whose music carries
+// the emotion it is labelled with: arousal follows tempo, onset density,
+// loudness and brightness; valence follows mode, consonance, register and
+// tempo. docs/synthetic-data.md gives the equations and the layouts.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +14,14 @@
 
 namespace mer {
 
+// Which release's files a synthetic corpus imitates.
+enum class SynthLayout { deam, pmemo, emomusic };
+
+// "deam", "pmemo", "emomusic" (the names `mer-run synth --layout` takes).
+const char* layout_name(SynthLayout layout);
+
 struct SynthCorpusSpec {
+    SynthLayout layout = SynthLayout::deam;
     int songs = 200;
     double seconds = 45.0;
     std::uint64_t seed = 1;
@@ -64,8 +72,13 @@ struct SynthReport {
     int threads = 1;
 };
 
-// Writes the corpus into `out`; `progress(done, total)` after each song.
-SynthReport write_synthetic_deam(const std::filesystem::path& out, const SynthCorpusSpec& spec,
-                                 const std::function<void(int, int)>& progress = {});
+// Whether song `id` (1-based) of an EmoMusic-layout corpus is in its
+// evaluation set: 125 of every 744, spread evenly, as the release's
+// 619 / 125 development / evaluation split.
+bool emomusic_evaluation_song(int id);
+
+// Writes the corpus into `out` in spec.layout; `progress(done, total)` after each song.
+SynthReport write_synthetic_corpus(const std::filesystem::path& out, const SynthCorpusSpec& spec,
+                                   const std::function<void(int, int)>& progress = {});
 
 }  // namespace mer

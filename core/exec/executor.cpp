@@ -62,6 +62,7 @@ public:
         results_.summary["status"] = "running";
         results_.summary["split"] = {{"kind", exp.evaluation.split.kind}, {"group_by", exp.evaluation.group_by}};
         results_.summary["nodes"] = json::object();
+        if (exp.has_sources()) results_.results = csv_row(results_columns(true)) + "\n";
         writer_.record({"metrics.csv", "metrics", "", MetricsLog::columns(),
                         "one row per epoch (boosting round, fold) per model node, split and target"});
         writer_.record({"metrics.jsonl", "metrics", "", MetricsLog::columns(), "metrics.csv as JSON lines"});
@@ -220,9 +221,21 @@ private:
         json description{{"plugin", node.uses}, {"version", node.plugin->version}, {"params", node.params}};
         std::shared_ptr<DatasetPlugin> dataset;
         std::shared_ptr<FeaturesPlugin> features;
+        std::shared_ptr<CombiningDataset> combining;  // a dataset of dataset nodes (dataset.union)
         if (node.kind == "dataset") {
             dataset = registry_.create<DatasetPlugin>(node.uses, node.params);
-            description["data"] = dataset->content_fingerprint();
+            if (node.inputs.empty()) {
+                description["data"] = dataset->content_fingerprint();
+            } else {
+                combining = std::dynamic_pointer_cast<CombiningDataset>(dataset);
+                if (!combining)
+                    throw Error(node.uses +
+                                    " takes inputs but does not implement the combining dataset interface; "
+                                    "rebuild it against this mer SDK",
+                                Location::of_node(node.id));
+                description["inputs"] = json::array();
+                for (const auto& input : node.inputs) description["inputs"].push_back(keys_.at(input));
+            }
         } else {
             features = registry_.create<FeaturesPlugin>(node.uses, node.params);
             description["input"] = keys_.at(node.inputs.at(0));
@@ -240,9 +253,10 @@ private:
             how = "computed";
             if (!damage.empty())
                 folder_.log(fmt::format("node '{}': the cache entry is damaged and is recomputed: {}", node.id, damage));
-            result.table = dataset ? dataset->load(context(node.id, "load", &result.skipped))
-                                   : features->extract(outputs_.at(node.inputs.at(0)),
-                                                       context(node.id, "extract", &result.skipped));
+            result.table = combining ? combining->combine(combined_inputs(node), context(node.id, "load"))
+                           : dataset ? dataset->load(context(node.id, "load", &result.skipped))
+                                     : features->extract(outputs_.at(node.inputs.at(0)),
+                                                         context(node.id, "extract", &result.skipped));
             result.table.check_shapes("node '" + node.id + "' (" + node.uses + ")");
             check_values(node, result);
         }
@@ -280,6 +294,20 @@ private:
         folder_.log(fmt::format("node '{}' ({}): {} — {} songs, {} features, {} targets ({:.2f} s)", node.id, node.uses,
                                 how, t.size(), t.feature_names.size(), t.target_names.size(), seconds_since(start)));
         if (node.kind == "features") write_feature_tables(node.id, t);
+    }
+
+    // The tables of a union's inputs with the scale each declares (capability label_range).
+    std::vector<DatasetInput> combined_inputs(const NodeSpec& node) const {
+        std::vector<DatasetInput> inputs;
+        for (const auto& id : node.inputs) {
+            const NodeSpec& input = exp_.node(id);
+            const nlohmann::json range =
+                input.plugin->has(capability::kLabelRange)
+                    ? registry_.create<DatasetPlugin>(input.uses, input.params)->query(capability::kLabelRange)
+                    : nlohmann::json();
+            inputs.push_back({id, &outputs_.at(id), range});
+        }
+        return inputs;
     }
 
     // A transform that describes its input (a t-SNE map): fitted once on every
@@ -444,7 +472,11 @@ private:
     void forget_unfinished(const NodeSpec& node) {
         const fs::path bundle = folder_.path() / "model" / node.id;
         // Repetition r of fold k is the bundle's fold<r·K + k> (fold_evaluation.cpp).
-        const int fold_count = exp_.evaluation.split.kind == "kfold" ? exp_.evaluation.split.k : 1;
+        const SplitSpec& split = exp_.evaluation.split;
+        const int fold_count = split.kind == "kfold" ? split.k
+                               : split.kind == "leave_one_source_out"
+                                   ? static_cast<int>(PipelineSpec::of(exp_, node).data.front().inputs.size())
+                                   : 1;
         metrics_.drop_rows([&](const std::string& id, int fold, std::uint64_t seed, int epoch) {
             if (id != node.id) return false;
             const auto repetition = std::find(exp_.seeds.begin(), exp_.seeds.end(), seed);
@@ -493,7 +525,7 @@ private:
         });
         attempt([&] {
             writer_.write(
-                {"results.csv", "results", "", results_columns(),
+                {"results.csv", "results", "", results_columns(exp_.has_sources()),
                  "validation scores per regressor node and target, mean and std over folds (Table 2's shape)"},
                 results_.results);
         });

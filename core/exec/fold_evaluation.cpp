@@ -16,6 +16,7 @@
 
 #include "core/data/csv.hpp"
 #include "core/data/dynamic.hpp"
+#include "core/data/sources.hpp"
 #include "core/data/splits.hpp"
 #include "core/error.hpp"
 #include "core/eval/metrics.hpp"
@@ -68,6 +69,7 @@ public:
         for (run_ = 0; run_ < static_cast<int>(seeds_.size()); ++run_)
             for (const Fold& fold : repetition_folds(run_)) {
                 const auto fold_start = Clock::now();
+                fold_sources_.push_back(scored_source(fold));
                 if (setup_.resuming && restore_fold(fold)) continue;
                 const std::string line = evaluate_fold(fold);
                 const double elapsed = seconds_since(node_start);
@@ -97,6 +99,8 @@ private:
     // measure initialisation alone.
     std::vector<Fold> repetition_folds(int repetition) const {
         if (exp_.evaluation.split.kind == "predefined") return {predefined_fold(data_.assigned_split)};
+        if (splits_by_source(exp_.evaluation.split))  // the same folds in every repetition, as predefined
+            return source_folds(song_sources(data_, spec_.has_sources()), exp_.evaluation.split);
         const std::vector<std::string>& groups = exp_.evaluation.group_by == "group" ? data_.groups : data_.song_ids;
         const bool resampled = exp_.evaluation.split.kind == "kfold" && repetition > 0;
         return make_folds(groups, exp_.evaluation.split,
@@ -105,6 +109,18 @@ private:
                           data_.targets);
     }
     bool resampled() const { return repeated() && seeds_.size() > 1 && exp_.evaluation.split.kind == "kfold"; }
+
+    // The one source every song a fold scores comes from; empty when they
+    // come from several, or the data has no sources.
+    std::string scored_source(const Fold& fold) const {
+        const std::vector<std::string> sources = song_sources(data_, spec_.has_sources());
+        std::string only;
+        for (std::size_t row : fold.validation) {
+            if (sources.empty() || (!only.empty() && sources[row] != only)) return "";
+            only = sources[row];
+        }
+        return only;
+    }
 
     // With `seeds`, every regressor is repeated over them: repetition run_ of
     // fold k is the bundle's fold<slot> and the plugins' PluginContext::fold,
@@ -649,16 +665,19 @@ private:
                 if (!repeated() || seeds_.size() < 2) continue;
                 // How much the repetitions disagree: the std of their means over folds.
                 std::vector<double> seed_means;
+                const std::size_t per_seed = values.size() / seeds_.size();  // folds, or a source's folds
                 for (std::size_t r = 0; r < seeds_.size(); ++r)
-                    seed_means.push_back(mean_and_std(std::vector<double>(values.begin() + static_cast<std::ptrdiff_t>(r * folds),
-                                                                          values.begin() + static_cast<std::ptrdiff_t>((r + 1) * folds)))
-                                             .first);
+                    seed_means.push_back(
+                        mean_and_std(
+                            std::vector<double>(values.begin() + static_cast<std::ptrdiff_t>(r * per_seed),
+                                                values.begin() + static_cast<std::ptrdiff_t>((r + 1) * per_seed)))
+                            .first);
                 out[name]["seed_means"] = seed_means;
                 out[name]["seed_std"] = mean_and_std(seed_means).second;
             }
             return out;
         };
-        json targets = json::object(), chunk_targets = json::object();
+        json targets = json::object(), chunk_targets = json::object(), by_source = json::object();
         const std::string feature_set = node_.label.empty() ? node_.inputs.at(0) : node_.label;
         for (std::size_t t = 0; t < data_.target_names.size(); ++t) {
             const std::string& target = data_.target_names[t];
@@ -673,16 +692,30 @@ private:
                     targets[target][name]["pooled"] = std::isfinite(pooled.get(name)) ? json(pooled.get(name)) : json(nullptr);
             }
             if (!chunk_scores_[t].empty()) chunk_targets[target] = per_metric(chunk_scores_[t]);
-            for (const json* level : {&targets[target], chunk_scores_[t].empty() ? nullptr : &chunk_targets[target]}) {
-                if (!level) continue;
+            // Per source, the folds that score its songs alone (leave one source out, by_source);
+            // results.csv's source column is empty on the rows over every fold.
+            std::vector<std::pair<std::string, json>> rows;
+            for (const json* level : {&targets[target], chunk_scores_[t].empty() ? nullptr : &chunk_targets[target]})
+                if (level) rows.emplace_back("", *level);
+            for (const auto& [source, folds_of] : source_folds_of()) {
+                std::vector<RegressionMetrics> scores;
+                for (std::size_t f : folds_of) scores.push_back(scores_[t].at(f));
+                by_source[source][target] = per_metric(scores);
+                rows.emplace_back(source, by_source[source][target]);
+            }
+            for (const auto& [source, level] : rows) {
+                const bool chunks = source.empty() && &level != &rows.front().second;
                 results_.results += csv_field(feature_set) + "," + csv_field(node_.uses) + "," + csv_field(node_.id) +
                                     "," + csv_field(target) + "," +
-                                    (level == &targets[target] ? "song" : sequence_ ? "frame" : "chunk");
+                                    (!chunks     ? "song"
+                                     : sequence_ ? "frame"
+                                                 : "chunk") +
+                                    (exp_.has_sources() ? "," + csv_field(source) : std::string());
                 // One score (a holdout, one seed) has no spread: std is left empty, not 0.
-                const bool spread = (*level)["r2"]["folds"].size() > 1;
+                const bool spread = level["r2"]["folds"].size() > 1;
                 for (const char* m : {"r2", "mae", "rmse"})
-                    results_.results += "," + format_number((*level)[m]["mean"].get<double>()) + "," +
-                                        (spread ? format_number((*level)[m]["std"].get<double>()) : std::string());
+                    results_.results += "," + format_number(level[m]["mean"].get<double>()) + "," +
+                                        (spread ? format_number(level[m]["std"].get<double>()) : std::string());
                 results_.results += "," + selected_on_ + "," +
                                     (node_.grid.empty() ? std::string() : csv_field(picks_of(target).dump())) + "\n";
             }
@@ -700,6 +733,7 @@ private:
         entry["songs_sha256"] = sha256_hex(fmt::format("{}", fmt::join(data_.song_ids, "\n")));
         entry["test_train_ratio"] = test_train_ratio_;
         if (!chunk_targets.empty()) entry[sequence_ ? "validation_frames" : "validation_chunks"] = chunk_targets;
+        if (!by_source.empty()) entry["sources"] = by_source;
         if (sequence_) entry["curves"] = summarise_curves();
         if (!selected_on_.empty()) entry["epoch_selected_on"] = selected_on_;
         if (!best_epochs_.empty()) {
@@ -725,6 +759,20 @@ private:
             for (const auto& edge : edges)
                 setup_.writer.folder().log(fmt::format("node '{}': {}", node_.id, edge.at("message").get<std::string>()));
         }
+    }
+
+    // Each source that some folds score alone, with those folds (indices
+    // into scores_, every repetition's), in order of first appearance.
+    std::vector<std::pair<std::string, std::vector<std::size_t>>> source_folds_of() const {
+        std::vector<std::pair<std::string, std::vector<std::size_t>>> out;
+        for (std::size_t f = 0; f < fold_sources_.size(); ++f) {
+            if (fold_sources_[f].empty()) continue;
+            auto it = std::find_if(out.begin(), out.end(), [&](const auto& p) { return p.first == fold_sources_[f]; });
+            if (it == out.end())
+                it = out.insert(out.end(), std::make_pair(fold_sources_[f], std::vector<std::size_t>{}));
+            it->second.push_back(f);
+        }
+        return out;
     }
 
     // The numeric grid axes (three or more values) whose smallest or largest
@@ -846,6 +894,10 @@ private:
                 targets.back()["label_range"] = *scales[name].begin();
         }
         manifest["targets"] = targets;
+        if (spec_.has_sources())  // predict says its ratings are on the union's common scale
+            manifest["sources"] = {{"node", spec_.data.front().id},
+                                   {"uses", spec_.data.front().uses},
+                                   {"inputs", spec_.data.front().inputs}};
         manifest["per_target"] = pipelines_.per_target();
         manifest["folds"] = folds;
         if (repeated()) manifest["seeds"] = seeds_;
@@ -868,6 +920,7 @@ private:
     TargetPipelines pipelines_;
     const bool sequence_;  // the model rates every window (capability "sequence")
     std::vector<std::vector<RegressionMetrics>> scores_;        // per target, per fold: song level
+    std::vector<std::string> fold_sources_;  // per fold (every repetition's): the one source it scores, or ""
     std::vector<std::vector<RegressionMetrics>> chunk_scores_;  // the same at chunk level (chunk models; windows for sequence models)
     // Per target, every out-of-fold prediction with its label, over all folds and repetitions.
     std::vector<std::vector<double>> pooled_truth_, pooled_predicted_;
@@ -903,11 +956,16 @@ const std::vector<std::string>& curve_columns() {
     return columns;
 }
 
-const std::vector<std::string>& results_columns() {
+const std::vector<std::string>& results_columns(bool with_source) {
     static const std::vector<std::string> columns{
         "feature_set", "model",    "node", "target",   "level",       "r2",
         "r2_std",      "mae",      "mae_std", "rmse", "rmse_std", "selected_on", "selected_params"};
-    return columns;
+    static const std::vector<std::string> with_source_columns = [] {
+        std::vector<std::string> c = columns;
+        c.insert(c.begin() + 5, "source");  // after level
+        return c;
+    }();
+    return with_source ? with_source_columns : columns;
 }
 
 const std::vector<std::string>& comparison_columns() {

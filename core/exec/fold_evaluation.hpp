@@ -22,9 +22,11 @@ namespace mer {
 struct Experiment;
 struct NodeSpec;
 
-// The columns of predictions.csv, results.csv and comparisons.csv.
+// The columns of predictions.csv, results.csv and comparisons.csv. results.csv
+// has a `source` column (after `level`) only in experiments with a
+// dataset.union (Experiment::has_sources), so the others' files are unchanged.
 const std::vector<std::string>& prediction_columns();
-const std::vector<std::string>& results_columns();
+const std::vector<std::string>& results_columns(bool with_source = false);
 const std::vector<std::string>& comparison_columns();
 // The dynamic task's tables (sequence models only): every window's prediction
 // with its annotation (frame_predictions.csv), and the curve metrics per node

@@ -66,7 +66,7 @@ PipelineSpec PipelineSpec::of(const Experiment& exp, const NodeSpec& regressor) 
     PipelineSpec spec;
     for (const NodeSpec* n = &data_source(exp, regressor);;) {
         spec.data.insert(spec.data.begin(), step_of(*n));
-        if (n->inputs.empty()) break;
+        if (n->inputs.empty() || n->kind == "dataset") break;  // a union's inputs are not on the chain
         n = &exp.node(n->inputs.at(0));
     }
     // Each transform after its inputs, in the order the regressor reaches them.

@@ -47,6 +47,9 @@ struct PipelineSpec {
     PipelineStep regressor;
 
     const std::string& source() const { return data.back().id; }  // the node whose table enters
+    // The chain starts at a dataset stacking others (dataset.union): each
+    // song's id carries its source (core/data/sources.hpp).
+    bool has_sources() const { return data.front().kind == "dataset" && !data.front().inputs.empty(); }
 
     // The chain a regressor node of an experiment learns from.
     static PipelineSpec of(const Experiment& experiment, const NodeSpec& regressor);

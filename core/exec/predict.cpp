@@ -261,6 +261,18 @@ std::unique_ptr<LoadedBundle> load_bundle(const fs::path& model, const std::stri
         }
         folds = manifest.at("folds").get<int>();
         b->per_target = manifest.value("per_target", false);
+        if (manifest.contains("sources")) {
+            const json& sources = manifest.at("sources");
+            std::string scales;
+            for (std::size_t t = 0; t < out.targets.size(); ++t)
+                scales += (t ? ", " : "") + out.targets[t] + " [" + format_number(out.minima[t]) + ", " +
+                          format_number(out.maxima[t]) + "]";
+            out.scale_notes.push_back(fmt::format(
+                "ratings are on the common scale of {} node '{}' ({}), onto which it mapped its sources {}, not on "
+                "any one corpus's own scale",
+                sources.at("uses").get<std::string>(), sources.at("node").get<std::string>(), scales,
+                fmt::join(sources.at("inputs").get<std::vector<std::string>>(), ", ")));
+        }
     } catch (const json::exception& e) {
         throw Error(std::string("damaged bundle manifest: ") + e.what(), Location(manifest_file.string()));
     }
@@ -430,6 +442,7 @@ Ratings Predictor::rate(const std::vector<std::string>& inputs, const PredictOpt
         out.minima.insert(out.minima.end(), part.minima.begin(), part.minima.end());
         out.maxima.insert(out.maxima.end(), part.maxima.begin(), part.maxima.end());
         out.declared_scale.insert(out.declared_scale.end(), part.declared_scale.begin(), part.declared_scale.end());
+        out.scale_notes.insert(out.scale_notes.end(), part.scale_notes.begin(), part.scale_notes.end());
         for (std::size_t r = 0; r < out.rows.size(); ++r) {
             Rating& row = out.rows[r];
             const Rating& more = part.rows[r];  // the same files in the same order

@@ -63,6 +63,10 @@ struct Ratings {
     std::vector<double> midpoints;
     std::vector<double> minima, maxima;
     std::vector<bool> declared_scale;
+    // A model trained on a dataset.union rates on its common scale: which
+    // scale, of which node and sources, for a note beside the ratings
+    // (model.json's `sources`); empty otherwise. One line per bundle.
+    std::vector<std::string> scale_notes;
     std::vector<Rating> rows;
 };
 

@@ -113,6 +113,11 @@ const NodeSpec& Experiment::node(const std::string& id) const {
     throw Error("no node '" + id + "' in experiment " + file);
 }
 
+bool Experiment::has_sources() const {
+    return std::any_of(nodes.begin(), nodes.end(),
+                       [](const NodeSpec& n) { return n.kind == "dataset" && !n.inputs.empty(); });
+}
+
 namespace {
 
 std::string join(const std::vector<std::string>& items, const std::string& separator = ", ") {
@@ -256,6 +261,7 @@ public:
         check_split();
         check_devices();
         check_connections();
+        check_unions();
         check_fingerprinted_files();
         resolve();
     }
@@ -477,6 +483,10 @@ private:
             const std::string inputs_pointer = pointer_child(pointer_child("/nodes", id), "inputs");
             for (std::size_t i = 0; i < spec.inputs.size(); ++i)
                 check_input(spec, spec.inputs[i], map_.value_at(pointer_child(inputs_pointer, std::to_string(i))));
+            if (spec.kind == "dataset" && spec.plugin && spec.plugin->inputs < 0) {  // a union of dataset nodes
+                check_union_inputs(spec, inputs_pointer);
+                continue;
+            }
             if (spec.kind == "dataset" && !spec.inputs.empty()) continue;  // reported above, per input
             if (spec.plugin && spec.kind != "dataset" && static_cast<int>(spec.inputs.size()) != spec.plugin->inputs)
                 errors_.push_back(
@@ -496,7 +506,10 @@ private:
         } else if (input == id) {
             errors_.push_back({at, "nodes." + id + " lists itself as an input"});
         } else if (!spec.kind.empty() && !specs_[input].kind.empty()) {
-            const auto& allowed = allowed_input_kinds().at(spec.kind);
+            // A dataset that stacks others (dataset.union) takes dataset nodes.
+            static const std::set<std::string> datasets{"dataset"};
+            const bool stacks = spec.kind == "dataset" && spec.plugin && spec.plugin->inputs < 0;
+            const auto& allowed = stacks ? datasets : allowed_input_kinds().at(spec.kind);
             if (!allowed.count(specs_[input].kind))
                 errors_.push_back(
                     {at, "nodes." + id + ": a " + spec.kind + " node cannot take input from '" + input + "', a " +
@@ -505,6 +518,20 @@ private:
                                   ? "; datasets take no inputs"
                                   : "; it takes a " + join({allowed.begin(), allowed.end()}, " or ") + " node")});
         }
+    }
+
+    // A union stacks two or more distinct dataset nodes: each is a source.
+    void check_union_inputs(const NodeSpec& spec, const std::string& inputs_pointer) {
+        if (spec.inputs.size() < 2)
+            errors_.push_back({map_.key_at(spec.inputs.empty() ? pointer_child("/nodes", spec.id) : inputs_pointer),
+                               fmt::format("nodes.{}: {} stacks two or more dataset nodes (inputs: [a, b]), got {}",
+                                           spec.id, spec.uses, spec.inputs.size())});
+        for (std::size_t i = 0; i < spec.inputs.size(); ++i)
+            if (std::find(spec.inputs.begin(), spec.inputs.begin() + static_cast<std::ptrdiff_t>(i), spec.inputs[i]) !=
+                spec.inputs.begin() + static_cast<std::ptrdiff_t>(i))
+                errors_.push_back({map_.value_at(pointer_child(inputs_pointer, std::to_string(i))),
+                                   "nodes." + spec.id + ".inputs: '" + spec.inputs[i] +
+                                       "' is listed twice; each input is one source"});
     }
 
     // Cycles (self-loops are reported by check_inputs).
@@ -575,6 +602,8 @@ private:
         exp_.evaluation.split.stratify = split_.value("stratify", "none");
         exp_.evaluation.split.bins = split_.value("bins", 4);
         exp_.evaluation.group_by = split_.value("group_by", "song");
+        exp_.evaluation.split.train_sources = split_.value("train", std::vector<std::string>{});
+        exp_.evaluation.split.test_sources = split_.value("test", std::vector<std::string>{});
         for (const auto& m : evaluation.value("metrics", json::array({"r2", "rmse", "mae"})))
             exp_.evaluation.metrics.push_back(m.get<std::string>());
         const json stopping = evaluation.value("early_stopping", json::object());
@@ -672,14 +701,97 @@ private:
         return targets;
     }
 
-    // The dataset's own split has no shares to stratify.
+    // The dataset's own split, and splits by source, have no shares to
+    // stratify; by_source names the union inputs each side takes.
     void check_split() {
         const SplitSpec& split = exp_.evaluation.split;
-        if (split.kind == "predefined" && split.stratify != "none")
+        if ((split.kind == "predefined" || splits_by_source(split)) && split.stratify != "none")
             errors_.push_back({map_.value_at("/evaluation/split/stratify"),
-                               "evaluation.split.stratify: " + split.stratify +
-                                   " cannot apply to kind predefined, which keeps the dataset's own split; "
-                                   "use kind holdout or kfold, or stratify none"});
+                               "evaluation.split.stratify: " + split.stratify + " cannot apply to kind " + split.kind +
+                                   (split.kind == "predefined" ? ", which keeps the dataset's own split"
+                                                               : ", which splits by source") +
+                                   "; use kind holdout or kfold, or stratify none"});
+        for (const char* key : {"train", "test"}) {
+            const bool given = split_.contains(key);
+            if (given && split.kind != "by_source")
+                errors_.push_back({map_.key_at(std::string("/evaluation/split/") + key),
+                                   fmt::format("evaluation.split.{}: only kind by_source takes source lists; this "
+                                               "split is {}",
+                                               key, split.kind)});
+            if (!given && split.kind == "by_source")
+                errors_.push_back({map_.value_at("/evaluation/split/kind"),
+                                   fmt::format("evaluation.split.{}: kind by_source needs the sources (input nodes of "
+                                               "a dataset.union) to {} on, e.g. {}: [deam]",
+                                               key, key == std::string("train") ? "train" : "test", key)});
+        }
+        if (!splits_by_source(split)) return;
+        // The sources: the inputs of the datasets that stack others.
+        std::vector<std::string> sources;
+        for (const auto& spec : exp_.nodes)
+            if (spec.kind == "dataset" && spec.plugin && spec.plugin->inputs < 0)
+                for (const auto& input : spec.inputs)
+                    if (std::find(sources.begin(), sources.end(), input) == sources.end()) sources.push_back(input);
+        if (sources.empty()) {
+            errors_.push_back({map_.value_at("/evaluation/split/kind"),
+                               "evaluation.split.kind " + split.kind +
+                                   " splits by the songs' sources, and no node stacks datasets; add a dataset.union "
+                                   "node (inputs: [a, b]) and feed the models from it"});
+            return;
+        }
+        for (const auto& [key, listed] :
+             {std::pair{"train", &split.train_sources}, std::pair{"test", &split.test_sources}})
+            for (std::size_t i = 0; i < listed->size(); ++i) {
+                const std::string& source = (*listed)[i];
+                const std::string at = pointer_child(std::string("/evaluation/split/") + key, std::to_string(i));
+                if (std::find(sources.begin(), sources.end(), source) == sources.end()) {
+                    std::string message = fmt::format(
+                        "evaluation.split.{}: '{}' is not a source; the sources (inputs "
+                        "of the dataset.union nodes) are: {}",
+                        key, source, join(sources));
+                    if (const std::string near = nearest_name(source, sources); !near.empty())
+                        message += " (did you mean '" + near + "'?)";
+                    errors_.push_back({map_.value_at(at), message});
+                } else if (key == std::string("test") &&
+                           std::find(split.train_sources.begin(), split.train_sources.end(), source) !=
+                               split.train_sources.end()) {
+                    errors_.push_back({map_.value_at(at),
+                                       fmt::format("evaluation.split.test: '{}' is in train too; a source is trained "
+                                                   "on or tested on, not both (kfold on the union mixes them)",
+                                                   source)});
+                }
+            }
+    }
+
+    // Every input of a union declares the scale of every target it stacks
+    // (capability label_range), so its labels can be mapped; asked now, not
+    // after the inputs have loaded.
+    void check_unions() {
+        for (const auto& spec : exp_.nodes) {
+            if (spec.kind != "dataset" || !spec.plugin || spec.plugin->inputs >= 0) continue;
+            const std::vector<std::string> targets = spec.params.value("targets", std::vector<std::string>{});
+            const std::string inputs_pointer = pointer_child(pointer_child("/nodes", spec.id), "inputs");
+            for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
+                const NodeSpec& input = exp_.node(spec.inputs[i]);
+                json declared;
+                try {
+                    if (input.plugin && input.plugin->has(capability::kLabelRange))
+                        declared =
+                            registry_.create<DatasetPlugin>(input.uses, input.params)->query(capability::kLabelRange);
+                } catch (const std::exception&) {
+                    continue;  // its parameters were reported by read_params
+                }
+                std::vector<std::string> missing;
+                for (const auto& t : targets)
+                    if (!declared.is_object() || !declared.contains(t)) missing.push_back(t);
+                if (!missing.empty())
+                    errors_.push_back(
+                        {map_.value_at(pointer_child(inputs_pointer, std::to_string(i))),
+                         fmt::format("nodes.{}: input '{}' ({}) declares no scale for {} (capability label_range), so "
+                                     "its labels cannot be mapped onto the common scale; set nodes.{}.params."
+                                     "label_range, or use a loader that declares one",
+                                     spec.id, input.id, input.uses, join(missing), input.id)});
+            }
+        }
     }
 
     // Models that train on a device (capability `device`) use their own or

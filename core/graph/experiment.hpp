@@ -68,6 +68,9 @@ struct Experiment {
     YAML::Node resolved;          // the document with overrides and defaults applied
 
     const NodeSpec& node(const std::string& id) const;
+    // A node stacks dataset nodes (dataset.union): songs may carry a source,
+    // and results.csv has a source column.
+    bool has_sources() const;
 };
 
 // The experiment schema compiled into mer-run (schemas/experiment.schema.json).

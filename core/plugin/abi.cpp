@@ -14,6 +14,11 @@ namespace mer {
 
 PluginBase::~PluginBase() = default;
 DatasetPlugin::~DatasetPlugin() = default;
+CombiningDataset::~CombiningDataset() = default;
+SongTable CombiningDataset::load(const PluginContext& ctx) {
+    throw Error("this dataset stacks the dataset nodes listed as its inputs; the host calls combine()",
+                Location::of_node(ctx.node));
+}
 FeaturesPlugin::~FeaturesPlugin() = default;
 TransformPlugin::~TransformPlugin() = default;
 RegressorPlugin::~RegressorPlugin() = default;

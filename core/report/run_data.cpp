@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <set>
@@ -56,6 +57,34 @@ std::string epochs_text(const std::map<std::string, int>& runs) {
 }
 
 }  // namespace
+
+Table source_table(const nlohmann::ordered_json& summary, const std::string& metric) {
+    Table table{{"source", "target"}, {}};
+    std::vector<std::pair<std::string, std::string>> keys;  // (source, target) in order of first appearance
+    for (const auto& [id, node] : member(summary, "nodes").items()) {
+        if (!node.contains("sources")) continue;
+        table.columns.push_back(id + " (" + node.value("model", "") + ")");
+        for (const auto& [source, targets] : node["sources"].items())
+            for (const auto& [target, _] : targets.items())
+                if (std::find(keys.begin(), keys.end(), std::pair{source, target}) == keys.end())
+                    keys.emplace_back(source, target);
+    }
+    for (const auto& [source, target] : keys) {
+        std::vector<std::string> row{source, target};
+        for (const auto& [id, node] : member(summary, "nodes").items()) {
+            if (!node.contains("sources")) continue;
+            const auto& score = member(member(member(member(node, "sources"), source), target), metric);
+            const auto mean = score.value("mean", nlohmann::ordered_json()),
+                       sd = score.value("std", nlohmann::ordered_json());
+            row.push_back(!mean.is_number() ? ""
+                          : sd.is_number() && std::isfinite(sd.get<double>())
+                              ? fmt::format("{:.4f} ± {:.4f}", mean.get<double>(), sd.get<double>())
+                              : fmt::format("{:.4f}", mean.get<double>()));
+        }
+        table.rows.push_back(std::move(row));
+    }
+    return table;
+}
 
 Table fold_scores_table(const nlohmann::ordered_json& summary, const std::string& metric) {
     Table table;

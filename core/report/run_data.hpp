@@ -38,4 +38,10 @@ Table results_table(const nlohmann::ordered_json& summary, const BestEpochs& bes
 // std of results_table is made of.
 Table fold_scores_table(const nlohmann::ordered_json& summary, const std::string& metric = "r2");
 
+// Source × model: one row per source (a dataset.union's input) and target,
+// one column per model node holding mean ± std of `metric` over the folds
+// that scored that source alone (summary.json's sources); no rows when no
+// node has any.
+Table source_table(const nlohmann::ordered_json& summary, const std::string& metric = "r2");
+
 }  // namespace mer::report

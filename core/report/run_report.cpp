@@ -216,6 +216,13 @@ private:
                 "initialisation noise alone, not a resampling estimate of how well they generalise, and no "
                 "p-value is given for it. Use split: kfold to resample.");
         page_.table(report::results_table(summary_, best_));
+        if (const report::Table sources = report::source_table(summary_); !sources.rows.empty()) {
+            page_.paragraph(
+                "Per source (the inputs of a dataset.union): song-level R², mean ± std over the folds "
+                "that scored that source's songs alone (one per seed with by_source and "
+                "leave_one_source_out) — how well each model transfers to each corpus.");
+            page_.table(sources);
+        }
         const report::Table folds = report::fold_scores_table(summary_);
         if (!folds.rows.empty()) {
             page_.paragraph("Song-level R² of every fold" + std::string(seeded ? " and seed" : "") +
