@@ -132,8 +132,8 @@ TEST_CASE("bad experiment files: each mistake is named with line and column", "[
     }
     SECTION("enum value") {
         CHECK_THAT(errors_of(replace(kValid, "kind: kfold", "kind: loo")),
-                   Catch::Contains(
-                       "evaluation.split.kind must be one of \"holdout\", \"kfold\", \"predefined\", not \"loo\""));
+                   Catch::Contains("evaluation.split.kind must be one of \"holdout\", \"kfold\", \"predefined\", "
+                                   "\"by_source\", \"leave_one_source_out\", not \"loo\""));
     }
     SECTION("a stratified predefined split names the key") {
         CHECK_THAT(errors_of(replace(kValid, "kind: kfold, k: 3", "kind: predefined, stratify: quadrant")),
@@ -177,7 +177,8 @@ TEST_CASE("bad experiment files: each mistake is named with line and column", "[
         CHECK_THAT(errors_of(kValid, {"nodes.ridge.params.alpha=-5"}),
                    Catch::Contains("--set nodes.ridge.params.alpha=-5: nodes.ridge.params.alpha = -5 is out of range"));
         // Errors inside a --set value (its list items, its number) name the --set, not FILE:1:1.
-        CHECK_THAT(errors_of(kValid, {"seeds=[1.5]"}), Catch::Contains("--set seeds=[1.5]: seeds[0] must be an integer"));
+        CHECK_THAT(errors_of(kValid, {"seeds=[1.5]"}),
+                   Catch::Contains("--set seeds=[1.5]: seeds[0] must be an integer"));
         CHECK_THAT(errors_of(kValid, {"nodes.ridge.params.alpha=1e999"}),
                    Catch::Contains("--set nodes.ridge.params.alpha=1e999: nodes.ridge.params.alpha = 1e999 is beyond"));
         CHECK_THAT(errors_of(kValid, {"nodes.ridge.targets=[1]"}),
@@ -231,8 +232,8 @@ TEST_CASE("overrides change the experiment before validation", "[validate]") {
     CHECK_THAT(typo.errors[0].str(), Catch::StartsWith("--set nodes.ridg.params.alpha=3: there is no node 'ridg' "
                                                        "(did you mean 'ridge'?)"));
     // A new node given its plugin first is fine.
-    const auto added = mer::load_experiment((dir / "exp.yaml").string(),
-                                            {"nodes.other.uses=regressor.mean", "nodes.other.inputs=[songs]"}, registry());
+    const auto added = mer::load_experiment(
+        (dir / "exp.yaml").string(), {"nodes.other.uses=regressor.mean", "nodes.other.inputs=[songs]"}, registry());
     CHECK(added.errors.empty());
 }
 
@@ -248,8 +249,9 @@ TEST_CASE("hostile experiment files are refused with a located reason, never han
                                    "(first at line 10)"));
     }
     SECTION("a node id twice (this looped forever)") {
-        CHECK_THAT(errors_of(replace(kValid, "evaluation:", "  ridge: {uses: regressor.mean, inputs: [songs]}\nevaluation:")),
-                   Catch::Contains("exp.yaml:11:3: nodes.ridge appears twice in the same mapping (first at line 7)"));
+        CHECK_THAT(
+            errors_of(replace(kValid, "evaluation:", "  ridge: {uses: regressor.mean, inputs: [songs]}\nevaluation:")),
+            Catch::Contains("exp.yaml:11:3: nodes.ridge appears twice in the same mapping (first at line 7)"));
     }
     SECTION("aliases that expand to billions of values") {
         std::string bomb = "name: bomb\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
@@ -275,7 +277,8 @@ TEST_CASE("hostile experiment files are refused with a located reason, never han
     SECTION("text that is not UTF-8 (found by fuzzing: it escaped as a JSON exception)") {
         CHECK_THAT(errors_of(replace(kValid, "name: ok", "name: \"ok\xff\"")),
                    Catch::Contains("exp.yaml:1:7: name is not valid UTF-8 text"));
-        CHECK_THAT(errors_of(kValid + std::string("k\xc3: 1\n")), Catch::Contains("exp.yaml:13:1: a key is not valid UTF-8"));
+        CHECK_THAT(errors_of(kValid + std::string("k\xc3: 1\n")),
+                   Catch::Contains("exp.yaml:13:1: a key is not valid UTF-8"));
     }
     SECTION("a folder given as the experiment") {
         TempDir dir;
@@ -288,7 +291,8 @@ TEST_CASE("hostile experiment files are refused with a located reason, never han
 TEST_CASE("YAML that yaml-cpp misreads or drops is refused with its line and column", "[validate][hardening]") {
     SECTION("nesting past yaml-cpp's own depth guard (it said only 'bad file')") {
         for (const int depth : {500, 5000}) {
-            const std::string e = errors_of("name: deep\nx: " + std::string(depth, '[') + std::string(depth, ']') + "\n");
+            const std::string e =
+                errors_of("name: deep\nx: " + std::string(depth, '[') + std::string(depth, ']') + "\n");
             INFO(e);
             CHECK_THAT(e, Catch::StartsWith("exp.yaml:2:") &&
                               Catch::Contains("YAML syntax error: mappings and lists are nested more than 64 levels "
@@ -314,7 +318,8 @@ TEST_CASE("YAML that yaml-cpp misreads or drops is refused with its line and col
                                       "UTF-16?); an experiment is UTF-8 YAML text"));
         CHECK_THAT(e, !Catch::Contains("escape"));
         // First in the file, yaml-cpp took it for UTF-16 and read garbage.
-        CHECK_THAT(errors_of(std::string(1, '\0') + kValid), Catch::Contains("exp.yaml:1:1: the file holds a NUL byte"));
+        CHECK_THAT(errors_of(std::string(1, '\0') + kValid),
+                   Catch::Contains("exp.yaml:1:1: the file holds a NUL byte"));
     }
 }
 
@@ -328,7 +333,8 @@ TEST_CASE("a name too long for a run folder is refused by validate, not by the r
 TEST_CASE("a sweep's metric and random ranges are checked before any trial runs", "[validate][sweep][hardening]") {
     auto with_sweep = [](const std::string& block) { return std::string(kValid) + "sweep:\n" + block; };
     SECTION("a metric naming a node, a target or a score no trial reports") {
-        CHECK(errors_of(with_sweep("  grid: {nodes.ridge.params.alpha: [1, 2]}\n  metric: ridge.arousal.rmse\n")).empty());
+        CHECK(errors_of(with_sweep("  grid: {nodes.ridge.params.alpha: [1, 2]}\n  metric: ridge.arousal.rmse\n"))
+                  .empty());
         CHECK_THAT(errors_of(with_sweep("  grid: {nodes.ridge.params.alpha: [1, 2]}\n  metric: rdige.valence.r2\n")),
                    Catch::Contains("exp.yaml:15:11: sweep.metric 'rdige.valence.r2': there is no node 'rdige'; the "
                                    "metric is NODE.TARGET.METRIC of a regressor node, and the regressor nodes are: "
@@ -404,10 +410,12 @@ TEST_CASE("validate and run read a manifest's rows before any run folder exists"
         INFO(command << ": " << r.err);
         CHECK(r.exit_code == 2);  // refused before anything ran, as any validation error
         // A missing audio file is a warning: the run skips that song and counts it, as any unusable audio.
-        CHECK_THAT(r.err, Catch::Contains("warning: ") &&
-                              Catch::Contains("songs.csv:3: nodes.songs (dataset.manifest): column 'path': the audio file") &&
-                              Catch::Contains("gone.wav does not exist") && Catch::Contains("the run skips this song"));
-        CHECK_THAT(r.err, Catch::Contains("songs.csv:4: nodes.songs (dataset.manifest): song id 'audio/a' appears twice"));
+        CHECK_THAT(r.err,
+                   Catch::Contains("warning: ") &&
+                       Catch::Contains("songs.csv:3: nodes.songs (dataset.manifest): column 'path': the audio file") &&
+                       Catch::Contains("gone.wav does not exist") && Catch::Contains("the run skips this song"));
+        CHECK_THAT(r.err,
+                   Catch::Contains("songs.csv:4: nodes.songs (dataset.manifest): song id 'audio/a' appears twice"));
         CHECK_THAT(r.err, Catch::Contains("songs.csv:4: nodes.songs (dataset.manifest): column 'valence': 'x' is not a "
                                           "number"));
         CHECK_THAT(r.err, Catch::Contains("2 errors in exp.yaml"));
