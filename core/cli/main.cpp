@@ -255,11 +255,6 @@ struct Options {
     std::vector<std::string> report_labels;  // --label NAME=RUN_DIR
 };
 
-struct Commands {
-    CLI::App *run, *validate, *plugins, *describe, *make_template, *check_plugin, *synth_table, *predict, *synth,
-        *sweep, *trial, *report, *schema;
-};
-
 // --unset KEY beside every --set. Its values are read back in command-line
 // order with the --set ones (overrides_in_order).
 void add_unset(CLI::App& command, std::vector<std::string>& keys) {
@@ -284,82 +279,99 @@ std::vector<std::string> overrides_in_order(const CLI::App& command) {
     return out;
 }
 
-Commands add_commands(CLI::App& app, Options& o) {
-    Commands c{};
-    c.run = app.add_subcommand("run", "validate and run an experiment; prints the run folder");
-    c.run->add_option("experiment", o.experiment_file, "experiment YAML file (not with --resume)");
-    c.run->add_option("--resume", o.resume_dir,
-                      "continue an interrupted run in its own folder: finished nodes and folds are kept, "
-                      "LibTorch models continue from their last finished epoch");
-    c.run->add_option("--set", o.overrides, "override a key: path.to.key=value (YAML value); repeatable");
-    add_unset(*c.run, o.unsets);
-    c.run->add_option("--out", o.out_dir,
-                      "folder that receives <name>/<timestamp>-<id>/ (default: the experiment's runs_dir)");
-    c.run->add_option("--cache", o.cache_dir, "node cache folder (default: the experiment's cache_dir)");
-    c.run->add_flag("--quiet", o.quiet, "log to log.txt only, not to stderr");
-    c.run->add_flag("--keep-checkpoints", o.keep_checkpoints,
-                    "keep checkpoints/ (per-epoch training state) after the run finished; a failed or "
-                    "interrupted run always keeps it for --resume");
+CLI::App* declare_run(CLI::App& app, Options& o) {
+    CLI::App* command = app.add_subcommand("run", "validate and run an experiment; prints the run folder");
+    command->add_option("experiment", o.experiment_file, "experiment YAML file (not with --resume)");
+    command->add_option("--resume", o.resume_dir,
+                        "continue an interrupted run in its own folder: finished nodes and folds are kept, "
+                        "LibTorch models continue from their last finished epoch");
+    command->add_option("--set", o.overrides, "override a key: path.to.key=value (YAML value); repeatable");
+    add_unset(*command, o.unsets);
+    command->add_option("--out", o.out_dir,
+                        "folder that receives <name>/<timestamp>-<id>/ (default: the experiment's runs_dir)");
+    command->add_option("--cache", o.cache_dir, "node cache folder (default: the experiment's cache_dir)");
+    command->add_flag("--quiet", o.quiet, "log to log.txt only, not to stderr");
+    command->add_flag("--keep-checkpoints", o.keep_checkpoints,
+                      "keep checkpoints/ (per-epoch training state) after the run finished; a failed or "
+                      "interrupted run always keeps it for --resume");
+    return command;
+}
 
-    c.validate = app.add_subcommand("validate", "check an experiment without running it; exit 2 lists every error");
-    c.validate->add_option("experiment", o.experiment_file, "experiment YAML file")->required();
-    c.validate->add_option("--set", o.overrides, "override a key: path.to.key=value; repeatable");
-    add_unset(*c.validate, o.unsets);
+CLI::App* declare_validate(CLI::App& app, Options& o) {
+    CLI::App* command =
+        app.add_subcommand("validate", "check an experiment without running it; exit 2 lists every error");
+    command->add_option("experiment", o.experiment_file, "experiment YAML file")->required();
+    command->add_option("--set", o.overrides, "override a key: path.to.key=value; repeatable");
+    add_unset(*command, o.unsets);
+    return command;
+}
 
-    c.plugins = app.add_subcommand("plugins", "list plugins found and files refused (with the reason)");
-    c.plugins->add_flag("--json", o.as_json, "machine-readable output");
-    c.describe = c.plugins->add_subcommand("describe", "every parameter of a plugin: type, default, range, meaning");
-    c.describe->add_option("name", o.plugin_name, "plugin name, e.g. regressor.ridge")->required();
-    c.describe->add_flag("--json", o.describe_json,
-                         "machine-readable: name, kind, version, file, ABI tag, capabilities, parameter schema");
-    c.check_plugin = c.plugins->add_subcommand(
+CLI::App* declare_plugins(CLI::App& app, Options& o) {
+    CLI::App* command = app.add_subcommand("plugins", "list plugins found and files refused (with the reason)");
+    command->add_flag("--json", o.as_json, "machine-readable output");
+    CLI::App* describe =
+        command->add_subcommand("describe", "every parameter of a plugin: type, default, range, meaning");
+    describe->add_option("name", o.plugin_name, "plugin name, e.g. regressor.ridge")->required();
+    describe->add_flag("--json", o.describe_json,
+                       "machine-readable: name, kind, version, file, ABI tag, capabilities, parameter schema");
+    CLI::App* check = command->add_subcommand(
         "check", "the conformance checks of the in-tree plugins, on one plugin library (an out-of-tree build)");
-    c.check_plugin->add_option("library", o.plugin_library, "the plugin's .so file")->required();
-    c.make_template = c.plugins->add_subcommand("template", "a ready-to-edit YAML node for a plugin");
-    c.make_template->add_option("name", o.plugin_name, "plugin name, e.g. regressor.ridge")->required();
+    check->add_option("library", o.plugin_library, "the plugin's .so file")->required();
+    CLI::App* make_template = command->add_subcommand("template", "a ready-to-edit YAML node for a plugin");
+    make_template->add_option("name", o.plugin_name, "plugin name, e.g. regressor.ridge")->required();
+    return command;
+}
 
-    c.synth_table =
+CLI::App* declare_synth_table(CLI::App& app, Options& o) {
+    CLI::App* command =
         app.add_subcommand("synth-table", "write a synthetic song × feature table (CSV) with valence and arousal");
-    c.synth_table->add_option("--out", o.table_out, "CSV file to write")->required();
-    c.synth_table->add_option("--songs", o.table_spec.songs, "number of songs")->check(CLI::Range(2, 1000000));
-    c.synth_table->add_option("--noise-features", o.table_spec.noise_features, "columns of pure noise")
+    command->add_option("--out", o.table_out, "CSV file to write")->required();
+    command->add_option("--songs", o.table_spec.songs, "number of songs")->check(CLI::Range(2, 1000000));
+    command->add_option("--noise-features", o.table_spec.noise_features, "columns of pure noise")
         ->check(CLI::Range(0, 10000));
-    c.synth_table->add_option("--seed", o.table_spec.seed, "random seed");
+    command->add_option("--seed", o.table_spec.seed, "random seed");
+    return command;
+}
 
-    c.predict = app.add_subcommand("predict", "rate audio files with a trained run's model: path, targets, quadrant");
-    c.predict->add_option("--model", o.model_path, "run folder or model bundle (RUN/model/NODE)")->required();
-    c.predict
+CLI::App* declare_predict(CLI::App& app, Options& o) {
+    CLI::App* command =
+        app.add_subcommand("predict", "rate audio files with a trained run's model: path, targets, quadrant");
+    command->add_option("--model", o.model_path, "run folder or model bundle (RUN/model/NODE)")->required();
+    command
         ->add_option("--node", o.predict_nodes,
                      "which regressor node's model, when the run has several; repeat it to combine separate "
                      "models (--node valence --node arousal: one row per file, with its quadrant)")
         ->allow_extra_args(false);  // one value per --node: the files follow
-    c.predict->add_option("--format", o.predict_format, "csv or json")->check(CLI::IsMember({"csv", "json"}));
-    c.predict->add_option("--out", o.predict_out, "write to this file instead of stdout");
-    c.predict->add_option("--cache", o.predict_cache, "feature cache folder (reused when a file was seen before)");
-    c.predict->add_flag("--per-chunk", o.per_chunk, "add a row per chunk (time offset) for log-mel chunk models");
-    c.predict->add_flag("--dynamic", o.dynamic,
-                        "sequence models: rate every window over time instead (path, time_s, one column per target; "
-                        "docs/dynamic.md)");
-    c.predict->add_flag("--clip", o.clip,
-                        "clamp ratings into their target's range: the dataset's label scale, else the training labels' "
-                        "(outside_range still names them)");
-    c.predict->add_option("--offset", o.predict_offset, "rate the excerpt starting this many seconds in")
+    command->add_option("--format", o.predict_format, "csv or json")->check(CLI::IsMember({"csv", "json"}));
+    command->add_option("--out", o.predict_out, "write to this file instead of stdout");
+    command->add_option("--cache", o.predict_cache, "feature cache folder (reused when a file was seen before)");
+    command->add_flag("--per-chunk", o.per_chunk, "add a row per chunk (time offset) for log-mel chunk models");
+    command->add_flag("--dynamic", o.dynamic,
+                      "sequence models: rate every window over time instead (path, time_s, one column per target; "
+                      "docs/dynamic.md)");
+    command->add_flag("--clip", o.clip,
+                      "clamp ratings into their target's range: the dataset's label scale, else the training labels' "
+                      "(outside_range still names them)");
+    command->add_option("--offset", o.predict_offset, "rate the excerpt starting this many seconds in")
         ->check(finite_seconds(0));
-    c.predict
+    command
         ->add_option("--duration", o.predict_duration,
                      "rate at most this many seconds (from --offset); with --excerpts, each excerpt's length "
                      "(default 45, DEAM's clips)")
         ->check(finite_seconds(0));
-    c.predict
+    command
         ->add_option("--excerpts", o.predict_excerpts,
                      "rate N evenly spaced excerpts of every file and report their mean and spread (<target>_std)")
         ->check(CLI::Range(1, 1000));
-    c.predict->add_option("files", o.predict_inputs, "audio files or folders (searched recursively)")->required();
+    command->add_option("files", o.predict_inputs, "audio files or folders (searched recursively)")->required();
+    return command;
+}
 
-    c.synth = app.add_subcommand(
+CLI::App* declare_synth(CLI::App& app, Options& o) {
+    CLI::App* command = app.add_subcommand(
         "synth", "write a synthetic corpus in the layout of DEAM, PMEmo or EmoMusic (MP3 audio + annotations)");
-    c.synth->add_option("--out", o.corpus_out, "folder to write (deam: annotations/ and MEMD_audio/)")->required();
-    c.synth
+    command->add_option("--out", o.corpus_out, "folder to write (deam: annotations/ and MEMD_audio/)")->required();
+    command
         ->add_option("--layout", o.corpus_spec.layout,
                      "deam (annotations/, MEMD_audio/; labels 1-9), pmemo (annotations/, chorus/, metadata.csv; "
                      "labels 0-1) or emomusic (annotations/, clips_45seconds/; static 1-9, 2 Hz -1..1, "
@@ -369,71 +381,85 @@ Commands add_commands(CLI::App& app, Options& o) {
                                                                             {"pmemo", mer::SynthLayout::pmemo},
                                                                             {"emomusic", mer::SynthLayout::emomusic}}))
         ->default_str("deam");
-    c.synth->add_option("--songs", o.corpus_spec.songs, "number of songs")->check(CLI::Range(1, 100000));
-    c.synth->add_option("--seconds", o.corpus_spec.seconds, "length of each song")->check(finite_seconds(1, 3600));
-    c.synth->add_option("--seed", o.corpus_spec.seed, "random seed; the same seed gives the same corpus");
-    c.synth->add_option("--threads", o.corpus_spec.threads, "threads (0: every core)")->check(CLI::Range(0, 1024));
+    command->add_option("--songs", o.corpus_spec.songs, "number of songs")->check(CLI::Range(1, 100000));
+    command->add_option("--seconds", o.corpus_spec.seconds, "length of each song")->check(finite_seconds(1, 3600));
+    command->add_option("--seed", o.corpus_spec.seed, "random seed; the same seed gives the same corpus");
+    command->add_option("--threads", o.corpus_spec.threads, "threads (0: every core)")->check(CLI::Range(0, 1024));
+    return command;
+}
 
-    c.sweep = app.add_subcommand("sweep",
-                                 "run many trials of an experiment (its sweep: block and --grid), each its "
-                                 "own process; prints the sweep folder");
-    c.sweep->add_option("experiment", o.sweep.experiment_file, "experiment YAML file");
-    c.sweep->add_option("--status", o.sweep_status,
+CLI::App* declare_sweep(CLI::App& app, Options& o) {
+    CLI::App* command = app.add_subcommand("sweep",
+                                           "run many trials of an experiment (its sweep: block and --grid), each its "
+                                           "own process; prints the sweep folder");
+    command->add_option("experiment", o.sweep.experiment_file, "experiment YAML file");
+    command->add_option("--status", o.sweep_status,
                         "where each trial of this sweep folder stands; rewrites trials.csv");
-    c.sweep->add_option("--launcher", o.launcher, "local (child processes) or slurm (a job array via sbatch)")
+    command->add_option("--launcher", o.launcher, "local (child processes) or slurm (a job array via sbatch)")
         ->check(CLI::IsMember({"local", "slurm"}));
-    c.sweep->add_option("--partition", o.sweep.slurm.partition, "slurm: the partition");
-    c.sweep->add_option("--gres", o.sweep.slurm.gres, "slurm: generic resources per trial, e.g. gpu:1");
-    c.sweep->add_option("--time", o.sweep.slurm.time, "slurm: time limit per trial, e.g. 02:00:00");
-    c.sweep->add_option("--mem", o.sweep.slurm.mem, "slurm: memory per trial, e.g. 16G");
-    c.sweep->add_option("--cpus-per-task", o.sweep.slurm.cpus_per_task, "slurm: CPUs per trial (its threads)")
+    command->add_option("--partition", o.sweep.slurm.partition, "slurm: the partition");
+    command->add_option("--gres", o.sweep.slurm.gres, "slurm: generic resources per trial, e.g. gpu:1");
+    command->add_option("--time", o.sweep.slurm.time, "slurm: time limit per trial, e.g. 02:00:00");
+    command->add_option("--mem", o.sweep.slurm.mem, "slurm: memory per trial, e.g. 16G");
+    command->add_option("--cpus-per-task", o.sweep.slurm.cpus_per_task, "slurm: CPUs per trial (its threads)")
         ->check(CLI::Range(1, 1024));
-    c.sweep->add_option("--grid", o.sweep.grid_arguments,
+    command->add_option("--grid", o.sweep.grid_arguments,
                         "sweep a key over values: path.to.key=v1,v2 (YAML values); repeatable, adds to sweep.grid");
-    c.sweep->add_option("--set", o.sweep.overrides, "override a key in every trial: path.to.key=value; repeatable");
-    add_unset(*c.sweep, o.unsets);
-    auto* workers = c.sweep->add_option("--workers", o.sweep.workers, "trials at a time (with GPUs: one per GPU)")
+    command->add_option("--set", o.sweep.overrides, "override a key in every trial: path.to.key=value; repeatable");
+    add_unset(*command, o.unsets);
+    auto* workers = command->add_option("--workers", o.sweep.workers, "trials at a time (with GPUs: one per GPU)")
                         ->check(CLI::Range(1, 1024));
-    c.sweep->add_option("--devices", o.devices,
+    command->add_option("--devices", o.devices,
                         "cpu, or GPUs for the trials in turn: cuda:0,cuda:1 (each trial sees only its own)");
-    c.sweep
+    command
         ->add_option("--trials-per-device", o.trials_per_device,
                      "with GPUs: trials packed on each GPU at once (small models), default 1")
         ->check(CLI::Range(1, 64))
         ->excludes(workers);
-    c.sweep->add_option("--retries", o.sweep.retries, "run a failed trial again up to N times")
+    command->add_option("--retries", o.sweep.retries, "run a failed trial again up to N times")
         ->check(CLI::Range(0, 100));
-    c.sweep->add_flag("--dry-run", o.sweep_dry_run, "validate every trial and list them; run none");
-    c.sweep
+    command->add_flag("--dry-run", o.sweep_dry_run, "validate every trial and list them; run none");
+    command
         ->add_option("--max-trials", o.sweep.max_trials,
                      "refuse a sweep of more trials than this, before expanding it (default 10000)")
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100000000}));
-    c.sweep->add_option("--out", o.sweep.runs_root, "folder that receives <name>/sweep-<timestamp>/");
-    c.sweep->add_option("--cache", o.sweep.cache_dir, "node cache folder shared by the trials");
-    c.sweep->add_flag("--quiet", o.sweep_quiet, "log to sweep.log only, not to stderr");
+    command->add_option("--out", o.sweep.runs_root, "folder that receives <name>/sweep-<timestamp>/");
+    command->add_option("--cache", o.sweep.cache_dir, "node cache folder shared by the trials");
+    command->add_flag("--quiet", o.sweep_quiet, "log to sweep.log only, not to stderr");
+    return command;
+}
 
-    c.trial = app.add_subcommand("trial", "run one trial of a sweep folder (what mer-run sweep starts per trial)");
-    c.trial->add_option("sweep_dir", o.sweep_dir, "the sweep folder")->required();
-    c.trial->add_option("trial_id", o.trial_id, "e.g. trial-0003")->required();
-    c.trial->add_option("--device", o.trial.device, "cpu or cuda:N");
-    c.trial->add_option("--threads", o.trial.threads, "threads for the trial")->check(CLI::Range(1, 1024));
+CLI::App* declare_trial(CLI::App& app, Options& o) {
+    CLI::App* command =
+        app.add_subcommand("trial", "run one trial of a sweep folder (what mer-run sweep starts per trial)");
+    command->add_option("sweep_dir", o.sweep_dir, "the sweep folder")->required();
+    command->add_option("trial_id", o.trial_id, "e.g. trial-0003")->required();
+    command->add_option("--device", o.trial.device, "cpu or cuda:N");
+    command->add_option("--threads", o.trial.threads, "threads for the trial")->check(CLI::Range(1, 1024));
+    return command;
+}
 
-    c.schema = app.add_subcommand("schema",
-                                  "print the experiment JSON Schema with every installed plugin's name and parameters, "
-                                  "for editors: mer-run schema > mer.schema.json");
-    c.report = app.add_subcommand("report",
-                                  "(re)build the HTML report of a run or sweep folder; several run folders "
-                                  "make one comparison page (-o)");
-    c.report->add_option("folders", o.report_inputs, "a run folder, a sweep folder, or several run folders")
-        ->required();
-    c.report->add_option("-o,--out", o.report_out,
-                         "the comparison page to write (several runs; default compare.html here; its figures' CSVs "
-                         "go to NAME_data/ beside it)");
+CLI::App* declare_schema(CLI::App& app, Options&) {
+    CLI::App* command =
+        app.add_subcommand("schema",
+                           "print the experiment JSON Schema with every installed plugin's name and parameters, "
+                           "for editors: mer-run schema > mer.schema.json");
+    return command;
+}
+
+CLI::App* declare_report(CLI::App& app, Options& o) {
+    CLI::App* command = app.add_subcommand("report",
+                                           "(re)build the HTML report of a run or sweep folder; several run folders "
+                                           "make one comparison page (-o)");
+    command->add_option("folders", o.report_inputs, "a run folder, a sweep folder, or several run folders")->required();
+    command->add_option("-o,--out", o.report_out,
+                        "the comparison page to write (several runs; default compare.html here; its figures' CSVs "
+                        "go to NAME_data/ beside it)");
     CLI::Option* label =
-        c.report->add_option("--label", o.report_labels,
-                             "name a run on the comparison page: NAME=RUN_DIR (one of the folders given); repeatable");
+        command->add_option("--label", o.report_labels,
+                            "name a run on the comparison page: NAME=RUN_DIR (one of the folders given); repeatable");
     label->type_name("NAME=RUN")->allow_extra_args(false);  // one label per --label: the folders follow
-    return c;
+    return command;
 }
 
 // "seed=3" where the experiment file goes is Hydra's habit, not a file.
@@ -627,7 +653,7 @@ int synth_table(const Options& o) {
 
 // The sweep's options from the command line: --devices as a list, the
 // workers a GPU sweep runs, the launcher.
-mer::SweepOptions sweep_options(const Commands& c, const Options& o, int argc, char** argv) {
+mer::SweepOptions sweep_options(const CLI::App& command, const Options& o, int argc, char** argv) {
     mer::SweepOptions options = o.sweep;
     options.launcher = o.launcher == "slurm" ? mer::LauncherKind::slurm : mer::LauncherKind::local;
     options.devices.clear();
@@ -650,7 +676,7 @@ mer::SweepOptions sweep_options(const Commands& c, const Options& o, int argc, c
         throw mer::Error(
             "--trials-per-device packs trials on this machine's GPUs; with --launcher slurm each "
             "array task gets what --gres asks for");
-    if (gpus && c.sweep->count("--workers") == 0)
+    if (gpus && command.count("--workers") == 0)
         options.workers = static_cast<int>(options.devices.size()) * std::max(1, o.trials_per_device);
     for (int i = 0; i < argc; ++i) options.command_line += (i ? " " : "") + std::string(argv[i]);
     return options;
@@ -658,10 +684,10 @@ mer::SweepOptions sweep_options(const Commands& c, const Options& o, int argc, c
 
 // mer-run sweep: every trial validated first (all errors listed, none run
 // when one is invalid), listed with --dry-run, else run; prints the folder.
-int run_sweep(const Commands& c, const Options& o, int argc, char** argv) {
+int run_sweep(const CLI::App& command, const Options& o, int argc, char** argv) {
     if (o.sweep.experiment_file.empty()) throw mer::Error("sweep needs an experiment file (or --status SWEEP_DIR)");
     refuse_assignment_as_file(o.sweep.experiment_file);
-    const mer::SweepOptions options = sweep_options(c, o, argc, argv);
+    const mer::SweepOptions options = sweep_options(command, o, argc, argv);
     const mer::PluginRegistry registry = scan_plugins();
     mer::Experiment base;
     if (!load_valid(options.experiment_file, options.overrides, registry, base)) return mer::exit_code::invalid;
@@ -726,27 +752,50 @@ int run_trial(const Options& o) {
     return mer::exit_code::failed;
 }
 
-int dispatch(const Commands& c, const Options& o, int argc, char** argv) {
-    if (*c.run || *c.validate) return run_or_validate(o, static_cast<bool>(*c.validate), argc, argv);
-    if (*c.plugins) {
-        if (*c.check_plugin) return check_plugin_library(o.plugin_library);
-        const mer::PluginRegistry registry = scan_plugins();
-        if (*c.describe) return describe_plugin(registry, o.plugin_name, o.describe_json);
-        if (*c.make_template) return template_plugin(registry, o.plugin_name);
-        return list_plugins(registry, o.as_json);
-    }
-    if (*c.predict) return predict_files(o);
-    if (*c.synth) return synth_corpus(o);
-    if (*c.synth_table) return synth_table(o);
-    if (*c.sweep) return o.sweep_status.empty() ? run_sweep(c, o, argc, argv) : print_sweep_status(o.sweep_status);
-    if (*c.report) return build_report(o);
-    if (*c.schema) {
-        std::cout << mer::editor_schema(scan_plugins()).dump(2) << "\n";
-        return mer::exit_code::ok;
-    }
-    if (*c.trial) return run_trial(o);
-    return mer::exit_code::ok;
-}
+// Every subcommand: the function that declares it and its options, and the
+// one that runs it once parsed (with the command, for what only it knows:
+// its --set/--unset order, whether an option was given). Adding a subcommand
+// is one row here and its two functions.
+struct Command {
+    CLI::App* (*declare)(CLI::App& app, Options& o);
+    int (*run)(const CLI::App& self, Options& o, int argc, char** argv);
+};
+
+const Command kCommands[] = {
+    {declare_run,
+     [](const CLI::App& self, Options& o, int argc, char** argv) {
+         o.overrides = overrides_in_order(self);
+         return run_or_validate(o, false, argc, argv);
+     }},
+    {declare_validate,
+     [](const CLI::App& self, Options& o, int argc, char** argv) {
+         o.overrides = overrides_in_order(self);
+         return run_or_validate(o, true, argc, argv);
+     }},
+    {declare_plugins,
+     [](const CLI::App& self, Options& o, int, char**) {
+         if (self.got_subcommand("check")) return check_plugin_library(o.plugin_library);
+         const mer::PluginRegistry registry = scan_plugins();
+         if (self.got_subcommand("describe")) return describe_plugin(registry, o.plugin_name, o.describe_json);
+         if (self.got_subcommand("template")) return template_plugin(registry, o.plugin_name);
+         return list_plugins(registry, o.as_json);
+     }},
+    {declare_synth_table, [](const CLI::App&, Options& o, int, char**) { return synth_table(o); }},
+    {declare_predict, [](const CLI::App&, Options& o, int, char**) { return predict_files(o); }},
+    {declare_synth, [](const CLI::App&, Options& o, int, char**) { return synth_corpus(o); }},
+    {declare_sweep,
+     [](const CLI::App& self, Options& o, int argc, char** argv) {
+         o.sweep.overrides = overrides_in_order(self);
+         return o.sweep_status.empty() ? run_sweep(self, o, argc, argv) : print_sweep_status(o.sweep_status);
+     }},
+    {declare_trial, [](const CLI::App&, Options& o, int, char**) { return run_trial(o); }},
+    {declare_schema,
+     [](const CLI::App&, Options&, int, char**) {
+         std::cout << mer::editor_schema(scan_plugins()).dump(2) << "\n";
+         return mer::exit_code::ok;
+     }},
+    {declare_report, [](const CLI::App&, Options& o, int, char**) { return build_report(o); }},
+};
 
 // What CLI11 left over ("The following arguments were not expected"), as one
 // hint each: a config key given as --KEY VALUE or KEY=VALUE → --set, any
@@ -815,7 +864,8 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", MER_VERSION);
     Options options;
-    const Commands commands = add_commands(app, options);
+    std::vector<std::pair<const CLI::App*, const Command*>> commands;
+    for (const Command& command : kCommands) commands.emplace_back(command.declare(app, options), &command);
 
     const std::vector<std::string> args = arguments(argc, argv);
     if (args.empty()) {  // the usage, not CLI11's "A subcommand is required"
@@ -851,14 +901,13 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         return app.exit(e) == 0 ? mer::exit_code::ok : mer::exit_code::invalid;
     }
-    for (CLI::App* command : {commands.run, commands.validate})
-        if (*command) options.overrides = overrides_in_order(*command);
-    if (*commands.sweep) options.sweep.overrides = overrides_in_order(*commands.sweep);
     // Whatever escapes a subcommand was refused before it ran (a bad bundle,
     // an unreadable file) or is about the machine; a foreign exception here
     // is a bug that still gets one line rather than an abort.
     try {
-        return dispatch(commands, options, argc, argv);
+        for (const auto& [self, command] : commands)
+            if (self->parsed()) return command->run(*self, options, argc, argv);
+        return mer::exit_code::ok;
     } catch (const std::exception& e) {
         const mer::Error error = mer::as_error(e);
         std::cerr << "error: " << error.what() << "\n";
