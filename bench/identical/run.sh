@@ -6,7 +6,8 @@
 #   bench/identical/run.sh build-before/bin/mer-run /tmp/before
 #   bench/identical/run.sh build/bin/mer-run /tmp/after
 #   diff -r /tmp/before /tmp/after && echo identical
-# Shrinking: a 24-song, 20-s synthetic (DEAM's dynamic annotations start at 15 s) corpus (seed 1), every `epochs`
+# Shrinking: a 24-song, 20-s synthetic corpus (seed 1; DEAM's dynamic annotations
+# start at 15 s) in each dataset's layout, every `epochs`
 # parameter set to 2, a random CNN14 checkpoint (tests/panns/make_checkpoint.py,
 # seed 0) for the PANNs nodes. Takes about 10 minutes on 2 cores.
 set -euo pipefail
@@ -20,7 +21,9 @@ cd "$(dirname "$0")/../.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$out"
-"$mer_run" synth --out "$work/corpus" --songs 24 --seconds 20 --seed 1 >/dev/null
+for layout in deam pmemo emomusic; do
+  "$mer_run" synth --layout "$layout" --out "$work/corpus-$layout" --songs 24 --seconds 20 --seed 1 >/dev/null
+done
 /usr/bin/python3 tests/panns/make_checkpoint.py "$work/cnn14.pth" --seed 0 >/dev/null
 status=0
 for experiment in experiments/*.yaml; do
@@ -32,8 +35,9 @@ doc = yaml.safe_load(open(sys.argv[1]))
 work = sys.argv[2]
 for node, spec in (doc.get("nodes") or {}).items():
     params = spec.get("params") or {}
-    if "root" in params:
-        print(f"nodes.{node}.params.root={work}/corpus")
+    if "root" in params:  # dataset.deam, dataset.pmemo, dataset.emomusic: a corpus in its layout
+        layout = spec["uses"].split(".")[1]
+        print(f"nodes.{node}.params.root={work}/corpus-{layout}")
     schema = json.load(open(f"plugins/{spec['uses']}/params.schema.json"))
     if "epochs" in schema.get("properties", {}):
         print(f"nodes.{node}.params.epochs=2")

@@ -650,48 +650,80 @@ private:
                                              regression_metrics(truth.col(t), predicted.col(t)), seed()});
     }
 
-    // results.csv rows and summary.json's entry for the node.
-    void summarise(std::size_t folds, double seconds) {
+    // The metrics summarised: the experiment's, and r2, mae, rmse always (results.csv's columns).
+    std::vector<std::string> reported_metrics() const {
         std::vector<std::string> reported = exp_.evaluation.metrics;
         for (const char* m : {"r2", "mae", "rmse"})
             if (std::find(reported.begin(), reported.end(), m) == reported.end()) reported.push_back(m);
-        auto per_metric = [&](const std::vector<RegressionMetrics>& scores) {
-            json out = json::object();
-            for (const auto& name : reported) {
-                std::vector<double> values;
-                for (const auto& m : scores) values.push_back(m.get(name));
-                const auto [mean, sd] = mean_and_std(values);
-                out[name] = {{"mean", mean}, {"std", sd}, {"folds", values}};
-                if (!repeated() || seeds_.size() < 2) continue;
-                // How much the repetitions disagree: the std of their means over folds.
-                std::vector<double> seed_means;
-                const std::size_t per_seed = values.size() / seeds_.size();  // folds, or a source's folds
-                for (std::size_t r = 0; r < seeds_.size(); ++r)
-                    seed_means.push_back(
-                        mean_and_std(
-                            std::vector<double>(values.begin() + static_cast<std::ptrdiff_t>(r * per_seed),
-                                                values.begin() + static_cast<std::ptrdiff_t>((r + 1) * per_seed)))
-                            .first);
-                out[name]["seed_means"] = seed_means;
-                out[name]["seed_std"] = mean_and_std(seed_means).second;
-            }
-            return out;
-        };
-        json targets = json::object(), chunk_targets = json::object(), by_source = json::object();
+        return reported;
+    }
+
+    // Each metric's mean, std and per-fold values over `scores`; with repetitions, how much they disagree.
+    json per_metric(const std::vector<RegressionMetrics>& scores, const std::vector<std::string>& reported) const {
+        json out = json::object();
+        for (const auto& name : reported) {
+            std::vector<double> values;
+            for (const auto& m : scores) values.push_back(m.get(name));
+            const auto [mean, sd] = mean_and_std(values);
+            out[name] = {{"mean", mean}, {"std", sd}, {"folds", values}};
+            if (!repeated() || seeds_.size() < 2) continue;
+            // How much the repetitions disagree: the std of their means over folds.
+            std::vector<double> seed_means;
+            const std::size_t per_seed = values.size() / seeds_.size();  // folds, or a source's folds
+            for (std::size_t r = 0; r < seeds_.size(); ++r)
+                seed_means.push_back(
+                    mean_and_std(std::vector<double>(values.begin() + static_cast<std::ptrdiff_t>(r * per_seed),
+                                                     values.begin() + static_cast<std::ptrdiff_t>((r + 1) * per_seed)))
+                        .first);
+            out[name]["seed_means"] = seed_means;
+            out[name]["seed_std"] = mean_and_std(seed_means).second;
+        }
+        return out;
+    }
+
+    // Every out-of-fold prediction of target t scored at once: on a small corpus a fold's R² swings with its
+    // few songs; the pooled score does not.
+    void add_pooled(json& target_entry, std::size_t t, const std::vector<std::string>& reported) const {
+        const Eigen::Map<const Eigen::VectorXd> truth(pooled_truth_[t].data(),
+                                                      static_cast<Eigen::Index>(pooled_truth_[t].size()));
+        const Eigen::Map<const Eigen::VectorXd> predicted(pooled_predicted_[t].data(),
+                                                          static_cast<Eigen::Index>(pooled_predicted_[t].size()));
+        if (truth.size() <= 1) return;
+        const RegressionMetrics pooled = regression_metrics(truth, predicted);
+        for (const auto& name : reported)
+            target_entry[name]["pooled"] = std::isfinite(pooled.get(name)) ? json(pooled.get(name)) : json(nullptr);
+    }
+
+    // results.csv's rows of one target: song level, chunk (or frame) level, then one per source.
+    void add_result_rows(const std::string& target, const std::vector<std::pair<std::string, json>>& rows) {
         const std::string feature_set = node_.label.empty() ? node_.inputs.at(0) : node_.label;
+        for (const auto& [source, level] : rows) {
+            const bool chunks = source.empty() && &level != &rows.front().second;
+            results_.results += csv_field(feature_set) + "," + csv_field(node_.uses) + "," + csv_field(node_.id) + "," +
+                                csv_field(target) + "," +
+                                (!chunks     ? "song"
+                                 : sequence_ ? "frame"
+                                             : "chunk") +
+                                (exp_.has_sources() ? "," + csv_field(source) : std::string());
+            // One score (a holdout, one seed) has no spread: std is left empty, not 0.
+            const bool spread = level["r2"]["folds"].size() > 1;
+            for (const char* m : {"r2", "mae", "rmse"})
+                results_.results += "," + format_number(level[m]["mean"].get<double>()) + "," +
+                                    (spread ? format_number(level[m]["std"].get<double>()) : std::string());
+            results_.results += "," + selected_on_ + "," +
+                                (node_.grid.empty() ? std::string() : csv_field(picks_of(target).dump())) + "\n";
+        }
+    }
+
+    // results.csv rows and summary.json's entry for the node.
+    void summarise(std::size_t folds, double seconds) {
+        const std::vector<std::string> reported = reported_metrics();
+        json targets = json::object(), chunk_targets = json::object(), by_source = json::object();
         for (std::size_t t = 0; t < data_.target_names.size(); ++t) {
             const std::string& target = data_.target_names[t];
-            targets[target] = per_metric(scores_[t]);
-            // Every out-of-fold prediction scored at once: on a small corpus a fold's R² swings with its
-            // few songs; the pooled score does not.
-            const Eigen::Map<const Eigen::VectorXd> truth(pooled_truth_[t].data(), static_cast<Eigen::Index>(pooled_truth_[t].size()));
-            const Eigen::Map<const Eigen::VectorXd> predicted(pooled_predicted_[t].data(), static_cast<Eigen::Index>(pooled_predicted_[t].size()));
-            if (truth.size() > 1) {
-                const RegressionMetrics pooled = regression_metrics(truth, predicted);
-                for (const auto& name : reported)
-                    targets[target][name]["pooled"] = std::isfinite(pooled.get(name)) ? json(pooled.get(name)) : json(nullptr);
-            }
-            if (!chunk_scores_[t].empty()) chunk_targets[target] = per_metric(chunk_scores_[t]);
+            targets[target] = per_metric(scores_[t], reported);
+            add_pooled(targets[target], t, reported);
+            if (!chunk_scores_[t].empty()) chunk_targets[target] = per_metric(chunk_scores_[t], reported);
             // Per source, the folds that score its songs alone (leave one source out, by_source);
             // results.csv's source column is empty on the rows over every fold.
             std::vector<std::pair<std::string, json>> rows;
@@ -700,25 +732,10 @@ private:
             for (const auto& [source, folds_of] : source_folds_of()) {
                 std::vector<RegressionMetrics> scores;
                 for (std::size_t f : folds_of) scores.push_back(scores_[t].at(f));
-                by_source[source][target] = per_metric(scores);
+                by_source[source][target] = per_metric(scores, reported);
                 rows.emplace_back(source, by_source[source][target]);
             }
-            for (const auto& [source, level] : rows) {
-                const bool chunks = source.empty() && &level != &rows.front().second;
-                results_.results += csv_field(feature_set) + "," + csv_field(node_.uses) + "," + csv_field(node_.id) +
-                                    "," + csv_field(target) + "," +
-                                    (!chunks     ? "song"
-                                     : sequence_ ? "frame"
-                                                 : "chunk") +
-                                    (exp_.has_sources() ? "," + csv_field(source) : std::string());
-                // One score (a holdout, one seed) has no spread: std is left empty, not 0.
-                const bool spread = level["r2"]["folds"].size() > 1;
-                for (const char* m : {"r2", "mae", "rmse"})
-                    results_.results += "," + format_number(level[m]["mean"].get<double>()) + "," +
-                                        (spread ? format_number(level[m]["std"].get<double>()) : std::string());
-                results_.results += "," + selected_on_ + "," +
-                                    (node_.grid.empty() ? std::string() : csv_field(picks_of(target).dump())) + "\n";
-            }
+            add_result_rows(target, rows);
         }
         json& entry = results_.summary["nodes"][node_.id];
         entry = json{{"model", node_.uses},   {"version", node_.plugin->version},
@@ -736,29 +753,36 @@ private:
         if (!by_source.empty()) entry["sources"] = by_source;
         if (sequence_) entry["curves"] = summarise_curves();
         if (!selected_on_.empty()) entry["epoch_selected_on"] = selected_on_;
-        if (!best_epochs_.empty()) {
-            json best = {{"score", sequence_ ? "frame-level R², mean over targets, on the watched songs' annotated windows"
-                                             : "song-level R², mean over targets, on the watched songs"}};
-            for (const char* key : {"epoch", "epochs", "score_at_best", "score_at_last"}) {
-                best[key] = json::array();
-                for (const auto& fold : best_epochs_) best[key].push_back(fold[key]);
-            }
-            entry["best_epoch"] = best;
+        if (!best_epochs_.empty()) entry["best_epoch"] = best_epoch_summary();
+        if (!node_.grid.empty()) entry["grid"] = grid_summary();
+    }
+
+    // summary.json's best_epoch: per fold, the epoch kept and its score.
+    json best_epoch_summary() const {
+        json best = {{"score", sequence_ ? "frame-level R², mean over targets, on the watched songs' annotated windows"
+                                         : "song-level R², mean over targets, on the watched songs"}};
+        for (const char* key : {"epoch", "epochs", "score_at_best", "score_at_last"}) {
+            best[key] = json::array();
+            for (const auto& fold : best_epochs_) best[key].push_back(fold[key]);
         }
-        if (!node_.grid.empty()) {
-            entry["grid"] = {{"metric", node_.grid_metric},
-                             {"inner_folds", node_.grid_folds},
-                             {"candidates", grid_candidates(node_).size()},
-                             {"by", node_.grid_by}};
-            json per_target = json::object();
-            for (const auto& target : data_.target_names) per_target[target] = picks_of(target);
-            entry["grid"]["best_per_target"] = per_target;
-            if (node_.grid_by == "joint") entry["grid"]["best_per_fold"] = picks_of(data_.target_names.front());
-            const json edges = grid_edges();
-            if (!edges.empty()) entry["grid"]["edges"] = edges;
-            for (const auto& edge : edges)
-                setup_.writer.folder().log(fmt::format("node '{}': {}", node_.id, edge.at("message").get<std::string>()));
-        }
+        return best;
+    }
+
+    // summary.json's grid: the search's settings, each target's picks, the picks on the grid's edge (logged).
+    json grid_summary() {
+        json grid = {{"metric", node_.grid_metric},
+                     {"inner_folds", node_.grid_folds},
+                     {"candidates", grid_candidates(node_).size()},
+                     {"by", node_.grid_by}};
+        json per_target = json::object();
+        for (const auto& target : data_.target_names) per_target[target] = picks_of(target);
+        grid["best_per_target"] = per_target;
+        if (node_.grid_by == "joint") grid["best_per_fold"] = picks_of(data_.target_names.front());
+        const json edges = grid_edges();
+        if (!edges.empty()) grid["edges"] = edges;
+        for (const auto& edge : edges)
+            setup_.writer.folder().log(fmt::format("node '{}': {}", node_.id, edge.at("message").get<std::string>()));
+        return grid;
     }
 
     // Each source that some folds score alone, with those folds (indices
