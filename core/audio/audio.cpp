@@ -12,6 +12,7 @@
 #include <regex>
 
 #include "core/error.hpp"
+#include "core/plugin/plugin.hpp"
 #include "core/run/files.hpp"
 
 namespace mer {
@@ -134,6 +135,14 @@ std::string audio_problem(const fs::path& path, bool open_header) {
     } catch (const Error& e) {
         return e.message();
     }
+}
+
+std::string usable_audio(const fs::path& path, const std::string& song, bool open_header, const PluginContext& ctx) {
+    if (const std::string why = audio_problem(path, open_header); !why.empty()) {
+        ctx.skip_song(song, path.string(), why);
+        return "";
+    }
+    return path.string();
 }
 
 AudioCrop AudioCrop::of(const nlohmann::json& params) {

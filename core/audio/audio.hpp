@@ -13,6 +13,8 @@
 
 namespace mer {
 
+struct PluginContext;
+
 struct AudioInfo {
     int sample_rate_hz = 0;  // of the file
     int channels = 0;
@@ -35,6 +37,12 @@ AudioInfo probe_audio(const std::filesystem::path& path);
 // `open_header`) what probe_audio() found — or "" when it looks usable.
 // Datasets pass the reason to PluginContext::skip_song.
 std::string audio_problem(const std::filesystem::path& path, bool open_header);
+
+// What a dataset's loader does per song: `path` as a string when the audio
+// looks usable (audio_problem), else "" after telling `ctx` why
+// (PluginContext::skip_song, the song skipped and counted).
+std::string usable_audio(const std::filesystem::path& path, const std::string& song, bool open_header,
+                         const PluginContext& ctx);
 
 // An excerpt: `duration_seconds` (0: to the end) from `offset_seconds` on —
 // the offset_seconds and duration_seconds parameters every audio features

@@ -9,8 +9,7 @@
 
 #include "core/audio/audio.hpp"
 #include "core/data/corpus_files.hpp"
-#include "core/plugin/capabilities.hpp"
-#include "core/plugin/dataset.hpp"
+#include "core/plugin/corpus_dataset.hpp"
 
 namespace mer::plugins {
 
@@ -26,36 +25,18 @@ const char* kLayout =
 
 }  // namespace
 
-class DeamDataset : public DatasetPlugin {
+class DeamDataset : public CorpusDataset {
 public:
-    static constexpr const char* kCapabilities = R"({"label_range": true})";
-
     explicit DeamDataset(const nlohmann::json& p)
-        : root_(p.at("root").get<std::string>()),
-          annotations_dir_(p.at("annotations_dir").get<std::string>()),
-          audio_dir_(p.at("audio_dir").get<std::string>()),
-          songs_(p.at("songs").get<std::string>()),
-          targets_(p.at("targets").get<std::vector<std::string>>()),
-          labels_(p.at("labels").get<std::string>()),
-          dynamic_(p.at("dynamic").get<bool>()),
-          check_audio_(p.at("check_audio").get<bool>()),
-          scale_(p, "[1, 9] in DEAM") {}
-
-    // The scale of the labels this instance gives: label_range mapped by label_scale.
-    nlohmann::json query(const std::string& capability) const override {
-        if (capability != capability::kLabelRange) return nullptr;
-        return label_ranges(targets_, scale_);
-    }
+        : CorpusDataset(p, "[1, 9] in DEAM"), songs_(p.at("songs").get<std::string>()) {}
 
     std::string content_fingerprint() const override {
         return folders_fingerprint({annotations_folder(), audio_folder()});
     }
 
     SongTable load(const PluginContext& ctx) override {
-        const fs::path annotations = annotations_folder();
-        const fs::path audio = audio_folder();
-        if (annotations.empty()) throw Error(std::string("no annotations folder found; ") + kLayout, Location(root_));
-        if (audio.empty()) throw Error(std::string("no MEMD_audio folder found; ") + kLayout, Location(root_));
+        const auto found = folders(kLayout, "MEMD_audio");  // (not a structured binding: the lambdas below capture them)
+        const fs::path &annotations = found.first, &audio = found.second;
 
         std::vector<std::string> files;
         if (songs_ != "2000-2058") files.push_back("static_annotations_averaged_songs_1_2000.csv");
@@ -68,12 +49,7 @@ public:
         std::vector<std::string> columns;
         for (const auto& t : targets_) columns.push_back(t + "_mean");
         auto audio_of = [&](const std::string& song) {
-            const fs::path path = audio / (song + ".mp3");
-            if (const std::string why = audio_problem(path, check_audio_); !why.empty()) {
-                ctx.skip_song(song, path.string(), why);
-                return std::string();
-            }
-            return path.string();
+            return usable_audio(audio / (song + ".mp3"), song, check_audio_, ctx);
         };
         for (const auto& name : files) {
             const fs::path file = find_file(annotations, name);
@@ -98,18 +74,13 @@ public:
     }
 
 private:
-    fs::path annotations_folder() const {
-        if (!annotations_dir_.empty())
-            return fs::is_directory(annotations_dir_) ? fs::path(annotations_dir_) : fs::path();
+    std::vector<fs::path> annotation_places() const override {
         const fs::path root(root_);
-        return first_folder(
-            {root / "annotations", root / "DEAM_Annotations" / "annotations", root / "DEAM_Annotations"});
+        return {root / "annotations", root / "DEAM_Annotations" / "annotations", root / "DEAM_Annotations"};
     }
-
-    fs::path audio_folder() const {
-        if (!audio_dir_.empty()) return fs::is_directory(audio_dir_) ? fs::path(audio_dir_) : fs::path();
+    std::vector<fs::path> audio_places() const override {
         const fs::path root(root_);
-        return first_folder({root / "MEMD_audio", root / "DEAM_audio" / "MEMD_audio", root / "DEAM_audio"});
+        return {root / "MEMD_audio", root / "DEAM_audio" / "MEMD_audio", root / "DEAM_audio"};
     }
 
     // DEAM's dynamic ratings are on [−1, 1]: mapped onto the table's scale.
@@ -130,11 +101,7 @@ private:
         drop_unannotated_tail(table.dynamic);
     }
 
-    std::string root_, annotations_dir_, audio_dir_, songs_;
-    std::vector<std::string> targets_;
-    std::string labels_;
-    bool dynamic_, check_audio_;
-    LabelScale scale_;  // label_range ([1, 9] in DEAM) and label_scale
+    std::string songs_;
 };
 
 }  // namespace mer::plugins

@@ -11,8 +11,7 @@
 
 #include "core/audio/audio.hpp"
 #include "core/data/corpus_files.hpp"
-#include "core/plugin/capabilities.hpp"
-#include "core/plugin/dataset.hpp"
+#include "core/plugin/corpus_dataset.hpp"
 
 namespace mer::plugins {
 
@@ -28,36 +27,18 @@ const char* kLayout =
 
 }  // namespace
 
-class EmomusicDataset : public DatasetPlugin {
+// label_range is the static ratings' scale; the 2 Hz ratings, on [−1, 1], are mapped onto it.
+class EmomusicDataset : public CorpusDataset {
 public:
-    static constexpr const char* kCapabilities = R"({"label_range": true})";
-
-    explicit EmomusicDataset(const nlohmann::json& p)
-        : root_(p.at("root").get<std::string>()),
-          annotations_dir_(p.at("annotations_dir").get<std::string>()),
-          audio_dir_(p.at("audio_dir").get<std::string>()),
-          targets_(p.at("targets").get<std::vector<std::string>>()),
-          labels_(p.at("labels").get<std::string>()),
-          dynamic_(p.at("dynamic").get<bool>()),
-          check_audio_(p.at("check_audio").get<bool>()),
-          scale_(p, "[1, 9] in EmoMusic") {}
-
-    // The scale of the labels this instance gives: label_range mapped by
-    // label_scale (the 2 Hz ratings, on [−1, 1], are mapped onto it).
-    nlohmann::json query(const std::string& capability) const override {
-        if (capability != capability::kLabelRange) return nullptr;
-        return label_ranges(targets_, scale_);
-    }
+    explicit EmomusicDataset(const nlohmann::json& p) : CorpusDataset(p, "[1, 9] in EmoMusic") {}
 
     std::string content_fingerprint() const override {
         return folders_fingerprint({annotations_folder(), audio_folder(), songs_info_file()});
     }
 
     SongTable load(const PluginContext& ctx) override {
-        const fs::path annotations = annotations_folder();
-        const fs::path audio = audio_folder();
-        if (annotations.empty()) throw Error(std::string("no annotations folder found; ") + kLayout, Location(root_));
-        if (audio.empty()) throw Error(std::string("no clips_45seconds folder found; ") + kLayout, Location(root_));
+        const auto found = folders(kLayout, "clips_45seconds");  // (not a structured binding: the lambdas below capture them)
+        const fs::path &annotations = found.first, &audio = found.second;
         const fs::path file = find_file(annotations, "static_annotations.csv");
         if (file.empty())
             throw Error(std::string("no static_annotations.csv below the annotations folder; ") + kLayout,
@@ -70,12 +51,7 @@ public:
         std::vector<std::string> columns;
         for (const auto& t : targets_) columns.push_back("mean_" + t);
         auto audio_of = [&](const std::string& song) {
-            const fs::path path = audio / (song + ".mp3");
-            if (const std::string why = audio_problem(path, check_audio_); !why.empty()) {
-                ctx.skip_song(song, path.string(), why);
-                return std::string();
-            }
-            return path.string();
+            return usable_audio(audio / (song + ".mp3"), song, check_audio_, ctx);
         };
         read_static_labels(read_csv(file), "song_id", columns, scale_, audio_of, seen, table, labels);
         table.targets = rows_to_matrix(labels, targets_.size());
@@ -100,17 +76,12 @@ public:
     }
 
 private:
-    fs::path annotations_folder() const {
-        if (!annotations_dir_.empty())
-            return fs::is_directory(annotations_dir_) ? fs::path(annotations_dir_) : fs::path();
-        const fs::path root(root_);
-        return first_folder({root / "annotations", root});
+    std::vector<fs::path> annotation_places() const override {
+        return {fs::path(root_) / "annotations", fs::path(root_)};
     }
-
-    fs::path audio_folder() const {
-        if (!audio_dir_.empty()) return fs::is_directory(audio_dir_) ? fs::path(audio_dir_) : fs::path();
+    std::vector<fs::path> audio_places() const override {
         const fs::path root(root_);
-        return first_folder({root / "clips_45seconds", root / "clips_45sec" / "clips_45seconds", root / "clips_45sec"});
+        return {root / "clips_45seconds", root / "clips_45sec" / "clips_45seconds", root / "clips_45sec"};
     }
 
     // songs_info.csv: below the annotations folder, else anywhere below the root.
@@ -166,11 +137,6 @@ private:
         drop_unannotated_tail(table.dynamic);
     }
 
-    std::string root_, annotations_dir_, audio_dir_;
-    std::vector<std::string> targets_;
-    std::string labels_;
-    bool dynamic_, check_audio_;
-    LabelScale scale_;  // label_range ([1, 9] in EmoMusic) and label_scale
 };
 
 }  // namespace mer::plugins

@@ -11,8 +11,7 @@
 
 #include "core/audio/audio.hpp"
 #include "core/data/corpus_files.hpp"
-#include "core/plugin/capabilities.hpp"
-#include "core/plugin/dataset.hpp"
+#include "core/plugin/corpus_dataset.hpp"
 
 namespace mer::plugins {
 
@@ -34,35 +33,17 @@ std::string mean_column(const std::string& target) {
 
 }  // namespace
 
-class PmemoDataset : public DatasetPlugin {
+class PmemoDataset : public CorpusDataset {
 public:
-    static constexpr const char* kCapabilities = R"({"label_range": true})";
-
-    explicit PmemoDataset(const nlohmann::json& p)
-        : root_(p.at("root").get<std::string>()),
-          annotations_dir_(p.at("annotations_dir").get<std::string>()),
-          audio_dir_(p.at("audio_dir").get<std::string>()),
-          targets_(p.at("targets").get<std::vector<std::string>>()),
-          labels_(p.at("labels").get<std::string>()),
-          dynamic_(p.at("dynamic").get<bool>()),
-          check_audio_(p.at("check_audio").get<bool>()),
-          scale_(p, "[0, 1] in PMEmo") {}
-
-    // The scale of the labels this instance gives: label_range mapped by label_scale.
-    nlohmann::json query(const std::string& capability) const override {
-        if (capability != capability::kLabelRange) return nullptr;
-        return label_ranges(targets_, scale_);
-    }
+    explicit PmemoDataset(const nlohmann::json& p) : CorpusDataset(p, "[0, 1] in PMEmo") {}
 
     std::string content_fingerprint() const override {
         return folders_fingerprint({annotations_folder(), audio_folder(), metadata_file()});
     }
 
     SongTable load(const PluginContext& ctx) override {
-        const fs::path annotations = annotations_folder();
-        const fs::path audio = audio_folder();
-        if (annotations.empty()) throw Error(std::string("no annotations folder found; ") + kLayout, Location(root_));
-        if (audio.empty()) throw Error(std::string("no chorus folder found; ") + kLayout, Location(root_));
+        const auto found = folders(kLayout, "chorus");  // (not a structured binding: the lambdas below capture them)
+        const fs::path &annotations = found.first, &audio = found.second;
         const fs::path file = find_file(annotations, "static_annotations.csv");
         if (file.empty())
             throw Error(std::string("no static_annotations.csv below the annotations folder; ") + kLayout,
@@ -77,12 +58,8 @@ public:
         for (const auto& t : targets_) columns.push_back(mean_column(t));
         auto audio_of = [&](const std::string& song) {
             const auto named = file_names.find(song);
-            const fs::path path = audio / (named != file_names.end() ? named->second : song + ".mp3");
-            if (const std::string why = audio_problem(path, check_audio_); !why.empty()) {
-                ctx.skip_song(song, path.string(), why);
-                return std::string();
-            }
-            return path.string();
+            return usable_audio(audio / (named != file_names.end() ? named->second : song + ".mp3"), song,
+                                check_audio_, ctx);
         };
         read_static_labels(read_csv(file), "musicId", columns, scale_, audio_of, seen, table, labels);
         table.targets = rows_to_matrix(labels, targets_.size());
@@ -105,17 +82,11 @@ public:
     }
 
 private:
-    fs::path annotations_folder() const {
-        if (!annotations_dir_.empty())
-            return fs::is_directory(annotations_dir_) ? fs::path(annotations_dir_) : fs::path();
-        const fs::path root(root_);
-        return first_folder({root / "annotations", root / "PMEmo2019" / "annotations"});
+    std::vector<fs::path> annotation_places() const override {
+        return {fs::path(root_) / "annotations", fs::path(root_) / "PMEmo2019" / "annotations"};
     }
-
-    fs::path audio_folder() const {
-        if (!audio_dir_.empty()) return fs::is_directory(audio_dir_) ? fs::path(audio_dir_) : fs::path();
-        const fs::path root(root_);
-        return first_folder({root / "chorus", root / "PMEmo2019" / "chorus"});
+    std::vector<fs::path> audio_places() const override {
+        return {fs::path(root_) / "chorus", fs::path(root_) / "PMEmo2019" / "chorus"};
     }
 
     // metadata.csv beside the annotations folder or in the root; empty when there is none.
@@ -212,12 +183,6 @@ private:
             }
         }
     }
-
-    std::string root_, annotations_dir_, audio_dir_;
-    std::vector<std::string> targets_;
-    std::string labels_;
-    bool dynamic_, check_audio_;
-    LabelScale scale_;  // label_range ([0, 1] in PMEmo) and label_scale
 };
 
 }  // namespace mer::plugins
