@@ -16,7 +16,6 @@
 #include <thread>
 
 #include "core/audio/audio.hpp"
-#include "core/data/synthetic_corpus.hpp"
 #include "core/dsp/chroma.hpp"
 #include "core/dsp/contrast.hpp"
 #include "core/dsp/cqt.hpp"
@@ -25,6 +24,7 @@
 #include "core/graph/schema.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
+#include "core/synth/synthetic_corpus.hpp"
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;

@@ -14,11 +14,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "core/data/synthetic_corpus.hpp"
-#include "core/data/synthetic_table.hpp"
+#include "core/conformance/plugin_check.hpp"
 #include "core/error.hpp"
 #include "core/exec/executor.hpp"
-#include "core/exec/plugin_check.hpp"
 #include "core/exec/predict.hpp"
 #include "core/exec/predict_format.hpp"
 #include "core/exit_codes.hpp"
@@ -29,6 +27,8 @@
 #include "core/run/files.hpp"
 #include "core/run/progress.hpp"
 #include "core/sweep/sweep.hpp"
+#include "core/synth/synthetic_corpus.hpp"
+#include "core/synth/synthetic_table.hpp"
 
 namespace {
 

@@ -45,13 +45,14 @@ const std::vector<Layer>& layers() {
         {"xgboost", {"core/ml/xgboost."}, kCore},
         {"torch", {"core/torch/"}, kCore},
         // mer_host, bottom to top.
-        {"synthetic", {"core/data/synthetic_corpus.", "core/data/synthetic_table."}, with(kCore, {"audio"})},
+        {"synth", {"core/synth/"}, with(kCore, {"audio"})},
         {"graph", {"core/graph/"}, kCore},
         {"report", {"core/report/"}, kCore},
         {"exec", {"core/exec/"}, with(kCore, {"audio", "graph", "report"})},
         {"sweep", {"core/sweep/"}, with(kCore, {"audio", "graph", "report", "exec"})},
-        {"cli", {"core/cli/"}, with(kCore, {"audio", "synthetic", "graph", "report", "exec", "sweep"})},
-        {"python", {"python/src/"}, with(kCore, {"audio", "synthetic", "graph", "report", "exec", "sweep"})},
+        {"conformance", {"core/conformance/"}, with(kCore, {"graph"})},
+        {"cli", {"core/cli/"}, with(kCore, {"audio", "synth", "graph", "report", "exec", "sweep", "conformance"})},
+        {"python", {"python/src/"}, with(kCore, {"audio", "synth", "graph", "report", "exec", "sweep"})},
         // Plugins link mer_core and what they use, never mer_host nor one another.
         {"plugins", {"plugins/"}, with(kCore, {"audio", "xgboost", "torch"})},
     };

@@ -3,8 +3,8 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "core/data/synthetic_corpus.hpp"
 #include "core/eval/metrics.hpp"
+#include "core/synth/synthetic_corpus.hpp"
 
 namespace {
 

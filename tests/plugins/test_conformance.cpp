@@ -6,7 +6,7 @@
 #include <catch2/catch.hpp>
 #include <set>
 
-#include "core/exec/plugin_check.hpp"
+#include "core/conformance/plugin_check.hpp"
 #include "core/graph/schema.hpp"
 #include "core/plugin/dataset.hpp"
 #include "core/plugin/features.hpp"

@@ -9,10 +9,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "core/data/synthetic_corpus.hpp"
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/dataset.hpp"
 #include "core/plugin/registry.hpp"
+#include "core/synth/synthetic_corpus.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace mer::test;

@@ -2,7 +2,7 @@
 // labels), additive rendering with wavetables, and the file layouts of DEAM,
 // PMEmo and EmoMusic. Every random draw comes from mt19937_64 seeded per song, so a
 // corpus depends only on its seed, whatever the thread count.
-#include "core/data/synthetic_corpus.hpp"
+#include "core/synth/synthetic_corpus.hpp"
 
 #include <fmt/format.h>
 

@@ -1,5 +1,5 @@
 // Generator of the quickstart feature table.
-#include "core/data/synthetic_table.hpp"
+#include "core/synth/synthetic_table.hpp"
 
 #include <algorithm>
 #include <cmath>

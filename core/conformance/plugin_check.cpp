@@ -1,4 +1,4 @@
-#include "core/exec/plugin_check.hpp"
+#include "core/conformance/plugin_check.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>
