@@ -496,13 +496,16 @@ private:
                       col_r2 = t.require_column("r2_mean"), col_selected = t.require_column("selected");
             DataTable data{{"parameter", "value", "order", "target", "fold", "r2", "selected"}, {}};
             std::map<std::string, std::set<std::string>> values;
-            for (const auto& row : t.rows) {
+            for (std::size_t r = 0; r < t.rows.size(); ++r) {
+                const auto& row = t.rows[r];
                 if (row[static_cast<std::size_t>(col_node)] != node) continue;
                 json params;
                 try {
                     params = json::parse(row[static_cast<std::size_t>(col_params)]);
-                } catch (const json::exception&) {
-                    continue;
+                } catch (const json::exception& e) {  // mer writes JSON there: the file was damaged
+                    throw Error("column 'params': '" + row[static_cast<std::size_t>(col_params)] +
+                                    "' is not the JSON object of a candidate's parameters (" + e.what() + ")",
+                                t.at(r));
                 }
                 for (const auto& [key, value] : params.items()) {
                     const std::string text = value.is_string() ? value.get<std::string>() : value.dump();

@@ -453,3 +453,25 @@ TEST_CASE("a run folder whose JSON holds a value of the wrong kind gets an error
     CHECK(page.exit_code == 2);
     CHECK_THAT(page.err, Catch::Contains(run.string() + ": a JSON file here holds a value of the wrong kind"));
 }
+
+TEST_CASE("a damaged row of grid.csv is named on the report and not dropped from its figure", "[report][cli]") {
+    TempDir dir;
+    write_synthetic_table(dir.path(), 20);
+    write_file(dir / "exp.yaml", "name: r\nnodes:\n  songs: {uses: dataset.table, params: {path: songs.csv}}\n"
+                                 "  ridge: {uses: regressor.ridge, inputs: [songs], grid: {alpha: [1, 10]}}\n"
+                                 "evaluation: {split: {kind: kfold, k: 2}}\n");
+    const auto r = run_mer({"run", "exp.yaml", "--quiet"}, dir.path());
+    REQUIRE(r.exit_code == 0);
+    const fs::path run = dir / run_folder_of(r);
+    const fs::path grid = run / "grid.csv";
+    REQUIRE(fs::exists(grid));
+    REQUIRE(run_mer({"report", run.string()}, dir.path()).exit_code == 0);
+    std::string text = read_file(grid);
+    const auto at = text.find("{\"\"alpha\"\"");  // the first row's params cell, CSV-quoted
+    REQUIRE(at != std::string::npos);
+    text.replace(at, 1, "<");
+    write_file(grid, text);
+    const auto page = run_mer({"report", run.string()}, dir.path());
+    CHECK(page.exit_code == 2);
+    CHECK_THAT(page.err, Catch::Contains(grid.string() + ":2") && Catch::Contains("column 'params'"));
+}
