@@ -55,6 +55,15 @@ protected:
         return {annotations, audio};
     }
 
+    // The annotation file `name` below `annotations`, or an error saying it is missing, with the release's layout.
+    static std::filesystem::path annotation_file(const std::filesystem::path& annotations, const std::string& name,
+                                                 const std::string& layout) {
+        const std::filesystem::path file = corpus::find_file(annotations, name);
+        if (file.empty())
+            throw Error("no " + name + " below the annotations folder; " + layout, Location(annotations.string()));
+        return file;
+    }
+
     // Where the release keeps them, below root_, in order of preference.
     virtual std::vector<std::filesystem::path> annotation_places() const = 0;
     virtual std::vector<std::filesystem::path> audio_places() const = 0;

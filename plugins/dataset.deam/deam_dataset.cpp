@@ -52,9 +52,7 @@ public:
             return usable_audio(audio / (song + ".mp3"), song, check_audio_, ctx);
         };
         for (const auto& name : files) {
-            const fs::path file = find_file(annotations, name);
-            if (file.empty())
-                throw Error("no " + name + " below the annotations folder; " + kLayout, Location(annotations.string()));
+            const fs::path file = annotation_file(annotations, name, kLayout);
             read_static_labels(read_csv(file), "song_id", columns, scale_, audio_of, seen, table, labels);
         }
         table.targets = rows_to_matrix(labels, targets_.size());

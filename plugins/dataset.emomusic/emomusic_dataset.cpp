@@ -39,10 +39,7 @@ public:
     SongTable load(const PluginContext& ctx) override {
         const auto found = folders(kLayout, "clips_45seconds");  // (not a structured binding: the lambdas below capture them)
         const fs::path &annotations = found.first, &audio = found.second;
-        const fs::path file = find_file(annotations, "static_annotations.csv");
-        if (file.empty())
-            throw Error(std::string("no static_annotations.csv below the annotations folder; ") + kLayout,
-                        Location(annotations.string()));
+        const fs::path file = annotation_file(annotations, "static_annotations.csv", kLayout);
 
         SongTable table;
         table.target_names = targets_;

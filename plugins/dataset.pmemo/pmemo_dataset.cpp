@@ -44,10 +44,7 @@ public:
     SongTable load(const PluginContext& ctx) override {
         const auto found = folders(kLayout, "chorus");  // (not a structured binding: the lambdas below capture them)
         const fs::path &annotations = found.first, &audio = found.second;
-        const fs::path file = find_file(annotations, "static_annotations.csv");
-        if (file.empty())
-            throw Error(std::string("no static_annotations.csv below the annotations folder; ") + kLayout,
-                        Location(annotations.string()));
+        const fs::path file = annotation_file(annotations, "static_annotations.csv", kLayout);
         const std::map<std::string, std::string> file_names = chorus_file_names();
 
         SongTable table;
