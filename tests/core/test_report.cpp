@@ -435,17 +435,26 @@ evaluation: {split: {kind: kfold, k: 3}}
     CHECK_THAT(page.dom, Catch::Contains("nodes.model.params.quality"));
 }
 
+namespace {
+
+// A 2-fold ridge run on a 20-song synthetic table in `dir`; `more` adds to the ridge node (", grid: …").
+fs::path ridge_run(const TempDir& dir, const std::string& more) {
+    write_synthetic_table(dir.path(), 20);
+    write_file(dir / "exp.yaml", "name: r\nnodes:\n  songs: {uses: dataset.table, params: {path: songs.csv}}\n"
+                                 "  ridge: {uses: regressor.ridge, inputs: [songs]" + more + "}\n"
+                                 "evaluation: {split: {kind: kfold, k: 2}}\n");
+    const auto r = run_mer({"run", "exp.yaml", "--quiet"}, dir.path());
+    REQUIRE(r.exit_code == 0);
+    return dir / run_folder_of(r);
+}
+
+}  // namespace
+
 TEST_CASE("a run folder whose JSON holds a value of the wrong kind gets an error naming it", "[report][cli]") {
     // summary.json's "failed" as a string: the page reads it, and the JSON library's exception
     // reached main unlocated ("refused before anything ran"). The sweep and comparison pages do the same.
     TempDir dir;
-    write_synthetic_table(dir.path(), 20);
-    write_file(dir / "exp.yaml", "name: r\nnodes:\n  songs: {uses: dataset.table, params: {path: songs.csv}}\n"
-                                 "  ridge: {uses: regressor.ridge, inputs: [songs]}\n"
-                                 "evaluation: {split: {kind: kfold, k: 2}}\n");
-    const auto r = run_mer({"run", "exp.yaml", "--quiet"}, dir.path());
-    REQUIRE(r.exit_code == 0);
-    const fs::path run = dir / run_folder_of(r);
+    const fs::path run = ridge_run(dir, "");
     auto summary = nlohmann::json::parse(read_file(run / "summary.json"));
     summary["failed"] = "a string where an object belongs";
     write_file(run / "summary.json", summary.dump());
@@ -456,13 +465,7 @@ TEST_CASE("a run folder whose JSON holds a value of the wrong kind gets an error
 
 TEST_CASE("a damaged row of grid.csv is named on the report and not dropped from its figure", "[report][cli]") {
     TempDir dir;
-    write_synthetic_table(dir.path(), 20);
-    write_file(dir / "exp.yaml", "name: r\nnodes:\n  songs: {uses: dataset.table, params: {path: songs.csv}}\n"
-                                 "  ridge: {uses: regressor.ridge, inputs: [songs], grid: {alpha: [1, 10]}}\n"
-                                 "evaluation: {split: {kind: kfold, k: 2}}\n");
-    const auto r = run_mer({"run", "exp.yaml", "--quiet"}, dir.path());
-    REQUIRE(r.exit_code == 0);
-    const fs::path run = dir / run_folder_of(r);
+    const fs::path run = ridge_run(dir, ", grid: {alpha: [1, 10]}");
     const fs::path grid = run / "grid.csv";
     REQUIRE(fs::exists(grid));
     REQUIRE(run_mer({"report", run.string()}, dir.path()).exit_code == 0);
