@@ -52,10 +52,11 @@ double estimate_tuning(const Eigen::MatrixXf& S, int sr, int n_fft, int bins_per
     for (std::size_t i = 0; i < pitches.size(); ++i)
         if (pitches[i] > 0) positive.push_back(mags[i]);
     if (positive.empty()) return 0.0;
-    std::vector<float> sorted = positive;
-    std::sort(sorted.begin(), sorted.end());
-    const std::size_t m = sorted.size();
-    const float median = m % 2 ? sorted[m / 2] : (sorted[m / 2 - 1] + sorted[m / 2]) / 2.0f;
+    // The median, as numpy's: the middle value, or the mean of the two middle values.
+    const std::size_t m = positive.size();
+    const auto middle = positive.begin() + static_cast<long>(m / 2);
+    std::nth_element(positive.begin(), middle, positive.end());
+    const float median = m % 2 ? *middle : (*std::max_element(positive.begin(), middle) + *middle) / 2.0f;
 
     std::vector<int> counts(100, 0);
     bool any = false;

@@ -11,7 +11,6 @@
 #include <limits>
 
 #include "core/audio/audio.hpp"
-#include "core/dsp/frame_fft.hpp"
 #include "core/dsp/stft.hpp"
 
 namespace mer::dsp {
@@ -20,15 +19,10 @@ using cf = std::complex<float>;
 
 // One octave's filters in the frequency domain (bins 0 … n_fft/2). Each
 // sparsified filter is kept as the dense band between its first and last
-// non-zero bin (zeros inside the band add nothing), split into real and
-// imaginary parts.
+// non-zero bin (zeros inside the band add nothing).
 struct CqtFilterCache::Filters {
-    struct Row {
-        int first = 0;
-        std::vector<float> re, im;
-    };
     int n_fft = 0;
-    std::vector<Row> rows;
+    std::vector<BandFilter> rows;
 };
 
 namespace {
@@ -41,7 +35,7 @@ CqtFilterCache::Filters octave_filters(const std::vector<double>& freqs, double 
     const int n_fft = static_cast<int>(std::pow(2.0, std::ceil(std::log2(max_length))));
     const kissfft<double> fft(static_cast<std::size_t>(n_fft), false);
 
-    std::vector<CqtFilterCache::Filters::Row> rows;
+    std::vector<BandFilter> rows;
     std::vector<std::complex<double>> basis(static_cast<std::size_t>(n_fft)), spectrum(static_cast<std::size_t>(n_fft));
     for (std::size_t j = 0; j < freqs.size(); ++j) {
         const double L = lengths[j];
@@ -84,7 +78,7 @@ CqtFilterCache::Filters octave_filters(const std::vector<double>& freqs, double 
         int first = bins, last = -1;
         for (int k = 0; k < bins; ++k)
             if (mags[static_cast<std::size_t>(k)] >= threshold) first = std::min(first, k), last = k;
-        CqtFilterCache::Filters::Row row;
+        BandFilter row;
         row.first = first;
         for (int k = first; k <= last; ++k) {
             const bool kept = mags[static_cast<std::size_t>(k)] >= threshold;
@@ -121,7 +115,8 @@ std::vector<float> decimate_by_two(const std::vector<float>& y) {
 }
 
 Eigen::MatrixXf cqt_magnitude(const std::vector<float>& y, int sr, double tuning, const CqtSettings& s,
-                              CqtFilterCache* cache) {
+                              CqtFilterCache* cache, VectorUnit unit) {
+    const VectorKernels& kernels = vector_kernels(unit);
     const int bpo = s.bins_per_octave;
     std::vector<double> freqs(static_cast<std::size_t>(s.n_bins));
     const double correction = std::pow(2.0, tuning / bpo);
@@ -132,7 +127,8 @@ Eigen::MatrixXf cqt_magnitude(const std::vector<float>& y, int sr, double tuning
     const int n_octaves = (s.n_bins + bpo - 1) / bpo;
 
     std::vector<Eigen::MatrixXcf> responses;  // top octave first
-    std::vector<float> signal = y;
+    std::vector<float> decimated;
+    const std::vector<float>* signal = &y;
     double octave_sr = sr;
     int hop = s.hop;
     for (int i = 0; i < n_octaves; ++i) {
@@ -147,32 +143,16 @@ Eigen::MatrixXf cqt_magnitude(const std::vector<float>& y, int sr, double tuning
         key.insert(key.end(), {octave_sr, alpha, s.filter_scale, s.sparsity, rescale});
         const auto basis = cache ? cache->get(key, build) : build();
         const auto& filters = basis->rows;
-        // Rectangular-window frames, FrameFft::lanes at a time; each filter's
-        // product runs over its band for all lanes at once.
-        const int frames = frame_count(signal.size(), hop);
+        const int frames = frame_count(signal->size(), hop);
         Eigen::MatrixXcf response(static_cast<Eigen::Index>(filters.size()), frames);
-        FrameFft<float> fft(basis->n_fft);
-        using Vec = FrameFft<float>::Vec;
-        for (int first = 0; first < frames; first += fft.lanes) {
-            fft.transform_frames(signal.data(), signal.size(), hop, first, {});
-            const int count = std::min(fft.lanes, frames - first);
-            for (std::size_t b = 0; b < filters.size(); ++b) {
-                const auto& row = filters[b];
-                const Vec* xr = fft.real() + row.first;
-                const Vec* xi = fft.imag() + row.first;
-                Vec re{}, im{};
-                for (std::size_t k = 0; k < row.re.size(); ++k) {
-                    re += xr[k] * row.re[k] - xi[k] * row.im[k];
-                    im += xi[k] * row.re[k] + xr[k] * row.im[k];
-                }
-                for (int l = 0; l < count; ++l) response(static_cast<Eigen::Index>(b), first + l) = cf(re[l], im[l]);
-            }
-        }
+        kernels.filter_responses(signal->data(), signal->size(), basis->n_fft, hop, frames, filters.data(),
+                                 filters.size(), response.data());
         responses.push_back(std::move(response));
         if (hop % 2 == 0 && i + 1 < n_octaves) {
             hop /= 2;
             octave_sr /= 2;
-            signal = decimate_by_two(signal);
+            decimated = decimate_by_two(*signal);
+            signal = &decimated;
         }
     }
 

@@ -11,6 +11,8 @@
 #include <mutex>
 #include <vector>
 
+#include "core/dsp/vector_kernels.hpp"
+
 namespace mer::dsp {
 
 struct CqtSettings {
@@ -43,9 +45,11 @@ private:
 };
 
 // |CQT|, n_bins × frames, float32. `tuning` in fractions of a bin. Without a
-// cache the filters are built for this call only.
+// cache the filters are built for this call only. Every vector unit gives
+// the same bits.
 Eigen::MatrixXf cqt_magnitude(const std::vector<float>& y, int sample_rate_hz, double tuning,
-                              const CqtSettings& settings = {}, CqtFilterCache* cache = nullptr);
+                              const CqtSettings& settings = {}, CqtFilterCache* cache = nullptr,
+                              VectorUnit unit = vector_unit());
 
 // 12 × frames: CQ bins folded onto pitch classes (row 0 = C), max-normalised.
 Eigen::MatrixXf chroma_from_cqt(const Eigen::MatrixXf& cq, int bins_per_octave = 36);

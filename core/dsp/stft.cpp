@@ -1,12 +1,9 @@
-// Hann-windowed power and magnitude spectrograms, several frames per FFT
-// call (FrameFft), in double precision.
+// Hann-windowed power and magnitude spectrograms, in double precision (the
+// frames' transforms are vector_kernels' power_and_magnitude).
 #include "core/dsp/stft.hpp"
 
 #include <algorithm>
 #include <cmath>
-#include <complex>
-
-#include "core/dsp/frame_fft.hpp"
 
 namespace mer::dsp {
 
@@ -29,27 +26,15 @@ Eigen::VectorXd fft_frequencies(int sample_rate_hz, int n_fft) {
 // The spectrogram's FFT runs in double precision: spectral contrast reads the
 // quietest 2% of each band, far below the peak, where single precision's
 // rounding noise would show (by up to 0.4 dB on the fixtures).
-Spectrogram spectrogram(const float* y, std::size_t n, int n_fft, int hop) {
-    FrameFft<double> fft(n_fft);  // throws for a length that is not a power of two
+Spectrogram spectrogram(const float* y, std::size_t n, int n_fft, int hop, VectorUnit unit) {
+    const VectorKernels& kernels = vector_kernels(unit);
+    check_fft_length(n_fft);
     const int bins = n_fft / 2 + 1, frames = frame_count(n, hop);
     Spectrogram s;
     s.power.resize(bins, frames);
     s.magnitude.resize(bins, frames);
     const std::vector<double> window = hann_periodic(n_fft);
-    for (int first = 0; first < frames; first += fft.lanes) {
-        fft.transform_frames(y, n, hop, first, window);
-        const int count = std::min(fft.lanes, frames - first);
-        for (int l = 0; l < count; ++l) {
-            float* power = s.power.col(first + l).data();
-            float* magnitude = s.magnitude.col(first + l).data();
-            for (int k = 0; k < bins; ++k) {
-                // complex64, as librosa stores the STFT
-                const std::complex<float> x(static_cast<float>(fft.real()[k][l]), static_cast<float>(fft.imag()[k][l]));
-                power[k] = x.real() * x.real() + x.imag() * x.imag();
-                magnitude[k] = std::sqrt(power[k]);
-            }
-        }
-    }
+    kernels.power_and_magnitude(y, n, n_fft, hop, frames, window.data(), s.power.data(), s.magnitude.data());
     return s;
 }
 

@@ -6,6 +6,8 @@
 #include <Eigen/Core>
 #include <vector>
 
+#include "core/dsp/vector_kernels.hpp"
+
 namespace mer::dsp {
 
 // Periodic Hann window: w[n] = 0.5 − 0.5·cos(2πn/N).
@@ -19,8 +21,9 @@ struct Spectrogram {
     Eigen::MatrixXf magnitude;  // |X|
 };
 
-// Hann-windowed STFT of y (centred, zero padding).
-Spectrogram spectrogram(const float* y, std::size_t n, int n_fft, int hop);
+// Hann-windowed STFT of y (centred, zero padding). Every vector unit gives
+// the same bits; `unit` is there for the tests and benchmarks that compare them.
+Spectrogram spectrogram(const float* y, std::size_t n, int n_fft, int hop, VectorUnit unit = vector_unit());
 
 // Frequency of each real-FFT bin: k·sr/n_fft.
 Eigen::VectorXd fft_frequencies(int sample_rate_hz, int n_fft);

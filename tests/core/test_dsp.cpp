@@ -1,6 +1,7 @@
-// DSP primitives against independent references: the batched FFT against
-// KissFFT, frame by frame, at the lengths and hops the features use; the CQT
-// with and without its filter cache.
+// DSP primitives against independent references: the batched frame FFT of
+// every vector unit this CPU runs against KissFFT, frame by frame, at the
+// lengths and hops the features use; the spectrogram and the CQT the same
+// bit for bit on every unit; the CQT with and without its filter cache.
 #include <catch2/catch.hpp>
 
 #include <kissfft/kissfft.hh>
@@ -8,11 +9,13 @@
 #include <cmath>
 #include <complex>
 #include <random>
+#include <type_traits>
 #include <vector>
 
+#include "core/dsp/contrast.hpp"
 #include "core/dsp/cqt.hpp"
-#include "core/dsp/frame_fft.hpp"
 #include "core/dsp/stft.hpp"
+#include "core/dsp/vector_kernels.hpp"
 #include "core/error.hpp"
 
 namespace {
@@ -32,27 +35,35 @@ std::vector<std::complex<double>> kiss_frame(const std::vector<float>& y, int n,
     return out;
 }
 
-template <class S>
-double worst_relative_error(int n, int hop, bool windowed) {
+std::vector<float> test_signal(std::size_t n) {
     std::mt19937 rng(7);
     std::normal_distribution<float> noise(0.0f, 0.3f);
-    std::vector<float> y(static_cast<std::size_t>(20 * n + 37));
+    std::vector<float> y(n);
     for (std::size_t i = 0; i < y.size(); ++i)
         y[i] = noise(rng) + 0.5f * static_cast<float>(std::sin(0.05 * static_cast<double>(i)));
+    return y;
+}
+
+template <class S>
+double worst_relative_error(mer::dsp::VectorUnit unit, int n, int hop, bool windowed) {
+    const std::vector<float> y = test_signal(static_cast<std::size_t>(20 * n + 37));
     const std::vector<double> window_d = windowed ? mer::dsp::hann_periodic(n) : std::vector<double>{};
     const std::vector<S> window(window_d.begin(), window_d.end());
-    mer::dsp::FrameFft<S> fft(n);
-    const int frames = mer::dsp::frame_count(y.size(), hop);
+    const int frames = mer::dsp::frame_count(y.size(), hop), bins = n / 2 + 1;
+    std::vector<std::complex<S>> got(static_cast<std::size_t>(frames * bins));
+    const auto& kernels = mer::dsp::vector_kernels(unit);
+    const S* w = windowed ? window.data() : nullptr;
+    if constexpr (std::is_same_v<S, float>)
+        kernels.frame_spectra_float(y.data(), y.size(), n, hop, 0, frames, w, got.data());
+    else
+        kernels.frame_spectra_double(y.data(), y.size(), n, hop, 0, frames, w, got.data());
     double worst = 0, peak = 0;
-    for (int first = 0; first < frames; first += fft.lanes) {
-        fft.transform_frames(y.data(), y.size(), hop, first, window);
-        for (int l = 0; l < fft.lanes && first + l < frames; ++l) {
-            const auto expected = kiss_frame(y, n, hop, first + l, window_d);
-            for (int k = 0; k <= n / 2; ++k) {
-                const std::complex<double> got(fft.real()[k][l], fft.imag()[k][l]);
-                worst = std::max(worst, std::abs(got - expected[static_cast<std::size_t>(k)]));
-                peak = std::max(peak, std::abs(expected[static_cast<std::size_t>(k)]));
-            }
+    for (int t = 0; t < frames; ++t) {
+        const auto expected = kiss_frame(y, n, hop, t, window_d);
+        for (int k = 0; k < bins; ++k) {
+            const std::complex<double> value(got[static_cast<std::size_t>(t * bins + k)]);
+            worst = std::max(worst, std::abs(value - expected[static_cast<std::size_t>(k)]));
+            peak = std::max(peak, std::abs(expected[static_cast<std::size_t>(k)]));
         }
     }
     return worst / peak;
@@ -60,19 +71,46 @@ double worst_relative_error(int n, int hop, bool windowed) {
 
 }  // namespace
 
-TEST_CASE("batched frame FFTs equal KissFFT frame by frame", "[dsp]") {
-    for (int n : {4, 8, 256, 1024, 2048}) {
-        for (bool windowed : {false, true}) {
-            INFO("n_fft " << n << (windowed ? ", Hann window" : ", rectangular"));
-            CHECK(worst_relative_error<double>(n, n / 4, windowed) < 1e-13);
-            CHECK(worst_relative_error<float>(n, n / 4 + 3, windowed) < 2e-6);
+TEST_CASE("batched frame FFTs equal KissFFT frame by frame on every vector unit", "[dsp]") {
+    for (const auto unit : mer::dsp::vector_units()) {
+        for (int n : {4, 8, 256, 1024, 2048}) {
+            for (bool windowed : {false, true}) {
+                INFO(mer::dsp::vector_unit_name(unit)
+                     << ": n_fft " << n << (windowed ? ", Hann window" : ", rectangular"));
+                CHECK(worst_relative_error<double>(unit, n, n / 4, windowed) < 1e-13);
+                CHECK(worst_relative_error<float>(unit, n, n / 4 + 3, windowed) < 2e-6);
+            }
         }
     }
 }
 
 TEST_CASE("frame FFT lengths must be powers of two", "[dsp]") {
-    CHECK_THROWS_WITH(mer::dsp::FrameFft<float>(1000), Catch::Contains("power-of-two length of at least 4, got 1000"));
-    CHECK_THROWS_AS(mer::dsp::FrameFft<double>(2), mer::Error);
+    const std::vector<float> y(4096, 0.1f);
+    CHECK_THROWS_WITH(mer::dsp::spectrogram(y.data(), y.size(), 1000, 256),
+                      Catch::Contains("power-of-two length of at least 4, got 1000"));
+    CHECK_THROWS_AS(mer::dsp::spectrogram(y.data(), y.size(), 2, 1), mer::Error);
+}
+
+// The units differ only in how many frames share an instruction: the same
+// operations in the same order, so the same bits — a cluster of mixed CPUs
+// gives the same features. 7.3 s of signal: the frame counts are not
+// multiples of any unit's lanes, and the edge frames are partly outside.
+TEST_CASE("every vector unit gives the same spectrogram and CQT and contrast bit for bit", "[dsp]") {
+    const std::vector<float> y = test_signal(static_cast<std::size_t>(22050 * 7.3));
+    const auto units = mer::dsp::vector_units();
+    INFO("this CPU runs " << units.size() << " unit(s), the widest " << mer::dsp::vector_unit_name(units.back()));
+    const auto reference = mer::dsp::spectrogram(y.data(), y.size(), 2048, 512, units.front());
+    const Eigen::MatrixXf reference_cq = mer::dsp::cqt_magnitude(y, 22050, 0.1, {}, nullptr, units.front());
+    for (const auto unit : units) {
+        INFO(mer::dsp::vector_unit_name(unit));
+        const auto s = mer::dsp::spectrogram(y.data(), y.size(), 2048, 512, unit);
+        CHECK(s.power == reference.power);
+        CHECK(s.magnitude == reference.magnitude);
+        CHECK(mer::dsp::cqt_magnitude(y, 22050, 0.1, {}, nullptr, unit) == reference_cq);
+        CHECK(mer::dsp::spectral_contrast(s.magnitude, 22050, 2048, 200.0, 6, 0.02, unit) ==
+              mer::dsp::spectral_contrast(reference.magnitude, 22050, 2048, 200.0, 6, 0.02, units.front()));
+    }
+    CHECK(mer::dsp::vector_unit() == units.back());
 }
 
 TEST_CASE("a CQT filter cache gives each tuning its own filters", "[dsp]") {
