@@ -1,14 +1,24 @@
-// Throughput of the handcrafted-feature pipeline on 45-s MP3 excerpts: decode
-// (libsndfile) + resample (libsoxr) + all 386 features, per stage for one
-// song, then the real plugin over a corpus on 1 thread and on every core.
-// Prints seconds per song, songs per second, × real time per core and peak RSS.
+// Speed of the handcrafted-feature pipeline (features.handcrafted, the
+// parameters a run uses, cache off) on 45-s 44.1 kHz stereo MP3s, the same
+// songs in one run:
+// * each stage on one song, on the widest vector unit, and the stages that
+//   have vector kernels on every unit this CPU runs;
+// * the node against its own decode + resample (1 thread, s/song, the ratio);
+// * the node on the same songs as 22.05 kHz WAV files against librosa on
+//   those files (bench/python/librosa_features.py, where PYTHON imports
+//   librosa: it is not a Debian package);
+// * the node on every core: songs/s, × real time per core; peak RSS.
 // A ctest case runs it on two songs, so that it cannot rot unnoticed.
 //
-//   build/bin/mer-bench-handcrafted [--songs 24] [--corpus DIR]
+// With --node-only, only the node on the MP3s on one thread (what
+// bench/features/profile.sh records with perf).
+//
+//   build/bin/mer-bench-handcrafted [--songs 24] [--corpus DIR] [--python /usr/bin/python3] [--node-only]
 #include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -21,6 +31,7 @@
 #include "core/dsp/cqt.hpp"
 #include "core/dsp/mel.hpp"
 #include "core/dsp/stft.hpp"
+#include "core/dsp/vector_kernels.hpp"
 #include "core/graph/schema.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
@@ -29,7 +40,12 @@
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-static double time_it(const std::function<void()>& f, int repeats = 3) {
+namespace {
+
+constexpr int kRate = 22050;
+constexpr double kSongSeconds = 45.0;
+
+double time_it(const std::function<void()>& f, int repeats = 3) {
     double best = 1e9;
     for (int i = 0; i < repeats; ++i) {
         const auto start = Clock::now();
@@ -39,18 +55,113 @@ static double time_it(const std::function<void()>& f, int repeats = 3) {
     return best;
 }
 
-static double peak_rss_mib() {
+double peak_rss_mib() {
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
     return usage.ru_maxrss / 1024.0;
 }
 
-static int bench(int argc, char** argv) {
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Each stage on one song, best of three.
+void print_stages(const std::string& file) {
+    std::vector<float> y44, y;
+    const double t_decode = time_it([&] { y44 = mer::load_audio(file, 0).samples; });
+    const double t_resample = time_it([&] { y = mer::resample(y44, 44100, kRate); });
+    mer::dsp::Spectrogram S;
+    const double t_stft = time_it([&] { S = mer::dsp::spectrogram(y.data(), y.size(), 2048, 512); });
+    const Eigen::SparseMatrix<float, Eigen::RowMajor> mel_fb =
+        mer::dsp::mel_filterbank(kRate, 2048, 128, 0, kRate / 2.0).sparseView();
+    const Eigen::MatrixXf dct = mer::dsp::dct_ortho(40, 128).cast<float>();
+    Eigen::MatrixXf mel;
+    const double t_mel = time_it([&] { mel = mel_fb * S.power; });
+    const double t_mfcc = time_it([&] { Eigen::MatrixXf m = dct * mer::dsp::power_to_db(mel); });
+    const double t_chroma = time_it([&] {
+        const double tuning = mer::dsp::estimate_tuning(S.power, kRate, 2048, 12);
+        Eigen::MatrixXf c = mer::dsp::chroma_filterbank(kRate, 2048, tuning) * S.power;
+        mer::dsp::normalize_columns_max(c);
+    });
+    const double t_contrast = time_it([&] { mer::dsp::spectral_contrast(S.magnitude, kRate, 2048); });
+    mer::dsp::CqtFilterCache cqt_filters;  // as the plugin: built on the first song, reused after
+    const double tuning = mer::dsp::estimate_tuning(S.magnitude, kRate, 2048, 36);
+    const double t_tonnetz = time_it([&] {
+        mer::dsp::estimate_tuning(S.magnitude, kRate, 2048, 36);
+        mer::dsp::tonnetz_from_chroma(
+            mer::dsp::chroma_from_cqt(mer::dsp::cqt_magnitude(y, kRate, tuning, {}, &cqt_filters)));
+    });
+    std::printf(
+        "one 45-s song, best of 3 (s), %s: decode %.4f  resample %.4f  stft %.4f  mel %.4f  mfcc %.4f  "
+        "chroma %.4f  contrast %.4f  tonnetz(cqt) %.4f\n",
+        mer::dsp::vector_unit_name(mer::dsp::vector_unit()), t_decode, t_resample, t_stft, t_mel, t_mfcc, t_chroma,
+        t_contrast, t_tonnetz);
+    // The stages with vector kernels on each unit (the same bits on each).
+    for (const auto unit : mer::dsp::vector_units()) {
+        const double stft = time_it([&] { mer::dsp::spectrogram(y.data(), y.size(), 2048, 512, unit); });
+        const double cqt = time_it([&] { mer::dsp::cqt_magnitude(y, kRate, tuning, {}, &cqt_filters, unit); });
+        const double contrast =
+            time_it([&] { mer::dsp::spectral_contrast(S.magnitude, kRate, 2048, 200.0, 6, 0.02, unit); });
+        std::printf("vector unit %-5s stft %.4f  cqt %.4f  contrast %.4f\n", mer::dsp::vector_unit_name(unit), stft,
+                    cqt, contrast);
+    }
+}
+
+mer::SongTable song_table(const std::vector<std::string>& files) {
+    mer::SongTable table;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        table.song_ids.push_back(std::to_string(i + 1));
+        table.groups.push_back(table.song_ids.back());
+        table.audio_paths.push_back(files[i]);
+    }
+    table.features.resize(static_cast<Eigen::Index>(files.size()), 0);
+    table.targets.resize(static_cast<Eigen::Index>(files.size()), 0);
+    return table;
+}
+
+// Wall seconds of the node over `files` on `threads` threads.
+double node_seconds(mer::FeaturesPlugin& plugin, const std::vector<std::string>& files, int threads,
+                    std::size_t* features = nullptr) {
+    mer::PluginContext ctx;
+    ctx.threads = threads;
+    const auto start = Clock::now();
+    const mer::SongTable out = plugin.extract(song_table(files), ctx);
+    const double seconds = seconds_since(start);
+    if (out.size() != files.size())
+        throw std::runtime_error("the node kept " + std::to_string(out.size()) + " of " +
+                                 std::to_string(files.size()) + " songs");
+    if (features) *features = out.feature_names.size();
+    return seconds;
+}
+
+// librosa's s/song on `files` (bench/python/librosa_features.py), or 0 where
+// it cannot run; its own lines are printed as they come.
+double librosa_seconds(const std::string& python, const std::vector<std::string>& files) {
+    std::string command = python + " " MER_SOURCE_DIR "/bench/python/librosa_features.py";
+    for (const auto& f : files) command += " '" + f + "'";
+    FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+    if (!pipe) return 0;
+    double seconds = 0;
+    char line[4096];
+    while (std::fgets(line, sizeof line, pipe)) {
+        std::printf("  %s", line);
+        if (const char* at = std::strstr(line, ": "); at && std::strstr(line, "s/song") && !std::strncmp(line, "librosa", 7))
+            seconds = std::atof(at + 2);
+    }
+    return pclose(pipe) == 0 ? seconds : 0;
+}
+
+int bench(int argc, char** argv) {
     int songs = 24;
     fs::path corpus;
+    std::string python = "/usr/bin/python3";
+    bool node_only = false;
+    for (int i = 1; i < argc; ++i)
+        if (!std::strcmp(argv[i], "--node-only")) node_only = true;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--songs")) songs = std::stoi(argv[i + 1]);
         if (!std::strcmp(argv[i], "--corpus")) corpus = argv[i + 1];
+        if (!std::strcmp(argv[i], "--python")) python = argv[i + 1];
     }
     if (corpus.empty()) corpus = fs::temp_directory_path() / ("mer-bench-corpus-" + std::to_string(songs));
     if (!fs::exists(corpus / "MEMD_audio")) {
@@ -59,73 +170,71 @@ static int bench(int argc, char** argv) {
         const auto report = mer::write_synthetic_corpus(corpus, spec);
         std::printf("generated %d 45-s MP3s in %s (%.1f s)\n", songs, corpus.c_str(), report.wall_seconds);
     }
-    std::vector<std::string> files;
-    for (int id = 1; id <= songs; ++id)
-        files.push_back((corpus / "MEMD_audio" / (std::to_string(id) + ".mp3")).string());
-
-    // Stages on one song, best of three.
-    std::vector<float> y44, y;
-    const double t_decode = time_it([&] { y44 = mer::load_audio(files[0], 0).samples; });
-    const double t_resample = time_it([&] { y = mer::resample(y44, 44100, 22050); });
-    mer::dsp::Spectrogram S;
-    const double t_stft = time_it([&] { S = mer::dsp::spectrogram(y.data(), y.size(), 2048, 512); });
-    const Eigen::SparseMatrix<float, Eigen::RowMajor> mel_fb =
-        mer::dsp::mel_filterbank(22050, 2048, 128, 0, 11025).sparseView();
-    const Eigen::MatrixXf dct = mer::dsp::dct_ortho(40, 128).cast<float>();
-    Eigen::MatrixXf mel;
-    const double t_mel = time_it([&] { mel = mel_fb * S.power; });
-    const double t_mfcc = time_it([&] { Eigen::MatrixXf m = dct * mer::dsp::power_to_db(mel); });
-    const double t_chroma = time_it([&] {
-        const double tuning = mer::dsp::estimate_tuning(S.power, 22050, 2048, 12);
-        Eigen::MatrixXf c = mer::dsp::chroma_filterbank(22050, 2048, tuning) * S.power;
-        mer::dsp::normalize_columns_max(c);
-    });
-    const double t_contrast = time_it([&] { mer::dsp::spectral_contrast(S.magnitude, 22050, 2048); });
-    mer::dsp::CqtFilterCache cqt_filters;  // as the plugin: built on the first song, reused after
-    const double t_tonnetz = time_it([&] {
-        const double tuning = mer::dsp::estimate_tuning(S.magnitude, 22050, 2048, 36);
-        mer::dsp::tonnetz_from_chroma(
-            mer::dsp::chroma_from_cqt(mer::dsp::cqt_magnitude(y, 22050, tuning, {}, &cqt_filters)));
-    });
-    std::printf(
-        "one 45-s song, best of 3 (s): decode %.4f  resample %.4f  stft %.4f  mel %.4f  mfcc %.4f  "
-        "chroma %.4f  contrast %.4f  tonnetz(cqt) %.4f\n",
-        t_decode, t_resample, t_stft, t_mel, t_mfcc, t_chroma, t_contrast, t_tonnetz);
-
-    // The real plugin over the corpus with a run's parameters (its schema's
-    // defaults, as a run fills them in: a parameter added later cannot break
-    // the benchmark), cache off.
+    std::vector<std::string> mp3s, wavs;
+    fs::create_directories(corpus / "wav22");
+    for (int id = 1; id <= songs; ++id) {
+        mp3s.push_back((corpus / "MEMD_audio" / (std::to_string(id) + ".mp3")).string());
+        wavs.push_back((corpus / "wav22" / (std::to_string(id) + ".wav")).string());
+    }
+    // The real plugin with a run's parameters (its schema's defaults, as a
+    // run fills them in: a parameter added later cannot break the benchmark).
     mer::PluginRegistry registry;
     registry.scan(mer::PluginRegistry::default_folders());
     const nlohmann::json params = mer::SchemaValidator(registry.get("features.handcrafted").schema)
                                       .with_defaults({{"cache", false}});
     auto plugin = registry.create<mer::FeaturesPlugin>("features.handcrafted", params);
-    mer::SongTable table;
-    for (int i = 0; i < songs; ++i) {
-        table.song_ids.push_back(std::to_string(i + 1));
-        table.groups.push_back(table.song_ids.back());
-        table.audio_paths.push_back(files[static_cast<std::size_t>(i)]);
+    if (node_only) {
+        const double seconds = node_seconds(*plugin, mp3s, 1);
+        std::printf("features node, 1 thread: %.4f s/song (%d songs)\n", seconds / songs, songs);
+        return 0;
     }
-    table.features.resize(songs, 0);
-    table.targets.resize(songs, 0);
+
+    std::string units;
+    for (const auto unit : mer::dsp::vector_units()) units += std::string(units.empty() ? "" : ", ") +
+                                                               mer::dsp::vector_unit_name(unit);
+    std::printf("vector units this CPU runs: %s (the node uses %s)\n", units.c_str(),
+                mer::dsp::vector_unit_name(mer::dsp::vector_unit()));
+    print_stages(mp3s[0]);
+
+    // The node against its own decode + resample, and the WAV copies.
+    double decode = 0;
+    for (std::size_t i = 0; i < mp3s.size(); ++i) {
+        const auto start = Clock::now();
+        const mer::DecodedAudio audio = mer::load_audio(mp3s[i], kRate);
+        decode += seconds_since(start);
+        if (!fs::exists(wavs[i])) mer::write_audio(wavs[i], audio.samples, kRate);
+    }
+    decode /= songs;
+    std::size_t features = 0;
+    node_seconds(*plugin, {mp3s[0]}, 1, &features);  // warm: the CQT filters, first-touch allocations
+    const double node = node_seconds(*plugin, mp3s, 1) / songs;
+    std::printf(
+        "MP3 45 s 44.1 kHz stereo, %d songs, 1 thread: decode + resample %.4f s/song; features node %.4f s/song "
+        "(decoding included): node / decode+resample %.2fx\n",
+        songs, decode, node, node / decode);
+
+    const double node_wav = node_seconds(*plugin, wavs, 1) / songs;
+    std::printf("22.05 kHz WAV, the same songs, 1 thread: features node %.4f s/song\n", node_wav);
+    if (const double librosa = librosa_seconds(python, wavs); librosa > 0)
+        std::printf("librosa / features node on the same WAV files: %.1fx\n", librosa / node_wav);
+
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     for (int threads : {1, cores}) {
-        mer::PluginContext ctx;
-        ctx.threads = threads;
-        const auto start = Clock::now();
-        const mer::SongTable out = plugin->extract(table, ctx);
-        const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-        const double audio = 45.0 * static_cast<double>(out.size());
+        const double seconds = threads == 1 ? node * songs : node_seconds(*plugin, mp3s, threads);
         std::printf(
             "full pipeline, %d thread%s: %d songs × %zu features in %.2f s: %.3f s/song/thread, %.2f songs/s, "
             "%.0fx real time per core\n",
-            threads, threads == 1 ? "" : "s", static_cast<int>(out.size()), out.feature_names.size(), seconds,
-            seconds * threads / out.size(), out.size() / seconds, audio / seconds / threads);
+            threads, threads == 1 ? "" : "s", songs, features, seconds, seconds * threads / songs, songs / seconds,
+            kSongSeconds * songs / seconds / threads);
         if (threads == cores) break;
     }
-    std::printf("peak RSS %.0f MiB\n", peak_rss_mib());
+    double load[1] = {0};
+    getloadavg(load, 1);
+    std::printf("peak RSS %.0f MiB; load average %.2f\n", peak_rss_mib(), load[0]);
     return 0;
 }
+
+}  // namespace
 
 int main(int argc, char** argv) {
     try {

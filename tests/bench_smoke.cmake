@@ -25,6 +25,15 @@ add_bench_smoke(mer-bench-boost-smoke
     -- env MER_BUILD_DIR=${CMAKE_BINARY_DIR} ${bench_dir}/boost/run.sh ${CMAKE_BINARY_DIR}/lib
     -- --songs 200 --features 20 --rounds 5 --threads 1 --hogs 1)
 
+# The per-stage profile of the features node (linux-perf), on one song; skipped
+# where perf cannot record (not installed, or perf_event_paranoid forbids it).
+add_bench_smoke(bench-features-profile-smoke
+  --skip-unless "perf stat -x, -e task-clock true"
+    --expect "^\\| · STFT: frame FFTs, power and magnitude \\| [0-9]+ % \\| [0-9.]+ \\|"
+    --expect "^\\| the node \\(song_vector\\), 1 thread \\| 100 % \\| [0-9.]+ \\|"
+    -- env MER_BUILD_DIR=${CMAKE_BINARY_DIR} CORPUS=${CMAKE_BINARY_DIR}/bench-smoke/handcrafted-1
+    ${bench_dir}/features/profile.sh 1)
+
 add_bench_smoke(bench-predict-smoke
   --expect "predict: 5 files of 5 s .* [0-9.]+ files/s"
     -- env MER_BUILD_DIR=${CMAKE_BINARY_DIR} SONG_SECONDS=5 ${bench_dir}/bench_predict.sh 5)
