@@ -26,7 +26,7 @@ struct Layer {
 
 // Bottom to top, as docs/architecture.md draws them. mer_core is error … plugin;
 // mer_audio, mer_xgboost and mer_torch sit on it side by side; mer_host on all.
-const std::set<std::string> kCore{"error", "run", "data", "eval", "linear_model", "plugin"};
+const std::set<std::string> kCore{"error", "checkpoint", "run", "data", "eval", "linear_model", "plugin"};
 
 std::set<std::string> with(std::set<std::string> base, std::initializer_list<std::string> more) {
     base.insert(more);
@@ -36,6 +36,7 @@ std::set<std::string> with(std::set<std::string> base, std::initializer_list<std
 const std::vector<Layer>& layers() {
     static const std::vector<Layer> table{
         {"error", {"core/error.", "core/exit_codes."}, {}},
+        {"checkpoint", {"core/checkpoint/"}, {"error"}},  // the PyTorch pickle reader: torch/ and the fuzz targets
         {"run", {"core/run/"}, {"error"}},
         {"data", {"core/data/"}, {"run", "error"}},
         {"eval", {"core/eval/"}, {"data", "run", "error"}},

@@ -14,8 +14,8 @@
 #include <regex>
 
 #include "core/audio/audio.hpp"
+#include "core/checkpoint/state_dict_pickle.hpp"
 #include "core/data/npy.hpp"
-#include "core/data/state_dict_pickle.hpp"
 #include "core/error.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
