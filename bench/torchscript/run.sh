@@ -79,7 +79,7 @@ YAML
 
 experiment panns_cnn14-native features.panns_cnn14 "{checkpoint: cnn14.pth}"
 experiment torchscript-cnn14 features.torchscript "{model: cnn14.pt, chunk_seconds: 3.0, hop_seconds: 3.0, batch_size: 15}"
-python_bench() {  # Python on glibc's default heap, then with mer's (core/run/heap.cpp: large blocks kept)
+python_bench() {  # Python on glibc's default heap, then with mer's (core/base/heap.cpp: large blocks kept)
   case " $heaps " in *" default "*)
     $py "$root/bench/torchscript/python_bench.py" "$@" 2>/dev/null | sed 's/^python:/python, default heap:/' ;;
   esac

@@ -14,6 +14,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "core/base/files.hpp"
 #include "core/conformance/plugin_check.hpp"
 #include "core/error.hpp"
 #include "core/exec/executor.hpp"
@@ -24,7 +25,6 @@
 #include "core/graph/schema.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/report/report.hpp"
-#include "core/run/files.hpp"
 #include "core/run/progress.hpp"
 #include "core/sweep/sweep.hpp"
 #include "core/synth/synthetic_corpus.hpp"

@@ -16,6 +16,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/base/files.hpp"
+#include "core/base/names.hpp"
 #include "core/data/node_cache.hpp"
 #include "core/data/splits.hpp"
 #include "core/eval/metrics_log.hpp"
@@ -32,8 +34,6 @@
 #include "core/plugin/registry.hpp"
 #include "core/plugin/transform.hpp"
 #include "core/report/report.hpp"
-#include "core/run/files.hpp"
-#include "core/run/names.hpp"
 #include "core/run/progress.hpp"
 #include "core/run/run_folder.hpp"
 

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "core/base/files.hpp"
 #include "core/data/csv.hpp"
 #include "core/data/dynamic.hpp"
 #include "core/data/sources.hpp"
@@ -29,7 +30,6 @@
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/dataset.hpp"
 #include "core/plugin/registry.hpp"
-#include "core/run/files.hpp"
 #include "core/run/progress.hpp"
 
 namespace mer {

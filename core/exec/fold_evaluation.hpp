@@ -10,12 +10,12 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/base/files.hpp"
 #include "core/data/song_table.hpp"
 #include "core/eval/metrics_log.hpp"
 #include "core/exec/pipeline.hpp"
 #include "core/exec/run_writer.hpp"
 #include "core/exec/tuning.hpp"
-#include "core/run/files.hpp"
 
 namespace mer {
 

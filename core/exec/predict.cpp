@@ -12,13 +12,13 @@
 
 #include "core/audio/audio.hpp"
 #include "core/audio/signal_check.hpp"
+#include "core/base/files.hpp"
 #include "core/data/dynamic.hpp"
 #include "core/eval/metrics.hpp"
 #include "core/exec/pipeline.hpp"
 #include "core/exec/target_pipelines.hpp"
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/features.hpp"
-#include "core/run/files.hpp"
 #include "core/run/progress.hpp"
 
 namespace mer {

@@ -15,14 +15,14 @@
 #include <set>
 #include <sstream>
 
+#include "core/base/files.hpp"
+#include "core/base/names.hpp"
 #include "core/eval/run_reader.hpp"
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/dataset.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/plugin/regressor.hpp"
-#include "core/run/files.hpp"
-#include "core/run/names.hpp"
 
 namespace mer {
 

@@ -12,9 +12,9 @@
 #include <limits>
 #include <memory>
 
+#include "core/base/files.hpp"
 #include "core/error.hpp"
 #include "core/report/report.hpp"
-#include "core/run/files.hpp"
 #include "core/run/progress.hpp"
 #include "core/sweep/launcher_local.hpp"
 #include "core/sweep/sweep_folder.hpp"

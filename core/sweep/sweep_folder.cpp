@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <fstream>
 
+#include "core/base/files.hpp"
 #include "core/error.hpp"
-#include "core/run/files.hpp"
 #include "core/run/progress.hpp"
 #include "core/run/run_folder.hpp"
 

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "core/audio/audio.hpp"
+#include "core/base/files.hpp"
 #include "core/data/npy.hpp"
 #include "core/data/tensor_cache.hpp"
 #include "core/dsp/chroma.hpp"
@@ -28,7 +29,6 @@
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/parallel.hpp"
-#include "core/run/files.hpp"
 
 namespace mer::plugins {
 

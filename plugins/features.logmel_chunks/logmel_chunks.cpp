@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/audio/audio.hpp"
+#include "core/base/files.hpp"
 #include "core/data/tensor_cache.hpp"
 #include "core/dsp/mel.hpp"
 #include "core/dsp/stft.hpp"
@@ -17,7 +18,6 @@
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/parallel.hpp"
-#include "core/run/files.hpp"
 
 namespace mer::plugins {
 

@@ -9,7 +9,7 @@
 #include <optional>
 #include <utility>
 
-#include "core/run/files.hpp"
+#include "core/base/files.hpp"
 #include "core/torch/chunk_regressor.hpp"
 
 namespace mer::plugins {

@@ -5,8 +5,8 @@
 // stopping, resume). The input width comes from the input node.
 #include <fmt/format.h>
 
+#include "core/base/files.hpp"
 #include "core/error.hpp"
-#include "core/run/files.hpp"
 #include "core/torch/chunk_regressor.hpp"
 
 namespace mer::plugins {

@@ -10,11 +10,11 @@
 #include <numeric>
 #include <set>
 
+#include "core/base/files.hpp"
 #include "core/data/state.hpp"
 #include "core/ml/xgboost.hpp"
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/transform.hpp"
-#include "core/run/files.hpp"
 
 namespace mer::plugins {
 

@@ -14,8 +14,8 @@
 
 #include <chrono>
 
+#include "core/base/files.hpp"
 #include "core/plugin/transform.hpp"
-#include "core/run/files.hpp"
 #include "plugins/transform.tsne/tsne.hpp"
 
 namespace mer::plugins {

@@ -10,13 +10,13 @@
 #include <random>
 
 #include "core/audio/audio.hpp"
+#include "core/base/files.hpp"
 #include "core/data/csv.hpp"
 #include "core/data/npy.hpp"
 #include "core/exec/run_writer.hpp"
 #include "core/graph/schema.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
-#include "core/run/files.hpp"
 #include "core/torch/chunk_regressor.hpp"
 #include "tests/support/chunk_corpus.hpp"
 #include "tests/support/test_support.hpp"

@@ -13,11 +13,11 @@
 #include <set>
 #include <sstream>
 
+#include "core/base/files.hpp"
 #include "core/exec/target_pipelines.hpp"
 #include "core/graph/experiment.hpp"
 #include "core/plugin/dataset.hpp"
 #include "core/plugin/registry.hpp"
-#include "core/run/files.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace mer::test;
