@@ -9,7 +9,7 @@
 # python3-torch and python3-torchaudio. Writes into a temporary folder:
 #   * the seeded official-layout CNN14 checkpoint (tests/panns/make_checkpoint.py)
 #     and CNN14 written in PyTorch on it, scripted (tests/torchscript/cnn14.py);
-#   * a HuBERT-base-sized model with random weights and the report's CNN
+#   * a HuBERT-base-sized model with random weights and the paper's CNN
 #     scripted from bench/deep/pytorch_deep.py with one output
 #     (tests/torchscript/make_models.py bench);
 #   * SONGS synthetic 45-s songs (mer-run synth).

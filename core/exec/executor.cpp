@@ -146,7 +146,7 @@ public:
     void write_report() {
         try {
             writer_.record({"report.html", "report", "", {}, "the run's report: results, learning curves and the "
-                                                               "report's figures, offline in one file"});
+                                                               "paper's figures, offline in one file"});
             writer_.record({"report_data/", "report_data", "", {}, "the data behind every figure of report.html, "
                                                                      "one CSV per figure"});
             folder_.log("report: " + write_run_report(folder_.path()).string());

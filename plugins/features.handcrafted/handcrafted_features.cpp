@@ -1,4 +1,4 @@
-// features.handcrafted: the report's Phase 1 song vector — MFCC, chroma
+// features.handcrafted: the paper's Phase 1 song vector — MFCC, chroma
 // (STFT), mel power, spectral contrast and tonnetz (CQT chroma), each row
 // summarised over frames — computed as librosa 0.10 computes them. Songs are
 // extracted in parallel; each song's vector and frame matrices are cached as

@@ -1,4 +1,4 @@
-// features.logmel_chunks: the report's Phase 2 input — each song cut into
+// features.logmel_chunks: the paper's Phase 2 input — each song cut into
 // 3-s chunks, each chunk's mel power spectrogram in dB (as librosa, chunk by
 // chunk, zero padding at its own edges), fixed to 128 × 128. A song's chunks
 // are stored as one float32 .npy (chunks × 1 × mels × frames) in the plugin's

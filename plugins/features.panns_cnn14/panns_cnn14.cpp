@@ -1,4 +1,4 @@
-// features.panns_cnn14: the report's Phase 3 input — each song cut into 3-s
+// features.panns_cnn14: the paper's Phase 3 input — each song cut into 3-s
 // chunks at 32 kHz, each chunk through PANNs CNN14 on the official weights
 // (core/torch/cnn14.hpp), and the song's vector pooled from its chunks'.
 // The chunk vectors are kept too, one float32 .npy (chunks × width) per song

@@ -1,4 +1,4 @@
-// Feature selection per target (the report's "top 15 per dimension"): on a
+// Feature selection per target (the paper's "top 15 per dimension"): on a
 // table where valence depends on features a, b and arousal on c, d, each
 // target's model reads its own selection — Pearson, SHAP, and their union and
 // intersection — while `across_targets: union` gives every model all four,
