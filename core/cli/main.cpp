@@ -12,7 +12,9 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <new>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "core/base/files.hpp"
 #include "core/conformance/plugin_check.hpp"
@@ -59,6 +61,15 @@ bool load_valid(const std::string& file, const std::vector<std::string>& overrid
 // from a trial's stderr as the trial's reason when nothing else says why.
 void print_failure(const mer::RunOutcome& outcome) {
     std::cerr << "error: node '" << outcome.failed_node << "' failed: " << outcome.reason << "\n";
+}
+
+// An exception nothing translated, at main: mer's bug, not the user's input.
+int internal_error(const std::string& what) {
+    // One line: a sweep records a trial's last line of stderr as its reason.
+    std::cerr << "error: internal error (a bug in mer, not in your input): " << what
+              << "; please report it with the command line and this message (a run folder keeps what was written "
+                 "before it)\n";
+    return mer::exit_code::internal;
 }
 
 int exit_code_of(const mer::RunOutcome& outcome) {
@@ -901,16 +912,24 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         return app.exit(e) == 0 ? mer::exit_code::ok : mer::exit_code::invalid;
     }
-    // Whatever escapes a subcommand was refused before it ran (a bad bundle,
-    // an unreadable file) or is about the machine; a foreign exception here
-    // is a bug that still gets one line rather than an abort.
+    // A mer::Error that escapes a subcommand was refused before it ran (a bad
+    // bundle, an unreadable file) or is about the machine, and so is running
+    // out of memory. Any other exception was never translated where the
+    // library that threw it was called: a bug, said as one, and nothing more
+    // is written to the run folder.
     try {
         for (const auto& [self, command] : commands)
             if (self->parsed()) return command->run(*self, options, argc, argv);
         return mer::exit_code::ok;
-    } catch (const std::exception& e) {
-        const mer::Error error = mer::as_error(e);
+    } catch (const mer::Error& error) {
         std::cerr << "error: " << error.what() << "\n";
         return error.kind() == mer::ErrorKind::environment ? mer::exit_code::environment : mer::exit_code::invalid;
+    } catch (const std::bad_alloc&) {
+        std::cerr << "error: out of memory\n";
+        return mer::exit_code::environment;
+    } catch (const std::exception& e) {
+        return internal_error(e.what());
+    } catch (...) {
+        return internal_error("an exception that is not a std::exception");
     }
 }
