@@ -108,9 +108,14 @@ public:
                 for (int r = 1; r <= rows_of(g); ++r) columns_.push_back(fmt::format("{}_{}_{}", g, r, s));
     }
 
-    // The windows of the dynamic task (window_seconds), or none.
+    // The windows of the dynamic task (window_seconds); without them, the
+    // parameters that would cut one window per 2 Hz annotation frame.
     nlohmann::json query(const std::string& capability) const override {
-        if (capability != capability::kWindows || window_seconds_ <= 0) return nullptr;
+        if (capability != capability::kWindows) return nullptr;
+        if (window_seconds_ <= 0)
+            return {{"set", nlohmann::json::array({nlohmann::json::array({"window_seconds", 1.0}),
+                                                   nlohmann::json::array({"window_hop_seconds", 0.5})})},
+                    {"why", "one window per 2 Hz annotation frame"}};
         return {{"seconds", window_seconds_}, {"hop_seconds", window_hop_seconds_}};
     }
 
