@@ -265,6 +265,7 @@ SweepStatus sweep_status(const fs::path& sweep_dir, ProgressSink* console) {
     const SweepManifest manifest = read_sweep_manifest(sweep_dir);
     SweepLog log(sweep_dir, console);
     TrialTable table(sweep_dir, manifest.spec, manifest.trials, log);
+    table.keep_previous();  // what trials.csv measured stays: only the states are brought up to date
     table.load_asha();
     const std::map<std::string, std::string> queue = slurm_queue(sweep_dir);
     for (std::size_t t = 0; t < table.size(); ++t) {

@@ -150,6 +150,21 @@ sweep:
     CHECK(trials.at("trial-0001").at("status") == "failed");
     CHECK(trials.at("trial-0001").at("attempts") == "2");  // once more with --retries 1
     CHECK_THAT(trials.at("trial-0001").at("reason"), Catch::Contains("deliberate failure at epoch 2"));
+
+    // --status brings the states up to date and keeps what the run measured:
+    // attempts, device and seconds.
+    const fs::path sweep = dir.path() / run_folder_of(r);
+    const auto status = run_mer({"sweep", "--status", sweep.string()}, dir.path(), test_plugin_dir("good").string());
+    INFO(status.err);
+    REQUIRE(status.exit_code == 0);
+    const auto after = read_trials(sweep);
+    for (const auto& [id, row] : trials) {
+        INFO(id);
+        CHECK(!row.at("device").empty());
+        CHECK(!row.at("seconds").empty());
+        for (const char* column : {"status", "attempts", "device", "seconds"})
+            CHECK(after.at(id).at(column) == row.at(column));
+    }
 }
 
 TEST_CASE("a sweep killed midway finishes only the missing trials when rerun", "[sweep][cli]") {
