@@ -258,7 +258,7 @@ struct Options {
     std::string launcher = "local";
     std::string devices = "cpu";
     int trials_per_device = 0;  // 0: not given
-    bool sweep_dry_run = false, sweep_quiet = false;
+    bool sweep_dry_run = false;
     std::string sweep_dir, trial_id, sweep_status;
     mer::TrialOptions trial;
     std::vector<std::string> report_inputs;
@@ -436,7 +436,7 @@ CLI::App* declare_sweep(CLI::App& app, Options& o) {
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100000000}));
     command->add_option("--out", o.sweep.runs_root, "folder that receives <name>/sweep-<timestamp>/");
     command->add_option("--cache", o.sweep.cache_dir, "node cache folder shared by the trials");
-    command->add_flag("--quiet", o.sweep_quiet, "log to sweep.log only, not to stderr");
+    command->add_flag("--quiet", o.sweep.quiet, "log to sweep.log only, not to stderr");
     return command;
 }
 
@@ -718,7 +718,7 @@ int run_sweep(const CLI::App& command, const Options& o, int argc, char** argv) 
         return mer::exit_code::ok;
     }
     StderrLines console;
-    const mer::SweepResult result = mer::run_sweep(plan, options, registry, o.sweep_quiet ? nullptr : &console);
+    const mer::SweepResult result = mer::run_sweep(plan, options, registry, &console);
     std::cout << result.folder.string() << "\n";
     switch (result.status) {
         case mer::SweepResult::Status::finished:

@@ -248,7 +248,7 @@ SweepResult run_sweep(const SweepPlan& plan, const SweepOptions& options, const 
     const SweepFolder folder = open_sweep_folder(
         fs::path(options.runs_root.empty() ? plan.base.runs_dir : options.runs_root) / plan.base.name, manifest.key);
     write_sweep_manifest(folder.dir, manifest);
-    SweepLog log(folder.dir, console);
+    SweepLog log(folder.dir, console, !options.quiet);
     log(fmt::format("{} sweep folder: {} ({} trials, {} at a time on {})", folder.resumed ? "resuming" : "new",
                     folder.dir.string(), plan.trials.size(), options.workers, fmt::join(options.devices, ", ")));
     for (const auto& ignored : folder.ignored)
