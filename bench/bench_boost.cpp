@@ -15,10 +15,6 @@
 // and kills them after it (0: quiet pass only). Run it with the machine to
 // yourself (flock /tmp/mer-build.lock ...): a build beside it is a load of
 // its own. bench/boost/run.sh runs it against the library before the fix too.
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -34,6 +30,7 @@
 #include "core/error.hpp"
 #include "core/eval/metrics.hpp"
 #include "core/ml/xgboost.hpp"
+#include "tests/support/busy_processes.hpp"
 
 using Clock = std::chrono::steady_clock;
 
@@ -146,31 +143,6 @@ void print(const char* label, const Pass& p, const std::string& load_before) {
     std::fflush(stdout);
 }
 
-// N `sh -c 'while :; do :; done'`, killed when it goes out of scope: also when the
-// measurement throws, so that no busy loop outlives the benchmark.
-class BusyProcesses {
-public:
-    explicit BusyProcesses(int count) {
-        for (int h = 0; h < count; ++h) {
-            const pid_t pid = fork();
-            if (pid == 0) {
-                execl("/bin/sh", "sh", "-c", "while :; do :; done", static_cast<char*>(nullptr));
-                _exit(127);
-            }
-            if (pid > 0) pids_.push_back(pid);
-        }
-    }
-    ~BusyProcesses() {
-        for (const pid_t pid : pids_) kill(pid, SIGKILL);
-        for (const pid_t pid : pids_) waitpid(pid, nullptr, 0);
-    }
-    BusyProcesses(const BusyProcesses&) = delete;
-    BusyProcesses& operator=(const BusyProcesses&) = delete;
-
-private:
-    std::vector<pid_t> pids_;
-};
-
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -212,7 +184,7 @@ int run(int argc, char** argv) {
 
     Pass loaded;
     {
-        BusyProcesses hogs(o.hogs);
+        const mer::test::BusyProcesses hogs(o.hogs);
         std::this_thread::sleep_for(std::chrono::seconds(1));  // the hogs running before the clock starts
         before = load_average();
         loaded = measure(o, train, validation);

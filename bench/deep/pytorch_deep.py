@@ -33,7 +33,7 @@ many cores were busy). --threads 0 leaves PyTorch's own thread count (1 on
 the 2-core development machine).
 
 --heap mer makes glibc keep freed blocks in the heap as mer does (mallopt in
-core/run/heap.cpp; MALLOC_MMAP_THRESHOLD_=536870912
+core/base/heap.cpp; MALLOC_MMAP_THRESHOLD_=536870912
 MALLOC_TRIM_THRESHOLD_=1073741824 in the environment does the same); the
 default is glibc's own: every activation over 32 MiB (a batch's first conv
 output) is mmapped and unmapped, and each of its pages faults on first use.

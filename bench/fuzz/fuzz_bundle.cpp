@@ -15,12 +15,12 @@
 #include <string>
 
 #include "bench/fuzz/fuzz_support.hpp"
+#include "core/base/files.hpp"
 #include "core/error.hpp"
 #include "core/exec/predict.hpp"
 #include "core/exec/target_pipelines.hpp"
 #include "core/graph/schema.hpp"
 #include "core/plugin/dataset.hpp"
-#include "core/run/files.hpp"
 #include "core/synth/synthetic_table.hpp"
 
 namespace {

@@ -12,7 +12,7 @@
 #include <map>
 #include <string>
 
-#include "core/data/state_dict_pickle.hpp"
+#include "core/checkpoint/state_dict_pickle.hpp"
 #include "core/error.hpp"
 
 namespace {

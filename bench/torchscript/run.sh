@@ -9,7 +9,7 @@
 # python3-torch and python3-torchaudio. Writes into a temporary folder:
 #   * the seeded official-layout CNN14 checkpoint (tests/panns/make_checkpoint.py)
 #     and CNN14 written in PyTorch on it, scripted (tests/torchscript/cnn14.py);
-#   * a HuBERT-base-sized model with random weights and the report's CNN
+#   * a HuBERT-base-sized model with random weights and the paper's CNN
 #     scripted from bench/deep/pytorch_deep.py with one output
 #     (tests/torchscript/make_models.py bench);
 #   * SONGS synthetic 45-s songs (mer-run synth).
@@ -79,7 +79,7 @@ YAML
 
 experiment panns_cnn14-native features.panns_cnn14 "{checkpoint: cnn14.pth}"
 experiment torchscript-cnn14 features.torchscript "{model: cnn14.pt, chunk_seconds: 3.0, hop_seconds: 3.0, batch_size: 15}"
-python_bench() {  # Python on glibc's default heap, then with mer's (core/run/heap.cpp: large blocks kept)
+python_bench() {  # Python on glibc's default heap, then with mer's (core/base/heap.cpp: large blocks kept)
   case " $heaps " in *" default "*)
     $py "$root/bench/torchscript/python_bench.py" "$@" 2>/dev/null | sed 's/^python:/python, default heap:/' ;;
   esac

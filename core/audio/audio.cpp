@@ -11,9 +11,9 @@
 #include <memory>
 #include <regex>
 
+#include "core/base/files.hpp"
 #include "core/error.hpp"
 #include "core/plugin/plugin.hpp"
-#include "core/run/files.hpp"
 
 namespace mer {
 

@@ -12,8 +12,11 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <new>
 #include <nlohmann/json.hpp>
+#include <string>
 
+#include "core/base/files.hpp"
 #include "core/conformance/plugin_check.hpp"
 #include "core/error.hpp"
 #include "core/exec/executor.hpp"
@@ -24,7 +27,6 @@
 #include "core/graph/schema.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/report/report.hpp"
-#include "core/run/files.hpp"
 #include "core/run/progress.hpp"
 #include "core/sweep/sweep.hpp"
 #include "core/synth/synthetic_corpus.hpp"
@@ -59,6 +61,15 @@ bool load_valid(const std::string& file, const std::vector<std::string>& overrid
 // from a trial's stderr as the trial's reason when nothing else says why.
 void print_failure(const mer::RunOutcome& outcome) {
     std::cerr << "error: node '" << outcome.failed_node << "' failed: " << outcome.reason << "\n";
+}
+
+// An exception nothing translated, at main: mer's bug, not the user's input.
+int internal_error(const std::string& what) {
+    // One line: a sweep records a trial's last line of stderr as its reason.
+    std::cerr << "error: internal error (a bug in mer, not in your input): " << what
+              << "; please report it with the command line and this message (a run folder keeps what was written "
+                 "before it)\n";
+    return mer::exit_code::internal;
 }
 
 int exit_code_of(const mer::RunOutcome& outcome) {
@@ -247,7 +258,7 @@ struct Options {
     std::string launcher = "local";
     std::string devices = "cpu";
     int trials_per_device = 0;  // 0: not given
-    bool sweep_dry_run = false, sweep_quiet = false;
+    bool sweep_dry_run = false;
     std::string sweep_dir, trial_id, sweep_status;
     mer::TrialOptions trial;
     std::vector<std::string> report_inputs;
@@ -425,7 +436,7 @@ CLI::App* declare_sweep(CLI::App& app, Options& o) {
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100000000}));
     command->add_option("--out", o.sweep.runs_root, "folder that receives <name>/sweep-<timestamp>/");
     command->add_option("--cache", o.sweep.cache_dir, "node cache folder shared by the trials");
-    command->add_flag("--quiet", o.sweep_quiet, "log to sweep.log only, not to stderr");
+    command->add_flag("--quiet", o.sweep.quiet, "log to sweep.log only, not to stderr");
     return command;
 }
 
@@ -707,7 +718,7 @@ int run_sweep(const CLI::App& command, const Options& o, int argc, char** argv) 
         return mer::exit_code::ok;
     }
     StderrLines console;
-    const mer::SweepResult result = mer::run_sweep(plan, options, registry, o.sweep_quiet ? nullptr : &console);
+    const mer::SweepResult result = mer::run_sweep(plan, options, registry, &console);
     std::cout << result.folder.string() << "\n";
     switch (result.status) {
         case mer::SweepResult::Status::finished:
@@ -901,16 +912,24 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         return app.exit(e) == 0 ? mer::exit_code::ok : mer::exit_code::invalid;
     }
-    // Whatever escapes a subcommand was refused before it ran (a bad bundle,
-    // an unreadable file) or is about the machine; a foreign exception here
-    // is a bug that still gets one line rather than an abort.
+    // A mer::Error that escapes a subcommand was refused before it ran (a bad
+    // bundle, an unreadable file) or is about the machine, and so is running
+    // out of memory. Any other exception was never translated where the
+    // library that threw it was called: a bug, said as one, and nothing more
+    // is written to the run folder.
     try {
         for (const auto& [self, command] : commands)
             if (self->parsed()) return command->run(*self, options, argc, argv);
         return mer::exit_code::ok;
-    } catch (const std::exception& e) {
-        const mer::Error error = mer::as_error(e);
+    } catch (const mer::Error& error) {
         std::cerr << "error: " << error.what() << "\n";
         return error.kind() == mer::ErrorKind::environment ? mer::exit_code::environment : mer::exit_code::invalid;
+    } catch (const std::bad_alloc&) {
+        std::cerr << "error: out of memory\n";
+        return mer::exit_code::environment;
+    } catch (const std::exception& e) {
+        return internal_error(e.what());
+    } catch (...) {
+        return internal_error("an exception that is not a std::exception");
     }
 }

@@ -8,13 +8,13 @@
 #include <filesystem>
 #include <random>
 
+#include "core/base/files.hpp"
 #include "core/graph/schema.hpp"
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/dataset.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/regressor.hpp"
 #include "core/plugin/transform.hpp"
-#include "core/run/files.hpp"
 
 namespace mer {
 

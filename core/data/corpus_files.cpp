@@ -8,7 +8,7 @@
 #include <limits>
 #include <regex>
 
-#include "core/run/files.hpp"
+#include "core/base/files.hpp"
 
 namespace mer::corpus {
 

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <limits>
 
-#include "core/run/files.hpp"
+#include "core/base/files.hpp"
 
 namespace mer {
 

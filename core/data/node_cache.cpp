@@ -4,8 +4,8 @@
 
 #include <cstring>
 
+#include "core/base/files.hpp"
 #include "core/error.hpp"
-#include "core/run/files.hpp"
 
 namespace mer {
 

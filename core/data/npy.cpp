@@ -6,8 +6,8 @@
 #include <regex>
 #include <string>
 
+#include "core/base/files.hpp"
 #include "core/error.hpp"
-#include "core/run/files.hpp"
 
 namespace mer {
 

@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
+#include "core/base/files.hpp"  // format_number
 #include "core/error.hpp"
-#include "core/run/files.hpp"  // format_number
 
 namespace mer {
 

@@ -3,9 +3,9 @@
 
 #include <filesystem>
 
+#include "core/base/files.hpp"
 #include "core/data/npy.hpp"
 #include "core/error.hpp"
-#include "core/run/files.hpp"
 
 namespace mer {
 

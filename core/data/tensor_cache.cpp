@@ -4,9 +4,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/base/files.hpp"
 #include "core/data/npy.hpp"
 #include "core/error.hpp"
-#include "core/run/files.hpp"
 
 namespace mer {
 

@@ -3,10 +3,10 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "core/base/files.hpp"
 #include "core/data/csv.hpp"
 #include "core/error.hpp"
 #include "core/eval/metrics.hpp"
-#include "core/run/files.hpp"
 
 namespace mer {
 

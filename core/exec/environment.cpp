@@ -13,9 +13,9 @@
 #include <set>
 
 #include "core/audio/audio.hpp"
+#include "core/base/files.hpp"
 #include "core/plugin/abi.hpp"
 #include "core/plugin/registry.hpp"
-#include "core/run/files.hpp"
 #include "core/run/run_folder.hpp"
 
 namespace mer {

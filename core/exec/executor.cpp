@@ -16,6 +16,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/base/files.hpp"
+#include "core/base/names.hpp"
 #include "core/data/node_cache.hpp"
 #include "core/data/splits.hpp"
 #include "core/eval/metrics_log.hpp"
@@ -32,8 +34,6 @@
 #include "core/plugin/registry.hpp"
 #include "core/plugin/transform.hpp"
 #include "core/report/report.hpp"
-#include "core/run/files.hpp"
-#include "core/run/names.hpp"
 #include "core/run/progress.hpp"
 #include "core/run/run_folder.hpp"
 
@@ -146,7 +146,7 @@ public:
     void write_report() {
         try {
             writer_.record({"report.html", "report", "", {}, "the run's report: results, learning curves and the "
-                                                               "report's figures, offline in one file"});
+                                                               "paper's figures, offline in one file"});
             writer_.record({"report_data/", "report_data", "", {}, "the data behind every figure of report.html, "
                                                                      "one CSV per figure"});
             folder_.log("report: " + write_run_report(folder_.path()).string());

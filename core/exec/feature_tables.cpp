@@ -6,8 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/base/files.hpp"
 #include "core/eval/metrics.hpp"
-#include "core/run/files.hpp"
 
 namespace mer {
 

@@ -1,6 +1,6 @@
 // The tables a features node leaves in the run folder for a spreadsheet or
 // pandas: every song's features, each feature's Pearson r with each target
-// (ranked by |r|, the top 15 marked: the report's Figures 4-5) and the label
+// (ranked by |r|, the top 15 marked: the paper's Figures 4-5) and the label
 // histograms (Figure 3).
 #pragma once
 

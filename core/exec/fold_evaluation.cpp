@@ -1,6 +1,6 @@
-// The fold loop of a regressor node, its bundle and its summary.
+// The fold loop of a regressor node and its bundle; the books it keeps become
+// the node's summary in node_summary.cpp.
 #include "core/exec/fold_evaluation.hpp"
-
 
 #include <fmt/format.h>
 
@@ -12,16 +12,16 @@
 #include <optional>
 #include <set>
 #include <sstream>
-#include <tuple>
 
+#include "core/base/files.hpp"
 #include "core/data/csv.hpp"
 #include "core/data/dynamic.hpp"
 #include "core/data/sources.hpp"
 #include "core/data/splits.hpp"
 #include "core/error.hpp"
 #include "core/eval/metrics.hpp"
-#include "core/eval/paired.hpp"
 #include "core/eval/run_reader.hpp"
+#include "core/exec/node_summary.hpp"
 #include "core/exec/target_pipelines.hpp"
 #include "core/exec/tuning.hpp"
 #include "core/graph/experiment.hpp"
@@ -29,7 +29,6 @@
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/dataset.hpp"
 #include "core/plugin/registry.hpp"
-#include "core/run/files.hpp"
 #include "core/run/progress.hpp"
 
 namespace mer {
@@ -52,11 +51,6 @@ public:
           pipelines_(spec_, setup.registry, data.target_names, !node.grid.empty() && node.grid_by == "target"),
           sequence_(node.plugin->capability(capability::kSequence, false) == true),
           scores_(data.target_names.size()),
-          chunk_scores_(data.target_names.size()),
-          pooled_truth_(data.target_names.size()),
-          pooled_predicted_(data.target_names.size()),
-          curve_truth_(data.target_names.size()),
-          curve_predicted_(data.target_names.size()),
           seeds_(setup.experiment.seeds.empty() ? std::vector<std::uint64_t>{setup.experiment.seed}
                                                 : setup.experiment.seeds) {}
 
@@ -69,7 +63,7 @@ public:
         for (run_ = 0; run_ < static_cast<int>(seeds_.size()); ++run_)
             for (const Fold& fold : repetition_folds(run_)) {
                 const auto fold_start = Clock::now();
-                fold_sources_.push_back(scored_source(fold));
+                scores_.fold_sources.push_back(scored_source(fold));
                 if (setup_.resuming && restore_fold(fold)) continue;
                 const std::string line = evaluate_fold(fold);
                 const double elapsed = seconds_since(node_start);
@@ -87,7 +81,8 @@ public:
                     done < total ? ", about " + format_duration(elapsed / done * (total - done)) + " left" : ""));
             }
         run_ = 0;
-        summarise(static_cast<std::size_t>(fold_count_), seconds_since(node_start));
+        summarise_node(exp_, node_, data_, scores_, seeds_, static_cast<std::size_t>(fold_count_),
+                       seconds_since(node_start), setup_.writer, results_);
         write_bundle_manifest(static_cast<std::size_t>(total));
     }
 
@@ -108,7 +103,6 @@ private:
                                     : derive_seed(exp_.seed, "split"),
                           data_.targets);
     }
-    bool resampled() const { return repeated() && seeds_.size() > 1 && exp_.evaluation.split.kind == "kfold"; }
 
     // The one source every song a fold scores comes from; empty when they
     // come from several, or the data has no sources.
@@ -180,21 +174,22 @@ private:
         };
         const nlohmann::json chunk_scores = done.value("chunk_scores", nlohmann::json::array());
         for (std::size_t t = 0; t < data_.target_names.size(); ++t) {
-            scores_[t].push_back(metrics_of(done.at("scores").at(t)));
-            if (t < chunk_scores.size()) chunk_scores_[t].push_back(metrics_of(chunk_scores.at(t)));
+            scores_.song[t].push_back(metrics_of(done.at("scores").at(t)));
+            if (t < chunk_scores.size()) scores_.chunk[t].push_back(metrics_of(chunk_scores.at(t)));
         }
-        selected_on_ = done.value("selected_on", "");
+        scores_.selected_on = done.value("selected_on", "");
         if (done.contains("curves") && !done["curves"].is_null()) {
             results_.frame_predictions += done.value("frame_predictions", "");
             for (std::size_t t = 0; t < data_.target_names.size(); ++t)
                 for (const char* side : {"truth", "predicted"})
                     for (const auto& song : done["curves"].at(side).at(t)) {
                         const auto values = song.get<std::vector<double>>();
-                        (side[0] == 't' ? curve_truth_ : curve_predicted_)[t].push_back(
+                        (side[0] == 't' ? scores_.curve_truth : scores_.curve_predicted)[t].push_back(
                             Eigen::Map<const Eigen::VectorXd>(values.data(), static_cast<Eigen::Index>(values.size())));
                     }
         }
-        if (done.contains("best_epoch") && !done["best_epoch"].is_null()) best_epochs_.push_back(json::parse(done["best_epoch"].dump()));
+        if (done.contains("best_epoch") && !done["best_epoch"].is_null())
+            scores_.best_epochs.push_back(json::parse(done["best_epoch"].dump()));
         // The pooled scores need the fold's predictions back: node,song_id,fold,target,true,predicted,seed.
         std::istringstream lines(done.at("predictions").get<std::string>());
         for (std::string line; std::getline(lines, line);) {
@@ -205,10 +200,12 @@ private:
             const auto t = std::find(data_.target_names.begin(), data_.target_names.end(), target);
             if (t == data_.target_names.end()) continue;
             const auto ti = static_cast<std::size_t>(t - data_.target_names.begin());
-            pooled_truth_[ti].push_back(std::stod(line.substr(true_comma + 1, predicted_comma - true_comma - 1)));
-            pooled_predicted_[ti].push_back(std::stod(line.substr(predicted_comma + 1, seed_comma - predicted_comma - 1)));
+            scores_.pooled_truth[ti].push_back(
+                std::stod(line.substr(true_comma + 1, predicted_comma - true_comma - 1)));
+            scores_.pooled_predicted[ti].push_back(
+                std::stod(line.substr(predicted_comma + 1, seed_comma - predicted_comma - 1)));
         }
-        if (!done.at("selected").is_null()) selected_.push_back(json::parse(done.at("selected").dump()));
+        if (!done.at("selected").is_null()) scores_.selected.push_back(json::parse(done.at("selected").dump()));
         setup_.writer.folder().log(
             fmt::format("node '{}': fold {} finished before the interruption; kept", node_.id, fold));
         return true;
@@ -245,7 +242,7 @@ private:
             json picked = json::object();
             for (std::size_t t = 0; t < params.size(); ++t)
                 picked[data_.target_names[t]] = json::parse(grid_values(node_, params[t]).dump());
-            selected_.push_back(picked);
+            scores_.selected.push_back(picked);
         }
         Eigen::MatrixXd predicted(static_cast<Eigen::Index>(validation_rows.size()), validation_rows.targets.cols());
         Fitted whole;  // chunk and window levels, for models fitted as one pipeline
@@ -264,7 +261,7 @@ private:
                                                      : std::to_string(width));
         }
         pipelines_.save(fold_dir(fold.index));
-        test_train_ratio_ = static_cast<double>(validation_rows.size()) / static_cast<double>(train_rows.size());
+        scores_.test_train_ratio = static_cast<double>(validation_rows.size()) / static_cast<double>(train_rows.size());
         last_train_songs_ = train_rows.size();
         last_validation_songs_ = validation_rows.size();
         last_features_ = fmt::format("{}", fmt::join(widths, ", "));
@@ -317,7 +314,7 @@ private:
         const SongTable& fit = watched.fit;
         const SongTable& watch = watched.watch(validation);
         const std::string watched_split = watched.inner ? "inner_validation" : "validation";
-        selected_on_ = !picks_epoch ? "" : watched.inner ? "inner" : "validation";
+        scores_.selected_on = !picks_epoch ? "" : watched.inner ? "inner" : "validation";
         EpochBooks books;
         // A fold continued from its checkpoint: the books of the epochs before the interruption (the
         // loop reports only the epochs it still runs, none when it was killed after the last one).
@@ -420,7 +417,7 @@ private:
 
     // The kept epoch into summary.json's books and metrics.csv's best marks.
     void keep_best_epoch(int fold, const EpochBooks& books, bool watched_inner) {
-        best_epochs_.push_back(
+        scores_.best_epochs.push_back(
             {{"epoch", books.best_epoch},
              {"epochs", books.epochs},
              {"score_at_best", books.best_score},
@@ -507,16 +504,16 @@ private:
         for (std::size_t t = 0; t < data_.target_names.size(); ++t) {
             const auto ti = static_cast<Eigen::Index>(t);
             const RegressionMetrics m = regression_metrics(validation.targets.col(ti), predicted.col(ti));
-            scores_[t].push_back(m);
+            scores_.song[t].push_back(m);
             fold_scores.push_back(scores_json(m));
             if (chunks.predicted.size() > 0) {
                 const RegressionMetrics c = regression_metrics(chunks.truth.col(ti), chunks.predicted.col(ti));
-                chunk_scores_[t].push_back(c);
+                scores_.chunk[t].push_back(c);
                 fold_chunk_scores.push_back(scores_json(c));
             }
             for (Eigen::Index r = 0; r < predicted.rows(); ++r) {
-                pooled_truth_[t].push_back(validation.targets(r, ti));
-                pooled_predicted_[t].push_back(predicted(r, ti));
+                scores_.pooled_truth[t].push_back(validation.targets(r, ti));
+                scores_.pooled_predicted[t].push_back(predicted(r, ti));
             }
             line += fmt::format(" {} r2={:.3f} rmse={:.3f}", data_.target_names[t], m.r2, m.rmse);
             for (std::size_t r = 0; r < validation.size(); ++r) {
@@ -535,9 +532,9 @@ private:
                                {"predictions", fold_predictions},
                                {"scores", fold_scores},
                                {"chunk_scores", fold_chunk_scores},
-                               {"selected_on", selected_on_},
-                               {"best_epoch", best_epochs_.empty() ? json(nullptr) : best_epochs_.back()},
-                               {"selected", node_.grid.empty() ? json(nullptr) : selected_.back()},
+                               {"selected_on", scores_.selected_on},
+                               {"best_epoch", scores_.best_epochs.empty() ? json(nullptr) : scores_.best_epochs.back()},
+                               {"selected", node_.grid.empty() ? json(nullptr) : scores_.selected.back()},
                                {"frame_predictions", done.value("frame_predictions", "")},
                                {"curves", done.value("curves", json(nullptr))}}
                                   .dump() +
@@ -578,8 +575,8 @@ private:
             }
             const CurveMetrics m = curve_metrics(truth, predicted);
             line += fmt::format(" {} rmse={:.3f} r={:.3f}", data_.target_names[t], m.rmse_mean, m.pearson_mean);
-            curve_truth_[t].insert(curve_truth_[t].end(), truth.begin(), truth.end());
-            curve_predicted_[t].insert(curve_predicted_[t].end(), predicted.begin(), predicted.end());
+            scores_.curve_truth[t].insert(scores_.curve_truth[t].end(), truth.begin(), truth.end());
+            scores_.curve_predicted[t].insert(scores_.curve_predicted[t].end(), predicted.begin(), predicted.end());
             truth_json.push_back(truth_songs);
             predicted_json.push_back(predicted_songs);
         }
@@ -650,233 +647,6 @@ private:
                                              regression_metrics(truth.col(t), predicted.col(t)), seed()});
     }
 
-    // The metrics summarised: the experiment's, and r2, mae, rmse always (results.csv's columns).
-    std::vector<std::string> reported_metrics() const {
-        std::vector<std::string> reported = exp_.evaluation.metrics;
-        for (const char* m : {"r2", "mae", "rmse"})
-            if (std::find(reported.begin(), reported.end(), m) == reported.end()) reported.push_back(m);
-        return reported;
-    }
-
-    // Each metric's mean, std and per-fold values over `scores`; with repetitions, how much they disagree.
-    json per_metric(const std::vector<RegressionMetrics>& scores, const std::vector<std::string>& reported) const {
-        json out = json::object();
-        for (const auto& name : reported) {
-            std::vector<double> values;
-            for (const auto& m : scores) values.push_back(m.get(name));
-            const auto [mean, sd] = mean_and_std(values);
-            out[name] = {{"mean", mean}, {"std", sd}, {"folds", values}};
-            if (!repeated() || seeds_.size() < 2) continue;
-            // How much the repetitions disagree: the std of their means over folds.
-            std::vector<double> seed_means;
-            const std::size_t per_seed = values.size() / seeds_.size();  // folds, or a source's folds
-            for (std::size_t r = 0; r < seeds_.size(); ++r)
-                seed_means.push_back(
-                    mean_and_std(std::vector<double>(values.begin() + static_cast<std::ptrdiff_t>(r * per_seed),
-                                                     values.begin() + static_cast<std::ptrdiff_t>((r + 1) * per_seed)))
-                        .first);
-            out[name]["seed_means"] = seed_means;
-            out[name]["seed_std"] = mean_and_std(seed_means).second;
-        }
-        return out;
-    }
-
-    // Every out-of-fold prediction of target t scored at once: on a small corpus a fold's R² swings with its
-    // few songs; the pooled score does not.
-    void add_pooled(json& target_entry, std::size_t t, const std::vector<std::string>& reported) const {
-        const Eigen::Map<const Eigen::VectorXd> truth(pooled_truth_[t].data(),
-                                                      static_cast<Eigen::Index>(pooled_truth_[t].size()));
-        const Eigen::Map<const Eigen::VectorXd> predicted(pooled_predicted_[t].data(),
-                                                          static_cast<Eigen::Index>(pooled_predicted_[t].size()));
-        if (truth.size() <= 1) return;
-        const RegressionMetrics pooled = regression_metrics(truth, predicted);
-        for (const auto& name : reported)
-            target_entry[name]["pooled"] = std::isfinite(pooled.get(name)) ? json(pooled.get(name)) : json(nullptr);
-    }
-
-    // results.csv's rows of one target: song level, chunk (or frame) level, then one per source.
-    void add_result_rows(const std::string& target, const std::vector<std::pair<std::string, json>>& rows) {
-        const std::string feature_set = node_.label.empty() ? node_.inputs.at(0) : node_.label;
-        for (const auto& [source, level] : rows) {
-            const bool chunks = source.empty() && &level != &rows.front().second;
-            results_.results += csv_field(feature_set) + "," + csv_field(node_.uses) + "," + csv_field(node_.id) + "," +
-                                csv_field(target) + "," +
-                                (!chunks     ? "song"
-                                 : sequence_ ? "frame"
-                                             : "chunk") +
-                                (exp_.has_sources() ? "," + csv_field(source) : std::string());
-            // One score (a holdout, one seed) has no spread: std is left empty, not 0.
-            const bool spread = level["r2"]["folds"].size() > 1;
-            for (const char* m : {"r2", "mae", "rmse"})
-                results_.results += "," + format_number(level[m]["mean"].get<double>()) + "," +
-                                    (spread ? format_number(level[m]["std"].get<double>()) : std::string());
-            results_.results += "," + selected_on_ + "," +
-                                (node_.grid.empty() ? std::string() : csv_field(picks_of(target).dump())) + "\n";
-        }
-    }
-
-    // results.csv rows and summary.json's entry for the node.
-    void summarise(std::size_t folds, double seconds) {
-        const std::vector<std::string> reported = reported_metrics();
-        json targets = json::object(), chunk_targets = json::object(), by_source = json::object();
-        for (std::size_t t = 0; t < data_.target_names.size(); ++t) {
-            const std::string& target = data_.target_names[t];
-            targets[target] = per_metric(scores_[t], reported);
-            add_pooled(targets[target], t, reported);
-            if (!chunk_scores_[t].empty()) chunk_targets[target] = per_metric(chunk_scores_[t], reported);
-            // Per source, the folds that score its songs alone (leave one source out, by_source);
-            // results.csv's source column is empty on the rows over every fold.
-            std::vector<std::pair<std::string, json>> rows;
-            for (const json* level : {&targets[target], chunk_scores_[t].empty() ? nullptr : &chunk_targets[target]})
-                if (level) rows.emplace_back("", *level);
-            for (const auto& [source, folds_of] : source_folds_of()) {
-                std::vector<RegressionMetrics> scores;
-                for (std::size_t f : folds_of) scores.push_back(scores_[t].at(f));
-                by_source[source][target] = per_metric(scores, reported);
-                rows.emplace_back(source, by_source[source][target]);
-            }
-            add_result_rows(target, rows);
-        }
-        json& entry = results_.summary["nodes"][node_.id];
-        entry = json{{"model", node_.uses},   {"version", node_.plugin->version},
-                     {"songs", data_.size()}, {"folds", folds},
-                     {"seconds", seconds},    {"validation", targets}};
-        if (repeated()) {
-            entry["seeds"] = seeds_;
-            // k-fold repetitions draw their own folds; a holdout's share one split (initialisation alone).
-            entry["resampled"] = resampled();
-        }
-        // What the paired comparisons need to know the runs are the same.
-        entry["songs_sha256"] = sha256_hex(fmt::format("{}", fmt::join(data_.song_ids, "\n")));
-        entry["test_train_ratio"] = test_train_ratio_;
-        if (!chunk_targets.empty()) entry[sequence_ ? "validation_frames" : "validation_chunks"] = chunk_targets;
-        if (!by_source.empty()) entry["sources"] = by_source;
-        if (sequence_) entry["curves"] = summarise_curves();
-        if (!selected_on_.empty()) entry["epoch_selected_on"] = selected_on_;
-        if (!best_epochs_.empty()) entry["best_epoch"] = best_epoch_summary();
-        if (!node_.grid.empty()) entry["grid"] = grid_summary();
-    }
-
-    // summary.json's best_epoch: per fold, the epoch kept and its score.
-    json best_epoch_summary() const {
-        json best = {{"score", sequence_ ? "frame-level R², mean over targets, on the watched songs' annotated windows"
-                                         : "song-level R², mean over targets, on the watched songs"}};
-        for (const char* key : {"epoch", "epochs", "score_at_best", "score_at_last"}) {
-            best[key] = json::array();
-            for (const auto& fold : best_epochs_) best[key].push_back(fold[key]);
-        }
-        return best;
-    }
-
-    // summary.json's grid: the search's settings, each target's picks, the picks on the grid's edge (logged).
-    json grid_summary() {
-        json grid = {{"metric", node_.grid_metric},
-                     {"inner_folds", node_.grid_folds},
-                     {"candidates", grid_candidates(node_).size()},
-                     {"by", node_.grid_by}};
-        json per_target = json::object();
-        for (const auto& target : data_.target_names) per_target[target] = picks_of(target);
-        grid["best_per_target"] = per_target;
-        if (node_.grid_by == "joint") grid["best_per_fold"] = picks_of(data_.target_names.front());
-        const json edges = grid_edges();
-        if (!edges.empty()) grid["edges"] = edges;
-        for (const auto& edge : edges)
-            setup_.writer.folder().log(fmt::format("node '{}': {}", node_.id, edge.at("message").get<std::string>()));
-        return grid;
-    }
-
-    // Each source that some folds score alone, with those folds (indices
-    // into scores_, every repetition's), in order of first appearance.
-    std::vector<std::pair<std::string, std::vector<std::size_t>>> source_folds_of() const {
-        std::vector<std::pair<std::string, std::vector<std::size_t>>> out;
-        for (std::size_t f = 0; f < fold_sources_.size(); ++f) {
-            if (fold_sources_[f].empty()) continue;
-            auto it = std::find_if(out.begin(), out.end(), [&](const auto& p) { return p.first == fold_sources_[f]; });
-            if (it == out.end())
-                it = out.insert(out.end(), std::make_pair(fold_sources_[f], std::vector<std::size_t>{}));
-            it->second.push_back(f);
-        }
-        return out;
-    }
-
-    // The numeric grid axes (three or more values) whose smallest or largest
-    // value won in most folds of a target: the best value probably lies
-    // outside the grid, and the score is understated.
-    json grid_edges() const {
-        json edges = json::array();
-        const std::vector<std::string> targets =
-            node_.grid_by == "joint" ? std::vector<std::string>{data_.target_names.front()} : data_.target_names;
-        for (const auto& [key, values] : node_.grid.items()) {
-            if (!values.is_array() || values.size() < 3) continue;
-            std::vector<double> axis;
-            for (const auto& v : values)
-                if (v.is_number()) axis.push_back(v.get<double>());
-            if (axis.size() != values.size()) continue;
-            const auto [low, high] = std::minmax_element(axis.begin(), axis.end());
-            for (const auto& target : targets) {
-                const json picks = picks_of(target);
-                int at_low = 0, at_high = 0;
-                for (const auto& pick : picks) {
-                    if (!pick.contains(key) || !pick[key].is_number()) continue;
-                    const double v = pick[key].get<double>();
-                    at_low += v == *low;
-                    at_high += v == *high;
-                }
-                const auto folds = static_cast<int>(picks.size());
-                for (const auto& [count, side, value] : {std::tuple{at_low, "smallest", *low}, std::tuple{at_high, "largest", *high}}) {
-                    if (2 * count <= folds) continue;
-                    const std::string whose = node_.grid_by == "joint" ? "" : " for " + target;
-                    edges.push_back({{"parameter", key},
-                                     {"target", node_.grid_by == "joint" ? json(nullptr) : json(target)},
-                                     {"edge", side},
-                                     {"value", value},
-                                     {"folds", count},
-                                     {"of", folds},
-                                     {"message", fmt::format("{}: the {} value tried ({}) won in {} of {} folds{}; "
-                                                             "consider a wider grid",
-                                                             key, side, format_number(value), count, folds, whose)}});
-                }
-            }
-        }
-        return edges;
-    }
-
-    // The dynamic task's figures over every validation song of every fold
-    // (and repetition): summary.json's curves and curves.csv's rows.
-    json summarise_curves() {
-        json out = json::object();
-        auto value = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
-        for (std::size_t t = 0; t < data_.target_names.size(); ++t) {
-            const CurveMetrics m = curve_metrics(curve_truth_[t], curve_predicted_[t]);
-            out[data_.target_names[t]] = {
-                {"songs", m.songs},
-                {"frames", m.frames},
-                {"per_song",
-                 {{"rmse", {{"mean", value(m.rmse_mean)}, {"std", value(m.rmse_std)}}},
-                  {"pearson", {{"mean", value(m.pearson_mean)}, {"std", value(m.pearson_std)}}},
-                  {"ccc", {{"mean", value(m.ccc_mean)}, {"std", value(m.ccc_std)}}},
-                  {"constant_songs", m.constant_songs}}},
-                {"global",
-                 {{"rmse", value(m.global_rmse)}, {"pearson", value(m.global_pearson)}, {"ccc", value(m.global_ccc)}, {"r2", value(m.global_r2)}}}};
-            results_.curves += csv_field(node_.id) + "," + csv_field(node_.uses) + "," + csv_field(data_.target_names[t]) +
-                               "," + std::to_string(m.songs) + "," + std::to_string(m.frames);
-            for (double v : {m.rmse_mean, m.rmse_std, m.pearson_mean, m.pearson_std, m.ccc_mean, m.ccc_std})
-                results_.curves += "," + (std::isfinite(v) ? format_number(v) : std::string());
-            results_.curves += "," + std::to_string(m.constant_songs);
-            for (double v : {m.global_rmse, m.global_pearson, m.global_ccc, m.global_r2})
-                results_.curves += "," + (std::isfinite(v) ? format_number(v) : std::string());
-            results_.curves += "\n";
-        }
-        return out;
-    }
-
-    // The grid values fitted for `target` in each fold.
-    json picks_of(const std::string& target) const {
-        json picks = json::array();
-        for (const auto& fold : selected_) picks.push_back(fold.at(target));
-        return picks;
-    }
-
     // model/<node>/model.json: what a bundle needs to rate new music — the
     // plugins (with versions) and parameters from the audio to the model, the
     // targets in output order with their training range, and the folds.
@@ -943,92 +713,15 @@ private:
     PipelineSpec spec_;
     TargetPipelines pipelines_;
     const bool sequence_;  // the model rates every window (capability "sequence")
-    std::vector<std::vector<RegressionMetrics>> scores_;        // per target, per fold: song level
-    std::vector<std::string> fold_sources_;  // per fold (every repetition's): the one source it scores, or ""
-    std::vector<std::vector<RegressionMetrics>> chunk_scores_;  // the same at chunk level (chunk models; windows for sequence models)
-    // Per target, every out-of-fold prediction with its label, over all folds and repetitions.
-    std::vector<std::vector<double>> pooled_truth_, pooled_predicted_;
-    // Sequence models: per target, each validation song's annotated windows and their predictions.
-    std::vector<std::vector<Eigen::VectorXd>> curve_truth_, curve_predicted_;
-    json best_epochs_ = json::array();  // per fold (models that keep their best epoch): epoch, score there and last
+    NodeScores scores_;    // the books of every fold (every repetition's), for the node's summary
     std::vector<std::uint64_t> seeds_;  // the repetitions' seeds: `seeds`, or the experiment's one seed
     int run_ = 0;                       // the repetition being evaluated
     int fold_count_ = 1;
-    double test_train_ratio_ = 0;  // validation ÷ training songs of a fold (the last one evaluated)
-    std::string selected_on_;  // where the model picked its epoch: "inner", "validation", or "" (it picks none)
-    json selected_ = json::array();                       // per fold: target → the grid's pick for it
     std::size_t last_train_songs_ = 0, last_validation_songs_ = 0;
     std::string last_features_;  // the model's input width, per target when fitted per target
 };
 
 }  // namespace
-
-const std::vector<std::string>& prediction_columns() {
-    static const std::vector<std::string> columns{"node", "song_id", "fold", "target", "true", "predicted", "seed"};
-    return columns;
-}
-
-const std::vector<std::string>& frame_prediction_columns() {
-    static const std::vector<std::string> columns{"node", "song_id", "fold", "seed", "time_s", "target", "true", "predicted"};
-    return columns;
-}
-
-const std::vector<std::string>& curve_columns() {
-    static const std::vector<std::string> columns{
-        "node", "model", "target", "songs", "frames", "rmse_mean", "rmse_std", "pearson_mean", "pearson_std",
-        "ccc_mean", "ccc_std", "constant_songs", "global_rmse", "global_pearson", "global_ccc", "global_r2"};
-    return columns;
-}
-
-const std::vector<std::string>& results_columns(bool with_source) {
-    static const std::vector<std::string> columns{
-        "feature_set", "model",    "node", "target",   "level",       "r2",
-        "r2_std",      "mae",      "mae_std", "rmse", "rmse_std", "selected_on", "selected_params"};
-    static const std::vector<std::string> with_source_columns = [] {
-        std::vector<std::string> c = columns;
-        c.insert(c.begin() + 5, "source");  // after level
-        return c;
-    }();
-    return with_source ? with_source_columns : columns;
-}
-
-const std::vector<std::string>& comparison_columns() {
-    static const std::vector<std::string> columns{"node_a", "node_b",    "target",   "metric", "runs", "mean_a",
-                                                  "mean_b", "mean_diff", "diff_std", "t",      "df",   "p"};
-    return columns;
-}
-
-std::string comparisons_csv(const nlohmann::ordered_json& summary) {
-    if (!summary.contains("nodes")) return {};
-    std::string rows;
-    std::vector<std::pair<std::string, const json*>> nodes;
-    for (const auto& [id, entry] : summary["nodes"].items())
-        if (entry.contains("songs_sha256")) nodes.emplace_back(id, &entry);
-    auto same = [](const json& a, const json& b, const char* key) {
-        return a.value(key, json()) == b.value(key, json());
-    };
-    for (std::size_t i = 0; i < nodes.size(); ++i)
-        for (std::size_t j = i + 1; j < nodes.size(); ++j) {
-            const json& a = *nodes[i].second;
-            const json& b = *nodes[j].second;
-            if (!same(a, b, "songs_sha256") || !same(a, b, "folds") || !same(a, b, "seeds")) continue;
-            for (const auto& [target, scores] : a["validation"].items()) {
-                if (!b["validation"].contains(target)) continue;
-                const auto r2_a = scores.at("r2").at("folds").get<std::vector<double>>();
-                const auto r2_b = b["validation"][target].at("r2").at("folds").get<std::vector<double>>();
-                if (r2_a.size() != r2_b.size()) continue;
-                const PairedComparison c = corrected_paired_t(r2_a, r2_b, a.value("test_train_ratio", 0.0));
-                // Repetitions of one split are no resamples: the difference and its spread, no test.
-                const bool tested = scores_are_resamples(a) || c.runs < 2;
-                rows += csv_field(nodes[i].first) + "," + csv_field(nodes[j].first) + "," + csv_field(target) +
-                        ",r2," + std::to_string(c.runs) + "," + format_number(c.mean_a) + "," +
-                        format_number(c.mean_b) + "," + format_number(c.mean_diff) + "," +
-                        format_number(c.diff_std) + "," + (tested ? format_number(c.t) : "") + "," +
-                        (tested ? std::to_string(c.runs - 1) : "") + "," + (tested ? format_number(c.p) : "") + "\n";
-            }
-        }
-    return rows.empty() ? std::string() : csv_row(comparison_columns()) + "\n" + rows;
-}
 
 void evaluate_regressor(const EvaluationSetup& setup, const NodeSpec& node, const SongTable& data,
                         RunResults& results) {

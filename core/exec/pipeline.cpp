@@ -6,13 +6,13 @@
 
 #include <set>
 
+#include "core/base/files.hpp"
 #include "core/data/splits.hpp"
 #include "core/error.hpp"
 #include "core/graph/experiment.hpp"
 #include "core/graph/schema.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/plugin/transform.hpp"
-#include "core/run/files.hpp"
 
 namespace mer {
 

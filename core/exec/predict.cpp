@@ -12,13 +12,13 @@
 
 #include "core/audio/audio.hpp"
 #include "core/audio/signal_check.hpp"
+#include "core/base/files.hpp"
 #include "core/data/dynamic.hpp"
 #include "core/eval/metrics.hpp"
 #include "core/exec/pipeline.hpp"
 #include "core/exec/target_pipelines.hpp"
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/features.hpp"
-#include "core/run/files.hpp"
 #include "core/run/progress.hpp"
 
 namespace mer {
@@ -393,7 +393,7 @@ Predictor::Predictor(const fs::path& model, const std::vector<std::string>& node
     : loaded_(std::make_unique<Loaded>()) {
     loaded_->registry = &registry;
     loaded_->nodes = nodes.empty() ? std::vector<std::string>{""} : nodes;
-    // Separate models per target (the report trains valence and arousal apart) combine into one row
+    // Separate models per target (the paper trains valence and arousal apart) combine into one row
     // per file; two models for one target is a mistake, refused before any audio is decoded.
     std::map<std::string, std::string> owner;  // target → the node rating it
     for (const auto& node : loaded_->nodes) {

@@ -3,8 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/base/files.hpp"
 #include "core/data/csv.hpp"
-#include "core/run/files.hpp"
 
 namespace mer {
 

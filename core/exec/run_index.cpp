@@ -11,10 +11,10 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "core/base/files.hpp"
 #include "core/data/csv.hpp"
 #include "core/error.hpp"
 #include "core/eval/run_reader.hpp"
-#include "core/run/files.hpp"
 
 namespace mer {
 

@@ -6,9 +6,9 @@
 
 #include <mutex>
 
+#include "core/base/files.hpp"
+#include "core/base/names.hpp"
 #include "core/error.hpp"
-#include "core/run/files.hpp"
-#include "core/run/names.hpp"
 
 namespace mer {
 

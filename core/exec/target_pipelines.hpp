@@ -3,7 +3,7 @@
 // per_target: a feature selection per target) and the regressor learns each
 // target on its own (independent_targets), one per target instead, each fitted
 // on the songs carrying only its target: the valence model then reads the
-// valence selection and the arousal model the arousal one, as the report
+// valence selection and the arousal model the arousal one, as the paper
 // selects "per dimension". The same split serves a grid search per target
 // (grid_search.by: target): each target's model is fitted with its own
 // candidate, as GridSearchCV tunes a model per target. A model that learns its targets jointly from one

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/base/files.hpp"
 #include "core/data/splits.hpp"
 #include "core/eval/metrics.hpp"
 #include "core/exec/target_pipelines.hpp"
@@ -17,7 +18,6 @@
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/plugin/regressor.hpp"
-#include "core/run/files.hpp"
 #include "core/run/progress.hpp"
 
 namespace mer {

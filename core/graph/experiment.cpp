@@ -15,14 +15,14 @@
 #include <set>
 #include <sstream>
 
+#include "core/base/files.hpp"
+#include "core/base/names.hpp"
 #include "core/eval/run_reader.hpp"
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/dataset.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/plugin/regressor.hpp"
-#include "core/run/files.hpp"
-#include "core/run/names.hpp"
 
 namespace mer {
 
@@ -877,16 +877,11 @@ private:
         const std::string at = pointer_child(pointer_child("/nodes", model.id), "inputs");
         const std::optional<json> windows =
             source->plugin->has(capability::kWindows) ? instance_query(*source, capability::kWindows) : std::nullopt;
-        if (windows && windows->is_null())
-            errors_.push_back(
-                {map_.key_at(at),
-                 fmt::format("nodes.{}: {} rates each song's windows, and its input '{}' cuts none; {} (docs/dynamic.md)",
-                             model.id, model.uses, source->id,
-                             source->plugin->schema.value("properties", json::object()).contains("window_seconds")
-                                 ? fmt::format("set nodes.{}.params.window_seconds (1.0 with window_hop_seconds 0.5: "
-                                               "one window per 2 Hz annotation frame)",
-                                               source->id)
-                                 : "a whole clip is one window, not windows over time")});
+        if (windows && (windows->is_null() || (windows->is_object() && !windows->contains("seconds"))))
+            errors_.push_back({map_.key_at(at),
+                               fmt::format("nodes.{}: {} rates each song's windows, and its input '{}' cuts none; {} "
+                                           "(docs/dynamic.md)",
+                                           model.id, model.uses, source->id, windows_hint(*source, *windows))});
         if (source->plugin->has(capability::kCrop) && source->params.value("offset_seconds", 0.0) > 0.0)
             errors_.push_back({map_.key_at(at),
                                fmt::format("nodes.{}: {} pairs each window with the annotation made at its time in "
@@ -894,6 +889,22 @@ private:
                                            "window; leave it at 0 (docs/dynamic.md)",
                                            model.id, model.uses, source->id,
                                            source->params.at("offset_seconds").get<double>())});
+    }
+
+    // How a features node that cuts no windows would cut them, from its
+    // `windows` answer: the parameters it names under "set" (in order, the
+    // first the one to set), or none: a whole clip is one window.
+    static std::string windows_hint(const NodeSpec& source, const json& windows) {
+        const json set = windows.is_object() ? windows.value("set", json::array()) : json::array();
+        auto is_pair = [](const json& p) { return p.is_array() && p.size() == 2 && p[0].is_string(); };
+        if (!set.is_array() || set.empty() || !is_pair(set[0]))
+            return "a whole clip is one window, not windows over time";
+        std::string also;
+        for (std::size_t i = 1; i < set.size(); ++i)
+            if (is_pair(set[i])) also += fmt::format(" with {} {}", set[i][0].get<std::string>(), set[i][1].dump());
+        const json why = windows.value("why", json());
+        return fmt::format("set nodes.{}.params.{} ({}{}{})", source.id, set[0][0].get<std::string>(), set[0][1].dump(),
+                           also, why.is_string() ? ": " + why.get<std::string>() : "");
     }
 
     // The features node whose tensors reach a model (through transforms).

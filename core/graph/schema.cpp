@@ -17,8 +17,8 @@
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 
+#include "core/base/files.hpp"       // format_number
 #include "core/plugin/registry.hpp"  // nearest_name
-#include "core/run/files.hpp"        // format_number
 
 namespace mer {
 

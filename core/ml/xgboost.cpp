@@ -20,10 +20,10 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/base/files.hpp"
 #include "core/data/splits.hpp"
 #include "core/data/state.hpp"
 #include "core/error.hpp"
-#include "core/run/files.hpp"
 
 namespace mer::xgb {
 

@@ -9,8 +9,8 @@
 #include <optional>
 #include <thread>
 
+#include "core/base/heap.hpp"
 #include "core/error.hpp"
-#include "core/run/heap.hpp"
 
 namespace mer {
 

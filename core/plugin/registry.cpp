@@ -26,9 +26,9 @@
 #include <set>
 #include <string_view>
 
+#include "core/base/files.hpp"
 #include "core/plugin/abi.hpp"
 #include "core/plugin/capabilities.hpp"
-#include "core/run/files.hpp"
 
 namespace mer {
 

@@ -3,7 +3,7 @@
 #include <cctype>
 #include <cstdlib>
 
-#include "core/run/files.hpp"
+#include "core/base/files.hpp"
 
 namespace mer::report {
 

@@ -7,9 +7,9 @@
 #include <cstdlib>
 #include <set>
 
+#include "core/base/files.hpp"
 #include "core/data/csv.hpp"
 #include "core/error.hpp"
-#include "core/run/files.hpp"
 
 namespace mer::report {
 

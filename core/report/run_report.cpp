@@ -12,13 +12,13 @@
 #include <set>
 #include <yaml-cpp/yaml.h>
 
+#include "core/base/files.hpp"
 #include "core/data/csv.hpp"
 #include "core/error.hpp"
 #include "core/eval/metrics.hpp"
 #include "core/eval/paired.hpp"
 #include "core/report/report.hpp"
 #include "core/report/run_data.hpp"
-#include "core/run/files.hpp"
 
 namespace mer {
 

@@ -13,8 +13,8 @@
 #include <iostream>
 #include <random>
 
+#include "core/base/files.hpp"
 #include "core/error.hpp"
-#include "core/run/files.hpp"
 #include "core/run/progress.hpp"
 
 namespace mer {

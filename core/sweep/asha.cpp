@@ -12,8 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "core/base/files.hpp"
 #include "core/error.hpp"
-#include "core/run/files.hpp"
 
 namespace mer {
 

@@ -12,9 +12,9 @@
 #include <limits>
 #include <memory>
 
+#include "core/base/files.hpp"
 #include "core/error.hpp"
 #include "core/report/report.hpp"
-#include "core/run/files.hpp"
 #include "core/run/progress.hpp"
 #include "core/sweep/launcher_local.hpp"
 #include "core/sweep/sweep_folder.hpp"
@@ -248,7 +248,7 @@ SweepResult run_sweep(const SweepPlan& plan, const SweepOptions& options, const 
     const SweepFolder folder = open_sweep_folder(
         fs::path(options.runs_root.empty() ? plan.base.runs_dir : options.runs_root) / plan.base.name, manifest.key);
     write_sweep_manifest(folder.dir, manifest);
-    SweepLog log(folder.dir, console);
+    SweepLog log(folder.dir, console, !options.quiet);
     log(fmt::format("{} sweep folder: {} ({} trials, {} at a time on {})", folder.resumed ? "resuming" : "new",
                     folder.dir.string(), plan.trials.size(), options.workers, fmt::join(options.devices, ", ")));
     for (const auto& ignored : folder.ignored)
@@ -265,6 +265,7 @@ SweepStatus sweep_status(const fs::path& sweep_dir, ProgressSink* console) {
     const SweepManifest manifest = read_sweep_manifest(sweep_dir);
     SweepLog log(sweep_dir, console);
     TrialTable table(sweep_dir, manifest.spec, manifest.trials, log);
+    table.keep_previous();  // what trials.csv measured stays: only the states are brought up to date
     table.load_asha();
     const std::map<std::string, std::string> queue = slurm_queue(sweep_dir);
     for (std::size_t t = 0; t < table.size(); ++t) {

@@ -42,6 +42,7 @@ struct SweepOptions {
     std::string command_line;          // recorded in sweep.json
     LauncherKind launcher = LauncherKind::local;
     SlurmSettings slurm;
+    bool quiet = false;  // log lines to sweep.log only (a failure to write it still warns on the console)
 };
 
 // The sweep worked out and checked before anything runs.
@@ -68,7 +69,8 @@ struct SweepResult {
 };
 
 // Runs a plan with no invalid trial: opens (or finds again) its folder,
-// then launches the unfinished trials; `console` gets every log line.
+// then launches the unfinished trials; `console` gets every log line
+// (with options.quiet, only the warning that sweep.log cannot be written).
 SweepResult run_sweep(const SweepPlan& plan, const SweepOptions& options, const PluginRegistry& registry,
                       ProgressSink* console);
 

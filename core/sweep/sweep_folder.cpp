@@ -4,10 +4,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
+#include "core/base/files.hpp"
 #include "core/error.hpp"
-#include "core/run/files.hpp"
 #include "core/run/progress.hpp"
 #include "core/run/run_folder.hpp"
 
@@ -99,8 +101,23 @@ SweepFolder open_sweep_folder(const fs::path& parent, const std::string& key) {
 void SweepLog::operator()(const std::string& line) {
     const std::string stamped = "[" + utc_timestamp_iso().substr(11, 8) + "] " + line;
     std::lock_guard<std::mutex> lock(mutex_);
-    if (console_) console_->line(stamped);
-    std::ofstream(folder_ / "sweep.log", std::ios::app) << stamped << "\n";
+    if (console_ && echo_) console_->line(stamped);
+    append(stamped);
+}
+
+void SweepLog::append(const std::string& stamped) {
+    const fs::path file = folder_ / "sweep.log";
+    errno = 0;
+    std::ofstream out(file, std::ios::app);
+    out << stamped << "\n";
+    out.flush();
+    if (out || write_failed_) return;
+    write_failed_ = true;  // said once: a full disk would otherwise say it at every line
+    if (console_)
+        console_->line(
+            fmt::format("warning: cannot write to {} ({}); the lines that fail to reach it are lost "
+                        "(said once)",
+                        file.string(), errno ? std::strerror(errno) : "the write failed"));
 }
 
 void SweepLog::once(const std::string& key, const std::string& line) {

@@ -43,17 +43,24 @@ struct SweepFolder {
 SweepFolder open_sweep_folder(const std::filesystem::path& parent, const std::string& key);
 
 // sweep.log: "[hh:mm:ss] line", appended, and the same line to `console`
-// (none: the log alone). Thread-safe.
+// unless `echo` is false (none: the log alone). A line that cannot be
+// written to sweep.log is not dropped in silence: the first such failure is
+// a warning on `console`, echo or not, naming the file. Thread-safe.
 class SweepLog {
 public:
-    SweepLog(std::filesystem::path folder, ProgressSink* console) : folder_(std::move(folder)), console_(console) {}
+    SweepLog(std::filesystem::path folder, ProgressSink* console, bool echo = true)
+        : folder_(std::move(folder)), console_(console), echo_(echo) {}
     void operator()(const std::string& line);
     // The line once per `key` (a problem met at every rewrite of trials.csv is said once).
     void once(const std::string& key, const std::string& line);
 
 private:
+    void append(const std::string& stamped);  // to sweep.log; warns once when it fails
+
     std::filesystem::path folder_;
     ProgressSink* console_;
+    bool echo_;
+    bool write_failed_ = false;
     std::mutex mutex_;
     std::set<std::string> said_;
 };

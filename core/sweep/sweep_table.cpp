@@ -8,9 +8,9 @@
 #include <cstdlib>
 #include <map>
 
+#include "core/base/files.hpp"
 #include "core/data/csv.hpp"
 #include "core/eval/run_reader.hpp"
-#include "core/run/files.hpp"
 #include "core/sweep/asha.hpp"
 #include "core/sweep/sweep_folder.hpp"
 

@@ -1,9 +1,9 @@
 // Reading a trial's run folder back (see trial_folder.hpp).
 #include "core/sweep/trial_folder.hpp"
 
+#include "core/base/files.hpp"
 #include "core/error.hpp"
 #include "core/eval/run_reader.hpp"
-#include "core/run/files.hpp"
 
 namespace mer {
 

@@ -135,7 +135,7 @@ TrialOutcome run_trial(const fs::path& sweep_dir, const std::string& trial_id, c
     }
     const SweepManifest manifest = read_sweep_manifest(sweep_dir);
     if (trial_id == "warmup") {  // the sweep's feature-cache warm-up, as its own job: logged in sweep.log only
-        SweepLog log(sweep_dir, nullptr);
+        SweepLog log(sweep_dir, console, false);  // the trial's stderr hears only of a failed write
         warm_up_cache(sweep_dir, manifest, {}, registry, log);
         return outcome;
     }

@@ -16,9 +16,9 @@
 #include <thread>
 
 #include "core/audio/audio.hpp"
+#include "core/base/files.hpp"
 #include "core/data/splits.hpp"
 #include "core/error.hpp"
-#include "core/run/files.hpp"
 
 namespace mer {
 

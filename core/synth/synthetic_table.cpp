@@ -5,7 +5,7 @@
 #include <cmath>
 #include <random>
 
-#include "core/run/files.hpp"
+#include "core/base/files.hpp"
 
 namespace mer {
 

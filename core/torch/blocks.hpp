@@ -1,4 +1,4 @@
-// Building blocks of the report's Phase 2 models, shared by the four
+// Building blocks of the paper's Phase 2 models, shared by the four
 // log-mel regressors: Conv2D(3×3) → BatchNorm → ReLU → MaxPool(2), and
 // Squeeze-and-Excitation channel gating.
 #pragma once
@@ -32,7 +32,7 @@ struct SqueezeExcitationImpl : torch::nn::Module {
 };
 TORCH_MODULE(SqueezeExcitation);
 
-// The report's SE-CNN trunk: three conv blocks (16, 32, 64 filters), each
+// The paper's SE-CNN trunk: three conv blocks (16, 32, 64 filters), each
 // followed by squeeze-and-excitation. (B, 1, 128, 128) → (B, 64, 16, 16).
 struct SeCnnTrunkImpl : torch::nn::Module {
     explicit SeCnnTrunkImpl(int64_t reduction)

@@ -7,10 +7,10 @@
 #include <numeric>
 #include <set>
 
+#include "core/base/files.hpp"
 #include "core/data/npy.hpp"
 #include "core/error.hpp"
 #include "core/plugin/capabilities.hpp"
-#include "core/run/files.hpp"
 
 namespace mer::torchx {
 

@@ -70,7 +70,7 @@ protected:
     int64_t input_width() const;
     void set_input_width(int64_t width);
     // The chunk tensor the network reads: channels, mels, frames (0: any).
-    // The report's 3-s chunks of 128 mels × 128 frames unless a model says otherwise.
+    // The paper's 3-s chunks of 128 mels × 128 frames unless a model says otherwise.
     virtual std::array<int64_t, 3> input_shape() const { return {1, 128, 128}; }
 
 private:

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <map>
 
-#include "core/data/state_dict_pickle.hpp"
+#include "core/checkpoint/state_dict_pickle.hpp"
 #include "core/error.hpp"
 
 namespace mer::torchx {

@@ -24,7 +24,7 @@ inline constexpr int64_t kCnn14Classes = 527;
 inline constexpr int64_t kCnn14MinSamples = 31 * kCnn14Hop;
 
 // The state dict of a torch.save zip checkpoint (PANNs' {'model': …} or a
-// bare state dict), read without Python (core/data/state_dict_pickle.hpp).
+// bare state dict), read without Python (core/checkpoint/state_dict_pickle.hpp).
 // A legacy (pre-zip) file is refused with the command that converts it.
 // `ignored` receives the top-level entries other than the weights.
 std::vector<std::pair<std::string, torch::Tensor>> read_torch_checkpoint(const std::string& path,

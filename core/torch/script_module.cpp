@@ -14,8 +14,8 @@
 #include <sstream>
 #include <vector>
 
+#include "core/base/files.hpp"
 #include "core/error.hpp"
-#include "core/run/files.hpp"
 
 namespace mer::torchx {
 

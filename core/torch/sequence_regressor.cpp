@@ -7,11 +7,11 @@
 #include <functional>
 #include <numeric>
 
+#include "core/base/files.hpp"
 #include "core/data/dynamic.hpp"
 #include "core/data/npy.hpp"
 #include "core/error.hpp"
 #include "core/eval/metrics.hpp"
-#include "core/run/files.hpp"
 
 namespace mer::torchx {
 

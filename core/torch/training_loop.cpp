@@ -11,8 +11,8 @@
 #include <random>
 #include <sstream>
 
-#include "core/run/files.hpp"
-#include "core/run/heap.hpp"
+#include "core/base/files.hpp"
+#include "core/base/heap.hpp"
 
 namespace mer::torchx {
 

@@ -10,10 +10,10 @@
 #include <set>
 
 #include "core/audio/audio.hpp"
+#include "core/base/files.hpp"
 #include "core/data/csv.hpp"
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/dataset.hpp"
-#include "core/run/files.hpp"
 
 namespace mer::plugins {
 

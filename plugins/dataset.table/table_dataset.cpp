@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <set>
 
+#include "core/base/files.hpp"
 #include "core/data/csv.hpp"
 #include "core/plugin/dataset.hpp"
-#include "core/run/files.hpp"
 
 namespace mer::plugins {
 

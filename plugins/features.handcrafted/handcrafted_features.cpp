@@ -1,4 +1,4 @@
-// features.handcrafted: the report's Phase 1 song vector — MFCC, chroma
+// features.handcrafted: the paper's Phase 1 song vector — MFCC, chroma
 // (STFT), mel power, spectral contrast and tonnetz (CQT chroma), each row
 // summarised over frames — computed as librosa 0.10 computes them. Songs are
 // extracted in parallel; each song's vector and frame matrices are cached as
@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "core/audio/audio.hpp"
+#include "core/base/files.hpp"
 #include "core/data/npy.hpp"
 #include "core/data/tensor_cache.hpp"
 #include "core/dsp/chroma.hpp"
@@ -28,7 +29,6 @@
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/parallel.hpp"
-#include "core/run/files.hpp"
 
 namespace mer::plugins {
 
@@ -108,9 +108,14 @@ public:
                 for (int r = 1; r <= rows_of(g); ++r) columns_.push_back(fmt::format("{}_{}_{}", g, r, s));
     }
 
-    // The windows of the dynamic task (window_seconds), or none.
+    // The windows of the dynamic task (window_seconds); without them, the
+    // parameters that would cut one window per 2 Hz annotation frame.
     nlohmann::json query(const std::string& capability) const override {
-        if (capability != capability::kWindows || window_seconds_ <= 0) return nullptr;
+        if (capability != capability::kWindows) return nullptr;
+        if (window_seconds_ <= 0)
+            return {{"set", nlohmann::json::array({nlohmann::json::array({"window_seconds", 1.0}),
+                                                   nlohmann::json::array({"window_hop_seconds", 0.5})})},
+                    {"why", "one window per 2 Hz annotation frame"}};
         return {{"seconds", window_seconds_}, {"hop_seconds", window_hop_seconds_}};
     }
 

@@ -1,4 +1,4 @@
-// features.logmel_chunks: the report's Phase 2 input — each song cut into
+// features.logmel_chunks: the paper's Phase 2 input — each song cut into
 // 3-s chunks, each chunk's mel power spectrogram in dB (as librosa, chunk by
 // chunk, zero padding at its own edges), fixed to 128 × 128. A song's chunks
 // are stored as one float32 .npy (chunks × 1 × mels × frames) in the plugin's
@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/audio/audio.hpp"
+#include "core/base/files.hpp"
 #include "core/data/tensor_cache.hpp"
 #include "core/dsp/mel.hpp"
 #include "core/dsp/stft.hpp"
@@ -17,7 +18,6 @@
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/parallel.hpp"
-#include "core/run/files.hpp"
 
 namespace mer::plugins {
 

@@ -1,4 +1,4 @@
-// features.panns_cnn14: the report's Phase 3 input — each song cut into 3-s
+// features.panns_cnn14: the paper's Phase 3 input — each song cut into 3-s
 // chunks at 32 kHz, each chunk through PANNs CNN14 on the official weights
 // (core/torch/cnn14.hpp), and the song's vector pooled from its chunks'.
 // The chunk vectors are kept too, one float32 .npy (chunks × width) per song
@@ -13,13 +13,13 @@
 #include <optional>
 
 #include "core/audio/audio.hpp"
+#include "core/base/files.hpp"
+#include "core/base/heap.hpp"
 #include "core/data/npy.hpp"
 #include "core/data/tensor_cache.hpp"
 #include "core/error.hpp"
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/features.hpp"
-#include "core/run/files.hpp"
-#include "core/run/heap.hpp"
 #include "core/torch/chunk_embedding.hpp"
 #include "core/torch/chunk_regressor.hpp"
 #include "core/torch/cnn14.hpp"

@@ -14,13 +14,13 @@
 #include <optional>
 
 #include "core/audio/audio.hpp"
+#include "core/base/files.hpp"
+#include "core/base/heap.hpp"
 #include "core/data/npy.hpp"
 #include "core/data/tensor_cache.hpp"
 #include "core/error.hpp"
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/features.hpp"
-#include "core/run/files.hpp"
-#include "core/run/heap.hpp"
 #include "core/torch/chunk_embedding.hpp"
 #include "core/torch/chunk_regressor.hpp"
 #include "core/torch/script_module.hpp"

@@ -1,7 +1,7 @@
-// regressor.cnn: the report's baseline CNN on 128 × 128 log-mel chunks —
+// regressor.cnn: the paper's baseline CNN on 128 × 128 log-mel chunks —
 // three Conv2D → BN → ReLU → MaxPool(2) blocks (16, 32, 64 filters),
 // flatten 64·16·16 → FC 128 → Dropout → output. The 3×3 kernels are ours:
-// the report gives no kernel size.
+// the paper gives no kernel size.
 #include "core/torch/chunk_regressor.hpp"
 
 namespace mer::plugins {

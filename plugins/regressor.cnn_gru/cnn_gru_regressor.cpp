@@ -1,4 +1,4 @@
-// regressor.cnn_gru: the report's CNN-GRU — SE-CNN blocks, the feature map
+// regressor.cnn_gru: the paper's CNN-GRU — SE-CNN blocks, the feature map
 // read as a sequence over time (B, T, C·F), one GRU layer, its last hidden
 // state → FC 128 → dropout → output.
 #include "core/torch/chunk_regressor.hpp"

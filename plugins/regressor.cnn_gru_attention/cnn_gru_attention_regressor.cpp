@@ -1,4 +1,4 @@
-// regressor.cnn_gru_attention: the report's CNN-GRU-Attention — as CNN-GRU,
+// regressor.cnn_gru_attention: the paper's CNN-GRU-Attention — as CNN-GRU,
 // but attention over every GRU output (Linear → softmax over time → weighted
 // mean), then FC 64→128 → output. The validation songs' attention weights
 // (one per time step of each chunk) go to attention_<node>_fold<k>.csv so a
@@ -9,7 +9,7 @@
 #include <optional>
 #include <utility>
 
-#include "core/run/files.hpp"
+#include "core/base/files.hpp"
 #include "core/torch/chunk_regressor.hpp"
 
 namespace mer::plugins {

@@ -1,4 +1,4 @@
-// regressor.cnn_gru_seq: the report's CNN-GRU emitting one output per window
+// regressor.cnn_gru_seq: the paper's CNN-GRU emitting one output per window
 // — the SE-CNN trunk reads each log-mel window (1 × mels × frames) into a
 // 64-value vector (its map averaged), and a bidirectional GRU over the
 // song's windows rates every one; trained on the 2 Hz annotations by the

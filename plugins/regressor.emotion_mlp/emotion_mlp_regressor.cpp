@@ -1,12 +1,12 @@
-// regressor.emotion_mlp: the report's EmotionMLP (Phase 3) as the defaults of
+// regressor.emotion_mlp: the paper's EmotionMLP (Phase 3) as the defaults of
 // a general MLP on any feature table — 2048 → 512 → ReLU → Dropout(0.3) →
 // 128 → ReLU → 2 on PANNs embeddings, valence and arousal jointly (summed
 // MSE), Adam, batch 32, trained by the shared loop (per-epoch metrics, early
 // stopping, resume). The input width comes from the input node.
 #include <fmt/format.h>
 
+#include "core/base/files.hpp"
 #include "core/error.hpp"
-#include "core/run/files.hpp"
 #include "core/torch/chunk_regressor.hpp"
 
 namespace mer::plugins {
@@ -93,4 +93,4 @@ private:
 }  // namespace mer::plugins
 
 MER_PLUGIN(mer::plugins::EmotionMlpRegressor, "regressor.emotion_mlp", "1.0.0",
-           "The report's EmotionMLP: an MLP on feature columns or chunk vectors (2048 → 512 → 128 → outputs)")
+           "The paper's EmotionMLP: an MLP on feature columns or chunk vectors (2048 → 512 → 128 → outputs)")

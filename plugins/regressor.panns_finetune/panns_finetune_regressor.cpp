@@ -1,4 +1,4 @@
-// regressor.panns_finetune: the report's first item of future work — PANNs
+// regressor.panns_finetune: the paper's first item of future work — PANNs
 // CNN14 fine-tuned end to end on the emotion targets. The backbone (bn0, the
 // six conv blocks, fc1) starts from the official weights, its last N blocks
 // unfrozen at a learning rate of their own; fc_audioset's place is taken by

@@ -1,6 +1,6 @@
-// regressor.se_temporal_cnn: the report's SE-Temporal CNN — each conv block
+// regressor.se_temporal_cnn: the paper's SE-Temporal CNN — each conv block
 // followed by Squeeze-and-Excitation, then (B, C, T·F) and a Conv1D temporal
-// layer, flattened into FC 128, dropout, output (the report's head, R415 and
+// layer, flattened into FC 128, dropout, output (the paper's head, R415 and
 // R424–425); `head: mean` averages over the T·F positions instead (mer's
 // head before 2.0.0: 64 inputs to FC 128 instead of 16 384).
 #include "core/torch/chunk_regressor.hpp"

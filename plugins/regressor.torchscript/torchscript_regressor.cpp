@@ -6,8 +6,8 @@
 // per-epoch metrics, checkpoints and --resume. Each fit starts from the
 // file's weights; the model bundle keeps the trained module (module.pt, a
 // TorchScript file Python loads as it is) so predict needs nothing else.
+#include "core/base/files.hpp"
 #include "core/error.hpp"
-#include "core/run/files.hpp"
 #include "core/torch/chunk_regressor.hpp"
 #include "core/torch/script_module.hpp"
 #include "core/torch/scripted_regressor.hpp"

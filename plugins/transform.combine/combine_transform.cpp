@@ -1,5 +1,5 @@
 // transform.combine: the union or intersection of the features two
-// selection nodes kept (the report's "Union (SHAP + Pearson)" and
+// selection nodes kept (the paper's "Union (SHAP + Pearson)" and
 // "Intersection Only" rows). Both inputs are fitted on the same training
 // songs first; columns keep the first input's order, then the second's.
 #include <fmt/format.h>

@@ -1,4 +1,4 @@
-// transform.select_pearson: the report's "Top 15 Pearson" selection — per
+// transform.select_pearson: the paper's "Top 15 Pearson" selection — per
 // target, the k features with the largest |r| on the training songs, kept in
 // the original column order. Per target by default: the host fits it once
 // per target for a model that learns each target on its own (capability

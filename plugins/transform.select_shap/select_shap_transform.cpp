@@ -1,4 +1,4 @@
-// transform.select_shap: the report's SHAP selection — an XGBoost model per
+// transform.select_shap: the paper's SHAP selection — an XGBoost model per
 // target on the training songs, features ranked by mean |SHAP| (XGBoost's
 // own TreeSHAP contributions), the top k per target kept. Per target by
 // default, as transform.select_pearson: fitted once per target for a model
@@ -10,11 +10,11 @@
 #include <numeric>
 #include <set>
 
+#include "core/base/files.hpp"
 #include "core/data/state.hpp"
 #include "core/ml/xgboost.hpp"
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/transform.hpp"
-#include "core/run/files.hpp"
 
 namespace mer::plugins {
 

@@ -1,4 +1,4 @@
-// transform.tsne: a t-SNE map of the songs for the eye (the report's Figures
+// transform.tsne: a t-SNE map of the songs for the eye (the paper's Figures
 // 17–18: PANNs embeddings coloured by valence and by arousal), written to the
 // run folder as tsne_<node>.csv with each song's targets.
 //
@@ -14,8 +14,8 @@
 
 #include <chrono>
 
+#include "core/base/files.hpp"
 #include "core/plugin/transform.hpp"
-#include "core/run/files.hpp"
 #include "plugins/transform.tsne/tsne.hpp"
 
 namespace mer::plugins {

@@ -102,7 +102,9 @@ TEST_CASE("the named capabilities answer for the built plugins", "[capabilities]
         params["window_seconds"] = window_seconds;
         return registry.create<mer::FeaturesPlugin>("features.handcrafted", params)->query(capability::kWindows);
     };
-    CHECK(handcrafted(0).is_null());
+    // Cutting none, it says which parameters would cut windows (validation's hint).
+    const json pairs = json::array({json::array({"window_seconds", 1.0}), json::array({"window_hop_seconds", 0.5})});
+    CHECK(handcrafted(0) == json{{"set", pairs}, {"why", "one window per 2 Hz annotation frame"}});
     CHECK(handcrafted(1.0) == json{{"seconds", 1.0}, {"hop_seconds", 0.5}});
 
     // A model that declares chunks answers through its extension, and one that does not has none.

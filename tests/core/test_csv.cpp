@@ -2,8 +2,8 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
+#include "core/base/files.hpp"
 #include "core/data/csv.hpp"
-#include "core/run/files.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace mer::test;

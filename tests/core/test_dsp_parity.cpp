@@ -6,12 +6,12 @@
 #include <nlohmann/json.hpp>
 
 #include "core/audio/audio.hpp"
+#include "core/base/files.hpp"
 #include "core/dsp/chroma.hpp"
 #include "core/dsp/contrast.hpp"
 #include "core/dsp/cqt.hpp"
 #include "core/dsp/mel.hpp"
 #include "core/dsp/stft.hpp"
-#include "core/run/files.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace mer::test;

@@ -218,7 +218,7 @@ nodes:
                                               "1 channels × 128 mels × 128 frames") &&
                               Catch::Contains("'chunks' (features.logmel_chunks) produces 1 channels × 96 mels") &&
                               Catch::Contains("set nodes.chunks.params.n_mels to 128"));
-    // A model sized for any number of mels accepts it; the report's size passes for every model.
+    // A model sized for any number of mels accepts it; the paper's size passes for every model.
     CHECK(validation_errors(dir.path(), with_model("regressor.tiny_chunk")).empty());
     std::string report_size = with_model("regressor.cnn");
     report_size.replace(report_size.find("n_mels: 96"), 10, "n_mels: 128");

@@ -63,9 +63,9 @@ TEST_CASE("every file in experiments/ is a valid experiment", "[experiments][cli
     CHECK(count == files);  // every one of them checked
 }
 
-TEST_CASE("phase3-panns-mlp.yaml trains the report's EmotionMLP with plain Adam", "[experiments]") {
+TEST_CASE("phase3-panns-mlp.yaml trains the paper's EmotionMLP with plain Adam", "[experiments]") {
     // The shared loop regularises by default (weight decay 1e-4, gradient
-    // clipping at 5); the report's EmotionMLP has neither.
+    // clipping at 5); the paper's EmotionMLP has neither.
     const YAML::Node root = YAML::LoadFile((source_dir() / "experiments" / "phase3-panns-mlp.yaml").string());
     const YAML::Node params = root["nodes"]["mlp"]["params"];
     REQUIRE(params["weight_decay"]);

@@ -14,11 +14,11 @@
 #include <mutex>
 
 #include "core/audio/audio.hpp"
+#include "core/base/files.hpp"
 #include "core/data/node_cache.hpp"
 #include "core/error.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
-#include "core/run/files.hpp"
 #include "core/run/run_folder.hpp"
 #include "tests/support/test_support.hpp"
 

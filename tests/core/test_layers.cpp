@@ -26,7 +26,7 @@ struct Layer {
 
 // Bottom to top, as docs/architecture.md draws them. mer_core is error … plugin;
 // mer_audio, mer_xgboost and mer_torch sit on it side by side; mer_host on all.
-const std::set<std::string> kCore{"error", "run", "data", "eval", "linear_model", "plugin"};
+const std::set<std::string> kCore{"error", "base", "checkpoint", "data", "eval", "linear_model", "plugin"};
 
 std::set<std::string> with(std::set<std::string> base, std::initializer_list<std::string> more) {
     base.insert(more);
@@ -36,23 +36,27 @@ std::set<std::string> with(std::set<std::string> base, std::initializer_list<std
 const std::vector<Layer>& layers() {
     static const std::vector<Layer> table{
         {"error", {"core/error.", "core/exit_codes."}, {}},
-        {"run", {"core/run/"}, {"error"}},
-        {"data", {"core/data/"}, {"run", "error"}},
-        {"eval", {"core/eval/"}, {"data", "run", "error"}},
-        {"linear_model", {"core/ml/linear_model."}, {"eval", "data", "run", "error"}},
-        {"plugin", {"core/plugin/"}, {"linear_model", "eval", "data", "run", "error"}},
+        {"base", {"core/base/"}, {"error"}},
+        {"checkpoint", {"core/checkpoint/"}, {"error"}},  // the PyTorch pickle reader: torch/ and the fuzz targets
+        {"data", {"core/data/"}, {"base", "error"}},
+        {"eval", {"core/eval/"}, {"data", "base", "error"}},
+        {"linear_model", {"core/ml/linear_model."}, {"eval", "data", "base", "error"}},
+        {"plugin", {"core/plugin/"}, {"linear_model", "eval", "data", "base", "error"}},
         {"audio", {"core/audio/", "core/dsp/"}, kCore},
         {"xgboost", {"core/ml/xgboost."}, kCore},
         {"torch", {"core/torch/"}, kCore},
         // mer_host, bottom to top.
+        {"run", {"core/run/"}, kCore},
         {"synth", {"core/synth/"}, with(kCore, {"audio"})},
         {"graph", {"core/graph/"}, kCore},
         {"report", {"core/report/"}, kCore},
-        {"exec", {"core/exec/"}, with(kCore, {"audio", "graph", "report"})},
-        {"sweep", {"core/sweep/"}, with(kCore, {"audio", "graph", "report", "exec"})},
+        {"exec", {"core/exec/"}, with(kCore, {"run", "audio", "graph", "report"})},
+        {"sweep", {"core/sweep/"}, with(kCore, {"run", "audio", "graph", "report", "exec"})},
         {"conformance", {"core/conformance/"}, with(kCore, {"graph"})},
-        {"cli", {"core/cli/"}, with(kCore, {"audio", "synth", "graph", "report", "exec", "sweep", "conformance"})},
-        {"python", {"python/src/"}, with(kCore, {"audio", "synth", "graph", "report", "exec", "sweep"})},
+        {"cli",
+         {"core/cli/"},
+         with(kCore, {"run", "audio", "synth", "graph", "report", "exec", "sweep", "conformance"})},
+        {"python", {"python/src/"}, with(kCore, {"run", "audio", "synth", "graph", "report", "exec", "sweep"})},
         // Plugins link mer_core and what they use, never mer_host nor one another.
         {"plugins", {"plugins/"}, with(kCore, {"audio", "xgboost", "torch"})},
     };

@@ -11,8 +11,8 @@
 #include <sstream>
 
 #include "core/audio/audio.hpp"
+#include "core/base/files.hpp"
 #include "core/data/npy.hpp"
-#include "core/run/files.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace mer::test;

@@ -98,7 +98,7 @@ TEST_CASE("an inner-split run never shows a model the songs it is scored on befo
     const std::string metrics = read_file(run / "metrics.csv");
     CHECK_THAT(metrics, Catch::Contains(",inner_validation,") && Catch::Contains(",validation,"));
 
-    // on: scored, the report's protocol: the refit watches exactly the songs it is scored on.
+    // on: scored, the paper's protocol: the refit watches exactly the songs it is scored on.
     const fs::path scored_record = dir.path() / "scored.tsv";
     write_file(dir / "scored.yaml", recording_experiment(scored_record, ", early_stopping: {on: scored}"));
     const auto s = run_mer({"run", "scored.yaml", "--quiet"}, dir.path(), test_plugin_dir("good").string());

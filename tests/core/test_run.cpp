@@ -6,9 +6,10 @@
 #include <sstream>
 #include <yaml-cpp/yaml.h>
 
+#include "core/data/csv.hpp"
+#include "core/exit_codes.hpp"
 #include "core/plugin/abi.hpp"
 #include "core/run/run_folder.hpp"
-#include "core/data/csv.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace mer::test;
@@ -177,6 +178,32 @@ TEST_CASE("a failing node stops the run with its id, finished work stays", "[run
     const std::string metrics = read_file(folder / "metrics.csv");
     CHECK_THAT(metrics, Catch::Contains("broken,regressor.failing,0,2,validation,arousal"));  // epochs 1–2 kept
     CHECK_THAT(read_file(folder / "predictions.csv"), Catch::Contains("ridge,"));
+}
+
+TEST_CASE("an exception nothing in mer translated ends mer-run as an internal error and not an abort", "[run][cli]") {
+    // A plugin throwing an int: no std::exception, so no layer can translate it.
+    TempDir cwd;
+    write_synthetic_table(cwd.path(), 40);
+    std::string yaml = kExperiment;
+    yaml.replace(yaml.find("evaluation:"), 0,
+                 "  broken:\n    uses: regressor.failing\n    inputs: [songs]\n    params: {fail_with: foreign}\n");
+    write_file(cwd / "exp.yaml", yaml);
+    const auto r = run_mer({"run", "exp.yaml"}, cwd.path(), test_plugin_dir("good").string());
+    INFO(r.err);
+    CHECK(r.exit_code == mer::exit_code::internal);
+    CHECK_THAT(r.err, Catch::Contains("error: internal error (a bug in mer") &&
+                          Catch::Contains("an exception that is not a std::exception") &&
+                          Catch::Contains("; please report it"));
+    // The run folder (not printed: the run did not end) keeps what was written
+    // before, and says nothing it does not know.
+    CHECK(r.out.empty());
+    const auto folders = std::distance(fs::directory_iterator(cwd / "runs" / "e2e"), fs::directory_iterator());
+    REQUIRE(folders == 1);
+    const fs::path folder = fs::directory_iterator(cwd / "runs" / "e2e")->path();
+    const json summary = json::parse(read_file(folder / "summary.json"));
+    CHECK(summary["status"] == "running");
+    CHECK(summary["nodes"].contains("ridge"));
+    CHECK_FALSE(summary.contains("failed"));
 }
 
 TEST_CASE("validate exits 2 listing FILE:LINE:COL errors, 0 when valid", "[validate][cli]") {

@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include "core/data/csv.hpp"
+#include "core/run/progress.hpp"
 #include "core/sweep/asha.hpp"
 #include "core/sweep/sweep.hpp"
+#include "core/sweep/sweep_folder.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace mer::test;
@@ -71,6 +73,40 @@ TEST_CASE("sweep specs expand to trials: grid × zip × random × seeds, in a fi
     CHECK_THROWS_WITH(mer::read_sweep_spec(nlohmann::json::parse(R"({"zip": {"b": [1, 2], "c": [1]}})"), {}),
                       Catch::Contains("'b' has 2 values and 'c' 1"));
     CHECK_THROWS_WITH(mer::read_sweep_spec(nlohmann::json::object(), {"nodes.x"}), Catch::Contains("KEY=VALUE"));
+}
+
+TEST_CASE("a sweep.log that cannot be written is named once on the console and not dropped in silence", "[sweep]") {
+    struct Lines : mer::ProgressSink {
+        std::vector<std::string> lines;
+        void progress(const std::string&, bool) override {}
+        void line(const std::string& text) override { lines.push_back(text); }
+    };
+    TempDir dir;
+    // /dev/full accepts the open and fails every write (ENOSPC), as root too.
+    fs::create_symlink("/dev/full", dir / "sweep.log");
+    Lines console;
+    mer::SweepLog log(dir.path(), &console);
+    log("first");
+    log("second");
+    REQUIRE(console.lines.size() == 3);
+    CHECK_THAT(console.lines[0], Catch::EndsWith("] first"));
+    CHECK_THAT(console.lines[1], Catch::StartsWith("warning: cannot write to " + (dir / "sweep.log").string()) &&
+                                     Catch::Contains("No space left on device"));
+    CHECK_THAT(console.lines[2], Catch::EndsWith("] second"));
+    // Quiet (--quiet, the warm-up job): no log lines on the console, but the warning.
+    Lines quiet_console;
+    mer::SweepLog quiet(dir.path(), &quiet_console, false);
+    quiet("first");
+    quiet("second");
+    REQUIRE(quiet_console.lines.size() == 1);
+    CHECK_THAT(quiet_console.lines[0], Catch::StartsWith("warning: cannot write to "));
+    // A log that can be written says nothing more.
+    TempDir good;
+    Lines good_console;
+    mer::SweepLog fine(good.path(), &good_console, false);
+    fine("line");
+    CHECK(good_console.lines.empty());
+    CHECK_THAT(read_file(good / "sweep.log"), Catch::EndsWith("] line\n"));
 }
 
 TEST_CASE("an 8-trial sweep runs with 2 workers, fills the cache once and collects trials.csv", "[sweep][cli]") {
@@ -150,6 +186,21 @@ sweep:
     CHECK(trials.at("trial-0001").at("status") == "failed");
     CHECK(trials.at("trial-0001").at("attempts") == "2");  // once more with --retries 1
     CHECK_THAT(trials.at("trial-0001").at("reason"), Catch::Contains("deliberate failure at epoch 2"));
+
+    // --status brings the states up to date and keeps what the run measured:
+    // attempts, device and seconds.
+    const fs::path sweep = dir.path() / run_folder_of(r);
+    const auto status = run_mer({"sweep", "--status", sweep.string()}, dir.path(), test_plugin_dir("good").string());
+    INFO(status.err);
+    REQUIRE(status.exit_code == 0);
+    const auto after = read_trials(sweep);
+    for (const auto& [id, row] : trials) {
+        INFO(id);
+        CHECK(!row.at("device").empty());
+        CHECK(!row.at("seconds").empty());
+        for (const char* column : {"status", "attempts", "device", "seconds"})
+            CHECK(after.at(id).at(column) == row.at(column));
+    }
 }
 
 TEST_CASE("a sweep killed midway finishes only the missing trials when rerun", "[sweep][cli]") {

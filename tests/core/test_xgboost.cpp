@@ -2,8 +2,6 @@
 // processes, and that the trees and every round's predictions do not depend
 // on that number, so choosing it by the machine's load keeps runs exact.
 #include <sched.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -14,6 +12,7 @@
 #include <thread>
 
 #include "core/ml/xgboost.hpp"
+#include "tests/support/busy_processes.hpp"
 
 namespace {
 
@@ -69,31 +68,6 @@ Fitted fit(const std::string& tree_method, const std::string& nthread, int threa
     return out;
 }
 
-// `count` processes that only burn CPU, killed when it goes.
-class BusyProcesses {
-public:
-    explicit BusyProcesses(int count) {
-        for (int i = 0; i < count; ++i) {
-            const pid_t pid = fork();
-            if (pid == 0) {
-                execl("/bin/sh", "sh", "-c", "while :; do :; done", static_cast<char*>(nullptr));
-                _exit(127);
-            }
-            if (pid > 0) pids_.push_back(pid);
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));  // running before anyone looks
-    }
-    ~BusyProcesses() {
-        for (const pid_t pid : pids_) kill(pid, SIGKILL);
-        for (const pid_t pid : pids_) waitpid(pid, nullptr, 0);
-    }
-    BusyProcesses(const BusyProcesses&) = delete;
-    BusyProcesses& operator=(const BusyProcesses&) = delete;
-
-private:
-    std::vector<pid_t> pids_;
-};
-
 }  // namespace
 
 TEST_CASE("XGBoost gets one thread per CPU that other tasks leave idle", "[xgboost][threads]") {
@@ -137,7 +111,8 @@ TEST_CASE("beside busy processes a fit trains on the CPUs they leave, with the s
     }
     const Fitted quiet_reference = fit("hist", "1", 1);
     // Every CPU but one kept busy: a 2-thread fit must train on one.
-    BusyProcesses busy(std::max(1, cpus - 1));
+    const mer::test::BusyProcesses busy(std::max(1, cpus - 1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // running before anyone looks
     CHECK(mer::xgb::cpu_load().busy >= std::max(1, cpus - 1));
     const Fitted loaded = fit("hist", "0", 2);
     CHECK_THAT(loaded.log, Catch::Contains("target 0 trains on 1 of 2 threads"));

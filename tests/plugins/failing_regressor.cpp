@@ -2,7 +2,9 @@
 // reports epochs (mean predictions) and throws at fail_at_epoch, so a test
 // can check that finished epochs and earlier nodes survive a failed node; or
 // with fail_at_epoch 0 finishes after `epochs` and, with predict: nan, rates
-// every song NaN, as a diverged model does.
+// every song NaN, as a diverged model does. With fail_with: foreign it throws
+// a value that is no std::exception, which nothing in mer translates: mer-run
+// must end with its internal-error exit code, not abort.
 #include <limits>
 
 #include "core/data/state.hpp"
@@ -16,12 +18,14 @@ public:
     explicit FailingRegressor(const nlohmann::json& params)
         : fail_at_(params.at("fail_at_epoch").get<int>()),
           epochs_(params.at("epochs").get<int>()),
-          nan_(params.at("predict").get<std::string>() == "nan") {}
+          nan_(params.at("predict").get<std::string>() == "nan"),
+          foreign_(params.at("fail_with").get<std::string>() == "foreign") {}
 
     void fit(const SongTable& train, const SongTable* validation, const EpochCallback& on_epoch,
              const PluginContext&) override {
         mean_ = train.targets.colwise().mean();
         for (int epoch = 1; fail_at_ > 0 || epoch <= epochs_; ++epoch) {
+            if (epoch == fail_at_ && foreign_) throw epoch;
             if (epoch == fail_at_) throw Error("deliberate failure at epoch " + std::to_string(epoch));
             EpochReport report;
             report.epoch = epoch;
@@ -43,7 +47,7 @@ public:
 
 private:
     int fail_at_, epochs_;
-    bool nan_;
+    bool nan_, foreign_;
     Eigen::RowVectorXd mean_;
 };
 

@@ -8,10 +8,10 @@
 #include <sstream>
 
 #include "core/audio/audio.hpp"
+#include "core/base/files.hpp"
 #include "core/plugin/capabilities.hpp"
 #include "core/plugin/dataset.hpp"
 #include "core/plugin/registry.hpp"
-#include "core/run/files.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace mer::test;

@@ -10,13 +10,13 @@
 #include <random>
 
 #include "core/audio/audio.hpp"
+#include "core/base/files.hpp"
 #include "core/data/csv.hpp"
 #include "core/data/npy.hpp"
 #include "core/exec/run_writer.hpp"
 #include "core/graph/schema.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
-#include "core/run/files.hpp"
 #include "core/torch/chunk_regressor.hpp"
 #include "tests/support/chunk_corpus.hpp"
 #include "tests/support/test_support.hpp"
@@ -96,7 +96,7 @@ TEST_CASE("every chunk model trains: shapes, falling loss, song = mean of chunks
     TempDir dir;
     const mer::SongTable train = tiny_corpus(dir.path(), 8, 1), validation = tiny_corpus(dir / "v", 4, 2);
     const std::vector<std::string> models = chunk_models();
-    REQUIRE(models.size() >= 5);  // the report's four and regressor.tiny_chunk
+    REQUIRE(models.size() >= 5);  // the paper's four and regressor.tiny_chunk
     for (const auto& plugin : models) {
         INFO(plugin);
         auto m = model(plugin, {{"epochs", 4}, {"batch_size", 8}, {"learning_rate", 0.003}, {"patience", 10}});
@@ -366,7 +366,7 @@ TEST_CASE("a damaged model.pt in a bundle or a damaged checkpoint file is named 
     }
 }
 
-TEST_CASE("SE-Temporal has the report's head: Conv1D output flattened into FC 128", "[regressor.se_temporal_cnn]") {
+TEST_CASE("SE-Temporal has the paper's head: Conv1D output flattened into FC 128", "[regressor.se_temporal_cnn]") {
     TempDir dir;
     const mer::SongTable train = tiny_corpus(dir.path(), 4, 5);
     auto shapes = [&](const std::string& head) {

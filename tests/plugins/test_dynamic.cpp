@@ -218,7 +218,8 @@ nodes:
     const auto r = run_mer({"validate", "exp.yaml"}, dir.path());
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains("exp.yaml:6:") &&
-                          Catch::Contains("its input 'features' cuts none; set nodes.features.params.window_seconds"));
+                          Catch::Contains("its input 'features' cuts none; set nodes.features.params.window_seconds "
+                                          "(1.0 with window_hop_seconds 0.5: one window per 2 Hz annotation frame)"));
     CHECK_THAT(r.err, Catch::Contains("exp.yaml:7:") &&
                           Catch::Contains("nodes.windows.params.offset_seconds 30 would shift every window"));
 }

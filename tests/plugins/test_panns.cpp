@@ -14,13 +14,13 @@
 #include <regex>
 
 #include "core/audio/audio.hpp"
+#include "core/base/files.hpp"
+#include "core/checkpoint/state_dict_pickle.hpp"
 #include "core/data/npy.hpp"
-#include "core/data/state_dict_pickle.hpp"
 #include "core/error.hpp"
 #include "core/plugin/features.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/plugin/regressor.hpp"
-#include "core/run/files.hpp"
 #include "core/torch/chunk_regressor.hpp"
 #include "core/torch/cnn14.hpp"
 #include "tests/support/test_support.hpp"

@@ -1,4 +1,4 @@
-// Feature selection per target (the report's "top 15 per dimension"): on a
+// Feature selection per target (the paper's "top 15 per dimension"): on a
 // table where valence depends on features a, b and arousal on c, d, each
 // target's model reads its own selection — Pearson, SHAP, and their union and
 // intersection — while `across_targets: union` gives every model all four,
@@ -13,11 +13,11 @@
 #include <set>
 #include <sstream>
 
+#include "core/base/files.hpp"
 #include "core/exec/target_pipelines.hpp"
 #include "core/graph/experiment.hpp"
 #include "core/plugin/dataset.hpp"
 #include "core/plugin/registry.hpp"
-#include "core/run/files.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace mer::test;

@@ -330,7 +330,7 @@ TEST_CASE("regressor.torchscript trains a scripted architecture with mer's loop,
     CHECK(loaded->predict(validation) == predicted);
     REQUIRE(mer::extension<mer::ChunkPredictions>(*loaded) != nullptr);
     CHECK(mer::extension<mer::ChunkPredictions>(*loaded)->predict_chunks(validation).size() == 8);
-    // The report's other architectures, scripted: the loop trains them too.
+    // The paper's other architectures, scripted: the loop trains them too.
     for (const std::string net : {"se_temporal.pt", "cnn_gru.pt"}) {
         INFO(net);
         std::vector<double> its;

@@ -10,11 +10,11 @@
 #include <random>
 #include <sstream>
 
+#include "core/base/files.hpp"
 #include "core/error.hpp"
 #include "core/exec/run_writer.hpp"
 #include "core/plugin/registry.hpp"
 #include "core/plugin/transform.hpp"
-#include "core/run/files.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace mer::test;

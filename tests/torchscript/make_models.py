@@ -25,7 +25,7 @@ model has random weights from a fixed seed (nothing is downloaded).
   nan.pt           forward returns NaN where the chunk's mean is above -0.1
   weights.pt       a torch.save state dict: not TorchScript
 `regressors` writes untrained architectures for regressor.torchscript:
-  cnn.pt             the report's CNN (regressor.cnn) from bench/deep/pytorch_deep.py, 2 outputs
+  cnn.pt             the paper's CNN (regressor.cnn) from bench/deep/pytorch_deep.py, 2 outputs
   se_temporal.pt     its SE-Temporal CNN (regressor.se_temporal_cnn), 2 outputs
   cnn_gru.pt         its CNN-GRU (regressor.cnn_gru), 2 outputs (the fourth, CNN-GRU with
                      attention, keeps its weights on self in forward: not scriptable as written)
@@ -35,7 +35,7 @@ model has random weights from a fixed seed (nothing is downloaded).
   hubert-base.pt     torchaudio's hubert_base() architecture (95 M parameters, 12
                      transformer layers of 768) with random weights, wrapped as
                      scripts/export/torchaudio_ssl.py wraps it; mer.json as that script writes it
-  cnn-1.pt           the report's CNN with one output (mer-bench-deep's table has one target)
+  cnn-1.pt           the paper's CNN with one output (mer-bench-deep's table has one target)
 `expect` runs MODEL on the 16-bit PCM WAV (read with the wave module, at
 the model's rate: no resampling), cut into CHUNK_SECONDS chunks (the
 remainder dropped, a short song zero-padded), takes LAYER ("mean" or an

@@ -1,4 +1,4 @@
-#include "core/run/heap.hpp"
+#include "core/base/heap.hpp"
 
 #include <malloc.h>
 

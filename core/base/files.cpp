@@ -1,5 +1,5 @@
 // Atomic writes, hashing (OpenSSL EVP) and CSV/number formatting.
-#include "core/run/files.hpp"
+#include "core/base/files.hpp"
 
 #include <fmt/format.h>
 #include <openssl/evp.h>

@@ -3,8 +3,9 @@
 // code. It understands what torch.save writes for state dicts — dicts and
 // OrderedDicts, lists, tuples, numbers, strings, and tensors rebuilt by
 // torch._utils._rebuild_tensor_v2 over storages kept as separate records —
-// and describes each tensor; the LibTorch side (core/torch/checkpoint.hpp)
-// reads the storages. Free of LibTorch, so it can be fuzzed on its own.
+// and describes each tensor; the LibTorch side (read_torch_checkpoint in
+// core/torch/cnn14.hpp) reads the storages. Free of LibTorch, so it can be
+// fuzzed on its own: it is its own layer of mer_core, on core/error alone.
 #pragma once
 
 #include <cstdint>

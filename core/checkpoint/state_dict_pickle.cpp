@@ -6,7 +6,7 @@
 // extras, which is never looked inside). Values live in one arena owned by
 // the machine and point at each other plainly: a list may hold itself and
 // nesting may go a million deep, and neither leaks nor recurses on the way out.
-#include "core/data/state_dict_pickle.hpp"
+#include "core/checkpoint/state_dict_pickle.hpp"
 
 #include <fmt/format.h>
 
