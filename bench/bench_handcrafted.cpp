@@ -46,12 +46,16 @@ namespace {
 constexpr int kRate = 22050;
 constexpr double kSongSeconds = 45.0;
 
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
 double time_it(const std::function<void()>& f, int repeats = 3) {
     double best = 1e9;
     for (int i = 0; i < repeats; ++i) {
         const auto start = Clock::now();
         f();
-        best = std::min(best, std::chrono::duration<double>(Clock::now() - start).count());
+        best = std::min(best, seconds_since(start));
     }
     return best;
 }
@@ -60,10 +64,6 @@ double peak_rss_mib() {
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
     return usage.ru_maxrss / 1024.0;
-}
-
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
 // Each stage on one song, best of three.
@@ -86,9 +86,9 @@ void print_stages(const std::string& file) {
     });
     const double t_contrast = time_it([&] { mer::dsp::spectral_contrast(S.magnitude, kRate, 2048); });
     mer::dsp::CqtFilterCache cqt_filters;  // as the plugin: built on the first song, reused after
-    const double tuning = mer::dsp::estimate_tuning(S.magnitude, kRate, 2048, 36);
+    double tuning = 0;
     const double t_tonnetz = time_it([&] {
-        mer::dsp::estimate_tuning(S.magnitude, kRate, 2048, 36);
+        tuning = mer::dsp::estimate_tuning(S.magnitude, kRate, 2048, 36);
         mer::dsp::tonnetz_from_chroma(
             mer::dsp::chroma_from_cqt(mer::dsp::cqt_magnitude(y, kRate, tuning, {}, &cqt_filters)));
     });

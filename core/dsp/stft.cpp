@@ -2,7 +2,6 @@
 // frames' transforms are vector_kernels' power_and_magnitude).
 #include "core/dsp/stft.hpp"
 
-#include <algorithm>
 #include <cmath>
 
 namespace mer::dsp {
