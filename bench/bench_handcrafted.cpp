@@ -73,11 +73,10 @@ void print_stages(const std::string& file) {
     const double t_resample = time_it([&] { y = mer::resample(y44, 44100, kRate); });
     mer::dsp::Spectrogram S;
     const double t_stft = time_it([&] { S = mer::dsp::spectrogram(y.data(), y.size(), 2048, 512); });
-    const Eigen::SparseMatrix<float, Eigen::RowMajor> mel_fb =
-        mer::dsp::mel_filterbank(kRate, 2048, 128, 0, kRate / 2.0).sparseView();
+    const mer::dsp::BandedFilterbank mel_fb(mer::dsp::mel_filterbank(kRate, 2048, 128, 0, kRate / 2.0));
     const Eigen::MatrixXf dct = mer::dsp::dct_ortho(40, 128).cast<float>();
     Eigen::MatrixXf mel;
-    const double t_mel = time_it([&] { mel = mel_fb * S.power; });
+    const double t_mel = time_it([&] { mel = mel_fb.apply(S.power); });
     const double t_mfcc = time_it([&] { Eigen::MatrixXf m = dct * mer::dsp::power_to_db(mel); });
     const double t_chroma = time_it([&] {
         const double tuning = mer::dsp::estimate_tuning(S.power, kRate, 2048, 12);

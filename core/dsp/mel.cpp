@@ -2,6 +2,9 @@
 #include "core/dsp/mel.hpp"
 
 #include <cmath>
+#include <string>
+
+#include "core/error.hpp"
 
 namespace mer::dsp {
 
@@ -38,6 +41,49 @@ Eigen::MatrixXf mel_filterbank(int sr, int n_fft, int n_mels, double fmin, doubl
         }
     }
     return w;
+}
+
+BandedFilterbank::BandedFilterbank(const Eigen::MatrixXf& dense) : bins_(dense.cols()) {
+    for (Eigen::Index i = 0; i < dense.rows(); ++i) {
+        Row row;
+        for (Eigen::Index k = 0; k < dense.cols(); ++k)
+            if (dense(i, k) != 0.0f) row.bins.push_back(k), row.weights.push_back(dense(i, k));
+        rows_.push_back(std::move(row));
+    }
+}
+
+Eigen::MatrixXf BandedFilterbank::apply(const Eigen::MatrixXf& S) const {
+    if (S.rows() != bins_)
+        throw Error("the spectrogram has " + std::to_string(S.rows()) + " bins, the filterbank " +
+                    std::to_string(bins_));
+    const auto rows = static_cast<Eigen::Index>(rows_.size());
+    Eigen::MatrixXf out(rows, S.cols());
+    constexpr Eigen::Index kFrames = 4;
+    Eigen::Index t = 0;
+    for (; t + kFrames <= S.cols(); t += kFrames) {
+        const float* c0 = S.col(t).data();
+        const float* c1 = S.col(t + 1).data();
+        const float* c2 = S.col(t + 2).data();
+        const float* c3 = S.col(t + 3).data();
+        for (Eigen::Index i = 0; i < rows; ++i) {
+            const Row& row = rows_[static_cast<std::size_t>(i)];
+            float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            for (std::size_t j = 0; j < row.bins.size(); ++j) {
+                const Eigen::Index k = row.bins[j];
+                const float w = row.weights[j];
+                s0 += w * c0[k], s1 += w * c1[k], s2 += w * c2[k], s3 += w * c3[k];
+            }
+            out(i, t) = 0.0f + s0, out(i, t + 1) = 0.0f + s1, out(i, t + 2) = 0.0f + s2, out(i, t + 3) = 0.0f + s3;
+        }
+    }
+    for (; t < S.cols(); ++t)
+        for (Eigen::Index i = 0; i < rows; ++i) {
+            const Row& row = rows_[static_cast<std::size_t>(i)];
+            float s = 0;
+            for (std::size_t j = 0; j < row.bins.size(); ++j) s += row.weights[j] * S(row.bins[j], t);
+            out(i, t) = 0.0f + s;
+        }
+    return out;
 }
 
 template <class Matrix>

@@ -8,7 +8,6 @@
 // window, for the sequence models of the dynamic task (docs/dynamic.md).
 #include <fmt/format.h>
 
-#include <Eigen/SparseCore>
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -101,7 +100,7 @@ public:
                                     "the song's, and DEAM's annotations could not be aligned to them; leave "
                                     "offset_seconds at 0",
                                     crop_.offset_seconds));
-        mel_ = mer::dsp::mel_filterbank(sr_, n_fft_, n_mels_, 0.0, sr_ / 2.0).sparseView();
+        mel_ = mer::dsp::BandedFilterbank(mer::dsp::mel_filterbank(sr_, n_fft_, n_mels_, 0.0, sr_ / 2.0));
         dct_ = mer::dsp::dct_ortho(n_mfcc_, n_mels_).cast<float>();
         for (const auto& g : groups_)
             for (const auto& s : stats_)
@@ -300,7 +299,7 @@ private:
         const auto S = mer::dsp::spectrogram(y.data(), y.size(), n_fft_, hop_);
         std::map<std::string, Eigen::MatrixXd> rows;
         if (wants("mfcc") || wants("mel")) {
-            const Eigen::MatrixXf mel = mel_ * S.power;
+            const Eigen::MatrixXf mel = mel_.apply(S.power);
             if (wants("mel")) rows["mel"] = mel.cast<double>();
             if (wants("mfcc")) rows["mfcc"] = (dct_ * mer::dsp::power_to_db(mel)).cast<double>();
         }
@@ -336,7 +335,7 @@ private:
     bool cache_, cache_frames_;
     AudioCrop crop_;
     double window_seconds_, window_hop_seconds_;
-    Eigen::SparseMatrix<float, Eigen::RowMajor> mel_;
+    mer::dsp::BandedFilterbank mel_;
     Eigen::MatrixXf dct_;
     mutable mer::dsp::CqtFilterCache cqt_filters_;  // shared by the song threads
 };

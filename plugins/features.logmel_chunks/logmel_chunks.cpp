@@ -5,7 +5,6 @@
 // cache; the table carries its path for the LibTorch regressors.
 #include <fmt/format.h>
 
-#include <Eigen/SparseCore>
 #include <atomic>
 #include <thread>
 
@@ -41,7 +40,7 @@ public:
           ref_max_(p.at("db_ref").get<std::string>() == "max") {
         chunk_samples_ = static_cast<std::size_t>(std::llround(p.at("chunk_seconds").get<double>() * sr_));
         chunk_hop_samples_ = static_cast<std::size_t>(std::llround(p.at("hop_seconds").get<double>() * sr_));
-        mel_ = mer::dsp::mel_filterbank(sr_, n_fft_, n_mels_, 0.0, sr_ / 2.0).sparseView();
+        mel_ = mer::dsp::BandedFilterbank(mer::dsp::mel_filterbank(sr_, n_fft_, n_mels_, 0.0, sr_ / 2.0));
     }
 
     SongTable extract(const SongTable& songs, const PluginContext& ctx) override {
@@ -119,7 +118,7 @@ public:
         std::vector<float> out;
         for (std::size_t start = 0; start + chunk_samples_ <= y.size(); start += chunk_hop_samples_) {
             const auto S = mer::dsp::spectrogram(y.data() + start, chunk_samples_, n_fft_, hop_);
-            const Eigen::MatrixXf mel = mel_ * S.power;
+            const Eigen::MatrixXf mel = mel_.apply(S.power);
             const Eigen::MatrixXf db = mer::dsp::power_to_db(mel, ref_max_ ? static_cast<double>(mel.maxCoeff()) : 1.0);
             if (!db.allFinite())
                 throw Error("the log-mel values are NaN or infinite (is the audio far louder than full scale?)");
@@ -135,7 +134,7 @@ private:
     int sr_, n_mels_, n_fft_, hop_, frames_;
     bool ref_max_;
     std::size_t chunk_samples_ = 0, chunk_hop_samples_ = 0;
-    Eigen::SparseMatrix<float, Eigen::RowMajor> mel_;
+    mer::dsp::BandedFilterbank mel_;
 };
 
 }  // namespace mer::plugins
