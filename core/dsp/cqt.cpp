@@ -8,7 +8,10 @@
 #include <algorithm>
 #include <cmath>
 #include <complex>
+#include <cstdint>
+#include <cstring>
 #include <limits>
+#include <map>
 
 #include "core/audio/audio.hpp"
 #include "core/dsp/stft.hpp"
@@ -27,8 +30,40 @@ struct CqtFilterCache::Filters {
 
 namespace {
 
+// Non-negative doubles in ascending order (their bit patterns sort as
+// unsigned integers): a least-significant-byte-first radix sort, which on a
+// filter's few hundred magnitudes beats std::sort's mispredicted branches.
+// The order of non-negative doubles is unique, so the result is std::sort's.
+void sort_magnitudes(std::vector<double>& values) {
+    std::vector<std::uint64_t> keys(values.size()), spare(values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) std::memcpy(&keys[i], &values[i], sizeof(double));
+    for (int shift = 0; shift < 64; shift += 8) {
+        std::size_t count[257] = {};
+        for (const std::uint64_t k : keys) ++count[((k >> shift) & 0xff) + 1];
+        if (count[((keys.front() >> shift) & 0xff) + 1] == keys.size()) continue;  // one digit for all
+        for (int d = 0; d < 256; ++d) count[d + 1] += count[d];
+        for (const std::uint64_t k : keys) spare[count[(k >> shift) & 0xff]++] = k;
+        keys.swap(spare);
+    }
+    for (std::size_t i = 0; i < values.size(); ++i) std::memcpy(&values[i], &keys[i], sizeof(double));
+}
+
+// Periodic Hann windows by length: an octave's filters have the lengths of
+// the octave above, so each is computed once per transform.
+class Windows {
+public:
+    const std::vector<double>& of(int length) {
+        auto [at, added] = windows_.try_emplace(length);
+        if (added) at->second = hann_periodic(length);
+        return at->second;
+    }
+
+private:
+    std::map<int, std::vector<double>> windows_;
+};
+
 CqtFilterCache::Filters octave_filters(const std::vector<double>& freqs, double sr, double alpha, double filter_scale,
-                                       double sparsity, double rescale) {
+                                       double sparsity, double rescale, Windows& windows) {
     std::vector<double> lengths;
     for (double f : freqs) lengths.push_back(filter_scale / alpha * sr / f);
     const double max_length = *std::max_element(lengths.begin(), lengths.end());
@@ -42,7 +77,7 @@ CqtFilterCache::Filters octave_filters(const std::vector<double>& freqs, double 
         const long start = static_cast<long>(std::floor(-L / 2)), stop = static_cast<long>(std::floor(L / 2));
         const int M = static_cast<int>(stop - start);
         std::vector<std::complex<double>> sig(static_cast<std::size_t>(M));
-        const std::vector<double> window = hann_periodic(M);
+        const std::vector<double>& window = windows.of(M);
         double l1 = 0;
         for (int m = 0; m < M; ++m) {
             const double phase = static_cast<double>(start + m) * 2 * M_PI * freqs[j] / sr;
@@ -67,7 +102,7 @@ CqtFilterCache::Filters octave_filters(const std::vector<double>& freqs, double 
         for (int k = 0; k < bins; ++k)
             total += mags[static_cast<std::size_t>(k)] = std::abs(spectrum[static_cast<std::size_t>(k)]);
         std::vector<double> sorted = mags;
-        std::sort(sorted.begin(), sorted.end());
+        sort_magnitudes(sorted);
         double cumulative = 0;
         std::size_t cut = 0;
         for (; cut < sorted.size(); ++cut) {
@@ -127,6 +162,7 @@ Eigen::MatrixXf cqt_magnitude(const std::vector<float>& y, int sr, double tuning
     const int n_octaves = (s.n_bins + bpo - 1) / bpo;
 
     std::vector<Eigen::MatrixXcf> responses;  // top octave first
+    Windows windows;
     std::vector<float> decimated;
     const std::vector<float>* signal = &y;
     double octave_sr = sr;
@@ -137,7 +173,7 @@ Eigen::MatrixXf cqt_magnitude(const std::vector<float>& y, int sr, double tuning
         const double rescale = std::sqrt(sr / octave_sr);
         const auto build = [&] {
             return std::make_shared<const CqtFilterCache::Filters>(
-                octave_filters(octave_freqs, octave_sr, alpha, s.filter_scale, s.sparsity, rescale));
+                octave_filters(octave_freqs, octave_sr, alpha, s.filter_scale, s.sparsity, rescale, windows));
         };
         std::vector<double> key = octave_freqs;
         key.insert(key.end(), {octave_sr, alpha, s.filter_scale, s.sparsity, rescale});
