@@ -107,3 +107,19 @@ if(MER_WITH_TORCH)
        ${bench_dir}/torchscript/run.sh 2 1)
   set_tests_properties(bench-torchscript-smoke PROPERTIES FIXTURES_REQUIRED bench_smoke_cnn14)
 endif()
+
+# librosa_features.py times librosa on Debian with soxr_libsoxr.py standing in
+# for python-soxr: a 440 Hz sine resampled 44.1 -> 22.05 kHz by it is the sine
+# at 22.05 kHz (away from the edges), of the length soxr gives.
+add_test(NAME bench-soxr-stand-in-resamples
+  COMMAND /usr/bin/python3 -c "
+import sys; sys.path.insert(0, '${bench_dir}/python')
+import numpy as np, soxr_libsoxr
+y = np.sin(2 * np.pi * 440 * np.arange(44100) / 44100).astype(np.float32)
+z = soxr_libsoxr.resample(y, 44100, 22050, 'soxr_hq')
+expected = np.sin(2 * np.pi * 440 * np.arange(22050) / 22050)
+error = float(np.abs(z[1000:-1000] - expected[1000:-1000]).max())
+print(len(z), 'samples, largest error', error)
+assert len(z) == 22050 and error < 1e-3, (len(z), error)
+")
+set_tests_properties(bench-soxr-stand-in-resamples PROPERTIES LABELS bench-smoke ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")

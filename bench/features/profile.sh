@@ -34,7 +34,8 @@ features (everything after decoding)	HandcraftedFeatures::compute
     filters for a new tuning	CqtFilterCache::get
   tuning estimates (chroma, CQT)	mer::dsp::estimate_tuning
   spectral contrast	mer::dsp::spectral_contrast
-  matrix products (mel, MFCC's DCT, chroma)	general_matrix_matrix_product
+  mel bands	mer::dsp::BandedFilterbank::apply
+  matrix products (MFCC's DCT, chroma)	general_matrix_matrix_product
   dB (MFCC)	mer::dsp::power_to_db
 STAGES
 awk -F'\t' -v node="$node_seconds" '

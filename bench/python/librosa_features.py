@@ -2,17 +2,26 @@
 """librosa's time for the 386 handcrafted features mer's features.handcrafted
 computes (tests/fixtures/librosa/README.md says how each is defined): per file,
 load at 22.05 kHz, one STFT for mel, MFCC, chroma and contrast, the CQT for
-tonnetz, mean and std of every row. Prints "librosa: S s/song (N files)".
+tonnetz, mean and std of every row. Prints "librosa VERSION: S s/file (N files)".
 
 librosa is not a Debian package: where it cannot be imported this prints why
 and exits 3, and the callers (mer-bench-handcrafted, bench_python.py) print no
-× librosa figure.
+× librosa figure. It runs from a source checkout on Debian's packages
+(docs/features.md, "Speed"): python-soxr, which Debian lacks, is then
+soxr_libsoxr.py (Debian's libsoxr through ctypes), and Debian's audioread
+2.1.9, which starts ffmpeg to list its backends on every librosa.load,
+keeps the list as audioread 3 does. One thread for BLAS, as mer's one.
 
     /usr/bin/python3 bench/python/librosa_features.py FILE...
 """
 
+import functools
+import os
 import sys
 import time
+
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):  # run as a program: before numpy loads BLAS
+    os.environ.setdefault(_variable, "1")
 
 
 def features(librosa, np, path):
@@ -30,10 +39,30 @@ def features(librosa, np, path):
     return np.concatenate([np.concatenate([r.mean(axis=1), r.std(axis=1)]) for r in rows])
 
 
+def import_librosa():
+    try:
+        import soxr  # noqa: F401
+    except ImportError:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import soxr_libsoxr
+
+        sys.modules["soxr"] = soxr_libsoxr
+    try:
+        import audioread
+
+        if not hasattr(audioread.available_backends, "cache_info"):
+            audioread.available_backends = functools.lru_cache(maxsize=None)(audioread.available_backends)
+    except ImportError:
+        pass
+    import librosa
+
+    return librosa
+
+
 def time_files(paths):
     """Seconds per file (after one warm-up file), or None without librosa."""
     try:
-        import librosa
+        librosa = import_librosa()
         import numpy as np
     except ImportError as e:
         print(f"librosa: not importable here ({e}; it is not a Debian package): no × librosa figure")
@@ -45,7 +74,7 @@ def time_files(paths):
     for path in paths:
         features(librosa, np, path)
     seconds = (time.perf_counter() - start) / len(paths)
-    print(f"librosa {librosa.__version__}: {seconds:.4f} s/song ({len(paths)} files)")
+    print(f"librosa {librosa.__version__}: {seconds:.4f} s/file ({len(paths)} files)")
     return seconds
 
 

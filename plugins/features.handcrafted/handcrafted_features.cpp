@@ -305,7 +305,7 @@ private:
         }
         if (wants("chroma")) {
             const double tuning = mer::dsp::estimate_tuning(S.power, sr_, n_fft_, 12);
-            Eigen::MatrixXf chroma = mer::dsp::chroma_filterbank(sr_, n_fft_, tuning) * S.power;
+            Eigen::MatrixXf chroma = chroma_filters(tuning) * S.power;
             mer::dsp::normalize_columns_max(chroma);
             rows["chroma"] = chroma.cast<double>();
         }
@@ -328,6 +328,14 @@ private:
         return v;
     }
 
+    // The chroma filterbank of each tuning met (estimate_tuning gives one of
+    // 100 values), kept between songs like the CQT filters.
+    const Eigen::MatrixXf& chroma_filters(double tuning) const {
+        const std::lock_guard<std::mutex> lock(chroma_mutex_);
+        if (const auto hit = chroma_filters_.find(tuning); hit != chroma_filters_.end()) return hit->second;
+        return chroma_filters_.emplace(tuning, mer::dsp::chroma_filterbank(sr_, n_fft_, tuning)).first->second;
+    }
+
     nlohmann::json params_;
     std::vector<std::string> groups_, stats_, columns_;
     int n_mfcc_, n_mels_, sr_, n_fft_, hop_;
@@ -338,6 +346,8 @@ private:
     mer::dsp::BandedFilterbank mel_;
     Eigen::MatrixXf dct_;
     mutable mer::dsp::CqtFilterCache cqt_filters_;  // shared by the song threads
+    mutable std::mutex chroma_mutex_;
+    mutable std::map<double, Eigen::MatrixXf> chroma_filters_;
 };
 
 }  // namespace mer::plugins
