@@ -164,7 +164,10 @@ std::vector<std::string> cut_clips(const std::vector<std::string>& wavs, const f
                 const std::vector<float> y = mer::load_audio(wavs[i], kRate).samples;
                 if (y.size() < static_cast<std::size_t>((from + 6) * kRate)) continue;
                 const auto first = y.begin() + from * kRate;
-                mer::write_audio(clip, std::vector<float>(first, first + 6 * kRate), kRate);
+                fs::path part = clip;  // renamed when whole: an interrupted run leaves no half clip
+                part += ".part.wav";
+                mer::write_audio(part, std::vector<float>(first, first + 6 * kRate), kRate);
+                fs::rename(part, clip);
             }
             clips.push_back(clip.string());
         }

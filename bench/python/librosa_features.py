@@ -64,7 +64,7 @@ def time_files(paths):
     try:
         librosa = import_librosa()
         import numpy as np
-    except ImportError as e:
+    except (ImportError, OSError) as e:  # OSError: no libsoxr for the stand-in
         print(f"librosa: not importable here ({e}; it is not a Debian package): no × librosa figure")
         return None
     vector = features(librosa, np, paths[0])  # numba compiles its kernels on the first call

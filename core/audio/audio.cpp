@@ -180,12 +180,12 @@ DecodedAudio load_audio(const fs::path& path, int sample_rate_hz, double min_sec
             throw Error(too_long(info.samplerate), Location(path.string()));
         const std::size_t done = mono.size();
         mono.resize(done + static_cast<std::size_t>(got));
-        float* out = mono.data() + done;
-        const float* in = block.data();
-        for (sf_count_t i = 0; i < got; ++i, in += channels) {
+        float* dst = mono.data() + done;
+        const float* src = block.data();
+        for (sf_count_t i = 0; i < got; ++i, src += channels) {
             float sum = 0;
-            for (int c = 0; c < channels; ++c) sum += in[c];
-            out[i] = sum / static_cast<float>(channels);
+            for (int c = 0; c < channels; ++c) sum += src[c];
+            dst[i] = sum / static_cast<float>(channels);
         }
     }
     if (sf_error(file.get()) != SF_ERR_NO_ERROR)

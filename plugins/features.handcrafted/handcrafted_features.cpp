@@ -330,10 +330,15 @@ private:
 
     // The chroma filterbank of each tuning met (estimate_tuning gives one of
     // 100 values), kept between songs like the CQT filters.
+    // Built outside the lock, so other songs' threads keep going.
     const Eigen::MatrixXf& chroma_filters(double tuning) const {
+        {
+            const std::lock_guard<std::mutex> lock(chroma_mutex_);
+            if (const auto hit = chroma_filters_.find(tuning); hit != chroma_filters_.end()) return hit->second;
+        }
+        Eigen::MatrixXf built = mer::dsp::chroma_filterbank(sr_, n_fft_, tuning);
         const std::lock_guard<std::mutex> lock(chroma_mutex_);
-        if (const auto hit = chroma_filters_.find(tuning); hit != chroma_filters_.end()) return hit->second;
-        return chroma_filters_.emplace(tuning, mer::dsp::chroma_filterbank(sr_, n_fft_, tuning)).first->second;
+        return chroma_filters_.emplace(tuning, std::move(built)).first->second;
     }
 
     nlohmann::json params_;
