@@ -23,7 +23,7 @@ using cf = std::complex<float>;
 // One octave's filters in the frequency domain (bins 0 … n_fft/2). Each
 // sparsified filter is kept as the dense band between its first and last
 // non-zero bin (zeros inside the band add nothing).
-struct CqtFilterCache::Filters {
+struct CqtFilters {
     int n_fft = 0;
     std::vector<BandFilter> rows;
 };
@@ -62,8 +62,8 @@ private:
     std::map<int, std::vector<double>> windows_;
 };
 
-CqtFilterCache::Filters octave_filters(const std::vector<double>& freqs, double sr, double alpha, double filter_scale,
-                                       double sparsity, double rescale, Windows& windows) {
+CqtFilters octave_filters(const std::vector<double>& freqs, double sr, double alpha, double filter_scale,
+                          double sparsity, double rescale, Windows& windows) {
     std::vector<double> lengths;
     for (double f : freqs) lengths.push_back(filter_scale / alpha * sr / f);
     const double max_length = *std::max_element(lengths.begin(), lengths.end());
@@ -128,20 +128,6 @@ CqtFilterCache::Filters octave_filters(const std::vector<double>& freqs, double 
 
 }  // namespace
 
-CqtFilterCache::CqtFilterCache() = default;
-CqtFilterCache::~CqtFilterCache() = default;
-
-std::shared_ptr<const CqtFilterCache::Filters> CqtFilterCache::get(
-    const std::vector<double>& key, const std::function<std::shared_ptr<const Filters>()>& build) {
-    {
-        const std::lock_guard<std::mutex> lock(mutex_);
-        if (const auto hit = filters_.find(key); hit != filters_.end()) return hit->second;
-    }
-    auto built = build();  // outside the lock: other threads keep going
-    const std::lock_guard<std::mutex> lock(mutex_);
-    return filters_.emplace(key, std::move(built)).first->second;
-}
-
 std::vector<float> decimate_by_two(const std::vector<float>& y) {
     std::vector<float> out = resample(y, 2, 1);
     out.resize((y.size() + 1) / 2, 0.0f);
@@ -172,12 +158,11 @@ Eigen::MatrixXf cqt_magnitude(const std::vector<float>& y, int sr, double tuning
         std::vector<double> octave_freqs(freqs.begin() + lo, freqs.begin() + hi);
         const double rescale = std::sqrt(sr / octave_sr);
         const auto build = [&] {
-            return std::make_shared<const CqtFilterCache::Filters>(
-                octave_filters(octave_freqs, octave_sr, alpha, s.filter_scale, s.sparsity, rescale, windows));
+            return octave_filters(octave_freqs, octave_sr, alpha, s.filter_scale, s.sparsity, rescale, windows);
         };
         std::vector<double> key = octave_freqs;
         key.insert(key.end(), {octave_sr, alpha, s.filter_scale, s.sparsity, rescale});
-        const auto basis = cache ? cache->get(key, build) : build();
+        const auto basis = cache ? cache->get(key, build) : std::make_shared<const CqtFilters>(build());
         const auto& filters = basis->rows;
         const int frames = frame_count(signal->size(), hop);
         Eigen::MatrixXcf response(static_cast<Eigen::Index>(filters.size()), frames);

@@ -5,12 +5,9 @@
 #pragma once
 
 #include <Eigen/Core>
-#include <functional>
-#include <map>
-#include <memory>
-#include <mutex>
 #include <vector>
 
+#include "core/base/built_once.hpp"
 #include "core/dsp/vector_kernels.hpp"
 
 namespace mer::dsp {
@@ -27,22 +24,10 @@ struct CqtSettings {
 // Keeps the octave filters between songs: they depend on the rate, the
 // settings and the tuning only (estimate_tuning gives one of 100 values), and
 // building them costs about as much as the transform itself. Thread-safe:
-// one per extractor, shared by its threads.
-class CqtFilterCache {
-public:
-    CqtFilterCache();
-    ~CqtFilterCache();
-    CqtFilterCache(const CqtFilterCache&) = delete;
-    CqtFilterCache& operator=(const CqtFilterCache&) = delete;
-
-    struct Filters;  // defined in cqt.cpp
-    std::shared_ptr<const Filters> get(const std::vector<double>& key,
-                                       const std::function<std::shared_ptr<const Filters>()>& build);
-
-private:
-    std::mutex mutex_;
-    std::map<std::vector<double>, std::shared_ptr<const Filters>> filters_;
-};
+// one per extractor, shared by its threads. Keyed by the octave's
+// frequencies, rate and settings.
+struct CqtFilters;  // one octave's, defined in cqt.cpp
+using CqtFilterCache = BuiltOnce<std::vector<double>, CqtFilters>;
 
 // |CQT|, n_bins × frames, float32. `tuning` in fractions of a bin. Without a
 // cache the filters are built for this call only. Every vector unit gives

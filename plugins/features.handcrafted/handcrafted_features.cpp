@@ -12,10 +12,9 @@
 #include <atomic>
 #include <cmath>
 #include <map>
-#include <mutex>
-#include <thread>
 
 #include "core/audio/audio.hpp"
+#include "core/base/built_once.hpp"
 #include "core/base/files.hpp"
 #include "core/data/npy.hpp"
 #include "core/data/tensor_cache.hpp"
@@ -305,7 +304,9 @@ private:
         }
         if (wants("chroma")) {
             const double tuning = mer::dsp::estimate_tuning(S.power, sr_, n_fft_, 12);
-            Eigen::MatrixXf chroma = chroma_filters(tuning) * S.power;
+            const auto filters =
+                chroma_filters_.get(tuning, [&] { return mer::dsp::chroma_filterbank(sr_, n_fft_, tuning); });
+            Eigen::MatrixXf chroma = *filters * S.power;
             mer::dsp::normalize_columns_max(chroma);
             rows["chroma"] = chroma.cast<double>();
         }
@@ -328,19 +329,6 @@ private:
         return v;
     }
 
-    // The chroma filterbank of each tuning met (estimate_tuning gives one of
-    // 100 values), kept between songs like the CQT filters.
-    // Built outside the lock, so other songs' threads keep going.
-    const Eigen::MatrixXf& chroma_filters(double tuning) const {
-        {
-            const std::lock_guard<std::mutex> lock(chroma_mutex_);
-            if (const auto hit = chroma_filters_.find(tuning); hit != chroma_filters_.end()) return hit->second;
-        }
-        Eigen::MatrixXf built = mer::dsp::chroma_filterbank(sr_, n_fft_, tuning);
-        const std::lock_guard<std::mutex> lock(chroma_mutex_);
-        return chroma_filters_.emplace(tuning, std::move(built)).first->second;
-    }
-
     nlohmann::json params_;
     std::vector<std::string> groups_, stats_, columns_;
     int n_mfcc_, n_mels_, sr_, n_fft_, hop_;
@@ -350,9 +338,9 @@ private:
     double window_seconds_, window_hop_seconds_;
     mer::dsp::BandedFilterbank mel_;
     Eigen::MatrixXf dct_;
-    mutable mer::dsp::CqtFilterCache cqt_filters_;  // shared by the song threads
-    mutable std::mutex chroma_mutex_;
-    mutable std::map<double, Eigen::MatrixXf> chroma_filters_;
+    // Filters per tuning (one of 100 values), kept between songs and shared by the song threads.
+    mutable mer::dsp::CqtFilterCache cqt_filters_;
+    mutable mer::BuiltOnce<double, Eigen::MatrixXf> chroma_filters_;
 };
 
 }  // namespace mer::plugins
