@@ -157,11 +157,12 @@ double librosa_seconds(const std::string& python, const std::vector<std::string>
 std::vector<std::string> cut_clips(const std::vector<std::string>& wavs, const fs::path& folder) {
     fs::create_directories(folder);
     std::vector<std::string> clips;
-    for (std::size_t i = 0; i < wavs.size(); ++i)
+    for (std::size_t i = 0; i < wavs.size(); ++i) {
+        std::vector<float> y;  // the song, read once for both clips if either is missing
         for (int from : {10, 30}) {
             const fs::path clip = folder / (std::to_string(i + 1) + "-" + std::to_string(from) + ".wav");
             if (!fs::exists(clip)) {
-                const std::vector<float> y = mer::load_audio(wavs[i], kRate).samples;
+                if (y.empty()) y = mer::load_audio(wavs[i], kRate).samples;
                 if (y.size() < static_cast<std::size_t>((from + 6) * kRate)) continue;
                 const auto first = y.begin() + from * kRate;
                 fs::path part = clip;  // renamed when whole: an interrupted run leaves no half clip
@@ -171,6 +172,7 @@ std::vector<std::string> cut_clips(const std::vector<std::string>& wavs, const f
             }
             clips.push_back(clip.string());
         }
+    }
     return clips;
 }
 
@@ -247,14 +249,16 @@ int bench(int argc, char** argv) {
     // builds them on every call); node and librosa in turn, twice, the best
     // of each (a slower spell of a shared machine then hits both alike).
     const auto against_librosa = [&](const std::vector<std::string>& files, const char* what, const char* per) {
-        double node_s = 1e9, librosa_s = 1e9;
+        double node_best = 1e9, librosa_best = 1e9;
         for (int round = 0; round < 2; ++round) {
-            node_s = std::min(node_s, node_seconds(*fresh(), files, 1) / static_cast<double>(files.size()));
+            node_best = std::min(node_best, node_seconds(*fresh(), files, 1) / static_cast<double>(files.size()));
             const double librosa = librosa_seconds(python, files);
-            if (librosa > 0) librosa_s = std::min(librosa_s, librosa);
+            if (librosa > 0) librosa_best = std::min(librosa_best, librosa);
         }
-        std::printf("%s (%zu files), 1 thread, new node: features node %.4f s/%s\n", what, files.size(), node_s, per);
-        if (librosa_s < 1e9) std::printf("librosa / features node on the same %s: %.1fx\n", what, librosa_s / node_s);
+        std::printf("%s (%zu files), 1 thread, new node: features node %.4f s/%s\n", what, files.size(), node_best,
+                    per);
+        if (librosa_best < 1e9)
+            std::printf("librosa / features node on the same %s: %.1fx\n", what, librosa_best / node_best);
     };
     against_librosa(wavs, "22.05 kHz WAV of the same songs", "song");
     if (const std::vector<std::string> clips = cut_clips(wavs, corpus / "clips6"); !clips.empty())
